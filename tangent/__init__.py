@@ -1,0 +1,32 @@
+"""Tangent: automatic differentiation of Python and NumPy by source transformation.
+
+Example::
+
+    import numpy as np
+    import tangent
+
+    def f(x):
+        return np.sum(np.tanh(x) ** 2)
+
+    df = tangent.grad(f)
+    df(np.arange(3.0))
+    print(tangent.source(df))
+"""
+
+from .api import autodiff, grad, source, vjp
+from .errors import (
+    NoDerivativeError,
+    NonFiniteGradientError,
+    SourceUnavailableError,
+    TangentError,
+    TangentSyntaxError,
+)
+from .rules import adjoint, nondifferentiable, tangent_rule
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "autodiff", "grad", "source", "vjp", "adjoint", "tangent_rule", "nondifferentiable",
+    "TangentError", "TangentSyntaxError", "NoDerivativeError", "SourceUnavailableError",
+    "NonFiniteGradientError",
+]

@@ -1,0 +1,221 @@
+"""Analyses of normalized code: control-flow graph, reaching definitions,
+definite assignment and activity.
+
+The CFG has one node per simple statement plus one per ``if``/``while`` test
+and ``for`` header. Dataflow problems are solved by a generic worklist solver.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from . import rules
+from .frontend import UNRESOLVED
+
+
+@dataclass(eq=False)
+class Node:
+    stmt: ast.AST  # the statement (or the If/While/For for test/header nodes)
+    defs: set = field(default_factory=set)
+    uses: set = field(default_factory=set)
+    succ: list = field(default_factory=list)
+    pred: list = field(default_factory=list)
+
+    def __hash__(self):
+        return id(self)
+
+
+def names_loaded(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+class CFG:
+    """Control-flow graph of a normalized function body.
+
+    Example::
+
+        cfg = CFG.build(tree)
+        cfg.node_of[stmt]  # the node of a simple statement
+    """
+
+    def __init__(self):
+        self.nodes: list[Node] = []
+        self.node_of: dict[int, Node] = {}
+        self.entry = self.new(ast.Pass())
+        self.exit = self.new(ast.Pass())
+
+    def new(self, stmt, defs=(), uses=()) -> Node:
+        node = Node(stmt, set(defs), set(uses))
+        self.nodes.append(node)
+        return node
+
+    @staticmethod
+    def link(a: Node, b: Node):
+        a.succ.append(b)
+        b.pred.append(a)
+
+    @classmethod
+    def build(cls, tree: ast.FunctionDef) -> CFG:
+        cfg = cls()
+        args = tree.args
+        cfg.entry.defs = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+        tails = cfg._block(tree.body, [cfg.entry])
+        for tail in tails:
+            cls.link(tail, cfg.exit)
+        return cfg
+
+    def _block(self, stmts, preds: list[Node]) -> list[Node]:
+        for stmt in stmts:
+            preds = self._stmt(stmt, preds)
+        return preds
+
+    def _stmt(self, stmt, preds):
+        if isinstance(stmt, ast.If):
+            test = self.new(stmt, uses=names_loaded(stmt.test))
+            self.node_of[id(stmt)] = test
+            for p in preds:
+                self.link(p, test)
+            return self._block(stmt.body, [test]) + self._block(stmt.orelse, [test])
+        if isinstance(stmt, (ast.For, ast.While)):
+            if isinstance(stmt, ast.For):
+                header = self.new(stmt, defs={stmt.target.id}, uses=names_loaded(stmt.iter))
+            else:
+                header = self.new(stmt, uses=names_loaded(stmt.test))
+            self.node_of[id(stmt)] = header
+            for p in preds:
+                self.link(p, header)
+            for tail in self._block(stmt.body, [header]):
+                self.link(tail, header)
+            return [header]
+        defs = {t.id for t in getattr(stmt, "targets", []) if isinstance(t, ast.Name)}
+        node = self.new(stmt, defs=defs, uses=names_loaded(stmt))
+        self.node_of[id(stmt)] = node
+        for p in preds:
+            self.link(p, node)
+        if isinstance(stmt, ast.Return):
+            self.link(node, self.exit)
+            return []
+        return [node]
+
+
+def solve(cfg: CFG, transfer, forward: bool = True, init=frozenset()):
+    """Generic may-analysis (union at joins). Returns (in, out) dicts by node."""
+    inp = {n: frozenset() for n in cfg.nodes}
+    out = {n: frozenset() for n in cfg.nodes}
+    work = list(cfg.nodes) if forward else list(reversed(cfg.nodes))
+    while work:
+        node = work.pop(0)
+        sources = node.pred if forward else node.succ
+        start = init if node is (cfg.entry if forward else cfg.exit) else frozenset()
+        new_in = frozenset(start.union(*[out[s] for s in sources]))
+        new_out = frozenset(transfer(node, new_in))
+        inp[node] = new_in
+        if new_out != out[node]:
+            out[node] = new_out
+            work.extend(node.succ if forward else node.pred)
+    return inp, out
+
+
+def reaching_definitions(cfg: CFG):
+    """For each node, the (name, defining node) pairs that reach it.
+
+    Names not yet defined reach as ``(name, None)``, so a name is definitely
+    assigned at a node when no ``(name, None)`` pair reaches it.
+    """
+    all_names = set()
+    for n in cfg.nodes:
+        all_names |= n.defs | n.uses
+    undefined = frozenset((name, None) for name in all_names - cfg.entry.defs)
+
+    def transfer(node, facts):
+        if node is cfg.entry:
+            return facts | {(d, node) for d in node.defs}
+        if not node.defs:
+            return facts
+        return {f for f in facts if f[0] not in node.defs} | {(d, node) for d in node.defs}
+
+    return solve(cfg, transfer, forward=True, init=undefined)
+
+
+def definitely_assigned(cfg: CFG) -> dict[int, frozenset]:
+    """Map id(stmt) -> names certainly bound before that statement runs."""
+    reach_in, _ = reaching_definitions(cfg)
+    result = {}
+    for node in cfg.nodes:
+        facts = reach_in[node]
+        maybe_undefined = {name for name, where in facts if where is None}
+        defined = {name for name, _ in facts} - maybe_undefined
+        result[id(node.stmt)] = frozenset(defined)
+    return result
+
+
+def is_differentiable_op(value: ast.expr) -> bool:
+    """Whether the operation's result can depend differentiably on its inputs."""
+    if isinstance(value, (ast.Compare,)):
+        return False
+    if isinstance(value, ast.UnaryOp) and isinstance(value.op, (ast.Not, ast.Invert)):
+        return False
+    if isinstance(value, ast.BinOp) and isinstance(value.op, (ast.FloorDiv, ast.Mod, ast.BitAnd, ast.BitOr, ast.BitXor, ast.LShift, ast.RShift)):
+        return False
+    callee = getattr(value, "tangent_callee", UNRESOLVED)
+    if callee is not UNRESOLVED and rules.is_nondifferentiable(callee):
+        return False
+    return True
+
+
+def varied_names(cfg: CFG, wrt: set[str]):
+    """Forward activity: for each statement, the names that (may) depend
+    differentiably on ``wrt`` just before it runs. Returns id(stmt) -> set."""
+
+    def transfer(node, facts):
+        if node is cfg.entry:
+            return set(wrt)
+        stmt = node.stmt
+        if isinstance(stmt, ast.For):
+            return facts - node.defs
+        if isinstance(stmt, ast.Assign) and node.defs:
+            depends = bool(names_loaded(stmt.value) & facts) and is_differentiable_op(stmt.value)
+            facts = set(facts) - node.defs
+            if depends:
+                facts |= node.defs
+            return facts
+        return facts
+
+    inp, _ = solve(cfg, transfer, forward=True)
+    return {id(n.stmt): inp[n] for n in cfg.nodes}
+
+
+def useful_names(cfg: CFG):
+    """Backward activity: names whose value (may) reach the returned value
+    differentiably, just after each statement. Returns id(stmt) -> set."""
+
+    def transfer(node, facts):
+        stmt = node.stmt
+        if isinstance(stmt, ast.Return):
+            return names_loaded(stmt)
+        if isinstance(stmt, ast.Assign) and node.defs:
+            if facts & node.defs:
+                facts = (set(facts) - node.defs)
+                if is_differentiable_op(stmt.value):
+                    facts |= names_loaded(stmt.value)
+            return facts
+        return facts
+
+    inp, _ = solve(cfg, transfer, forward=False)
+    return {id(n.stmt): inp[n] for n in cfg.nodes}
+
+
+class Analysis:
+    """All facts the differentiators need about one normalized function."""
+
+    def __init__(self, tree: ast.FunctionDef, wrt: set[str]):
+        self.cfg = CFG.build(tree)
+        self.defined = definitely_assigned(self.cfg)
+        self.varied = varied_names(self.cfg, wrt)
+
+    def is_varied(self, name: str, before: ast.AST) -> bool:
+        return name in self.varied.get(id(before), ())
+
+    def defined_before(self, stmt: ast.AST) -> frozenset:
+        return self.defined.get(id(stmt), frozenset())

@@ -1,0 +1,61 @@
+"""Code generation: unparse generated functions and compile them into a real
+module whose source is registered with ``linecache``, so that ``inspect``,
+tracebacks and pdb all show it. Nothing is written to disk.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import linecache
+
+from .reverse import Comment
+
+_counter = itertools.count()
+
+
+def _with_comment_markers(tree: ast.AST, comments: dict[str, str]) -> ast.AST:
+    class Replace(ast.NodeTransformer):
+        def visit(self, node):
+            if isinstance(node, Comment):
+                key = f"__tangent_comment_{len(comments)}__"
+                comments[key] = node.text
+                return ast.Expr(value=ast.Name(id=key, ctx=ast.Load()))
+            return super().visit(node)
+
+    return Replace().visit(tree)
+
+
+def to_source(functions: list[ast.FunctionDef], header: str = "") -> str:
+    """Readable source of the generated functions, with their comments."""
+    comments: dict[str, str] = {}
+    module = ast.Module(body=list(functions), type_ignores=[])
+    module = _with_comment_markers(module, comments)
+    ast.fix_missing_locations(module)
+    text = ast.unparse(module)
+    lines = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped in comments:
+            indent = line[: len(line) - len(line.lstrip())]
+            lines.append(f"{indent}# {comments[stripped]}")
+        else:
+            lines.append(line)
+    body = "\n".join(lines).replace("\ndef ", "\n\ndef ")
+    return (header + body).rstrip() + "\n"
+
+
+def compile_source(source: str, namespace: dict, label: str) -> tuple[dict, str]:
+    """Execute ``source`` in ``namespace``; register it for tracebacks/pdb.
+
+    Returns (namespace, filename). Example::
+
+        ns, filename = compile_source("def f(x):\\n    return x\\n", {}, "f")
+    """
+    filename = f"<tangent {label} #{next(_counter)}>"
+    lines = source.splitlines(keepends=True)
+    linecache.cache[filename] = (len(source), None, lines, filename)
+    code = compile(source, filename, "exec")
+    namespace["__name__"] = "tangent_generated"
+    exec(code, namespace)
+    return namespace, filename

@@ -1,0 +1,461 @@
+"""Normalize a function into one operation per statement (A-normal form).
+
+After this pass every statement is one of:
+
+* ``name = atom`` or ``name = <one operation on atoms>`` where an operation is
+  a binary or unary operator, a comparison, a call, a subscript read, an
+  attribute read, or a tuple/list/dict display;
+* ``if name: ...``, ``while name: ...`` (the test recomputed at the end of the
+  body), ``for name in range_name: ...`` (every loop runs over a ``range``);
+* ``return atom`` as the last statement;
+* side-effect-only statements (``print(...)``, ``assert``) run in the primal.
+
+Atoms are names, constants and resolved global constants (``np.pi``). Each new
+statement keeps the line number of the user's statement it came from. Calls
+carry the object they resolve to in ``node.tangent_callee``.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import copy
+
+import numpy as np
+
+from .errors import TangentSyntaxError
+from .frontend import UNRESOLVED, ParsedFunction
+from .naming import Namer
+
+BINOP_NAMES = {
+    ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
+    ast.MatMult: "matmul", ast.FloorDiv: "floordiv", ast.Mod: "mod",
+    ast.BitAnd: "and", ast.BitOr: "or", ast.BitXor: "xor", ast.LShift: "lshift",
+    ast.RShift: "rshift",
+}
+UNARY_NAMES = {ast.USub: "neg", ast.UAdd: "pos", ast.Not: "not", ast.Invert: "invert"}
+
+# Methods and attributes of local values are resolved on numpy.ndarray: the
+# value's type is only known at run time, and arrays are what numeric code holds.
+ARRAY_TYPE = np.ndarray
+
+
+def is_atom(node: ast.expr) -> bool:
+    return isinstance(node, (ast.Name, ast.Constant)) or getattr(node, "tangent_global", False)
+
+
+class Normalizer:
+    """Rewrites a ParsedFunction's body into A-normal form (see module doc)."""
+
+    def __init__(self, parsed: ParsedFunction, namer: Namer):
+        self.parsed = parsed
+        self.origin = parsed.origin
+        self.namer = namer
+        self.current: ast.stmt | None = None
+
+    # ------------------------------------------------------------ helpers
+    def error(self, node, message: str, hint: str = "") -> TangentSyntaxError:
+        return self.origin.error(TangentSyntaxError, node if getattr(node, "lineno", None) else self.current, message, hint)
+
+    def at(self, node: ast.AST) -> ast.AST:
+        src = self.current
+        if src is not None:
+            node.lineno = src.lineno
+            node.col_offset = src.col_offset
+            node.end_lineno = getattr(src, "end_lineno", src.lineno)
+            node.end_col_offset = getattr(src, "end_col_offset", 0)
+        return node
+
+    def assign(self, name: str, value: ast.expr) -> ast.Assign:
+        return self.at(ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=value))
+
+    def temp(self, base: str) -> str:
+        return self.namer.fresh("_" + base.strip("_"))
+
+    # -------------------------------------------------------- expressions
+    def atom(self, node: ast.expr, out: list, base: str = "t") -> ast.expr:
+        """Normalize ``node`` to an atom, appending the statements it needs."""
+        if isinstance(node, ast.Name):
+            return ast.Name(id=node.id, ctx=ast.Load())
+        if isinstance(node, ast.Constant):
+            return ast.Constant(value=node.value)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)) and isinstance(
+            node.operand, ast.Constant
+        ) and isinstance(node.operand.value, (int, float, complex)):
+            value = node.operand.value
+            return ast.Constant(value=-value if isinstance(node.op, ast.USub) else value)
+        if isinstance(node, ast.Attribute) and self.parsed.resolve(node) is not UNRESOLVED:
+            obj = self.parsed.resolve(node)
+            if not callable(obj) or isinstance(obj, type):
+                glob = copy.deepcopy(node)
+                glob.tangent_global = True
+                return glob
+        value = self.operation(node, out)
+        if is_atom(value):
+            return value
+        name = self.temp(self.describe(node, base))
+        out.append(self.assign(name, value))
+        return ast.Name(id=name, ctx=ast.Load())
+
+    def describe(self, node: ast.expr, default: str) -> str:
+        if isinstance(node, ast.BinOp):
+            return BINOP_NAMES.get(type(node.op), default)
+        if isinstance(node, ast.UnaryOp):
+            return UNARY_NAMES.get(type(node.op), default)
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute):
+                return func.attr
+            if isinstance(func, ast.Name):
+                return func.id
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+            return node.value.id + "_item"
+        if isinstance(node, ast.Attribute):
+            return node.attr
+        if isinstance(node, ast.Compare):
+            return "cond"
+        if isinstance(node, (ast.Tuple, ast.List)):
+            return "tuple" if isinstance(node, ast.Tuple) else "list"
+        return default
+
+    def operation(self, node: ast.expr, out: list) -> ast.expr:
+        """Normalize ``node`` to a single operation on atoms (or an atom)."""
+        if isinstance(node, (ast.Name, ast.Constant)):
+            return self.atom(node, out)
+        if isinstance(node, ast.BinOp):
+            left = self.atom(node.left, out)
+            right = self.atom(node.right, out)
+            return ast.BinOp(left=left, op=node.op, right=right)
+        if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.UAdd):
+                return self.operation(node.operand, out)
+            if isinstance(node.operand, ast.Constant) and isinstance(node.op, ast.USub):
+                return self.atom(node, out)
+            return ast.UnaryOp(op=node.op, operand=self.atom(node.operand, out))
+        if isinstance(node, ast.Compare):
+            if len(node.ops) == 1:
+                left = self.atom(node.left, out)
+                right = self.atom(node.comparators[0], out)
+                return ast.Compare(left=left, ops=node.ops, comparators=[right])
+            # a < b < c  ->  (a < b) and (b < c), evaluating b once
+            operands = [node.left] + list(node.comparators)
+            atoms = [self.atom(operands[0], out)]
+            pairs = []
+            for op, right in zip(node.ops, operands[1:]):
+                pairs.append((op, right))
+            result = self.temp("cond")
+            self._chain(result, atoms[0], pairs, out)
+            return ast.Name(id=result, ctx=ast.Load())
+        if isinstance(node, ast.BoolOp):
+            result = self.temp("and" if isinstance(node.op, ast.And) else "or")
+            self._boolop(result, node.op, node.values, out)
+            return ast.Name(id=result, ctx=ast.Load())
+        if isinstance(node, ast.IfExp):
+            result = self.temp("ifexp")
+            body, orelse = [], []
+            body.append(self.assign(result, self.operation(node.body, body)))
+            orelse.append(self.assign(result, self.operation(node.orelse, orelse)))
+            out.append(self.at(ast.If(test=self.condition(node.test, out), body=body, orelse=orelse)))
+            return ast.Name(id=result, ctx=ast.Load())
+        if isinstance(node, ast.Call):
+            return self.call(node, out)
+        if isinstance(node, ast.Subscript):
+            value = self.atom(node.value, out)
+            index = self.index(node.slice, out)
+            return ast.Subscript(value=value, slice=index, ctx=ast.Load())
+        if isinstance(node, ast.Attribute):
+            resolved = self.parsed.resolve(node)
+            if resolved is not UNRESOLVED:
+                glob = copy.deepcopy(node)
+                glob.tangent_global = True
+                return glob
+            value = self.atom(node.value, out)
+            attr = ast.Attribute(value=value, attr=node.attr, ctx=ast.Load())
+            attr.tangent_callee = getattr(ARRAY_TYPE, node.attr, UNRESOLVED)
+            if attr.tangent_callee is UNRESOLVED:
+                raise self.error(
+                    node,
+                    f"cannot differentiate the attribute .{node.attr} of a local value",
+                    "Tangent reads attributes of local values as NumPy array attributes",
+                )
+            return attr
+        if isinstance(node, (ast.Tuple, ast.List)):
+            if any(isinstance(e, ast.Starred) for e in node.elts):
+                raise self.error(node, "starred elements in a tuple or list display are not supported",
+                                 "build the sequence with explicit elements")
+            elts = [self.atom(e, out) for e in node.elts]
+            cls = ast.Tuple if isinstance(node, ast.Tuple) else ast.List
+            return cls(elts=elts, ctx=ast.Load())
+        if isinstance(node, ast.Dict):
+            if any(k is None for k in node.keys):
+                raise self.error(node, "dict unpacking (**) in a dict display is not supported")
+            keys = [self.atom(k, out) for k in node.keys]
+            values = [self.atom(v, out) for v in node.values]
+            return ast.Dict(keys=keys, values=values)
+        if isinstance(node, ast.Lambda):
+            raise self.error(node, "lambda expressions are not supported yet", "use a nested def or inline the expression")
+        if isinstance(node, (ast.ListComp, ast.GeneratorExp, ast.DictComp, ast.SetComp)):
+            raise self.error(node, "comprehensions are not supported yet", "write the loop as a for statement")
+        if isinstance(node, ast.JoinedStr):
+            return node
+        if isinstance(node, (ast.Yield, ast.YieldFrom, ast.Await)):
+            raise self.error(node, "generators and coroutines cannot be differentiated")
+        if isinstance(node, ast.NamedExpr):
+            raise self.error(node, "assignment expressions (:=) are not supported", "assign in a separate statement")
+        raise self.error(node, f"the expression {ast.unparse(node)!r} is not supported")
+
+    def _chain(self, result, left, pairs, out):
+        op, right_node = pairs[0]
+        right = self.atom(right_node, out)
+        out.append(self.assign(result, ast.Compare(left=left, ops=[op], comparators=[right])))
+        if len(pairs) > 1:
+            body: list = []
+            self._chain(result, right, pairs[1:], body)
+            out.append(self.at(ast.If(test=self.condition(ast.Name(id=result, ctx=ast.Load()), out), body=body, orelse=[])))
+
+    def _boolop(self, result, op, values, out):
+        out.append(self.assign(result, self.operation(values[0], out)))
+        if len(values) > 1:
+            body: list = []
+            self._boolop(result, op, values[1:], body)
+            test = ast.Name(id=result, ctx=ast.Load())
+            if isinstance(op, ast.Or):
+                test = ast.UnaryOp(op=ast.Not(), operand=test)
+            out.append(self.at(ast.If(test=self.condition(test, out), body=body, orelse=[])))
+
+    def condition(self, test: ast.expr, out: list) -> ast.Name:
+        """A fresh name holding the test, so branches cannot clobber it."""
+        name = self.temp("cond")
+        out.append(self.assign(name, self.operation(test, out) if not is_atom(test) else test))
+        return ast.Name(id=name, ctx=ast.Load())
+
+    def index(self, node: ast.expr, out: list) -> ast.expr:
+        if isinstance(node, ast.Slice):
+            parts = [None if p is None else self.atom(p, out) for p in (node.lower, node.upper, node.step)]
+            return ast.Slice(lower=parts[0], upper=parts[1], step=parts[2])
+        if isinstance(node, ast.Tuple):
+            return ast.Tuple(elts=[self.index(e, out) for e in node.elts], ctx=ast.Load())
+        return self.atom(node, out, "index")
+
+    def call(self, node: ast.Call, out: list) -> ast.Call:
+        func = node.func
+        callee = self.parsed.resolve(func)
+        if callee is UNRESOLVED:
+            if isinstance(func, ast.Attribute) and not (
+                isinstance(func.value, ast.Name) and func.value.id not in self.parsed.local_names
+            ):
+                receiver = self.atom(func.value, out, "obj")
+                method = getattr(ARRAY_TYPE, func.attr, UNRESOLVED)
+                if method is UNRESOLVED:
+                    raise self.error(
+                        node,
+                        f"cannot resolve the method .{func.attr}() of a local value",
+                        "Tangent reads methods of local values as NumPy array methods; "
+                        "call a function instead",
+                    )
+                func = ast.Attribute(value=receiver, attr=func.attr, ctx=ast.Load())
+                callee = method
+            elif isinstance(func, ast.Name) and func.id in self.parsed.local_names:
+                raise self.error(
+                    node,
+                    f"cannot call the local variable {func.id!r}: the function it holds is unknown when differentiating",
+                    "call the function by its global name",
+                )
+            else:
+                raise self.error(node, f"cannot resolve the function {ast.unparse(func)!r}",
+                                 "make sure it is defined or imported before differentiating")
+        else:
+            func = copy.deepcopy(func)
+        args = []
+        for arg in node.args:
+            if isinstance(arg, ast.Starred):
+                raise self.error(node, "star-arguments (*args) in calls are not supported",
+                                 "pass the arguments explicitly")
+            args.append(self.atom(arg, out))
+        keywords = []
+        for kw in node.keywords:
+            if kw.arg is None:
+                raise self.error(node, "keyword unpacking (**kwargs) in calls is not supported",
+                                 "pass the keywords explicitly")
+            keywords.append(ast.keyword(arg=kw.arg, value=self.atom(kw.value, out)))
+        call = ast.Call(func=func, args=args, keywords=keywords)
+        call.tangent_callee = callee
+        return call
+
+    # --------------------------------------------------------- statements
+    def body(self, stmts: list[ast.stmt]) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for stmt in stmts:
+            saved, self.current = self.current, stmt
+            self.statement(stmt, out)
+            self.current = saved
+        return out
+
+    def statement(self, stmt: ast.stmt, out: list) -> None:
+        if isinstance(stmt, ast.Assign):
+            if len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+                out.append(self.assign(stmt.targets[0].id, self.operation(stmt.value, out)))
+                return
+            value = self.atom(stmt.value, out, "value")
+            for target in stmt.targets:
+                self.assign_target(target, value, out)
+        elif isinstance(stmt, ast.AnnAssign):
+            if stmt.value is not None:
+                self.statement(self.at(ast.Assign(targets=[stmt.target], value=stmt.value)), out)
+        elif isinstance(stmt, ast.AugAssign):
+            if not isinstance(stmt.target, ast.Name):
+                raise self.error(stmt, "augmented assignment into a subscript or attribute is not supported yet",
+                                 "write y = y + ... on a plain variable")
+            load = ast.Name(id=stmt.target.id, ctx=ast.Load())
+            value = ast.BinOp(left=load, op=stmt.op, right=stmt.value)
+            out.append(self.assign(stmt.target.id, self.operation(value, out)))
+        elif isinstance(stmt, ast.If):
+            test = self.condition(stmt.test, out)
+            out.append(self.at(ast.If(test=test, body=self.body(stmt.body), orelse=self.body(stmt.orelse))))
+        elif isinstance(stmt, ast.While):
+            if stmt.orelse:
+                raise self.error(stmt, "while ... else is not supported yet")
+            test = self.condition(stmt.test, out)
+            body = self.body(stmt.body)
+            saved, self.current = self.current, stmt
+            retest: list = []
+            retest_value = self.operation(stmt.test, retest)
+            retest.append(self.assign(test.id, retest_value))
+            self.current = saved
+            out.append(self.at(ast.While(test=test, body=body + retest, orelse=[])))
+        elif isinstance(stmt, ast.For):
+            self.for_loop(stmt, out)
+        elif isinstance(stmt, ast.Return):
+            if stmt.value is None:
+                raise self.error(stmt, "the function returns None; a differentiated function must return a value")
+            value = self.operation(stmt.value, out)
+            if not is_atom(value):
+                name = self.namer.fresh("result")
+                out.append(self.assign(name, value))
+                value = ast.Name(id=name, ctx=ast.Load())
+            out.append(self.at(ast.Return(value=value)))
+        elif isinstance(stmt, ast.Expr):
+            if isinstance(stmt.value, ast.Constant):
+                return  # docstring or bare constant
+            if isinstance(stmt.value, ast.Call):
+                callee = self.parsed.resolve(stmt.value.func)
+                if callee is UNRESOLVED:
+                    raise self.error(
+                        stmt,
+                        "a call whose result is discarded may mutate a value "
+                        f"({ast.unparse(stmt.value.func)}); Tangent cannot undo that in the backward pass",
+                        "assign the result to a new variable instead of mutating in place",
+                    )
+            out.append(stmt)
+        elif isinstance(stmt, (ast.Pass,)):
+            return
+        elif isinstance(stmt, (ast.Assert, ast.Raise)):
+            out.append(stmt)
+        elif isinstance(stmt, (ast.Break, ast.Continue)):
+            raise self.error(stmt, f"{type(stmt).__name__.lower()} is not supported yet",
+                             "restructure the loop with a condition")
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            raise self.error(stmt, "import statements inside a differentiated function are not supported",
+                             "import at module level")
+        elif isinstance(stmt, (ast.Try,)):
+            raise self.error(stmt, "try/except cannot be differentiated",
+                             "move the try/except outside the differentiated function")
+        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+            raise self.error(stmt, "with statements are not supported here")
+        elif isinstance(stmt, (ast.Global, ast.Nonlocal)):
+            raise self.error(stmt, f"{type(stmt).__name__.lower()} declarations are not supported",
+                             "pass the value in as an argument and return the new value")
+        elif isinstance(stmt, ast.Delete):
+            raise self.error(stmt, "del is not supported", "let the variable go out of scope instead")
+        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            raise self.error(stmt, "nested function and class definitions are not supported yet",
+                             "define it at module level")
+        else:
+            raise self.error(stmt, f"the statement {type(stmt).__name__} is not supported")
+
+    def assign_target(self, target: ast.expr, value: ast.expr, out: list) -> None:
+        if isinstance(target, ast.Name):
+            out.append(self.assign(target.id, value))
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            if any(isinstance(e, ast.Starred) for e in target.elts):
+                raise self.error(target, "starred assignment targets are not supported")
+            for i, elt in enumerate(target.elts):
+                item = ast.Subscript(value=copy.deepcopy(value), slice=ast.Constant(value=i), ctx=ast.Load())
+                if isinstance(elt, ast.Name):
+                    out.append(self.assign(elt.id, item))
+                else:
+                    name = self.temp("item")
+                    out.append(self.assign(name, item))
+                    self.assign_target(elt, ast.Name(id=name, ctx=ast.Load()), out)
+        else:
+            raise self.error(target, f"assignment to {ast.unparse(target)} is not supported yet",
+                             "assign to a plain variable")
+
+    def for_loop(self, stmt: ast.For, out: list) -> None:
+        if stmt.orelse:
+            raise self.error(stmt, "for ... else is not supported yet")
+        it = stmt.iter
+        callee = self.parsed.resolve(it.func) if isinstance(it, ast.Call) else UNRESOLVED
+        prologue: list = []
+        if callee is builtins.range and isinstance(stmt.target, ast.Name):
+            range_name = self.atom(it, out, "range")
+            target = stmt.target.id
+        elif callee is builtins.enumerate and isinstance(stmt.target, ast.Tuple) and len(stmt.target.elts) == 2 and not it.keywords and len(it.args) == 1:
+            seq = self.atom(it.args[0], out, "seq")
+            target, elt = stmt.target.elts
+            if not isinstance(target, ast.Name):
+                raise self.error(stmt, "the index of enumerate must be a plain name")
+            range_name = self._range_over(seq, out)
+            prologue = []
+            saved = self.current
+            self.current = stmt
+            item = ast.Subscript(value=seq, slice=ast.Name(id=target.id, ctx=ast.Load()), ctx=ast.Load())
+            self.assign_target(elt, item, prologue)
+            self.current = saved
+            target = target.id
+        else:
+            seq = self.atom(it, out, "seq")
+            range_name = self._range_over(seq, out)
+            target = self.namer.fresh("i" if "i" not in self.parsed.local_names else "_i")
+            item = ast.Subscript(value=seq, slice=ast.Name(id=target, ctx=ast.Load()), ctx=ast.Load())
+            self.assign_target(stmt.target, item, prologue)
+        body = prologue + self.body(stmt.body)
+        loop = ast.For(target=ast.Name(id=target, ctx=ast.Store()), iter=range_name, body=body, orelse=[])
+        out.append(self.at(loop))
+
+    def _range_over(self, seq: ast.expr, out: list) -> ast.Name:
+        n = self.temp("len")
+        length = ast.Call(func=ast.Name(id="len", ctx=ast.Load()), args=[seq], keywords=[])
+        length.tangent_callee = builtins.len
+        out.append(self.assign(n, length))
+        name = self.temp("range")
+        rng = ast.Call(func=ast.Name(id="range", ctx=ast.Load()), args=[ast.Name(id=n, ctx=ast.Load())], keywords=[])
+        rng.tangent_callee = builtins.range
+        out.append(self.assign(name, rng))
+        return ast.Name(id=name, ctx=ast.Load())
+
+
+def normalize(parsed: ParsedFunction, namer: Namer) -> ast.FunctionDef:
+    """Return a copy of ``parsed.tree`` in A-normal form (see module doc).
+
+    Example::
+
+        tree = normalize(parse_function(f), Namer())
+        print(ast.unparse(tree))
+    """
+    tree = copy.deepcopy(parsed.tree)
+    normalizer = Normalizer(parsed, namer)
+    body = normalizer.body(tree.body)
+    if not body or not isinstance(body[-1], ast.Return):
+        raise parsed.origin.error(
+            TangentSyntaxError, tree,
+            "a differentiated function must end with a return statement",
+            "return the value to differentiate at the end of the function",
+        )
+    for stmt in body[:-1]:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Return):
+                raise parsed.origin.error(TangentSyntaxError, node, "early return is not supported yet",
+                                          "assign the result to a variable and return it at the end")
+    tree.body = body
+    return tree

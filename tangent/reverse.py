@@ -1,0 +1,542 @@
+"""Reverse mode: a primal sweep followed by an adjoint sweep.
+
+The primal sweep is the normalized function with ``Save`` markers before the
+assignments whose old values the adjoint sweep may need. The adjoint sweep
+visits statements in reverse; after the adjoint of an assignment a ``Restore``
+marker puts the old value back, so that while the adjoint of a statement runs
+every variable holds the value it had right after that statement ran. Loops
+are reversed (``for i in reversed(r)``, ``while`` by an iteration count) and
+branches re-test the recorded condition. Which markers become real stack
+pushes and pops is decided at the end, from the names the adjoint code reads.
+
+Adjoints are tracked statically as zero, nonzero or maybe-zero (``None`` at
+run time): the first contribution assigns, later ones add, and statements
+whose result has a zero adjoint produce no code at all.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import inspect
+import operator
+import types
+from collections import Counter
+
+from . import rules, runtime
+from .analysis import Analysis, names_loaded
+from .errors import NoDerivativeError, TangentSyntaxError
+from .frontend import UNRESOLVED, ParsedFunction
+from .naming import Namer
+from .templates import Accumulate, bind_arguments, instantiate
+
+BINARY_OPERATORS = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+    ast.Div: operator.truediv, ast.Pow: operator.pow, ast.MatMult: operator.matmul,
+    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
+}
+UNARY_OPERATORS = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+
+ZERO, NONZERO, MAYBE = "zero", "nonzero", "maybe"
+
+
+class Site:
+    """One place where a variable is (re)defined, whose old value may be saved."""
+
+    def __init__(self, name: str, stmt: ast.AST, in_loop: bool):
+        self.name = name
+        self.stmt = stmt
+        self.in_loop = in_loop
+
+
+class Save(ast.stmt):
+    _fields = ()
+
+    def __init__(self, site: Site):
+        super().__init__()
+        self.site = site
+
+
+class Restore(ast.stmt):
+    _fields = ()
+
+    def __init__(self, site: Site):
+        super().__init__()
+        self.site = site
+
+
+class Comment(ast.stmt):
+    _fields = ()
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+
+
+def name(id_: str) -> ast.Name:
+    return ast.Name(id=id_, ctx=ast.Load())
+
+
+def store(id_: str) -> ast.Name:
+    return ast.Name(id=id_, ctx=ast.Store())
+
+
+def assign(target: str, value: ast.expr) -> ast.Assign:
+    return ast.Assign(targets=[store(target)], value=value, lineno=0)
+
+
+def call(func: str, *args: ast.expr) -> ast.Call:
+    return ast.Call(func=name(func), args=list(args), keywords=[])
+
+
+def index_value(node: ast.expr) -> ast.expr:
+    """The index of a subscript as a value (``1:n`` -> ``slice(1, n)``)."""
+    if isinstance(node, ast.Slice):
+        parts = [p if p is not None else ast.Constant(value=None) for p in (node.lower, node.upper, node.step)]
+        while len(parts) > 2 and isinstance(parts[-1], ast.Constant) and parts[-1].value is None:
+            parts.pop()
+        return call("slice", *copy.deepcopy(parts))
+    if isinstance(node, ast.Tuple):
+        return ast.Tuple(elts=[index_value(e) for e in node.elts], ctx=ast.Load())
+    return copy.deepcopy(node)
+
+
+class ReverseMode:
+    """Differentiates one normalized function in reverse mode.
+
+    ``session`` provides ``bind_global(name, value) -> name`` and
+    ``split(func, active_params, origin, node) -> (fwd_name, bwd_name)`` for
+    calls of the user's own functions.
+    """
+
+    def __init__(self, session, parsed: ParsedFunction, tree: ast.FunctionDef, wrt: list[str], namer: Namer):
+        self.session = session
+        self.parsed = parsed
+        self.origin = parsed.origin
+        self.tree = tree
+        self.wrt = wrt
+        self.namer = namer
+        self.analysis = Analysis(tree, set(wrt))
+        self.adjoint_names: dict[str, str] = {}
+        self.def_count: Counter = Counter()
+        self.sites: list[Site] = []
+        self.stack_name = namer.fresh("stack")
+        self.tapes: dict[int, str] = {}
+        self.counters: dict[int, str] = {}
+        self.subroutines: dict[int, tuple] = {}
+        self._count_defs(tree.body, 0)
+
+    # ------------------------------------------------------------ naming
+    def d(self, var: str) -> str:
+        if var not in self.adjoint_names:
+            self.adjoint_names[var] = self.namer.fresh("d" + var)
+        return self.adjoint_names[var]
+
+    def error(self, cls, node, message, hint=""):
+        return self.origin.error(cls, node, message, hint)
+
+    def _count_defs(self, stmts, depth):
+        for stmt in stmts:
+            if isinstance(stmt, ast.Assign):
+                for target in stmt.targets:
+                    if isinstance(target, ast.Name):
+                        self.def_count[target.id] += 2 if depth else 1
+            elif isinstance(stmt, ast.If):
+                self._count_defs(stmt.body, depth)
+                self._count_defs(stmt.orelse, depth)
+            elif isinstance(stmt, ast.For):
+                self.def_count[stmt.target.id] += 2 if depth else 1
+                self._count_defs(stmt.body, depth + 1)
+            elif isinstance(stmt, ast.While):
+                self._count_defs(stmt.body, depth + 1)
+
+    def site(self, var: str, stmt: ast.AST, depth: int) -> Site:
+        site = Site(var, stmt, depth > 0)
+        self.sites.append(site)
+        return site
+
+    # ------------------------------------------------------------ primal
+    def primal(self, stmts, depth=0) -> list[ast.stmt]:
+        out = []
+        for stmt in stmts:
+            if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
+                target = stmt.targets[0].id
+                out.append(Save(self.site(target, stmt, depth)))
+                sub = self.subroutine_call(stmt)
+                if sub is not None:
+                    fwd, bwd, bindings, active = sub
+                    tape = self.namer.fresh(f"_{fwd.removesuffix('_fwd').strip('_')}_tape")
+                    self.def_count[tape] += 2 if depth else 1
+                    self.tapes[id(stmt)] = tape
+                    self.subroutines[id(stmt)] = sub
+                    out.append(Save(self.site(tape, stmt, depth)))
+                    value = copy.deepcopy(stmt.value)
+                    value.func = name(fwd)
+                    new = ast.Assign(
+                        targets=[ast.Tuple(elts=[store(target), store(tape)], ctx=ast.Store())], value=value
+                    )
+                    out.append(ast.copy_location(new, stmt))
+                else:
+                    out.append(stmt)
+            elif isinstance(stmt, ast.If):
+                out.append(ast.copy_location(ast.If(test=stmt.test, body=self.primal(stmt.body, depth),
+                                                    orelse=self.primal(stmt.orelse, depth)), stmt))
+            elif isinstance(stmt, ast.For):
+                out.append(Save(self.site(stmt.target.id, stmt, depth)))
+                out.append(ast.copy_location(ast.For(target=stmt.target, iter=stmt.iter,
+                                                     body=self.primal(stmt.body, depth + 1), orelse=[]), stmt))
+            elif isinstance(stmt, ast.While):
+                counter = self.namer.fresh("_iterations")
+                self.counters[id(stmt)] = counter
+                self.def_count[counter] += 2 if depth else 1
+                out.append(Save(self.site(counter, stmt, depth)))
+                out.append(ast.copy_location(assign(counter, ast.Constant(value=0)), stmt))
+                increment = assign(counter, ast.BinOp(left=name(counter), op=ast.Add(), right=ast.Constant(value=1)))
+                body = self.primal(stmt.body, depth + 1) + [ast.copy_location(increment, stmt)]
+                out.append(ast.copy_location(ast.While(test=stmt.test, body=body, orelse=[]), stmt))
+            else:
+                out.append(stmt)
+        return out
+
+    def subroutine_call(self, stmt: ast.Assign):
+        """For ``z = g(...)`` with g a user function and an active argument:
+        (fwd_name, bwd_name, {param: atom}, [active params])."""
+        value = stmt.value
+        if not isinstance(value, ast.Call):
+            return None
+        callee = getattr(value, "tangent_callee", UNRESOLVED)
+        if callee is UNRESOLVED or not isinstance(callee, types.FunctionType):
+            return None
+        if rules.lookup_adjoint(callee) is not None or rules.is_nondifferentiable(callee):
+            return None
+        try:
+            bound = inspect.signature(callee).bind(*value.args, **{k.arg: k.value for k in value.keywords})
+        except TypeError as e:
+            raise self.error(TangentSyntaxError, stmt, f"bad call of {callee.__qualname__}: {e}") from None
+        bindings = {}
+        for param, arg in bound.arguments.items():
+            kind = inspect.signature(callee).parameters[param].kind
+            if kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+                raise self.error(TangentSyntaxError, stmt,
+                                 f"{callee.__qualname__} takes *args or **kwargs, which Tangent cannot differentiate through yet",
+                                 "give it explicit parameters")
+            bindings[param] = arg
+        active = [p for p, arg in bindings.items() if isinstance(arg, ast.Name) and self.analysis.is_varied(arg.id, stmt)]
+        if not active:
+            return None
+        fwd, bwd = self.session.split(callee, tuple(active), self.origin, stmt)
+        return fwd, bwd, bindings, active
+
+    # ----------------------------------------------------------- adjoint
+    def accumulate(self, var: str, value: ast.expr, state: dict) -> list[ast.stmt]:
+        dvar = self.d(var)
+        current = state.get(var, ZERO)
+        state[var] = NONZERO
+        if current == ZERO:
+            return [assign(dvar, value)]
+        if current == NONZERO:
+            return [assign(dvar, ast.BinOp(left=name(dvar), op=ast.Add(), right=value))]
+        return [assign(dvar, call(self.session.bind_global("add_grad", runtime.add), name(dvar), value))]
+
+    def materialize(self, var: str, have: str, want: str) -> list[ast.stmt]:
+        if have == want or (have == NONZERO and want == MAYBE):
+            return []
+        if have == ZERO and want == NONZERO:
+            zeros = self.session.bind_global("zeros_like", runtime.zeros_like)
+            return [assign(self.d(var), call(zeros, name(var)))]
+        if have == ZERO and want == MAYBE:
+            return [assign(self.d(var), ast.Constant(value=None))]
+        raise AssertionError((var, have, want))
+
+    def merge(self, states: list[dict], defined: frozenset) -> dict:
+        merged = {}
+        for var in set().union(*states):
+            values = {s.get(var, ZERO) for s in states}
+            if len(values) == 1:
+                merged[var] = values.pop()
+            elif MAYBE in values or var not in defined:
+                merged[var] = MAYBE
+            else:
+                merged[var] = NONZERO
+        return {k: v for k, v in merged.items() if v != ZERO}
+
+    def transition(self, have: dict, want: dict) -> list[ast.stmt]:
+        out = []
+        for var in sorted(want):
+            out += self.materialize(var, have.get(var, ZERO), want[var])
+        return out
+
+    def adjoint(self, stmts, state: dict) -> tuple[list[ast.stmt], dict]:
+        state = dict(state)
+        out: list[ast.stmt] = []
+        last_line = None
+        for stmt in reversed(stmts):
+            code, state = self.adjoint_statement(stmt, state)
+            if any(not isinstance(c, (Restore, Comment)) for c in code):
+                line = getattr(stmt, "lineno", None)
+                if line and line != last_line and not isinstance(stmt, (ast.For, ast.While)):
+                    text = self.origin.text(line)
+                    out.append(Comment(f"line {line}: {text}" if text else f"line {line}"))
+                    last_line = line
+            out.extend(code)
+        return out, state
+
+    def adjoint_statement(self, stmt, state):
+        if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
+            target = stmt.targets[0].id
+            code = self.adjoint_assign(stmt, target, state)
+            code.append(Restore(self.site_of(target, stmt)))
+            if id(stmt) in self.tapes:
+                code.append(Restore(self.site_of(self.tapes[id(stmt)], stmt)))
+            return code, state
+        if isinstance(stmt, ast.If):
+            body, s1 = self.adjoint(stmt.body, state)
+            orelse, s2 = self.adjoint(stmt.orelse, state)
+            merged = self.merge([s1, s2], self.analysis.defined_before(stmt))
+            body += self.transition(s1, merged)
+            orelse += self.transition(s2, merged)
+            if not has_code(body) and not has_code(orelse):
+                return body + orelse, merged
+            new = ast.If(test=copy.deepcopy(stmt.test), body=body or [ast.Pass()], orelse=orelse)
+            return [ast.copy_location(new, stmt)], merged
+        if isinstance(stmt, (ast.For, ast.While)):
+            defined = self.analysis.defined_before(stmt)
+            head = dict(state)
+            for _ in range(20):
+                body, back = self.adjoint(stmt.body, head)
+                new_head = self.merge([state, back], defined)
+                if new_head == head:
+                    break
+                head = new_head
+            body += self.transition(back, head)
+            before = self.transition(state, head)
+            if isinstance(stmt, ast.For):
+                reversed_iter = call("reversed", copy.deepcopy(stmt.iter))
+                loop = ast.For(target=store(stmt.target.id), iter=reversed_iter, body=body, orelse=[])
+                restore = Restore(self.site_of(stmt.target.id, stmt))
+            else:
+                counter = self.counters[id(stmt)]
+                loop = ast.For(target=store("_"), iter=call("range", name(counter)), body=body, orelse=[])
+                restore = Restore(self.site_of(counter, stmt))
+            if not has_code(body):
+                return before + body + [restore], head
+            return before + [ast.copy_location(loop, stmt), restore], head
+        return [], state
+
+    def site_of(self, var, stmt) -> Site:
+        for site in reversed(self.sites):
+            if site.name == var and site.stmt is stmt:
+                return site
+        raise AssertionError((var, stmt))
+
+    def adjoint_assign(self, stmt: ast.Assign, target: str, state: dict) -> list[ast.stmt]:
+        current = state.get(target, ZERO)
+        if current == ZERO:
+            return []
+        before = dict(state)
+        work = dict(state)
+        code, deferred = self.contributions(stmt, target, work)
+        work.pop(target, None)
+        for value in deferred:
+            code += self.accumulate(target, value, work)
+        if current == NONZERO:
+            state.clear()
+            state.update(work)
+            return code
+        # The result's adjoint may be None (zero): guard the contributions.
+        merged = self.merge([work, {k: v for k, v in before.items() if k != target}],
+                            self.analysis.defined_before(stmt))
+        taken = code + self.transition(work, merged)
+        skipped = self.transition({k: v for k, v in before.items() if k != target}, merged)
+        test = ast.Compare(left=name(self.d(target)), ops=[ast.IsNot()], comparators=[ast.Constant(value=None)])
+        state.clear()
+        state.update(merged)
+        return [ast.If(test=test, body=taken or [ast.Pass()], orelse=skipped)]
+
+    def contributions(self, stmt: ast.Assign, target: str, state: dict):
+        """Adjoint code of ``target = value``: (statements, deferred values for
+        the target's own adjoint when the target is also an input)."""
+        value = stmt.value
+        dz = name(self.d(target))
+        raw: list[ast.stmt] = []
+        if isinstance(value, ast.Name):
+            raw = [Accumulate("x", value, dz)]
+        elif isinstance(value, ast.Constant) or getattr(value, "tangent_global", False):
+            return [], []
+        elif isinstance(value, (ast.Tuple, ast.List)):
+            for i, elt in enumerate(value.elts):
+                raw.append(Accumulate("x", elt, ast.Subscript(value=dz, slice=ast.Constant(value=i), ctx=ast.Load())))
+        elif isinstance(value, ast.Dict):
+            for key, elt in zip(value.keys, value.values):
+                raw.append(Accumulate("x", elt, ast.Subscript(value=dz, slice=copy.deepcopy(key), ctx=ast.Load())))
+        elif id(stmt) in self.subroutines:
+            raw = self.subroutine_adjoint(stmt, dz)
+        else:
+            callee, args, keywords = self.primitive(stmt, value)
+            if callee is None or rules.is_nondifferentiable(callee):
+                return [], []
+            template = rules.lookup_adjoint(callee)
+            if template is None:
+                active = [a.id for a in args + list(keywords.values()) if isinstance(a, ast.Name) and self.analysis.is_varied(a.id, stmt)]
+                label = describe_callee(callee)
+                raise self.error(
+                    NoDerivativeError, stmt,
+                    f"no derivative rule for {label} (differentiating through {', '.join(active) or 'its arguments'})",
+                    f"register one with @tangent.adjoint({label.split('.')[-1]}), or wrap the argument in "
+                    "tangent.stop_gradient if it should not be differentiated",
+                )
+            try:
+                bound = bind_arguments(template, args, keywords, self.session.bind_global)
+            except TypeError as e:
+                raise self.error(TangentSyntaxError, stmt, f"cannot match the call to the rule {template}: {e}") from None
+            result_param = next(iter(template.signature.parameters))
+            bound[result_param] = name(target)
+            raw = instantiate(
+                template, bound,
+                lambda p: dz if p == result_param else None,
+                self.namer, self.session.bind_global,
+            )
+        return self.lower(raw, stmt, target, state)
+
+    def lower(self, raw, stmt, target, state):
+        code, deferred = [], []
+        for item in raw:
+            if not isinstance(item, Accumulate):
+                code.append(item)
+                continue
+            atom = item.target
+            if not isinstance(atom, ast.Name) or not self.analysis.is_varied(atom.id, stmt):
+                continue
+            if atom.id == target:
+                tmp = self.namer.fresh("_" + self.d(target))
+                code.append(assign(tmp, item.value))
+                deferred.append(name(tmp))
+            else:
+                code += self.accumulate(atom.id, item.value, state)
+        return code, deferred
+
+    def primitive(self, stmt, value):
+        """(callee, positional atoms, keyword atoms) of a one-operation value."""
+        if isinstance(value, ast.BinOp):
+            return BINARY_OPERATORS.get(type(value.op)), [value.left, value.right], {}
+        if isinstance(value, ast.UnaryOp):
+            return UNARY_OPERATORS.get(type(value.op)), [value.operand], {}
+        if isinstance(value, ast.Compare):
+            return None, [], {}
+        if isinstance(value, ast.Subscript):
+            return operator.getitem, [value.value, index_value(value.slice)], {}
+        if isinstance(value, ast.Attribute):
+            return value.tangent_callee, [value.value], {}
+        if isinstance(value, ast.Call):
+            callee = value.tangent_callee
+            args = list(value.args)
+            if isinstance(value.func, ast.Attribute) and getattr(value.func.value, "id", None) in self.parsed.local_names:
+                args = [value.func.value] + args
+            return callee, args, {k.arg: k.value for k in value.keywords}
+        if isinstance(value, ast.JoinedStr):
+            return None, [], {}
+        raise self.error(TangentSyntaxError, stmt, f"cannot differentiate {ast.unparse(value)!r}")
+
+    def subroutine_adjoint(self, stmt, dz):
+        fwd, bwd, bindings, active = self.subroutines[id(stmt)]
+        tape = self.tapes[id(stmt)]
+        parts = [self.namer.fresh("_d" + (bindings[p].id if isinstance(bindings[p], ast.Name) else p)) for p in active]
+        results = [store(p) for p in parts]
+        target = results[0] if len(results) == 1 else ast.Tuple(elts=results, ctx=ast.Store())
+        code: list = [ast.Assign(targets=[target], value=call(bwd, name(tape), dz))]
+        for param, part in zip(active, parts):
+            code.append(Accumulate(param, bindings[param], name(part)))
+        return code
+
+    # ------------------------------------------------------------ driver
+    def run(self):
+        """Returns (primal, adjoint, result atom, {wrt: adjoint name}, seed)."""
+        body = self.tree.body
+        ret = body[-1]
+        stmts = body[:-1]
+        primal = self.primal(stmts)
+        result = ret.value
+        state: dict = {}
+        if isinstance(result, ast.Name) and self.analysis.is_varied(result.id, ret):
+            seed = self.d(result.id)
+            state[result.id] = NONZERO
+        else:
+            seed = self.namer.fresh("dresult")
+        adjoint, state = self.adjoint(stmts, state)
+        for param in self.wrt:
+            want = NONZERO
+            have = state.get(param, ZERO)
+            if have == MAYBE:
+                zeros = self.session.bind_global("zeros_like", runtime.zeros_like)
+                test = ast.Compare(left=name(self.d(param)), ops=[ast.Is()], comparators=[ast.Constant(value=None)])
+                adjoint.append(ast.If(test=test, body=[assign(self.d(param), call(zeros, name(param)))], orelse=[]))
+            else:
+                adjoint += self.materialize(param, have, want)
+        grads = {p: self.d(p) for p in self.wrt}
+        return primal, adjoint, result, grads, seed
+
+    def lower_markers(self, primal, adjoint, live_out=()):
+        """Turn Save/Restore markers into stack pushes and pops where the
+        adjoint reads the variable and it is assigned more than once.
+        Returns (primal, adjoint, names to initialise to None, uses_stack)."""
+        reads = names_read(adjoint) | set(live_out)
+        needed = {s for s in self.sites if s.name in reads and self.def_count[s.name] > 1}
+        init = set()
+        for site in needed:
+            if site.name not in self.analysis.defined_before(site.stmt) and site.name not in self.wrt:
+                init.add(site.name)
+        stack = self.stack_name
+
+        def lower(stmts):
+            out = []
+            for stmt in stmts:
+                if isinstance(stmt, Save):
+                    if stmt.site in needed:
+                        out.append(ast.Expr(value=ast.Call(
+                            func=ast.Attribute(value=name(stack), attr="append", ctx=ast.Load()),
+                            args=[name(stmt.site.name)], keywords=[])))
+                    continue
+                if isinstance(stmt, Restore):
+                    if stmt.site in needed:
+                        pop = ast.Call(func=ast.Attribute(value=name(stack), attr="pop", ctx=ast.Load()), args=[], keywords=[])
+                        out.append(assign(stmt.site.name, pop))
+                    continue
+                for field in ("body", "orelse"):
+                    if hasattr(stmt, field) and isinstance(getattr(stmt, field), list):
+                        setattr(stmt, field, lower(getattr(stmt, field)))
+                if isinstance(stmt, (ast.For, ast.While)) and not stmt.body:
+                    stmt.body = [ast.Pass()]
+                if isinstance(stmt, ast.If) and not stmt.body:
+                    stmt.body = [ast.Pass()]
+                out.append(stmt)
+            return out
+
+        return lower(primal), lower(adjoint), sorted(init), bool(needed)
+
+
+def has_code(stmts) -> bool:
+    return any(not isinstance(s, (Restore, Save, Comment)) for s in stmts)
+
+
+def names_read(stmts) -> set[str]:
+    found = set()
+    for stmt in stmts:
+        if isinstance(stmt, (Save, Restore, Comment)):
+            continue
+        for node in ast.walk(stmt):
+            if isinstance(node, (ast.If, ast.For, ast.While)):
+                pass
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                found.add(node.id)
+    return found
+
+
+def describe_callee(callee) -> str:
+    module = getattr(callee, "__module__", None) or ""
+    qual = getattr(callee, "__qualname__", None) or getattr(callee, "__name__", None) or repr(callee)
+    if module.startswith("numpy"):
+        module = "numpy"
+    return f"{module}.{qual}" if module and module != "builtins" else qual
+
+
+__all__ = ["ReverseMode", "Comment", "names_loaded"]

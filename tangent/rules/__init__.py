@@ -1,0 +1,174 @@
+"""Derivative rules: data, not code paths.
+
+A rule is a short template function registered for one or more primitives.
+Its first parameter names the primitive's result, the others its arguments
+(with the primitive's own defaults); ``d[x]`` means "the adjoint of x" in a
+reverse rule and "the tangent of x" in a forward rule. A reverse rule assigns
+``d[arg] = ...`` for the arguments it differentiates; Tangent accumulates the
+contribution, drops it when the argument is not active, and renames the
+template's locals. Rules never run as written: they are copied into generated
+code. Example::
+
+    @adjoint(numpy.exp)
+    def exp(z, x):
+        d[x] = d[z] * z
+
+Rules are looked up by the identity of the called object, so ``import numpy as
+onp`` and ``from numpy import exp`` find the same rule.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+from typing import Any, Callable
+
+# `d` only exists so that templates are valid, lintable Python: templates are
+# read as source and rewritten, never executed.
+d: Any = None
+
+
+class Template:
+    """A parsed rule template: its function, AST and signature."""
+
+    def __init__(self, fn: Callable, kind: str):
+        self.fn = fn
+        self.kind = kind
+        self._tree: ast.FunctionDef | None = None
+        self.signature = inspect.signature(fn)
+
+    @property
+    def tree(self) -> ast.FunctionDef:
+        if self._tree is None:
+            source = textwrap.dedent(inspect.getsource(self.fn))
+            node = ast.parse(source).body[0]
+            assert isinstance(node, ast.FunctionDef)
+            node.decorator_list = []
+            self._tree = node
+        return self._tree
+
+    @property
+    def namespace(self) -> dict:
+        return self.fn.__globals__
+
+    def __repr__(self):
+        return f"<{self.kind} rule {self.fn.__module__}.{self.fn.__qualname__}>"
+
+
+class _Registry:
+    def __init__(self):
+        self._by_key: dict[Any, Any] = {}
+
+    @staticmethod
+    def _key(obj):
+        try:
+            hash(obj)
+            return obj
+        except TypeError:
+            return ("id", id(obj))
+
+    def __setitem__(self, obj, value):
+        self._by_key[self._key(obj)] = value
+
+    def get(self, obj):
+        try:
+            return self._by_key.get(self._key(obj))
+        except TypeError:
+            return None
+
+    def __contains__(self, obj):
+        return self.get(obj) is not None
+
+    def pop(self, obj):
+        return self._by_key.pop(self._key(obj), None)
+
+
+ADJOINTS = _Registry()
+TANGENTS = _Registry()
+NONDIFFERENTIABLE = _Registry()
+# Functions whose output aliases an input in place, or that have side effects
+# the backward pass cannot undo.
+_loaded = False
+
+
+def adjoint(*primitives: Callable) -> Callable[[Callable], Callable]:
+    """Register a reverse-mode rule (a template) for one or more primitives.
+
+    Example::
+
+        @tangent.adjoint(cube)
+        def dcube(result, x):
+            d[x] = d[result] * 3 * x * x
+
+    A registered rule takes precedence over differentiating the function's
+    own source.
+    """
+
+    def register(template: Callable) -> Callable:
+        rule = Template(template, "adjoint")
+        for primitive in primitives:
+            ADJOINTS[primitive] = rule
+            NONDIFFERENTIABLE.pop(primitive)
+        return template
+
+    return register
+
+
+def tangent_rule(*primitives: Callable) -> Callable[[Callable], Callable]:
+    """Register a forward-mode rule: ``d[result] = ...`` from ``d[args]``.
+
+    Example::
+
+        @tangent.tangent_rule(cube)
+        def tcube(result, x):
+            d[result] = 3 * x * x * d[x]
+    """
+
+    def register(template: Callable) -> Callable:
+        rule = Template(template, "tangent")
+        for primitive in primitives:
+            TANGENTS[primitive] = rule
+        return template
+
+    return register
+
+
+def nondifferentiable(*primitives: Callable) -> None:
+    """Declare functions whose outputs carry no derivative (shape, argmax, ...).
+
+    Example::
+
+        tangent.nondifferentiable(my_bucketize)
+    """
+    for primitive in primitives:
+        NONDIFFERENTIABLE[primitive] = True
+
+
+def load_builtin_rules() -> None:
+    """Import the rule modules (once); optional libraries are skipped if absent."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    from . import builtins_rules, numpy_rules  # noqa: F401
+
+    try:
+        from . import scipy_rules  # noqa: F401
+    except ImportError:
+        pass
+
+
+def lookup_adjoint(obj):
+    load_builtin_rules()
+    return ADJOINTS.get(obj)
+
+
+def lookup_tangent(obj):
+    load_builtin_rules()
+    return TANGENTS.get(obj)
+
+
+def is_nondifferentiable(obj) -> bool:
+    load_builtin_rules()
+    return NONDIFFERENTIABLE.get(obj) is not None

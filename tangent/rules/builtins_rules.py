@@ -1,0 +1,341 @@
+"""Rules for Python operators, builtins and the ``math`` module.
+
+Reverse rule (``adjoint``) and forward rule (``tangent_rule``) of each
+primitive stand side by side. Operator rules also serve NumPy arrays, so they
+undo broadcasting with ``unbroadcast``.
+"""
+
+import builtins
+import math
+import operator
+
+import numpy as np
+
+from ..runtime import unbroadcast
+from . import adjoint, d, nondifferentiable, tangent_rule
+
+# ---------------------------------------------------------------- operators
+
+
+@adjoint(operator.add)
+def add(z, x, y):
+    d[x] = unbroadcast(d[z], x)
+    d[y] = unbroadcast(d[z], y)
+
+
+@tangent_rule(operator.add)
+def t_add(z, x, y):
+    d[z] = d[x] + d[y]
+
+
+@adjoint(operator.sub)
+def sub(z, x, y):
+    d[x] = unbroadcast(d[z], x)
+    d[y] = -unbroadcast(d[z], y)
+
+
+@tangent_rule(operator.sub)
+def t_sub(z, x, y):
+    d[z] = d[x] - d[y]
+
+
+@adjoint(operator.mul)
+def mul(z, x, y):
+    d[x] = unbroadcast(d[z] * y, x)
+    d[y] = unbroadcast(d[z] * x, y)
+
+
+@tangent_rule(operator.mul)
+def t_mul(z, x, y):
+    d[z] = d[x] * y + x * d[y]
+
+
+@adjoint(operator.truediv)
+def truediv(z, x, y):
+    d[x] = unbroadcast(d[z] / y, x)
+    d[y] = -unbroadcast(d[z] * z / y, y)
+
+
+@tangent_rule(operator.truediv)
+def t_truediv(z, x, y):
+    d[z] = (d[x] - z * d[y]) / y
+
+
+@adjoint(operator.pow, builtins.pow)
+def pow(z, x, y):
+    d[x] = unbroadcast(d[z] * y * x ** (y - 1), x)
+    d[y] = unbroadcast(d[z] * z * np.log(np.where(x > 0, x, 1)), y)
+
+
+@tangent_rule(operator.pow, builtins.pow)
+def t_pow(z, x, y):
+    d[z] = d[x] * y * x ** (y - 1) + d[y] * z * np.log(np.where(x > 0, x, 1))
+
+
+@adjoint(operator.neg)
+def neg(z, x):
+    d[x] = -d[z]
+
+
+@tangent_rule(operator.neg)
+def t_neg(z, x):
+    d[z] = -d[x]
+
+
+@adjoint(operator.pos)
+def pos(z, x):
+    d[x] = d[z]
+
+
+@tangent_rule(operator.pos)
+def t_pos(z, x):
+    d[z] = d[x]
+
+
+@adjoint(builtins.abs, operator.abs, math.fabs)
+def abs_(z, x):
+    d[x] = d[z] * np.sign(x)
+
+
+@tangent_rule(builtins.abs, operator.abs, math.fabs)
+def t_abs(z, x):
+    d[z] = d[x] * np.sign(x)
+
+
+@adjoint(builtins.float)
+def float_(z, x=0.0):
+    d[x] = d[z]
+
+
+@tangent_rule(builtins.float)
+def t_float(z, x=0.0):
+    d[z] = d[x]
+
+
+# ---------------------------------------------------------------------- math
+
+
+@adjoint(math.sin)
+def sin(z, x):
+    d[x] = d[z] * math.cos(x)
+
+
+@tangent_rule(math.sin)
+def t_sin(z, x):
+    d[z] = d[x] * math.cos(x)
+
+
+@adjoint(math.cos)
+def cos(z, x):
+    d[x] = -d[z] * math.sin(x)
+
+
+@tangent_rule(math.cos)
+def t_cos(z, x):
+    d[z] = -d[x] * math.sin(x)
+
+
+@adjoint(math.tan)
+def tan(z, x):
+    d[x] = d[z] * (1.0 + z * z)
+
+
+@tangent_rule(math.tan)
+def t_tan(z, x):
+    d[z] = d[x] * (1.0 + z * z)
+
+
+@adjoint(math.exp)
+def exp(z, x):
+    d[x] = d[z] * z
+
+
+@tangent_rule(math.exp)
+def t_exp(z, x):
+    d[z] = d[x] * z
+
+
+@adjoint(math.expm1)
+def expm1(z, x):
+    d[x] = d[z] * (z + 1.0)
+
+
+@tangent_rule(math.expm1)
+def t_expm1(z, x):
+    d[z] = d[x] * (z + 1.0)
+
+
+@adjoint(math.log)
+def log(z, x, base=math.e):
+    d[x] = d[z] / (x * math.log(base))
+    d[base] = -d[z] * z / (base * math.log(base))
+
+
+@tangent_rule(math.log)
+def t_log(z, x, base=math.e):
+    d[z] = d[x] / (x * math.log(base)) - d[base] * z / (base * math.log(base))
+
+
+@adjoint(math.log1p)
+def log1p(z, x):
+    d[x] = d[z] / (1.0 + x)
+
+
+@tangent_rule(math.log1p)
+def t_log1p(z, x):
+    d[z] = d[x] / (1.0 + x)
+
+
+@adjoint(math.log2)
+def log2(z, x):
+    d[x] = d[z] / (x * math.log(2.0))
+
+
+@tangent_rule(math.log2)
+def t_log2(z, x):
+    d[z] = d[x] / (x * math.log(2.0))
+
+
+@adjoint(math.log10)
+def log10(z, x):
+    d[x] = d[z] / (x * math.log(10.0))
+
+
+@tangent_rule(math.log10)
+def t_log10(z, x):
+    d[z] = d[x] / (x * math.log(10.0))
+
+
+@adjoint(math.sqrt)
+def sqrt(z, x):
+    d[x] = d[z] * 0.5 / z
+
+
+@tangent_rule(math.sqrt)
+def t_sqrt(z, x):
+    d[z] = d[x] * 0.5 / z
+
+
+@adjoint(math.tanh)
+def tanh(z, x):
+    d[x] = d[z] * (1.0 - z * z)
+
+
+@tangent_rule(math.tanh)
+def t_tanh(z, x):
+    d[z] = d[x] * (1.0 - z * z)
+
+
+@adjoint(math.sinh)
+def sinh(z, x):
+    d[x] = d[z] * math.cosh(x)
+
+
+@tangent_rule(math.sinh)
+def t_sinh(z, x):
+    d[z] = d[x] * math.cosh(x)
+
+
+@adjoint(math.cosh)
+def cosh(z, x):
+    d[x] = d[z] * math.sinh(x)
+
+
+@tangent_rule(math.cosh)
+def t_cosh(z, x):
+    d[z] = d[x] * math.sinh(x)
+
+
+@adjoint(math.asin)
+def asin(z, x):
+    d[x] = d[z] / math.sqrt(1.0 - x * x)
+
+
+@tangent_rule(math.asin)
+def t_asin(z, x):
+    d[z] = d[x] / math.sqrt(1.0 - x * x)
+
+
+@adjoint(math.acos)
+def acos(z, x):
+    d[x] = -d[z] / math.sqrt(1.0 - x * x)
+
+
+@tangent_rule(math.acos)
+def t_acos(z, x):
+    d[z] = -d[x] / math.sqrt(1.0 - x * x)
+
+
+@adjoint(math.atan)
+def atan(z, x):
+    d[x] = d[z] / (1.0 + x * x)
+
+
+@tangent_rule(math.atan)
+def t_atan(z, x):
+    d[z] = d[x] / (1.0 + x * x)
+
+
+@adjoint(math.atan2)
+def atan2(z, y, x):
+    d[y] = d[z] * x / (x * x + y * y)
+    d[x] = -d[z] * y / (x * x + y * y)
+
+
+@tangent_rule(math.atan2)
+def t_atan2(z, y, x):
+    d[z] = (d[y] * x - d[x] * y) / (x * x + y * y)
+
+
+@adjoint(math.pow)
+def mpow(z, x, y):
+    d[x] = d[z] * y * math.pow(x, y - 1)
+    d[y] = d[z] * z * math.log(x) if x > 0 else 0.0
+
+
+@tangent_rule(math.pow)
+def t_mpow(z, x, y):
+    d[z] = d[x] * y * math.pow(x, y - 1) + (d[y] * z * math.log(x) if x > 0 else 0.0)
+
+
+@adjoint(math.hypot)
+def hypot(z, x, y):
+    d[x] = d[z] * x / z
+    d[y] = d[z] * y / z
+
+
+@tangent_rule(math.hypot)
+def t_hypot(z, x, y):
+    d[z] = (d[x] * x + d[y] * y) / z
+
+
+@adjoint(math.erf)
+def erf(z, x):
+    d[x] = d[z] * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)
+
+
+@tangent_rule(math.erf)
+def t_erf(z, x):
+    d[z] = d[x] * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)
+
+
+@adjoint(math.erfc)
+def erfc(z, x):
+    d[x] = -d[z] * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)
+
+
+@tangent_rule(math.erfc)
+def t_erfc(z, x):
+    d[z] = -d[x] * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)
+
+
+nondifferentiable(
+    builtins.len, builtins.int, builtins.bool, builtins.round, builtins.range,
+    builtins.isinstance, builtins.print, builtins.type, builtins.str, builtins.repr,
+    builtins.enumerate, builtins.zip, builtins.hasattr, builtins.id,
+    operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne,
+    operator.not_, operator.floordiv, operator.mod, operator.and_, operator.or_,
+    operator.is_, operator.is_not, operator.contains,
+    math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite,
+    math.copysign,
+)

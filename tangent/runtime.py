@@ -1,0 +1,169 @@
+"""The small runtime that generated derivative code calls.
+
+Adjoints are never mutated in place: every accumulation builds a new value, so
+an adjoint may safely alias another one. Adjoints of containers (tuples, lists,
+dicts) are the ``Grad*`` subclasses below, whose ``+`` adds element by element,
+so generated code can accumulate with ``+`` whatever the value's type.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+class GradTuple(tuple):
+    """Adjoint of a tuple: a tuple whose ``+`` adds elementwise."""
+
+    def __add__(self, other):
+        return GradTuple(add(a, b) for a, b in zip(self, other))
+
+    __radd__ = __add__
+
+
+class GradList(list):
+    """Adjoint of a list: a list whose ``+`` adds elementwise."""
+
+    def __add__(self, other):
+        return GradList(add(a, b) for a, b in zip(self, other))
+
+    __radd__ = __add__
+
+
+class GradDict(dict):
+    """Adjoint of a dict: a dict whose ``+`` adds the values of equal keys."""
+
+    def __add__(self, other):
+        out = GradDict(self)
+        for key, value in other.items():
+            out[key] = add(out[key], value) if key in out else value
+        return out
+
+    __radd__ = __add__
+
+
+def add(a, b):
+    """Sum of two adjoints, where ``None`` stands for zero."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a + b
+
+
+def zeros_like(x):
+    """A zero adjoint shaped like the primal value ``x`` (floats for ints)."""
+    if isinstance(x, np.ndarray):
+        if np.issubdtype(x.dtype, np.inexact):
+            return np.zeros(x.shape, x.dtype)
+        return np.zeros(x.shape)
+    if isinstance(x, (bool, np.bool_)) or x is None or isinstance(x, str):
+        return None
+    if isinstance(x, numbers.Complex):
+        return 0.0 if isinstance(x, numbers.Real) else 0j
+    if isinstance(x, np.generic):
+        return np.zeros((), float).item() if not np.issubdtype(x.dtype, np.complexfloating) else 0j
+    if isinstance(x, tuple):
+        return GradTuple(zeros_like(v) for v in x)
+    if isinstance(x, list):
+        return GradList(zeros_like(v) for v in x)
+    if isinstance(x, dict):
+        return GradDict((k, zeros_like(v)) for k, v in x.items())
+    return zeros_like(np.asarray(x))
+
+
+def unbroadcast(g, like):
+    """Sum the adjoint ``g`` down to the shape of ``like``, undoing broadcasting."""
+    gshape = getattr(g, "shape", ())
+    lshape = getattr(like, "shape", ())
+    if gshape == lshape:
+        return g
+    if not lshape:
+        return np.sum(g) if not isinstance(like, np.ndarray) else np.asarray(np.sum(g))
+    extra = len(gshape) - len(lshape)
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, n in enumerate(lshape) if n == 1 and gshape[extra + i] != 1
+    )
+    return np.sum(g, axis=axes).reshape(lshape)
+
+
+def _is_basic_index(index) -> bool:
+    """True when ``x[index]`` selects every element at most once."""
+    parts = index if isinstance(index, tuple) else (index,)
+    for part in parts:
+        if isinstance(part, (slice, type(None), type(Ellipsis), numbers.Integral)):
+            continue
+        arr = np.asarray(part)
+        if arr.dtype != np.bool_:
+            return False
+    return True
+
+
+def grad_of_index(x, index, g):
+    """Adjoint of ``x[index]`` given the adjoint ``g`` of the read value.
+
+    Repeated integer indices accumulate (``np.add.at``). Works for arrays,
+    tuples, lists and dicts.
+    """
+    if isinstance(x, np.ndarray):
+        out = zeros_like(x)
+        if _is_basic_index(index):
+            out[index] += g
+        else:
+            np.add.at(out, index, g)
+        return out
+    if isinstance(x, dict):
+        out = zeros_like(x)
+        out[index] = g
+        return out
+    if isinstance(x, (tuple, list)):
+        out = GradList(zeros_like(v) for v in x)
+        if isinstance(index, slice):
+            out[index] = list(g)
+        else:
+            out[index] = g
+        return GradTuple(out) if isinstance(x, tuple) else out
+    return grad_of_index(np.asarray(x), index, g)
+
+
+def grad_of_items(items_grad, n):
+    """Adjoint of ``(a, b, ...)`` split back into ``n`` element adjoints."""
+    if items_grad is None:
+        return (None,) * n
+    return tuple(items_grad)
+
+
+def as_container_grad(values, like):
+    """Adjoint of a tuple or list built from element adjoints."""
+    return GradTuple(values) if isinstance(like, tuple) else GradList(values)
+
+
+def ensure_finite(value, where):
+    """Raise NonFiniteGradientError when an adjoint holds NaN or inf."""
+    from .errors import NonFiniteGradientError
+
+    if value is None:
+        return value
+    if isinstance(value, (GradTuple, GradList)):
+        for v in value:
+            ensure_finite(v, where)
+        return value
+    if isinstance(value, GradDict):
+        for v in value.values():
+            ensure_finite(v, where)
+        return value
+    if not np.all(np.isfinite(value)):
+        raise NonFiniteGradientError(f"non-finite adjoint produced by the backward step of {where}")
+    return value
+
+
+def check_scalar_output(value):
+    """grad() differentiates scalar-valued functions; use vjp for others."""
+    if getattr(value, "shape", ()) != () and getattr(value, "size", 1) != 1:
+        from .errors import TangentError
+
+        raise TangentError(
+            f"grad() needs a function with a scalar output, but it returned shape {value.shape}; "
+            "use tangent.vjp (and pass the output seed) or reduce the output, e.g. with np.sum"
+        )

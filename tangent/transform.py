@@ -1,0 +1,201 @@
+"""The pipeline driver: parse -> normalize -> analyse -> differentiate ->
+optimize -> generate source -> compile.
+
+A Session builds one generated module: the requested derivative plus the
+derivatives of every user function it calls (each generated once, so
+recursion works), all sharing one namespace.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import copy
+import inspect
+
+from . import optimize, runtime
+from .codegen import compile_source, to_source
+from .errors import TangentSyntaxError
+from .frontend import ParsedFunction, parse_function
+from .naming import Namer
+from .normalize import normalize
+from .reverse import ReverseMode, assign, call, name, names_read, store
+
+
+class Session:
+    """One generated module and its namespace."""
+
+    def __init__(self, optimized: bool = True):
+        self.optimized = optimized
+        self.namespace: dict = {}
+        self._names_of: dict[int, str] = {}
+        self.module_names = Namer(dir(builtins))
+        self.functions: list[ast.FunctionDef] = []
+        self.splits: dict[tuple, tuple[str, str]] = {}
+
+    # ------------------------------------------------------------ globals
+    def bind_global(self, hint: str, value) -> str:
+        """A module-level name bound to ``value`` (reusing ``hint`` if free)."""
+        key = id(value)
+        if key in self._names_of and self.namespace.get(self._names_of[key]) is value:
+            return self._names_of[key]
+        if self.namespace.get(hint, _MISSING) is value:
+            self._names_of[key] = hint
+            return hint
+        if hint in self.namespace or hint in self.module_names.taken and hint not in dir(builtins):
+            hint = self.module_names.fresh(hint)
+        else:
+            self.module_names.reserve(hint)
+        if getattr(builtins, hint, _MISSING) is value:
+            return hint
+        self.namespace[hint] = value
+        self._names_of[key] = hint
+        return hint
+
+    def bind_user_globals(self, parsed: ParsedFunction, tree: ast.FunctionDef, local: set[str]) -> None:
+        """Bind the free names of a user function, renaming on clashes."""
+        renames: dict[str, str] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and node.id not in local:
+                if node.id not in renames:
+                    if node.id in parsed.namespace:
+                        renames[node.id] = self.bind_global(node.id, parsed.namespace[node.id])
+                    elif hasattr(builtins, node.id):
+                        renames[node.id] = self.bind_global(node.id, getattr(builtins, node.id))
+                    else:
+                        renames[node.id] = node.id  # NameError at run time, as in Python
+                node.id = renames[node.id]
+
+    # ------------------------------------------------------------ reverse
+    def prepare(self, func):
+        parsed = parse_function(func)
+        params = parsed.local_names
+        namer = Namer(params | set(self.namespace) | {"d"})
+        tree = normalize(parsed, namer)
+        local = set(namer.taken) - set(self.namespace)
+        self.bind_user_globals(parsed, tree, local)
+        return parsed, tree, namer
+
+    def split(self, func, active: tuple[str, ...], origin=None, node=None) -> tuple[str, str]:
+        """Names of ``func_fwd(...) -> (result, tape)`` and
+        ``func_bwd(tape, dresult) -> adjoints of active params``."""
+        key = (func, active)
+        if key in self.splits:
+            return self.splits[key]
+        base = func.__name__
+        fwd = self.module_names.fresh(f"{base}_fwd")
+        bwd = self.module_names.fresh(f"{base}_bwd")
+        self.splits[key] = (fwd, bwd)
+        parsed, tree, namer = self.prepare(func)
+        mode = ReverseMode(self, parsed, tree, list(active), namer)
+        primal, adjoint, result, grads, seed = mode.run()
+        params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
+        primal_locals = set(params) | {mode.stack_name} | {
+            n.id for s in primal for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+        }
+        # The tape holds what the adjoint reads of the primal's locals.
+        live = names_read(adjoint) & primal_locals
+        primal, adjoint, init, uses_stack = mode.lower_markers(primal, adjoint, live)
+        tape_names = sorted((names_read(adjoint) & primal_locals) | ({mode.stack_name} if uses_stack else set()))
+        ret_stmt = tree.body[-1]
+        maybe_undefined = [v for v in tape_names if v not in mode.analysis.defined_before(ret_stmt) and v != mode.stack_name]
+        init = sorted(set(init) | set(maybe_undefined))
+        tape = namer.fresh("tape")
+        pack = ast.Tuple(elts=[name(v) for v in tape_names], ctx=ast.Load())
+        fwd_body = self.prologue(mode, init, uses_stack) + primal
+        fwd_body.append(ast.Return(value=ast.Tuple(elts=[copy.deepcopy(result), pack], ctx=ast.Load())))
+        fwd_def = self.function_def(fwd, tree.args, fwd_body, f"Forward sweep of {parsed.name}: its result and what {bwd} needs.")
+        unpack = [ast.Assign(targets=[ast.Tuple(elts=[store(v) for v in tape_names], ctx=ast.Store())], value=name(tape))] if tape_names else []
+        results = [name(grads[p]) for p in active]
+        ret = results[0] if len(results) == 1 else ast.Tuple(elts=results, ctx=ast.Load())
+        bwd_body = unpack + adjoint + [ast.Return(value=ret)]
+        bwd_args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=tape), ast.arg(arg=seed)], kwonlyargs=[],
+                                 kw_defaults=[], defaults=[])
+        bwd_def = self.function_def(bwd, bwd_args, bwd_body, f"Backward sweep of {parsed.name}: adjoints of {', '.join(active)}.")
+        self.functions += [self.finish(fwd_def), self.finish(bwd_def)]
+        return fwd, bwd
+
+    def prologue(self, mode, init, uses_stack):
+        out = []
+        if uses_stack:
+            out.append(assign(mode.stack_name, ast.List(elts=[], ctx=ast.Load())))
+        for v in init:
+            out.append(assign(v, ast.Constant(value=None)))
+        return out
+
+    def function_def(self, fname, args, body, doc) -> ast.FunctionDef:
+        args = copy.deepcopy(args)
+        docstring = ast.Expr(value=ast.Constant(value=doc))
+        return ast.FunctionDef(name=fname, args=args, body=[docstring] + body, decorator_list=[], returns=None,
+                               type_comment=None, type_params=[])
+
+    def finish(self, fdef: ast.FunctionDef) -> ast.FunctionDef:
+        if self.optimized:
+            fdef = optimize.optimize_function(fdef)
+        return ast.fix_missing_locations(fdef)
+
+    def reverse(self, func, wrt: tuple[int, ...], preserve_result=False, check_scalar=True) -> str:
+        """Generate ``dfunc(*args, seed=1.0)`` returning the adjoints of the
+        positional arguments in ``wrt``. Returns its name."""
+        parsed, tree, namer = self.prepare(func)
+        args = tree.args
+        if args.vararg or args.kwarg:
+            raise parsed.origin.error(TangentSyntaxError, tree, "functions with *args or **kwargs cannot be differentiated yet",
+                                      "give the function explicit parameters")
+        positional = [a.arg for a in args.posonlyargs + args.args]
+        try:
+            wrt_names = [positional[i] for i in wrt]
+        except IndexError:
+            raise TangentSyntaxError(
+                f"wrt={wrt} but {parsed.name} has {len(positional)} positional parameters ({', '.join(positional)})"
+            ) from None
+        fname = self.module_names.fresh(f"d{parsed.name}")
+        mode = ReverseMode(self, parsed, tree, wrt_names, namer)
+        primal, adjoint, result, grads, seed = mode.run()
+        primal, adjoint, init, uses_stack = mode.lower_markers(primal, adjoint)
+        body = self.prologue(mode, init, uses_stack) + primal
+        if check_scalar:
+            body.append(ast.Expr(value=call(self.bind_global("check_scalar_output", runtime.check_scalar_output),
+                                            copy.deepcopy(result))))
+        body += adjoint
+        results = [name(grads[p]) for p in wrt_names]
+        ret = results[0] if len(results) == 1 else ast.Tuple(elts=results, ctx=ast.Load())
+        if preserve_result:
+            ret = ast.Tuple(elts=[ret, copy.deepcopy(result)], ctx=ast.Load())
+        body.append(ast.Return(value=ret))
+        new_args = copy.deepcopy(args)
+        new_args.args.append(ast.arg(arg=seed))
+        default = ast.Constant(value=1.0)
+        if len(new_args.defaults) < len(new_args.args) - 1:
+            # earlier parameters have no defaults: the seed still gets one
+            pass
+        new_args.defaults = list(new_args.defaults) + [default]
+        if len(new_args.defaults) != len(new_args.args):
+            # Python only allows trailing defaults; keep the seed optional by
+            # making the earlier defaults explicit is impossible, so require
+            # only trailing ones.
+            new_args.defaults = new_args.defaults[-len(new_args.args):]
+        doc = f"Gradient of {parsed.name} with respect to {', '.join(wrt_names)} (reverse mode, generated by Tangent)."
+        fdef = self.function_def(fname, new_args, body, doc)
+        self.functions.append(self.finish(fdef))
+        return fname
+
+    # ------------------------------------------------------------ output
+    def build(self, entry: str, label: str):
+        """Compile the module; return the entry function (source attached)."""
+        # Subroutine derivatives first, then the entry point.
+        order = sorted(self.functions, key=lambda f: f.name == entry)
+        source = to_source(order)
+        namespace = dict(self.namespace)
+        namespace, filename = compile_source(source, namespace, label)
+        func = namespace[entry]
+        func.tangent_source = source
+        func.tangent_filename = filename
+        return func
+
+
+_MISSING = object()
+
+
+def signature_of(func):
+    return inspect.signature(func)
