@@ -1,9 +1,245 @@
-"""Optimization passes over generated functions."""
+"""Optimization passes over generated functions.
+
+Each pass takes and returns a FunctionDef and preserves what it computes:
+
+* ``fold_constants``: evaluates operations on literals (``2 - 1``,
+  ``None is None``, ``False or x``), picks the branch of a conditional with a
+  literal test, and simplifies ``x ** 1`` and ``x * 1.0`` (which keep ``x``'s
+  shape and dtype for the float adjoints they appear in);
+* ``propagate_copies``: ``a = b`` followed by uses of ``a`` in the same block
+  uses ``b`` directly when neither changes in between;
+* ``eliminate_dead_code``: drops assignments whose target is never read and
+  whose value has no side effects, then empty branches and loops.
+"""
 
 from __future__ import annotations
 
 import ast
+import operator
+
+from .reverse import Comment
+
+_FOLDABLE_BINOPS = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+    ast.Pow: operator.pow, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
+}
+_FOLDABLE_COMPARE = {
+    ast.Is: operator.is_, ast.IsNot: operator.is_not, ast.Eq: operator.eq, ast.NotEq: operator.ne,
+    ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
+}
+
+
+def _is_const(node) -> bool:
+    return isinstance(node, ast.Constant)
+
+
+def _is_one(node) -> bool:
+    return _is_const(node) and type(node.value) in (int, float) and node.value == 1
+
+
+class ConstantFolder(ast.NodeTransformer):
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        if _is_const(node.left) and _is_const(node.right) and type(node.op) in _FOLDABLE_BINOPS:
+            try:
+                value = _FOLDABLE_BINOPS[type(node.op)](node.left.value, node.right.value)
+            except Exception:
+                return node
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return ast.copy_location(ast.Constant(value=value), node)
+        if isinstance(node.op, ast.Pow) and _is_one(node.right):
+            return node.left
+        if isinstance(node.op, (ast.Mult,)) and _is_const(node.right) and node.right.value == 1.0 and isinstance(node.right.value, float):
+            return node.left
+        return node
+
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        if _is_const(node.operand):
+            try:
+                if isinstance(node.op, ast.Not):
+                    return ast.copy_location(ast.Constant(value=not node.operand.value), node)
+                if isinstance(node.op, ast.USub) and isinstance(node.operand.value, (int, float)):
+                    return ast.copy_location(ast.Constant(value=-node.operand.value), node)
+            except Exception:
+                return node
+        if isinstance(node.op, ast.USub) and isinstance(node.operand, ast.UnaryOp) and isinstance(node.operand.op, ast.USub):
+            return node.operand.operand
+        return node
+
+    def visit_Compare(self, node):
+        self.generic_visit(node)
+        if len(node.ops) == 1 and _is_const(node.left) and _is_const(node.comparators[0]):
+            fn = _FOLDABLE_COMPARE.get(type(node.ops[0]))
+            if fn is not None:
+                try:
+                    return ast.copy_location(ast.Constant(value=bool(fn(node.left.value, node.comparators[0].value))), node)
+                except Exception:
+                    return node
+        return node
+
+    def visit_BoolOp(self, node):
+        self.generic_visit(node)
+        values = []
+        for value in node.values:
+            if _is_const(value):
+                truthy = bool(value.value)
+                if isinstance(node.op, ast.Or) and truthy or isinstance(node.op, ast.And) and not truthy:
+                    if not values:
+                        return value
+                    values.append(value)
+                    break
+                continue  # neutral element
+            values.append(value)
+        if not values:
+            return ast.copy_location(ast.Constant(value=isinstance(node.op, ast.And)), node)
+        if len(values) == 1:
+            return values[0]
+        node.values = values
+        return node
+
+    def visit_IfExp(self, node):
+        self.generic_visit(node)
+        if _is_const(node.test):
+            return node.body if node.test.value else node.orelse
+        return node
+
+    def visit_If(self, node):
+        self.generic_visit(node)
+        if _is_const(node.test):
+            chosen = node.body if node.test.value else node.orelse
+            return chosen or None
+        return node
+
+
+def fold_constants(fdef: ast.FunctionDef) -> ast.FunctionDef:
+    fdef = ConstantFolder().visit(fdef)
+    return _fix_empty_bodies(fdef)
+
+
+def _loads(node) -> list[ast.Name]:
+    return [n for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
+
+
+def _stores(node) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def _assign_counts(fdef) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            counts[node.id] = counts.get(node.id, 0) + 1
+    for a in fdef.args.posonlyargs + fdef.args.args + fdef.args.kwonlyargs:
+        counts[a.arg] = counts.get(a.arg, 0) + 1
+    return counts
+
+
+def propagate_copies(fdef: ast.FunctionDef) -> ast.FunctionDef:
+    counts = _assign_counts(fdef)
+
+    def block(stmts):
+        i = 0
+        while i < len(stmts):
+            stmt = stmts[i]
+            for field in ("body", "orelse"):
+                inner = getattr(stmt, field, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                    block(inner)
+            if (
+                isinstance(stmt, ast.Assign)
+                and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], ast.Name)
+                and isinstance(stmt.value, ast.Name)
+                and counts.get(stmt.targets[0].id, 0) == 1
+            ):
+                a, b = stmt.targets[0].id, stmt.value.id
+                rest = stmts[i + 1:]
+                # Uses of `a` outside this block's remainder, or a change of
+                # `b` before the last use, make the substitution unsafe.
+                uses_here = sum(1 for s in rest for n in _loads(s) if n.id == a)
+                uses_total = sum(1 for n in _loads(fdef) if n.id == a)
+                if uses_here == uses_total:
+                    last = max((k for k, s in enumerate(rest) if any(n.id == a for n in _loads(s))), default=-1)
+                    if all(b not in _stores(s) for s in rest[: last + 1]) and not (
+                        last >= 0 and b in _stores(rest[last])
+                    ):
+                        for s in rest[: last + 1]:
+                            for n in _loads(s):
+                                if n.id == a:
+                                    n.id = b
+                        del stmts[i]
+                        counts[a] = 0
+                        continue
+            i += 1
+
+    block(fdef.body)
+    return fdef
+
+
+def _has_side_effects(stmt: ast.Assign) -> bool:
+    if getattr(stmt, "tangent_pure", False):
+        return False
+    return any(isinstance(n, (ast.Call, ast.Yield, ast.Await)) for n in ast.walk(stmt.value))
+
+
+def eliminate_dead_code(fdef: ast.FunctionDef) -> ast.FunctionDef:
+    while True:
+        read = {n.id for n in _loads(fdef)}
+        removed = False
+
+        def block(stmts):
+            nonlocal removed
+            out = []
+            for stmt in stmts:
+                if isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets):
+                    if not any(t.id in read for t in stmt.targets) and not _has_side_effects(stmt):
+                        removed = True
+                        continue
+                for field in ("body", "orelse"):
+                    inner = getattr(stmt, field, None)
+                    if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                        setattr(stmt, field, block(inner))
+                if isinstance(stmt, ast.If) and _empty(stmt.body) and _empty(stmt.orelse):
+                    removed = True
+                    continue
+                if isinstance(stmt, ast.For) and _empty(stmt.body) and isinstance(stmt.iter, ast.Call):
+                    removed = True
+                    continue
+                out.append(stmt)
+            return out
+
+        fdef.body = block(fdef.body)
+        if not removed:
+            break
+    return _fix_empty_bodies(fdef)
+
+
+def _empty(stmts) -> bool:
+    return all(isinstance(s, (ast.Pass, Comment)) for s in stmts)
+
+
+def _fix_empty_bodies(fdef):
+    for node in ast.walk(fdef):
+        for field in ("body", "orelse"):
+            inner = getattr(node, field, None)
+            if isinstance(inner, list) and isinstance(node, ast.stmt) and field == "body" and not inner:
+                node.body = [ast.Pass()]
+            elif isinstance(inner, list) and field == "orelse" and inner and all(isinstance(s, ast.Pass) for s in inner):
+                node.orelse = []
+        if isinstance(node, ast.If) and _empty(node.body) and node.orelse:
+            node.test = ast.UnaryOp(op=ast.Not(), operand=node.test)
+            node.body, node.orelse = node.orelse, []
+    return fdef
 
 
 def optimize_function(fdef: ast.FunctionDef) -> ast.FunctionDef:
+    """Run all passes to a fixed point (they are cheap)."""
+    for _ in range(3):
+        before = ast.dump(fdef)
+        fdef = fold_constants(fdef)
+        fdef = propagate_copies(fdef)
+        fdef = eliminate_dead_code(fdef)
+        if ast.dump(fdef) == before:
+            break
     return fdef

@@ -52,7 +52,7 @@ class Site:
 class Save(ast.stmt):
     _fields = ()
 
-    def __init__(self, site: Site):
+    def __init__(self, site: Site | None = None):
         super().__init__()
         self.site = site
 
@@ -60,7 +60,7 @@ class Save(ast.stmt):
 class Restore(ast.stmt):
     _fields = ()
 
-    def __init__(self, site: Site):
+    def __init__(self, site: Site | None = None):
         super().__init__()
         self.site = site
 
@@ -68,7 +68,7 @@ class Restore(ast.stmt):
 class Comment(ast.stmt):
     _fields = ()
 
-    def __init__(self, text: str):
+    def __init__(self, text: str = ""):
         super().__init__()
         self.text = text
 
@@ -463,6 +463,10 @@ class ReverseMode:
         else:
             seed = self.namer.fresh("dresult")
         adjoint, state = self.adjoint(stmts, state)
+        for stmt in adjoint:
+            for node in ast.walk(stmt):
+                if isinstance(node, ast.Assign):
+                    node.tangent_pure = True
         for param in self.wrt:
             want = NONZERO
             have = state.get(param, ZERO)
@@ -480,7 +484,12 @@ class ReverseMode:
         adjoint reads the variable and it is assigned more than once.
         Returns (primal, adjoint, names to initialise to None, uses_stack)."""
         reads = names_read(adjoint) | set(live_out)
-        needed = {s for s in self.sites if s.name in reads and self.def_count[s.name] > 1}
+        needed = {
+            s for s in self.sites
+            if s.name in reads and self.def_count[s.name] > 1
+            # a first definition outside loops has no old value to restore
+            and (s.in_loop or s.name in self.analysis.defined_before(s.stmt) or s.name in self.wrt)
+        }
         init = set()
         for site in needed:
             if site.name not in self.analysis.defined_before(site.stmt) and site.name not in self.wrt:

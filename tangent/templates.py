@@ -24,7 +24,7 @@ class Accumulate(ast.stmt):
 
     _fields = ("value",)
 
-    def __init__(self, param: str, target: ast.expr, value: ast.expr):
+    def __init__(self, param: str = "", target: ast.expr | None = None, value: ast.expr | None = None):
         super().__init__()
         self.param = param
         self.target = target  # the atom bound to param
