@@ -109,6 +109,9 @@ class Normalizer:
             if isinstance(func, ast.Name):
                 return func.id
         if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+            key = node.slice
+            if isinstance(key, ast.Constant) and isinstance(key.value, str) and key.value.isidentifier():
+                return f"{node.value.id}_{key.value}"
             return node.value.id + "_item"
         if isinstance(node, ast.Attribute):
             return node.attr

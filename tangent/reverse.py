@@ -165,7 +165,7 @@ class ReverseMode:
                 sub = self.subroutine_call(stmt)
                 if sub is not None:
                     fwd, bwd, bindings, active = sub
-                    tape = self.namer.fresh(f"_{fwd.removesuffix('_fwd').strip('_')}_tape")
+                    tape = self.namer.fresh(f"_{stmt.value.tangent_callee.__name__.strip('_')}_tape")
                     self.def_count[tape] += 2 if depth else 1
                     self.tapes[id(stmt)] = tape
                     self.subroutines[id(stmt)] = sub
@@ -377,11 +377,13 @@ class ReverseMode:
                 return [], []
             template = rules.lookup_adjoint(callee)
             if template is None:
-                active = [a.id for a in args + list(keywords.values()) if isinstance(a, ast.Name) and self.analysis.is_varied(a.id, stmt)]
+                active = [a.id for a in args + list(keywords.values())
+                          if isinstance(a, ast.Name) and self.analysis.is_varied(a.id, stmt) and not a.id.startswith("_")]
                 label = describe_callee(callee)
+                through = f"with respect to {', '.join(active)}" if active else "with respect to its argument"
                 raise self.error(
                     NoDerivativeError, stmt,
-                    f"no derivative rule for {label} (differentiating through {', '.join(active) or 'its arguments'})",
+                    f"no derivative rule for {label}, called {through}",
                     f"register one with @tangent.adjoint({label.split('.')[-1]}), or wrap the argument in "
                     "tangent.stop_gradient if it should not be differentiated",
                 )
