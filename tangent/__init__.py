@@ -13,7 +13,7 @@ Example::
     print(tangent.source(df))
 """
 
-from .api import autodiff, grad, source, vjp
+from .api import autodiff, grad, hessian, hvp, jacobian, jvp, source, vjp
 from .errors import (
     NoDerivativeError,
     NonFiniteGradientError,
@@ -26,7 +26,7 @@ from .rules import adjoint, nondifferentiable, tangent_rule
 __version__ = "0.1.0"
 
 __all__ = [
-    "autodiff", "grad", "source", "vjp", "adjoint", "tangent_rule", "nondifferentiable",
+    "autodiff", "grad", "hessian", "hvp", "jacobian", "jvp", "source", "vjp", "adjoint", "tangent_rule", "nondifferentiable",
     "TangentError", "TangentSyntaxError", "NoDerivativeError", "SourceUnavailableError",
     "NonFiniteGradientError",
 ]

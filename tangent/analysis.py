@@ -8,6 +8,9 @@ and ``for`` header. Dataflow problems are solved by a generic worklist solver.
 from __future__ import annotations
 
 import ast
+import copy
+import inspect
+import operator
 from dataclasses import dataclass, field
 
 from . import rules
@@ -89,6 +92,11 @@ class CFG:
                 self.link(tail, header)
             return [header]
         defs = {t.id for t in getattr(stmt, "targets", []) if isinstance(t, ast.Name)}
+        for t in getattr(stmt, "targets", []):
+            if isinstance(t, ast.Tuple):
+                defs |= {e.id for e in t.elts if isinstance(e, ast.Name)}
+        if isinstance(stmt, ast.Expr) and getattr(stmt.value, "tangent_callee", None) is list.append:
+            defs = {stmt.value.func.value.id}  # appending changes the list
         node = self.new(stmt, defs=defs, uses=names_loaded(stmt))
         self.node_of[id(stmt)] = node
         for p in preds:
@@ -150,6 +158,77 @@ def definitely_assigned(cfg: CFG) -> dict[int, frozenset]:
     return result
 
 
+BINARY_OPERATORS = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+    ast.Div: operator.truediv, ast.Pow: operator.pow, ast.MatMult: operator.matmul,
+    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
+}
+UNARY_OPERATORS = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+
+def index_value(node: ast.expr) -> ast.expr:
+    """The index of a subscript as a value (``1:n`` -> ``slice(1, n)``)."""
+    if isinstance(node, ast.Slice):
+        parts = [p if p is not None else ast.Constant(value=None) for p in (node.lower, node.upper, node.step)]
+        while len(parts) > 2 and isinstance(parts[-1], ast.Constant) and parts[-1].value is None:
+            parts.pop()
+        return ast.Call(func=ast.Name(id="slice", ctx=ast.Load()), args=copy.deepcopy(parts), keywords=[])
+    if isinstance(node, ast.Tuple):
+        return ast.Tuple(elts=[index_value(e) for e in node.elts], ctx=ast.Load())
+    return copy.deepcopy(node)
+
+
+def primitive_of(value: ast.expr):
+    """(callee, positional atoms, keyword atoms) of a one-operation value.
+
+    The callee is None for operations without derivatives (comparisons,
+    f-strings) and UNRESOLVED for values that are not operations.
+    """
+    if isinstance(value, ast.BinOp):
+        return BINARY_OPERATORS.get(type(value.op)), [value.left, value.right], {}
+    if isinstance(value, ast.UnaryOp):
+        return UNARY_OPERATORS.get(type(value.op)), [value.operand], {}
+    if isinstance(value, (ast.Compare, ast.JoinedStr)):
+        return None, [], {}
+    if isinstance(value, ast.Subscript):
+        return operator.getitem, [value.value, index_value(value.slice)], {}
+    if isinstance(value, ast.Attribute):
+        return value.tangent_callee, [value.value], {}
+    if isinstance(value, ast.Call):
+        args = list(value.args)
+        if getattr(value, "tangent_method", False):
+            args = [value.func.value] + args
+        return value.tangent_callee, args, {k.arg: k.value for k in value.keywords}
+    return UNRESOLVED, [], {}
+
+
+def differentiable_inputs(value: ast.expr) -> set[str]:
+    """Names whose values the operation's result depends on differentiably
+    (the index of a subscript does not count, nor the ``like`` argument of a
+    rule that never takes ``d[like]``)."""
+    if not is_differentiable_op(value):
+        return set()
+    if isinstance(value, ast.Subscript):
+        return names_loaded(value.value)
+    callee, args, keywords = primitive_of(value)
+    if callee is None or callee is UNRESOLVED:
+        return names_loaded(value)
+    template = rules.lookup_adjoint(callee) or rules.lookup_tangent(callee)
+    if template is None:
+        return names_loaded(value)
+    params = list(template.signature.parameters.values())[1:]
+    try:
+        bound = inspect.Signature(params).bind(*args, **keywords)
+    except TypeError:
+        return names_loaded(value)
+    found: set[str] = set()
+    for param, atom in bound.arguments.items():
+        if param in template.differentiable_params:
+            nodes = atom if isinstance(atom, (tuple, list)) else atom.values() if isinstance(atom, dict) else [atom]
+            for node in nodes:
+                found |= names_loaded(node)
+    return found
+
+
 def is_differentiable_op(value: ast.expr) -> bool:
     """Whether the operation's result can depend differentiably on its inputs."""
     if isinstance(value, (ast.Compare,)):
@@ -174,8 +253,10 @@ def varied_names(cfg: CFG, wrt: set[str]):
         stmt = node.stmt
         if isinstance(stmt, ast.For):
             return facts - node.defs
+        if isinstance(stmt, ast.Expr) and node.defs:
+            return set(facts) | (node.defs if names_loaded(stmt.value) & facts else set())
         if isinstance(stmt, ast.Assign) and node.defs:
-            depends = bool(names_loaded(stmt.value) & facts) and is_differentiable_op(stmt.value)
+            depends = bool(differentiable_inputs(stmt.value) & facts)
             facts = set(facts) - node.defs
             if depends:
                 facts |= node.defs
@@ -196,9 +277,7 @@ def useful_names(cfg: CFG):
             return names_loaded(stmt)
         if isinstance(stmt, ast.Assign) and node.defs:
             if facts & node.defs:
-                facts = (set(facts) - node.defs)
-                if is_differentiable_op(stmt.value):
-                    facts |= names_loaded(stmt.value)
+                facts = (set(facts) - node.defs) | differentiable_inputs(stmt.value)
             return facts
         return facts
 

@@ -38,6 +38,9 @@ UNARY_NAMES = {ast.USub: "neg", ast.UAdd: "pos", ast.Not: "not", ast.Invert: "in
 # Methods and attributes of local values are resolved on numpy.ndarray: the
 # value's type is only known at run time, and arrays are what numeric code holds.
 ARRAY_TYPE = np.ndarray
+# Methods that mutate a local list (the stack of generated reverse code, or a
+# user's list being built).
+LIST_METHODS = {"append": list.append, "pop": list.pop}
 
 
 def is_atom(node: ast.expr) -> bool:
@@ -243,12 +246,13 @@ class Normalizer:
     def call(self, node: ast.Call, out: list) -> ast.Call:
         func = node.func
         callee = self.parsed.resolve(func)
+        is_method = False
         if callee is UNRESOLVED:
             if isinstance(func, ast.Attribute) and not (
                 isinstance(func.value, ast.Name) and func.value.id not in self.parsed.local_names
             ):
                 receiver = self.atom(func.value, out, "obj")
-                method = getattr(ARRAY_TYPE, func.attr, UNRESOLVED)
+                method = getattr(ARRAY_TYPE, func.attr, LIST_METHODS.get(func.attr, UNRESOLVED))
                 if method is UNRESOLVED:
                     raise self.error(
                         node,
@@ -258,6 +262,7 @@ class Normalizer:
                     )
                 func = ast.Attribute(value=receiver, attr=func.attr, ctx=ast.Load())
                 callee = method
+                is_method = True
             elif isinstance(func, ast.Name) and func.id in self.parsed.local_names:
                 raise self.error(
                     node,
@@ -283,6 +288,7 @@ class Normalizer:
             keywords.append(ast.keyword(arg=kw.arg, value=self.atom(kw.value, out)))
         call = ast.Call(func=func, args=args, keywords=keywords)
         call.tangent_callee = callee
+        call.tangent_method = is_method
         return call
 
     # --------------------------------------------------------- statements
@@ -342,6 +348,11 @@ class Normalizer:
                 return  # docstring or bare constant
             if isinstance(stmt.value, ast.Call):
                 callee = self.parsed.resolve(stmt.value.func)
+                func = stmt.value.func
+                if (callee is UNRESOLVED and isinstance(func, ast.Attribute) and func.attr in LIST_METHODS
+                        and isinstance(func.value, ast.Name) and func.value.id in self.parsed.local_names):
+                    out.append(self.at(ast.Expr(value=self.call(stmt.value, out))))
+                    return
                 if callee is UNRESOLVED:
                     raise self.error(
                         stmt,
@@ -417,6 +428,10 @@ class Normalizer:
             self.current = saved
             target = target.id
         else:
+            if callee is builtins.reversed and len(it.args) == 1 and not it.keywords:
+                # reversed(x) reads x[::-1] (a range stays a range)
+                backwards = ast.Slice(lower=None, upper=None, step=ast.Constant(value=-1))
+                it = ast.Subscript(value=it.args[0], slice=backwards, ctx=ast.Load())
             seq = self.atom(it, out, "seq")
             range_name = self._range_over(seq, out)
             target = self.namer.fresh("i" if "i" not in self.parsed.local_names else "_i")

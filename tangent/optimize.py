@@ -188,7 +188,7 @@ def eliminate_dead_code(fdef: ast.FunctionDef) -> ast.FunctionDef:
         read = {n.id for n in _loads(fdef)}
         removed = False
 
-        def block(stmts):
+        def block(stmts, read=read):
             nonlocal removed
             out = []
             for stmt in stmts:

@@ -19,23 +19,15 @@ from __future__ import annotations
 import ast
 import copy
 import inspect
-import operator
 import types
 from collections import Counter
 
 from . import rules, runtime
-from .analysis import Analysis, names_loaded
+from .analysis import Analysis, names_loaded, primitive_of
 from .errors import NoDerivativeError, TangentSyntaxError
 from .frontend import UNRESOLVED, ParsedFunction
 from .naming import Namer
 from .templates import Accumulate, bind_arguments, instantiate
-
-BINARY_OPERATORS = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-    ast.Div: operator.truediv, ast.Pow: operator.pow, ast.MatMult: operator.matmul,
-    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
-}
-UNARY_OPERATORS = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 
 ZERO, NONZERO, MAYBE = "zero", "nonzero", "maybe"
 
@@ -87,18 +79,6 @@ def assign(target: str, value: ast.expr) -> ast.Assign:
 
 def call(func: str, *args: ast.expr) -> ast.Call:
     return ast.Call(func=name(func), args=list(args), keywords=[])
-
-
-def index_value(node: ast.expr) -> ast.expr:
-    """The index of a subscript as a value (``1:n`` -> ``slice(1, n)``)."""
-    if isinstance(node, ast.Slice):
-        parts = [p if p is not None else ast.Constant(value=None) for p in (node.lower, node.upper, node.step)]
-        while len(parts) > 2 and isinstance(parts[-1], ast.Constant) and parts[-1].value is None:
-            parts.pop()
-        return call("slice", *copy.deepcopy(parts))
-    if isinstance(node, ast.Tuple):
-        return ast.Tuple(elts=[index_value(e) for e in node.elts], ctx=ast.Load())
-    return copy.deepcopy(node)
 
 
 class ReverseMode:
@@ -372,7 +352,9 @@ class ReverseMode:
         elif id(stmt) in self.subroutines:
             raw = self.subroutine_adjoint(stmt, dz)
         else:
-            callee, args, keywords = self.primitive(stmt, value)
+            callee, args, keywords = primitive_of(value)
+            if callee is UNRESOLVED:
+                raise self.error(TangentSyntaxError, stmt, f"cannot differentiate {ast.unparse(value)!r}")
             if callee is None or rules.is_nondifferentiable(callee):
                 return [], []
             template = rules.lookup_adjoint(callee)
@@ -416,28 +398,6 @@ class ReverseMode:
             else:
                 code += self.accumulate(atom.id, item.value, state)
         return code, deferred
-
-    def primitive(self, stmt, value):
-        """(callee, positional atoms, keyword atoms) of a one-operation value."""
-        if isinstance(value, ast.BinOp):
-            return BINARY_OPERATORS.get(type(value.op)), [value.left, value.right], {}
-        if isinstance(value, ast.UnaryOp):
-            return UNARY_OPERATORS.get(type(value.op)), [value.operand], {}
-        if isinstance(value, ast.Compare):
-            return None, [], {}
-        if isinstance(value, ast.Subscript):
-            return operator.getitem, [value.value, index_value(value.slice)], {}
-        if isinstance(value, ast.Attribute):
-            return value.tangent_callee, [value.value], {}
-        if isinstance(value, ast.Call):
-            callee = value.tangent_callee
-            args = list(value.args)
-            if isinstance(value.func, ast.Attribute) and getattr(value.func.value, "id", None) in self.parsed.local_names:
-                args = [value.func.value] + args
-            return callee, args, {k.arg: k.value for k in value.keywords}
-        if isinstance(value, ast.JoinedStr):
-            return None, [], {}
-        raise self.error(TangentSyntaxError, stmt, f"cannot differentiate {ast.unparse(value)!r}")
 
     def subroutine_adjoint(self, stmt, dz):
         fwd, bwd, bindings, active = self.subroutines[id(stmt)]

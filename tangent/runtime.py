@@ -167,3 +167,11 @@ def check_scalar_output(value):
             f"grad() needs a function with a scalar output, but it returned shape {value.shape}; "
             "use tangent.vjp (and pass the output seed) or reduce the output, e.g. with np.sum"
         )
+
+
+def broadcast_like(g, like):
+    """Broadcast ``g`` to the shape of ``like`` (the adjoint of unbroadcast)."""
+    shape = getattr(like, "shape", ())
+    if getattr(g, "shape", ()) == shape:
+        return g
+    return np.broadcast_to(g, shape)

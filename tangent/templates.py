@@ -32,9 +32,17 @@ class Accumulate(ast.stmt):
 
 
 class ZeroDerivative(ast.expr):
-    """Marker expression: the derivative of an inactive value (zero)."""
+    """Marker expression: the derivative of an inactive value (zero).
+
+    ``like`` is the primal atom it is the derivative of, so that the marker
+    can become ``zeros_like(like)`` where it cannot be simplified away.
+    """
 
     _fields = ()
+
+    def __init__(self, like: ast.expr | None = None):
+        super().__init__()
+        self.like = like
 
 
 def literal_or_global(value, bind_global: Callable[[str, object], str], hint: str) -> ast.expr:
@@ -112,7 +120,7 @@ class _Instantiator(ast.NodeTransformer):
     def visit_Subscript(self, node: ast.Subscript):
         if _is_d(node):
             expr = self.derivative(node.slice.id)
-            return ZeroDerivative() if expr is None else expr
+            return ZeroDerivative(copy.deepcopy(self.bound.get(node.slice.id))) if expr is None else expr
         return self.generic_visit(node)
 
     def visit_Name(self, node: ast.Name):

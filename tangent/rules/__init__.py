@@ -49,6 +49,18 @@ class Template:
         return self._tree
 
     @property
+    def differentiable_params(self) -> set[str]:
+        """Parameters whose derivative the rule reads or writes (``d[p]``)."""
+        params = list(self.signature.parameters)
+        found = {
+            node.slice.id
+            for node in ast.walk(self.tree)
+            if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "d"
+            and isinstance(node.slice, ast.Name)
+        }
+        return found & set(params[1:])
+
+    @property
     def namespace(self) -> dict:
         return self.fn.__globals__
 
@@ -151,7 +163,7 @@ def load_builtin_rules() -> None:
     if _loaded:
         return
     _loaded = True
-    from . import builtins_rules, numpy_rules  # noqa: F401
+    from . import builtins_rules, numpy_rules, runtime_rules  # noqa: F401
 
     try:
         from . import scipy_rules  # noqa: F401

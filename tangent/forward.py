@@ -1,0 +1,340 @@
+"""Forward mode: each statement followed by the statement computing its tangent.
+
+For ``z = op(args)`` the forward rule of ``op`` gives ``dz`` from the tangents
+of the active arguments; the tangents of inactive ones are zero and are
+simplified away (``d[x] * y + x * d[y]`` becomes ``x * dy`` when only ``y``
+varies). Control flow is kept as it is: a tangent is computed alongside the
+value it belongs to, so loops and branches need no bookkeeping. Calls of the
+user's own functions call their generated ``*_jvp`` function.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import inspect
+import types
+
+from . import rules, runtime
+from .analysis import Analysis, differentiable_inputs, names_loaded, primitive_of
+from .errors import NoDerivativeError, TangentSyntaxError
+from .frontend import ParsedFunction
+from .naming import Namer
+from .reverse import describe_callee, name, store
+from .templates import Accumulate, ZeroDerivative, bind_arguments, instantiate
+
+_ZERO = ZeroDerivative
+
+
+def _zero(node) -> bool:
+    return isinstance(node, ZeroDerivative)
+
+
+class ZeroSimplifier(ast.NodeTransformer):
+    """Propagates zero tangents through sums and products."""
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        left, right = _zero(node.left), _zero(node.right)
+        if isinstance(node.op, ast.Add):
+            if left and right:
+                return node.left
+            if left:
+                return node.right
+            if right:
+                return node.left
+        elif isinstance(node.op, ast.Sub):
+            if right:
+                return node.left
+            if left:
+                return ast.UnaryOp(op=ast.USub(), operand=node.right)
+        elif isinstance(node.op, (ast.Mult, ast.MatMult)):
+            if left:
+                return node.left
+            if right:
+                return node.right
+        elif isinstance(node.op, ast.Div) and left:
+            return node.left
+        return node
+
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, (ast.USub, ast.UAdd)) and _zero(node.operand):
+            return node.operand
+        return node
+
+    def visit_IfExp(self, node):
+        self.generic_visit(node)
+        if _zero(node.body) and _zero(node.orelse):
+            return node.body
+        return node
+
+    def visit_Subscript(self, node):
+        self.generic_visit(node)
+        if _zero(node.value):
+            return node.value
+        return node
+
+    def visit_Attribute(self, node):
+        self.generic_visit(node)
+        if _zero(node.value):
+            return node.value
+        return node
+
+    def visit_Call(self, node):
+        # Forward rules are linear in the tangents: a call whose only tangent
+        # argument is zero is zero.
+        self.generic_visit(node)
+        values = list(node.args) + [k.value for k in node.keywords]
+        if any(_zero(v) for v in values) and not any(_has_tangent(v) for v in values):
+            return ZeroDerivative()
+        return node
+
+
+def _has_tangent(node) -> bool:
+    return any(getattr(n, "tangent_ref", False) for n in ast.walk(node))
+
+
+def simplify_zeros(expr: ast.expr, zeros_like: str) -> ast.expr | None:
+    """``expr`` with zero tangents simplified; None when it is zero."""
+    expr = ZeroSimplifier().visit(expr)
+    if _zero(expr):
+        return None
+
+    class Materialize(ast.NodeTransformer):
+        def visit_ZeroDerivative(self, node):
+            like = node.like if node.like is not None else ast.Constant(value=0.0)
+            return ast.Call(func=name(zeros_like), args=[like], keywords=[])
+
+    return Materialize().visit(expr)
+
+
+class ForwardMode:
+    """Differentiates one normalized function in forward mode.
+
+    ``session`` provides ``bind_global`` and ``jvp_of(func, active) ->
+    (name, {param: tangent keyword})`` for calls of the user's own functions.
+    """
+
+    def __init__(self, session, parsed: ParsedFunction, tree: ast.FunctionDef, wrt: list[str], namer: Namer):
+        self.session = session
+        self.parsed = parsed
+        self.origin = parsed.origin
+        self.tree = tree
+        self.wrt = wrt
+        self.namer = namer
+        self.analysis = Analysis(tree, set(wrt))
+        self.ever_varied = set(wrt).union(*self.analysis.varied.values())
+        self.tangent_names: dict[str, str] = {}
+        self.zeros_like = session.bind_global("zeros_like", runtime.zeros_like)
+
+    def d(self, var: str) -> str:
+        if var not in self.tangent_names:
+            self.tangent_names[var] = self.namer.fresh("d" + var)
+        return self.tangent_names[var]
+
+    def error(self, cls, node, message, hint=""):
+        return self.origin.error(cls, node, message, hint)
+
+    def zeros(self, atom: ast.expr) -> ast.expr:
+        return ast.Call(func=name(self.zeros_like), args=[copy.deepcopy(atom)], keywords=[])
+
+    def tangent_of_atom(self, atom: ast.expr, stmt) -> ast.expr:
+        if isinstance(atom, ast.Name) and self.analysis.is_varied(atom.id, stmt):
+            return self.tangent_name(atom.id)
+        return ZeroDerivative(copy.deepcopy(atom))
+
+    def tangent_name(self, var: str) -> ast.Name:
+        ref = name(self.d(var))
+        ref.tangent_ref = True
+        return ref
+
+    # ------------------------------------------------------------ blocks
+    def block(self, stmts) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for stmt in stmts:
+            if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
+                out += self.assign(stmt)
+            elif isinstance(stmt, ast.If):
+                out.append(ast.copy_location(
+                    ast.If(test=stmt.test, body=self.block(stmt.body) or [ast.Pass()], orelse=self.block(stmt.orelse)), stmt))
+            elif isinstance(stmt, ast.For):
+                out.append(ast.copy_location(
+                    ast.For(target=stmt.target, iter=stmt.iter, body=self.block(stmt.body) or [ast.Pass()], orelse=[]), stmt))
+            elif isinstance(stmt, ast.While):
+                out.append(ast.copy_location(
+                    ast.While(test=stmt.test, body=self.block(stmt.body) or [ast.Pass()], orelse=[]), stmt))
+            elif isinstance(stmt, ast.Expr) and getattr(stmt.value, "tangent_callee", None) is list.append:
+                out.append(stmt)
+                lst = stmt.value.func.value
+                if lst.id in self.ever_varied:
+                    item = simplify_zeros(self.tangent_of_atom(stmt.value.args[0], stmt), self.zeros_like)
+                    item = item if item is not None else self.zeros(stmt.value.args[0])
+                    append = ast.Call(func=ast.Attribute(value=name(self.d(lst.id)), attr="append", ctx=ast.Load()),
+                                      args=[item], keywords=[])
+                    out.append(ast.copy_location(ast.Expr(value=append), stmt))
+            else:
+                out.append(stmt)
+        return out
+
+    def assign(self, stmt: ast.Assign) -> list[ast.stmt]:
+        target = stmt.targets[0].id
+        value = stmt.value
+        loaded = names_loaded(value)
+        varied = [n for n in differentiable_inputs(value) if self.analysis.is_varied(n, stmt)]
+        if not varied:
+            out = [stmt]
+            if target in self.ever_varied:
+                out.append(ast.copy_location(ast.Assign(targets=[store(self.d(target))], value=self.zeros(name(target))), stmt))
+            return out
+        sub = self.subroutine(stmt, target)
+        if sub is not None:
+            return sub
+        # When the target is also an input, compute into a temporary first so
+        # that the tangent rule still sees the inputs' old values.
+        result = target
+        if target in loaded:
+            result = self.namer.fresh("_" + target)
+        primal = ast.copy_location(ast.Assign(targets=[store(result)], value=value), stmt)
+        tangent_code, tangent_value = self.tangent(stmt, value, result)
+        out = [primal] + tangent_code
+        dtarget = self.d(target)
+        if tangent_value is None:
+            tangent_value = self.zeros(name(result))
+        out.append(ast.copy_location(ast.Assign(targets=[store(dtarget)], value=tangent_value), stmt))
+        if result != target:
+            out.append(ast.copy_location(ast.Assign(targets=[store(target)], value=name(result)), stmt))
+        return out
+
+    def tangent(self, stmt, value, result):
+        """(statements, tangent expression or None for zero) of ``result = value``."""
+        if isinstance(value, ast.Name):
+            return [], simplify_zeros(self.tangent_of_atom(value, stmt), self.zeros_like)
+        if isinstance(value, (ast.Tuple, ast.List)):
+            elts = []
+            for elt in value.elts:
+                t = simplify_zeros(self.tangent_of_atom(elt, stmt), self.zeros_like)
+                elts.append(t if t is not None else self.zeros(elt))
+            return [], (ast.Tuple if isinstance(value, ast.Tuple) else ast.List)(elts=elts, ctx=ast.Load())
+        if isinstance(value, ast.Dict):
+            values = []
+            for elt in value.values:
+                t = simplify_zeros(self.tangent_of_atom(elt, stmt), self.zeros_like)
+                values.append(t if t is not None else self.zeros(elt))
+            return [], ast.Dict(keys=copy.deepcopy(value.keys), values=values)
+        callee, args, keywords = primitive_of(value)
+        if callee is None:
+            raise self.error(TangentSyntaxError, stmt, f"cannot differentiate {ast.unparse(value)!r}")
+        template = rules.lookup_tangent(callee)
+        if template is None:
+            label = describe_callee(callee)
+            raise self.error(NoDerivativeError, stmt, f"no forward-mode rule for {label}",
+                             f"register one with @tangent.tangent_rule({label.split('.')[-1]})")
+        try:
+            bound = bind_arguments(template, args, keywords, self.session.bind_global)
+        except TypeError as e:
+            raise self.error(TangentSyntaxError, stmt, f"cannot match the call to the rule {template}: {e}") from None
+        result_param = next(iter(template.signature.parameters))
+        bound[result_param] = name(result)
+
+        def derivative(param):
+            atom = bound.get(param)
+            if isinstance(atom, ast.Name) and param != result_param and self.analysis.is_varied(atom.id, stmt):
+                return self.tangent_name(atom.id)
+            return None
+
+        raw = instantiate(template, bound, derivative, self.namer, self.session.bind_global)
+        code, tangent_value = [], None
+        zero_locals: set[str] = set()
+        for item in raw:
+            item = _substitute_zero_names(item, zero_locals)
+            if isinstance(item, Accumulate):
+                tangent_value = simplify_zeros(item.value, self.zeros_like)
+            elif (isinstance(item, ast.Assign) and len(item.targets) == 1 and isinstance(item.targets[0], ast.Name)
+                  and _has_tangent(item.value) | _has_zero(item.value)):
+                value = ZeroSimplifier().visit(item.value)
+                if _zero(value):
+                    zero_locals.add(item.targets[0].id)
+                    continue
+                _mark_tangent(item.targets[0].id, raw)
+                code.append(simplify_statement(item, self.zeros_like))
+            else:
+                code.append(simplify_statement(item, self.zeros_like))
+        return code, tangent_value
+
+    def subroutine(self, stmt, target):
+        value = stmt.value
+        if not isinstance(value, ast.Call):
+            return None
+        callee = getattr(value, "tangent_callee", None)
+        if not isinstance(callee, types.FunctionType):
+            return None
+        if rules.lookup_tangent(callee) is not None or rules.is_nondifferentiable(callee):
+            return None
+        signature = inspect.signature(callee)
+        try:
+            bound = signature.bind(*value.args, **{k.arg: k.value for k in value.keywords})
+        except TypeError as e:
+            raise self.error(TangentSyntaxError, stmt, f"bad call of {callee.__qualname__}: {e}") from None
+        active = [p for p, arg in bound.arguments.items()
+                  if isinstance(arg, ast.Name) and self.analysis.is_varied(arg.id, stmt)]
+        if not active:
+            return None
+        fname, tangent_params = self.session.jvp_of(callee, tuple(active))
+        new_call = copy.deepcopy(value)
+        new_call.func = name(fname)
+        for param in active:
+            new_call.keywords.append(ast.keyword(arg=tangent_params[param], value=name(self.d(bound.arguments[param].id))))
+        targets = ast.Tuple(elts=[store(target), store(self.d(target))], ctx=ast.Store())
+        return [ast.copy_location(ast.Assign(targets=[targets], value=new_call), stmt)]
+
+    def run(self):
+        """Returns (body, result atom, tangent of the result)."""
+        body = self.tree.body
+        ret = body[-1]
+        code = self.block(body[:-1])
+        result = ret.value
+        if isinstance(result, ast.Name) and self.analysis.is_varied(result.id, ret):
+            tangent = name(self.d(result.id))
+        else:
+            tangent = self.zeros(result)
+        return code, result, tangent
+
+
+def _has_zero(node) -> bool:
+    return any(isinstance(n, ZeroDerivative) for n in ast.walk(node))
+
+
+def _substitute_zero_names(stmt, zero_names: set[str]):
+    """Template locals that turned out zero become zero markers."""
+    if not zero_names:
+        return stmt
+
+    class Sub(ast.NodeTransformer):
+        def visit_Name(self, node):
+            if node.id in zero_names and isinstance(node.ctx, ast.Load):
+                return ZeroDerivative()
+            return node
+
+    return Sub().visit(stmt)
+
+
+def _mark_tangent(var: str, stmts) -> None:
+    """Loads of a template local computed from tangents count as tangents."""
+    for stmt in stmts:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and node.id == var and isinstance(node.ctx, ast.Load):
+                node.tangent_ref = True
+
+
+def simplify_statement(stmt, zeros_like):
+    class Fix(ast.NodeTransformer):
+        def visit_ZeroDerivative(self, node):
+            like = node.like if node.like is not None else ast.Constant(value=0.0)
+            return ast.Call(func=name(zeros_like), args=[like], keywords=[])
+
+    ZeroSimplifier().visit(stmt)
+    return Fix().visit(stmt)
+
+
+__all__ = ["ForwardMode"]
