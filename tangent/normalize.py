@@ -24,7 +24,8 @@ import copy
 import numpy as np
 
 from .errors import TangentSyntaxError
-from .frontend import UNRESOLVED, ParsedFunction
+from .controlflow import iteration_plan, lower_control_flow
+from .frontend import UNRESOLVED, ParsedFunction, local_names
 from .naming import Namer
 
 BINOP_NAMES = {
@@ -322,8 +323,6 @@ class Normalizer:
             test = self.condition(stmt.test, out)
             out.append(self.at(ast.If(test=test, body=self.body(stmt.body), orelse=self.body(stmt.orelse))))
         elif isinstance(stmt, ast.While):
-            if stmt.orelse:
-                raise self.error(stmt, "while ... else is not supported yet")
             test = self.condition(stmt.test, out)
             body = self.body(stmt.body)
             saved, self.current = self.current, stmt
@@ -365,9 +364,6 @@ class Normalizer:
             return
         elif isinstance(stmt, (ast.Assert, ast.Raise)):
             out.append(stmt)
-        elif isinstance(stmt, (ast.Break, ast.Continue)):
-            raise self.error(stmt, f"{type(stmt).__name__.lower()} is not supported yet",
-                             "restructure the loop with a condition")
         elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
             raise self.error(stmt, "import statements inside a differentiated function are not supported",
                              "import at module level")
@@ -407,50 +403,32 @@ class Normalizer:
 
     def for_loop(self, stmt: ast.For, out: list) -> None:
         if stmt.orelse:
-            raise self.error(stmt, "for ... else is not supported yet")
+            raise self.error(stmt, "for ... else should have been lowered")  # see controlflow.py
         it = stmt.iter
         callee = self.parsed.resolve(it.func) if isinstance(it, ast.Call) else UNRESOLVED
-        prologue: list = []
         if callee is builtins.range and isinstance(stmt.target, ast.Name):
             range_name = self.atom(it, out, "range")
-            target = stmt.target.id
-        elif callee is builtins.enumerate and isinstance(stmt.target, ast.Tuple) and len(stmt.target.elts) == 2 and not it.keywords and len(it.args) == 1:
-            seq = self.atom(it.args[0], out, "seq")
-            target, elt = stmt.target.elts
-            if not isinstance(target, ast.Name):
-                raise self.error(stmt, "the index of enumerate must be a plain name")
-            range_name = self._range_over(seq, out)
-            prologue = []
-            saved = self.current
-            self.current = stmt
-            item = ast.Subscript(value=seq, slice=ast.Name(id=target.id, ctx=ast.Load()), ctx=ast.Load())
-            self.assign_target(elt, item, prologue)
-            self.current = saved
-            target = target.id
-        else:
-            if callee is builtins.reversed and len(it.args) == 1 and not it.keywords:
-                # reversed(x) reads x[::-1] (a range stays a range)
-                backwards = ast.Slice(lower=None, upper=None, step=ast.Constant(value=-1))
-                it = ast.Subscript(value=it.args[0], slice=backwards, ctx=ast.Load())
-            seq = self.atom(it, out, "seq")
-            range_name = self._range_over(seq, out)
-            target = self.namer.fresh("i" if "i" not in self.parsed.local_names else "_i")
-            item = ast.Subscript(value=seq, slice=ast.Name(id=target, ctx=ast.Load()), ctx=ast.Load())
-            self.assign_target(stmt.target, item, prologue)
-        body = prologue + self.body(stmt.body)
-        loop = ast.For(target=ast.Name(id=target, ctx=ast.Store()), iter=range_name, body=body, orelse=[])
-        out.append(self.at(loop))
-
-    def _range_over(self, seq: ast.expr, out: list) -> ast.Name:
+            loop = ast.For(target=ast.Name(id=stmt.target.id, ctx=ast.Store()), iter=range_name,
+                           body=self.body(stmt.body), orelse=[])
+            out.append(self.at(loop))
+            return
+        # Any other iterable is read by index: for _i in range(len(seq)).
+        setup, length, element = iteration_plan(it, self.parsed, self.namer)
+        for s in setup:
+            self.statement(ast.copy_location(s, stmt), out)
         n = self.temp("len")
-        length = ast.Call(func=ast.Name(id="len", ctx=ast.Load()), args=[seq], keywords=[])
-        length.tangent_callee = builtins.len
-        out.append(self.assign(n, length))
-        name = self.temp("range")
+        out.append(self.assign(n, self.operation(length, out)))
+        range_name = self.temp("range")
         rng = ast.Call(func=ast.Name(id="range", ctx=ast.Load()), args=[ast.Name(id=n, ctx=ast.Load())], keywords=[])
         rng.tangent_callee = builtins.range
-        out.append(self.assign(name, rng))
-        return ast.Name(id=name, ctx=ast.Load())
+        out.append(self.assign(range_name, rng))
+        index = self.namer.fresh("i" if "i" not in self.parsed.local_names else "_i")
+        prologue: list = []
+        head = ast.copy_location(ast.Assign(targets=[stmt.target], value=element(ast.Name(id=index, ctx=ast.Load()))), stmt)
+        self.statement(head, prologue)
+        loop = ast.For(target=ast.Name(id=index, ctx=ast.Store()), iter=ast.Name(id=range_name, ctx=ast.Load()),
+                       body=prologue + self.body(stmt.body), orelse=[])
+        out.append(self.at(loop))
 
 
 def normalize(parsed: ParsedFunction, namer: Namer) -> ast.FunctionDef:
@@ -461,7 +439,8 @@ def normalize(parsed: ParsedFunction, namer: Namer) -> ast.FunctionDef:
         tree = normalize(parse_function(f), Namer())
         print(ast.unparse(tree))
     """
-    tree = copy.deepcopy(parsed.tree)
+    tree = lower_control_flow(copy.deepcopy(parsed.tree), parsed, namer)
+    parsed.local_names = parsed.local_names | local_names(tree)
     normalizer = Normalizer(parsed, namer)
     body = normalizer.body(tree.body)
     if not body or not isinstance(body[-1], ast.Return):

@@ -71,8 +71,8 @@ class Session:
     # ------------------------------------------------------------ reverse
     def prepare(self, func):
         parsed = parse_function(func)
-        params = parsed.local_names
-        namer = Namer(params | set(self.namespace) | {"d"})
+        mentioned = {n.id for n in ast.walk(parsed.tree) if isinstance(n, ast.Name)}
+        namer = Namer(parsed.local_names | mentioned | set(self.namespace) | {"d"})
         tree = normalize(parsed, namer)
         local = set(namer.taken) - set(self.namespace)
         self.bind_user_globals(parsed, tree, local)
