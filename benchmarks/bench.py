@@ -589,12 +589,16 @@ def print_table(results, peer_methods):
     for row in rows:
         print(line(row))
     print("\nRatios are gradient time / hand-written gradient time (median of interleaved rounds).")
-    print("transform: cold tangent.grad (median of a few); jit compile: first call of jax.jit(jax.grad(f)).")
+    print("transform: cold tangent.grad (median of a few)"
+          + ("; jit compile: first call of jax.jit(jax.grad(f))." if "jax.jit" in setups else "."))
     for i, note in enumerate(notes, 1):
         print(f"  [{i}] " + note.replace("\n", "\n      "))
     for r in results:
         if not r.hand_checked:
-            print(f"  !! {r.name}: hand-written gradient disagrees with finite differences")
+            print(f"  !! {r.name}: the hand-written gradient disagrees with finite differences")
+        for method, status in r.status.items():
+            if status == "WRONG":
+                print(f"  !! {r.name} / {method}: WRONG gradient (differs from the hand-written one)")
 
 
 def main(argv=None):

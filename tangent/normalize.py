@@ -23,8 +23,8 @@ import copy
 
 import numpy as np
 
-from .errors import TangentSyntaxError
 from .controlflow import iteration_plan, lower_control_flow
+from .errors import TangentSyntaxError
 from .frontend import UNRESOLVED, ParsedFunction, local_names
 from .naming import Namer
 

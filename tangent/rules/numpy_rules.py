@@ -1,44 +1,625 @@
-"""Rules for NumPy."""
+"""Rules for NumPy.
 
+Each primitive has a reverse rule (``adjoint``) and a forward rule
+(``tangent_rule``) side by side. Template parameters carry NumPy's own names
+and defaults, so calls with keywords bind as they do in NumPy; methods of
+``ndarray`` share the template of the matching function when their signatures
+agree. Anything beyond a line of math lives in a ``grad_*`` (reverse) or
+``tangent_*`` (forward) helper below, which the generated code calls.
+
+Conventions the helpers follow: they never modify an adjoint in place, and
+each returns exactly the shape of the argument it differentiates (an argument
+given as a list or tuple gets a ``GradList``/``GradTuple`` of pieces).
+"""
+
+import numbers
 import operator
+import string
 
 import numpy as np
 
-from ..runtime import grad_of_index, unbroadcast
+from ..runtime import GradTuple, as_container_grad, grad_of_index, unbroadcast
 from . import adjoint, d, nondifferentiable, tangent_rule
+
+# =================================================================== helpers
+# ------------------------------------------------------------------ general
+
+
+def _axes(axis, ndim):
+    """The axes named by a reduction's ``axis`` argument: sorted, non-negative."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (tuple, list)):
+        return tuple(sorted(operator.index(a) % ndim for a in axis))
+    return (operator.index(axis) % ndim,)
+
+
+def _expand(g, shape, axes):
+    """``g``, shaped like a reduction over ``axes`` of an array of ``shape``
+    (with or without keepdims), reshaped to broadcast against ``shape``."""
+    return np.reshape(g, tuple(1 if i in axes else n for i, n in enumerate(shape)))
+
+
+def _count(shape, axes):
+    """Number of elements a reduction over ``axes`` combines."""
+    return int(np.prod([shape[i] for i in axes], dtype=np.int64))
+
+
+def _like(g, x):
+    """``g`` given the structure of ``x``: split into a GradList/GradTuple when
+    ``x`` is a (nested) list or tuple, else reshaped to ``x``'s shape."""
+    if isinstance(x, (list, tuple)):
+        return as_container_grad([_like(gi, xi) for gi, xi in zip(g, x)], x)
+    if np.shape(g) != np.shape(x):
+        return np.reshape(g, np.shape(x))
+    return g
+
+
+def _pieces(parts, like):
+    """Per-element adjoints ``parts`` of a sequence argument ``like``."""
+    parts = [_like(p, x) for p, x in zip(parts, like)]
+    if isinstance(like, np.ndarray):
+        return np.stack(parts) if parts else np.zeros(like.shape)
+    return as_container_grad(parts, like)
+
+
+def _mT(x):
+    """Matrix transpose over the last two axes."""
+    return np.swapaxes(x, -1, -2)
+
+
+def _safe_div(num, den):
+    """``num / den`` with 0 where ``den`` is 0 (for norms at the origin)."""
+    return num / np.where(den == 0, 1, den)
+
+
+def cast_like(g, x):
+    """Adjoint of a dtype conversion of ``x``: ``g`` in ``x``'s floating dtype."""
+    if isinstance(x, np.ndarray) and np.issubdtype(x.dtype, np.inexact) and np.result_type(g) != x.dtype:
+        return np.asarray(g, dtype=x.dtype)
+    return g
+
+
+def grad_array(g, obj):
+    """Adjoint of ``np.array(obj)``: ``g`` split back into ``obj``'s nesting
+    of lists and tuples (``ndmin`` axes dropped, dtype restored)."""
+    if isinstance(obj, (list, tuple)):
+        g = np.reshape(g, np.shape(np.asarray(obj))) if np.ndim(g) != np.ndim(np.asarray(obj)) else g
+        return as_container_grad([grad_array(gi, xi) for gi, xi in zip(g, obj)], obj)
+    return cast_like(_like(g, obj), obj)
+
+
+def tie_share(x1, x2):
+    """Share of ``x1`` in ``np.maximum(x1, x2)``: 1 where it wins, 0.5 on ties."""
+    return (x1 > x2) + 0.5 * (x1 == x2)
+
+
+def clip_inside(a, a_min=None, a_max=None, lo=None, hi=None):
+    """1.0 where ``np.clip`` passes ``a`` through (bounds included), else 0.0;
+    ``lo``/``hi`` are the ``min``/``max`` keyword spellings of the bounds."""
+    a_min = lo if a_min is None else a_min
+    a_max = hi if a_max is None else a_max
+    inside = np.ones(np.shape(a), dtype=bool)
+    if a_min is not None:
+        inside = inside & (a >= a_min)
+    if a_max is not None:
+        inside = inside & (a <= a_max)
+    return inside.astype(float)
+
+
+def _method_axes(axes):
+    """The axes of ``x.transpose(*axes)``: ``()``, ``(1, 0)`` or ``((1, 0),)``."""
+    if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], numbers.Integral)):
+        return axes[0]
+    return axes if axes else None
+
+
+# -------------------------------------------------------------- reductions
+
+
+def grad_sum(g, a, axis=None):
+    """Adjoint of ``np.sum(a, axis)``: ``g`` broadcast over the summed axes."""
+    shape = np.shape(a)
+    return _like(np.broadcast_to(_expand(g, shape, _axes(axis, len(shape))), shape), a)
+
+
+def grad_mean(g, a, axis=None):
+    """Adjoint of ``np.mean(a, axis)``: ``g / n`` broadcast over the axes."""
+    shape = np.shape(a)
+    axes = _axes(axis, len(shape))
+    return _like(np.broadcast_to(_expand(g, shape, axes) / _count(shape, axes), shape), a)
+
+
+def _prod_others(x, axes):
+    """For every element, the product of the other elements of its reduction
+    slice (exact with zeros: exclusive cumulative products from both ends)."""
+    keep = [i for i in range(x.ndim) if i not in axes]
+    perm = keep + list(axes)
+    xt = np.transpose(x, perm)
+    k = _count(x.shape, axes)
+    if k == 0:
+        return np.zeros(x.shape)
+    flat = xt.reshape(xt.shape[: len(keep)] + (k,))
+    ones = np.ones(flat.shape[:-1] + (1,), dtype=np.result_type(flat, 1.0))
+    before = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    after = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    return (before * after).reshape(xt.shape).transpose(np.argsort(perm))
+
+
+def grad_prod(g, a, axis=None, initial=None):
+    """Adjoint of ``np.prod(a, axis)``: ``g`` times the product of the other
+    elements of each slice (correct with zeros)."""
+    x = np.asarray(a)
+    axes = _axes(axis, x.ndim)
+    out = _expand(g, x.shape, axes) * _prod_others(x, axes)
+    return _like(out if initial is None else out * initial, a)
+
+
+def tangent_prod(dx, a, axis=None, keepdims=False, initial=None):
+    """Tangent of ``np.prod(a, axis)`` along ``dx``."""
+    x = np.asarray(a)
+    axes = _axes(axis, x.ndim)
+    out = np.sum(_prod_others(x, axes) * dx, axis=axes, keepdims=keepdims)
+    return out if initial is None else out * initial
+
+
+def _extremum_share(x, z, axes):
+    """Where ``x`` attains the max/min ``z`` of its slice, 1/(number of ties)."""
+    hit = x == _expand(z, x.shape, axes)
+    return hit / np.maximum(np.sum(hit, axis=axes, keepdims=True), 1)
+
+
+def grad_extremum(g, z, a, axis=None):
+    """Adjoint of ``np.max``/``np.min``: ``g`` split evenly among the elements
+    equal to the extremum (none if ``initial`` won)."""
+    x = np.asarray(a)
+    axes = _axes(axis, x.ndim)
+    return _like(_expand(g, x.shape, axes) * _extremum_share(x, z, axes), a)
+
+
+def tangent_extremum(dx, z, a, axis=None, keepdims=False):
+    """Tangent of ``np.max``/``np.min``: the mean tangent of the tied extrema."""
+    x = np.asarray(a)
+    axes = _axes(axis, x.ndim)
+    return np.sum(_extremum_share(x, z, axes) * dx, axis=axes, keepdims=keepdims)
+
+
+def _var_weights(x, axes, ddof, correction):
+    """d var / d x for each element: 2 (x - mean) / (n - ddof)."""
+    ddof = ddof if correction is None else correction
+    centered = x - np.mean(x, axis=axes, keepdims=True)
+    return centered * (2.0 / (_count(x.shape, axes) - ddof))
+
+
+def grad_var(g, a, axis=None, ddof=0, correction=None):
+    """Adjoint of ``np.var(a, axis, ddof=ddof)``."""
+    x = np.asarray(a)
+    axes = _axes(axis, x.ndim)
+    return _like(_expand(g, x.shape, axes) * _var_weights(x, axes, ddof, correction), a)
+
+
+def tangent_var(dx, a, axis=None, ddof=0, keepdims=False, correction=None):
+    """Tangent of ``np.var(a, axis, ddof=ddof)`` along ``dx``."""
+    x = np.asarray(a)
+    axes = _axes(axis, x.ndim)
+    return np.sum(_var_weights(x, axes, ddof, correction) * dx, axis=axes, keepdims=keepdims)
+
+
+def grad_std(g, z, a, axis=None, ddof=0, correction=None):
+    """Adjoint of ``np.std``: that of the variance scaled by 1/(2 std)
+    (0 where the std is 0, which is not differentiable)."""
+    return grad_var(_safe_div(g, 2 * z), a, axis, ddof, correction)
+
+
+def grad_cumsum(g, a, axis=None):
+    """Adjoint of ``np.cumsum(a, axis)``: a reversed cumulative sum of ``g``."""
+    if axis is None:
+        return np.reshape(np.cumsum(np.ravel(g)[::-1])[::-1], np.shape(a))
+    return np.flip(np.cumsum(np.flip(g, axis), axis), axis)
+
+
+# ----------------------------------------------------------- linear algebra
 
 
 def matmul_adjoint_lhs(g, x, y):
-    """Adjoint of x in x @ y given the output adjoint g."""
-    if np.ndim(y) == 1:
-        if np.ndim(x) == 1:
-            return g * y
-        return unbroadcast(np.multiply.multiply.outer(g, y) if False else np.expand_dims(g, -1) * y, x)
-    if np.ndim(x) == 1:
-        return unbroadcast(np.matmul(y, g[..., None])[..., 0] if np.ndim(g) else np.matmul(y, g), x)
-    return unbroadcast(np.matmul(g, np.swapaxes(y, -1, -2)), x)
+    """Adjoint of ``x`` in ``x @ y`` given the output adjoint ``g``.
+
+    1-D operands are promoted to matrices (a row for ``x``, a column for
+    ``y``) as ``matmul`` does; batch dimensions are summed out by
+    ``unbroadcast``.
+    """
+    x, y = np.asarray(x), np.asarray(y)
+    g2 = _matmul_promote_g(g, x.ndim, y.ndim)
+    y2 = y[:, None] if y.ndim == 1 else y
+    gx = np.matmul(g2, _mT(y2))
+    return unbroadcast(gx[..., 0, :] if x.ndim == 1 else gx, x)
 
 
 def matmul_adjoint_rhs(g, x, y):
-    """Adjoint of y in x @ y given the output adjoint g."""
-    if np.ndim(x) == 1:
-        if np.ndim(y) == 1:
-            return g * x
-        return unbroadcast(np.expand_dims(x, -1) * np.expand_dims(g, -2), y)
-    if np.ndim(y) == 1:
-        return unbroadcast(np.sum(x * np.expand_dims(g, -1), axis=tuple(range(np.ndim(x) - 2)) + (-2,)) if np.ndim(x) > 2 else x.T @ g, y)
-    return unbroadcast(np.matmul(np.swapaxes(x, -1, -2), g), y)
+    """Adjoint of ``y`` in ``x @ y`` given the output adjoint ``g``."""
+    x, y = np.asarray(x), np.asarray(y)
+    g2 = _matmul_promote_g(g, x.ndim, y.ndim)
+    x2 = x[None, :] if x.ndim == 1 else x
+    gy = np.matmul(_mT(x2), g2)
+    return unbroadcast(gy[..., 0] if y.ndim == 1 else gy, y)
 
 
-@adjoint(operator.matmul, np.matmul)
-def matmul(z, x, y):
+def _matmul_promote_g(g, x_ndim, y_ndim):
+    """The adjoint of ``x @ y`` with the axes dropped for 1-D operands restored."""
+    g = np.asarray(g)
+    if y_ndim == 1:
+        g = g[..., None]
+    if x_ndim == 1:
+        g = np.expand_dims(g, -2)
+    return g
+
+
+def _tensordot_axes(axes, a_ndim, b_ndim):
+    """``np.tensordot``'s ``axes`` as two lists of non-negative axes."""
+    if isinstance(axes, numbers.Integral):
+        return list(range(a_ndim - axes, a_ndim)), list(range(axes))
+    a_axes, b_axes = axes
+    a_axes = [a_axes] if isinstance(a_axes, numbers.Integral) else list(a_axes)
+    b_axes = [b_axes] if isinstance(b_axes, numbers.Integral) else list(b_axes)
+    return [i % a_ndim for i in a_axes], [i % b_ndim for i in b_axes]
+
+
+def grad_tensordot_lhs(g, a, b, axes=2):
+    """Adjoint of ``a`` in ``np.tensordot(a, b, axes)``."""
+    a_, b_ = np.asarray(a), np.asarray(b)
+    a_axes, b_axes = _tensordot_axes(axes, a_.ndim, b_.ndim)
+    a_free = [i for i in range(a_.ndim) if i not in a_axes]
+    b_free = [i for i in range(b_.ndim) if i not in b_axes]
+    ga = np.tensordot(g, b_, axes=(list(range(len(a_free), len(a_free) + len(b_free))), b_free))
+    order = a_free + [a_axes[b_axes.index(j)] for j in sorted(b_axes)]
+    return np.transpose(ga, np.argsort(order))
+
+
+def grad_tensordot_rhs(g, a, b, axes=2):
+    """Adjoint of ``b`` in ``np.tensordot(a, b, axes)``."""
+    a_, b_ = np.asarray(a), np.asarray(b)
+    a_axes, b_axes = _tensordot_axes(axes, a_.ndim, b_.ndim)
+    a_free = [i for i in range(a_.ndim) if i not in a_axes]
+    b_free = [i for i in range(b_.ndim) if i not in b_axes]
+    gb = np.tensordot(a_, g, axes=(a_free, list(range(len(a_free)))))
+    order = [b_axes[a_axes.index(i)] for i in sorted(a_axes)] + b_free
+    return np.transpose(gb, np.argsort(order))
+
+
+def _dot_axes(a, b):
+    """``np.dot(a, b)`` as a tensordot: a's last axis with b's second-to-last."""
+    return [np.ndim(a) - 1], [max(np.ndim(b) - 2, 0)]
+
+
+def grad_dot_lhs(g, a, b):
+    """Adjoint of ``a`` in ``np.dot(a, b)`` (any dimensions)."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * b, a)
+    return grad_tensordot_lhs(g, a, b, _dot_axes(a, b))
+
+
+def grad_dot_rhs(g, a, b):
+    """Adjoint of ``b`` in ``np.dot(a, b)`` (any dimensions)."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * a, b)
+    return grad_tensordot_rhs(g, a, b, _dot_axes(a, b))
+
+
+def grad_inner_lhs(g, a, b):
+    """Adjoint of ``a`` in ``np.inner(a, b)``: contraction of the last axes."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * b, a)
+    return grad_tensordot_lhs(g, a, b, ([-1], [-1]))
+
+
+def grad_inner_rhs(g, a, b):
+    """Adjoint of ``b`` in ``np.inner(a, b)``."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * a, b)
+    return grad_tensordot_rhs(g, a, b, ([-1], [-1]))
+
+
+def grad_outer_lhs(g, a, b):
+    """Adjoint of ``a`` in ``np.outer(a, b)`` (inputs are flattened)."""
+    return np.reshape(np.matmul(g, np.ravel(b)), np.shape(a))
+
+
+def grad_outer_rhs(g, a, b):
+    """Adjoint of ``b`` in ``np.outer(a, b)``."""
+    return np.reshape(np.matmul(np.ravel(a), g), np.shape(b))
+
+
+def _einsum_specs(subscripts, operands):
+    """Input specs and explicit output spec of an einsum, with ``...``
+    replaced by letters (right-aligned, as broadcasting does)."""
+    if not isinstance(subscripts, str):
+        raise NotImplementedError("Tangent differentiates np.einsum only with a subscripts string")
+    spec = subscripts.replace(" ", "")
+    lhs, arrow, output = spec.partition("->")
+    inputs = lhs.split(",")
+    free = [c for c in string.ascii_letters if c not in spec]
+    ell_dims = [np.ndim(op) - (len(s) - 3) if "..." in s else 0 for s, op in zip(inputs, operands)]
+    ell = "".join(free[: max(ell_dims, default=0)])
+    inputs = [s.replace("...", ell[len(ell) - n:]) for s, n in zip(inputs, ell_dims)]
+    if arrow:
+        output = output.replace("...", ell)
+    else:
+        letters = "".join(inputs)
+        output = ell + "".join(sorted(c for c in set(letters) - set(ell) if letters.count(c) == 1))
+    return inputs, output
+
+
+def grad_einsum(g, i, subscripts, *operands, optimize=False):
+    """Adjoint of operand ``i`` of ``np.einsum(subscripts, *operands)``.
+
+    It is itself an einsum of the output adjoint with the other operands,
+    producing operand ``i``'s labels; a repeated label (a diagonal) goes
+    through an identity matrix and a label summed in operand ``i`` alone
+    through a vector of ones.
+    """
+    inputs, output = _einsum_specs(subscripts, operands)
+    operands = operands[: len(inputs)]
+    target = inputs[i]
+    fresh = (c for c in string.ascii_letters if c not in "".join(inputs) + output)
+    others = [j for j in range(len(inputs)) if j != i]
+    available = set(output).union(*(inputs[j] for j in others))
+    specs, ops, out_spec = [output] + [inputs[j] for j in others], [g] + [operands[j] for j in others], ""
+    for c, n in zip(target, np.shape(operands[i])):
+        if c in out_spec:
+            new = next(fresh)
+            specs.append(c + new)
+            ops.append(np.eye(n))
+            out_spec += new
+            continue
+        if c not in available:
+            specs.append(c)
+            ops.append(np.ones(n))
+        out_spec += c
+    result = np.einsum(",".join(specs) + "->" + out_spec, *ops, optimize=optimize)
+    return unbroadcast(result, operands[i])
+
+
+def tangent_einsum(dop, i, subscripts, *operands, optimize=False):
+    """Tangent of ``np.einsum`` along operand ``i``'s tangent ``dop``."""
+    inputs, _ = _einsum_specs(subscripts, operands)
+    operands = list(operands[: len(inputs)])
+    operands[i] = dop
+    return np.einsum(subscripts, *operands, optimize=optimize)
+
+
+def grad_diagonal(g, a, offset=0, axis1=0, axis2=1):
+    """Adjoint of ``np.diagonal(a, offset, axis1, axis2)``: ``g`` written on
+    that diagonal of zeros shaped like ``a``."""
+    shape = np.shape(a)
+    out = np.zeros(shape, dtype=np.result_type(g, 0.0))
+    view = np.moveaxis(out, (axis1, axis2), (-2, -1))
+    r0, c0 = max(-offset, 0), max(offset, 0)
+    n = max(0, min(view.shape[-2] - r0, view.shape[-1] - c0))
+    view[..., r0 + np.arange(n), c0 + np.arange(n)] = g
+    return out
+
+
+def grad_trace(g, a, offset=0, axis1=0, axis2=1):
+    """Adjoint of ``np.trace``: ``g`` on the summed diagonal."""
+    return grad_diagonal(np.expand_dims(g, -1), a, offset, axis1, axis2)
+
+
+def grad_det(g, z, a):
+    """Adjoint of ``np.linalg.det(a)``: g det(a) inv(a)^T (batched)."""
+    return np.expand_dims(g * z, (-2, -1)) * _mT(np.linalg.inv(a))
+
+
+def tangent_det(z, a, da):
+    """Tangent of ``np.linalg.det(a)``: det(a) tr(inv(a) da)."""
+    return z * np.trace(np.linalg.solve(a, da), axis1=-2, axis2=-1)
+
+
+def grad_slogdet(g, a):
+    """Adjoint of ``np.linalg.slogdet(a)``, whose adjoint ``g`` is a pair:
+    only the log-determinant's ``g[1]`` (None meaning zero) contributes."""
+    g1 = g[1]
+    if g1 is None:
+        return np.zeros(np.shape(a))
+    return np.expand_dims(g1, (-2, -1)) * _mT(np.linalg.inv(a))
+
+
+def tangent_slogdet(z, a, da):
+    """Tangent of ``np.linalg.slogdet(a)``: (0, tr(inv(a) da))."""
+    return GradTuple((np.zeros(np.shape(z[0])), np.trace(np.linalg.solve(a, da), axis1=-2, axis2=-1)))
+
+
+def grad_solve(g, a, b):
+    """Adjoint of ``b`` in ``np.linalg.solve(a, b)`` before unbroadcasting:
+    solve(a^T, g). ``b`` is one vector only when it is 1-D (NumPy 2)."""
+    if np.ndim(b) == 1:
+        return np.linalg.solve(_mT(a), np.asarray(g)[..., None])[..., 0]
+    return np.linalg.solve(_mT(a), g)
+
+
+def grad_solve_lhs(gb, z, a, b):
+    """Adjoint of ``a`` in ``z = np.linalg.solve(a, b)`` from ``gb``, the
+    result of ``grad_solve``: -gb z^T."""
+    if np.ndim(b) == 1:
+        return unbroadcast(-gb[..., :, None] * z[..., None, :], a)
+    return unbroadcast(-np.matmul(gb, _mT(z)), a)
+
+
+def tangent_solve_lhs(a, da, z, b):
+    """Tangent of ``np.linalg.solve(a, b)`` along ``da``: -solve(a, da z)."""
+    if np.ndim(b) == 1:
+        return -np.linalg.solve(a, np.matmul(da, z[..., None]))[..., 0]
+    return -np.linalg.solve(a, np.matmul(da, z))
+
+
+def _norm_axes(x, ord, axis):
+    """(reduced axes in the caller's order, is a matrix norm, is a 2-norm or
+    Frobenius norm) for ``np.linalg.norm``'s arguments."""
+    if axis is None:
+        axes = tuple(range(x.ndim))
+    else:
+        axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+        axes = tuple(operator.index(i) % x.ndim for i in axes)
+    matrix = len(axes) == 2 and not (axis is None and ord is None)
+    two_norm = ord is None or (ord == "fro" if matrix else ord == 2)
+    return axes, matrix, two_norm
+
+
+def _norm_weights(z, x, ord=None, axis=None):
+    """d norm / d x for each element (the gradient with a unit adjoint)."""
+    x = np.asarray(x)
+    axes, matrix, two_norm = _norm_axes(x, ord, axis)
+    ze = _expand(z, x.shape, axes)
+    if two_norm:
+        return _safe_div(x, ze)
+    if not matrix:
+        if ord == 1:
+            return np.sign(x)
+        if ord in (np.inf, -np.inf):
+            hit = np.abs(x) == ze
+            return np.sign(x) * hit / np.maximum(np.sum(hit, axis=axes, keepdims=True), 1)
+        if ord == 0:
+            return np.zeros(x.shape)
+        return np.sign(x) * _safe_div(np.abs(x), ze) ** (ord - 1)
+    if ord in ("nuc", 2, -2):
+        u, s, vh = np.linalg.svd(np.moveaxis(x, axes, (-2, -1)), full_matrices=False)
+        if ord == "nuc":
+            w = np.matmul(u, vh)
+        else:
+            k = 0 if ord == 2 else -1
+            w = u[..., :, k, None] * vh[..., k, None, :]
+        return np.moveaxis(w, (-2, -1), axes)
+    if ord in (1, -1, np.inf, -np.inf):
+        summed = axes[0] if ord in (1, -1) else axes[1]
+        sums = np.sum(np.abs(x), axis=summed, keepdims=True)
+        hit = sums == ze
+        return np.sign(x) * hit / np.maximum(np.sum(hit, axis=axes, keepdims=True), 1)
+    raise NotImplementedError(f"no derivative for np.linalg.norm with ord={ord!r}")
+
+
+def grad_norm(g, z, x, ord=None, axis=None):
+    """Adjoint of ``np.linalg.norm(x, ord, axis)``: vector p-norms (2, 1,
+    inf, -inf, p), Frobenius, nuclear and spectral (2, -2) and induced
+    (1, inf) matrix norms. Ties of max-type norms share ``g`` evenly."""
+    xa = np.asarray(x)
+    axes = _norm_axes(xa, ord, axis)[0]
+    return _expand(g, xa.shape, axes) * _norm_weights(z, xa, ord, axis)
+
+
+def tangent_norm(dx, z, x, ord=None, axis=None, keepdims=False):
+    """Tangent of ``np.linalg.norm(x, ord, axis)`` along ``dx``."""
+    xa = np.asarray(x)
+    axes = _norm_axes(xa, ord, axis)[0]
+    return np.sum(_norm_weights(z, xa, ord, axis) * dx, axis=axes, keepdims=keepdims)
+
+
+# ----------------------------------------------------------------- shapes
+
+
+def grad_transpose(g, axes=None):
+    """Adjoint of ``np.transpose(a, axes)``: the inverse permutation."""
+    return np.transpose(g) if axes is None else np.transpose(g, np.argsort(axes))
+
+
+def grad_concatenate(g, arrays, axis=0):
+    """Adjoint of ``np.concatenate(arrays, axis)``: ``g`` split into one piece
+    per input (axis=None: inputs were flattened)."""
+    if axis is None:
+        sizes = [np.size(a) for a in arrays]
+        parts = np.split(np.ravel(g), np.cumsum(sizes)[:-1])
+    else:
+        parts = np.split(g, np.cumsum([np.shape(a)[axis] for a in arrays])[:-1], axis=axis)
+    return _pieces(parts, arrays)
+
+
+def grad_stack(g, arrays, axis=0):
+    """Adjoint of ``np.stack(arrays, axis)``: one slice of ``g`` per input."""
+    return _pieces(list(np.moveaxis(g, axis, 0)), arrays)
+
+
+def grad_hstack(g, tup):
+    """Adjoint of ``np.hstack``: split along axis 0 for 1-D inputs, else 1."""
+    shapes = [np.shape(np.atleast_1d(a)) for a in tup]
+    axis = 0 if len(shapes[0]) == 1 else 1
+    return _pieces(np.split(g, np.cumsum([s[axis] for s in shapes])[:-1], axis=axis), tup)
+
+
+def grad_vstack(g, tup):
+    """Adjoint of ``np.vstack``: split along axis 0 of the 2-D promoted inputs."""
+    sizes = [np.shape(np.atleast_2d(a))[0] for a in tup]
+    return _pieces(np.split(g, np.cumsum(sizes)[:-1], axis=0), tup)
+
+
+def grad_tile(g, A, reps):
+    """Adjoint of ``np.tile(A, reps)``: the sum of all the tiles of ``g``."""
+    shape = np.shape(A)
+    reps = (reps,) if isinstance(reps, numbers.Integral) else tuple(reps)
+    n = max(len(shape), len(reps))
+    shape_n = (1,) * (n - len(shape)) + tuple(shape)
+    reps_n = (1,) * (n - len(reps)) + reps
+    tiles = np.reshape(g, [v for pair in zip(reps_n, shape_n) for v in pair])
+    return np.reshape(np.sum(tiles, axis=tuple(range(0, 2 * n, 2))), shape)
+
+
+def grad_repeat(g, a, repeats, axis=None):
+    """Adjoint of ``np.repeat(a, repeats, axis)``: ``g`` summed over the
+    copies of each element."""
+    shape = np.shape(a)
+    if axis is None:
+        g, ax, n = np.ravel(g), 0, int(np.prod(shape, dtype=np.int64))
+    else:
+        ax = axis % len(shape)
+        n = shape[ax]
+    if np.size(repeats) == 1:
+        r = int(np.ravel(repeats)[0])
+        moved = np.moveaxis(g, ax, -1)
+        out = np.moveaxis(np.sum(np.reshape(moved, moved.shape[:-1] + (n, r)), axis=-1), -1, ax)
+    else:
+        counts = np.broadcast_to(repeats, (n,))
+        if np.shape(g)[ax] == 0:
+            return np.zeros(shape)
+        starts = np.minimum(np.cumsum(counts) - counts, np.shape(g)[ax] - 1)
+        sums = np.add.reduceat(g, starts, axis=ax)
+        out = sums * np.reshape(counts > 0, [n if i == ax else 1 for i in range(np.ndim(g))])
+    return np.reshape(out, shape)
+
+
+def grad_item(g, a, args):
+    """Adjoint of ``a.item(*args)``: ``g`` at the selected element."""
+    out = np.zeros(np.shape(a), dtype=np.result_type(g, 0.0))
+    if not args:
+        return out + g
+    index = args[0] if len(args) == 1 else args
+    if isinstance(index, numbers.Integral):
+        out.reshape(-1)[index] = g
+    else:
+        out[tuple(index)] = g
+    return out
+
+
+# ================================================================== rules
+# ------------------------------------------------------------ operators
+
+
+@adjoint(operator.matmul)
+def matmul_op(z, x, y):
     d[x] = matmul_adjoint_lhs(d[z], x, y)
     d[y] = matmul_adjoint_rhs(d[z], x, y)
 
 
-@tangent_rule(operator.matmul, np.matmul)
-def t_matmul(z, x, y):
+@tangent_rule(operator.matmul)
+def t_matmul_op(z, x, y):
     d[z] = d[x] @ y + x @ d[y]
+
+
+@adjoint(np.matmul)
+def matmul(z, x1, x2):
+    d[x1] = matmul_adjoint_lhs(d[z], x1, x2)
+    d[x2] = matmul_adjoint_rhs(d[z], x1, x2)
+
+
+@tangent_rule(np.matmul)
+def t_matmul(z, x1, x2):
+    d[z] = np.matmul(d[x1], x2) + np.matmul(x1, d[x2])
 
 
 @adjoint(operator.getitem)
@@ -51,6 +632,241 @@ def t_getitem(z, x, index):
     d[z] = d[x][index]
 
 
+# ------------------------------------------------- binary arithmetic ufuncs
+
+
+@adjoint(np.add)
+def add(z, x1, x2):
+    d[x1] = unbroadcast(d[z], x1)
+    d[x2] = unbroadcast(d[z], x2)
+
+
+@tangent_rule(np.add)
+def t_add(z, x1, x2):
+    d[z] = d[x1] + d[x2]
+
+
+@adjoint(np.subtract)
+def subtract(z, x1, x2):
+    d[x1] = unbroadcast(d[z], x1)
+    d[x2] = -unbroadcast(d[z], x2)
+
+
+@tangent_rule(np.subtract)
+def t_subtract(z, x1, x2):
+    d[z] = d[x1] - d[x2]
+
+
+@adjoint(np.multiply)
+def multiply(z, x1, x2):
+    d[x1] = unbroadcast(d[z] * x2, x1)
+    d[x2] = unbroadcast(d[z] * x1, x2)
+
+
+@tangent_rule(np.multiply)
+def t_multiply(z, x1, x2):
+    d[z] = d[x1] * x2 + x1 * d[x2]
+
+
+@adjoint(np.divide, np.true_divide)
+def divide(z, x1, x2):
+    d[x1] = unbroadcast(d[z] / x2, x1)
+    d[x2] = -unbroadcast(d[z] * z / x2, x2)
+
+
+@tangent_rule(np.divide, np.true_divide)
+def t_divide(z, x1, x2):
+    d[z] = d[x1] / x2 - d[x2] * z / x2
+
+
+@adjoint(np.power)
+def power(z, x1, x2):
+    d[x1] = unbroadcast(d[z] * x2 * np.power(x1, x2 - 1), x1)
+    d[x2] = unbroadcast(d[z] * z * np.log(np.where(x1 > 0, x1, 1)), x2)
+
+
+@tangent_rule(np.power)
+def t_power(z, x1, x2):
+    d[z] = d[x1] * x2 * np.power(x1, x2 - 1) + d[x2] * z * np.log(np.where(x1 > 0, x1, 1))
+
+
+@adjoint(np.maximum, np.fmax)
+def maximum(z, x1, x2):
+    d[x1] = unbroadcast(d[z] * tie_share(x1, x2), x1)
+    d[x2] = unbroadcast(d[z] * tie_share(x2, x1), x2)
+
+
+@tangent_rule(np.maximum, np.fmax)
+def t_maximum(z, x1, x2):
+    d[z] = d[x1] * tie_share(x1, x2) + d[x2] * tie_share(x2, x1)
+
+
+@adjoint(np.minimum, np.fmin)
+def minimum(z, x1, x2):
+    d[x1] = unbroadcast(d[z] * tie_share(x2, x1), x1)
+    d[x2] = unbroadcast(d[z] * tie_share(x1, x2), x2)
+
+
+@tangent_rule(np.minimum, np.fmin)
+def t_minimum(z, x1, x2):
+    d[z] = d[x1] * tie_share(x2, x1) + d[x2] * tie_share(x1, x2)
+
+
+@adjoint(np.arctan2)
+def arctan2(z, x1, x2):
+    d[x1] = unbroadcast(d[z] * x2 / (x1 * x1 + x2 * x2), x1)
+    d[x2] = unbroadcast(-d[z] * x1 / (x1 * x1 + x2 * x2), x2)
+
+
+@tangent_rule(np.arctan2)
+def t_arctan2(z, x1, x2):
+    d[z] = d[x1] * x2 / (x1 * x1 + x2 * x2) - d[x2] * x1 / (x1 * x1 + x2 * x2)
+
+
+@adjoint(np.hypot)
+def hypot(z, x1, x2):
+    d[x1] = unbroadcast(d[z] * x1 / z, x1)
+    d[x2] = unbroadcast(d[z] * x2 / z, x2)
+
+
+@tangent_rule(np.hypot)
+def t_hypot(z, x1, x2):
+    d[z] = d[x1] * x1 / z + d[x2] * x2 / z
+
+
+@adjoint(np.logaddexp)
+def logaddexp(z, x1, x2):
+    d[x1] = unbroadcast(d[z] * np.exp(x1 - z), x1)
+    d[x2] = unbroadcast(d[z] * np.exp(x2 - z), x2)
+
+
+@tangent_rule(np.logaddexp)
+def t_logaddexp(z, x1, x2):
+    d[z] = d[x1] * np.exp(x1 - z) + d[x2] * np.exp(x2 - z)
+
+
+@adjoint(np.logaddexp2)
+def logaddexp2(z, x1, x2):
+    d[x1] = unbroadcast(d[z] * np.exp2(x1 - z), x1)
+    d[x2] = unbroadcast(d[z] * np.exp2(x2 - z), x2)
+
+
+@tangent_rule(np.logaddexp2)
+def t_logaddexp2(z, x1, x2):
+    d[z] = d[x1] * np.exp2(x1 - z) + d[x2] * np.exp2(x2 - z)
+
+
+@adjoint(np.where)
+def where(z, condition, x=None, y=None):
+    d[x] = unbroadcast(np.where(condition, d[z], 0.0), x)
+    d[y] = unbroadcast(np.where(condition, 0.0, d[z]), y)
+
+
+@tangent_rule(np.where)
+def t_where(z, condition, x=None, y=None):
+    d[z] = np.where(condition, d[x], 0.0) + np.where(condition, 0.0, d[y])
+
+
+@adjoint(np.clip)
+def clip(z, a, a_min=None, a_max=None, out=None, min=None, max=None):
+    d[a] = unbroadcast(d[z] * clip_inside(a, a_min, a_max, min, max), a)
+    d[a_min] = unbroadcast(d[z] * (a < a_min), a_min)
+    d[a_max] = unbroadcast(d[z] * (a > a_max), a_max)
+    d[min] = unbroadcast(d[z] * (a < min), min)
+    d[max] = unbroadcast(d[z] * (a > max), max)
+
+
+@tangent_rule(np.clip)
+def t_clip(z, a, a_min=None, a_max=None, out=None, min=None, max=None):
+    d[z] = (d[a] * clip_inside(a, a_min, a_max, min, max) + d[a_min] * (a < a_min) + d[a_max] * (a > a_max)
+            + d[min] * (a < min) + d[max] * (a > max))
+
+
+@adjoint(np.ndarray.clip)
+def clip_method(z, a, min=None, max=None, out=None):
+    d[a] = unbroadcast(d[z] * clip_inside(a, min, max), a)
+    d[min] = unbroadcast(d[z] * (a < min), min)
+    d[max] = unbroadcast(d[z] * (a > max), max)
+
+
+@tangent_rule(np.ndarray.clip)
+def t_clip_method(z, a, min=None, max=None, out=None):
+    d[z] = d[a] * clip_inside(a, min, max) + d[min] * (a < min) + d[max] * (a > max)
+
+
+# ----------------------------------------------------- unary elementwise
+
+
+@adjoint(np.negative)
+def negative(z, x):
+    d[x] = -d[z]
+
+
+@tangent_rule(np.negative)
+def t_negative(z, x):
+    d[z] = -d[x]
+
+
+@adjoint(np.positive)
+def positive(z, x):
+    d[x] = d[z]
+
+
+@tangent_rule(np.positive)
+def t_positive(z, x):
+    d[z] = d[x]
+
+
+@adjoint(np.absolute, np.fabs)
+def absolute(z, x):
+    d[x] = d[z] * np.sign(x)
+
+
+@tangent_rule(np.absolute, np.fabs)
+def t_absolute(z, x):
+    d[z] = d[x] * np.sign(x)
+
+
+@adjoint(np.reciprocal)
+def reciprocal(z, x):
+    d[x] = -d[z] * z * z
+
+
+@tangent_rule(np.reciprocal)
+def t_reciprocal(z, x):
+    d[z] = -d[x] * z * z
+
+
+@adjoint(np.square)
+def square(z, x):
+    d[x] = d[z] * 2 * x
+
+
+@tangent_rule(np.square)
+def t_square(z, x):
+    d[z] = d[x] * 2 * x
+
+
+@adjoint(np.sqrt)
+def sqrt(z, x):
+    d[x] = d[z] * 0.5 / z
+
+
+@tangent_rule(np.sqrt)
+def t_sqrt(z, x):
+    d[z] = d[x] * 0.5 / z
+
+
+@adjoint(np.cbrt)
+def cbrt(z, x):
+    d[x] = d[z] / (3 * z * z)
+
+
+@tangent_rule(np.cbrt)
+def t_cbrt(z, x):
+    d[z] = d[x] / (3 * z * z)
+
+
 @adjoint(np.exp)
 def exp(z, x):
     d[x] = d[z] * z
@@ -59,6 +875,146 @@ def exp(z, x):
 @tangent_rule(np.exp)
 def t_exp(z, x):
     d[z] = d[x] * z
+
+
+@adjoint(np.exp2)
+def exp2(z, x):
+    d[x] = d[z] * z * np.log(2.0)
+
+
+@tangent_rule(np.exp2)
+def t_exp2(z, x):
+    d[z] = d[x] * z * np.log(2.0)
+
+
+@adjoint(np.expm1)
+def expm1(z, x):
+    d[x] = d[z] * (z + 1.0)
+
+
+@tangent_rule(np.expm1)
+def t_expm1(z, x):
+    d[z] = d[x] * (z + 1.0)
+
+
+@adjoint(np.log)
+def log(z, x):
+    d[x] = d[z] / x
+
+
+@tangent_rule(np.log)
+def t_log(z, x):
+    d[z] = d[x] / x
+
+
+@adjoint(np.log2)
+def log2(z, x):
+    d[x] = d[z] / (x * np.log(2.0))
+
+
+@tangent_rule(np.log2)
+def t_log2(z, x):
+    d[z] = d[x] / (x * np.log(2.0))
+
+
+@adjoint(np.log10)
+def log10(z, x):
+    d[x] = d[z] / (x * np.log(10.0))
+
+
+@tangent_rule(np.log10)
+def t_log10(z, x):
+    d[z] = d[x] / (x * np.log(10.0))
+
+
+@adjoint(np.log1p)
+def log1p(z, x):
+    d[x] = d[z] / (1.0 + x)
+
+
+@tangent_rule(np.log1p)
+def t_log1p(z, x):
+    d[z] = d[x] / (1.0 + x)
+
+
+@adjoint(np.sin)
+def sin(z, x):
+    d[x] = d[z] * np.cos(x)
+
+
+@tangent_rule(np.sin)
+def t_sin(z, x):
+    d[z] = d[x] * np.cos(x)
+
+
+@adjoint(np.cos)
+def cos(z, x):
+    d[x] = -d[z] * np.sin(x)
+
+
+@tangent_rule(np.cos)
+def t_cos(z, x):
+    d[z] = -d[x] * np.sin(x)
+
+
+@adjoint(np.tan)
+def tan(z, x):
+    d[x] = d[z] * (1.0 + z * z)
+
+
+@tangent_rule(np.tan)
+def t_tan(z, x):
+    d[z] = d[x] * (1.0 + z * z)
+
+
+@adjoint(np.arcsin)
+def arcsin(z, x):
+    d[x] = d[z] / np.sqrt(1.0 - x * x)
+
+
+@tangent_rule(np.arcsin)
+def t_arcsin(z, x):
+    d[z] = d[x] / np.sqrt(1.0 - x * x)
+
+
+@adjoint(np.arccos)
+def arccos(z, x):
+    d[x] = -d[z] / np.sqrt(1.0 - x * x)
+
+
+@tangent_rule(np.arccos)
+def t_arccos(z, x):
+    d[z] = -d[x] / np.sqrt(1.0 - x * x)
+
+
+@adjoint(np.arctan)
+def arctan(z, x):
+    d[x] = d[z] / (1.0 + x * x)
+
+
+@tangent_rule(np.arctan)
+def t_arctan(z, x):
+    d[z] = d[x] / (1.0 + x * x)
+
+
+@adjoint(np.sinh)
+def sinh(z, x):
+    d[x] = d[z] * np.cosh(x)
+
+
+@tangent_rule(np.sinh)
+def t_sinh(z, x):
+    d[z] = d[x] * np.cosh(x)
+
+
+@adjoint(np.cosh)
+def cosh(z, x):
+    d[x] = d[z] * np.sinh(x)
+
+
+@tangent_rule(np.cosh)
+def t_cosh(z, x):
+    d[z] = d[x] * np.sinh(x)
 
 
 @adjoint(np.tanh)
@@ -71,9 +1027,518 @@ def t_tanh(z, x):
     d[z] = d[x] * (1.0 - z * z)
 
 
+@adjoint(np.arcsinh)
+def arcsinh(z, x):
+    d[x] = d[z] / np.sqrt(x * x + 1.0)
+
+
+@tangent_rule(np.arcsinh)
+def t_arcsinh(z, x):
+    d[z] = d[x] / np.sqrt(x * x + 1.0)
+
+
+@adjoint(np.arccosh)
+def arccosh(z, x):
+    d[x] = d[z] / np.sqrt(x * x - 1.0)
+
+
+@tangent_rule(np.arccosh)
+def t_arccosh(z, x):
+    d[z] = d[x] / np.sqrt(x * x - 1.0)
+
+
+@adjoint(np.arctanh)
+def arctanh(z, x):
+    d[x] = d[z] / (1.0 - x * x)
+
+
+@tangent_rule(np.arctanh)
+def t_arctanh(z, x):
+    d[z] = d[x] / (1.0 - x * x)
+
+
+# -------------------------------------------------------------- reductions
+
+
 @adjoint(np.sum, np.ndarray.sum)
-def sum_(z, x, axis=None, dtype=None, out=None, keepdims=False):
-    d[x] = np.broadcast_to(d[z] if keepdims or axis is None else np.expand_dims(d[z], axis), np.shape(x))
+def sum_(z, a, axis=None, dtype=None, out=None, keepdims=False, initial=None):
+    d[a] = grad_sum(d[z], a, axis)
 
 
-nondifferentiable(np.shape, np.ndarray.shape, np.zeros, np.ones, np.zeros_like, np.ones_like)
+@tangent_rule(np.sum, np.ndarray.sum)
+def t_sum(z, a, axis=None, dtype=None, out=None, keepdims=False, initial=None):
+    d[z] = np.sum(d[a], axis=axis, keepdims=keepdims)
+
+
+@adjoint(np.mean, np.ndarray.mean)
+def mean(z, a, axis=None, dtype=None, out=None, keepdims=False):
+    d[a] = grad_mean(d[z], a, axis)
+
+
+@tangent_rule(np.mean, np.ndarray.mean)
+def t_mean(z, a, axis=None, dtype=None, out=None, keepdims=False):
+    d[z] = np.mean(d[a], axis=axis, keepdims=keepdims)
+
+
+@adjoint(np.prod, np.ndarray.prod)
+def prod(z, a, axis=None, dtype=None, out=None, keepdims=False, initial=None):
+    d[a] = grad_prod(d[z], a, axis, initial)
+
+
+@tangent_rule(np.prod, np.ndarray.prod)
+def t_prod(z, a, axis=None, dtype=None, out=None, keepdims=False, initial=None):
+    d[z] = tangent_prod(d[a], a, axis, keepdims, initial)
+
+
+@adjoint(np.max, np.min, np.amax, np.amin, np.ndarray.max, np.ndarray.min)
+def extremum(z, a, axis=None, out=None, keepdims=False, initial=None):
+    d[a] = grad_extremum(d[z], z, a, axis)
+
+
+@tangent_rule(np.max, np.min, np.amax, np.amin, np.ndarray.max, np.ndarray.min)
+def t_extremum(z, a, axis=None, out=None, keepdims=False, initial=None):
+    d[z] = tangent_extremum(d[a], z, a, axis, keepdims)
+
+
+@adjoint(np.var, np.ndarray.var)
+def var(z, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, correction=None):
+    d[a] = grad_var(d[z], a, axis, ddof, correction)
+
+
+@tangent_rule(np.var, np.ndarray.var)
+def t_var(z, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, correction=None):
+    d[z] = tangent_var(d[a], a, axis, ddof, keepdims, correction)
+
+
+@adjoint(np.std, np.ndarray.std)
+def std(z, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, correction=None):
+    d[a] = grad_std(d[z], z, a, axis, ddof, correction)
+
+
+@tangent_rule(np.std, np.ndarray.std)
+def t_std(z, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, correction=None):
+    d[z] = _safe_div(tangent_var(d[a], a, axis, ddof, keepdims, correction), 2 * z)
+
+
+@adjoint(np.cumsum, np.ndarray.cumsum)
+def cumsum(z, a, axis=None, dtype=None, out=None):
+    d[a] = grad_cumsum(d[z], a, axis)
+
+
+@tangent_rule(np.cumsum, np.ndarray.cumsum)
+def t_cumsum(z, a, axis=None, dtype=None, out=None):
+    d[z] = np.cumsum(d[a], axis=axis)
+
+
+# ----------------------------------------------------------- linear algebra
+
+
+@adjoint(np.dot, np.ndarray.dot)
+def dot(z, a, b, out=None):
+    d[a] = grad_dot_lhs(d[z], a, b)
+    d[b] = grad_dot_rhs(d[z], a, b)
+
+
+@tangent_rule(np.dot, np.ndarray.dot)
+def t_dot(z, a, b, out=None):
+    d[z] = np.dot(d[a], b) + np.dot(a, d[b])
+
+
+@adjoint(np.inner)
+def inner(z, a, b):
+    d[a] = grad_inner_lhs(d[z], a, b)
+    d[b] = grad_inner_rhs(d[z], a, b)
+
+
+@tangent_rule(np.inner)
+def t_inner(z, a, b):
+    d[z] = np.inner(d[a], b) + np.inner(a, d[b])
+
+
+@adjoint(np.outer)
+def outer(z, a, b, out=None):
+    d[a] = grad_outer_lhs(d[z], a, b)
+    d[b] = grad_outer_rhs(d[z], a, b)
+
+
+@tangent_rule(np.outer)
+def t_outer(z, a, b, out=None):
+    d[z] = np.outer(d[a], b) + np.outer(a, d[b])
+
+
+@adjoint(np.tensordot)
+def tensordot(z, a, b, axes=2):
+    d[a] = grad_tensordot_lhs(d[z], a, b, axes)
+    d[b] = grad_tensordot_rhs(d[z], a, b, axes)
+
+
+@tangent_rule(np.tensordot)
+def t_tensordot(z, a, b, axes=2):
+    d[z] = np.tensordot(d[a], b, axes) + np.tensordot(a, d[b], axes)
+
+
+# np.einsum(*operands) takes its operands as varargs; the template names up to
+# four of them so that each gets its own adjoint.
+@adjoint(np.einsum)
+def einsum(z, subscripts, op0, op1=None, op2=None, op3=None, out=None, optimize=False):
+    d[op0] = grad_einsum(d[z], 0, subscripts, op0, op1, op2, op3, optimize=optimize)
+    d[op1] = grad_einsum(d[z], 1, subscripts, op0, op1, op2, op3, optimize=optimize)
+    d[op2] = grad_einsum(d[z], 2, subscripts, op0, op1, op2, op3, optimize=optimize)
+    d[op3] = grad_einsum(d[z], 3, subscripts, op0, op1, op2, op3, optimize=optimize)
+
+
+@tangent_rule(np.einsum)
+def t_einsum(z, subscripts, op0, op1=None, op2=None, op3=None, out=None, optimize=False):
+    d[z] = (tangent_einsum(d[op0], 0, subscripts, op0, op1, op2, op3, optimize=optimize)
+            + tangent_einsum(d[op1], 1, subscripts, op0, op1, op2, op3, optimize=optimize)
+            + tangent_einsum(d[op2], 2, subscripts, op0, op1, op2, op3, optimize=optimize)
+            + tangent_einsum(d[op3], 3, subscripts, op0, op1, op2, op3, optimize=optimize))
+
+
+@adjoint(np.trace, np.ndarray.trace)
+def trace(z, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    d[a] = grad_trace(d[z], a, offset, axis1, axis2)
+
+
+@tangent_rule(np.trace, np.ndarray.trace)
+def t_trace(z, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    d[z] = np.trace(d[a], offset, axis1, axis2)
+
+
+@adjoint(np.diagonal, np.ndarray.diagonal)
+def diagonal(z, a, offset=0, axis1=0, axis2=1):
+    d[a] = grad_diagonal(d[z], a, offset, axis1, axis2)
+
+
+@tangent_rule(np.diagonal, np.ndarray.diagonal)
+def t_diagonal(z, a, offset=0, axis1=0, axis2=1):
+    d[z] = np.diagonal(d[a], offset, axis1, axis2)
+
+
+@adjoint(np.linalg.inv)
+def inv(z, a):
+    d[a] = -np.matmul(_mT(z), np.matmul(d[z], _mT(z)))
+
+
+@tangent_rule(np.linalg.inv)
+def t_inv(z, a):
+    d[z] = -np.matmul(z, np.matmul(d[a], z))
+
+
+@adjoint(np.linalg.det)
+def det(z, a):
+    d[a] = grad_det(d[z], z, a)
+
+
+@tangent_rule(np.linalg.det)
+def t_det(z, a):
+    d[z] = tangent_det(z, a, d[a])
+
+
+@adjoint(np.linalg.slogdet)
+def slogdet(z, a):
+    d[a] = grad_slogdet(d[z], a)
+
+
+@tangent_rule(np.linalg.slogdet)
+def t_slogdet(z, a):
+    d[z] = tangent_slogdet(z, a, d[a])
+
+
+@adjoint(np.linalg.solve)
+def solve(z, a, b):
+    gb = grad_solve(d[z], a, b)
+    d[a] = grad_solve_lhs(gb, z, a, b)
+    d[b] = unbroadcast(gb, b)
+
+
+@tangent_rule(np.linalg.solve)
+def t_solve(z, a, b):
+    d[z] = tangent_solve_lhs(a, d[a], z, b) + np.linalg.solve(a, d[b])
+
+
+@adjoint(np.linalg.norm)
+def norm(z, x, ord=None, axis=None, keepdims=False):
+    d[x] = grad_norm(d[z], z, x, ord, axis)
+
+
+@tangent_rule(np.linalg.norm)
+def t_norm(z, x, ord=None, axis=None, keepdims=False):
+    d[z] = tangent_norm(d[x], z, x, ord, axis, keepdims)
+
+
+# ------------------------------------------------------------------ shapes
+
+
+@adjoint(np.reshape)
+def reshape(z, a, shape=None, order="C", newshape=None, copy=None):
+    d[a] = np.reshape(d[z], np.shape(a), order=order)
+
+
+@tangent_rule(np.reshape)
+def t_reshape(z, a, shape=None, order="C", newshape=None, copy=None):
+    d[z] = np.reshape(d[a], np.shape(z), order=order)
+
+
+# x.reshape(2, 3) and x.reshape((2, 3)) both land in *shape.
+@adjoint(np.ndarray.reshape)
+def reshape_method(z, a, *shape, order="C", copy=None):
+    d[a] = np.reshape(d[z], np.shape(a), order=order)
+
+
+@tangent_rule(np.ndarray.reshape)
+def t_reshape_method(z, a, *shape, order="C", copy=None):
+    d[z] = np.reshape(d[a], np.shape(z), order=order)
+
+
+@adjoint(np.ravel, np.ndarray.ravel, np.ndarray.flatten)
+def ravel(z, a, order="C"):
+    d[a] = np.reshape(d[z], np.shape(a), order=order)
+
+
+@tangent_rule(np.ravel, np.ndarray.ravel, np.ndarray.flatten)
+def t_ravel(z, a, order="C"):
+    d[z] = np.ravel(d[a], order=order)
+
+
+@adjoint(np.squeeze, np.ndarray.squeeze, np.expand_dims)
+def squeeze(z, a, axis=None):
+    d[a] = np.reshape(d[z], np.shape(a))
+
+
+@tangent_rule(np.squeeze, np.ndarray.squeeze, np.expand_dims)
+def t_squeeze(z, a, axis=None):
+    d[z] = np.reshape(d[a], np.shape(z))
+
+
+@adjoint(np.transpose)
+def transpose(z, a, axes=None):
+    d[a] = grad_transpose(d[z], axes)
+
+
+@tangent_rule(np.transpose)
+def t_transpose(z, a, axes=None):
+    d[z] = np.transpose(d[a], axes)
+
+
+@adjoint(np.ndarray.transpose)
+def transpose_method(z, a, *axes):
+    d[a] = grad_transpose(d[z], _method_axes(axes))
+
+
+@tangent_rule(np.ndarray.transpose)
+def t_transpose_method(z, a, *axes):
+    d[z] = np.transpose(d[a], _method_axes(axes))
+
+
+@adjoint(np.ndarray.T)
+def T(z, a):
+    d[a] = np.transpose(d[z])
+
+
+@tangent_rule(np.ndarray.T)
+def t_T(z, a):
+    d[z] = np.transpose(d[a])
+
+
+@adjoint(np.swapaxes, np.ndarray.swapaxes)
+def swapaxes(z, a, axis1, axis2):
+    d[a] = np.swapaxes(d[z], axis1, axis2)
+
+
+@tangent_rule(np.swapaxes, np.ndarray.swapaxes)
+def t_swapaxes(z, a, axis1, axis2):
+    d[z] = np.swapaxes(d[a], axis1, axis2)
+
+
+@adjoint(np.moveaxis)
+def moveaxis(z, a, source, destination):
+    d[a] = np.moveaxis(d[z], destination, source)
+
+
+@tangent_rule(np.moveaxis)
+def t_moveaxis(z, a, source, destination):
+    d[z] = np.moveaxis(d[a], source, destination)
+
+
+@adjoint(np.broadcast_to)
+def broadcast_to(z, array, shape, subok=False):
+    d[array] = unbroadcast(d[z], array)
+
+
+@tangent_rule(np.broadcast_to)
+def t_broadcast_to(z, array, shape, subok=False):
+    d[z] = np.broadcast_to(d[array], shape)
+
+
+@adjoint(np.tile)
+def tile(z, A, reps):
+    d[A] = grad_tile(d[z], A, reps)
+
+
+@tangent_rule(np.tile)
+def t_tile(z, A, reps):
+    d[z] = np.tile(d[A], reps)
+
+
+@adjoint(np.repeat, np.ndarray.repeat)
+def repeat(z, a, repeats, axis=None):
+    d[a] = grad_repeat(d[z], a, repeats, axis)
+
+
+@tangent_rule(np.repeat, np.ndarray.repeat)
+def t_repeat(z, a, repeats, axis=None):
+    d[z] = np.repeat(d[a], repeats, axis)
+
+
+@adjoint(np.flip)
+def flip(z, m, axis=None):
+    d[m] = np.flip(d[z], axis)
+
+
+@tangent_rule(np.flip)
+def t_flip(z, m, axis=None):
+    d[z] = np.flip(d[m], axis)
+
+
+@adjoint(np.fliplr)
+def fliplr(z, m):
+    d[m] = np.fliplr(d[z])
+
+
+@tangent_rule(np.fliplr)
+def t_fliplr(z, m):
+    d[z] = np.fliplr(d[m])
+
+
+@adjoint(np.flipud)
+def flipud(z, m):
+    d[m] = np.flipud(d[z])
+
+
+@tangent_rule(np.flipud)
+def t_flipud(z, m):
+    d[z] = np.flipud(d[m])
+
+
+@adjoint(np.roll)
+def roll(z, a, shift, axis=None):
+    d[a] = np.roll(d[z], np.negative(shift), axis)
+
+
+@tangent_rule(np.roll)
+def t_roll(z, a, shift, axis=None):
+    d[z] = np.roll(d[a], shift, axis)
+
+
+@adjoint(np.concatenate)
+def concatenate(z, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+    d[arrays] = grad_concatenate(d[z], arrays, axis)
+
+
+@tangent_rule(np.concatenate)
+def t_concatenate(z, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+    d[z] = np.concatenate(d[arrays], axis=axis)
+
+
+@adjoint(np.stack)
+def stack(z, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+    d[arrays] = grad_stack(d[z], arrays, axis)
+
+
+@tangent_rule(np.stack)
+def t_stack(z, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+    d[z] = np.stack(d[arrays], axis=axis)
+
+
+@adjoint(np.hstack)
+def hstack(z, tup, dtype=None, casting="same_kind"):
+    d[tup] = grad_hstack(d[z], tup)
+
+
+@tangent_rule(np.hstack)
+def t_hstack(z, tup, dtype=None, casting="same_kind"):
+    d[z] = np.hstack(d[tup])
+
+
+@adjoint(np.vstack)
+def vstack(z, tup, dtype=None, casting="same_kind"):
+    d[tup] = grad_vstack(d[z], tup)
+
+
+@tangent_rule(np.vstack)
+def t_vstack(z, tup, dtype=None, casting="same_kind"):
+    d[z] = np.vstack(d[tup])
+
+
+# ------------------------------------------------- conversions and copies
+
+
+@adjoint(np.array)
+def array(z, object, dtype=None, copy=True, order="K", subok=False, ndmin=0, ndmax=0, like=None):
+    d[object] = grad_array(d[z], object)
+
+
+@tangent_rule(np.array)
+def t_array(z, object, dtype=None, copy=True, order="K", subok=False, ndmin=0, ndmax=0, like=None):
+    d[z] = np.reshape(np.asarray(d[object], dtype=np.result_type(z, 0.0)), np.shape(z))
+
+
+@adjoint(np.asarray, np.asanyarray, np.ascontiguousarray)
+def asarray(z, a, dtype=None, order=None, device=None, copy=None, like=None):
+    d[a] = grad_array(d[z], a)
+
+
+@tangent_rule(np.asarray, np.asanyarray, np.ascontiguousarray)
+def t_asarray(z, a, dtype=None, order=None, device=None, copy=None, like=None):
+    d[z] = np.asarray(d[a], dtype=np.result_type(z, 0.0))
+
+
+@adjoint(np.copy, np.ndarray.copy)
+def copy_(z, a, order="K", subok=False):
+    d[a] = _like(d[z], a)
+
+
+@tangent_rule(np.copy, np.ndarray.copy)
+def t_copy(z, a, order="K", subok=False):
+    d[z] = d[a]
+
+
+@adjoint(np.ndarray.astype)
+def astype(z, a, dtype, order="K", casting="unsafe", subok=True, copy=True):
+    d[a] = cast_like(d[z], a)
+
+
+@tangent_rule(np.ndarray.astype)
+def t_astype(z, a, dtype, order="K", casting="unsafe", subok=True, copy=True):
+    d[z] = np.asarray(d[a], dtype=np.result_type(z, 0.0))
+
+
+@adjoint(np.ndarray.item)
+def item(z, a, *args):
+    d[a] = grad_item(d[z], a, args)
+
+
+@tangent_rule(np.ndarray.item)
+def t_item(z, a, *args):
+    d[z] = np.asarray(d[a]).item(*args)
+
+
+nondifferentiable(
+    # shapes, sizes and types
+    np.shape, np.ndim, np.size, np.ndarray.shape, np.ndarray.ndim, np.ndarray.size, np.ndarray.dtype,
+    np.result_type,
+    # constructors
+    np.zeros, np.ones, np.empty, np.full, np.eye, np.identity, np.arange, np.zeros_like, np.ones_like,
+    np.empty_like, np.full_like,
+    # comparisons and logic
+    np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal, np.logical_and,
+    np.logical_or, np.logical_not, np.logical_xor, np.isclose, np.allclose, np.array_equal, np.all, np.any,
+    np.ndarray.all, np.ndarray.any, np.isnan, np.isfinite, np.isinf,
+    # indices and counts
+    np.argmax, np.argmin, np.argsort, np.nonzero, np.flatnonzero, np.argwhere, np.searchsorted,
+    np.count_nonzero, np.ndarray.argmax, np.ndarray.argmin, np.ndarray.argsort, np.ndarray.nonzero,
+    # piecewise constant
+    np.sign, np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, np.fix, np.floor_divide,
+    np.ndarray.round,
+)
