@@ -22,11 +22,15 @@ from .errors import (
     TangentSyntaxError,
 )
 from .rules import adjoint, nondifferentiable, tangent_rule
+from .surgery import insert_grad_of, stop_gradient
+
+from .display import register_ipython_display
 
 __version__ = "0.1.0"
+register_ipython_display()
 
 __all__ = [
     "autodiff", "grad", "hessian", "hvp", "jacobian", "jvp", "source", "vjp", "adjoint", "tangent_rule", "nondifferentiable",
     "TangentError", "TangentSyntaxError", "NoDerivativeError", "SourceUnavailableError",
-    "NonFiniteGradientError",
+    "NonFiniteGradientError", "insert_grad_of", "stop_gradient",
 ]

@@ -1,6 +1,7 @@
-"""Command line: ``python -m tangent demo``.
+"""Command line: ``python -m tangent demo`` and ``python -m tangent show module:function``.
 
-The demo differentiates a small two-layer network, prints the generated
+``show`` prints the derivative Tangent generates for a function (highlighted
+on a terminal when pygments is installed). The demo differentiates a small two-layer network, prints the generated
 gradient source and checks it against central finite differences.
 """
 
@@ -61,13 +62,71 @@ def demo() -> int:
     return 0 if ok else 1
 
 
+def load_function(spec: str):
+    """``package.module:function`` (or ``path/to/file.py:function``) -> function."""
+    import importlib
+    import importlib.util
+    import os
+
+    if ":" not in spec:
+        raise SystemExit(f"error: expected module:function, got {spec!r}")
+    module_name, _, attr = spec.rpartition(":")
+    if module_name.endswith(".py") or os.sep in module_name:
+        name = os.path.splitext(os.path.basename(module_name))[0]
+        loader_spec = importlib.util.spec_from_file_location(name, module_name)
+        if loader_spec is None:
+            raise SystemExit(f"error: cannot load {module_name}")
+        module = importlib.util.module_from_spec(loader_spec)
+        sys.modules[name] = module
+        loader_spec.loader.exec_module(module)
+    else:
+        sys.path.insert(0, os.getcwd())
+        module = importlib.import_module(module_name)
+    obj = module
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def highlight(source: str, stream) -> str:
+    """Syntax-highlight for a terminal when pygments is installed."""
+    if not getattr(stream, "isatty", lambda: False)():
+        return source
+    try:
+        from pygments import highlight as render
+        from pygments.formatters import TerminalFormatter
+        from pygments.lexers import PythonLexer
+    except ImportError:
+        return source
+    return render(source, PythonLexer(), TerminalFormatter())
+
+
+def show(args) -> int:
+    func = load_function(args.function)
+    wrt = tuple(int(i) for i in args.wrt.split(",")) if args.wrt else (0,)
+    try:
+        derivative = tangent.autodiff(func, wrt=wrt, mode=args.mode, optimized=not args.no_optimize)
+    except tangent.TangentError as e:
+        print(f"tangent: {e}", file=sys.stderr)
+        return 1
+    sys.stdout.write(highlight(tangent.source(derivative), sys.stdout))
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tangent", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("demo", help="differentiate a small network and check the gradient")
+    show_parser = sub.add_parser("show", help="print the generated derivative of module:function")
+    show_parser.add_argument("function", help="module:function or path/to/file.py:function")
+    show_parser.add_argument("--wrt", default="0", help="comma-separated argument indices (default 0)")
+    show_parser.add_argument("--mode", choices=["reverse", "forward"], default="reverse")
+    show_parser.add_argument("--no-optimize", action="store_true", help="show the code before optimization")
     args = parser.parse_args(argv)
     if args.command == "demo":
         return demo()
+    if args.command == "show":
+        return show(args)
     parser.print_help()
     return 0
 

@@ -23,7 +23,7 @@ def _normalize_wrt(wrt) -> tuple[int, ...]:
 
 def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "reverse", *,
              optimized: bool = True, preserve_result: bool = False, verbose: int = 0,
-             check_scalar: bool = False) -> Callable:
+             check_scalar: bool = False, check_finite: bool = False) -> Callable:
     """Differentiate ``func`` by source transformation.
 
     In reverse mode the derivative takes ``func``'s arguments followed by the
@@ -38,10 +38,10 @@ def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "rever
     wrt = _normalize_wrt(wrt)
     if mode not in ("reverse", "forward"):
         raise TangentError(f"mode={mode!r} is not supported; use mode='reverse' or mode='forward'")
-    key = (func, wrt, mode, optimized, preserve_result, check_scalar)
+    key = (func, wrt, mode, optimized, preserve_result, check_scalar, check_finite)
     derivative = _cache.get(key)
     if derivative is None:
-        session = Session(optimized=optimized)
+        session = Session(optimized=optimized, check_finite=check_finite)
         if mode == "reverse":
             entry = session.reverse(func, wrt, preserve_result=preserve_result, check_scalar=check_scalar)
         else:
@@ -54,13 +54,15 @@ def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "rever
 
 
 def grad(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = True,
-         preserve_result: bool = False, verbose: int = 0) -> Callable:
+         preserve_result: bool = False, verbose: int = 0, check_finite: bool = False) -> Callable:
     """The gradient of a scalar-valued function, as generated Python source.
 
     ``grad(f, wrt)(*args)`` returns the gradient with respect to the
     positional arguments listed in ``wrt`` (one value for one index, a tuple
     otherwise), each shaped like its argument. An optional trailing argument
-    is the output seed (default 1.0). Example::
+    is the output seed (default 1.0). With ``check_finite=True`` the
+    derivative raises NonFiniteGradientError, naming the user's line, as soon
+    as an adjoint becomes NaN or infinite. Example::
 
         def f(x):
             return np.sum(np.tanh(x) ** 2)
@@ -68,7 +70,7 @@ def grad(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = T
         df(np.arange(3.0))
     """
     return autodiff(func, wrt, "reverse", optimized=optimized, preserve_result=preserve_result,
-                    verbose=verbose, check_scalar=True)
+                    verbose=verbose, check_scalar=True, check_finite=check_finite)
 
 
 def vjp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = True,

@@ -20,6 +20,7 @@ from .analysis import Analysis, differentiable_inputs, names_loaded, primitive_o
 from .errors import NoDerivativeError, TangentSyntaxError
 from .frontend import ParsedFunction
 from .naming import Namer
+from .normalize import GradHook
 from .reverse import describe_callee, name, store
 from .templates import Accumulate, ZeroDerivative, bind_arguments, instantiate
 
@@ -164,6 +165,8 @@ class ForwardMode:
             elif isinstance(stmt, ast.While):
                 out.append(ast.copy_location(
                     ast.While(test=stmt.test, body=self.block(stmt.body) or [ast.Pass()], orelse=[]), stmt))
+            elif isinstance(stmt, GradHook):
+                continue  # backward-pass only
             elif isinstance(stmt, ast.Expr) and getattr(stmt.value, "tangent_callee", None) is list.append:
                 out.append(stmt)
                 lst = stmt.value.func.value

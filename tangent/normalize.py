@@ -27,6 +27,7 @@ from .controlflow import iteration_plan, lower_control_flow
 from .errors import TangentSyntaxError
 from .frontend import UNRESOLVED, ParsedFunction, local_names
 from .naming import Namer
+from .surgery import insert_grad_of
 
 BINOP_NAMES = {
     ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
@@ -42,6 +43,18 @@ ARRAY_TYPE = np.ndarray
 # Methods that mutate a local list (the stack of generated reverse code, or a
 # user's list being built).
 LIST_METHODS = {"append": list.append, "pop": list.pop}
+
+
+class GradHook(ast.stmt):
+    """``with insert_grad_of(var) as alias: body``: runs in the backward pass."""
+
+    _fields = ("body",)
+
+    def __init__(self, var: str = "", alias: str = "", body: list | None = None):
+        super().__init__()
+        self.var = var
+        self.alias = alias
+        self.body = body or []
 
 
 def is_atom(node: ast.expr) -> bool:
@@ -370,8 +383,11 @@ class Normalizer:
         elif isinstance(stmt, (ast.Try,)):
             raise self.error(stmt, "try/except cannot be differentiated",
                              "move the try/except outside the differentiated function")
+        elif isinstance(stmt, ast.With) and self.grad_hook(stmt, out):
+            return
         elif isinstance(stmt, (ast.With, ast.AsyncWith)):
-            raise self.error(stmt, "with statements are not supported here")
+            raise self.error(stmt, "with statements are not supported in a differentiated function",
+                             "only `with tangent.insert_grad_of(x) as dx:` is; move other with blocks outside")
         elif isinstance(stmt, (ast.Global, ast.Nonlocal)):
             raise self.error(stmt, f"{type(stmt).__name__.lower()} declarations are not supported",
                              "pass the value in as an argument and return the new value")
@@ -382,6 +398,21 @@ class Normalizer:
                              "define it at module level")
         else:
             raise self.error(stmt, f"the statement {type(stmt).__name__} is not supported")
+
+    def grad_hook(self, stmt: ast.With, out: list) -> bool:
+        """``with insert_grad_of(x) as dx:`` becomes a GradHook statement."""
+        if len(stmt.items) != 1:
+            return False
+        item = stmt.items[0]
+        expr = item.context_expr
+        if not isinstance(expr, ast.Call) or self.parsed.resolve(expr.func) is not insert_grad_of:
+            return False
+        if len(expr.args) != 1 or expr.keywords or not isinstance(expr.args[0], ast.Name):
+            raise self.error(stmt, "insert_grad_of takes one variable name", "write `with insert_grad_of(x) as dx:`")
+        if not isinstance(item.optional_vars, ast.Name):
+            raise self.error(stmt, "insert_grad_of needs a name for the adjoint", "write `with insert_grad_of(x) as dx:`")
+        out.append(self.at(GradHook(expr.args[0].id, item.optional_vars.id, copy.deepcopy(stmt.body))))
+        return True
 
     def assign_target(self, target: ast.expr, value: ast.expr, out: list) -> None:
         if isinstance(target, ast.Name):

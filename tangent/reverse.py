@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import os
 import inspect
 import types
 from collections import Counter
@@ -27,6 +28,7 @@ from .analysis import Analysis, names_loaded, primitive_of
 from .errors import NoDerivativeError, TangentSyntaxError
 from .frontend import UNRESOLVED, ParsedFunction
 from .naming import Namer
+from .normalize import GradHook
 from .templates import Accumulate, bind_arguments, instantiate
 
 ZERO, NONZERO, MAYBE = "zero", "nonzero", "maybe"
@@ -89,8 +91,10 @@ class ReverseMode:
     calls of the user's own functions.
     """
 
-    def __init__(self, session, parsed: ParsedFunction, tree: ast.FunctionDef, wrt: list[str], namer: Namer):
+    def __init__(self, session, parsed: ParsedFunction, tree: ast.FunctionDef, wrt: list[str], namer: Namer,
+                 check_finite: bool = False):
         self.session = session
+        self.check_finite = check_finite
         self.parsed = parsed
         self.origin = parsed.origin
         self.tree = tree
@@ -105,6 +109,17 @@ class ReverseMode:
         self.counters: dict[int, str] = {}
         self.subroutines: dict[int, tuple] = {}
         self._count_defs(tree.body, 0)
+        self._adopt_hook_names(tree)
+
+    def _adopt_hook_names(self, tree):
+        """``with insert_grad_of(h) as dh`` names the adjoint of h ``dh``
+        when nothing else uses that name."""
+        hooks = [n for n in ast.walk(tree) if isinstance(n, GradHook)]
+        inside = {id(n) for h in hooks for b in h.body for n in ast.walk(b)}
+        used_outside = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in inside}
+        for hook in hooks:
+            if hook.alias not in used_outside and hook.var not in self.adjoint_names:
+                self.adjoint_names[hook.var] = hook.alias
 
     # ------------------------------------------------------------ naming
     def d(self, var: str) -> str:
@@ -158,6 +173,8 @@ class ReverseMode:
                     out.append(ast.copy_location(new, stmt))
                 else:
                     out.append(stmt)
+            elif isinstance(stmt, GradHook):
+                continue  # runs in the backward pass only
             elif isinstance(stmt, ast.If):
                 out.append(ast.copy_location(ast.If(test=stmt.test, body=self.primal(stmt.body, depth),
                                                     orelse=self.primal(stmt.orelse, depth)), stmt))
@@ -252,6 +269,8 @@ class ReverseMode:
         last_line = None
         for stmt in reversed(stmts):
             code, state = self.adjoint_statement(stmt, state)
+            if self.check_finite and isinstance(stmt, ast.Assign):
+                code = self.finite_checks(stmt, code)
             if any(not isinstance(c, (Restore, Comment)) for c in code):
                 line = getattr(stmt, "lineno", None)
                 if line and line != last_line and not isinstance(stmt, (ast.For, ast.While)):
@@ -301,7 +320,50 @@ class ReverseMode:
             if not has_code(body):
                 return before + body + [restore], head
             return before + [ast.copy_location(loop, stmt), restore], head
+        if isinstance(stmt, GradHook):
+            return self.grad_hook(stmt, state), state
+        if isinstance(stmt, ast.Expr) and getattr(stmt.value, "tangent_callee", None) is list.append:
+            lst = stmt.value.func.value.id
+            if any(self.analysis.is_varied(n, stmt) for n in names_loaded(stmt.value)):
+                raise self.error(TangentSyntaxError, stmt,
+                                 f"appending a differentiated value to the list {lst!r} is not supported in reverse mode yet",
+                                 "build the values with a tuple or np.stack instead")
         return [], state
+
+    def finite_checks(self, stmt, code):
+        """After the adjoint of ``stmt``, check every adjoint it assigned."""
+        adjoints = set(self.adjoint_names.values())
+        assigned = [t.id for c in code if isinstance(c, ast.Assign) for t in c.targets
+                    if isinstance(t, ast.Name) and t.id in adjoints]
+        if not assigned:
+            return code
+        check = self.session.bind_global("ensure_finite", runtime.ensure_finite)
+        where = f"{os.path.basename(self.origin.filename)}:{stmt.lineno}: {self.origin.text(stmt.lineno)}"
+        checks = [ast.Expr(value=call(check, name(v), ast.Constant(value=where))) for v in dict.fromkeys(assigned)]
+        # before the restores, so the check sits with the statement's adjoint
+        split = len(code)
+        while split and isinstance(code[split - 1], Restore):
+            split -= 1
+        return code[:split] + checks + code[split:]
+
+    def grad_hook(self, stmt: GradHook, state: dict) -> list[ast.stmt]:
+        """The user's block, with its alias bound to the (complete) adjoint."""
+        var, dvar = stmt.var, self.d(stmt.var)
+        code = self.materialize(var, state.get(var, ZERO), NONZERO) if state.get(var, ZERO) != MAYBE else [
+            ast.If(test=ast.Compare(left=name(dvar), ops=[ast.Is()], comparators=[ast.Constant(value=None)]),
+                   body=[assign(dvar, call(self.session.bind_global("zeros_like", runtime.zeros_like), name(var)))],
+                   orelse=[])]
+        state[var] = NONZERO
+        body = copy.deepcopy(stmt.body)
+        if stmt.alias != dvar:
+            code.append(assign(stmt.alias, name(dvar)))
+            code += body
+            code.append(assign(dvar, name(stmt.alias)))
+        else:
+            code += body
+        for node in code:
+            node.tangent_hook = True
+        return code
 
     def site_of(self, var, stmt) -> Site:
         for site in reversed(self.sites):
@@ -425,10 +487,7 @@ class ReverseMode:
         else:
             seed = self.namer.fresh("dresult")
         adjoint, state = self.adjoint(stmts, state)
-        for stmt in adjoint:
-            for node in ast.walk(stmt):
-                if isinstance(node, ast.Assign):
-                    node.tangent_pure = True
+        mark_pure(adjoint)
         for param in self.wrt:
             want = NONZERO
             have = state.get(param, ZERO)
@@ -483,6 +542,19 @@ class ReverseMode:
             return out
 
         return lower(primal), lower(adjoint), sorted(init), bool(needed)
+
+
+def mark_pure(stmts) -> None:
+    """Generated adjoint assignments have no side effects (users' hook blocks may)."""
+    for stmt in stmts:
+        if getattr(stmt, "tangent_hook", False):
+            continue
+        if isinstance(stmt, ast.Assign):
+            stmt.tangent_pure = True
+        for field in ("body", "orelse"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list):
+                mark_pure(inner)
 
 
 def has_code(stmts) -> bool:

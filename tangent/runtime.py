@@ -154,7 +154,10 @@ def ensure_finite(value, where):
             ensure_finite(v, where)
         return value
     if not np.all(np.isfinite(value)):
-        raise NonFiniteGradientError(f"non-finite adjoint produced by the backward step of {where}")
+        raise NonFiniteGradientError(
+            f"the backward step of {where}\n  produced a non-finite adjoint ({_describe_nonfinite(value)}); "
+            "look for a division by zero, log or sqrt at 0, or an overflow at that line"
+        )
     return value
 
 
@@ -175,3 +178,10 @@ def broadcast_like(g, like):
     if getattr(g, "shape", ()) == shape:
         return g
     return np.broadcast_to(g, shape)
+
+
+def _describe_nonfinite(value) -> str:
+    arr = np.asarray(value)
+    nan, inf = int(np.isnan(arr).sum()), int(np.isinf(arr).sum())
+    parts = [f"{nan} NaN" if nan else "", f"{inf} inf" if inf else ""]
+    return " and ".join(p for p in parts if p) + (f" of {arr.size} values" if arr.size > 1 else "")

@@ -17,7 +17,7 @@ from . import optimize, runtime
 from .codegen import compile_source, to_source
 from .errors import TangentSyntaxError
 from .forward import ForwardMode
-from .frontend import ParsedFunction, parse_function
+from .frontend import ParsedFunction, local_names, parse_function
 from .naming import Namer
 from .normalize import normalize
 from .reverse import ReverseMode, assign, call, name, names_read, store
@@ -26,8 +26,9 @@ from .reverse import ReverseMode, assign, call, name, names_read, store
 class Session:
     """One generated module and its namespace."""
 
-    def __init__(self, optimized: bool = True):
+    def __init__(self, optimized: bool = True, check_finite: bool = False):
         self.optimized = optimized
+        self.check_finite = check_finite
         self.namespace: dict = {}
         self._names_of: dict[int, str] = {}
         self.module_names = Namer(dir(builtins))
@@ -74,7 +75,7 @@ class Session:
         mentioned = {n.id for n in ast.walk(parsed.tree) if isinstance(n, ast.Name)}
         namer = Namer(parsed.local_names | mentioned | set(self.namespace) | {"d"})
         tree = normalize(parsed, namer)
-        local = set(namer.taken) - set(self.namespace)
+        local = local_names(tree)
         self.bind_user_globals(parsed, tree, local)
         return parsed, tree, namer
 
@@ -89,7 +90,7 @@ class Session:
         bwd = self.module_names.fresh(f"{base}_bwd")
         self.splits[key] = (fwd, bwd)
         parsed, tree, namer = self.prepare(func)
-        mode = ReverseMode(self, parsed, tree, list(active), namer)
+        mode = ReverseMode(self, parsed, tree, list(active), namer, check_finite=self.check_finite)
         primal, adjoint, result, grads, seed = mode.run()
         params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
         primal_locals = set(params) | {mode.stack_name} | {
@@ -146,7 +147,7 @@ class Session:
                                       "give the function explicit parameters")
         wrt_names = self.wrt_names(parsed, tree, wrt)
         fname = self.module_names.fresh(f"d{parsed.name}")
-        mode = ReverseMode(self, parsed, tree, wrt_names, namer)
+        mode = ReverseMode(self, parsed, tree, wrt_names, namer, check_finite=self.check_finite)
         primal, adjoint, result, grads, seed = mode.run()
         primal, adjoint, init, uses_stack = mode.lower_markers(primal, adjoint)
         body = self.prologue(mode, init, uses_stack) + primal

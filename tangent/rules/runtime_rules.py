@@ -3,6 +3,7 @@ differentiated (forward over reverse for Hessian-vector products, grad of
 grad, ...)."""
 
 from .. import runtime
+from ..surgery import stop_gradient
 from ..runtime import add, grad_of_index, unbroadcast
 from . import adjoint, d, nondifferentiable, tangent_rule
 
@@ -44,3 +45,5 @@ def t_pop(z, lst, index=-1):
 
 
 nondifferentiable(runtime.zeros_like, runtime.check_scalar_output, runtime.ensure_finite)
+
+nondifferentiable(stop_gradient)
