@@ -14,6 +14,7 @@ Example::
 """
 
 from .api import autodiff, grad, hessian, hvp, jacobian, jvp, source, vjp
+from .display import register_ipython_display
 from .errors import (
     NoDerivativeError,
     NonFiniteGradientError,
@@ -23,8 +24,6 @@ from .errors import (
 )
 from .rules import adjoint, nondifferentiable, tangent_rule
 from .surgery import insert_grad_of, stop_gradient
-
-from .display import register_ipython_display
 
 __version__ = "0.1.0"
 register_ipython_display()

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import ast
 import copy
-import os
 import inspect
+import os
 import types
 from collections import Counter
 

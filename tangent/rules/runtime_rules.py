@@ -3,8 +3,8 @@ differentiated (forward over reverse for Hessian-vector products, grad of
 grad, ...)."""
 
 from .. import runtime
-from ..surgery import stop_gradient
 from ..runtime import add, grad_of_index, unbroadcast
+from ..surgery import stop_gradient
 from . import adjoint, d, nondifferentiable, tangent_rule
 
 
