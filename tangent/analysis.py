@@ -93,6 +93,8 @@ class CFG:
             return [header]
         defs = {t.id for t in getattr(stmt, "targets", []) if isinstance(t, ast.Name)}
         for t in getattr(stmt, "targets", []):
+            if isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name):
+                defs.add(t.value.id)  # written in place
             if isinstance(t, ast.Tuple):
                 defs |= {e.id for e in t.elts if isinstance(e, ast.Name)}
         if isinstance(stmt, ast.Expr) and getattr(stmt.value, "tangent_callee", None) is list.append:
@@ -229,6 +231,11 @@ def differentiable_inputs(value: ast.expr) -> set[str]:
     return found
 
 
+def is_setitem(stmt) -> bool:
+    """``y[index] = value`` (a write into an array, list or dict)."""
+    return isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Subscript)
+
+
 def is_differentiable_op(value: ast.expr) -> bool:
     """Whether the operation's result can depend differentiably on its inputs."""
     if isinstance(value, (ast.Compare,)):
@@ -255,6 +262,8 @@ def varied_names(cfg: CFG, wrt: set[str]):
             return facts - node.defs
         if isinstance(stmt, ast.Expr) and node.defs:
             return set(facts) | (node.defs if names_loaded(stmt.value) & facts else set())
+        if is_setitem(stmt):
+            return set(facts) | (node.defs if names_loaded(stmt.value) & facts else set())
         if isinstance(stmt, ast.Assign) and node.defs:
             depends = bool(differentiable_inputs(stmt.value) & facts)
             facts = set(facts) - node.defs
@@ -275,6 +284,8 @@ def useful_names(cfg: CFG):
         stmt = node.stmt
         if isinstance(stmt, ast.Return):
             return names_loaded(stmt)
+        if is_setitem(stmt):
+            return set(facts) | (names_loaded(stmt.value) if facts & node.defs else set())
         if isinstance(stmt, ast.Assign) and node.defs:
             if facts & node.defs:
                 facts = (set(facts) - node.defs) | differentiable_inputs(stmt.value)
@@ -298,3 +309,108 @@ class Analysis:
 
     def defined_before(self, stmt: ast.AST) -> frozenset:
         return self.defined.get(id(stmt), frozenset())
+
+
+# Operations whose result may share memory with their first argument.
+def _view_functions():
+    import numpy as np
+
+    names = ["reshape", "ravel", "transpose", "squeeze", "expand_dims", "swapaxes", "moveaxis",
+             "broadcast_to", "asarray", "atleast_1d", "atleast_2d", "atleast_3d", "diagonal", "real", "imag"]
+    found = {getattr(np, n) for n in names if hasattr(np, n)}
+    found |= {getattr(np.ndarray, n) for n in ["reshape", "ravel", "transpose", "squeeze", "swapaxes", "view",
+                                                "diagonal", "T", "real", "imag"]}
+    return found
+
+
+def _alias_source(value: ast.expr, views) -> str | None:
+    """The variable whose memory ``value`` may share, if any."""
+    if isinstance(value, ast.Name):
+        return value.id
+    if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
+        return value.value.id
+    callee = getattr(value, "tangent_callee", None)
+    if callee is not None and callee in views:
+        if isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name):
+            return value.value.id
+        args = value.args if isinstance(value, ast.Call) else []
+        if getattr(value, "tangent_method", False) and isinstance(value.func.value, ast.Name):
+            return value.func.value.id
+        if args and isinstance(args[0], ast.Name):
+            return args[0].id
+    return None
+
+
+def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis) -> None:
+    """Refuse in-place writes whose effect the derivative could not follow.
+
+    Writes (``y[i] = v``, ``lst.append(v)``) are allowed into values the
+    function created. Refused: writes into an argument (the caller's object),
+    and writes into a value that another variable aliases (``z = y``, a
+    slice or reshape of it) when that alias is read after the write.
+    """
+    from .errors import TangentSyntaxError
+
+    order: list[tuple[ast.stmt, tuple]] = []
+
+    def walk(stmts, loops):
+        for stmt in stmts:
+            order.append((stmt, loops))
+            if isinstance(stmt, (ast.For, ast.While)):
+                walk(stmt.body, loops + (id(stmt),))
+            elif isinstance(stmt, ast.If):
+                walk(stmt.body, loops)
+                walk(stmt.orelse, loops)
+
+    walk(tree.body, ())
+    position = {id(s): i for i, (s, _) in enumerate(order)}
+    params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+    views = _view_functions()
+
+    writes: dict[str, list] = {}
+    for stmt, loops in order:
+        target = None
+        if is_setitem(stmt) and isinstance(stmt.targets[0].value, ast.Name):
+            target = stmt.targets[0].value.id
+        elif isinstance(stmt, ast.Expr) and getattr(stmt.value, "tangent_callee", None) is list.append:
+            target = stmt.value.func.value.id
+        elif isinstance(stmt, ast.Assign) and getattr(stmt.value, "tangent_callee", None) is list.pop:
+            target = stmt.value.func.value.id
+        if target is not None:
+            writes.setdefault(target, []).append((stmt, loops))
+    if not writes:
+        return
+    reach_in, _ = reaching_definitions(analysis.cfg)
+    for var, sites in writes.items():
+        for stmt, _ in sites:
+            node = analysis.cfg.node_of.get(id(stmt))
+            if var in params and node is not None and (var, analysis.cfg.entry) in reach_in[node]:
+                raise origin.error(
+                    TangentSyntaxError, stmt,
+                    f"this writes into the argument {var!r}, changing the caller's value, which the derivative cannot undo",
+                    f"copy it first: {var} = {var}.copy()",
+                )
+
+    def uses(name):
+        return [(s, loops) for s, loops in order if name in names_loaded(s) and not (
+            is_setitem(s) and s.targets[0].value.id == name and name not in names_loaded(s.value))]
+
+    for stmt, loops in order:
+        if not (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)):
+            continue
+        source = _alias_source(stmt.value, views)
+        alias = stmt.targets[0].id
+        if source is None or source == alias:
+            continue
+        for written, other in ((source, alias), (alias, source)):
+            for w_stmt, w_loops in writes.get(written, []):
+                for u_stmt, u_loops in uses(other):
+                    r, w, u = position[id(stmt)], position[id(w_stmt)], position[id(u_stmt)]
+                    shared = set(loops) & set(w_loops) & set(u_loops)
+                    if r < w < u or (shared and u < r):
+                        raise origin.error(
+                            TangentSyntaxError, w_stmt,
+                            f"{other!r} shares memory with {written!r} (line {stmt.lineno}) and is read after this "
+                            "write changes it; Tangent cannot differentiate through that aliasing",
+                            f"make an independent copy, e.g. {alias} = np.copy(...) on line {stmt.lineno}",
+                        )

@@ -16,7 +16,7 @@ import inspect
 import types
 
 from . import rules, runtime
-from .analysis import Analysis, differentiable_inputs, names_loaded, primitive_of
+from .analysis import Analysis, check_mutations, differentiable_inputs, names_loaded, primitive_of
 from .errors import NoDerivativeError, TangentSyntaxError
 from .frontend import ParsedFunction
 from .naming import Namer
@@ -125,6 +125,7 @@ class ForwardMode:
         self.wrt = wrt
         self.namer = namer
         self.analysis = Analysis(tree, set(wrt))
+        check_mutations(tree, self.origin, self.analysis)
         self.ever_varied = set(wrt).union(*self.analysis.varied.values())
         self.tangent_names: dict[str, str] = {}
         self.zeros_like = session.bind_global("zeros_like", runtime.zeros_like)
@@ -156,6 +157,14 @@ class ForwardMode:
         for stmt in stmts:
             if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
                 out += self.assign(stmt)
+            elif isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Subscript):
+                out.append(stmt)
+                var = stmt.targets[0].value.id
+                if var in self.ever_varied:
+                    tangent = simplify_zeros(self.tangent_of_atom(stmt.value, stmt), self.zeros_like)
+                    region = ast.Subscript(value=name(self.d(var)), slice=copy.deepcopy(stmt.targets[0].slice), ctx=ast.Store())
+                    value = tangent if tangent is not None else self.zeros(stmt.value)
+                    out.append(ast.copy_location(ast.Assign(targets=[region], value=value), stmt))
             elif isinstance(stmt, ast.If):
                 out.append(ast.copy_location(
                     ast.If(test=stmt.test, body=self.block(stmt.body) or [ast.Pass()], orelse=self.block(stmt.orelse)), stmt))

@@ -326,9 +326,20 @@ class Normalizer:
             if stmt.value is not None:
                 self.statement(self.at(ast.Assign(targets=[stmt.target], value=stmt.value)), out)
         elif isinstance(stmt, ast.AugAssign):
+            if isinstance(stmt.target, ast.Subscript):
+                # y[i] += e  ->  _old = y[i]; _new = _old + e; y[i] = _new (index evaluated once)
+                base = self.atom(stmt.target.value, out)
+                index = self.index(stmt.target.slice, out)
+                old = self.temp(self.describe(stmt.target, "item"))
+                out.append(self.assign(old, ast.Subscript(value=base, slice=index, ctx=ast.Load())))
+                value = ast.BinOp(left=ast.Name(id=old, ctx=ast.Load()), op=stmt.op, right=stmt.value)
+                new = self.atom(value, out)
+                store = ast.Subscript(value=copy.deepcopy(base), slice=copy.deepcopy(index), ctx=ast.Store())
+                out.append(self.at(ast.Assign(targets=[store], value=new)))
+                return
             if not isinstance(stmt.target, ast.Name):
-                raise self.error(stmt, "augmented assignment into a subscript or attribute is not supported yet",
-                                 "write y = y + ... on a plain variable")
+                raise self.error(stmt, "augmented assignment into an attribute is not supported",
+                                 "write obj.attr = obj.attr + ... on a new object, or use a plain variable")
             load = ast.Name(id=stmt.target.id, ctx=ast.Load())
             value = ast.BinOp(left=load, op=stmt.op, right=stmt.value)
             out.append(self.assign(stmt.target.id, self.operation(value, out)))
@@ -428,9 +439,18 @@ class Normalizer:
                     name = self.temp("item")
                     out.append(self.assign(name, item))
                     self.assign_target(elt, ast.Name(id=name, ctx=ast.Load()), out)
+        elif isinstance(target, ast.Subscript):
+            base = target.value
+            if not isinstance(base, ast.Name):
+                raise self.error(target, f"assignment into {ast.unparse(base)} is not supported",
+                                 "assign into a local array variable")
+            index = self.index(target.slice, out)
+            value = value if is_atom(value) else self.atom(value, out)
+            store = ast.Subscript(value=ast.Name(id=base.id, ctx=ast.Load()), slice=index, ctx=ast.Store())
+            out.append(self.at(ast.Assign(targets=[store], value=value)))
         else:
-            raise self.error(target, f"assignment to {ast.unparse(target)} is not supported yet",
-                             "assign to a plain variable")
+            raise self.error(target, f"assignment to {ast.unparse(target)} is not supported",
+                             "assign to a plain variable or into an array element")
 
     def for_loop(self, stmt: ast.For, out: list) -> None:
         if stmt.orelse:

@@ -24,7 +24,7 @@ import types
 from collections import Counter
 
 from . import rules, runtime
-from .analysis import Analysis, names_loaded, primitive_of
+from .analysis import Analysis, check_mutations, index_value, names_loaded, primitive_of
 from .errors import NoDerivativeError, TangentSyntaxError
 from .frontend import UNRESOLVED, ParsedFunction
 from .naming import Namer
@@ -37,10 +37,11 @@ ZERO, NONZERO, MAYBE = "zero", "nonzero", "maybe"
 class Site:
     """One place where a variable is (re)defined, whose old value may be saved."""
 
-    def __init__(self, name: str, stmt: ast.AST, in_loop: bool):
+    def __init__(self, name: str, stmt: ast.AST, in_loop: bool, index: ast.expr | None = None):
         self.name = name
         self.stmt = stmt
         self.in_loop = in_loop
+        self.index = index  # for ``name[index] = ...``: only that region is saved
 
 
 class Save(ast.stmt):
@@ -101,6 +102,7 @@ class ReverseMode:
         self.wrt = wrt
         self.namer = namer
         self.analysis = Analysis(tree, set(wrt))
+        check_mutations(tree, self.origin, self.analysis)
         self.adjoint_names: dict[str, str] = {}
         self.def_count: Counter = Counter()
         self.sites: list[Site] = []
@@ -175,6 +177,12 @@ class ReverseMode:
                     out.append(stmt)
             elif isinstance(stmt, GradHook):
                 continue  # runs in the backward pass only
+            elif isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Subscript):
+                target = stmt.targets[0]
+                site = Site(target.value.id, stmt, depth > 0, index=index_value(target.slice))
+                self.sites.append(site)
+                out.append(Save(site))
+                out.append(stmt)
             elif isinstance(stmt, ast.If):
                 out.append(ast.copy_location(ast.If(test=stmt.test, body=self.primal(stmt.body, depth),
                                                     orelse=self.primal(stmt.orelse, depth)), stmt))
@@ -322,6 +330,8 @@ class ReverseMode:
             return before + [ast.copy_location(loop, stmt), restore], head
         if isinstance(stmt, GradHook):
             return self.grad_hook(stmt, state), state
+        if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Subscript):
+            return self.adjoint_setitem(stmt, state), state
         if isinstance(stmt, ast.Expr) and getattr(stmt.value, "tangent_callee", None) is list.append:
             lst = stmt.value.func.value.id
             if any(self.analysis.is_varied(n, stmt) for n in names_loaded(stmt.value)):
@@ -329,6 +339,25 @@ class ReverseMode:
                                  f"appending a differentiated value to the list {lst!r} is not supported in reverse mode yet",
                                  "build the values with a tuple or np.stack instead")
         return [], state
+
+    def adjoint_setitem(self, stmt: ast.Assign, state: dict) -> list[ast.stmt]:
+        """``y[index] = v``: v receives the adjoint of the region, which is then
+        zeroed (the old values there no longer reach the output); the old
+        region is put back afterwards."""
+        target = stmt.targets[0]
+        var, value = target.value.id, stmt.value
+        index = index_value(target.slice)
+        site = self.site_of(var, stmt)
+        code: list[ast.stmt] = []
+        if state.get(var, ZERO) != ZERO:
+            dvar = name(self.d(var))
+            if isinstance(value, ast.Name) and self.analysis.is_varied(value.id, stmt):
+                written = self.session.bind_global("grad_of_written", runtime.grad_of_written)
+                code += self.accumulate(value.id, call(written, dvar, copy.deepcopy(index), copy.deepcopy(value)), state)
+            zero = self.session.bind_global("zero_region", runtime.zero_region)
+            code.append(assign(self.d(var), call(zero, name(self.d(var)), copy.deepcopy(index))))
+        code.append(Restore(site))
+        return code
 
     def finite_checks(self, stmt, code):
         """After the adjoint of ``stmt``, check every adjoint it assigned."""
@@ -507,29 +536,41 @@ class ReverseMode:
         reads = names_read(adjoint) | set(live_out)
         needed = {
             s for s in self.sites
-            if s.name in reads and self.def_count[s.name] > 1
+            if s.name in reads and s.index is not None
+        } | {
+            s for s in self.sites
+            if s.name in reads and s.index is None and self.def_count[s.name] > 1
             # a first definition outside loops has no old value to restore
             and (s.in_loop or s.name in self.analysis.defined_before(s.stmt) or s.name in self.wrt)
         }
         init = set()
         for site in needed:
-            if site.name not in self.analysis.defined_before(site.stmt) and site.name not in self.wrt:
+            if site.index is None and site.name not in self.analysis.defined_before(site.stmt) and site.name not in self.wrt:
                 init.add(site.name)
         stack = self.stack_name
+        copy_region = self.session.bind_global("copy_region", runtime.copy_region)
 
         def lower(stmts):
             out = []
             for stmt in stmts:
                 if isinstance(stmt, Save):
                     if stmt.site in needed:
+                        saved = name(stmt.site.name)
+                        if stmt.site.index is not None:
+                            saved = call(copy_region, saved, copy.deepcopy(stmt.site.index))
                         out.append(ast.Expr(value=ast.Call(
                             func=ast.Attribute(value=name(stack), attr="append", ctx=ast.Load()),
-                            args=[name(stmt.site.name)], keywords=[])))
+                            args=[saved], keywords=[])))
                     continue
                 if isinstance(stmt, Restore):
                     if stmt.site in needed:
                         pop = ast.Call(func=ast.Attribute(value=name(stack), attr="pop", ctx=ast.Load()), args=[], keywords=[])
-                        out.append(assign(stmt.site.name, pop))
+                        if stmt.site.index is not None:
+                            region = ast.Subscript(value=name(stmt.site.name), slice=copy.deepcopy(stmt.site.stmt.targets[0].slice),
+                                                   ctx=ast.Store())
+                            out.append(ast.Assign(targets=[region], value=pop))
+                        else:
+                            out.append(assign(stmt.site.name, pop))
                     continue
                 for field in ("body", "orelse"):
                     if hasattr(stmt, field) and isinstance(getattr(stmt, field), list):

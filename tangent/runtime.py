@@ -185,3 +185,51 @@ def _describe_nonfinite(value) -> str:
     nan, inf = int(np.isnan(arr).sum()), int(np.isinf(arr).sum())
     parts = [f"{nan} NaN" if nan else "", f"{inf} inf" if inf else ""]
     return " and ".join(p for p in parts if p) + (f" of {arr.size} values" if arr.size > 1 else "")
+
+
+def copy_region(x, index):
+    """A copy of ``x[index]`` that later writes into ``x`` cannot change."""
+    region = x[index]
+    if isinstance(region, np.ndarray):
+        return region.copy()
+    if isinstance(region, list):
+        return list(region)
+    return region
+
+
+def zero_region(g, index):
+    """The adjoint ``g`` with ``g[index]`` set to zero (a new value)."""
+    if g is None:
+        return None
+    if isinstance(g, np.ndarray):
+        out = g.copy()
+        out[index] = 0
+        return out
+    if isinstance(g, (GradList, GradTuple, list, tuple)):
+        out = GradList(g)
+        if isinstance(index, slice):
+            out[index] = [None] * len(out[index])
+        else:
+            out[index] = None
+        return GradTuple(out) if isinstance(g, tuple) else out
+    if isinstance(g, dict):
+        out = GradDict(g)
+        out[index] = None
+        return out
+    return zero_region(np.asarray(g, dtype=float), index)
+
+
+def grad_of_written(g, index, value):
+    """Adjoint of ``value`` in ``x[index] = value`` given the adjoint ``g`` of x.
+
+    With repeated integer indices only the last write to a position reaches
+    the output, as in NumPy's assignment, so earlier duplicates get zero.
+    """
+    region = g[index]
+    if isinstance(g, np.ndarray) and not _is_basic_index(index):
+        region = np.array(region, dtype=float, copy=True)
+        order = np.full(g.shape, -1, dtype=np.int64)
+        positions = np.arange(region.size, dtype=np.int64).reshape(region.shape)
+        order[index] = positions
+        region[order[index] != positions] = 0.0
+    return unbroadcast(region, value)
