@@ -99,6 +99,8 @@ class CFG:
                 defs |= {e.id for e in t.elts if isinstance(e, ast.Name)}
         if isinstance(stmt, ast.Expr) and getattr(stmt.value, "tangent_callee", None) is list.append:
             defs = {stmt.value.func.value.id}  # appending changes the list
+        if isinstance(stmt, ast.Assign) and getattr(stmt.value, "tangent_callee", None) is list.pop:
+            defs.add(stmt.value.func.value.id)
         node = self.new(stmt, defs=defs, uses=names_loaded(stmt))
         self.node_of[id(stmt)] = node
         for p in preds:

@@ -289,6 +289,8 @@ class ReverseMode:
         return out, state
 
     def adjoint_statement(self, stmt, state):
+        if isinstance(stmt, ast.Assign) and getattr(stmt.value, "tangent_callee", None) is list.pop:
+            return self.adjoint_pop(stmt, state), state
         if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
             target = stmt.targets[0].id
             code = self.adjoint_assign(stmt, target, state)
@@ -333,12 +335,66 @@ class ReverseMode:
         if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Subscript):
             return self.adjoint_setitem(stmt, state), state
         if isinstance(stmt, ast.Expr) and getattr(stmt.value, "tangent_callee", None) is list.append:
-            lst = stmt.value.func.value.id
-            if any(self.analysis.is_varied(n, stmt) for n in names_loaded(stmt.value)):
-                raise self.error(TangentSyntaxError, stmt,
-                                 f"appending a differentiated value to the list {lst!r} is not supported in reverse mode yet",
-                                 "build the values with a tuple or np.stack instead")
+            return self.adjoint_append(stmt, state), state
         return [], state
+
+    def list_adjoint_ready(self, lst: str, state: dict) -> list[ast.stmt]:
+        """Make the adjoint of a list a real (non-None) list of adjoints."""
+        have = state.get(lst, ZERO)
+        if have == MAYBE:
+            zeros = self.session.bind_global("zeros_like", runtime.zeros_like)
+            test = ast.Compare(left=name(self.d(lst)), ops=[ast.Is()], comparators=[ast.Constant(value=None)])
+            state[lst] = NONZERO
+            return [ast.If(test=test, body=[assign(self.d(lst), call(zeros, name(lst)))], orelse=[])]
+        code = self.materialize(lst, have, NONZERO)
+        state[lst] = NONZERO
+        return code
+
+    def adjoint_append(self, stmt: ast.Expr, state: dict) -> list[ast.stmt]:
+        """``lst.append(v)``: v receives the adjoint of the last element, and
+        the element is removed again so that ``lst`` is as it was before."""
+        lst = stmt.value.func.value.id
+        value = stmt.value.args[0]
+        code: list[ast.stmt] = []
+        if state.get(lst, ZERO) != ZERO:
+            code += self.list_adjoint_ready(lst, state)
+            split_last = self.session.bind_global("split_last", runtime.split_last)
+            if isinstance(value, ast.Name) and self.analysis.is_varied(value.id, stmt):
+                part = self.namer.fresh("_d" + value.id)
+                code.append(ast.Assign(targets=[ast.Tuple(elts=[store(self.d(lst)), store(part)], ctx=ast.Store())],
+                                       value=call(split_last, name(self.d(lst)))))
+                code += self.accumulate(value.id, name(part), state)
+            else:
+                code.append(ast.Assign(targets=[ast.Tuple(elts=[store(self.d(lst)), store("_")], ctx=ast.Store())],
+                                       value=call(split_last, name(self.d(lst)))))
+        undo = ast.Call(func=ast.Attribute(value=name(lst), attr="pop", ctx=ast.Load()), args=[], keywords=[])
+        code.append(ast.Expr(value=undo))
+        return code
+
+    def adjoint_pop(self, stmt: ast.Assign, state: dict) -> list[ast.stmt]:
+        """``z = lst.pop()``: the adjoint of z goes back to the end of the
+        list's adjoint, and z back onto the list."""
+        target = stmt.targets[0].id
+        lst = stmt.value.func.value.id
+        if stmt.value.args or stmt.value.keywords:
+            raise self.error(TangentSyntaxError, stmt, "pop with an index is not supported in reverse mode",
+                             "pop from the end of the list")
+        code: list[ast.stmt] = []
+        zeros = self.session.bind_global("zeros_like", runtime.zeros_like)
+        if state.get(lst, ZERO) != ZERO or state.get(target, ZERO) != ZERO:
+            code += self.list_adjoint_ready(lst, state)
+            have = state.get(target, ZERO)
+            item = name(self.d(target)) if have == NONZERO else call(zeros, name(target))
+            if have == MAYBE:
+                item = ast.IfExp(test=ast.Compare(left=name(self.d(target)), ops=[ast.Is()], comparators=[ast.Constant(value=None)]),
+                                 body=call(zeros, name(target)), orelse=name(self.d(target)))
+            append_grad = self.session.bind_global("append_grad", runtime.append_grad)
+            code.append(assign(self.d(lst), call(append_grad, name(self.d(lst)), item)))
+        state.pop(target, None)
+        redo = ast.Call(func=ast.Attribute(value=name(lst), attr="append", ctx=ast.Load()), args=[name(target)], keywords=[])
+        code.append(ast.Expr(value=redo))
+        code.append(Restore(self.site_of(target, stmt)))
+        return code
 
     def adjoint_setitem(self, stmt: ast.Assign, state: dict) -> list[ast.stmt]:
         """``y[index] = v``: v receives the adjoint of the region, which is then
@@ -355,7 +411,7 @@ class ReverseMode:
                 written = self.session.bind_global("grad_of_written", runtime.grad_of_written)
                 code += self.accumulate(value.id, call(written, dvar, copy.deepcopy(index), copy.deepcopy(value)), state)
             zero = self.session.bind_global("zero_region", runtime.zero_region)
-            code.append(assign(self.d(var), call(zero, name(self.d(var)), copy.deepcopy(index))))
+            code.append(assign(self.d(var), call(zero, name(self.d(var)), copy.deepcopy(index), name(var))))
         code.append(Restore(site))
         return code
 

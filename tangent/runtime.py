@@ -197,8 +197,9 @@ def copy_region(x, index):
     return region
 
 
-def zero_region(g, index):
-    """The adjoint ``g`` with ``g[index]`` set to zero (a new value)."""
+def zero_region(g, index, like=None):
+    """The adjoint ``g`` with ``g[index]`` set to zero (a new value); ``like``
+    (the container) gives the shapes of zero elements of lists and dicts."""
     if g is None:
         return None
     if isinstance(g, np.ndarray):
@@ -208,13 +209,13 @@ def zero_region(g, index):
     if isinstance(g, (GradList, GradTuple, list, tuple)):
         out = GradList(g)
         if isinstance(index, slice):
-            out[index] = [None] * len(out[index])
+            out[index] = [zeros_like(v) for v in like[index]] if like is not None else [None] * len(out[index])
         else:
-            out[index] = None
+            out[index] = zeros_like(like[index]) if like is not None else None
         return GradTuple(out) if isinstance(g, tuple) else out
     if isinstance(g, dict):
         out = GradDict(g)
-        out[index] = None
+        out[index] = zeros_like(like[index]) if like is not None else None
         return out
     return zero_region(np.asarray(g, dtype=float), index)
 
@@ -233,3 +234,13 @@ def grad_of_written(g, index, value):
         order[index] = positions
         region[order[index] != positions] = 0.0
     return unbroadcast(region, value)
+
+
+def split_last(g):
+    """(adjoint of a list without its last element, adjoint of that element)."""
+    return GradList(g[:-1]), g[-1]
+
+
+def append_grad(g, item):
+    """The adjoint of a list with ``item`` appended (a new list)."""
+    return GradList(list(g) + [item])
