@@ -15,6 +15,7 @@ import builtins
 
 from .frontend import UNRESOLVED, ParsedFunction
 from .naming import Namer
+from .runtime import as_sequence
 
 
 def _name(id_: str) -> ast.Name:
@@ -221,7 +222,13 @@ def iteration_plan(iter_node: ast.expr, parsed: ParsedFunction, namer: Namer):
                                   ctx=ast.Load())
         var, setup = bind(backwards, "_seq")
         return [setup], length_of(var), lambda k: item(var, k)
-    var, setup = bind(iter_node, "_range" if callee is builtins.range else "_seq")
+    if callee is builtins.range:
+        var, setup = bind(iter_node, "_range")
+        return [setup], length_of(var), lambda k: item(var, k)
+    # dicts iterate over their keys, generators once: read them into a sequence
+    sequence = ast.Call(func=_name("as_sequence"), args=[iter_node], keywords=[])
+    sequence.tangent_callee = as_sequence
+    var, setup = bind(sequence, "_seq")
     return [setup], length_of(var), lambda k: item(var, k)
 
 

@@ -259,9 +259,12 @@ class Normalizer:
 
     def call(self, node: ast.Call, out: list) -> ast.Call:
         func = node.func
-        callee = self.parsed.resolve(func)
+        callee = getattr(node, "tangent_callee", None) or self.parsed.resolve(func)
         is_method = False
-        if callee is UNRESOLVED:
+        if getattr(node, "tangent_callee", None) is not None:
+            func = ast.Name(id=func.id, ctx=ast.Load())
+            func.tangent_value = callee  # an engine helper, bound in the generated module
+        elif callee is UNRESOLVED:
             if isinstance(func, ast.Attribute) and not (
                 isinstance(func.value, ast.Name) and func.value.id not in self.parsed.local_names
             ):
@@ -317,7 +320,7 @@ class Normalizer:
     def statement(self, stmt: ast.stmt, out: list) -> None:
         if isinstance(stmt, ast.Assign):
             if len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
-                out.append(self.assign(stmt.targets[0].id, self.operation(stmt.value, out)))
+                self.rebind(stmt.targets[0].id, self.operation(stmt.value, out), out)
                 return
             value = self.atom(stmt.value, out, "value")
             for target in stmt.targets:
@@ -342,7 +345,7 @@ class Normalizer:
                                  "write obj.attr = obj.attr + ... on a new object, or use a plain variable")
             load = ast.Name(id=stmt.target.id, ctx=ast.Load())
             value = ast.BinOp(left=load, op=stmt.op, right=stmt.value)
-            out.append(self.assign(stmt.target.id, self.operation(value, out)))
+            self.rebind(stmt.target.id, self.operation(value, out), out)
         elif isinstance(stmt, ast.If):
             test = self.condition(stmt.test, out)
             out.append(self.at(ast.If(test=test, body=self.body(stmt.body), orelse=self.body(stmt.orelse))))
@@ -425,6 +428,18 @@ class Normalizer:
         out.append(self.at(GradHook(expr.args[0].id, item.optional_vars.id, copy.deepcopy(stmt.body))))
         return True
 
+    def rebind(self, target: str, value: ast.expr, out: list) -> None:
+        """``target = value``; when the value reads the target itself
+        (``y = y * y``) it is computed into a temporary first, so that every
+        statement's inputs still hold their values after it ran."""
+        if not is_atom(value) and any(
+            isinstance(n, ast.Name) and n.id == target for n in ast.walk(value)
+        ):
+            temp = self.temp(self.describe(value, "t") if not isinstance(value, ast.Call) else self.describe(value, "t"))
+            out.append(self.assign(temp, value))
+            value = ast.Name(id=temp, ctx=ast.Load())
+        out.append(self.assign(target, value))
+
     def assign_target(self, target: ast.expr, value: ast.expr, out: list) -> None:
         if isinstance(target, ast.Name):
             out.append(self.assign(target.id, value))
@@ -490,6 +505,10 @@ def normalize(parsed: ParsedFunction, namer: Namer) -> ast.FunctionDef:
         tree = normalize(parse_function(f), Namer())
         print(ast.unparse(tree))
     """
+    for node in ast.walk(parsed.tree):
+        if isinstance(node, (ast.Yield, ast.YieldFrom, ast.Await)):
+            raise parsed.origin.error(TangentSyntaxError, node, "generators and coroutines cannot be differentiated",
+                                      "return a value (e.g. a list or an array) instead of yielding")
     tree = lower_control_flow(copy.deepcopy(parsed.tree), parsed, namer)
     parsed.local_names = parsed.local_names | local_names(tree)
     normalizer = Normalizer(parsed, namer)

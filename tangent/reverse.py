@@ -110,6 +110,9 @@ class ReverseMode:
         self.tapes: dict[int, str] = {}
         self.counters: dict[int, str] = {}
         self.subroutines: dict[int, tuple] = {}
+        args = tree.args
+        for param in args.posonlyargs + args.args + args.kwonlyargs:
+            self.def_count[param.arg] += 1  # the caller's value is a definition too
         self._count_defs(tree.body, 0)
         self._adopt_hook_names(tree)
 
@@ -294,9 +297,10 @@ class ReverseMode:
         if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
             target = stmt.targets[0].id
             code = self.adjoint_assign(stmt, target, state)
-            code.append(Restore(self.site_of(target, stmt)))
+            # pops in the reverse order of the pushes: the tape was saved last
             if id(stmt) in self.tapes:
                 code.append(Restore(self.site_of(self.tapes[id(stmt)], stmt)))
+            code.append(Restore(self.site_of(target, stmt)))
             return code, state
         if isinstance(stmt, ast.If):
             body, s1 = self.adjoint(stmt.body, state)
@@ -605,6 +609,7 @@ class ReverseMode:
                 init.add(site.name)
         stack = self.stack_name
         copy_region = self.session.bind_global("copy_region", runtime.copy_region)
+        restore_region = self.session.bind_global("restore_region", runtime.restore_region)
 
         def lower(stmts):
             out = []
@@ -622,9 +627,8 @@ class ReverseMode:
                     if stmt.site in needed:
                         pop = ast.Call(func=ast.Attribute(value=name(stack), attr="pop", ctx=ast.Load()), args=[], keywords=[])
                         if stmt.site.index is not None:
-                            region = ast.Subscript(value=name(stmt.site.name), slice=copy.deepcopy(stmt.site.stmt.targets[0].slice),
-                                                   ctx=ast.Store())
-                            out.append(ast.Assign(targets=[region], value=pop))
+                            out.append(ast.Expr(value=call(restore_region, name(stmt.site.name),
+                                                           copy.deepcopy(stmt.site.index), pop)))
                         else:
                             out.append(assign(stmt.site.name, pop))
                     continue

@@ -187,8 +187,20 @@ def _describe_nonfinite(value) -> str:
     return " and ".join(p for p in parts if p) + (f" of {arr.size} values" if arr.size > 1 else "")
 
 
+class _Missing:
+    """Marks a dict key that did not exist before a write."""
+
+    def __repr__(self):
+        return "MISSING"
+
+
+MISSING = _Missing()
+
+
 def copy_region(x, index):
     """A copy of ``x[index]`` that later writes into ``x`` cannot change."""
+    if isinstance(x, dict) and index not in x:
+        return MISSING
     region = x[index]
     if isinstance(region, np.ndarray):
         return region.copy()
@@ -244,3 +256,19 @@ def split_last(g):
 def append_grad(g, item):
     """The adjoint of a list with ``item`` appended (a new list)."""
     return GradList(list(g) + [item])
+
+
+def restore_region(x, index, old):
+    """Undo ``x[index] = ...`` given what ``copy_region`` saved."""
+    if old is MISSING:
+        del x[index]
+    else:
+        x[index] = old
+
+
+def as_sequence(iterable):
+    """Something indexable with the items a for loop over ``iterable`` sees
+    (the keys of a dict, the rows of an array)."""
+    if isinstance(iterable, (np.ndarray, list, tuple, range)):
+        return iterable
+    return list(iterable)

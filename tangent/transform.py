@@ -60,6 +60,9 @@ class Session:
         renames: dict[str, str] = {}
         for node in ast.walk(tree):
             if isinstance(node, ast.Name) and node.id not in local:
+                if hasattr(node, "tangent_value"):
+                    node.id = self.bind_global(node.id, node.tangent_value)
+                    continue
                 if node.id not in renames:
                     if node.id in parsed.namespace:
                         renames[node.id] = self.bind_global(node.id, parsed.namespace[node.id])

@@ -3,7 +3,7 @@ differentiated (forward over reverse for Hessian-vector products, grad of
 grad, ...)."""
 
 from .. import runtime
-from ..runtime import add, grad_of_index, unbroadcast
+from ..runtime import add, as_sequence, grad_of_index, unbroadcast
 from ..surgery import stop_gradient
 from . import adjoint, d, nondifferentiable, tangent_rule
 
@@ -47,3 +47,13 @@ def t_pop(z, lst, index=-1):
 nondifferentiable(runtime.zeros_like, runtime.check_scalar_output, runtime.ensure_finite)
 
 nondifferentiable(stop_gradient)
+
+
+@adjoint(runtime.as_sequence)
+def a_as_sequence(z, iterable):
+    d[iterable] = d[z]
+
+
+@tangent_rule(runtime.as_sequence)
+def t_as_sequence(z, iterable):
+    d[z] = as_sequence(d[iterable])
