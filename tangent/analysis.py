@@ -244,7 +244,7 @@ def is_differentiable_op(value: ast.expr) -> bool:
         return False
     if isinstance(value, ast.UnaryOp) and isinstance(value.op, (ast.Not, ast.Invert)):
         return False
-    if isinstance(value, ast.BinOp) and isinstance(value.op, (ast.FloorDiv, ast.Mod, ast.BitAnd, ast.BitOr, ast.BitXor, ast.LShift, ast.RShift)):
+    if isinstance(value, ast.BinOp) and isinstance(value.op, (ast.FloorDiv, ast.BitAnd, ast.BitOr, ast.BitXor, ast.LShift, ast.RShift)):
         return False
     callee = getattr(value, "tangent_callee", UNRESOLVED)
     if callee is not UNRESOLVED and rules.is_nondifferentiable(callee):

@@ -251,6 +251,9 @@ class ForwardMode:
 
         def derivative(param):
             atom = bound.get(param)
+            if isinstance(atom, ast.Tuple) and param != result_param:  # *args: a tuple of tangents
+                elts = [simplify_zeros(self.tangent_of_atom(e, stmt), self.zeros_like) or self.zeros(e) for e in atom.elts]
+                return ast.Tuple(elts=elts, ctx=ast.Load())
             if isinstance(atom, ast.Name) and param != result_param and self.analysis.is_varied(atom.id, stmt):
                 return self.tangent_name(atom.id)
             return None
@@ -292,7 +295,7 @@ class ForwardMode:
                   if isinstance(arg, ast.Name) and self.analysis.is_varied(arg.id, stmt)]
         if not active:
             return None
-        fname, tangent_params = self.session.jvp_of(callee, tuple(active))
+        fname, tangent_params = self.session.jvp_of(callee, tuple(active), self.origin, stmt)
         new_call = copy.deepcopy(value)
         new_call.func = name(fname)
         for param in active:

@@ -38,6 +38,17 @@ def _is_one(node) -> bool:
 
 
 class ConstantFolder(ast.NodeTransformer):
+    # x ** 1 -> x and x * 1.0 -> x only in generated adjoint code: in the
+    # user's code they would turn a fresh array into an alias of x.
+    algebra = False
+
+    def visit_Assign(self, node):
+        saved = self.algebra
+        self.algebra = getattr(node, "tangent_pure", False)
+        self.generic_visit(node)
+        self.algebra = saved
+        return node
+
     def visit_BinOp(self, node):
         self.generic_visit(node)
         if _is_const(node.left) and _is_const(node.right) and type(node.op) in _FOLDABLE_BINOPS:
@@ -47,9 +58,10 @@ class ConstantFolder(ast.NodeTransformer):
                 return node
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 return ast.copy_location(ast.Constant(value=value), node)
-        if isinstance(node.op, ast.Pow) and _is_one(node.right):
+        if self.algebra and isinstance(node.op, ast.Pow) and _is_one(node.right):
             return node.left
-        if isinstance(node.op, (ast.Mult,)) and _is_const(node.right) and node.right.value == 1.0 and isinstance(node.right.value, float):
+        if self.algebra and isinstance(node.op, ast.Mult) and _is_const(node.right) and isinstance(node.right.value, float) \
+                and node.right.value == 1.0:
             return node.left
         return node
 

@@ -540,6 +540,17 @@ class ReverseMode:
                 code.append(item)
                 continue
             atom = item.target
+            if isinstance(atom, ast.Tuple):  # d[args] for *args: one adjoint per element
+                varied = [(i, e) for i, e in enumerate(atom.elts)
+                          if isinstance(e, ast.Name) and self.analysis.is_varied(e.id, stmt)]
+                if not varied:
+                    continue
+                parts = self.namer.fresh("_dargs")
+                code.append(assign(parts, item.value))
+                for i, elt in varied:
+                    part = ast.Subscript(value=name(parts), slice=ast.Constant(value=i), ctx=ast.Load())
+                    code += self.accumulate(elt.id, part, state)
+                continue
             if not isinstance(atom, ast.Name) or not self.analysis.is_varied(atom.id, stmt):
                 continue
             if atom.id == target:

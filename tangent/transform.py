@@ -15,7 +15,7 @@ import inspect
 
 from . import optimize, runtime
 from .codegen import compile_source, to_source
-from .errors import TangentSyntaxError
+from .errors import SourceUnavailableError, TangentSyntaxError
 from .forward import ForwardMode
 from .frontend import ParsedFunction, local_names, parse_function
 from .naming import Namer
@@ -82,6 +82,17 @@ class Session:
         self.bind_user_globals(parsed, tree, local)
         return parsed, tree, namer
 
+    def prepare_callee(self, func, origin, node):
+        """prepare() for a function called from user code: errors about the
+        callee itself also name the line of the call."""
+        try:
+            return self.prepare(func)
+        except SourceUnavailableError as e:
+            if origin is None:
+                raise
+            raise origin.error(SourceUnavailableError, node, f"called here: {e}",
+                               f"register a rule for {func.__name__} with @tangent.adjoint, or define it in a file") from None
+
     def split(self, func, active: tuple[str, ...], origin=None, node=None) -> tuple[str, str]:
         """Names of ``func_fwd(...) -> (result, tape)`` and
         ``func_bwd(tape, dresult) -> adjoints of active params``."""
@@ -92,7 +103,7 @@ class Session:
         fwd = self.module_names.fresh(f"{base}_fwd")
         bwd = self.module_names.fresh(f"{base}_bwd")
         self.splits[key] = (fwd, bwd)
-        parsed, tree, namer = self.prepare(func)
+        parsed, tree, namer = self.prepare_callee(func, origin, node)
         mode = ReverseMode(self, parsed, tree, list(active), namer, check_finite=self.check_finite)
         primal, adjoint, result, grads, seed = mode.run()
         params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
@@ -172,14 +183,14 @@ class Session:
         return fname
 
     # ------------------------------------------------------------ forward
-    def jvp_of(self, func, active: tuple[str, ...]) -> tuple[str, dict]:
+    def jvp_of(self, func, active: tuple[str, ...], origin=None, node=None) -> tuple[str, dict]:
         """Name of ``func_jvp(*args, *, d<param>=...) -> (result, tangent)``
         for calls of a user function, and its tangent keyword names."""
         key = (func, active)
         if key in self.jvps:
             return self.jvps[key]
         fname = self.module_names.fresh(f"{func.__name__}_jvp")
-        parsed, tree, namer = self.prepare(func)
+        parsed, tree, namer = self.prepare_callee(func, origin, node)
         mode = ForwardMode(self, parsed, tree, list(active), namer)
         tangent_params = {p: mode.d(p) for p in active}
         self.jvps[key] = (fname, tangent_params)

@@ -271,8 +271,6 @@ exec("def exec_helper(x):\n    return x * x\n", _ns)
 EXEC_HELPER = _ns["exec_helper"]
 
 
-@pytest.mark.xfail(strict=True, reason="SourceUnavailableError for a subroutine without source does not name the "
-                                       "caller's file:line")
 def test_subroutine_built_by_exec_names_caller_line():
     message = transform_error(calls_exec_function)
     assert "exec_helper" in message

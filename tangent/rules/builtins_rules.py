@@ -11,7 +11,7 @@ import operator
 
 import numpy as np
 
-from ..runtime import unbroadcast
+from ..runtime import GradList, GradTuple, unbroadcast, zeros_like
 from . import adjoint, d, nondifferentiable, tangent_rule
 
 # ---------------------------------------------------------------- operators
@@ -102,14 +102,79 @@ def t_abs(z, x):
     d[z] = d[x] * np.sign(x)
 
 
-@adjoint(builtins.float)
+@adjoint(builtins.float, np.float64, np.float32)
 def float_(z, x=0.0):
     d[x] = d[z]
 
 
-@tangent_rule(builtins.float)
+@tangent_rule(builtins.float, np.float64, np.float32)
 def t_float(z, x=0.0):
     d[z] = d[x]
+
+
+@adjoint(operator.mod)
+def mod(z, x, y):
+    d[x] = unbroadcast(d[z], x)
+    d[y] = -unbroadcast(d[z] * np.floor_divide(x, y), y)
+
+
+@tangent_rule(operator.mod)
+def t_mod(z, x, y):
+    d[z] = d[x] - d[y] * np.floor_divide(x, y)
+
+
+def grad_of_extremum(g, z, args, pick_max):
+    """Adjoints of the arguments of builtin max/min: to the one chosen (the
+    first of ties), or for a single iterable argument, to its chosen item."""
+    if len(args) == 1:
+        items = list(args[0])
+        chosen = items.index(max(items) if pick_max else min(items))
+        out = [zeros_like(v) for v in items]
+        out[chosen] = g
+        return (GradTuple(out) if isinstance(args[0], tuple) else GradList(out)) if not isinstance(args[0], np.ndarray) else np.asarray(out)
+    chosen = list(args).index(z)
+    return GradTuple(g if i == chosen else zeros_like(a) for i, a in enumerate(args))
+
+
+@adjoint(builtins.max)
+def max_(z, *args):
+    d[args] = grad_of_extremum(d[z], z, args, True)
+
+
+@adjoint(builtins.min)
+def min_(z, *args):
+    d[args] = grad_of_extremum(d[z], z, args, False)
+
+
+@tangent_rule(builtins.max, builtins.min)
+def t_extremum(z, *args):
+    d[z] = tangent_of_extremum(d[args], z, args)
+
+
+def tangent_of_extremum(dargs, z, args):
+    if len(args) == 1:
+        items = list(args[0])
+        return list(dargs[0])[items.index(z)]
+    return dargs[list(args).index(z)]
+
+
+def grad_of_builtin_sum(g, iterable):
+    """Adjoint of the items of sum(iterable): each item receives g."""
+    if isinstance(iterable, np.ndarray):
+        return np.broadcast_to(g, iterable.shape).copy() if np.ndim(g) == iterable.ndim - 1 else np.broadcast_to(g, iterable.shape)
+    items = [unbroadcast(g, v) for v in iterable]
+    return GradTuple(items) if isinstance(iterable, tuple) else GradList(items)
+
+
+@adjoint(builtins.sum)
+def sum_(z, iterable, start=0):
+    d[iterable] = grad_of_builtin_sum(d[z], iterable)
+    d[start] = unbroadcast(d[z], start)
+
+
+@tangent_rule(builtins.sum)
+def t_sum(z, iterable, start=0):
+    d[z] = sum(d[iterable], d[start])
 
 
 # ---------------------------------------------------------------------- math
@@ -334,7 +399,7 @@ nondifferentiable(
     builtins.isinstance, builtins.print, builtins.type, builtins.str, builtins.repr,
     builtins.enumerate, builtins.zip, builtins.hasattr, builtins.id,
     operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne,
-    operator.not_, operator.floordiv, operator.mod, operator.and_, operator.or_,
+    operator.not_, operator.floordiv, operator.and_, operator.or_,
     operator.is_, operator.is_not, operator.contains,
     math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite,
     math.copysign,
