@@ -307,7 +307,13 @@ class ForwardMode:
         """Returns (body, result atom, tangent of the result)."""
         body = self.tree.body
         ret = body[-1]
-        code = self.block(body[:-1])
+        code = []
+        args = self.tree.args
+        for param in args.posonlyargs + args.args + args.kwonlyargs:
+            # a parameter that only becomes active later (in a loop) starts with a zero tangent
+            if param.arg not in self.wrt and param.arg in self.ever_varied:
+                code.append(ast.Assign(targets=[store(self.d(param.arg))], value=self.zeros(name(param.arg))))
+        code += self.block(body[:-1])
         result = ret.value
         if isinstance(result, ast.Name) and self.analysis.is_varied(result.id, ret):
             tangent = name(self.d(result.id))
