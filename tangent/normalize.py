@@ -69,6 +69,8 @@ class Normalizer:
         self.origin = parsed.origin
         self.namer = namer
         self.current: ast.stmt | None = None
+        self.local_functions: dict[str, ast.FunctionDef] = {}
+        self.inlining: set[str] = set()
 
     # ------------------------------------------------------------ helpers
     def error(self, node, message: str, hint: str = "") -> TangentSyntaxError:
@@ -213,9 +215,12 @@ class Normalizer:
             values = [self.atom(v, out) for v in node.values]
             return ast.Dict(keys=keys, values=values)
         if isinstance(node, ast.Lambda):
-            raise self.error(node, "lambda expressions are not supported yet", "use a nested def or inline the expression")
-        if isinstance(node, (ast.ListComp, ast.GeneratorExp, ast.DictComp, ast.SetComp)):
-            raise self.error(node, "comprehensions are not supported yet", "write the loop as a for statement")
+            raise self.error(node, "a lambda can only be assigned to a name and called",
+                             "write f = lambda ...: ... and call f(...), or use a def")
+        if isinstance(node, (ast.ListComp, ast.GeneratorExp, ast.DictComp)):
+            return ast.Name(id=self.comprehension(node, out), ctx=ast.Load())
+        if isinstance(node, ast.SetComp):
+            raise self.error(node, "set comprehensions cannot be differentiated", "build a list instead")
         if isinstance(node, ast.JoinedStr):
             return node
         if isinstance(node, (ast.Yield, ast.YieldFrom, ast.Await)):
@@ -280,6 +285,8 @@ class Normalizer:
                 func = ast.Attribute(value=receiver, attr=func.attr, ctx=ast.Load())
                 callee = method
                 is_method = True
+            elif isinstance(func, ast.Name) and func.id in self.local_functions:
+                return self.inline(func.id, node, out)
             elif isinstance(func, ast.Name) and func.id in self.parsed.local_names:
                 raise self.error(
                     node,
@@ -319,6 +326,12 @@ class Normalizer:
 
     def statement(self, stmt: ast.stmt, out: list) -> None:
         if isinstance(stmt, ast.Assign):
+            if len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.Lambda):
+                lam = stmt.value
+                fdef = ast.FunctionDef(name=stmt.targets[0].id, args=lam.args, body=[ast.copy_location(ast.Return(value=lam.body), stmt)],
+                                       decorator_list=[], returns=None, type_params=[])
+                self.define_local_function(stmt.targets[0].id, ast.copy_location(fdef, stmt))
+                return
             if len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
                 self.rebind(stmt.targets[0].id, self.operation(stmt.value, out), out)
                 return
@@ -407,7 +420,9 @@ class Normalizer:
                              "pass the value in as an argument and return the new value")
         elif isinstance(stmt, ast.Delete):
             raise self.error(stmt, "del is not supported", "let the variable go out of scope instead")
-        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        elif isinstance(stmt, ast.FunctionDef):
+            self.define_local_function(stmt.name, stmt)
+        elif isinstance(stmt, (ast.AsyncFunctionDef, ast.ClassDef)):
             raise self.error(stmt, "nested function and class definitions are not supported yet",
                              "define it at module level")
         else:
@@ -427,6 +442,122 @@ class Normalizer:
             raise self.error(stmt, "insert_grad_of needs a name for the adjoint", "write `with insert_grad_of(x) as dx:`")
         out.append(self.at(GradHook(expr.args[0].id, item.optional_vars.id, copy.deepcopy(stmt.body))))
         return True
+
+    # ------------------------------------------------ local functions
+    def define_local_function(self, fname: str, fdef: ast.FunctionDef) -> None:
+        """Nested defs and lambdas are inlined where they are called, so they
+        read the enclosing variables' current values, as closures do."""
+        for node in ast.walk(fdef):
+            if isinstance(node, (ast.Nonlocal, ast.Global)):
+                raise self.error(node, "nonlocal/global in a nested function cannot be differentiated",
+                                 "return the new value instead")
+        if fdef.args.vararg or fdef.args.kwarg:
+            raise self.error(fdef, "nested functions with *args or **kwargs are not supported")
+        if fdef.decorator_list:
+            raise self.error(fdef, "decorated nested functions are not supported", "define it at module level")
+        self.local_functions[fname] = fdef
+
+    def inline(self, fname: str, node: ast.Call, out: list) -> ast.expr:
+        fdef = self.local_functions[fname]
+        if fname in self.inlining:
+            raise self.error(node, f"the nested function {fname!r} calls itself; recursion is only supported for module-level functions",
+                             "define it at module level")
+        args = fdef.args
+        params = [a.arg for a in args.posonlyargs + args.args]
+        defaults = dict(zip(params[len(params) - len(args.defaults):], args.defaults))
+        for a, default in zip(args.kwonlyargs, args.kw_defaults):
+            params.append(a.arg)
+            if default is not None:
+                defaults[a.arg] = default
+        bound: dict[str, ast.expr] = {}
+        if len(node.args) > len(args.posonlyargs + args.args):
+            raise self.error(node, f"too many arguments for {fname}")
+        for param, arg in zip(params, node.args):
+            bound[param] = arg
+        for kw in node.keywords:
+            if kw.arg not in params or kw.arg in bound:
+                raise self.error(node, f"bad keyword argument {kw.arg!r} for {fname}")
+            bound[kw.arg] = kw.value
+        stored = {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        renames = {v: self.namer.fresh(f"{v}_{fname}" if not v.startswith("_") else v) for v in set(params) | stored}
+        for param in params:
+            value = bound.get(param, defaults.get(param))
+            if value is None:
+                raise self.error(node, f"missing argument {param!r} for {fname}")
+            out.append(self.assign(renames[param], self.operation(value, out)))
+        body = copy.deepcopy(fdef.body)
+        result = self.namer.fresh(f"_{fname}")
+        wrapper = ast.FunctionDef(name=fname, args=ast.arguments(posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[],
+                                                                 defaults=[]),
+                                  body=body, decorator_list=[], returns=None, type_params=[])
+        wrapper = lower_control_flow(wrapper, self.parsed, self.namer)
+
+        class Rename(ast.NodeTransformer):
+            def visit_Name(self, n):
+                if n.id in renames:
+                    n.id = renames[n.id]
+                return n
+
+        body = [Rename().visit(s) for s in wrapper.body]
+        if not body or not isinstance(body[-1], ast.Return):
+            raise self.error(fdef, f"the nested function {fname!r} must end with a return statement")
+        final = body.pop()
+        body.append(ast.copy_location(ast.Assign(targets=[ast.Name(id=result, ctx=ast.Store())], value=final.value), final))
+        self.parsed.local_names = self.parsed.local_names | set(renames.values()) | {result}
+        self.inlining.add(fname)
+        saved = self.current
+        try:
+            for stmt in body:
+                self.current = stmt
+                self.statement(stmt, out)
+        finally:
+            self.current = saved
+            self.inlining.discard(fname)
+        return ast.Name(id=result, ctx=ast.Load())
+
+    def comprehension(self, node, out: list) -> str:
+        """[e for x in xs if c] -> a list built by a loop (likewise generator
+        expressions and dict comprehensions); the loop variables get fresh
+        names, as comprehensions have their own scope."""
+        is_dict = isinstance(node, ast.DictComp)
+        result = self.temp("dict" if is_dict else "list")
+        renames: dict[str, str] = {}
+        for gen in node.generators:
+            for n in ast.walk(gen.target):
+                if isinstance(n, ast.Name):
+                    renames.setdefault(n.id, self.namer.fresh(n.id))
+
+        class Rename(ast.NodeTransformer):
+            def visit_Name(self, n):
+                if n.id in renames:
+                    return ast.copy_location(ast.Name(id=renames[n.id], ctx=n.ctx), n)
+                return n
+
+        node = Rename().visit(copy.deepcopy(node))
+        if is_dict:
+            inner = [ast.Assign(targets=[ast.Subscript(value=ast.Name(id=result, ctx=ast.Load()), slice=node.key,
+                                                       ctx=ast.Store())], value=node.value)]
+        else:
+            append = ast.Call(func=ast.Attribute(value=ast.Name(id=result, ctx=ast.Load()), attr="append", ctx=ast.Load()),
+                              args=[node.elt], keywords=[])
+            inner = [ast.Expr(value=append)]
+        for gen in reversed(node.generators):
+            if gen.is_async:
+                raise self.error(node, "async comprehensions cannot be differentiated")
+            for cond in reversed(gen.ifs):
+                inner = [ast.If(test=cond, body=inner, orelse=[])]
+            inner = [ast.For(target=gen.target, iter=gen.iter, body=inner, orelse=[])]
+        for stmt in inner:
+            for n in ast.walk(stmt):
+                if isinstance(n, ast.stmt):
+                    ast.copy_location(n, self.current)
+        self.parsed.local_names = self.parsed.local_names | {result} | set(renames.values())
+        out.append(self.assign(result, ast.Dict(keys=[], values=[]) if is_dict else ast.List(elts=[], ctx=ast.Load())))
+        saved = self.current
+        for stmt in inner:
+            self.statement(stmt, out)
+        self.current = saved
+        return result
 
     def rebind(self, target: str, value: ast.expr, out: list) -> None:
         """``target = value``; when the value reads the target itself

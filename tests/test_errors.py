@@ -80,9 +80,12 @@ def uses_del(x):
     return z
 
 
+def apply_twice(g, x):
+    return g(g(x))
+
+
 def uses_lambda(x):
-    g = lambda t: t * t  # ERR  # noqa: E731
-    return g(x)
+    return apply_twice(lambda t: t * t, x)  # ERR
 
 
 def uses_with(x):
@@ -92,14 +95,14 @@ def uses_with(x):
 
 
 def nested_def(x):
-    def h(t):  # ERR
-        return t * 2.0
+    def h(t):
+        return t * 2.0 if t < 1.0 else h(t - 1.0)  # ERR
     return h(x)
 
 
 def uses_comprehension(x):
-    ys = [x * i for i in range(3)]  # ERR
-    return ys[0] + ys[1]
+    ys = {x * i for i in range(3)}  # ERR
+    return sum(ys)
 
 
 def uses_import(x):

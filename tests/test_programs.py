@@ -1874,3 +1874,39 @@ def test_vjp_equals_jacobian_transpose():
     fd_jac = np.stack([numeric_grad(vec_fn, [x], 0, seed=eye[k]) for k in range(3)], axis=0)
     np.testing.assert_allclose(jac_t, fd_jac.T, rtol=1e-5, atol=1e-7)
 
+
+
+# =====================================================================
+# Nested functions, lambdas and comprehensions (inlined where called)
+# =====================================================================
+
+
+def closures_and_comprehensions(x, w):
+    scale = lambda t: t * w  # noqa: E731
+
+    def poly(t, a=2.0):
+        if t > 0:
+            return a * t * t + scale(t)
+        return -t
+
+    ys = [poly(v) for v in x if v != 0.5]
+    total = sum(y * y for y in ys)
+    d = {k: x[i] * w for i, k in enumerate(["a", "b"])}
+    return total + d["a"] * d["b"] + sum([scale(v) for v in x])
+
+
+def test_closures_lambdas_comprehensions():
+    check_grad(closures_and_comprehensions, np.array([0.3, -1.2, 2.0]), 1.5, wrt=(0, 1))
+
+
+def nested_reads_active_enclosing(x):
+    y = np.tanh(x)
+
+    def energy(z):
+        return np.sum((z - y) ** 2) + np.sum(y * z)
+
+    return energy(x * 2.0) + energy(x)
+
+
+def test_nested_function_reads_active_enclosing_variable():
+    check_grad(nested_reads_active_enclosing, np.array([0.3, -1.2, 2.0]))
