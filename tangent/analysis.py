@@ -196,6 +196,10 @@ def primitive_of(value: ast.expr):
     if isinstance(value, ast.Subscript):
         return operator.getitem, [value.value, index_value(value.slice)], {}
     if isinstance(value, ast.Attribute):
+        from .runtime import attribute
+
+        if value.tangent_callee is attribute:
+            return attribute, [value.value, ast.Constant(value=value.attr)], {}
         return value.tangent_callee, [value.value], {}
     if isinstance(value, ast.Call):
         args = list(value.args)
@@ -416,3 +420,58 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis) -> None:
                             "write changes it; Tangent cannot differentiate through that aliasing",
                             f"make an independent copy, e.g. {alias} = np.copy(...) on line {stmt.lineno}",
                         )
+
+
+class CallBinding:
+    """How a call of a user function maps onto its parameters."""
+
+    def __init__(self, callee, args: list, keywords: dict, bindings: dict, active: list, static: dict, types: dict):
+        self.callee = callee
+        self.args = args  # positional atoms, the receiver first for methods
+        self.keywords = keywords
+        self.bindings = bindings  # param -> atom
+        self.active = active  # params bound to active values
+        self.static = static  # params bound to known functions
+        self.types = types  # params of known user classes
+
+    @property
+    def key(self):
+        return (tuple(self.active), tuple(sorted((k, id(v)) for k, v in self.static.items())),
+                tuple(sorted((k, id(v)) for k, v in self.types.items())))
+
+
+def bind_user_call(parsed, analysis: Analysis, stmt, value: ast.Call, error):
+    """CallBinding of ``value`` when it calls a user function, else None."""
+    import types as pytypes
+
+    callee = getattr(value, "tangent_callee", UNRESOLVED)
+    if getattr(value, "tangent_property", False) and callee is not UNRESOLVED:
+        pass
+    if callee is UNRESOLVED or not isinstance(callee, pytypes.FunctionType):
+        return None
+    if rules.lookup_adjoint(callee) is not None or rules.lookup_tangent(callee) is not None \
+            or rules.is_nondifferentiable(callee):
+        return None
+    args = list(value.args)
+    if getattr(value, "tangent_method", False):
+        args = [value.func.value] + args
+    keywords = {k.arg: k.value for k in value.keywords}
+    signature = inspect.signature(callee)
+    try:
+        bound = signature.bind(*args, **keywords)
+    except TypeError as e:
+        raise error(f"bad call of {callee.__qualname__}: {e}") from None
+    bindings, static, types = {}, {}, {}
+    for param, arg in bound.arguments.items():
+        if signature.parameters[param].kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+            raise error(f"{callee.__qualname__} takes *args or **kwargs, which Tangent cannot differentiate through yet",
+                        "give it explicit parameters")
+        bindings[param] = arg
+        known = parsed.resolve(arg) if isinstance(arg, (ast.Name, ast.Attribute)) else UNRESOLVED
+        if known is not UNRESOLVED and callable(known) and not isinstance(known, type):
+            static[param] = known  # a function passed as an argument
+        if isinstance(arg, ast.Name) and arg.id in parsed.types:
+            types[param] = parsed.types[arg.id]
+    active = [p for p, arg in bindings.items()
+              if isinstance(arg, ast.Name) and analysis.is_varied(arg.id, stmt) and p not in static]
+    return CallBinding(callee, args, keywords, bindings, active, static, types)

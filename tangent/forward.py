@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import ast
 import copy
-import inspect
-import types
 
 from . import rules, runtime
-from .analysis import Analysis, check_mutations, differentiable_inputs, names_loaded, primitive_of
+from .analysis import Analysis, bind_user_call, check_mutations, differentiable_inputs, names_loaded, primitive_of
 from .errors import NoDerivativeError, TangentSyntaxError
 from .frontend import ParsedFunction
 from .naming import Namer
@@ -281,25 +279,19 @@ class ForwardMode:
         value = stmt.value
         if not isinstance(value, ast.Call):
             return None
-        callee = getattr(value, "tangent_callee", None)
-        if not isinstance(callee, types.FunctionType):
+
+        def error(message, hint=""):
+            return self.error(TangentSyntaxError, stmt, message, hint)
+
+        binding = bind_user_call(self.parsed, self.analysis, stmt, value, error)
+        if binding is None or not binding.active:
             return None
-        if rules.lookup_tangent(callee) is not None or rules.is_nondifferentiable(callee):
-            return None
-        signature = inspect.signature(callee)
-        try:
-            bound = signature.bind(*value.args, **{k.arg: k.value for k in value.keywords})
-        except TypeError as e:
-            raise self.error(TangentSyntaxError, stmt, f"bad call of {callee.__qualname__}: {e}") from None
-        active = [p for p, arg in bound.arguments.items()
-                  if isinstance(arg, ast.Name) and self.analysis.is_varied(arg.id, stmt)]
-        if not active:
-            return None
-        fname, tangent_params = self.session.jvp_of(callee, tuple(active), self.origin, stmt)
-        new_call = copy.deepcopy(value)
-        new_call.func = name(fname)
-        for param in active:
-            new_call.keywords.append(ast.keyword(arg=tangent_params[param], value=name(self.d(bound.arguments[param].id))))
+        fname, tangent_params = self.session.jvp_of(binding.callee, tuple(binding.active), self.origin, stmt,
+                                                    static=binding.static, types=binding.types)
+        keywords = copy.deepcopy(value.keywords)
+        for param in binding.active:
+            keywords.append(ast.keyword(arg=tangent_params[param], value=name(self.d(binding.bindings[param].id))))
+        new_call = ast.Call(func=name(fname), args=copy.deepcopy(binding.args), keywords=keywords)
         targets = ast.Tuple(elts=[store(target), store(self.d(target))], ctx=ast.Store())
         return [ast.copy_location(ast.Assign(targets=[targets], value=new_call), stmt)]
 

@@ -27,6 +27,26 @@ class ParsedFunction:
         self.origin = origin
         self.namespace = namespace
         self.local_names = local_names(tree)
+        # Parameters whose values are known when differentiating: functions
+        # passed as arguments, and ``self`` of a bound method.
+        self.static: dict[str, object] = {}
+        # Classes of local variables known from annotations or from the
+        # call that led here (``self`` of a method).
+        self.types: dict[str, type] = {}
+        args = tree.args
+        for arg in args.posonlyargs + args.args + args.kwonlyargs:
+            if arg.annotation is not None:
+                annotation = self.resolve_global(arg.annotation)
+                if isinstance(annotation, type) and annotation.__module__ not in ("builtins", "numpy"):
+                    self.types[arg.arg] = annotation
+
+    def resolve_global(self, node: ast.expr):
+        """Resolve ``node`` ignoring local names (for annotations)."""
+        saved, self.local_names = self.local_names, set()
+        try:
+            return self.resolve(node)
+        finally:
+            self.local_names = saved
 
     @property
     def name(self) -> str:
@@ -39,6 +59,8 @@ class ParsedFunction:
         ``x`` is a local is UNRESOLVED (its type is only known at run time).
         """
         if isinstance(node, ast.Name):
+            if node.id in self.static:
+                return self.static[node.id]
             if node.id in self.local_names:
                 return UNRESOLVED
             if node.id in self.namespace:
@@ -78,10 +100,14 @@ def parse_function(func) -> ParsedFunction:
     """
     func = inspect.unwrap(func)
     if isinstance(func, types.MethodType):
-        raise TangentSyntaxError(
-            f"cannot differentiate the bound method {func!r} directly; "
-            "differentiate a plain function that calls it"
-        )
+        bound_self = func.__self__
+        parsed = parse_function(func.__func__)
+        params = parsed.tree.args.posonlyargs + parsed.tree.args.args
+        if params:
+            # ``self`` is a known value: its attributes are constants
+            parsed.static[params[0].arg] = bound_self
+            parsed.types[params[0].arg] = type(bound_self)
+        return parsed
     if not isinstance(func, types.FunctionType):
         raise SourceUnavailableError(
             f"{func!r} is not a Python function with source code; "

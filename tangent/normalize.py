@@ -20,6 +20,8 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import inspect
+import types
 
 import numpy as np
 
@@ -27,6 +29,7 @@ from .controlflow import iteration_plan, lower_control_flow
 from .errors import TangentSyntaxError
 from .frontend import UNRESOLVED, ParsedFunction, local_names
 from .naming import Namer
+from .runtime import attribute
 from .surgery import insert_grad_of
 
 BINOP_NAMES = {
@@ -193,13 +196,18 @@ class Normalizer:
                 return glob
             value = self.atom(node.value, out)
             attr = ast.Attribute(value=value, attr=node.attr, ctx=ast.Load())
-            attr.tangent_callee = getattr(ARRAY_TYPE, node.attr, UNRESOLVED)
-            if attr.tangent_callee is UNRESOLVED:
-                raise self.error(
-                    node,
-                    f"cannot differentiate the attribute .{node.attr} of a local value",
-                    "Tangent reads attributes of local values as NumPy array attributes",
-                )
+            cls = self.class_of(value)
+            if cls is not None and isinstance(getattr(cls, node.attr, None), property):
+                # a property: call its getter like a method
+                call = ast.Call(func=ast.Attribute(value=value, attr=node.attr, ctx=ast.Load()), args=[], keywords=[])
+                call.tangent_callee = getattr(cls, node.attr).fget
+                call.tangent_method = True
+                call.tangent_property = True
+                return call
+            if cls is None and hasattr(ARRAY_TYPE, node.attr):
+                attr.tangent_callee = getattr(ARRAY_TYPE, node.attr)
+            else:
+                attr.tangent_callee = attribute  # an object's attribute: differentiable like a dict item
             return attr
         if isinstance(node, (ast.Tuple, ast.List)):
             if any(isinstance(e, ast.Starred) for e in node.elts):
@@ -274,7 +282,21 @@ class Normalizer:
                 isinstance(func.value, ast.Name) and func.value.id not in self.parsed.local_names
             ):
                 receiver = self.atom(func.value, out, "obj")
-                method = getattr(ARRAY_TYPE, func.attr, LIST_METHODS.get(func.attr, UNRESOLVED))
+                cls = self.class_of(receiver)
+                if cls is not None:
+                    method = inspect.getattr_static(cls, func.attr, UNRESOLVED)
+                    if isinstance(method, staticmethod):
+                        method = method.__func__
+                        func = ast.Attribute(value=receiver, attr=func.attr, ctx=ast.Load())
+                        callee = method
+                        is_method = False
+                        return self._finish_call(node, func, callee, is_method, out)
+                    if isinstance(method, classmethod):
+                        raise self.error(node, "classmethods are not supported", "use a staticmethod or a function")
+                    if method is UNRESOLVED or not callable(method):
+                        raise self.error(node, f"{cls.__name__} has no method {func.attr!r}")
+                else:
+                    method = getattr(ARRAY_TYPE, func.attr, LIST_METHODS.get(func.attr, UNRESOLVED))
                 if method is UNRESOLVED:
                     raise self.error(
                         node,
@@ -287,6 +309,13 @@ class Normalizer:
                 is_method = True
             elif isinstance(func, ast.Name) and func.id in self.local_functions:
                 return self.inline(func.id, node, out)
+            elif isinstance(func, ast.Name) and isinstance(
+                    inspect.getattr_static(self.parsed.types.get(func.id, object), "__call__", None), types.FunctionType):
+                # calling an object: its class's __call__ method
+                receiver = ast.Name(id=func.id, ctx=ast.Load())
+                func = ast.Attribute(value=receiver, attr="__call__", ctx=ast.Load())
+                callee = self.parsed.types[func.value.id].__call__
+                is_method = True
             elif isinstance(func, ast.Name) and func.id in self.parsed.local_names:
                 raise self.error(
                     node,
@@ -298,6 +327,26 @@ class Normalizer:
                                  "make sure it is defined or imported before differentiating")
         else:
             func = copy.deepcopy(func)
+            call_method = inspect.getattr_static(type(callee), "__call__", None)
+            if not isinstance(callee, (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType, np.ufunc)) \
+                    and isinstance(call_method, types.FunctionType) and type(callee).__module__ not in ("builtins",) \
+                    and not type(callee).__module__.startswith("numpy") and isinstance(func, (ast.Name, ast.Attribute)):
+                # a callable object known when differentiating: its class's __call__
+                func = ast.Attribute(value=func, attr="__call__", ctx=ast.Load())
+                callee, is_method = call_method, True
+            elif isinstance(callee, types.MethodType) and isinstance(callee.__func__, types.FunctionType) \
+                    and isinstance(func, ast.Attribute):
+                # a method of an object known when differentiating (e.g. self of a bound method)
+                callee, is_method = callee.__func__, True
+        return self._finish_call(node, func, callee, is_method, out)
+
+    def class_of(self, atom: ast.expr):
+        """The user class of a local value, when known."""
+        if isinstance(atom, ast.Name):
+            return self.parsed.types.get(atom.id)
+        return None
+
+    def _finish_call(self, node, func, callee, is_method, out) -> ast.Call:
         args = []
         for arg in node.args:
             if isinstance(arg, ast.Starred):

@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import ast
 import copy
-import inspect
 import os
-import types
 from collections import Counter
 
 from . import rules, runtime
-from .analysis import Analysis, check_mutations, index_value, names_loaded, primitive_of
+from .analysis import Analysis, bind_user_call, check_mutations, index_value, names_loaded, primitive_of
 from .errors import NoDerivativeError, TangentSyntaxError
 from .frontend import UNRESOLVED, ParsedFunction
 from .naming import Namer
@@ -164,14 +162,14 @@ class ReverseMode:
                 out.append(Save(self.site(target, stmt, depth)))
                 sub = self.subroutine_call(stmt)
                 if sub is not None:
-                    fwd, bwd, bindings, active = sub
+                    fwd, bwd, bindings, active, binding = sub
                     tape = self.namer.fresh(f"_{stmt.value.tangent_callee.__name__.strip('_')}_tape")
                     self.def_count[tape] += 2 if depth else 1
                     self.tapes[id(stmt)] = tape
                     self.subroutines[id(stmt)] = sub
                     out.append(Save(self.site(tape, stmt, depth)))
-                    value = copy.deepcopy(stmt.value)
-                    value.func = name(fwd)
+                    value = ast.Call(func=name(fwd), args=copy.deepcopy(binding.args),
+                                     keywords=copy.deepcopy(stmt.value.keywords))
                     new = ast.Assign(
                         targets=[ast.Tuple(elts=[store(target), store(tape)], ctx=ast.Store())], value=value
                     )
@@ -208,32 +206,20 @@ class ReverseMode:
 
     def subroutine_call(self, stmt: ast.Assign):
         """For ``z = g(...)`` with g a user function and an active argument:
-        (fwd_name, bwd_name, {param: atom}, [active params])."""
+        (fwd_name, bwd_name, {param: atom}, [active params], binding)."""
         value = stmt.value
         if not isinstance(value, ast.Call):
             return None
-        callee = getattr(value, "tangent_callee", UNRESOLVED)
-        if callee is UNRESOLVED or not isinstance(callee, types.FunctionType):
+
+        def error(message, hint=""):
+            return self.error(TangentSyntaxError, stmt, message, hint)
+
+        binding = bind_user_call(self.parsed, self.analysis, stmt, value, error)
+        if binding is None or not binding.active:
             return None
-        if rules.lookup_adjoint(callee) is not None or rules.is_nondifferentiable(callee):
-            return None
-        try:
-            bound = inspect.signature(callee).bind(*value.args, **{k.arg: k.value for k in value.keywords})
-        except TypeError as e:
-            raise self.error(TangentSyntaxError, stmt, f"bad call of {callee.__qualname__}: {e}") from None
-        bindings = {}
-        for param, arg in bound.arguments.items():
-            kind = inspect.signature(callee).parameters[param].kind
-            if kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
-                raise self.error(TangentSyntaxError, stmt,
-                                 f"{callee.__qualname__} takes *args or **kwargs, which Tangent cannot differentiate through yet",
-                                 "give it explicit parameters")
-            bindings[param] = arg
-        active = [p for p, arg in bindings.items() if isinstance(arg, ast.Name) and self.analysis.is_varied(arg.id, stmt)]
-        if not active:
-            return None
-        fwd, bwd = self.session.split(callee, tuple(active), self.origin, stmt)
-        return fwd, bwd, bindings, active
+        fwd, bwd = self.session.split(binding.callee, tuple(binding.active), self.origin, stmt,
+                                      static=binding.static, types=binding.types)
+        return fwd, bwd, binding.bindings, binding.active, binding
 
     # ----------------------------------------------------------- adjoint
     def accumulate(self, var: str, value: ast.expr, state: dict) -> list[ast.stmt]:
@@ -562,7 +548,7 @@ class ReverseMode:
         return code, deferred
 
     def subroutine_adjoint(self, stmt, dz):
-        fwd, bwd, bindings, active = self.subroutines[id(stmt)]
+        fwd, bwd, bindings, active, _ = self.subroutines[id(stmt)]
         tape = self.tapes[id(stmt)]
         parts = [self.namer.fresh("_d" + (bindings[p].id if isinstance(bindings[p], ast.Name) else p)) for p in active]
         results = [store(p) for p in parts]

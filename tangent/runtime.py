@@ -52,6 +52,17 @@ def add(a, b):
     return a + b
 
 
+def attribute(obj, name):
+    """``obj.name`` as a primitive: the derivative rules of attribute reads
+    are registered for this function (generated code reads ``obj.name``)."""
+    return getattr(obj, name)
+
+
+def grad_of_attribute(obj, name, g):
+    """Adjoint of ``obj.name``: a GradDict holding ``g`` under the name."""
+    return GradDict({name: g})
+
+
 def zeros_like(x):
     """A zero adjoint shaped like the primal value ``x`` (floats for ints)."""
     if isinstance(x, np.ndarray):
@@ -70,6 +81,10 @@ def zeros_like(x):
         return GradList(zeros_like(v) for v in x)
     if isinstance(x, dict):
         return GradDict((k, zeros_like(v)) for k, v in x.items())
+    if hasattr(x, "__dict__") and not callable(x):
+        # an object: the adjoints of its numeric attributes, by name
+        return GradDict((k, zeros_like(v)) for k, v in vars(x).items()
+                        if isinstance(v, (np.ndarray, float, int, list, tuple, dict)) and not isinstance(v, bool))
     return zeros_like(np.asarray(x))
 
 

@@ -12,6 +12,7 @@ import ast
 import builtins
 import copy
 import inspect
+import types as types_module
 
 from . import optimize, runtime
 from .codegen import compile_source, to_source
@@ -73,8 +74,18 @@ class Session:
                 node.id = renames[node.id]
 
     # ------------------------------------------------------------ reverse
-    def prepare(self, func):
+    def prepare(self, func, static=None, types=None):
         parsed = parse_function(func)
+        parsed.static.update(static or {})
+        parsed.types.update(types or {})
+        if isinstance(func, types_module.MethodType):
+            # grad(obj.method): self is a known value, not a parameter
+            self_name = parsed.tree.args.args[0].arg if parsed.tree.args.args else None
+            if self_name is not None:
+                parsed.tree.args.args = parsed.tree.args.args[1:]
+                parsed.namespace[self_name] = func.__self__
+                parsed.local_names = parsed.local_names - {self_name}
+                del parsed.static[self_name]
         mentioned = {n.id for n in ast.walk(parsed.tree) if isinstance(n, ast.Name)}
         namer = Namer(parsed.local_names | mentioned | set(self.namespace) | {"d"})
         tree = normalize(parsed, namer)
@@ -82,28 +93,28 @@ class Session:
         self.bind_user_globals(parsed, tree, local)
         return parsed, tree, namer
 
-    def prepare_callee(self, func, origin, node):
+    def prepare_callee(self, func, origin, node, static=None, types=None):
         """prepare() for a function called from user code: errors about the
         callee itself also name the line of the call."""
         try:
-            return self.prepare(func)
+            return self.prepare(func, static, types)
         except SourceUnavailableError as e:
             if origin is None:
                 raise
             raise origin.error(SourceUnavailableError, node, f"called here: {e}",
                                f"register a rule for {func.__name__} with @tangent.adjoint, or define it in a file") from None
 
-    def split(self, func, active: tuple[str, ...], origin=None, node=None) -> tuple[str, str]:
+    def split(self, func, active: tuple[str, ...], origin=None, node=None, static=None, types=None) -> tuple[str, str]:
         """Names of ``func_fwd(...) -> (result, tape)`` and
         ``func_bwd(tape, dresult) -> adjoints of active params``."""
-        key = (func, active)
+        key = (func, active, _identity_key(static), _identity_key(types))
         if key in self.splits:
             return self.splits[key]
         base = func.__name__
         fwd = self.module_names.fresh(f"{base}_fwd")
         bwd = self.module_names.fresh(f"{base}_bwd")
         self.splits[key] = (fwd, bwd)
-        parsed, tree, namer = self.prepare_callee(func, origin, node)
+        parsed, tree, namer = self.prepare_callee(func, origin, node, static, types)
         mode = ReverseMode(self, parsed, tree, list(active), namer, check_finite=self.check_finite)
         primal, adjoint, result, grads, seed = mode.run()
         params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
@@ -183,14 +194,14 @@ class Session:
         return fname
 
     # ------------------------------------------------------------ forward
-    def jvp_of(self, func, active: tuple[str, ...], origin=None, node=None) -> tuple[str, dict]:
+    def jvp_of(self, func, active: tuple[str, ...], origin=None, node=None, static=None, types=None) -> tuple[str, dict]:
         """Name of ``func_jvp(*args, *, d<param>=...) -> (result, tangent)``
         for calls of a user function, and its tangent keyword names."""
-        key = (func, active)
+        key = (func, active, _identity_key(static), _identity_key(types))
         if key in self.jvps:
             return self.jvps[key]
         fname = self.module_names.fresh(f"{func.__name__}_jvp")
-        parsed, tree, namer = self.prepare_callee(func, origin, node)
+        parsed, tree, namer = self.prepare_callee(func, origin, node, static, types)
         mode = ForwardMode(self, parsed, tree, list(active), namer)
         tangent_params = {p: mode.d(p) for p in active}
         self.jvps[key] = (fname, tangent_params)
@@ -250,6 +261,10 @@ class Session:
 
 
 _MISSING = object()
+
+
+def _identity_key(mapping) -> tuple:
+    return tuple(sorted((k, id(v)) for k, v in (mapping or {}).items()))
 
 
 def signature_of(func):

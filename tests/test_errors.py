@@ -162,7 +162,7 @@ def uses_match(x):
 CONSTRUCTS = [uses_try, uses_yield, uses_yield_value, writes_global, uses_del, uses_lambda, uses_with, nested_def,
               uses_comprehension, uses_import,
               walrus, starred_call, discarded_sort, discarded_dict_update,
-              unknown_attribute, unknown_name, calls_local_function, starred_target, uses_match]
+              unknown_name, calls_local_function, starred_target, uses_match]
 
 
 @pytest.mark.parametrize("func", CONSTRUCTS, ids=lambda f: getattr(f, "__name__", None))
@@ -289,14 +289,6 @@ def test_builtin_and_lambda_targets():
         tangent.grad(lambda x: x * x)
 
 
-class Model:
-    def loss(self, x):
-        return x * x
-
-
-def test_bound_method():
-    with pytest.raises(tangent.TangentError):
-        tangent.grad(Model().loss)
 
 
 def varargs(*xs):

@@ -1910,3 +1910,77 @@ def nested_reads_active_enclosing(x):
 
 def test_nested_function_reads_active_enclosing_variable():
     check_grad(nested_reads_active_enclosing, np.array([0.3, -1.2, 2.0]))
+
+
+# =====================================================================
+# Classes, methods and functions passed as arguments
+# =====================================================================
+
+
+class Layer:
+    def __init__(self, W, b):
+        self.W = W
+        self.b = b
+
+    def __call__(self, x):
+        return np.tanh(self.W @ x + self.b)
+
+    @property
+    def norm(self):
+        return np.sum(self.W * self.W)
+
+    @staticmethod
+    def act(z):
+        return z * z
+
+    def loss(self, x):
+        h = self(x)
+        return np.sum(self.act(h)) + 0.1 * self.norm
+
+
+def layer_loss(layer: Layer, x):
+    return layer.loss(x) + np.sum(layer.b * x[:2])
+
+
+def make_layer(seed):
+    r = rng(seed)
+    return Layer(r.randn(2, 3), r.randn(2))
+
+
+def test_bound_method_gradient():
+    layer = make_layer(70)
+    x = rng(71).randn(3)
+    got = tangent.grad(layer.loss)(x)
+    assert_tree_close(got, numeric_grad(lambda v: layer.loss(v), [x], 0))
+
+
+def test_gradient_with_respect_to_object_attributes():
+    layer = make_layer(72)
+    x = rng(73).randn(3)
+    grad_layer, grad_x = tangent.grad(layer_loss, wrt=(0, 1))(layer, x)
+    assert set(grad_layer) == {"W", "b"}
+    for name in ("W", "b"):
+        value = getattr(layer, name)
+
+        def as_function(v, name=name):
+            saved = getattr(layer, name)
+            setattr(layer, name, v)
+            try:
+                return layer_loss(layer, x)
+            finally:
+                setattr(layer, name, saved)
+
+        assert_tree_close(grad_layer[name], numeric_grad(as_function, [value.copy()], 0))
+    assert_tree_close(grad_x, numeric_grad(lambda v: layer_loss(layer, v), [x], 0))
+
+
+def apply_function(f, x):
+    return f(x) * 2.0
+
+
+def passes_functions(x):
+    return np.sum(apply_function(np.sin, x) + apply_function(np.tanh, x))
+
+
+def test_functions_passed_as_arguments():
+    check_grad(passes_functions, rng(74).randn(3))

@@ -45,11 +45,11 @@ def _count(shape, axes):
     return int(np.prod([shape[i] for i in axes], dtype=np.int64))
 
 
-def _like(g, x):
+def shape_like(g, x):
     """``g`` given the structure of ``x``: split into a GradList/GradTuple when
     ``x`` is a (nested) list or tuple, else reshaped to ``x``'s shape."""
     if isinstance(x, (list, tuple)):
-        return as_container_grad([_like(gi, xi) for gi, xi in zip(g, x)], x)
+        return as_container_grad([shape_like(gi, xi) for gi, xi in zip(g, x)], x)
     if np.shape(g) != np.shape(x):
         return np.reshape(g, np.shape(x))
     return g
@@ -57,18 +57,18 @@ def _like(g, x):
 
 def _pieces(parts, like):
     """Per-element adjoints ``parts`` of a sequence argument ``like``."""
-    parts = [_like(p, x) for p, x in zip(parts, like)]
+    parts = [shape_like(p, x) for p, x in zip(parts, like)]
     if isinstance(like, np.ndarray):
         return np.stack(parts) if parts else np.zeros(like.shape)
     return as_container_grad(parts, like)
 
 
-def _mT(x):
-    """Matrix transpose over the last two axes."""
+def matrix_transpose(x):
+    """Transpose over the last two axes (a stack of matrices)."""
     return np.swapaxes(x, -1, -2)
 
 
-def _safe_div(num, den):
+def safe_divide(num, den):
     """``num / den`` with 0 where ``den`` is 0 (for norms at the origin)."""
     return num / np.where(den == 0, 1, den)
 
@@ -86,7 +86,7 @@ def grad_array(g, obj):
     if isinstance(obj, (list, tuple)):
         g = np.reshape(g, np.shape(np.asarray(obj))) if np.ndim(g) != np.ndim(np.asarray(obj)) else g
         return as_container_grad([grad_array(gi, xi) for gi, xi in zip(g, obj)], obj)
-    return cast_like(_like(g, obj), obj)
+    return cast_like(shape_like(g, obj), obj)
 
 
 def tie_share(x1, x2):
@@ -107,7 +107,7 @@ def clip_inside(a, a_min=None, a_max=None, lo=None, hi=None):
     return inside.astype(float)
 
 
-def _method_axes(axes):
+def transpose_axes(axes):
     """The axes of ``x.transpose(*axes)``: ``()``, ``(1, 0)`` or ``((1, 0),)``."""
     if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], numbers.Integral)):
         return axes[0]
@@ -120,14 +120,14 @@ def _method_axes(axes):
 def grad_sum(g, a, axis=None):
     """Adjoint of ``np.sum(a, axis)``: ``g`` broadcast over the summed axes."""
     shape = np.shape(a)
-    return _like(np.broadcast_to(_expand(g, shape, _axes(axis, len(shape))), shape), a)
+    return shape_like(np.broadcast_to(_expand(g, shape, _axes(axis, len(shape))), shape), a)
 
 
 def grad_mean(g, a, axis=None):
     """Adjoint of ``np.mean(a, axis)``: ``g / n`` broadcast over the axes."""
     shape = np.shape(a)
     axes = _axes(axis, len(shape))
-    return _like(np.broadcast_to(_expand(g, shape, axes) / _count(shape, axes), shape), a)
+    return shape_like(np.broadcast_to(_expand(g, shape, axes) / _count(shape, axes), shape), a)
 
 
 def _prod_others(x, axes):
@@ -152,7 +152,7 @@ def grad_prod(g, a, axis=None, initial=None):
     x = np.asarray(a)
     axes = _axes(axis, x.ndim)
     out = _expand(g, x.shape, axes) * _prod_others(x, axes)
-    return _like(out if initial is None else out * initial, a)
+    return shape_like(out if initial is None else out * initial, a)
 
 
 def tangent_prod(dx, a, axis=None, keepdims=False, initial=None):
@@ -174,7 +174,7 @@ def grad_extremum(g, z, a, axis=None):
     equal to the extremum (none if ``initial`` won)."""
     x = np.asarray(a)
     axes = _axes(axis, x.ndim)
-    return _like(_expand(g, x.shape, axes) * _extremum_share(x, z, axes), a)
+    return shape_like(_expand(g, x.shape, axes) * _extremum_share(x, z, axes), a)
 
 
 def tangent_extremum(dx, z, a, axis=None, keepdims=False):
@@ -195,7 +195,7 @@ def grad_var(g, a, axis=None, ddof=0, correction=None):
     """Adjoint of ``np.var(a, axis, ddof=ddof)``."""
     x = np.asarray(a)
     axes = _axes(axis, x.ndim)
-    return _like(_expand(g, x.shape, axes) * _var_weights(x, axes, ddof, correction), a)
+    return shape_like(_expand(g, x.shape, axes) * _var_weights(x, axes, ddof, correction), a)
 
 
 def tangent_var(dx, a, axis=None, ddof=0, keepdims=False, correction=None):
@@ -208,7 +208,7 @@ def tangent_var(dx, a, axis=None, ddof=0, keepdims=False, correction=None):
 def grad_std(g, z, a, axis=None, ddof=0, correction=None):
     """Adjoint of ``np.std``: that of the variance scaled by 1/(2 std)
     (0 where the std is 0, which is not differentiable)."""
-    return grad_var(_safe_div(g, 2 * z), a, axis, ddof, correction)
+    return grad_var(safe_divide(g, 2 * z), a, axis, ddof, correction)
 
 
 def grad_cumsum(g, a, axis=None):
@@ -231,7 +231,7 @@ def matmul_adjoint_lhs(g, x, y):
     x, y = np.asarray(x), np.asarray(y)
     g2 = _matmul_promote_g(g, x.ndim, y.ndim)
     y2 = y[:, None] if y.ndim == 1 else y
-    gx = np.matmul(g2, _mT(y2))
+    gx = np.matmul(g2, matrix_transpose(y2))
     return unbroadcast(gx[..., 0, :] if x.ndim == 1 else gx, x)
 
 
@@ -240,7 +240,7 @@ def matmul_adjoint_rhs(g, x, y):
     x, y = np.asarray(x), np.asarray(y)
     g2 = _matmul_promote_g(g, x.ndim, y.ndim)
     x2 = x[None, :] if x.ndim == 1 else x
-    gy = np.matmul(_mT(x2), g2)
+    gy = np.matmul(matrix_transpose(x2), g2)
     return unbroadcast(gy[..., 0] if y.ndim == 1 else gy, y)
 
 
@@ -406,7 +406,7 @@ def grad_trace(g, a, offset=0, axis1=0, axis2=1):
 
 def grad_det(g, z, a):
     """Adjoint of ``np.linalg.det(a)``: g det(a) inv(a)^T (batched)."""
-    return np.expand_dims(g * z, (-2, -1)) * _mT(np.linalg.inv(a))
+    return np.expand_dims(g * z, (-2, -1)) * matrix_transpose(np.linalg.inv(a))
 
 
 def tangent_det(z, a, da):
@@ -420,7 +420,7 @@ def grad_slogdet(g, a):
     g1 = g[1]
     if g1 is None:
         return np.zeros(np.shape(a))
-    return np.expand_dims(g1, (-2, -1)) * _mT(np.linalg.inv(a))
+    return np.expand_dims(g1, (-2, -1)) * matrix_transpose(np.linalg.inv(a))
 
 
 def tangent_slogdet(z, a, da):
@@ -432,8 +432,8 @@ def grad_solve(g, a, b):
     """Adjoint of ``b`` in ``np.linalg.solve(a, b)`` before unbroadcasting:
     solve(a^T, g). ``b`` is one vector only when it is 1-D (NumPy 2)."""
     if np.ndim(b) == 1:
-        return np.linalg.solve(_mT(a), np.asarray(g)[..., None])[..., 0]
-    return np.linalg.solve(_mT(a), g)
+        return np.linalg.solve(matrix_transpose(a), np.asarray(g)[..., None])[..., 0]
+    return np.linalg.solve(matrix_transpose(a), g)
 
 
 def grad_solve_lhs(gb, z, a, b):
@@ -441,7 +441,7 @@ def grad_solve_lhs(gb, z, a, b):
     result of ``grad_solve``: -gb z^T."""
     if np.ndim(b) == 1:
         return unbroadcast(-gb[..., :, None] * z[..., None, :], a)
-    return unbroadcast(-np.matmul(gb, _mT(z)), a)
+    return unbroadcast(-np.matmul(gb, matrix_transpose(z)), a)
 
 
 def tangent_solve_lhs(a, da, z, b):
@@ -470,7 +470,7 @@ def _norm_weights(z, x, ord=None, axis=None):
     axes, matrix, two_norm = _norm_axes(x, ord, axis)
     ze = _expand(z, x.shape, axes)
     if two_norm:
-        return _safe_div(x, ze)
+        return safe_divide(x, ze)
     if not matrix:
         if ord == 1:
             return np.sign(x)
@@ -479,7 +479,7 @@ def _norm_weights(z, x, ord=None, axis=None):
             return np.sign(x) * hit / np.maximum(np.sum(hit, axis=axes, keepdims=True), 1)
         if ord == 0:
             return np.zeros(x.shape)
-        return np.sign(x) * _safe_div(np.abs(x), ze) ** (ord - 1)
+        return np.sign(x) * safe_divide(np.abs(x), ze) ** (ord - 1)
     if ord in ("nuc", 2, -2):
         u, s, vh = np.linalg.svd(np.moveaxis(x, axes, (-2, -1)), full_matrices=False)
         if ord == "nuc":
@@ -583,6 +583,30 @@ def grad_repeat(g, a, repeats, axis=None):
     return np.reshape(out, shape)
 
 
+def _sort_order(a, axis):
+    """(axis, stable argsort) of ``np.sort(a, axis)``; axis=None sorts the
+    flattened array."""
+    x = np.asarray(a)
+    if axis is None:
+        x, axis = np.ravel(x), 0
+    return axis, np.argsort(x, axis=axis, kind="stable")
+
+
+def grad_sort(g, a, axis=-1):
+    """Adjoint of ``np.sort(a, axis)``: ``g`` sent back to where each sorted
+    element came from (ties by a stable order)."""
+    ax, order = _sort_order(a, axis)
+    out = np.zeros(order.shape, dtype=np.result_type(g, 0.0))
+    np.put_along_axis(out, order, g, axis=ax)
+    return np.reshape(out, np.shape(a))
+
+
+def tangent_sort(da, a, axis=-1):
+    """Tangent of ``np.sort(a, axis)``: ``da`` in the sorted order."""
+    ax, order = _sort_order(a, axis)
+    return np.take_along_axis(np.reshape(da, order.shape), order, axis=ax)
+
+
 def grad_item(g, a, args):
     """Adjoint of ``a.item(*args)``: ``g`` at the selected element."""
     out = np.zeros(np.shape(a), dtype=np.result_type(g, 0.0))
@@ -594,6 +618,98 @@ def grad_item(g, a, args):
     else:
         out[tuple(index)] = g
     return out
+
+
+# ------------------------------------------------------- second derivatives
+# Generated gradients call the helpers above; these give their own tangents so
+# that a gradient can be differentiated again in forward mode (hvp, hessian).
+
+
+def expand_reduced(g, a, axis=None):
+    """``g``, shaped like a reduction of ``a`` over ``axis``, reshaped to
+    broadcast against ``a``."""
+    return _expand(g, np.shape(a), _axes(axis, np.ndim(a)))
+
+
+def tangent_grad_prod(g, a, da, axis=None, initial=None):
+    """Tangent of ``grad_prod(g, a, axis)`` along ``da``, exact with zeros.
+
+    With r = da / a over the nonzero entries and P their product, the tangent
+    of "product of the others" is: others_k (sum r - r_k) without zeros; with
+    one zero at m, P sum r at m and da_m P / a_k elsewhere; with two zeros,
+    P times the other zero's da at each zero; zero with more zeros.
+    """
+    x = np.asarray(a)
+    axes = _axes(axis, x.ndim)
+    da = np.broadcast_to(da, x.shape)
+    zero = x == 0
+    nonzero_x = np.where(zero, 1.0, x)
+    ratio = np.where(zero, 0.0, da) / nonzero_x
+    n_zero = np.sum(zero, axis=axes, keepdims=True)
+    p = np.prod(nonzero_x, axis=axes, keepdims=True)
+    s = np.sum(ratio, axis=axes, keepdims=True)
+    dzero = np.sum(np.where(zero, da, 0.0), axis=axes, keepdims=True)
+    dothers = np.where(n_zero == 0, p / nonzero_x * (s - ratio), 0.0)
+    dothers = dothers + np.where(n_zero == 1, np.where(zero, p * s, dzero * p / nonzero_x), 0.0)
+    dothers = dothers + np.where((n_zero == 2) & zero, p * (dzero - da), 0.0)
+    out = _expand(g, x.shape, axes) * dothers
+    return out if initial is None else out * initial
+
+
+def tangent_grad_einsum(dop, j, g, i, subscripts, *operands, optimize=False):
+    """Tangent of ``grad_einsum(g, i, subscripts, *operands)`` along the
+    tangent ``dop`` of operand ``j`` (zero for ``j == i``, which only gives
+    a shape)."""
+    if j == i:
+        return np.zeros(np.shape(operands[i]))
+    operands = list(operands)
+    operands[j] = dop
+    return grad_einsum(g, i, subscripts, *operands, optimize=optimize)
+
+
+def tangent_inv(a, da):
+    """Tangent of ``inv(a)``: -inv(a) da inv(a)."""
+    inv = np.linalg.inv(a)
+    return -np.matmul(inv, np.matmul(da, inv))
+
+
+def tangent_grad_det(g, z, a, da):
+    """Tangent of ``grad_det(g, z, a)`` along ``da`` (through inv(a))."""
+    return np.expand_dims(g * z, (-2, -1)) * matrix_transpose(tangent_inv(a, da))
+
+
+def tangent_grad_slogdet(g, a, da):
+    """Tangent of ``grad_slogdet(g, a)`` along ``da`` (through inv(a))."""
+    if g[1] is None:
+        return np.zeros(np.shape(a))
+    return np.expand_dims(g[1], (-2, -1)) * matrix_transpose(tangent_inv(a, da))
+
+
+def _solve_apply(m, v, b):
+    """``m @ v`` where ``v`` is a vector (when ``b`` is 1-D) or a matrix."""
+    return np.matmul(m, v[..., None])[..., 0] if np.ndim(b) == 1 else np.matmul(m, v)
+
+
+def tangent_grad_solve(z, a, da, b):
+    """Tangent of ``z = grad_solve(g, a, b)`` along ``da``: -solve(a^T, da^T z)."""
+    return -grad_solve(_solve_apply(matrix_transpose(da), z, b), a, b)
+
+
+def tangent_grad_norm(g, z, x, dx=None, dz=None, ord=None, axis=None):
+    """Tangent of ``grad_norm(g, z, x, ord, axis)`` along ``dx`` or ``dz``
+    (2-norms and vector p-norms; other norms are piecewise linear)."""
+    xa = np.asarray(x)
+    axes, matrix, two_norm = _norm_axes(xa, ord, axis)
+    ge, ze = _expand(g, xa.shape, axes), _expand(z, xa.shape, axes)
+    if matrix and ord in ("nuc", 2, -2):
+        raise NotImplementedError(f"no second derivative for np.linalg.norm with ord={ord!r}")
+    p = 2 if two_norm else ord
+    if (matrix and not two_norm) or p in (1, 0, np.inf, -np.inf):
+        return np.zeros(xa.shape)
+    if dx is not None:
+        return ge * (p - 1) * safe_divide(np.abs(xa), ze) ** (p - 2) * safe_divide(dx, ze)
+    dze = _expand(dz, xa.shape, axes)
+    return -ge * (p - 1) * np.sign(xa) * safe_divide(np.abs(xa), ze) ** (p - 1) * safe_divide(dze, ze)
 
 
 # ================================================================== rules
@@ -1117,7 +1233,7 @@ def std(z, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, correctio
 
 @tangent_rule(np.std, np.ndarray.std)
 def t_std(z, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, correction=None):
-    d[z] = _safe_div(tangent_var(d[a], a, axis, ddof, keepdims, correction), 2 * z)
+    d[z] = safe_divide(tangent_var(d[a], a, axis, ddof, keepdims, correction), 2 * z)
 
 
 @adjoint(np.cumsum, np.ndarray.cumsum)
@@ -1217,7 +1333,7 @@ def t_diagonal(z, a, offset=0, axis1=0, axis2=1):
 
 @adjoint(np.linalg.inv)
 def inv(z, a):
-    d[a] = -np.matmul(_mT(z), np.matmul(d[z], _mT(z)))
+    d[a] = -np.matmul(matrix_transpose(z), np.matmul(d[z], matrix_transpose(z)))
 
 
 @tangent_rule(np.linalg.inv)
@@ -1323,12 +1439,12 @@ def t_transpose(z, a, axes=None):
 
 @adjoint(np.ndarray.transpose)
 def transpose_method(z, a, *axes):
-    d[a] = grad_transpose(d[z], _method_axes(axes))
+    d[a] = grad_transpose(d[z], transpose_axes(axes))
 
 
 @tangent_rule(np.ndarray.transpose)
 def t_transpose_method(z, a, *axes):
-    d[z] = np.transpose(d[a], _method_axes(axes))
+    d[z] = np.transpose(d[a], transpose_axes(axes))
 
 
 @adjoint(np.ndarray.T)
@@ -1431,6 +1547,16 @@ def t_roll(z, a, shift, axis=None):
     d[z] = np.roll(d[a], shift, axis)
 
 
+@adjoint(np.sort)
+def sort(z, a, axis=-1, kind=None, order=None, stable=None):
+    d[a] = grad_sort(d[z], a, axis)
+
+
+@tangent_rule(np.sort)
+def t_sort(z, a, axis=-1, kind=None, order=None, stable=None):
+    d[z] = tangent_sort(d[a], a, axis)
+
+
 @adjoint(np.concatenate)
 def concatenate(z, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
     d[arrays] = grad_concatenate(d[z], arrays, axis)
@@ -1496,7 +1622,7 @@ def t_asarray(z, a, dtype=None, order=None, device=None, copy=None, like=None):
 
 @adjoint(np.copy, np.ndarray.copy)
 def copy_(z, a, order="K", subok=False):
-    d[a] = _like(d[z], a)
+    d[a] = shape_like(d[z], a)
 
 
 @tangent_rule(np.copy, np.ndarray.copy)
@@ -1524,6 +1650,217 @@ def t_item(z, a, *args):
     d[z] = np.asarray(d[a]).item(*args)
 
 
+# ------------------------------------------------------ rules for the helpers
+# Forward rules for the helpers that generated gradients call, so that those
+# gradients can be differentiated again (tangent.hvp, tangent.hessian).
+
+
+@tangent_rule(grad_sum)
+def t_grad_sum(z, g, a, axis=None):
+    d[z] = grad_sum(d[g], a, axis)
+
+
+@tangent_rule(grad_mean)
+def t_grad_mean(z, g, a, axis=None):
+    d[z] = grad_mean(d[g], a, axis)
+
+
+@tangent_rule(grad_prod)
+def t_grad_prod(z, g, a, axis=None, initial=None):
+    d[z] = grad_prod(d[g], a, axis, initial) + tangent_grad_prod(g, a, d[a], axis, initial)
+
+
+@tangent_rule(grad_extremum)
+def t_grad_extremum(z, g, zz, a, axis=None):
+    d[z] = grad_extremum(d[g], zz, a, axis)
+
+
+@tangent_rule(grad_var)
+def t_grad_var(z, g, a, axis=None, ddof=0, correction=None):
+    d[z] = grad_var(d[g], a, axis, ddof, correction) + grad_var(g, d[a], axis, ddof, correction)
+
+
+@tangent_rule(grad_std)
+def t_grad_std(z, g, zz, a, axis=None, ddof=0, correction=None):
+    d[z] = (grad_std(d[g], zz, a, axis, ddof, correction) + grad_std(g, zz, d[a], axis, ddof, correction)
+            + grad_std(-safe_divide(g * d[zz], zz), zz, a, axis, ddof, correction))
+
+
+@tangent_rule(grad_cumsum)
+def t_grad_cumsum(z, g, a, axis=None):
+    d[z] = grad_cumsum(d[g], a, axis)
+
+
+@tangent_rule(matmul_adjoint_lhs)
+def t_matmul_adjoint_lhs(z, g, x, y):
+    d[z] = matmul_adjoint_lhs(d[g], x, y) + matmul_adjoint_lhs(g, x, d[y])
+
+
+@tangent_rule(matmul_adjoint_rhs)
+def t_matmul_adjoint_rhs(z, g, x, y):
+    d[z] = matmul_adjoint_rhs(d[g], x, y) + matmul_adjoint_rhs(g, d[x], y)
+
+
+@tangent_rule(grad_tensordot_lhs)
+def t_grad_tensordot_lhs(z, g, a, b, axes=2):
+    d[z] = grad_tensordot_lhs(d[g], a, b, axes) + grad_tensordot_lhs(g, a, d[b], axes)
+
+
+@tangent_rule(grad_tensordot_rhs)
+def t_grad_tensordot_rhs(z, g, a, b, axes=2):
+    d[z] = grad_tensordot_rhs(d[g], a, b, axes) + grad_tensordot_rhs(g, d[a], b, axes)
+
+
+@tangent_rule(grad_dot_lhs)
+def t_grad_dot_lhs(z, g, a, b):
+    d[z] = grad_dot_lhs(d[g], a, b) + grad_dot_lhs(g, a, d[b])
+
+
+@tangent_rule(grad_dot_rhs)
+def t_grad_dot_rhs(z, g, a, b):
+    d[z] = grad_dot_rhs(d[g], a, b) + grad_dot_rhs(g, d[a], b)
+
+
+@tangent_rule(grad_inner_lhs)
+def t_grad_inner_lhs(z, g, a, b):
+    d[z] = grad_inner_lhs(d[g], a, b) + grad_inner_lhs(g, a, d[b])
+
+
+@tangent_rule(grad_inner_rhs)
+def t_grad_inner_rhs(z, g, a, b):
+    d[z] = grad_inner_rhs(d[g], a, b) + grad_inner_rhs(g, d[a], b)
+
+
+@tangent_rule(grad_outer_lhs)
+def t_grad_outer_lhs(z, g, a, b):
+    d[z] = grad_outer_lhs(d[g], a, b) + grad_outer_lhs(g, a, d[b])
+
+
+@tangent_rule(grad_outer_rhs)
+def t_grad_outer_rhs(z, g, a, b):
+    d[z] = grad_outer_rhs(d[g], a, b) + grad_outer_rhs(g, d[a], b)
+
+
+@tangent_rule(grad_einsum)
+def t_grad_einsum(z, g, i, subscripts, op0, op1=None, op2=None, op3=None, optimize=False):
+    d[z] = (grad_einsum(d[g], i, subscripts, op0, op1, op2, op3, optimize=optimize)
+            + tangent_grad_einsum(d[op0], 0, g, i, subscripts, op0, op1, op2, op3, optimize=optimize)
+            + tangent_grad_einsum(d[op1], 1, g, i, subscripts, op0, op1, op2, op3, optimize=optimize)
+            + tangent_grad_einsum(d[op2], 2, g, i, subscripts, op0, op1, op2, op3, optimize=optimize)
+            + tangent_grad_einsum(d[op3], 3, g, i, subscripts, op0, op1, op2, op3, optimize=optimize))
+
+
+@tangent_rule(grad_diagonal)
+def t_grad_diagonal(z, g, a, offset=0, axis1=0, axis2=1):
+    d[z] = grad_diagonal(d[g], a, offset, axis1, axis2)
+
+
+@tangent_rule(grad_trace)
+def t_grad_trace(z, g, a, offset=0, axis1=0, axis2=1):
+    d[z] = grad_trace(d[g], a, offset, axis1, axis2)
+
+
+@tangent_rule(matrix_transpose)
+def t_matrix_transpose(z, x):
+    d[z] = matrix_transpose(d[x])
+
+
+@tangent_rule(grad_det)
+def t_grad_det(z, g, zz, a):
+    d[z] = grad_det(d[g], zz, a) + grad_det(g, d[zz], a) + tangent_grad_det(g, zz, a, d[a])
+
+
+@tangent_rule(grad_slogdet)
+def t_grad_slogdet(z, g, a):
+    d[z] = grad_slogdet(d[g], a) + tangent_grad_slogdet(g, a, d[a])
+
+
+@tangent_rule(grad_solve)
+def t_grad_solve(z, g, a, b):
+    d[z] = grad_solve(d[g], a, b) + tangent_grad_solve(z, a, d[a], b)
+
+
+@tangent_rule(grad_solve_lhs)
+def t_grad_solve_lhs(z, gb, zz, a, b):
+    d[z] = grad_solve_lhs(d[gb], zz, a, b) + grad_solve_lhs(gb, d[zz], a, b)
+
+
+@tangent_rule(grad_norm)
+def t_grad_norm(z, g, zz, x, ord=None, axis=None):
+    d[z] = (grad_norm(d[g], zz, x, ord, axis) + tangent_grad_norm(g, zz, x, dx=d[x], ord=ord, axis=axis)
+            + tangent_grad_norm(g, zz, x, dz=d[zz], ord=ord, axis=axis))
+
+
+@tangent_rule(grad_transpose)
+def t_grad_transpose(z, g, axes=None):
+    d[z] = grad_transpose(d[g], axes)
+
+
+@tangent_rule(grad_concatenate)
+def t_grad_concatenate(z, g, arrays, axis=0):
+    d[z] = grad_concatenate(d[g], arrays, axis)
+
+
+@tangent_rule(grad_stack)
+def t_grad_stack(z, g, arrays, axis=0):
+    d[z] = grad_stack(d[g], arrays, axis)
+
+
+@tangent_rule(grad_hstack)
+def t_grad_hstack(z, g, tup):
+    d[z] = grad_hstack(d[g], tup)
+
+
+@tangent_rule(grad_vstack)
+def t_grad_vstack(z, g, tup):
+    d[z] = grad_vstack(d[g], tup)
+
+
+@tangent_rule(grad_tile)
+def t_grad_tile(z, g, A, reps):
+    d[z] = grad_tile(d[g], A, reps)
+
+
+@tangent_rule(grad_repeat)
+def t_grad_repeat(z, g, a, repeats, axis=None):
+    d[z] = grad_repeat(d[g], a, repeats, axis)
+
+
+@tangent_rule(grad_sort)
+def t_grad_sort(z, g, a, axis=-1):
+    d[z] = grad_sort(d[g], a, axis)
+
+
+@tangent_rule(grad_item)
+def t_grad_item(z, g, a, args):
+    d[z] = grad_item(d[g], a, args)
+
+
+@tangent_rule(grad_array)
+def t_grad_array(z, g, obj):
+    d[z] = grad_array(d[g], obj)
+
+
+@tangent_rule(shape_like)
+def t_like(z, g, x):
+    d[z] = shape_like(d[g], x)
+
+
+@tangent_rule(cast_like)
+def t_cast_like(z, g, x):
+    d[z] = cast_like(d[g], x)
+
+
+@tangent_rule(safe_divide)
+def t_safe_div(z, num, den):
+    d[z] = safe_divide(d[num], den) - safe_divide(z * d[den], den)
+
+
+@tangent_rule(expand_reduced)
+def t_expand_reduced(z, g, a, axis=None):
+    d[z] = expand_reduced(d[g], a, axis)
+
+
 nondifferentiable(
     # shapes, sizes and types
     np.shape, np.ndim, np.size, np.ndarray.shape, np.ndarray.ndim, np.ndarray.size, np.ndarray.dtype,
@@ -1541,4 +1878,6 @@ nondifferentiable(
     # piecewise constant
     np.sign, np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, np.fix, np.floor_divide,
     np.ndarray.round,
+    # helpers that are piecewise constant
+    tie_share, clip_inside, transpose_axes,
 )

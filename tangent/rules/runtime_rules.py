@@ -3,7 +3,7 @@ differentiated (forward over reverse for Hessian-vector products, grad of
 grad, ...)."""
 
 from .. import runtime
-from ..runtime import add, as_sequence, grad_of_index, unbroadcast
+from ..runtime import add, as_sequence, grad_of_attribute, grad_of_index, unbroadcast
 from ..surgery import stop_gradient
 from . import adjoint, d, nondifferentiable, tangent_rule
 
@@ -57,3 +57,13 @@ def a_as_sequence(z, iterable):
 @tangent_rule(runtime.as_sequence)
 def t_as_sequence(z, iterable):
     d[z] = as_sequence(d[iterable])
+
+
+@adjoint(runtime.attribute)
+def a_attribute(z, obj, name):
+    d[obj] = grad_of_attribute(obj, name, d[z])
+
+
+@tangent_rule(runtime.attribute)
+def t_attribute(z, obj, name):
+    d[z] = d[obj][name]

@@ -1,0 +1,186 @@
+"""Rules for SciPy (``scipy.special``). Skipped when SciPy is not installed.
+
+Reverse and forward rule of each primitive stand side by side, as in
+``numpy_rules``; non-trivial math lives in the ``grad_*``/``tangent_*``
+helpers below.
+"""
+
+import numpy as np
+import scipy.special as sp  # an ImportError here makes the loader skip this module
+
+from ..runtime import unbroadcast
+from . import adjoint, d, tangent_rule
+from .numpy_rules import _axes, _expand, expand_reduced
+
+# ------------------------------------------------------------------ helpers
+
+
+def _logsumexp_weights(z, a, axis, b):
+    """d logsumexp / d a: the softmax of ``a`` over ``axis`` (times ``b``)."""
+    if isinstance(z, tuple):
+        raise NotImplementedError("Tangent differentiates logsumexp only with return_sign=False")
+    x = np.asarray(a)
+    weights = np.exp(x - _expand(z, x.shape, _axes(axis, x.ndim)))
+    return weights if b is None else weights * b
+
+
+def grad_logsumexp(g, z, a, axis=None, b=None):
+    """Adjoint of ``a`` in ``logsumexp(a, axis, b)``: g b softmax(a)."""
+    x = np.asarray(a)
+    axes = _axes(axis, x.ndim)
+    return unbroadcast(_expand(g, x.shape, axes) * _logsumexp_weights(z, x, axis, b), a)
+
+
+def grad_logsumexp_b(g, z, a, axis=None):
+    """Adjoint of the weights ``b`` in ``logsumexp(a, axis, b)``."""
+    x = np.asarray(a)
+    axes = _axes(axis, x.ndim)
+    return _expand(g, x.shape, axes) * _logsumexp_weights(z, x, axis, None)
+
+
+def tangent_logsumexp(da, z, a, axis=None, b=None, keepdims=False):
+    """Tangent of ``logsumexp(a, axis, b)`` along ``da``."""
+    x = np.asarray(a)
+    return np.sum(_logsumexp_weights(z, x, axis, b) * da, axis=_axes(axis, x.ndim), keepdims=keepdims)
+
+
+def grad_softmax(g, z, axis=None):
+    """Adjoint of ``softmax(x, axis)``: z (g - sum(g z, axis))."""
+    return z * (g - np.sum(g * z, axis=axis, keepdims=True))
+
+
+def grad_log_softmax(g, z, axis=None):
+    """Adjoint of ``log_softmax(x, axis)``: g - exp(z) sum(g, axis)."""
+    return g - np.exp(z) * np.sum(g, axis=axis, keepdims=True)
+
+
+# -------------------------------------------------------------------- rules
+
+
+@adjoint(sp.logsumexp)
+def logsumexp(z, a, axis=None, b=None, keepdims=False, return_sign=False):
+    d[a] = grad_logsumexp(d[z], z, a, axis, b)
+    d[b] = unbroadcast(grad_logsumexp_b(d[z], z, a, axis), b)
+
+
+@tangent_rule(sp.logsumexp)
+def t_logsumexp(z, a, axis=None, b=None, keepdims=False, return_sign=False):
+    d[z] = tangent_logsumexp(d[a], z, a, axis, b, keepdims) + tangent_logsumexp(d[b], z, a, axis, None, keepdims)
+
+
+@adjoint(sp.softmax)
+def softmax(z, x, axis=None):
+    d[x] = grad_softmax(d[z], z, axis)
+
+
+@tangent_rule(sp.softmax)
+def t_softmax(z, x, axis=None):
+    d[z] = z * (d[x] - np.sum(d[x] * z, axis=axis, keepdims=True))
+
+
+@adjoint(sp.log_softmax)
+def log_softmax(z, x, axis=None):
+    d[x] = grad_log_softmax(d[z], z, axis)
+
+
+@tangent_rule(sp.log_softmax)
+def t_log_softmax(z, x, axis=None):
+    d[z] = d[x] - np.sum(d[x] * np.exp(z), axis=axis, keepdims=True)
+
+
+@adjoint(sp.expit)
+def expit(z, x):
+    d[x] = d[z] * z * (1.0 - z)
+
+
+@tangent_rule(sp.expit)
+def t_expit(z, x):
+    d[z] = d[x] * z * (1.0 - z)
+
+
+@adjoint(sp.logit)
+def logit(z, x):
+    d[x] = d[z] / (x * (1.0 - x))
+
+
+@tangent_rule(sp.logit)
+def t_logit(z, x):
+    d[z] = d[x] / (x * (1.0 - x))
+
+
+@adjoint(sp.erf)
+def erf(z, x):
+    d[x] = d[z] * (2.0 / np.sqrt(np.pi)) * np.exp(-x * x)
+
+
+@tangent_rule(sp.erf)
+def t_erf(z, x):
+    d[z] = d[x] * (2.0 / np.sqrt(np.pi)) * np.exp(-x * x)
+
+
+@adjoint(sp.erfc)
+def erfc(z, x):
+    d[x] = -d[z] * (2.0 / np.sqrt(np.pi)) * np.exp(-x * x)
+
+
+@tangent_rule(sp.erfc)
+def t_erfc(z, x):
+    d[z] = -d[x] * (2.0 / np.sqrt(np.pi)) * np.exp(-x * x)
+
+
+@adjoint(sp.gammaln)
+def gammaln(z, x):
+    d[x] = d[z] * sp.digamma(x)
+
+
+@tangent_rule(sp.gammaln)
+def t_gammaln(z, x):
+    d[z] = d[x] * sp.digamma(x)
+
+
+@adjoint(sp.digamma)
+def digamma(z, x):
+    d[x] = d[z] * sp.polygamma(1, x)
+
+
+@tangent_rule(sp.digamma)
+def t_digamma(z, x):
+    d[z] = d[x] * sp.polygamma(1, x)
+
+
+@adjoint(sp.xlogy)
+def xlogy(z, x1, x2):
+    d[x1] = unbroadcast(d[z] * np.log(x2), x1)
+    d[x2] = unbroadcast(d[z] * x1 / x2, x2)
+
+
+@tangent_rule(sp.xlogy)
+def t_xlogy(z, x1, x2):
+    d[z] = d[x1] * np.log(x2) + d[x2] * x1 / x2
+
+
+# ------------------------------------------------------ rules for the helpers
+# Forward rules for the helpers that generated gradients call, so that those
+# gradients can be differentiated again (tangent.hvp, tangent.hessian).
+
+
+@tangent_rule(grad_logsumexp)
+def t_grad_logsumexp(z, g, zz, a, axis=None, b=None):
+    d[z] = (grad_logsumexp(d[g], zz, a, axis, b) + z * d[a] - z * expand_reduced(d[zz], a, axis)
+            + grad_logsumexp(g, zz, a, axis, d[b]))
+
+
+@tangent_rule(grad_logsumexp_b)
+def t_grad_logsumexp_b(z, g, zz, a, axis=None):
+    d[z] = grad_logsumexp_b(d[g], zz, a, axis) + z * d[a] - z * expand_reduced(d[zz], a, axis)
+
+
+@tangent_rule(grad_softmax)
+def t_grad_softmax(z, g, zz, axis=None):
+    d[z] = (grad_softmax(d[g], zz, axis) + d[zz] * (g - np.sum(g * zz, axis=axis, keepdims=True))
+            - zz * np.sum(g * d[zz], axis=axis, keepdims=True))
+
+
+@tangent_rule(grad_log_softmax)
+def t_grad_log_softmax(z, g, zz, axis=None):
+    d[z] = grad_log_softmax(d[g], zz, axis) - d[zz] * np.exp(zz) * np.sum(g, axis=axis, keepdims=True)
