@@ -16,6 +16,7 @@ Usage::
     python benchmarks/bench.py                # about two minutes
     python benchmarks/bench.py --quick        # about twenty seconds
     python benchmarks/bench.py --only mlp_small --json out.json
+    python benchmarks/bench.py --hvp          # only: cost of tangent.hvp / tangent.grad
 
 Timing runs on one thread: the BLAS thread variables are set below, before
 NumPy is imported, so run this file as a script rather than importing it.
@@ -556,6 +557,99 @@ def call_overhead(plan):
 
 
 # =============================================================================
+# Hessian-vector products (--hvp): cost of one tangent.hvp call relative to
+# one tangent.grad call, with respect to the same arguments
+# =============================================================================
+
+HVP_WORKLOADS = ("mlp_small", "mlp_large", "rnn")
+
+
+@dataclass
+class HvpResult:
+    name: str
+    description: str
+    status: str  # "ok" | "WRONG" | "FAILS: ..."
+    grad_time: float | None = None
+    hvp_time: float | None = None
+    transform: float | None = None  # cold tangent.hvp (includes building the gradient)
+
+
+def hvp_matches_gradient_differences(w, args, gradient, product, vectors, eps=1e-6):
+    """H v against central differences of the gradient along v (all wrt arguments at once)."""
+    plus, minus = list(args), list(args)
+    for i, v in zip(w.wrt, vectors, strict=True):
+        plus[i] = args[i] + eps * v
+        minus[i] = args[i] - eps * v
+    numeric = [(p - m) / (2 * eps) for p, m in zip(as_tuple(gradient(*plus), w.wrt),
+                                                    as_tuple(gradient(*minus), w.wrt), strict=True)]
+    got = as_tuple(product(*args, *vectors), w.wrt)
+    return len(got) == len(numeric) and all(
+        np.shape(g) == np.shape(n) and np.linalg.norm(g - n) <= 1e-4 * np.linalg.norm(n) + 1e-8
+        for g, n in zip(got, numeric, strict=True))
+
+
+def run_hvp_workload(w, plan, seed=0):
+    rng = np.random.default_rng(seed)
+    args = w.make_args(rng)
+    vectors = [rng.standard_normal(np.shape(args[i])) for i in w.wrt]
+    result = HvpResult(w.name, w.description, "ok")
+    try:
+        getattr(tangent.api, "_cache", {}).clear()
+        start = time.perf_counter()
+        product = tangent.hvp(w.primal, wrt=w.wrt)
+        result.transform = time.perf_counter() - start
+        gradient = tangent.grad(w.primal, wrt=w.wrt)
+        if not hvp_matches_gradient_differences(w, args, gradient, product, vectors):
+            result.status = "WRONG"
+    except Exception as exc:
+        result.status = f"FAILS: {describe_error(exc)}"
+        return result
+    (result.grad_time, result.hvp_time), _ = time_interleaved(
+        [lambda: gradient(*args), lambda: product(*args, *vectors)], plan)
+    return result
+
+
+def print_hvp_table(results):
+    header = ["workload", "wrt", "tangent.grad", "tangent.hvp", "hvp / grad", "hvp transform"]
+    rows = []
+    for r in results:
+        wrt = next(w.wrt for w in WORKLOADS if w.name == r.name)
+        if r.status.startswith("FAILS"):
+            rows.append([r.name, str(wrt), "-", "-", "FAILS", "-"])
+            continue
+        ratio = f"{r.hvp_time / r.grad_time:.2f}x" + ("" if r.status == "ok" else " WRONG")
+        rows.append([r.name, str(wrt), fmt_time(r.grad_time), fmt_time(r.hvp_time), ratio, fmt_time(r.transform)])
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    print("  ".join(h.ljust(wd) if i == 0 else h.rjust(wd) for i, (h, wd) in enumerate(zip(header, widths))))
+    print("  ".join("-" * wd for wd in widths))
+    for row in rows:
+        print("  ".join(c.ljust(wd) if i == 0 else c.rjust(wd) for i, (c, wd) in enumerate(zip(row, widths))))
+    print("\nhvp / grad: one Hessian-vector product (forward mode over the generated gradient) per gradient,")
+    print("median of interleaved rounds; each product is checked against differences of the gradient first.")
+    for r in results:
+        if r.status.startswith("FAILS"):
+            print(f"  {r.name}: " + r.status.replace("\n", "\n      "))
+        elif r.status == "WRONG":
+            print(f"  !! {r.name}: hvp differs from central differences of the gradient")
+
+
+def main_hvp(opts, plan, versions):
+    names = [opts.only] if opts.only else list(HVP_WORKLOADS)
+    results = []
+    settle_allocator()
+    for w in WORKLOADS:
+        if w.name not in names:
+            continue
+        print(f"running hvp {w.name} ({w.description}) ...", file=sys.stderr, flush=True)
+        results.append(run_hvp_workload(w, plan))
+    print_hvp_table(results)
+    if opts.json:
+        with open(opts.json, "w") as fh:
+            json.dump({"versions": versions, "plan": vars(plan), "hvp": [vars(r) for r in results]}, fh, indent=2)
+        print(f"raw numbers written to {opts.json}")
+
+
+# =============================================================================
 # Report
 # =============================================================================
 
@@ -619,9 +713,19 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds (about 20 s)")
     parser.add_argument("--only", choices=[w.name for w in WORKLOADS], help="run one workload")
     parser.add_argument("--json", metavar="PATH", help="write the raw numbers to PATH")
+    parser.add_argument("--hvp", action="store_true",
+                        help="instead of the table above, time one tangent.hvp call against one tangent.grad call "
+                             f"on {', '.join(HVP_WORKLOADS)}")
     opts = parser.parse_args(argv)
 
     plan = QUICK_PLAN if opts.quick else DEFAULT_PLAN
+    if opts.hvp:
+        if opts.only and opts.only not in HVP_WORKLOADS:
+            parser.error(f"--hvp runs on {', '.join(HVP_WORKLOADS)} only")
+        versions = {"python": platform.python_version(), "numpy": np.__version__, "tangent": tangent.__version__}
+        print("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + "\n")
+        main_hvp(opts, plan, versions)
+        return
     peers = available_peers()
     versions = {"python": platform.python_version(), "numpy": np.__version__, "tangent": tangent.__version__,
                 **peers}

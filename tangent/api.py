@@ -12,6 +12,55 @@ from .transform import Session
 _cache: dict = {}
 
 
+_MAX_SPECIALIZATIONS = 16
+
+
+def _argument_kind(value):
+    kind = type(value)
+    if kind is np.ndarray:
+        return (value.shape, value.dtype.char)
+    return kind
+
+
+def _specializing(generic: Callable, specialize: Callable) -> Callable:
+    """Wrap a derivative so that each combination of argument types and
+    shapes gets code specialised to it (generated at its first call): with
+    the shapes known, sums that undo broadcasting which cannot happen are
+    left out, and Python floats get float arithmetic. The generic derivative
+    stays available (``.tangent_generic``) and is used for keyword calls and
+    beyond a few specialisations.
+    """
+    specialized: dict = {}
+
+    def derivative(*args, **kwargs):
+        if kwargs:
+            return generic(*args, **kwargs)
+        key = tuple(map(_argument_kind, args))
+        implementation = specialized.get(key)
+        if implementation is None:
+            implementation = generic
+            if len(specialized) < _MAX_SPECIALIZATIONS:
+                try:
+                    implementation = specialize(args)
+                except TangentError:
+                    implementation = generic
+            specialized[key] = implementation
+        return implementation(*args)
+
+    def specialized_for(*args):
+        """The derivative's code specialised for these arguments."""
+        derivative(*args)
+        return specialized[tuple(map(_argument_kind, args))]
+
+    derivative.__name__ = generic.__name__
+    derivative.__qualname__ = generic.__qualname__
+    derivative.__doc__ = generic.__doc__
+    derivative.tangent_source = generic.tangent_source
+    derivative.tangent_generic = generic
+    derivative.tangent_specialized_for = specialized_for
+    return derivative
+
+
 def _normalize_wrt(wrt) -> tuple[int, ...]:
     if isinstance(wrt, int):
         return (wrt,)
@@ -47,6 +96,15 @@ def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "rever
         else:
             entry = session.forward(func, wrt, preserve_result=preserve_result)
         derivative = session.build(entry, f"d{getattr(func, '__name__', 'f')}")
+        if mode == "reverse" and optimized:
+
+            def specialize(args):
+                special = Session(optimized=True, check_finite=check_finite)
+                name = special.reverse(func, wrt, preserve_result=preserve_result, check_scalar=check_scalar,
+                                       example_args=args)
+                return special.build(name, f"d{getattr(func, '__name__', 'f')}")
+
+            derivative = _specializing(derivative, specialize)
         _cache[key] = derivative
     if verbose:
         print(derivative.tangent_source)

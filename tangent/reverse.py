@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import ast
 import copy
+import inspect
 import os
 from collections import Counter
 
+import numpy as np
+
 from . import rules, runtime
-from .analysis import Analysis, bind_user_call, check_mutations, index_value, names_loaded, primitive_of
+from .analysis import Analysis, bind_user_call, check_mutations, index_value, infer_shapes, names_loaded, primitive_of
 from .errors import NoDerivativeError, TangentSyntaxError
 from .frontend import UNRESOLVED, ParsedFunction
 from .naming import Namer
@@ -91,9 +94,14 @@ class ReverseMode:
     """
 
     def __init__(self, session, parsed: ParsedFunction, tree: ast.FunctionDef, wrt: list[str], namer: Namer,
-                 check_finite: bool = False):
+                 check_finite: bool = False, arguments: dict | None = None):
         self.session = session
         self.check_finite = check_finite
+        # Specialisation: descriptions of the arguments' values (see
+        # analysis.describe_argument) let shapes be inferred, so that sums
+        # undoing broadcasting that cannot happen are left out.
+        self.arguments = {k: v for k, v in (arguments or {}).items() if v is not None}
+        self.shapes = infer_shapes(tree, {k: v[1] for k, v in self.arguments.items()}) if self.arguments else {}
         self.parsed = parsed
         self.origin = parsed.origin
         self.tree = tree
@@ -236,11 +244,19 @@ class ReverseMode:
         if have == want or (have == NONZERO and want == MAYBE):
             return []
         if have == ZERO and want == NONZERO:
+            if self.is_python_number(var):
+                return [assign(self.d(var), ast.Constant(value=0.0))]
             zeros = self.session.bind_global("zeros_like", runtime.zeros_like)
             return [assign(self.d(var), call(zeros, name(var)))]
         if have == ZERO and want == MAYBE:
             return [assign(self.d(var), ast.Constant(value=None))]
         raise AssertionError((var, have, want))
+
+    def is_python_number(self, var: str) -> bool:
+        """Known (by specialisation) to hold a Python float or int."""
+        if var in self.arguments:
+            return self.arguments[var][0] in ("float", "int") and self.shapes.get(var) == ()
+        return False
 
     def merge(self, states: list[dict], defined: frozenset) -> dict:
         merged = {}
@@ -494,7 +510,7 @@ class ReverseMode:
                 raise self.error(TangentSyntaxError, stmt, f"cannot differentiate {ast.unparse(value)!r}")
             if callee is None or rules.is_nondifferentiable(callee):
                 return [], []
-            template = rules.lookup_adjoint(callee)
+            template = self.shape_variant(callee, args, keywords) or rules.lookup_adjoint(callee)
             if template is None:
                 active = [a.id for a in args + list(keywords.values())
                           if isinstance(a, ast.Name) and self.analysis.is_varied(a.id, stmt) and not a.id.startswith("_")]
@@ -517,7 +533,83 @@ class ReverseMode:
                 lambda p: dz if p == result_param else None,
                 self.namer, self.session.bind_global,
             )
+            if self.shapes:
+                raw = [self.drop_unbroadcast(item, target) for item in raw]
         return self.lower(raw, stmt, target, state)
+
+    def shape_variant(self, callee, args, keywords):
+        """A faster rule for the arguments' shapes, in specialised code."""
+        if not self.shapes:
+            return None
+        for when, template in rules.lookup_adjoint_variants(callee):
+            params = list(template.signature.parameters.values())[1:]
+            try:
+                bound = inspect.Signature(params).bind(*args, **keywords)
+            except TypeError:
+                continue
+            bound.apply_defaults()
+            shapes, constants = {}, {}
+            for param, atom in bound.arguments.items():
+                if isinstance(atom, ast.AST):
+                    shapes[param] = self.shapes.get(atom.id) if isinstance(atom, ast.Name) else (
+                        () if isinstance(atom, ast.Constant) and isinstance(atom.value, (int, float)) else None)
+                    if isinstance(atom, ast.Constant):
+                        constants[param] = atom.value
+                else:
+                    constants[param] = atom
+            try:
+                if when(shapes, constants):
+                    return template
+            except Exception:  # a predicate that cannot decide does not apply
+                continue
+        return None
+
+    def drop_unbroadcast(self, item, target):
+        """``unbroadcast(e, like)`` is ``e`` when ``like`` has the shape of the
+        statement's result (the shape every rule's ``e`` has)."""
+        result_shape = self.shapes.get(target)
+        if result_shape is None:
+            return item
+        namespace = self.session.namespace
+
+        session = self.session
+
+        class Drop(ast.NodeTransformer):
+            def visit_Call(self, node):
+                self.generic_visit(node)
+                if not (isinstance(node.func, ast.Name) and namespace.get(node.func.id) is runtime.unbroadcast
+                        and len(node.args) == 2):
+                    return node
+                like = shape_of_atom(node.args[1])
+                if like == result_shape:
+                    return node.args[0]
+                if like is None or len(like) > len(result_shape):
+                    return node
+                # the summed axes are known: sum them directly
+                extra = len(result_shape) - len(like)
+                ones = [extra + i for i, n in enumerate(like) if n == 1 and result_shape[extra + i] != 1]
+                axes = tuple(range(extra)) + tuple(ones)
+                np_sum = ast.Attribute(value=ast.Name(id=session.bind_global("np", np), ctx=ast.Load()), attr="sum",
+                                       ctx=ast.Load())
+                keywords = [ast.keyword(arg="axis", value=ast.Constant(value=axes if len(axes) != 1 else axes[0]))]
+                if ones and not extra:
+                    keywords.append(ast.keyword(arg="keepdims", value=ast.Constant(value=True)))
+                summed = ast.Call(func=np_sum, args=[node.args[0]], keywords=keywords)
+                if ones and extra:
+                    reshape = ast.Attribute(value=summed, attr="reshape", ctx=ast.Load())
+                    summed = ast.Call(func=reshape, args=[ast.Constant(value=like)], keywords=[])
+                return summed
+
+        shapes = self.shapes
+
+        def shape_of_atom(atom):
+            if isinstance(atom, ast.Name):
+                return shapes.get(atom.id)
+            if isinstance(atom, ast.Constant) and isinstance(atom.value, (int, float)):
+                return ()
+            return None
+
+        return Drop().visit(item)
 
     def lower(self, raw, stmt, target, state):
         code, deferred = [], []

@@ -15,6 +15,7 @@ import inspect
 import types as types_module
 
 from . import optimize, runtime
+from .analysis import describe_argument
 from .codegen import compile_source, to_source
 from .errors import SourceUnavailableError, TangentSyntaxError
 from .forward import ForwardMode
@@ -162,9 +163,10 @@ class Session:
             fdef = optimize.optimize_function(fdef)
         return ast.fix_missing_locations(fdef)
 
-    def reverse(self, func, wrt: tuple[int, ...], preserve_result=False, check_scalar=True) -> str:
+    def reverse(self, func, wrt: tuple[int, ...], preserve_result=False, check_scalar=True, example_args=None) -> str:
         """Generate ``dfunc(*args, seed=1.0)`` returning the adjoints of the
-        positional arguments in ``wrt``. Returns its name."""
+        positional arguments in ``wrt``. Returns its name. With
+        ``example_args`` the code is specialised to their types and shapes."""
         parsed, tree, namer = self.prepare(func)
         args = tree.args
         if args.vararg or args.kwarg:
@@ -172,11 +174,15 @@ class Session:
                                       "give the function explicit parameters")
         wrt_names = self.wrt_names(parsed, tree, wrt)
         fname = self.module_names.fresh(f"d{parsed.name}")
-        mode = ReverseMode(self, parsed, tree, wrt_names, namer, check_finite=self.check_finite)
+        arguments = None
+        if example_args is not None:
+            params = [a.arg for a in args.posonlyargs + args.args]
+            arguments = {p: describe_argument(v) for p, v in zip(params, example_args)}
+        mode = ReverseMode(self, parsed, tree, wrt_names, namer, check_finite=self.check_finite, arguments=arguments)
         primal, adjoint, result, grads, seed = mode.run()
         primal, adjoint, init, uses_stack = mode.lower_markers(primal, adjoint)
         body = self.prologue(mode, init, uses_stack) + primal
-        if check_scalar:
+        if check_scalar and not (isinstance(result, ast.Name) and mode.shapes.get(result.id) == ()):
             body.append(ast.Expr(value=call(self.bind_global("check_scalar_output", runtime.check_scalar_output),
                                             copy.deepcopy(result))))
         body += adjoint

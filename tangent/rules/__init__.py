@@ -97,6 +97,9 @@ class _Registry:
 
 
 ADJOINTS = _Registry()
+# Faster reverse rules for argument shapes known when code is specialised:
+# primitive -> [(predicate, Template)]; see ``adjoint(..., when=...)``.
+ADJOINT_VARIANTS = _Registry()
 TANGENTS = _Registry()
 NONDIFFERENTIABLE = _Registry()
 # Functions whose output aliases an input in place, or that have side effects
@@ -104,7 +107,7 @@ NONDIFFERENTIABLE = _Registry()
 _loaded = False
 
 
-def adjoint(*primitives: Callable) -> Callable[[Callable], Callable]:
+def adjoint(*primitives: Callable, when: Callable | None = None) -> Callable[[Callable], Callable]:
     """Register a reverse-mode rule (a template) for one or more primitives.
 
     Example::
@@ -114,17 +117,31 @@ def adjoint(*primitives: Callable) -> Callable[[Callable], Callable]:
             d[x] = d[result] * 3 * x * x
 
     A registered rule takes precedence over differentiating the function's
-    own source.
+    own source. With ``when``, the rule is a faster variant used only in code
+    specialised to its arguments' shapes: ``when(shapes, constants)`` gets
+    the shape of each argument (None if unknown) and the value of each
+    literal argument, and says whether the variant applies::
+
+        @adjoint(np.matmul, when=lambda shapes, constants: shapes["x"] and len(shapes["x"]) == 2 ...)
     """
 
     def register(template: Callable) -> Callable:
         rule = Template(template, "adjoint")
         for primitive in primitives:
+            if when is not None:
+                variants = ADJOINT_VARIANTS.get(primitive) or []
+                ADJOINT_VARIANTS[primitive] = variants + [(when, rule)]
+                continue
             ADJOINTS[primitive] = rule
             NONDIFFERENTIABLE.pop(primitive)
         return template
 
     return register
+
+
+def lookup_adjoint_variants(obj) -> list:
+    load_builtin_rules()
+    return ADJOINT_VARIANTS.get(obj) or []
 
 
 def tangent_rule(*primitives: Callable) -> Callable[[Callable], Callable]:
@@ -163,7 +180,7 @@ def load_builtin_rules() -> None:
     if _loaded:
         return
     _loaded = True
-    from . import builtins_rules, numpy_rules, runtime_rules  # noqa: F401
+    from . import builtins_rules, numpy_fast_rules, numpy_rules, runtime_rules  # noqa: F401
 
     try:
         from . import scipy_rules  # noqa: F401

@@ -1,0 +1,83 @@
+"""Faster reverse rules for NumPy when the arguments' shapes are known.
+
+Derivatives are specialised to their arguments' types and shapes at their
+first call; there these variants replace the general rules, whose helpers
+spend most of their time on small arrays working out shapes and axes. Each
+``when`` predicate receives the shape of every argument (None if unknown)
+and the value of every literal argument.
+"""
+
+import operator
+
+import numpy as np
+
+from . import adjoint, d
+
+
+def _ndims(shapes, *names):
+    return tuple(len(shapes[n]) if shapes.get(n) is not None else -1 for n in names)
+
+
+@adjoint(operator.matmul, np.matmul, when=lambda shapes, constants: _ndims(shapes, "x", "y") == (2, 2))
+def matmul_2d(z, x, y):
+    d[x] = d[z] @ y.T
+    d[y] = x.T @ d[z]
+
+
+@adjoint(operator.matmul, np.matmul, when=lambda shapes, constants: _ndims(shapes, "x", "y") == (2, 1))
+def matmul_2d_1d(z, x, y):
+    d[x] = np.outer(d[z], y)
+    d[y] = x.T @ d[z]
+
+
+@adjoint(operator.matmul, np.matmul, when=lambda shapes, constants: _ndims(shapes, "x", "y") == (1, 2))
+def matmul_1d_2d(z, x, y):
+    d[x] = y @ d[z]
+    d[y] = np.outer(x, d[z])
+
+
+@adjoint(np.dot, when=lambda shapes, constants: _ndims(shapes, "a", "b") == (2, 2))
+def dot_2d(z, a, b, out=None):
+    d[a] = d[z] @ b.T
+    d[b] = a.T @ d[z]
+
+
+def _whole_or_kept(shapes, constants):
+    """Reductions whose adjoint is a plain broadcast: over all axes, or
+    with keepdims=True."""
+    literal = object()  # an argument that is not a literal is absent from constants
+    return shapes.get("a") is not None and constants.get("dtype", literal) is None and (
+        constants.get("axis", literal) is None or constants.get("keepdims", literal) is True)
+
+
+@adjoint(np.sum, np.ndarray.sum, when=_whole_or_kept)
+def sum_broadcast(z, a, axis=None, dtype=None, out=None, keepdims=False, initial=None):
+    d[a] = np.broadcast_to(d[z], np.shape(a))
+
+
+@adjoint(np.sum, np.ndarray.sum, when=lambda shapes, constants: shapes.get("a") is not None
+         and isinstance(constants.get("axis"), int) and constants.get("keepdims") is False)
+def sum_axis(z, a, axis=None, dtype=None, out=None, keepdims=False, initial=None):
+    d[a] = np.broadcast_to(np.expand_dims(d[z], axis), np.shape(a))
+
+
+@adjoint(np.mean, np.ndarray.mean, when=_whole_or_kept)
+def mean_broadcast(z, a, axis=None, dtype=None, out=None, keepdims=False):
+    d[a] = np.broadcast_to(d[z] * (np.size(z) / np.size(a)), np.shape(a))
+
+
+def _extremum_kept(shapes, constants):
+    literal = object()
+    return shapes.get("a") is not None and len(shapes["a"]) > 0 and constants.get("initial", literal) is None and (
+        constants.get("axis", literal) is None or constants.get("keepdims", literal) is True)
+
+
+@adjoint(np.max, np.min, np.amax, np.amin, np.ndarray.max, np.ndarray.min, when=_extremum_kept)
+def extremum_kept(z, a, axis=None, out=None, keepdims=False, initial=None):
+    d[a] = grad_extremum_kept(d[z], z, a, axis)
+
+
+def grad_extremum_kept(g, z, a, axis):
+    """Adjoint of max/min when ``z`` broadcasts against ``a``: ties share ``g``."""
+    chosen = a == z
+    return chosen * (g / np.sum(chosen, axis=axis, keepdims=True))
