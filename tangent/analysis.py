@@ -347,7 +347,7 @@ def _alias_source(value: ast.expr, views) -> str | None:
     return None
 
 
-def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis) -> None:
+def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: bool = True) -> None:
     """Refuse in-place writes whose effect the derivative could not follow.
 
     Writes (``y[i] = v``, ``lst.append(v)``) are allowed into values the
@@ -396,6 +396,9 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis) -> None:
                     f"this writes into the argument {var!r}, changing the caller's value, which the derivative cannot undo",
                     f"copy it first: {var} = {var}.copy()",
                 )
+
+    if not aliases:
+        return
 
     def uses(name):
         return [(s, loops) for s, loops in order if name in names_loaded(s) and not (
@@ -577,7 +580,10 @@ def infer_shapes(tree: ast.FunctionDef, known: dict) -> dict:
         if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and shapes.get(node.value.id) == "shape-tuple":
             return () if isinstance(node.slice, ast.Constant) else None
         if getattr(node, "tangent_global", False):
-            return None
+            value = getattr(node, "tangent_value", None)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return ()
+            return tuple(value.shape) if isinstance(value, np.ndarray) else None
         if isinstance(node, ast.BinOp):
             if isinstance(node.op, ast.MatMult):
                 return _matmul_shape(of(node.left), of(node.right))
@@ -589,14 +595,30 @@ def infer_shapes(tree: ast.FunctionDef, known: dict) -> dict:
             if base == "shape-tuple":
                 return () if isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, int) else None
             index = node.slice
-            parts = index.elts if isinstance(index, ast.Tuple) else [index]
-            if base is None or len(parts) > len(base):
+            parts = list(index.elts) if isinstance(index, ast.Tuple) else [index]
+            if base is None or isinstance(base, str):
                 return None
+            out, dim = [], 0
             for part in parts:
-                if not (isinstance(part, ast.Constant) and isinstance(part.value, int) and not isinstance(part.value, bool)
-                        or isinstance(part, ast.Name) and shapes.get(part.id) == () and part.id in int_names):
+                if isinstance(part, ast.Constant) and part.value is None:
+                    out.append(1)
+                elif isinstance(part, ast.Slice):
+                    if dim >= len(base):
+                        return None
+                    try:
+                        bounds = [None if p is None else int_value(p) for p in (part.lower, part.upper, part.step)]
+                    except ValueError:
+                        return None
+                    out.append(len(range(*slice(*bounds).indices(base[dim]))))
+                    dim += 1
+                elif (isinstance(part, ast.Constant) and isinstance(part.value, int) and not isinstance(part.value, bool)
+                      or isinstance(part, ast.Name) and part.id in int_names):
+                    if dim >= len(base):
+                        return None
+                    dim += 1
+                else:
                     return None
-            return base[len(parts):]
+            return tuple(out) + tuple(base[dim:])
         if isinstance(node, ast.Attribute):
             if node.attr in ("ndim", "size"):
                 return ()
@@ -630,6 +652,13 @@ def infer_shapes(tree: ast.FunctionDef, known: dict) -> dict:
                     if a == () or b == ():
                         return _broadcast(a, b)
                     return _matmul_shape(a, b)
+                if callee in (np.zeros, np.ones, np.empty) and args:
+                    shape = int_value(args[0])
+                    return (shape,) if isinstance(shape, int) else tuple(shape)
+                if callee in logsumexps and args:
+                    axis = const(keywords["axis"]) if "axis" in keywords else const(args[1]) if len(args) > 1 else None
+                    keepdims = const(keywords["keepdims"]) if "keepdims" in keywords else False
+                    return _reduced(of(args[0]), axis, keepdims) if "b" not in keywords else None
                 if callee is np.transpose and len(args) == 1 and not keywords:
                     base = of(args[0])
                     return None if base is None else tuple(reversed(base))
@@ -638,7 +667,41 @@ def infer_shapes(tree: ast.FunctionDef, known: dict) -> dict:
         return None
 
     int_names: set[str] = {n for n, s in known.items() if s == () and n in getattr(tree, "tangent_int_args", ())}
+    # integer values known from shapes: n = x.shape[0]; (n, m)
+    values: dict[str, object] = {}
+
+    def int_value(node):
+        if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
+            return node.value
+        if isinstance(node, ast.Name) and node.id in values:
+            return values[node.id]
+        raise ValueError
+
+    def value_of(node):
+        """The integer (or tuple of integers) a statement computes, if known."""
+        try:
+            if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) \
+                    and node.value.id in shape_sources and isinstance(node.slice, ast.Constant):
+                return shape_sources[node.value.id][node.slice.value]
+            if isinstance(node, ast.Tuple):
+                return tuple(int_value(e) for e in node.elts)
+            if isinstance(node, ast.Constant) and isinstance(node.value, int):
+                return node.value
+        except (ValueError, IndexError, TypeError):
+            return None
+        return None
+
+    shape_sources: dict[str, tuple] = {}
+    try:
+        from scipy.special import logsumexp as _scipy_logsumexp
+
+        logsumexps = {_scipy_logsumexp}
+    except ImportError:
+        logsumexps = set()
     assigns = [n for n in ast.walk(tree) if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)]
+    assign_counts: dict[str, int] = {}
+    for stmt in assigns:
+        assign_counts[stmt.targets[0].id] = assign_counts.get(stmt.targets[0].id, 0) + 1
     loop_targets = [n.target.id for n in ast.walk(tree) if isinstance(n, ast.For) and isinstance(n.target, ast.Name)]
     for target in loop_targets:
         shapes[target] = ()
@@ -647,6 +710,15 @@ def infer_shapes(tree: ast.FunctionDef, known: dict) -> dict:
         changed = False
         for stmt in assigns:
             target = stmt.targets[0].id
+            value = stmt.value
+            if isinstance(value, ast.Attribute) and value.attr == "shape" and isinstance(value.value, ast.Name):
+                base = shapes.get(value.value.id)
+                if isinstance(base, tuple):
+                    shape_sources[target] = base
+            computed = value_of(value)
+            if computed is not None and assign_counts.get(target) == 1:
+                values[target] = computed
+                int_names.add(target) if isinstance(computed, int) else None
             if target in known:
                 if target not in int_names:
                     shapes[target] = UNKNOWN_SHAPE if shapes.get(target) != of(stmt.value) else shapes[target]

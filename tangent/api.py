@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Callable, Sequence
 
 import numpy as np
@@ -52,6 +53,7 @@ def _specializing(generic: Callable, specialize: Callable) -> Callable:
         derivative(*args)
         return specialized[tuple(map(_argument_kind, args))]
 
+    derivative.__signature__ = inspect.signature(generic)
     derivative.__name__ = generic.__name__
     derivative.__qualname__ = generic.__qualname__
     derivative.__doc__ = generic.__doc__
@@ -218,13 +220,16 @@ def jacobian(func: Callable, wrt: int = 0, *, optimized: bool = True, mode: str 
     """
     if not isinstance(wrt, int):
         raise TangentError("jacobian takes a single argument index as wrt")
-    forward = autodiff(func, wrt, "forward", optimized=optimized, preserve_result=True)
-    reverse = autodiff(func, wrt, "reverse", optimized=optimized, preserve_result=True)
+    def forward(*args):
+        return autodiff(func, wrt, "forward", optimized=optimized, preserve_result=True)(*args)
+
+    def reverse(*args):
+        return autodiff(func, wrt, "reverse", optimized=optimized, preserve_result=True)(*args)
 
     def jacobian_of(*args):
         args = _with_defaults(func, args)
         x = args[wrt]
-        _, out = forward(*args, zeros_like_float(x))
+        out = func(*args)
         out_shape, in_shape = np.shape(out), np.shape(x)
         use_forward = mode == "forward" or (mode == "auto" and np.size(x) <= np.size(out))
         if use_forward:

@@ -19,6 +19,7 @@ from .errors import NoDerivativeError, TangentSyntaxError
 from .frontend import ParsedFunction
 from .naming import Namer
 from .normalize import GradHook
+from .runtime import restore_region
 from .reverse import describe_callee, name, store
 from .templates import Accumulate, ZeroDerivative, bind_arguments, instantiate
 
@@ -123,7 +124,8 @@ class ForwardMode:
         self.wrt = wrt
         self.namer = namer
         self.analysis = Analysis(tree, set(wrt))
-        check_mutations(tree, self.origin, self.analysis)
+        # Aliases are harmless here: tangents alias exactly as values do.
+        check_mutations(tree, self.origin, self.analysis, aliases=False)
         self.ever_varied = set(wrt).union(*self.analysis.varied.values())
         self.tangent_names: dict[str, str] = {}
         self.zeros_like = session.bind_global("zeros_like", runtime.zeros_like)
@@ -174,6 +176,15 @@ class ForwardMode:
                     ast.While(test=stmt.test, body=self.block(stmt.body) or [ast.Pass()], orelse=[]), stmt))
             elif isinstance(stmt, GradHook):
                 continue  # backward-pass only
+            elif isinstance(stmt, ast.Expr) and getattr(stmt.value, "tangent_callee", None) is restore_region:
+                out.append(stmt)
+                var = stmt.value.args[0]
+                if isinstance(var, ast.Name) and var.id in self.ever_varied:
+                    old = simplify_zeros(self.tangent_of_atom(stmt.value.args[2], stmt), self.zeros_like)
+                    old = old if old is not None else self.zeros(stmt.value.args[2])
+                    mirror = ast.Call(func=copy.deepcopy(stmt.value.func),
+                                      args=[name(self.d(var.id)), copy.deepcopy(stmt.value.args[1]), old], keywords=[])
+                    out.append(ast.copy_location(ast.Expr(value=mirror), stmt))
             elif isinstance(stmt, ast.Expr) and getattr(stmt.value, "tangent_callee", None) is list.append:
                 out.append(stmt)
                 lst = stmt.value.func.value

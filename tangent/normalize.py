@@ -111,6 +111,7 @@ class Normalizer:
             if not callable(obj) or isinstance(obj, type):
                 glob = copy.deepcopy(node)
                 glob.tangent_global = True
+                glob.tangent_value = obj
                 return glob
         value = self.operation(node, out)
         if is_atom(value):
@@ -193,6 +194,7 @@ class Normalizer:
             if resolved is not UNRESOLVED:
                 glob = copy.deepcopy(node)
                 glob.tangent_global = True
+                glob.tangent_value = resolved
                 return glob
             value = self.atom(node.value, out)
             attr = ast.Attribute(value=value, attr=node.attr, ctx=ast.Load())
