@@ -60,9 +60,20 @@ class ConstantFolder(ast.NodeTransformer):
                 return ast.copy_location(ast.Constant(value=value), node)
         if self.algebra and isinstance(node.op, ast.Pow) and _is_one(node.right):
             return node.left
+        if self.algebra:
+            node = self.visit_BinOpSign(node)
         if self.algebra and isinstance(node.op, ast.Mult) and _is_const(node.right) and isinstance(node.right.value, float) \
                 and node.right.value == 1.0:
             return node.left
+        return node
+
+    def visit_BinOpSign(self, node):
+        """a + -b -> a - b and a - -b -> a + b (one array operation fewer)."""
+        if isinstance(node.right, ast.UnaryOp) and isinstance(node.right.op, ast.USub):
+            if isinstance(node.op, ast.Add):
+                return ast.copy_location(ast.BinOp(left=node.left, op=ast.Sub(), right=node.right.operand), node)
+            if isinstance(node.op, ast.Sub):
+                return ast.copy_location(ast.BinOp(left=node.left, op=ast.Add(), right=node.right.operand), node)
         return node
 
     def visit_UnaryOp(self, node):
