@@ -102,8 +102,18 @@ def highlight(source: str, stream) -> str:
 
 
 def show(args) -> int:
-    func = load_function(args.function)
-    wrt = tuple(int(i) for i in args.wrt.split(",")) if args.wrt else (0,)
+    try:
+        func = load_function(args.function)
+    except SystemExit:
+        raise
+    except Exception as e:  # a missing module or attribute, or an import error in it
+        print(f"tangent: cannot load {args.function!r}: {type(e).__name__}: {e}", file=sys.stderr)
+        return 2
+    try:
+        wrt = tuple(int(i) for i in args.wrt.split(",")) if args.wrt else (0,)
+    except ValueError:
+        print(f"tangent: --wrt takes comma-separated argument indices, e.g. 0,1; got {args.wrt!r}", file=sys.stderr)
+        return 2
     try:
         derivative = tangent.autodiff(func, wrt=wrt, mode=args.mode, optimized=not args.no_optimize)
     except tangent.TangentError as e:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import inspect
+import sys
 from typing import Callable, Sequence
 
 import numpy as np
 
-from .errors import TangentError
+from . import rules
+from .errors import NonFiniteGradientError, TangentError
 from .transform import Session
 
 _cache: dict = {}
@@ -34,7 +36,8 @@ def _specializing(generic: Callable, specialize: Callable) -> Callable:
     specialized: dict = {}
 
     def derivative(*args, **kwargs):
-        if kwargs:
+        if kwargs or sys.gettrace() is not None:
+            # under a debugger, step straight into the code tangent.source shows
             return generic(*args, **kwargs)
         key = tuple(map(_argument_kind, args))
         implementation = specialized.get(key)
@@ -54,6 +57,7 @@ def _specializing(generic: Callable, specialize: Callable) -> Callable:
         return specialized[tuple(map(_argument_kind, args))]
 
     derivative.__signature__ = inspect.signature(generic)
+    derivative.__wrapped__ = generic
     derivative.__name__ = generic.__name__
     derivative.__qualname__ = generic.__qualname__
     derivative.__doc__ = generic.__doc__
@@ -61,6 +65,44 @@ def _specializing(generic: Callable, specialize: Callable) -> Callable:
     derivative.tangent_generic = generic
     derivative.tangent_specialized_for = specialized_for
     return derivative
+
+
+def _arithmetic_errors_as_nonfinite(derivative: Callable) -> Callable:
+    """With check_finite, Python float arithmetic that fails (1.0 / 0.0,
+    math.log(0.0)) is reported like a NaN or inf: naming the user's line whose
+    backward step failed, read from the comment above the generated line."""
+    import linecache
+    import re
+
+    def checked(*args, **kwargs):
+        try:
+            return derivative(*args, **kwargs)
+        except (ArithmeticError, ValueError) as error:
+            frame = error.__traceback__
+            where = None
+            while frame is not None:
+                filename = frame.tb_frame.f_code.co_filename
+                if filename.startswith("<tangent "):
+                    lines = linecache.getlines(filename)
+                    for line in reversed(lines[: frame.tb_lineno]):
+                        found = re.match(r"\s*# (\S+:\d+: .*)", line)
+                        if found:
+                            where = found.group(1)
+                            break
+                frame = frame.tb_next
+            if where is None:
+                raise
+            raise NonFiniteGradientError(
+                f"the backward step of {where}\n  failed with {type(error).__name__}: {error} "
+                "(a non-finite derivative); look for a division by zero, log or sqrt at 0 at that line"
+            ) from error
+
+    for attribute in ("tangent_source", "tangent_generic", "tangent_specialized_for", "__signature__"):
+        if hasattr(derivative, attribute):
+            setattr(checked, attribute, getattr(derivative, attribute))
+    checked.__wrapped__ = derivative
+    checked.__name__ = derivative.__name__
+    return checked
 
 
 def _normalize_wrt(wrt) -> tuple[int, ...]:
@@ -89,7 +131,8 @@ def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "rever
     wrt = _normalize_wrt(wrt)
     if mode not in ("reverse", "forward"):
         raise TangentError(f"mode={mode!r} is not supported; use mode='reverse' or mode='forward'")
-    key = (func, wrt, mode, optimized, preserve_result, check_scalar, check_finite)
+    # registering a rule changes what a derivative should be: its version is in the key
+    key = (func, wrt, mode, optimized, preserve_result, check_scalar, check_finite, rules.version())
     derivative = _cache.get(key)
     if derivative is None:
         session = Session(optimized=optimized, check_finite=check_finite)
@@ -107,6 +150,8 @@ def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "rever
                 return special.build(name, f"d{getattr(func, '__name__', 'f')}")
 
             derivative = _specializing(derivative, specialize)
+        if check_finite:
+            derivative = _arithmetic_errors_as_nonfinite(derivative)
         _cache[key] = derivative
     if verbose:
         print(derivative.tangent_source)

@@ -450,6 +450,9 @@ class Normalizer:
                         f"({ast.unparse(stmt.value.func)}); Tangent cannot undo that in the backward pass",
                         "assign the result to a new variable instead of mutating in place",
                     )
+                # its arguments are computed first, one operation each, like any call's
+                out.append(self.at(ast.Expr(value=self.call(stmt.value, out))))
+                return
             out.append(stmt)
         elif isinstance(stmt, (ast.Pass,)):
             return

@@ -129,7 +129,11 @@ class ReverseMode:
         inside = {id(n) for h in hooks for b in h.body for n in ast.walk(b)}
         used_outside = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in inside}
         for hook in hooks:
-            if hook.alias not in used_outside and hook.var not in self.adjoint_names:
+            if hook.alias in used_outside:
+                raise self.error(TangentSyntaxError, hook,
+                                 f"the name {hook.alias!r} of the adjoint is also a variable of the function",
+                                 "give the adjoint a name used nowhere else, e.g. `as d" + hook.var + "`")
+            if hook.var not in self.adjoint_names:
                 self.adjoint_names[hook.var] = hook.alias
 
     # ------------------------------------------------------------ naming
@@ -288,7 +292,8 @@ class ReverseMode:
                 line = getattr(stmt, "lineno", None)
                 if line and line != last_line and not isinstance(stmt, (ast.For, ast.While)):
                     text = self.origin.text(line)
-                    out.append(Comment(f"line {line}: {text}" if text else f"line {line}"))
+                    where = f"{os.path.basename(self.origin.filename)}:{line}"
+                    out.append(Comment(f"{where}: {text}" if text else where))
                     last_line = line
             out.extend(code)
         return out, state
@@ -310,8 +315,6 @@ class ReverseMode:
             merged = self.merge([s1, s2], self.analysis.defined_before(stmt))
             body += self.transition(s1, merged)
             orelse += self.transition(s2, merged)
-            if not has_code(body) and not has_code(orelse):
-                return body + orelse, merged
             new = ast.If(test=copy.deepcopy(stmt.test), body=body or [ast.Pass()], orelse=orelse)
             return [ast.copy_location(new, stmt)], merged
         if isinstance(stmt, (ast.For, ast.While)):
@@ -333,8 +336,8 @@ class ReverseMode:
                 counter = self.counters[id(stmt)]
                 loop = ast.For(target=store("_"), iter=call("range", name(counter)), body=body, orelse=[])
                 restore = Restore(self.site_of(counter, stmt))
-            if not has_code(body):
-                return before + body + [restore], head
+            # Even without adjoint code the loop stays for the pops of its
+            # saves (empty loops are removed once the markers are lowered).
             return before + [ast.copy_location(loop, stmt), restore], head
         if isinstance(stmt, GradHook):
             return self.grad_hook(stmt, state), state
@@ -435,7 +438,8 @@ class ReverseMode:
         if not assigned:
             return code
         check = self.session.bind_global("ensure_finite", runtime.ensure_finite)
-        where = f"{os.path.basename(self.origin.filename)}:{stmt.lineno}: {self.origin.text(stmt.lineno)}"
+        where = (f"{os.path.basename(self.origin.filename)}:{stmt.lineno}: {self.origin.text(stmt.lineno)} "
+                 f"(in {self.origin.func_name})")
         checks = [ast.Expr(value=call(check, name(v), ast.Constant(value=where))) for v in dict.fromkeys(assigned)]
         # before the restores, so the check sits with the statement's adjoint
         split = len(code)
@@ -689,12 +693,15 @@ class ReverseMode:
         adjoint reads the variable and it is assigned more than once.
         Returns (primal, adjoint, names to initialise to None, uses_stack)."""
         reads = names_read(adjoint) | set(live_out)
+        read_after = restored_values_read(adjoint)
         needed = {
             s for s in self.sites
             if s.name in reads and s.index is not None
         } | {
             s for s in self.sites
             if s.name in reads and s.index is None and self.def_count[s.name] > 1
+            # the old value matters only if the backward pass reads it after restoring it
+            and (id(s) in read_after or s.name in live_out)
             # a first definition outside loops has no old value to restore
             and (s.in_loop or s.name in self.analysis.defined_before(s.stmt) or s.name in self.wrt)
         }
@@ -738,6 +745,45 @@ class ReverseMode:
             return out
 
         return lower(primal), lower(adjoint), sorted(init), bool(needed)
+
+
+def restored_values_read(adjoint) -> set[int]:
+    """ids of the sites whose Restore is followed, in backward-pass order, by
+    a read of the restored variable (anything in an enclosing loop counts, as
+    it runs again)."""
+    events: list = []  # (kind, name or site, enclosing loops)
+
+    def walk(stmts, loops):
+        for stmt in stmts:
+            if isinstance(stmt, Restore):
+                events.append(("restore", stmt.site, loops))
+                continue
+            if isinstance(stmt, (Save, Comment)):
+                continue
+            if isinstance(stmt, (ast.For, ast.While)):
+                for n in names_loaded(stmt.iter if isinstance(stmt, ast.For) else stmt.test):
+                    events.append(("read", n, loops))
+                walk(stmt.body, loops + (id(stmt),))
+                continue
+            if isinstance(stmt, ast.If):
+                for n in names_loaded(stmt.test):
+                    events.append(("read", n, loops))
+                walk(stmt.body, loops)
+                walk(stmt.orelse, loops)
+                continue
+            for n in names_loaded(stmt):
+                events.append(("read", n, loops))
+
+    walk(adjoint, ())
+    found: set[int] = set()
+    for i, (kind, site, loops) in enumerate(events):
+        if kind != "restore":
+            continue
+        later = any(k == "read" and n == site.name for k, n, _ in events[i + 1:])
+        again = bool(loops) and any(k == "read" and n == site.name and loops[0] in where for k, n, where in events)
+        if later or again:
+            found.add(id(site))
+    return found
 
 
 def mark_pure(stmts) -> None:

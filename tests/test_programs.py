@@ -1802,7 +1802,7 @@ def test_source_mentions_adjoint_and_lines():
     src = tangent.source(tangent.grad(mixed_float_array, wrt=(0, 1)))
     assert "dx" in src and "da" in src
     for marker in ("y = a * x + 2.0", "z = np.tanh(y) * a ** 2", "return np.sum(w) + a * 3.0"):
-        assert f"line {line_of(mixed_float_array, marker)}" in src, marker
+        assert f"test_programs.py:{line_of(mixed_float_array, marker)}" in src, marker
     compile(src, "<generated>", "exec")
 
 
@@ -1811,7 +1811,7 @@ def test_mlp_source_is_recognisable():
     for adj in ("dW1", "db1", "dW2", "db2"):
         assert adj in src
     assert "tanh" in src or "1.0 - h * h" in src
-    assert f"line {line_of(mlp, 'h = np.tanh(W1 @ x + b1)')}" in src
+    assert f"test_programs.py:{line_of(mlp, 'h = np.tanh(W1 @ x + b1)')}" in src
 
 
 def test_source_rejects_other_functions():

@@ -105,6 +105,17 @@ NONDIFFERENTIABLE = _Registry()
 # Functions whose output aliases an input in place, or that have side effects
 # the backward pass cannot undo.
 _loaded = False
+_version = 0
+
+
+def version() -> int:
+    """Changes whenever a rule is registered (derivatives cached before are stale)."""
+    return _version
+
+
+def _changed() -> None:
+    global _version
+    _version += 1
 
 
 def adjoint(*primitives: Callable, when: Callable | None = None) -> Callable[[Callable], Callable]:
@@ -126,6 +137,7 @@ def adjoint(*primitives: Callable, when: Callable | None = None) -> Callable[[Ca
     """
 
     def register(template: Callable) -> Callable:
+        _changed()
         rule = Template(template, "adjoint")
         for primitive in primitives:
             if when is not None:
@@ -155,6 +167,7 @@ def tangent_rule(*primitives: Callable) -> Callable[[Callable], Callable]:
     """
 
     def register(template: Callable) -> Callable:
+        _changed()
         rule = Template(template, "tangent")
         for primitive in primitives:
             TANGENTS[primitive] = rule
@@ -170,6 +183,7 @@ def nondifferentiable(*primitives: Callable) -> None:
 
         tangent.nondifferentiable(my_bucketize)
     """
+    _changed()
     for primitive in primitives:
         NONDIFFERENTIABLE[primitive] = True
 
