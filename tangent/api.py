@@ -237,10 +237,26 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
     forward_over_reverse = autodiff(gradient, wrt, "forward", optimized=optimized, verbose=verbose)
     n = _positional_count(func)
 
+    specialized: dict = {}
+
     def hessian_vector_product(*args):
         if len(args) != n + len(wrt):
             raise TangentError(f"hvp of {func.__name__} takes {n} arguments and {len(wrt)} vectors, got {len(args)} values")
-        return forward_over_reverse(*args[:n], 1.0, *args[n:])
+        implementation = forward_over_reverse
+        if optimized and sys.gettrace() is None:
+            # forward mode over the gradient specialised to these shapes
+            key = tuple(map(_argument_kind, args))
+            implementation = specialized.get(key)
+            if implementation is None:
+                implementation = forward_over_reverse
+                if len(specialized) < _MAX_SPECIALIZATIONS:
+                    try:
+                        special_gradient = gradient.tangent_specialized_for(*args[:n])
+                        implementation = autodiff(special_gradient, wrt, "forward", optimized=True)
+                    except TangentError:
+                        pass
+                specialized[key] = implementation
+        return implementation(*args[:n], 1.0, *args[n:])
 
     hessian_vector_product.tangent_source = forward_over_reverse.tangent_source
     return hessian_vector_product

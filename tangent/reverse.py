@@ -526,6 +526,13 @@ class ReverseMode:
                           if isinstance(a, ast.Name) and self.analysis.is_varied(a.id, stmt) and not a.id.startswith("_")]
                 label = describe_callee(callee)
                 through = f"with respect to {', '.join(active)}" if active else "with respect to its argument"
+                if isinstance(callee, type) and callee.__module__ not in ("builtins",) and not callee.__module__.startswith("numpy"):
+                    raise self.error(
+                        NoDerivativeError, stmt,
+                        f"creating a {callee.__name__} from differentiated values inside the function is not supported",
+                        f"create the object outside and pass it in (annotate the parameter, e.g. obj: {callee.__name__}; "
+                        "its gradient is a dict of its attributes' gradients)",
+                    )
                 raise self.error(
                     NoDerivativeError, stmt,
                     f"no derivative rule for {label}, called {through}",
