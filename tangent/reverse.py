@@ -570,8 +570,10 @@ class ReverseMode:
                 if isinstance(atom, ast.AST):
                     shapes[param] = self.shapes.get(atom.id) if isinstance(atom, ast.Name) else (
                         () if isinstance(atom, ast.Constant) and isinstance(atom.value, (int, float)) else None)
-                    if isinstance(atom, ast.Constant):
-                        constants[param] = atom.value
+                    try:
+                        constants[param] = static_value(atom)
+                    except ValueError:
+                        pass
                 else:
                     constants[param] = atom
             try:
@@ -752,6 +754,18 @@ class ReverseMode:
             return out
 
         return lower(primal), lower(adjoint), sorted(init), bool(needed)
+
+
+def static_value(node: ast.expr):
+    """The value of a literal expression, including ``slice(...)`` and
+    tuples of them (indices); ValueError for anything else."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Tuple):
+        return tuple(static_value(e) for e in node.elts)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "slice" and not node.keywords:
+        return slice(*(static_value(a) for a in node.args))
+    raise ValueError(node)
 
 
 def restored_values_read(adjoint) -> set[int]:

@@ -81,3 +81,16 @@ def grad_extremum_kept(g, z, a, axis):
     """Adjoint of max/min when ``z`` broadcasts against ``a``: ties share ``g``."""
     chosen = a == z
     return chosen * (g / np.sum(chosen, axis=axis, keepdims=True))
+
+
+def _only_new_axes(shapes, constants):
+    """x[None, :, :] and the like: the read is a reshape of all of x."""
+    index = constants.get("index", ())
+    parts = index if isinstance(index, tuple) else (index,)
+    return shapes.get("x") is not None and "index" in constants and any(p is None for p in parts) and all(
+        p is None or p == slice(None) for p in parts)
+
+
+@adjoint(operator.getitem, when=_only_new_axes)
+def getitem_new_axes(z, x, index):
+    d[x] = np.reshape(d[z], np.shape(x))
