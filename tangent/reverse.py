@@ -22,8 +22,6 @@ import inspect
 import os
 from collections import Counter
 
-import numpy as np
-
 from . import rules, runtime
 from .analysis import Analysis, bind_user_call, check_mutations, index_value, infer_shapes, names_loaded, primitive_of
 from .errors import NoDerivativeError, TangentSyntaxError
@@ -591,8 +589,6 @@ class ReverseMode:
             return item
         namespace = self.session.namespace
 
-        session = self.session
-
         class Drop(ast.NodeTransformer):
             def visit_Call(self, node):
                 self.generic_visit(node)
@@ -608,12 +604,12 @@ class ReverseMode:
                 extra = len(result_shape) - len(like)
                 ones = [extra + i for i, n in enumerate(like) if n == 1 and result_shape[extra + i] != 1]
                 axes = tuple(range(extra)) + tuple(ones)
-                np_sum = ast.Attribute(value=ast.Name(id=session.bind_global("np", np), ctx=ast.Load()), attr="sum",
-                                       ctx=ast.Load())
+                # the method form: an array's .sum skips np.sum's Python-level dispatch
                 keywords = [ast.keyword(arg="axis", value=ast.Constant(value=axes if len(axes) != 1 else axes[0]))]
                 if ones and not extra:
                     keywords.append(ast.keyword(arg="keepdims", value=ast.Constant(value=True)))
-                summed = ast.Call(func=np_sum, args=[node.args[0]], keywords=keywords)
+                method = ast.Attribute(value=node.args[0], attr="sum", ctx=ast.Load())
+                summed = ast.Call(func=method, args=[], keywords=keywords)
                 if ones and extra:
                     reshape = ast.Attribute(value=summed, attr="reshape", ctx=ast.Load())
                     summed = ast.Call(func=reshape, args=[ast.Constant(value=like)], keywords=[])
