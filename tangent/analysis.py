@@ -443,6 +443,21 @@ class CallBinding:
                 tuple(sorted((k, id(v)) for k, v in self.types.items())))
 
 
+def active_user_call(mode, stmt) -> CallBinding | None:
+    """The binding of ``stmt``'s call when it calls a user function with an
+    active argument (``mode`` is a differentiator: parsed, analysis, error)."""
+    value = stmt.value
+    if not isinstance(value, ast.Call):
+        return None
+    from .errors import TangentSyntaxError
+
+    def error(message, hint=""):
+        return mode.error(TangentSyntaxError, stmt, message, hint)
+
+    binding = bind_user_call(mode.parsed, mode.analysis, stmt, value, error)
+    return binding if binding is not None and binding.active else None
+
+
 def bind_user_call(parsed, analysis: Analysis, stmt, value: ast.Call, error):
     """CallBinding of ``value`` when it calls a user function, else None."""
     import types as pytypes
@@ -553,7 +568,6 @@ def infer_shapes(tree: ast.FunctionDef, known: dict) -> dict:
     unknown) shapes has shape None. Python numbers have shape ().
     """
     import builtins
-    import math
 
     import numpy as np
 

@@ -14,13 +14,13 @@ import ast
 import copy
 
 from . import rules, runtime
-from .analysis import Analysis, bind_user_call, check_mutations, differentiable_inputs, names_loaded, primitive_of
+from .analysis import Analysis, active_user_call, check_mutations, differentiable_inputs, names_loaded, primitive_of
 from .errors import NoDerivativeError, TangentSyntaxError
 from .frontend import ParsedFunction
 from .naming import Namer
 from .normalize import GradHook
-from .runtime import restore_region
 from .reverse import describe_callee, name, store
+from .runtime import restore_region
 from .templates import Accumulate, ZeroDerivative, bind_arguments, instantiate
 
 _ZERO = ZeroDerivative
@@ -288,14 +288,8 @@ class ForwardMode:
 
     def subroutine(self, stmt, target):
         value = stmt.value
-        if not isinstance(value, ast.Call):
-            return None
-
-        def error(message, hint=""):
-            return self.error(TangentSyntaxError, stmt, message, hint)
-
-        binding = bind_user_call(self.parsed, self.analysis, stmt, value, error)
-        if binding is None or not binding.active:
+        binding = active_user_call(self, stmt)
+        if binding is None:
             return None
         fname, tangent_params = self.session.jvp_of(binding.callee, tuple(binding.active), self.origin, stmt,
                                                     static=binding.static, types=binding.types)

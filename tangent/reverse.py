@@ -23,7 +23,7 @@ import os
 from collections import Counter
 
 from . import rules, runtime
-from .analysis import Analysis, bind_user_call, check_mutations, index_value, infer_shapes, names_loaded, primitive_of
+from .analysis import Analysis, active_user_call, check_mutations, index_value, infer_shapes, names_loaded, primitive_of
 from .errors import NoDerivativeError, TangentSyntaxError
 from .frontend import UNRESOLVED, ParsedFunction
 from .naming import Namer
@@ -217,15 +217,8 @@ class ReverseMode:
     def subroutine_call(self, stmt: ast.Assign):
         """For ``z = g(...)`` with g a user function and an active argument:
         (fwd_name, bwd_name, {param: atom}, [active params], binding)."""
-        value = stmt.value
-        if not isinstance(value, ast.Call):
-            return None
-
-        def error(message, hint=""):
-            return self.error(TangentSyntaxError, stmt, message, hint)
-
-        binding = bind_user_call(self.parsed, self.analysis, stmt, value, error)
-        if binding is None or not binding.active:
+        binding = active_user_call(self, stmt)
+        if binding is None:
             return None
         fwd, bwd = self.session.split(binding.callee, tuple(binding.active), self.origin, stmt,
                                       static=binding.static, types=binding.types)

@@ -33,20 +33,12 @@ import pytest
 import tangent
 from tangent import rules
 from tangent.rules import d
-from tests.utils import assert_tree_close, check_grad, numeric_grad
+from tests.utils import assert_tree_close, check_grad, line_of, numeric_grad
 
 THIS_FILE = os.path.basename(__file__)
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT = 60
 
-
-def line_of(func, marker):
-    """Absolute line number of the first line of ``func`` containing ``marker``."""
-    lines, start = inspect.getsourcelines(func)
-    for k, text in enumerate(lines):
-        if marker in text:
-            return start + k
-    raise AssertionError(f"{marker!r} not found in {func.__name__}")
 
 
 def run_python(args, cwd, stdin=None):

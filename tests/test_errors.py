@@ -384,6 +384,11 @@ def fstring(x):
     return x * len(label)
 
 
+class Model:
+    def loss(self, x):
+        return x * x
+
+
 def class_attr_call(x):
     m = Model()
     return m.loss(x)

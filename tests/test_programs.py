@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import inspect
 import math
 from math import sin as msin
 
@@ -21,7 +20,7 @@ from numpy import exp as nexp
 from numpy import tanh as ntanh
 
 import tangent
-from tests.utils import assert_tree_close, check_grad, numeric_grad
+from tests.utils import assert_tree_close, check_grad, line_of, numeric_grad
 
 
 def rng(seed=0):
@@ -36,14 +35,6 @@ def autograd_grad(func, *args, wrt=0):
 def anp():
     return pytest.importorskip("autograd.numpy")
 
-
-def line_of(func, marker):
-    """Absolute line number of the first line of ``func`` containing ``marker``."""
-    lines, start = inspect.getsourcelines(func)
-    for k, text in enumerate(lines):
-        if marker in text:
-            return start + k
-    raise AssertionError(f"{marker!r} not found in {func.__name__}")
 
 
 LOOP_CALL_STACK = ("a subroutine call inside a loop whose result feeds another operation (y = inner(y) * 0.5): the "

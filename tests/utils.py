@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 import tangent
@@ -104,3 +106,12 @@ def check_grad(f, *args, wrt=(0,), rtol=1e-5, atol=1e-6, optimized=True):
         expected = numeric_grad(f, args, i)
         assert_tree_close(g, expected, rtol, atol)
     return got[0] if len(wrt) == 1 else got
+
+
+def line_of(func, marker):
+    """Absolute line number of the first line of ``func`` containing ``marker``."""
+    lines, start = inspect.getsourcelines(func)
+    for k, text in enumerate(lines):
+        if marker in text:
+            return start + k
+    raise AssertionError(f"{marker!r} not found in {func.__name__}")
