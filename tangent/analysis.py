@@ -649,7 +649,7 @@ def infer_shapes(tree: ast.FunctionDef, known: dict) -> dict:
                 args = [node.func.value] + args
             keywords = {k.arg: k.value for k in node.keywords}
             try:
-                if isinstance(callee, np.ufunc) and not keywords:
+                if isinstance(callee, np.ufunc) and callee.signature is None and not keywords:  # elementwise
                     if callee.nin == 1 and len(args) == 1:
                         return of(args[0])
                     if callee.nin == 2 and len(args) == 2:
@@ -663,8 +663,10 @@ def infer_shapes(tree: ast.FunctionDef, known: dict) -> dict:
                     return _reduced(of(args[0]), axis, keepdims)
                 if callee in (np.matmul, np.dot) and len(args) == 2:
                     a, b = of(args[0]), of(args[1])
+                    if callee is np.dot and (a is None or b is None or len(a) > 2 or len(b) > 2):
+                        return None  # np.dot of stacks of matrices is not matmul's broadcasting
                     if a == () or b == ():
-                        return _broadcast(a, b)
+                        return _broadcast(a, b) if callee is np.dot else None
                     return _matmul_shape(a, b)
                 if callee in (np.zeros, np.ones, np.empty) and args:
                     shape = int_value(args[0])

@@ -60,6 +60,18 @@ class GradHook(ast.stmt):
         self.body = body or []
 
 
+def is_pure_function(callee) -> bool:
+    """NumPy and math functions without side effects: a result nobody reads
+    need not be computed (random number generators excepted)."""
+    module = getattr(callee, "__module__", None) or ""
+    if isinstance(callee, np.ufunc):
+        return True
+    if module == "math":
+        return True
+    return module.startswith("numpy") and "random" not in module and getattr(callee, "__name__", "") not in (
+        "copyto", "put", "place", "putmask", "fill_diagonal", "seterr", "save", "savez", "savetxt")
+
+
 def is_atom(node: ast.expr) -> bool:
     return isinstance(node, (ast.Name, ast.Constant)) or getattr(node, "tangent_global", False)
 
@@ -364,6 +376,7 @@ class Normalizer:
         call = ast.Call(func=func, args=args, keywords=keywords)
         call.tangent_callee = callee
         call.tangent_method = is_method
+        call.tangent_pure_call = is_pure_function(callee)
         return call
 
     # --------------------------------------------------------- statements

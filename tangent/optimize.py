@@ -203,7 +203,8 @@ def propagate_copies(fdef: ast.FunctionDef) -> ast.FunctionDef:
 def _has_side_effects(stmt: ast.Assign) -> bool:
     if getattr(stmt, "tangent_pure", False):
         return False
-    return any(isinstance(n, (ast.Call, ast.Yield, ast.Await)) for n in ast.walk(stmt.value))
+    return any(isinstance(n, (ast.Yield, ast.Await)) or isinstance(n, ast.Call) and not getattr(n, "tangent_pure_call", False)
+               for n in ast.walk(stmt.value))
 
 
 def eliminate_dead_code(fdef: ast.FunctionDef) -> ast.FunctionDef:

@@ -22,6 +22,8 @@ import inspect
 import os
 from collections import Counter
 
+import numpy as np
+
 from . import rules, runtime
 from .analysis import Analysis, active_user_call, check_mutations, index_value, infer_shapes, names_loaded, primitive_of
 from .errors import NoDerivativeError, TangentSyntaxError
@@ -585,6 +587,10 @@ class ReverseMode:
         class Drop(ast.NodeTransformer):
             def visit_Call(self, node):
                 self.generic_visit(node)
+                if (isinstance(node.func, ast.Attribute) and node.func.attr == "shape" and len(node.args) == 1
+                        and isinstance(node.func.value, ast.Name) and namespace.get(node.func.value.id) is np
+                        and isinstance(shape_of_atom(node.args[0]), tuple)):
+                    return ast.Constant(value=shape_of_atom(node.args[0]))  # np.shape(x) of a known shape
                 if not (isinstance(node.func, ast.Name) and namespace.get(node.func.id) is runtime.unbroadcast
                         and len(node.args) == 2):
                     return node
