@@ -413,6 +413,8 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: 
             continue
         for written, other in ((source, alias), (alias, source)):
             for w_stmt, w_loops in writes.get(written, []):
+                if not is_setitem(w_stmt) and not isinstance(stmt.value, ast.Name):
+                    continue  # appending to or popping from a list leaves the items read from it alone
                 for u_stmt, u_loops in uses(other):
                     r, w, u = position[id(stmt)], position[id(w_stmt)], position[id(u_stmt)]
                     shared = set(loops) & set(w_loops) & set(u_loops)

@@ -454,6 +454,9 @@ class Normalizer:
                 func = stmt.value.func
                 if (callee is UNRESOLVED and isinstance(func, ast.Attribute) and func.attr in LIST_METHODS
                         and isinstance(func.value, ast.Name) and func.value.id in self.parsed.local_names):
+                    if func.attr == "pop":  # a discarded pop still moves the list's adjoint
+                        out.append(self.assign(self.temp("popped"), self.call(stmt.value, out)))
+                        return
                     out.append(self.at(ast.Expr(value=self.call(stmt.value, out))))
                     return
                 if callee is UNRESOLVED:

@@ -284,6 +284,7 @@ def restore_region(x, index, old):
 def as_sequence(iterable):
     """Something indexable with the items a for loop over ``iterable`` sees
     (the keys of a dict, the rows of an array)."""
-    if isinstance(iterable, (np.ndarray, list, tuple, range)):
+    if isinstance(iterable, (np.ndarray, tuple, range)):
         return iterable
+    # a list is copied: the backward pass pops from the original
     return list(iterable)

@@ -541,8 +541,6 @@ def test_third_order_reverse_recursion():
     assert d3(1.5, 4) == pytest.approx(24 * 1.5, rel=1e-10)
 
 
-@pytest.mark.xfail(strict=True, reason="grad(grad(grad(f))) of a loop: no adjoint rule for runtime.GradList "
-                                       "(append_grad, used by the second-order stack adjoints)")
 def test_third_order_reverse_loop():
     # self_loop(x, 3) = x ** 4
     d3 = tangent.grad(tangent.grad(tangent.grad(tp.self_loop)))

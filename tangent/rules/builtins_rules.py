@@ -11,7 +11,7 @@ import operator
 
 import numpy as np
 
-from ..runtime import GradList, GradTuple, unbroadcast, zeros_like
+from ..runtime import GradList, GradTuple, broadcast_like, unbroadcast, zeros_like
 from . import adjoint, d, nondifferentiable, tangent_rule
 
 # ---------------------------------------------------------------- operators
@@ -124,16 +124,32 @@ def t_mod(z, x, y):
 
 
 def grad_of_extremum(g, z, args, pick_max):
-    """Adjoints of the arguments of builtin max/min: to the one chosen (the
-    first of ties), or for a single iterable argument, to its chosen item."""
+    """Adjoints of the arguments of builtin max/min: one per argument, ``g``
+    for the one equal to the result ``z`` (the first of ties) and zero for the
+    others; for a single iterable argument, its adjoint holds ``g`` at the
+    chosen item. (``pick_max`` is kept for the call sites; ``z`` decides.)"""
     if len(args) == 1:
         items = list(args[0])
-        chosen = items.index(max(items) if pick_max else min(items))
+        chosen = items.index(z)
         out = [zeros_like(v) for v in items]
         out[chosen] = g
-        return (GradTuple(out) if isinstance(args[0], tuple) else GradList(out)) if not isinstance(args[0], np.ndarray) else np.asarray(out)
+        if isinstance(args[0], np.ndarray):
+            return GradTuple((np.asarray(out),))
+        return GradTuple((GradTuple(out) if isinstance(args[0], tuple) else GradList(out),))
     chosen = list(args).index(z)
     return GradTuple(g if i == chosen else zeros_like(a) for i, a in enumerate(args))
+
+
+def grad_of_chosen(dargs, g, z, args):
+    """Adjoint of ``g`` in ``grad_of_extremum(g, z, args, ...)`` given the
+    adjoints ``dargs`` of its result: that of the chosen argument or item
+    (None meaning zero)."""
+    if len(args) == 1:
+        part = dargs[0]
+        picked = None if part is None else list(part)[list(args[0]).index(z)]
+    else:
+        picked = dargs[list(args).index(z)]
+    return zeros_like(g) if picked is None else picked
 
 
 @adjoint(builtins.max)
@@ -166,6 +182,18 @@ def grad_of_builtin_sum(g, iterable):
     return GradTuple(items) if isinstance(iterable, tuple) else GradList(items)
 
 
+def sum_of_item_grads(ditems, g, iterable):
+    """Adjoint of ``g`` in ``grad_of_builtin_sum(g, iterable)`` given the
+    adjoints ``ditems`` of the items (None meaning zero)."""
+    if isinstance(iterable, np.ndarray):
+        return unbroadcast(ditems, g)
+    total = zeros_like(g)
+    for part in ditems:
+        if part is not None:
+            total = total + broadcast_like(part, g)
+    return total
+
+
 @adjoint(builtins.sum)
 def sum_(z, iterable, start=0):
     d[iterable] = grad_of_builtin_sum(d[z], iterable)
@@ -175,6 +203,55 @@ def sum_(z, iterable, start=0):
 @tangent_rule(builtins.sum)
 def t_sum(z, iterable, start=0):
     d[z] = sum(d[iterable], d[start])
+
+
+# Rules for the helpers above, so that gradients calling them can be
+# differentiated again (forward or reverse over reverse).
+
+
+@adjoint(grad_of_extremum)
+def a_grad_of_extremum(out, g, z, args, pick_max):
+    d[g] = grad_of_chosen(d[out], g, z, args)
+
+
+@tangent_rule(grad_of_extremum)
+def t_grad_of_extremum(out, g, z, args, pick_max):
+    d[out] = grad_of_extremum(d[g], z, args, pick_max)
+
+
+@adjoint(grad_of_chosen)
+def a_grad_of_chosen(out, dargs, g, z, args):
+    d[dargs] = grad_of_extremum(d[out], z, args, True)
+
+
+@tangent_rule(grad_of_chosen)
+def t_grad_of_chosen(out, dargs, g, z, args):
+    d[out] = grad_of_chosen(d[dargs], g, z, args)
+
+
+@adjoint(tangent_of_extremum)
+def a_tangent_of_extremum(out, dargs, z, args):
+    d[dargs] = grad_of_extremum(d[out], z, args, True)
+
+
+@adjoint(grad_of_builtin_sum)
+def a_grad_of_builtin_sum(z, g, iterable):
+    d[g] = sum_of_item_grads(d[z], g, iterable)
+
+
+@tangent_rule(grad_of_builtin_sum)
+def t_grad_of_builtin_sum(z, g, iterable):
+    d[z] = grad_of_builtin_sum(d[g], iterable)
+
+
+@adjoint(sum_of_item_grads)
+def a_sum_of_item_grads(z, ditems, g, iterable):
+    d[ditems] = grad_of_builtin_sum(d[z], iterable)
+
+
+@tangent_rule(sum_of_item_grads)
+def t_sum_of_item_grads(z, ditems, g, iterable):
+    d[z] = sum_of_item_grads(d[ditems], g, iterable)
 
 
 # ---------------------------------------------------------------------- math

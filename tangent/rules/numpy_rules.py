@@ -55,7 +55,7 @@ def shape_like(g, x):
     return g
 
 
-def _pieces(parts, like):
+def pieces_of(parts, like):
     """Per-element adjoints ``parts`` of a sequence argument ``like``."""
     parts = [shape_like(p, x) for p, x in zip(parts, like)]
     if isinstance(like, np.ndarray):
@@ -528,25 +528,25 @@ def grad_concatenate(g, arrays, axis=0):
         parts = np.split(np.ravel(g), np.cumsum(sizes)[:-1])
     else:
         parts = np.split(g, np.cumsum([np.shape(a)[axis] for a in arrays])[:-1], axis=axis)
-    return _pieces(parts, arrays)
+    return pieces_of(parts, arrays)
 
 
 def grad_stack(g, arrays, axis=0):
     """Adjoint of ``np.stack(arrays, axis)``: one slice of ``g`` per input."""
-    return _pieces(list(np.moveaxis(g, axis, 0)), arrays)
+    return pieces_of(list(np.moveaxis(g, axis, 0)), arrays)
 
 
 def grad_hstack(g, tup):
     """Adjoint of ``np.hstack``: split along axis 0 for 1-D inputs, else 1."""
     shapes = [np.shape(np.atleast_1d(a)) for a in tup]
     axis = 0 if len(shapes[0]) == 1 else 1
-    return _pieces(np.split(g, np.cumsum([s[axis] for s in shapes])[:-1], axis=axis), tup)
+    return pieces_of(np.split(g, np.cumsum([s[axis] for s in shapes])[:-1], axis=axis), tup)
 
 
 def grad_vstack(g, tup):
     """Adjoint of ``np.vstack``: split along axis 0 of the 2-D promoted inputs."""
     sizes = [np.shape(np.atleast_2d(a))[0] for a in tup]
-    return _pieces(np.split(g, np.cumsum(sizes)[:-1], axis=0), tup)
+    return pieces_of(np.split(g, np.cumsum(sizes)[:-1], axis=0), tup)
 
 
 def grad_tile(g, A, reps):
@@ -605,6 +605,12 @@ def tangent_sort(da, a, axis=-1):
     """Tangent of ``np.sort(a, axis)``: ``da`` in the sorted order."""
     ax, order = _sort_order(a, axis)
     return np.take_along_axis(np.reshape(da, order.shape), order, axis=ax)
+
+
+def item_at(a, args):
+    """``a.item(*args)`` as a function of ``a`` and the tuple ``args`` (for
+    rules, whose generated code cannot call with ``*args``)."""
+    return np.asarray(a).item(*args)
 
 
 def grad_item(g, a, args):
@@ -685,14 +691,14 @@ def tangent_grad_slogdet(g, a, da):
     return np.expand_dims(g[1], (-2, -1)) * matrix_transpose(tangent_inv(a, da))
 
 
-def _solve_apply(m, v, b):
+def solve_apply(m, v, b):
     """``m @ v`` where ``v`` is a vector (when ``b`` is 1-D) or a matrix."""
     return np.matmul(m, v[..., None])[..., 0] if np.ndim(b) == 1 else np.matmul(m, v)
 
 
 def tangent_grad_solve(z, a, da, b):
     """Tangent of ``z = grad_solve(g, a, b)`` along ``da``: -solve(a^T, da^T z)."""
-    return -grad_solve(_solve_apply(matrix_transpose(da), z, b), a, b)
+    return -grad_solve(solve_apply(matrix_transpose(da), z, b), a, b)
 
 
 def tangent_grad_norm(g, z, x, dx=None, dz=None, ord=None, axis=None):
@@ -710,6 +716,58 @@ def tangent_grad_norm(g, z, x, dx=None, dz=None, ord=None, axis=None):
         return ge * (p - 1) * safe_divide(np.abs(xa), ze) ** (p - 2) * safe_divide(dx, ze)
     dze = _expand(dz, xa.shape, axes)
     return -ge * (p - 1) * np.sign(xa) * safe_divide(np.abs(xa), ze) ** (p - 1) * safe_divide(dze, ze)
+
+
+# ----------------------------------------------------- reverse over reverse
+# The adjoints of the helpers above, so that a gradient can be differentiated
+# again in reverse mode (tangent.grad of a function of a gradient). A helper
+# linear in the adjoint ``g`` it receives, like ``grad_sum``, is the transpose
+# of a linear map; its own adjoint with respect to ``g`` is that map again
+# (``np.sum`` for ``grad_sum``, ``np.matmul`` for ``matmul_adjoint_lhs``).
+
+
+def dense_grad(g, like):
+    """The adjoint ``g`` of a value shaped like ``like`` as one array of that
+    shape: GradList/GradTuple pieces (what ``shape_like`` returns for lists)
+    are joined, and None (a zero adjoint) becomes zeros."""
+    shape = np.shape(like)
+    if g is None:
+        return np.zeros(shape)
+    if isinstance(g, (list, tuple)):
+        parts = [dense_grad(gi, li) for gi, li in zip(g, like)]
+        return np.reshape(np.array(parts, dtype=np.result_type(*parts, 0.0)), shape) if parts else np.zeros(shape)
+    return np.reshape(g, shape)
+
+
+def piece_grads(g, like):
+    """The adjoints ``g`` of the pieces of the sequence ``like`` (the output
+    of ``pieces_of``) as a list of arrays shaped like the pieces."""
+    return [dense_grad(gi, li) for gi, li in zip(g, like)]
+
+
+def grad_grad_norm(dz, g, zz, x, ord=None, axis=None):
+    """Adjoint of the norm ``zz`` in ``grad_norm(g, zz, x, ord, axis)`` given
+    the adjoint ``dz`` of its result (2-norms and vector p-norms)."""
+    xa = np.asarray(x)
+    axes = _norm_axes(xa, ord, axis)[0]
+    per_unit = tangent_grad_norm(g, zz, xa, dz=np.ones(np.shape(zz)), ord=ord, axis=axis)
+    return np.reshape(np.sum(per_unit * dz, axis=axes), np.shape(zz))
+
+
+def grad_slogdet_seed(dz, a):
+    """Adjoint of the pair ``g`` in ``grad_slogdet(g, a)``: zero for the sign,
+    sum(dz * inv(a)^T) over each matrix for the log-determinant."""
+    inv_t = matrix_transpose(np.linalg.inv(a))
+    return GradTuple((np.zeros(np.shape(a)[:-2]), np.sum(dz * inv_t, axis=(-2, -1))))
+
+
+def grad_grad_slogdet(dz, g, a):
+    """Adjoint of ``a`` in ``grad_slogdet(g, a)`` (through inv(a)^T)."""
+    if g[1] is None:
+        return np.zeros(np.shape(a))
+    inv_t = matrix_transpose(np.linalg.inv(a))
+    weighted = np.expand_dims(g[1], (-2, -1)) * dz
+    return -np.matmul(inv_t, np.matmul(matrix_transpose(weighted), inv_t))
 
 
 # ================================================================== rules
@@ -1647,12 +1705,20 @@ def item(z, a, *args):
 
 @tangent_rule(np.ndarray.item)
 def t_item(z, a, *args):
-    d[z] = np.asarray(d[a]).item(*args)
+    d[z] = item_at(d[a], args)
 
 
 # ------------------------------------------------------ rules for the helpers
-# Forward rules for the helpers that generated gradients call, so that those
-# gradients can be differentiated again (tangent.hvp, tangent.hessian).
+# Rules for the helpers that generated gradients call, so that those gradients
+# can be differentiated again: forward rules for forward over reverse
+# (tangent.hvp, tangent.hessian), reverse rules for reverse over reverse
+# (tangent.grad of a function of a gradient). Each reverse rule differentiates
+# the same arguments as the forward rule beside it.
+
+
+@adjoint(grad_sum)
+def a_grad_sum(z, g, a, axis=None):
+    d[g] = np.reshape(np.sum(dense_grad(d[z], a), axis=axis), np.shape(g))
 
 
 @tangent_rule(grad_sum)
@@ -1660,9 +1726,23 @@ def t_grad_sum(z, g, a, axis=None):
     d[z] = grad_sum(d[g], a, axis)
 
 
+@adjoint(grad_mean)
+def a_grad_mean(z, g, a, axis=None):
+    d[g] = np.reshape(np.mean(dense_grad(d[z], a), axis=axis), np.shape(g))
+
+
 @tangent_rule(grad_mean)
 def t_grad_mean(z, g, a, axis=None):
     d[z] = grad_mean(d[g], a, axis)
+
+
+# The Hessian of a product is symmetric, so the adjoint of its tangent
+# (tangent_grad_prod) is itself, applied to the weighted adjoint.
+@adjoint(grad_prod)
+def a_grad_prod(z, g, a, axis=None, initial=None):
+    d[g] = np.reshape(tangent_prod(dense_grad(d[z], a), a, axis, False, initial), np.shape(g))
+    weighted = expand_reduced(g, a, axis) * dense_grad(d[z], a)
+    d[a] = shape_like(tangent_grad_prod(np.ones_like(g), a, weighted, axis, initial), a)
 
 
 @tangent_rule(grad_prod)
@@ -1670,14 +1750,54 @@ def t_grad_prod(z, g, a, axis=None, initial=None):
     d[z] = grad_prod(d[g], a, axis, initial) + tangent_grad_prod(g, a, d[a], axis, initial)
 
 
+@adjoint(tangent_prod)
+def a_tangent_prod(z, dx, a, axis=None, keepdims=False, initial=None):
+    d[dx] = grad_prod(d[z], a, axis, initial)
+    d[a] = shape_like(tangent_grad_prod(d[z], a, dx, axis, initial), a)
+
+
+@adjoint(grad_extremum)
+def a_grad_extremum(z, g, zz, a, axis=None):
+    d[g] = np.reshape(tangent_extremum(dense_grad(d[z], a), zz, a, axis), np.shape(g))
+
+
 @tangent_rule(grad_extremum)
 def t_grad_extremum(z, g, zz, a, axis=None):
     d[z] = grad_extremum(d[g], zz, a, axis)
 
 
+@adjoint(tangent_extremum)
+def a_tangent_extremum(z, dx, zz, a, axis=None, keepdims=False):
+    d[dx] = grad_extremum(d[z], zz, a, axis)
+
+
+# The centring in the variance's gradient is symmetric: its adjoint is itself.
+@adjoint(grad_var)
+def a_grad_var(z, g, a, axis=None, ddof=0, correction=None):
+    d[g] = np.reshape(tangent_var(dense_grad(d[z], a), a, axis, ddof, False, correction), np.shape(g))
+    weighted = expand_reduced(g, a, axis) * dense_grad(d[z], a)
+    d[a] = shape_like(grad_var(np.ones_like(g), weighted, axis, ddof, correction), a)
+
+
 @tangent_rule(grad_var)
 def t_grad_var(z, g, a, axis=None, ddof=0, correction=None):
     d[z] = grad_var(d[g], a, axis, ddof, correction) + grad_var(g, d[a], axis, ddof, correction)
+
+
+@adjoint(tangent_var)
+def a_tangent_var(z, dx, a, axis=None, ddof=0, keepdims=False, correction=None):
+    d[dx] = grad_var(d[z], a, axis, ddof, correction)
+    d[a] = shape_like(grad_var(np.ones_like(d[z]), expand_reduced(d[z], a, axis) * dx, axis, ddof, correction), a)
+
+
+@adjoint(grad_std)
+def a_grad_std(z, g, zz, a, axis=None, ddof=0, correction=None):
+    scaled = safe_divide(g, 2 * zz)
+    back = np.reshape(tangent_var(dense_grad(d[z], a), a, axis, ddof, False, correction), np.shape(zz))
+    d[g] = safe_divide(back, 2 * zz)
+    d[zz] = -safe_divide(back * scaled, zz)
+    weighted = expand_reduced(scaled, a, axis) * dense_grad(d[z], a)
+    d[a] = shape_like(grad_var(np.ones_like(g), weighted, axis, ddof, correction), a)
 
 
 @tangent_rule(grad_std)
@@ -1686,9 +1806,24 @@ def t_grad_std(z, g, zz, a, axis=None, ddof=0, correction=None):
             + grad_std(-safe_divide(g * d[zz], zz), zz, a, axis, ddof, correction))
 
 
+@adjoint(grad_cumsum)
+def a_grad_cumsum(z, g, a, axis=None):
+    d[g] = np.reshape(np.cumsum(d[z], axis=axis), np.shape(g))
+
+
 @tangent_rule(grad_cumsum)
 def t_grad_cumsum(z, g, a, axis=None):
     d[z] = grad_cumsum(d[g], a, axis)
+
+
+# x @ y, with its two adjoints, is one trilinear form <g, x @ y>: the adjoint
+# of each helper with respect to g is the product with its adjoint in place
+# of the operand it stands for, and with respect to the other operand the
+# other helper.
+@adjoint(matmul_adjoint_lhs)
+def a_matmul_adjoint_lhs(z, g, x, y):
+    d[g] = np.matmul(d[z], y)
+    d[y] = matmul_adjoint_rhs(g, d[z], y)
 
 
 @tangent_rule(matmul_adjoint_lhs)
@@ -1696,9 +1831,21 @@ def t_matmul_adjoint_lhs(z, g, x, y):
     d[z] = matmul_adjoint_lhs(d[g], x, y) + matmul_adjoint_lhs(g, x, d[y])
 
 
+@adjoint(matmul_adjoint_rhs)
+def a_matmul_adjoint_rhs(z, g, x, y):
+    d[g] = np.matmul(x, d[z])
+    d[x] = matmul_adjoint_lhs(g, x, d[z])
+
+
 @tangent_rule(matmul_adjoint_rhs)
 def t_matmul_adjoint_rhs(z, g, x, y):
     d[z] = matmul_adjoint_rhs(d[g], x, y) + matmul_adjoint_rhs(g, d[x], y)
+
+
+@adjoint(grad_tensordot_lhs)
+def a_grad_tensordot_lhs(z, g, a, b, axes=2):
+    d[g] = np.tensordot(d[z], b, axes)
+    d[b] = grad_tensordot_rhs(g, d[z], b, axes)
 
 
 @tangent_rule(grad_tensordot_lhs)
@@ -1706,9 +1853,21 @@ def t_grad_tensordot_lhs(z, g, a, b, axes=2):
     d[z] = grad_tensordot_lhs(d[g], a, b, axes) + grad_tensordot_lhs(g, a, d[b], axes)
 
 
+@adjoint(grad_tensordot_rhs)
+def a_grad_tensordot_rhs(z, g, a, b, axes=2):
+    d[g] = np.tensordot(a, d[z], axes)
+    d[a] = grad_tensordot_lhs(g, a, d[z], axes)
+
+
 @tangent_rule(grad_tensordot_rhs)
 def t_grad_tensordot_rhs(z, g, a, b, axes=2):
     d[z] = grad_tensordot_rhs(d[g], a, b, axes) + grad_tensordot_rhs(g, d[a], b, axes)
+
+
+@adjoint(grad_dot_lhs)
+def a_grad_dot_lhs(z, g, a, b):
+    d[g] = np.dot(d[z], b)
+    d[b] = grad_dot_rhs(g, d[z], b)
 
 
 @tangent_rule(grad_dot_lhs)
@@ -1716,9 +1875,21 @@ def t_grad_dot_lhs(z, g, a, b):
     d[z] = grad_dot_lhs(d[g], a, b) + grad_dot_lhs(g, a, d[b])
 
 
+@adjoint(grad_dot_rhs)
+def a_grad_dot_rhs(z, g, a, b):
+    d[g] = np.dot(a, d[z])
+    d[a] = grad_dot_lhs(g, a, d[z])
+
+
 @tangent_rule(grad_dot_rhs)
 def t_grad_dot_rhs(z, g, a, b):
     d[z] = grad_dot_rhs(d[g], a, b) + grad_dot_rhs(g, d[a], b)
+
+
+@adjoint(grad_inner_lhs)
+def a_grad_inner_lhs(z, g, a, b):
+    d[g] = np.inner(d[z], b)
+    d[b] = grad_inner_rhs(g, d[z], b)
 
 
 @tangent_rule(grad_inner_lhs)
@@ -1726,9 +1897,21 @@ def t_grad_inner_lhs(z, g, a, b):
     d[z] = grad_inner_lhs(d[g], a, b) + grad_inner_lhs(g, a, d[b])
 
 
+@adjoint(grad_inner_rhs)
+def a_grad_inner_rhs(z, g, a, b):
+    d[g] = np.inner(a, d[z])
+    d[a] = grad_inner_lhs(g, a, d[z])
+
+
 @tangent_rule(grad_inner_rhs)
 def t_grad_inner_rhs(z, g, a, b):
     d[z] = grad_inner_rhs(d[g], a, b) + grad_inner_rhs(g, d[a], b)
+
+
+@adjoint(grad_outer_lhs)
+def a_grad_outer_lhs(z, g, a, b):
+    d[g] = np.outer(d[z], b)
+    d[b] = grad_outer_rhs(g, d[z], b)
 
 
 @tangent_rule(grad_outer_lhs)
@@ -1736,9 +1919,28 @@ def t_grad_outer_lhs(z, g, a, b):
     d[z] = grad_outer_lhs(d[g], a, b) + grad_outer_lhs(g, a, d[b])
 
 
+@adjoint(grad_outer_rhs)
+def a_grad_outer_rhs(z, g, a, b):
+    d[g] = np.outer(a, d[z])
+    d[a] = grad_outer_lhs(g, a, d[z])
+
+
 @tangent_rule(grad_outer_rhs)
 def t_grad_outer_rhs(z, g, a, b):
     d[z] = grad_outer_rhs(d[g], a, b) + grad_outer_rhs(g, d[a], b)
+
+
+# grad_einsum(g, i, ...) is the transpose of the einsum in operand i: its
+# adjoint with respect to g is that einsum (tangent_einsum with the adjoint as
+# operand i), and with respect to operand j the einsum's adjoint for operand j
+# with the adjoint as operand i (tangent_grad_einsum, which is zero for j == i).
+@adjoint(grad_einsum)
+def a_grad_einsum(z, g, i, subscripts, op0, op1=None, op2=None, op3=None, optimize=False):
+    d[g] = tangent_einsum(d[z], i, subscripts, op0, op1, op2, op3, optimize=optimize)
+    d[op0] = tangent_grad_einsum(d[z], i, g, 0, subscripts, op0, op1, op2, op3, optimize=optimize)
+    d[op1] = tangent_grad_einsum(d[z], i, g, 1, subscripts, op0, op1, op2, op3, optimize=optimize)
+    d[op2] = tangent_grad_einsum(d[z], i, g, 2, subscripts, op0, op1, op2, op3, optimize=optimize)
+    d[op3] = tangent_grad_einsum(d[z], i, g, 3, subscripts, op0, op1, op2, op3, optimize=optimize)
 
 
 @tangent_rule(grad_einsum)
@@ -1750,9 +1952,28 @@ def t_grad_einsum(z, g, i, subscripts, op0, op1=None, op2=None, op3=None, optimi
             + tangent_grad_einsum(d[op3], 3, g, i, subscripts, op0, op1, op2, op3, optimize=optimize))
 
 
+@adjoint(tangent_einsum)
+def a_tangent_einsum(z, dop, i, subscripts, op0, op1=None, op2=None, op3=None, optimize=False):
+    d[dop] = grad_einsum(d[z], i, subscripts, op0, op1, op2, op3, optimize=optimize)
+    d[op0] = tangent_grad_einsum(dop, i, d[z], 0, subscripts, op0, op1, op2, op3, optimize=optimize)
+    d[op1] = tangent_grad_einsum(dop, i, d[z], 1, subscripts, op0, op1, op2, op3, optimize=optimize)
+    d[op2] = tangent_grad_einsum(dop, i, d[z], 2, subscripts, op0, op1, op2, op3, optimize=optimize)
+    d[op3] = tangent_grad_einsum(dop, i, d[z], 3, subscripts, op0, op1, op2, op3, optimize=optimize)
+
+
+@adjoint(grad_diagonal)
+def a_grad_diagonal(z, g, a, offset=0, axis1=0, axis2=1):
+    d[g] = np.diagonal(d[z], offset, axis1, axis2)
+
+
 @tangent_rule(grad_diagonal)
 def t_grad_diagonal(z, g, a, offset=0, axis1=0, axis2=1):
     d[z] = grad_diagonal(d[g], a, offset, axis1, axis2)
+
+
+@adjoint(grad_trace)
+def a_grad_trace(z, g, a, offset=0, axis1=0, axis2=1):
+    d[g] = np.trace(d[z], offset, axis1, axis2)
 
 
 @tangent_rule(grad_trace)
@@ -1760,9 +1981,25 @@ def t_grad_trace(z, g, a, offset=0, axis1=0, axis2=1):
     d[z] = grad_trace(d[g], a, offset, axis1, axis2)
 
 
+@adjoint(matrix_transpose)
+def a_matrix_transpose(z, x):
+    d[x] = matrix_transpose(d[z])
+
+
 @tangent_rule(matrix_transpose)
 def t_matrix_transpose(z, x):
     d[z] = matrix_transpose(d[x])
+
+
+# grad_det = (g det(a)) inv(a)^T; the adjoint of a -> inv(a)^T at w is
+# -inv(a)^T w^T inv(a)^T.
+@adjoint(grad_det)
+def a_grad_det(z, g, zz, a):
+    inv_t = matrix_transpose(np.linalg.inv(a))
+    weight = np.sum(d[z] * inv_t, axis=(-2, -1))
+    d[g] = weight * zz
+    d[zz] = weight * g
+    d[a] = -np.matmul(inv_t, np.matmul(matrix_transpose(np.expand_dims(g * zz, (-2, -1)) * d[z]), inv_t))
 
 
 @tangent_rule(grad_det)
@@ -1770,9 +2007,37 @@ def t_grad_det(z, g, zz, a):
     d[z] = grad_det(d[g], zz, a) + grad_det(g, d[zz], a) + tangent_grad_det(g, zz, a, d[a])
 
 
+@adjoint(tangent_det)
+def a_tangent_det(out, z, a, da):
+    d[z] = d[out] * np.trace(np.linalg.solve(a, da), axis1=-2, axis2=-1)
+    d[a] = tangent_grad_det(d[out], z, a, da)
+    d[da] = grad_det(d[out], z, a)
+
+
+@adjoint(grad_slogdet)
+def a_grad_slogdet(z, g, a):
+    d[g] = grad_slogdet_seed(d[z], a)
+    d[a] = grad_grad_slogdet(d[z], g, a)
+
+
 @tangent_rule(grad_slogdet)
 def t_grad_slogdet(z, g, a):
     d[z] = grad_slogdet(d[g], a) + tangent_grad_slogdet(g, a, d[a])
+
+
+@adjoint(tangent_slogdet)
+def a_tangent_slogdet(out, z, a, da):
+    d[a] = tangent_grad_slogdet(d[out], a, da)
+    d[da] = grad_slogdet(d[out], a)
+
+
+# grad_solve(g, a, b) = solve(a^T, g): its adjoint is solve(a, dz), and that
+# of a the adjoint of a solve with a^T.
+@adjoint(grad_solve)
+def a_grad_solve(z, g, a, b):
+    back = grad_solve(d[z], matrix_transpose(a), b)
+    d[g] = back
+    d[a] = matrix_transpose(grad_solve_lhs(back, z, a, b))
 
 
 @tangent_rule(grad_solve)
@@ -1780,9 +2045,43 @@ def t_grad_solve(z, g, a, b):
     d[z] = grad_solve(d[g], a, b) + tangent_grad_solve(z, a, d[a], b)
 
 
+@adjoint(grad_solve_lhs)
+def a_grad_solve_lhs(z, gb, zz, a, b):
+    d[gb] = -solve_apply(d[z], zz, b)
+    d[zz] = -solve_apply(matrix_transpose(d[z]), gb, b)
+
+
 @tangent_rule(grad_solve_lhs)
 def t_grad_solve_lhs(z, gb, zz, a, b):
     d[z] = grad_solve_lhs(d[gb], zz, a, b) + grad_solve_lhs(gb, d[zz], a, b)
+
+
+@adjoint(tangent_solve_lhs)
+def a_tangent_solve_lhs(out, a, da, z, b):
+    back = grad_solve(d[out], a, b)
+    d[a] = grad_solve_lhs(back, out, a, b)
+    d[da] = grad_solve_lhs(back, z, a, b)
+    d[z] = -solve_apply(matrix_transpose(da), back, b)
+
+
+@adjoint(solve_apply)
+def a_solve_apply(z, m, v, b):
+    d[m] = -grad_solve_lhs(d[z], v, m, b)
+    d[v] = unbroadcast(solve_apply(matrix_transpose(m), d[z], b), v)
+
+
+@tangent_rule(solve_apply)
+def t_solve_apply(z, m, v, b):
+    d[z] = solve_apply(d[m], v, b) + solve_apply(m, d[v], b)
+
+
+# With the norm zz held fixed, the weights of grad_norm depend on each element
+# of x alone, so the tangent along dx (tangent_grad_norm) is its own adjoint.
+@adjoint(grad_norm)
+def a_grad_norm(z, g, zz, x, ord=None, axis=None):
+    d[g] = np.reshape(tangent_norm(d[z], zz, x, ord, axis), np.shape(g))
+    d[x] = tangent_grad_norm(g, zz, x, dx=d[z], ord=ord, axis=axis)
+    d[zz] = grad_grad_norm(d[z], g, zz, x, ord, axis)
 
 
 @tangent_rule(grad_norm)
@@ -1791,9 +2090,26 @@ def t_grad_norm(z, g, zz, x, ord=None, axis=None):
             + tangent_grad_norm(g, zz, x, dz=d[zz], ord=ord, axis=axis))
 
 
+@adjoint(tangent_norm)
+def a_tangent_norm(z, dx, zz, x, ord=None, axis=None, keepdims=False):
+    d[dx] = grad_norm(d[z], zz, x, ord, axis)
+    d[x] = tangent_grad_norm(d[z], zz, x, dx=dx, ord=ord, axis=axis)
+    d[zz] = grad_grad_norm(dx, d[z], zz, x, ord, axis)
+
+
+@adjoint(grad_transpose)
+def a_grad_transpose(z, g, axes=None):
+    d[g] = np.transpose(d[z], axes)
+
+
 @tangent_rule(grad_transpose)
 def t_grad_transpose(z, g, axes=None):
     d[z] = grad_transpose(d[g], axes)
+
+
+@adjoint(grad_concatenate)
+def a_grad_concatenate(z, g, arrays, axis=0):
+    d[g] = np.reshape(np.concatenate(piece_grads(d[z], arrays), axis=axis), np.shape(g))
 
 
 @tangent_rule(grad_concatenate)
@@ -1801,9 +2117,19 @@ def t_grad_concatenate(z, g, arrays, axis=0):
     d[z] = grad_concatenate(d[g], arrays, axis)
 
 
+@adjoint(grad_stack)
+def a_grad_stack(z, g, arrays, axis=0):
+    d[g] = np.stack(piece_grads(d[z], arrays), axis=axis)
+
+
 @tangent_rule(grad_stack)
 def t_grad_stack(z, g, arrays, axis=0):
     d[z] = grad_stack(d[g], arrays, axis)
+
+
+@adjoint(grad_hstack)
+def a_grad_hstack(z, g, tup):
+    d[g] = np.hstack(piece_grads(d[z], tup))
 
 
 @tangent_rule(grad_hstack)
@@ -1811,9 +2137,39 @@ def t_grad_hstack(z, g, tup):
     d[z] = grad_hstack(d[g], tup)
 
 
+@adjoint(grad_vstack)
+def a_grad_vstack(z, g, tup):
+    d[g] = np.reshape(np.vstack(piece_grads(d[z], tup)), np.shape(g))
+
+
 @tangent_rule(grad_vstack)
 def t_grad_vstack(z, g, tup):
     d[z] = grad_vstack(d[g], tup)
+
+
+@adjoint(pieces_of)
+def a_pieces_of(z, parts, like):
+    d[parts] = piece_grads(d[z], like)
+
+
+@tangent_rule(pieces_of)
+def t_pieces_of(z, parts, like):
+    d[z] = pieces_of(d[parts], like)
+
+
+@adjoint(piece_grads)
+def a_piece_grads(z, g, like):
+    d[g] = pieces_of(d[z], like)
+
+
+@tangent_rule(piece_grads)
+def t_piece_grads(z, g, like):
+    d[z] = piece_grads(d[g], like)
+
+
+@adjoint(grad_tile)
+def a_grad_tile(z, g, A, reps):
+    d[g] = np.tile(d[z], reps)
 
 
 @tangent_rule(grad_tile)
@@ -1821,9 +2177,19 @@ def t_grad_tile(z, g, A, reps):
     d[z] = grad_tile(d[g], A, reps)
 
 
+@adjoint(grad_repeat)
+def a_grad_repeat(z, g, a, repeats, axis=None):
+    d[g] = np.repeat(d[z], repeats, axis)
+
+
 @tangent_rule(grad_repeat)
 def t_grad_repeat(z, g, a, repeats, axis=None):
     d[z] = grad_repeat(d[g], a, repeats, axis)
+
+
+@adjoint(grad_sort)
+def a_grad_sort(z, g, a, axis=-1):
+    d[g] = tangent_sort(d[z], a, axis)
 
 
 @tangent_rule(grad_sort)
@@ -1831,9 +2197,39 @@ def t_grad_sort(z, g, a, axis=-1):
     d[z] = grad_sort(d[g], a, axis)
 
 
+@adjoint(tangent_sort)
+def a_tangent_sort(z, da, a, axis=-1):
+    d[da] = grad_sort(d[z], a, axis)
+
+
+@tangent_rule(tangent_sort)
+def t_tangent_sort(z, da, a, axis=-1):
+    d[z] = tangent_sort(d[da], a, axis)
+
+
+@adjoint(grad_item)
+def a_grad_item(z, g, a, args):
+    d[g] = item_at(d[z], args)
+
+
 @tangent_rule(grad_item)
 def t_grad_item(z, g, a, args):
     d[z] = grad_item(d[g], a, args)
+
+
+@adjoint(item_at)
+def a_item_at(z, a, args):
+    d[a] = grad_item(d[z], a, args)
+
+
+@tangent_rule(item_at)
+def t_item_at(z, a, args):
+    d[z] = item_at(d[a], args)
+
+
+@adjoint(grad_array)
+def a_grad_array(z, g, obj):
+    d[g] = np.reshape(dense_grad(d[z], obj), np.shape(g))
 
 
 @tangent_rule(grad_array)
@@ -1841,9 +2237,29 @@ def t_grad_array(z, g, obj):
     d[z] = grad_array(d[g], obj)
 
 
+@adjoint(shape_like)
+def a_like(z, g, x):
+    d[g] = np.reshape(dense_grad(d[z], x), np.shape(g))
+
+
 @tangent_rule(shape_like)
 def t_like(z, g, x):
     d[z] = shape_like(d[g], x)
+
+
+@adjoint(dense_grad)
+def a_dense_grad(z, g, like):
+    d[g] = shape_like(d[z], g)
+
+
+@tangent_rule(dense_grad)
+def t_dense_grad(z, g, like):
+    d[z] = dense_grad(d[g], like)
+
+
+@adjoint(cast_like)
+def a_cast_like(z, g, x):
+    d[g] = d[z]
 
 
 @tangent_rule(cast_like)
@@ -1851,9 +2267,21 @@ def t_cast_like(z, g, x):
     d[z] = cast_like(d[g], x)
 
 
+# Where den is 0 the divisor is the constant 1: no derivative in den there.
+@adjoint(safe_divide)
+def a_safe_divide(z, num, den):
+    d[num] = unbroadcast(safe_divide(d[z], den), num)
+    d[den] = -unbroadcast(safe_divide(d[z] * z, den) * (den != 0), den)
+
+
 @tangent_rule(safe_divide)
 def t_safe_div(z, num, den):
-    d[z] = safe_divide(d[num], den) - safe_divide(z * d[den], den)
+    d[z] = safe_divide(d[num], den) - safe_divide(z * d[den], den) * (den != 0)
+
+
+@adjoint(expand_reduced)
+def a_expand_reduced(z, g, a, axis=None):
+    d[g] = np.reshape(d[z], np.shape(g))
 
 
 @tangent_rule(expand_reduced)

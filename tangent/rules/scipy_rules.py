@@ -160,8 +160,20 @@ def t_xlogy(z, x1, x2):
 
 
 # ------------------------------------------------------ rules for the helpers
-# Forward rules for the helpers that generated gradients call, so that those
-# gradients can be differentiated again (tangent.hvp, tangent.hessian).
+# Rules for the helpers that generated gradients call, so that those gradients
+# can be differentiated again: forward rules for forward over reverse
+# (tangent.hvp, tangent.hessian), reverse rules for reverse over reverse
+# (tangent.grad of a function of a gradient).
+
+
+# grad_logsumexp = g b exp(a - zz) (expanded over axis): each element depends
+# on its own a and b, and on zz through exp(-zz).
+@adjoint(grad_logsumexp)
+def a_grad_logsumexp(z, g, zz, a, axis=None, b=None):
+    d[g] = np.reshape(tangent_logsumexp(d[z], zz, a, axis, b), np.shape(g))
+    d[zz] = -np.reshape(np.sum(d[z] * z, axis=axis), np.shape(zz))
+    d[a] = unbroadcast(d[z] * z, a)
+    d[b] = unbroadcast(d[z] * grad_logsumexp_b(g, zz, a, axis), b)
 
 
 @tangent_rule(grad_logsumexp)
@@ -170,15 +182,45 @@ def t_grad_logsumexp(z, g, zz, a, axis=None, b=None):
             + grad_logsumexp(g, zz, a, axis, d[b]))
 
 
+@adjoint(grad_logsumexp_b)
+def a_grad_logsumexp_b(z, g, zz, a, axis=None):
+    d[g] = np.reshape(tangent_logsumexp(d[z], zz, a, axis), np.shape(g))
+    d[zz] = -np.reshape(np.sum(d[z] * z, axis=axis), np.shape(zz))
+    d[a] = unbroadcast(d[z] * z, a)
+
+
 @tangent_rule(grad_logsumexp_b)
 def t_grad_logsumexp_b(z, g, zz, a, axis=None):
     d[z] = grad_logsumexp_b(d[g], zz, a, axis) + z * d[a] - z * expand_reduced(d[zz], a, axis)
+
+
+# tangent_logsumexp = sum(b exp(a - zz) da) over axis (the forward rule's helper).
+@adjoint(tangent_logsumexp)
+def a_tangent_logsumexp(z, da, zz, a, axis=None, b=None, keepdims=False):
+    d[da] = unbroadcast(grad_logsumexp(d[z], zz, a, axis, b), da)
+    d[zz] = -d[z] * z
+    d[a] = unbroadcast(grad_logsumexp(d[z], zz, a, axis, b) * da, a)
+    d[b] = unbroadcast(grad_logsumexp_b(d[z], zz, a, axis) * da, b)
+
+
+# grad_softmax(g, zz) = zz g - zz sum(g zz) is symmetric in g.
+@adjoint(grad_softmax)
+def a_grad_softmax(z, g, zz, axis=None):
+    d[g] = grad_softmax(d[z], zz, axis)
+    d[zz] = (d[z] * (g - np.sum(g * zz, axis=axis, keepdims=True))
+             - g * np.sum(d[z] * zz, axis=axis, keepdims=True))
 
 
 @tangent_rule(grad_softmax)
 def t_grad_softmax(z, g, zz, axis=None):
     d[z] = (grad_softmax(d[g], zz, axis) + d[zz] * (g - np.sum(g * zz, axis=axis, keepdims=True))
             - zz * np.sum(g * d[zz], axis=axis, keepdims=True))
+
+
+@adjoint(grad_log_softmax)
+def a_grad_log_softmax(z, g, zz, axis=None):
+    d[g] = d[z] - np.sum(d[z] * np.exp(zz), axis=axis, keepdims=True)
+    d[zz] = -d[z] * np.exp(zz) * np.sum(g, axis=axis, keepdims=True)
 
 
 @tangent_rule(grad_log_softmax)
