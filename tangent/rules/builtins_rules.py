@@ -472,7 +472,7 @@ def t_erfc(z, x):
 
 
 nondifferentiable(
-    builtins.len, builtins.int, builtins.bool, builtins.round, builtins.range,
+    builtins.len, builtins.int, builtins.bool, builtins.slice, builtins.round, builtins.range,
     builtins.isinstance, builtins.print, builtins.type, builtins.str, builtins.repr,
     builtins.enumerate, builtins.zip, builtins.hasattr, builtins.id,
     operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne,
