@@ -93,7 +93,7 @@ class CFG:
             return [header]
         defs = {t.id for t in getattr(stmt, "targets", []) if isinstance(t, ast.Name)}
         for t in getattr(stmt, "targets", []):
-            if isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name):
+            if isinstance(t, (ast.Subscript, ast.Attribute)) and isinstance(t.value, ast.Name):
                 defs.add(t.value.id)  # written in place
             if isinstance(t, ast.Tuple):
                 defs |= {e.id for e in t.elts if isinstance(e, ast.Name)}
@@ -238,8 +238,19 @@ def differentiable_inputs(value: ast.expr) -> set[str]:
 
 
 def is_setitem(stmt) -> bool:
-    """``y[index] = value`` (a write into an array, list or dict)."""
-    return isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Subscript)
+    """``y[index] = value`` (a write into an array, list or dict) or
+    ``obj.attr = value`` (into an object built in the function)."""
+    return isinstance(stmt, ast.Assign) and (
+        isinstance(stmt.targets[0], ast.Subscript)
+        or isinstance(stmt.targets[0], ast.Attribute) and isinstance(stmt.targets[0].value, ast.Name))
+
+
+def written_region(stmt):
+    """(variable, index as written in a subscript, index as a value) of a write."""
+    target = stmt.targets[0]
+    if isinstance(target, ast.Attribute):
+        return target.value.id, ast.Constant(value=target.attr), ast.Constant(value=target.attr)
+    return target.value.id, target.slice, index_value(target.slice)
 
 
 def is_differentiable_op(value: ast.expr) -> bool:

@@ -14,7 +14,16 @@ import ast
 import copy
 
 from . import rules, runtime
-from .analysis import Analysis, active_user_call, check_mutations, differentiable_inputs, names_loaded, primitive_of
+from .analysis import (
+    Analysis,
+    active_user_call,
+    check_mutations,
+    differentiable_inputs,
+    is_setitem,
+    names_loaded,
+    primitive_of,
+    written_region,
+)
 from .errors import NoDerivativeError, TangentSyntaxError
 from .frontend import ParsedFunction
 from .naming import Namer
@@ -157,12 +166,12 @@ class ForwardMode:
         for stmt in stmts:
             if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
                 out += self.assign(stmt)
-            elif isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Subscript):
+            elif is_setitem(stmt):
                 out.append(stmt)
-                var = stmt.targets[0].value.id
+                var, index, _ = written_region(stmt)
                 if var in self.ever_varied:
                     tangent = simplify_zeros(self.tangent_of_atom(stmt.value, stmt), self.zeros_like)
-                    region = ast.Subscript(value=name(self.d(var)), slice=copy.deepcopy(stmt.targets[0].slice), ctx=ast.Store())
+                    region = ast.Subscript(value=name(self.d(var)), slice=copy.deepcopy(index), ctx=ast.Store())
                     value = tangent if tangent is not None else self.zeros(stmt.value)
                     out.append(ast.copy_location(ast.Assign(targets=[region], value=value), stmt))
             elif isinstance(stmt, ast.If):

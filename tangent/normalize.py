@@ -86,6 +86,8 @@ class Normalizer:
         self.current: ast.stmt | None = None
         self.local_functions: dict[str, ast.FunctionDef] = {}
         self.inlining: set[str] = set()
+        self.constructed: set[str] = set()  # objects built in the function (writable attributes)
+        self.inlining_self: dict[str, str] = {}
 
     # ------------------------------------------------------------ helpers
     def error(self, node, message: str, hint: str = "") -> TangentSyntaxError:
@@ -339,6 +341,8 @@ class Normalizer:
             else:
                 raise self.error(node, f"cannot resolve the function {ast.unparse(func)!r}",
                                  "make sure it is defined or imported before differentiating")
+        elif self.constructible(callee):
+            return self.construct(callee, func, node, out)
         else:
             func = copy.deepcopy(func)
             call_method = inspect.getattr_static(type(callee), "__call__", None)
@@ -353,6 +357,43 @@ class Normalizer:
                 # a method of an object known when differentiating (e.g. self of a bound method)
                 callee, is_method = callee.__func__, True
         return self._finish_call(node, func, callee, is_method, out)
+
+    def constructible(self, callee) -> bool:
+        """A user class whose __init__ (in this module) can be inlined."""
+        if not isinstance(callee, type) or callee.__module__ in ("builtins",) or callee.__module__.startswith("numpy"):
+            return False
+        init = inspect.getattr_static(callee, "__init__", None)
+        return (isinstance(init, types.FunctionType) and init.__globals__ is self.parsed.func.__globals__
+                and inspect.getattr_static(callee, "__new__", object.__new__) is object.__new__)
+
+    def construct(self, cls, func, node: ast.Call, out: list) -> ast.Name:
+        """Cls(args) -> obj = object.__new__(Cls); Cls.__init__ inlined on obj.
+        The object's attributes then behave like the items of a dict."""
+        from .frontend import parse_function
+
+        obj = self.temp(cls.__name__.lower())
+        new = ast.Call(func=ast.Attribute(value=ast.Name(id="object", ctx=ast.Load()), attr="__new__", ctx=ast.Load()),
+                       args=[copy.deepcopy(func)], keywords=[])
+        new.tangent_callee = object.__new__
+        new.tangent_method = False
+        new.tangent_pure_call = False
+        out.append(self.assign(obj, new))
+        self.constructed.add(obj)
+        self.parsed.types[obj] = cls
+        self.parsed.local_names = self.parsed.local_names | {obj}
+        init = parse_function(cls.__init__).tree
+        init.body = list(init.body) + [ast.copy_location(ast.Return(value=ast.Constant(value=None)), init.body[-1])]
+        name = f"__init_{cls.__name__}"
+        self.local_functions[name] = init
+        receiver = ast.Name(id=obj, ctx=ast.Load())
+        call = ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=[receiver] + list(node.args), keywords=node.keywords)
+        self_param = (init.args.posonlyargs + init.args.args)[0].arg
+        self.inlining_self[name] = obj
+        try:
+            self.inline(name, call, out, keep={self_param: obj})
+        finally:
+            self.inlining_self.pop(name, None)
+        return ast.Name(id=obj, ctx=ast.Load())
 
     def class_of(self, atom: ast.expr):
         """The user class of a local value, when known."""
@@ -527,7 +568,7 @@ class Normalizer:
             raise self.error(fdef, "decorated nested functions are not supported", "define it at module level")
         self.local_functions[fname] = fdef
 
-    def inline(self, fname: str, node: ast.Call, out: list) -> ast.expr:
+    def inline(self, fname: str, node: ast.Call, out: list, keep: dict | None = None) -> ast.expr:
         fdef = self.local_functions[fname]
         if fname in self.inlining:
             raise self.error(node, f"the nested function {fname!r} calls itself; recursion is only supported for module-level functions",
@@ -549,8 +590,12 @@ class Normalizer:
                 raise self.error(node, f"bad keyword argument {kw.arg!r} for {fname}")
             bound[kw.arg] = kw.value
         stored = {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-        renames = {v: self.namer.fresh(f"{v}_{fname}" if not v.startswith("_") else v) for v in set(params) | stored}
+        renames = {v: self.namer.fresh(f"{v}_{fname.strip('_')}" if not v.startswith("_") else v)
+                   for v in set(params) | stored}
+        renames.update(keep or {})
         for param in params:
+            if keep and param in keep:
+                continue  # bound to the caller's variable itself (the object being built)
             value = bound.get(param, defaults.get(param))
             if value is None:
                 raise self.error(node, f"missing argument {param!r} for {fname}")
@@ -639,6 +684,9 @@ class Normalizer:
             temp = self.temp(self.describe(value, "t") if not isinstance(value, ast.Call) else self.describe(value, "t"))
             out.append(self.assign(temp, value))
             value = ast.Name(id=temp, ctx=ast.Load())
+        if isinstance(value, ast.Name) and value.id in self.constructed:
+            self.constructed.add(target)  # obj = Cls(...): the same object, of a known class
+            self.parsed.types[target] = self.parsed.types[value.id]
         out.append(self.assign(target, value))
 
     def assign_target(self, target: ast.expr, value: ast.expr, out: list) -> None:
@@ -655,6 +703,12 @@ class Normalizer:
                     name = self.temp("item")
                     out.append(self.assign(name, item))
                     self.assign_target(elt, ast.Name(id=name, ctx=ast.Load()), out)
+        elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
+                and target.value.id in self.constructed:
+            # obj.attr = v on an object built in this function: a write like d["attr"] = v
+            value = value if is_atom(value) else self.atom(value, out)
+            store = ast.Attribute(value=ast.Name(id=target.value.id, ctx=ast.Load()), attr=target.attr, ctx=ast.Store())
+            out.append(self.at(ast.Assign(targets=[store], value=value)))
         elif isinstance(target, ast.Subscript):
             base = target.value
             if not isinstance(base, ast.Name):

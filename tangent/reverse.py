@@ -25,7 +25,16 @@ from collections import Counter
 import numpy as np
 
 from . import rules, runtime
-from .analysis import Analysis, active_user_call, check_mutations, index_value, infer_shapes, names_loaded, primitive_of
+from .analysis import (
+    Analysis,
+    active_user_call,
+    check_mutations,
+    infer_shapes,
+    is_setitem,
+    names_loaded,
+    primitive_of,
+    written_region,
+)
 from .errors import NoDerivativeError, TangentSyntaxError
 from .frontend import UNRESOLVED, ParsedFunction
 from .naming import Namer
@@ -190,9 +199,9 @@ class ReverseMode:
                     out.append(stmt)
             elif isinstance(stmt, GradHook):
                 continue  # runs in the backward pass only
-            elif isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Subscript):
-                target = stmt.targets[0]
-                site = Site(target.value.id, stmt, depth > 0, index=index_value(target.slice))
+            elif is_setitem(stmt):
+                var, _, index = written_region(stmt)
+                site = Site(var, stmt, depth > 0, index=index)
                 self.sites.append(site)
                 out.append(Save(site))
                 out.append(stmt)
@@ -334,7 +343,7 @@ class ReverseMode:
             return before + [ast.copy_location(loop, stmt), restore], head
         if isinstance(stmt, GradHook):
             return self.grad_hook(stmt, state), state
-        if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Subscript):
+        if is_setitem(stmt):
             return self.adjoint_setitem(stmt, state), state
         if isinstance(stmt, ast.Expr) and getattr(stmt.value, "tangent_callee", None) is list.append:
             return self.adjoint_append(stmt, state), state
@@ -408,9 +417,8 @@ class ReverseMode:
         """``y[index] = v``: v receives the adjoint of the region, which is then
         zeroed (the old values there no longer reach the output); the old
         region is put back afterwards."""
-        target = stmt.targets[0]
-        var, value = target.value.id, stmt.value
-        index = index_value(target.slice)
+        var, _, index = written_region(stmt)
+        value = stmt.value
         site = self.site_of(var, stmt)
         code: list[ast.stmt] = []
         if state.get(var, ZERO) != ZERO:

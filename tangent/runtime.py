@@ -9,6 +9,7 @@ so generated code can accumulate with ``+`` whatever the value's type.
 from __future__ import annotations
 
 import numbers
+import types
 
 import numpy as np
 
@@ -81,7 +82,7 @@ def zeros_like(x):
         return GradList(zeros_like(v) for v in x)
     if isinstance(x, dict):
         return GradDict((k, zeros_like(v)) for k, v in x.items())
-    if hasattr(x, "__dict__") and not callable(x):
+    if hasattr(x, "__dict__") and not isinstance(x, (type, types.FunctionType, types.ModuleType)):
         # an object: the adjoints of its numeric attributes, by name
         return GradDict((k, zeros_like(v)) for k, v in vars(x).items()
                         if isinstance(v, (np.ndarray, float, int, list, tuple, dict)) and not isinstance(v, bool))
@@ -212,8 +213,16 @@ class _Missing:
 MISSING = _Missing()
 
 
+def _items(x):
+    """Objects are written and read through their __dict__."""
+    if isinstance(x, (np.ndarray, list, tuple, dict)) or not hasattr(x, "__dict__"):
+        return x
+    return vars(x)
+
+
 def copy_region(x, index):
     """A copy of ``x[index]`` that later writes into ``x`` cannot change."""
+    x = _items(x)
     if isinstance(x, dict) and index not in x:
         return MISSING
     region = x[index]
@@ -229,6 +238,7 @@ def zero_region(g, index, like=None):
     (the container) gives the shapes of zero elements of lists and dicts."""
     if g is None:
         return None
+    like = _items(like) if like is not None else None
     if isinstance(g, np.ndarray):
         out = g.copy()
         out[index] = 0
@@ -275,6 +285,7 @@ def append_grad(g, item):
 
 def restore_region(x, index, old):
     """Undo ``x[index] = ...`` given what ``copy_region`` saved."""
+    x = _items(x)
     if old is MISSING:
         del x[index]
     else:

@@ -1975,3 +1975,32 @@ def passes_functions(x):
 
 def test_functions_passed_as_arguments():
     check_grad(passes_functions, rng(74).randn(3))
+
+
+class Affine:
+    def __init__(self, W, b):
+        self.W = W
+        self.b = b * 2.0
+
+    def __call__(self, x):
+        return np.tanh(self.W @ x + self.b)
+
+    def penalty(self):
+        return np.sum(self.W * self.W)
+
+
+def builds_an_object(W, b, x):
+    layer = Affine(W, b)
+    layer.b = layer.b + 1.0
+    h = layer(x)
+    return np.sum(h * h) + 0.1 * layer.penalty()
+
+
+def test_objects_created_inside_the_function():
+    r = rng(75)
+    W, b, x = r.randn(2, 3), r.randn(2), r.randn(3)
+    check_grad(builds_an_object, W, b, x, wrt=(0, 1, 2))
+    v = (r.randn(2, 3), r.randn(2))
+    jv = tangent.jvp(builds_an_object, wrt=(0, 1))(W, b, x, *v)
+    g = tangent.grad(builds_an_object, wrt=(0, 1))(W, b, x)
+    assert jv == pytest.approx(np.sum(g[0] * v[0]) + np.sum(g[1] * v[1]))

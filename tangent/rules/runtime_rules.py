@@ -205,3 +205,6 @@ def a_append_grad(z, g, item):
 @tangent_rule(runtime.append_grad)
 def t_append_grad(z, g, item):
     d[z] = append_grad(d[g], d[item])
+
+
+nondifferentiable(object.__new__)
