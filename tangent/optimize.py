@@ -184,8 +184,14 @@ def propagate_copies(fdef: ast.FunctionDef) -> ast.FunctionDef:
                 uses_total = sum(1 for n in _loads(fdef) if n.id == a)
                 if uses_here == uses_total:
                     last = max((k for k, s in enumerate(rest) if any(n.id == a for n in _loads(s))), default=-1)
-                    if all(b not in _stores(s) for s in rest[: last + 1]) and not (
-                        last >= 0 and b in _stores(rest[last])
+                    # b may be stored by the last use when that is a plain assignment:
+                    # its right-hand side is read before its target is written
+                    def changes_b(s):  # b = a gives b the value it already has
+                        return b in _stores(s) and not (
+                            isinstance(s, ast.Assign) and isinstance(s.value, ast.Name) and s.value.id == a)
+
+                    if all(not changes_b(s) for s in rest[:last]) and not (
+                        last >= 0 and b in _stores(rest[last]) and not isinstance(rest[last], ast.Assign)
                     ):
                         for s in rest[: last + 1]:
                             for n in _loads(s):
@@ -197,6 +203,36 @@ def propagate_copies(fdef: ast.FunctionDef) -> ast.FunctionDef:
             i += 1
 
     block(fdef.body)
+    return fdef
+
+
+def merge_temporaries(fdef: ast.FunctionDef) -> ast.FunctionDef:
+    """``t = e`` directly followed by ``x = t``, t read nowhere else: ``x = e``
+    (the temporaries that normalization adds for ``s = s + ...``)."""
+    loads: dict[str, int] = {}
+    for n in _loads(fdef):
+        loads[n.id] = loads.get(n.id, 0) + 1
+    counts = _assign_counts(fdef)
+
+    def block(stmts):
+        out = []
+        for stmt in stmts:
+            for field in ("body", "orelse"):
+                inner = getattr(stmt, field, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                    setattr(stmt, field, block(inner))
+            previous = out[-1] if out else None
+            if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+                    and isinstance(stmt.value, ast.Name) and isinstance(previous, ast.Assign)
+                    and len(previous.targets) == 1 and isinstance(previous.targets[0], ast.Name)
+                    and previous.targets[0].id == stmt.value.id and loads.get(stmt.value.id) == 1
+                    and counts.get(stmt.value.id) == 1):
+                previous.targets = stmt.targets
+                continue
+            out.append(stmt)
+        return out
+
+    fdef.body = block(fdef.body)
     return fdef
 
 
@@ -216,6 +252,10 @@ def eliminate_dead_code(fdef: ast.FunctionDef) -> ast.FunctionDef:
             nonlocal removed
             out = []
             for stmt in stmts:
+                if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+                        and isinstance(stmt.value, ast.Name) and stmt.value.id == stmt.targets[0].id):
+                    removed = True  # x = x
+                    continue
                 if isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets):
                     if not any(t.id in read for t in stmt.targets) and not _has_side_effects(stmt):
                         removed = True
@@ -264,6 +304,7 @@ def optimize_function(fdef: ast.FunctionDef) -> ast.FunctionDef:
         fdef = fold_constants(fdef)
         fdef = propagate_copies(fdef)
         fdef = eliminate_dead_code(fdef)
+        fdef = merge_temporaries(fdef)
         if ast.dump(fdef) == before:
             break
     return fdef
