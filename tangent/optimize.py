@@ -186,7 +186,7 @@ def propagate_copies(fdef: ast.FunctionDef) -> ast.FunctionDef:
                     last = max((k for k, s in enumerate(rest) if any(n.id == a for n in _loads(s))), default=-1)
                     # b may be stored by the last use when that is a plain assignment:
                     # its right-hand side is read before its target is written
-                    def changes_b(s):  # b = a gives b the value it already has
+                    def changes_b(s, a=a, b=b):  # b = a gives b the value it already has
                         return b in _stores(s) and not (
                             isinstance(s, ast.Assign) and isinstance(s.value, ast.Name) and s.value.id == a)
 
