@@ -20,6 +20,7 @@ from numpy import exp as nexp
 from numpy import tanh as ntanh
 
 import tangent
+from tests import other_module
 from tests.utils import assert_tree_close, check_grad, line_of, numeric_grad
 
 
@@ -2004,3 +2005,16 @@ def test_objects_created_inside_the_function():
     jv = tangent.jvp(builds_an_object, wrt=(0, 1))(W, b, x, *v)
     g = tangent.grad(builds_an_object, wrt=(0, 1))(W, b, x)
     assert jv == pytest.approx(np.sum(g[0] * v[0]) + np.sum(g[1] * v[1]))
+
+
+def uses_functions_from_another_module(x):
+    from_numpy = np.sum(other_module.softplus(x))
+    return from_numpy + other_module.damped(x[0]) + other_module.damped(x[1], rate=0.1)
+
+
+def test_functions_imported_from_other_modules():
+    x = np.array([0.3, -1.1, 0.8])
+    check_grad(uses_functions_from_another_module, x)
+    v = np.array([1.0, 0.5, -0.2])
+    assert tangent.jvp(uses_functions_from_another_module)(x, v) == pytest.approx(
+        np.sum(tangent.grad(uses_functions_from_another_module)(x) * v))
