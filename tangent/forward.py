@@ -15,15 +15,14 @@ import copy
 
 from . import rules, runtime
 from .analysis import (
-    Analysis,
     active_user_call,
-    check_mutations,
     differentiable_inputs,
     is_setitem,
     names_loaded,
     primitive_of,
     written_region,
 )
+from .differentiator import Differentiator
 from .errors import NoDerivativeError, TangentSyntaxError
 from .frontend import ParsedFunction
 from .naming import Namer
@@ -118,34 +117,19 @@ def simplify_zeros(expr: ast.expr, zeros_like: str) -> ast.expr | None:
     return Materialize().visit(expr)
 
 
-class ForwardMode:
+class ForwardMode(Differentiator):
     """Differentiates one normalized function in forward mode.
 
     ``session`` provides ``bind_global`` and ``jvp_of(func, active) ->
     (name, {param: tangent keyword})`` for calls of the user's own functions.
     """
 
+    refuse_aliased_writes = False  # tangents alias exactly as values do
+
     def __init__(self, session, parsed: ParsedFunction, tree: ast.FunctionDef, wrt: list[str], namer: Namer):
-        self.session = session
-        self.parsed = parsed
-        self.origin = parsed.origin
-        self.tree = tree
-        self.wrt = wrt
-        self.namer = namer
-        self.analysis = Analysis(tree, set(wrt))
-        # Aliases are harmless here: tangents alias exactly as values do.
-        check_mutations(tree, self.origin, self.analysis, aliases=False)
+        super().__init__(session, parsed, tree, wrt, namer)
         self.ever_varied = set(wrt).union(*self.analysis.varied.values())
-        self.tangent_names: dict[str, str] = {}
         self.zeros_like = session.bind_global("zeros_like", runtime.zeros_like)
-
-    def d(self, var: str) -> str:
-        if var not in self.tangent_names:
-            self.tangent_names[var] = self.namer.fresh("d" + var)
-        return self.tangent_names[var]
-
-    def error(self, cls, node, message, hint=""):
-        return self.origin.error(cls, node, message, hint)
 
     def zeros(self, atom: ast.expr) -> ast.expr:
         return ast.Call(func=name(self.zeros_like), args=[copy.deepcopy(atom)], keywords=[])

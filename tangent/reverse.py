@@ -26,15 +26,14 @@ import numpy as np
 
 from . import rules, runtime
 from .analysis import (
-    Analysis,
     active_user_call,
-    check_mutations,
     infer_shapes,
     is_setitem,
     names_loaded,
     primitive_of,
     written_region,
 )
+from .differentiator import Differentiator
 from .errors import NoDerivativeError, TangentSyntaxError
 from .frontend import UNRESOLVED, ParsedFunction
 from .naming import Namer
@@ -94,7 +93,7 @@ def call(func: str, *args: ast.expr) -> ast.Call:
     return ast.Call(func=name(func), args=list(args), keywords=[])
 
 
-class ReverseMode:
+class ReverseMode(Differentiator):
     """Differentiates one normalized function in reverse mode.
 
     ``session`` provides ``bind_global(name, value) -> name`` and
@@ -104,21 +103,14 @@ class ReverseMode:
 
     def __init__(self, session, parsed: ParsedFunction, tree: ast.FunctionDef, wrt: list[str], namer: Namer,
                  check_finite: bool = False, arguments: dict | None = None):
-        self.session = session
+        super().__init__(session, parsed, tree, wrt, namer)
         self.check_finite = check_finite
         # Specialisation: descriptions of the arguments' values (see
         # analysis.describe_argument) let shapes be inferred, so that sums
         # undoing broadcasting that cannot happen are left out.
         self.arguments = {k: v for k, v in (arguments or {}).items() if v is not None}
         self.shapes = infer_shapes(tree, {k: v[1] for k, v in self.arguments.items()}) if self.arguments else {}
-        self.parsed = parsed
-        self.origin = parsed.origin
-        self.tree = tree
-        self.wrt = wrt
-        self.namer = namer
-        self.analysis = Analysis(tree, set(wrt))
-        check_mutations(tree, self.origin, self.analysis)
-        self.adjoint_names: dict[str, str] = {}
+        self.adjoint_names = self.derivative_names
         self.def_count: Counter = Counter()
         self.sites: list[Site] = []
         self.stack_name = namer.fresh("stack")
@@ -144,15 +136,6 @@ class ReverseMode:
                                  "give the adjoint a name used nowhere else, e.g. `as d" + hook.var + "`")
             if hook.var not in self.adjoint_names:
                 self.adjoint_names[hook.var] = hook.alias
-
-    # ------------------------------------------------------------ naming
-    def d(self, var: str) -> str:
-        if var not in self.adjoint_names:
-            self.adjoint_names[var] = self.namer.fresh("d" + var)
-        return self.adjoint_names[var]
-
-    def error(self, cls, node, message, hint=""):
-        return self.origin.error(cls, node, message, hint)
 
     def _count_defs(self, stmts, depth):
         for stmt in stmts:
