@@ -70,7 +70,11 @@ def zeros_like(x):
         if np.issubdtype(x.dtype, np.inexact):
             return np.zeros(x.shape, x.dtype)
         return np.zeros(x.shape)
-    if isinstance(x, (bool, np.bool_)) or x is None or isinstance(x, str):
+    if x is None:
+        # a placeholder (a variable saved before its first value): its
+        # adjoint is a plain zero that later contributions add to
+        return 0.0
+    if isinstance(x, (bool, np.bool_)) or isinstance(x, str):
         return None
     if isinstance(x, numbers.Complex):
         return 0.0 if isinstance(x, numbers.Real) else 0j

@@ -534,8 +534,6 @@ def test_third_order():
     assert d3(1.5, 2.0) == pytest.approx(-math.cos(1.5) * 2.0, rel=1e-10)
 
 
-@pytest.mark.xfail(strict=True, reason="grad(grad(grad(f))) of a recursive function: the third-order backward "
-                                       "sweep adds None adjoints (TypeError: NoneType + NoneType)")
 def test_third_order_reverse_recursion():
     d3 = tangent.grad(tangent.grad(tangent.grad(tp.power)))
     assert d3(1.5, 4) == pytest.approx(24 * 1.5, rel=1e-10)
