@@ -14,6 +14,7 @@ Example::
 """
 
 from .api import autodiff, grad, hessian, hvp, jacobian, jvp, source, vjp
+from .codegen import show_generated_lines_in_uncaught_tracebacks
 from .display import register_ipython_display
 from .errors import (
     NoDerivativeError,
@@ -27,6 +28,7 @@ from .surgery import insert_grad_of, stop_gradient
 
 __version__ = "0.1.0"
 register_ipython_display()
+show_generated_lines_in_uncaught_tracebacks()
 
 __all__ = [
     "autodiff", "grad", "hessian", "hvp", "jacobian", "jvp", "source", "vjp", "adjoint", "tangent_rule", "nondifferentiable",

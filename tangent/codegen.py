@@ -8,6 +8,8 @@ from __future__ import annotations
 import ast
 import itertools
 import linecache
+import sys
+import traceback
 
 from .reverse import Comment
 
@@ -59,3 +61,16 @@ def compile_source(source: str, namespace: dict, label: str) -> tuple[dict, str]
     namespace["__name__"] = "tangent_generated"
     exec(code, namespace)
     return namespace, filename
+
+
+def _print_exception(exc_type, exc, tb):
+    traceback.print_exception(exc_type, exc, tb)
+
+
+def show_generated_lines_in_uncaught_tracebacks() -> None:
+    """Before Python 3.13 the interpreter prints an uncaught exception's
+    traceback reading source files from disk, so generated frames show no
+    line. The traceback module reads linecache, where generated source is:
+    use it, unless the excepthook was already customised (IPython...)."""
+    if sys.version_info < (3, 13) and sys.excepthook is sys.__excepthook__:
+        sys.excepthook = _print_exception

@@ -300,9 +300,6 @@ tangent.vjp(f)(np.ones(3), np.ones(3), np.ones(4))  # a seed of the wrong shape
 """
 
 
-@pytest.mark.xfail(sys.version_info < (3, 13), strict=True,
-                   reason="before Python 3.13 the default excepthook reads source lines from disk, not from "
-                   "linecache, so an uncaught error shows the generated frame without its line")
 def test_uncaught_error_in_a_script_shows_the_generated_line(tmp_path):
     script = tmp_path / "uncaught.py"
     script.write_text(UNCAUGHT_SCRIPT)
