@@ -550,6 +550,9 @@ class ReverseMode(Differentiator):
                 continue
             bound.apply_defaults()
             shapes, constants = {}, {}
+            # parameters bound to the same variable (x * x), for variants that use it
+            names = [(p, a.id) for p, a in bound.arguments.items() if isinstance(a, ast.Name)]
+            constants["same"] = {(p, q) for p, a in names for q, b in names if p < q and a == b}
             for param, atom in bound.arguments.items():
                 if isinstance(atom, ast.AST):
                     shapes[param] = self.shapes.get(atom.id) if isinstance(atom, ast.Name) else (
