@@ -293,26 +293,6 @@ def varied_names(cfg: CFG, wrt: set[str]):
     return {id(n.stmt): inp[n] for n in cfg.nodes}
 
 
-def useful_names(cfg: CFG):
-    """Backward activity: names whose value (may) reach the returned value
-    differentiably, just after each statement. Returns id(stmt) -> set."""
-
-    def transfer(node, facts):
-        stmt = node.stmt
-        if isinstance(stmt, ast.Return):
-            return names_loaded(stmt)
-        if is_setitem(stmt):
-            return set(facts) | (names_loaded(stmt.value) if facts & node.defs else set())
-        if isinstance(stmt, ast.Assign) and node.defs:
-            if facts & node.defs:
-                facts = (set(facts) - node.defs) | differentiable_inputs(stmt.value)
-            return facts
-        return facts
-
-    inp, _ = solve(cfg, transfer, forward=False)
-    return {id(n.stmt): inp[n] for n in cfg.nodes}
-
-
 class Analysis:
     """All facts the differentiators need about one normalized function."""
 

@@ -20,11 +20,6 @@ def _as_html(func):
     return highlight(source, PythonLexer(), HtmlFormatter(noclasses=True))
 
 
-def _as_text(func, printer, cycle):
-    source = getattr(func, "tangent_source", None)
-    printer.text(source if source is not None else repr(func))
-
-
 def register_ipython_display() -> bool:
     """Make IPython display generated functions as their source (if running)."""
     if "IPython" not in sys.modules:

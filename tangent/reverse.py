@@ -809,10 +809,6 @@ def mark_pure(stmts) -> None:
                 mark_pure(inner)
 
 
-def has_code(stmts) -> bool:
-    return any(not isinstance(s, (Restore, Save, Comment)) for s in stmts)
-
-
 def names_read(stmts) -> set[str]:
     found = set()
     for stmt in stmts:

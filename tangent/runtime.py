@@ -147,13 +147,6 @@ def grad_of_index(x, index, g):
     return grad_of_index(np.asarray(x), index, g)
 
 
-def grad_of_items(items_grad, n):
-    """Adjoint of ``(a, b, ...)`` split back into ``n`` element adjoints."""
-    if items_grad is None:
-        return (None,) * n
-    return tuple(items_grad)
-
-
 def as_container_grad(values, like):
     """Adjoint of a tuple or list built from element adjoints."""
     return GradTuple(values) if isinstance(like, tuple) else GradList(values)

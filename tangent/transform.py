@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
-import inspect
 import types as types_module
 
 from . import optimize, runtime
@@ -270,7 +269,3 @@ _MISSING = object()
 
 def _identity_key(mapping) -> tuple:
     return tuple(sorted((k, id(v)) for k, v in (mapping or {}).items()))
-
-
-def signature_of(func):
-    return inspect.signature(func)
