@@ -38,10 +38,6 @@ def anp():
 
 
 
-LOOP_CALL_STACK = ("a subroutine call inside a loop whose result feeds another operation (y = inner(y) * 0.5): the "
-                   "forward pushes the result then its tape and the backward pops them in the same order, not LIFO "
-                   "-> TypeError/ValueError when unpacking the tape")
-
 
 # =====================================================================
 # Straight-line code
