@@ -20,8 +20,8 @@ _MAX_SPECIALIZATIONS = 16
 
 def _argument_kind(value):
     kind = type(value)
-    if kind is np.ndarray:
-        return (value.shape, value.dtype.char)
+    if kind is np.ndarray or isinstance(value, np.ndarray):  # subclasses too: the shape matters
+        return (kind, value.shape, value.dtype.char)
     return kind
 
 
