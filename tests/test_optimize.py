@@ -148,3 +148,24 @@ def test_nothing_is_saved_for_inactive_values():
     df = tangent.grad(uses_constant_loop)
     assert "stack" not in tangent.source(df)
     assert df(2.0, 3.0) == pytest.approx(18.0)
+
+
+def broadcasting_sum(x, b):
+    return np.sum(np.tanh(x + b) * x)
+
+
+def test_one_derivative_serves_every_shape_and_type():
+    df = tangent.grad(broadcasting_sum, wrt=(0, 1))
+    cases = [
+        (np.arange(6.0).reshape(2, 3) / 5, np.array([0.1, -0.2, 0.3])),  # b broadcast over rows
+        (np.arange(6.0).reshape(2, 3) / 5, np.arange(6.0).reshape(2, 3) / 7),  # same shape
+        (np.array([0.5, -0.5]), 0.25),  # b a float
+        (0.7, 0.2),  # both floats
+        (np.arange(4.0).reshape(4, 1) / 3, np.array([[0.1, 0.2]])),  # both broadcast
+    ]
+    for _ in range(2):  # the second time from the cache of specialisations
+        for x, b in cases:
+            gx, gb = df(x, b)
+            assert np.shape(gx) == np.shape(x) and np.shape(gb) == np.shape(b)
+            np.testing.assert_allclose(gx, numeric_grad(broadcasting_sum, [x, b], 0), rtol=1e-6, atol=1e-8)
+            np.testing.assert_allclose(gb, numeric_grad(broadcasting_sum, [x, b], 1), rtol=1e-6, atol=1e-8)
