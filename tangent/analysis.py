@@ -209,7 +209,7 @@ def primitive_of(value: ast.expr):
     return UNRESOLVED, [], {}
 
 
-def differentiable_inputs(value: ast.expr) -> set[str]:
+def _differentiable_inputs(value: ast.expr) -> set[str]:
     """Names whose values the operation's result depends on differentiably
     (the index of a subscript does not count, nor the ``like`` argument of a
     rule that never takes ``d[like]``)."""
@@ -235,6 +235,9 @@ def differentiable_inputs(value: ast.expr) -> set[str]:
             for node in nodes:
                 found |= names_loaded(node)
     return found
+
+
+differentiable_inputs = _differentiable_inputs
 
 
 def is_setitem(stmt) -> bool:
@@ -270,6 +273,13 @@ def is_differentiable_op(value: ast.expr) -> bool:
 def varied_names(cfg: CFG, wrt: set[str]):
     """Forward activity: for each statement, the names that (may) depend
     differentiably on ``wrt`` just before it runs. Returns id(stmt) -> set."""
+    inputs: dict[int, set[str]] = {}
+
+    def differentiable_inputs(value):  # the solver revisits statements: compute each once
+        key = id(value)
+        if key not in inputs:
+            inputs[key] = _differentiable_inputs(value)
+        return inputs[key]
 
     def transfer(node, facts):
         if node is cfg.entry:

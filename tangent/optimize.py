@@ -160,6 +160,9 @@ def _assign_counts(fdef) -> dict[str, int]:
 
 def propagate_copies(fdef: ast.FunctionDef) -> ast.FunctionDef:
     counts = _assign_counts(fdef)
+    loads: dict[str, int] = {}  # kept exact as copies are substituted
+    for n in _loads(fdef):
+        loads[n.id] = loads.get(n.id, 0) + 1
 
     def block(stmts):
         i = 0
@@ -181,7 +184,7 @@ def propagate_copies(fdef: ast.FunctionDef) -> ast.FunctionDef:
                 # Uses of `a` outside this block's remainder, or a change of
                 # `b` before the last use, make the substitution unsafe.
                 uses_here = sum(1 for s in rest for n in _loads(s) if n.id == a)
-                uses_total = sum(1 for n in _loads(fdef) if n.id == a)
+                uses_total = loads.get(a, 0)
                 if uses_here == uses_total:
                     last = max((k for k, s in enumerate(rest) if any(n.id == a for n in _loads(s))), default=-1)
                     # b may be stored by the last use when that is a plain assignment:
@@ -199,6 +202,8 @@ def propagate_copies(fdef: ast.FunctionDef) -> ast.FunctionDef:
                                     n.id = b
                         del stmts[i]
                         counts[a] = 0
+                        loads[b] = loads.get(b, 0) + loads.get(a, 0) - 1  # the copy's own read of b is gone
+                        loads[a] = 0
                         continue
             i += 1
 
@@ -298,13 +303,11 @@ def _fix_empty_bodies(fdef):
 
 
 def optimize_function(fdef: ast.FunctionDef) -> ast.FunctionDef:
-    """Run all passes to a fixed point (they are cheap)."""
-    for _ in range(3):
-        before = ast.dump(fdef)
+    """Run the passes twice: a second round catches what the first one's
+    removals expose (dead-code elimination itself runs to a fixed point)."""
+    for _ in range(2):
         fdef = fold_constants(fdef)
         fdef = propagate_copies(fdef)
         fdef = eliminate_dead_code(fdef)
         fdef = merge_temporaries(fdef)
-        if ast.dump(fdef) == before:
-            break
     return fdef

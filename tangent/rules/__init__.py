@@ -20,6 +20,7 @@ onp`` and ``from numpy import exp`` find the same rule.
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import textwrap
 from typing import Any, Callable
@@ -48,7 +49,7 @@ class Template:
             self._tree = node
         return self._tree
 
-    @property
+    @functools.cached_property
     def differentiable_params(self) -> set[str]:
         """Parameters whose derivative the rule reads or writes (``d[p]``)."""
         params = list(self.signature.parameters)
