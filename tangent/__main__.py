@@ -48,9 +48,10 @@ def demo() -> int:
     import inspect
 
     print(inspect.getsource(mlp_loss))
-    print("into this Python source (tangent.source(dloss)):\n")
-    print(tangent.source(dloss))
     grads = dloss(*args)
+    print("into this Python source, specialised to the arguments' shapes at the first call")
+    print("(tangent.source(dloss.tangent_specialized_for(*args)); tangent.source(dloss) is the generic version):\n")
+    print(tangent.source(dloss.tangent_specialized_for(*args)))
     worst = 0.0
     for index, (name, g) in enumerate(zip(["W1", "b1", "W2", "b2"], grads)):
         reference = _finite_difference(mlp_loss, args, index)

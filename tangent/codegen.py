@@ -43,8 +43,26 @@ def to_source(functions: list[ast.FunctionDef], header: str = "") -> str:
             lines.append(f"{indent}# {comments[stripped]}")
         else:
             lines.append(line)
-    body = "\n".join(lines).replace("\ndef ", "\n\ndef ")
+    body = "\n".join(_drop_empty_blocks(lines)).replace("\ndef ", "\n\ndef ")
     return (header + body).rstrip() + "\n"
+
+
+def _drop_empty_blocks(lines: list[str]) -> list[str]:
+    """Drop a block comment whose statements the optimizer removed: one
+    followed by another comment, the end of its block, or a return."""
+    out = []
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith("# "):
+            indent = len(line) - len(line.lstrip())
+            following = lines[i + 1] if i + 1 < len(lines) else ""
+            next_indent = len(following) - len(following.lstrip())
+            next_text = following.strip()
+            if not next_text or next_indent < indent or (
+                    next_indent == indent and (next_text.startswith("# ") or next_text.startswith("return"))):
+                continue
+        out.append(line)
+    return out
 
 
 def compile_source(source: str, namespace: dict, label: str) -> tuple[dict, str]:
