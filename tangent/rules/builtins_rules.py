@@ -14,51 +14,53 @@ import numpy as np
 from ..runtime import GradList, GradTuple, broadcast_like, unbroadcast, zeros_like
 from . import adjoint, d, nondifferentiable, tangent_rule
 
-# ---------------------------------------------------------------- operators
+# -------------------------------------------- operators and their ufuncs
+# (Operators are called positionally; the parameters take NumPy's names so
+# that np.add(x1=..., x2=...) binds too.)
 
 
-@adjoint(operator.add)
-def add(z, x, y):
-    d[x] = unbroadcast(d[z], x)
-    d[y] = unbroadcast(d[z], y)
+@adjoint(operator.add, np.add)
+def add(z, x1, x2):
+    d[x1] = unbroadcast(d[z], x1)
+    d[x2] = unbroadcast(d[z], x2)
 
 
-@tangent_rule(operator.add)
-def t_add(z, x, y):
-    d[z] = d[x] + d[y]
+@tangent_rule(operator.add, np.add)
+def t_add(z, x1, x2):
+    d[z] = d[x1] + d[x2]
 
 
-@adjoint(operator.sub)
-def sub(z, x, y):
-    d[x] = unbroadcast(d[z], x)
-    d[y] = -unbroadcast(d[z], y)
+@adjoint(operator.sub, np.subtract)
+def sub(z, x1, x2):
+    d[x1] = unbroadcast(d[z], x1)
+    d[x2] = -unbroadcast(d[z], x2)
 
 
-@tangent_rule(operator.sub)
-def t_sub(z, x, y):
-    d[z] = d[x] - d[y]
+@tangent_rule(operator.sub, np.subtract)
+def t_sub(z, x1, x2):
+    d[z] = d[x1] - d[x2]
 
 
-@adjoint(operator.mul)
-def mul(z, x, y):
-    d[x] = unbroadcast(d[z] * y, x)
-    d[y] = unbroadcast(d[z] * x, y)
+@adjoint(operator.mul, np.multiply)
+def mul(z, x1, x2):
+    d[x1] = unbroadcast(d[z] * x2, x1)
+    d[x2] = unbroadcast(d[z] * x1, x2)
 
 
-@tangent_rule(operator.mul)
-def t_mul(z, x, y):
-    d[z] = d[x] * y + x * d[y]
+@tangent_rule(operator.mul, np.multiply)
+def t_mul(z, x1, x2):
+    d[z] = d[x1] * x2 + x1 * d[x2]
 
 
-@adjoint(operator.truediv)
-def truediv(z, x, y):
-    d[x] = unbroadcast(d[z] / y, x)
-    d[y] = -unbroadcast(d[z] * z / y, y)
+@adjoint(operator.truediv, np.divide, np.true_divide)
+def truediv(z, x1, x2):
+    d[x1] = unbroadcast(d[z] / x2, x1)
+    d[x2] = -unbroadcast(d[z] * z / x2, x2)
 
 
-@tangent_rule(operator.truediv)
-def t_truediv(z, x, y):
-    d[z] = (d[x] - z * d[y]) / y
+@tangent_rule(operator.truediv, np.divide, np.true_divide)
+def t_truediv(z, x1, x2):
+    d[z] = (d[x1] - z * d[x2]) / x2
 
 
 @adjoint(operator.pow, builtins.pow)

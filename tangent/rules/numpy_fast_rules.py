@@ -96,7 +96,6 @@ def getitem_new_axes(z, x, index):
     d[x] = np.reshape(d[z], np.shape(x))
 
 
-@adjoint(operator.mul, np.multiply, when=lambda shapes, constants: ("x", "y") in constants.get("same", ())
-         or ("x1", "x2") in constants.get("same", ()))
+@adjoint(operator.mul, np.multiply, when=lambda shapes, constants: ("x", "y") in constants.get("same", ()))
 def square_by_product(z, x, y):
     d[x] = 2.0 * d[z] * x

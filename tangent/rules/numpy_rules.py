@@ -807,50 +807,8 @@ def t_getitem(z, x, index):
 
 
 # ------------------------------------------------- binary arithmetic ufuncs
-
-
-@adjoint(np.add)
-def add(z, x1, x2):
-    d[x1] = unbroadcast(d[z], x1)
-    d[x2] = unbroadcast(d[z], x2)
-
-
-@tangent_rule(np.add)
-def t_add(z, x1, x2):
-    d[z] = d[x1] + d[x2]
-
-
-@adjoint(np.subtract)
-def subtract(z, x1, x2):
-    d[x1] = unbroadcast(d[z], x1)
-    d[x2] = -unbroadcast(d[z], x2)
-
-
-@tangent_rule(np.subtract)
-def t_subtract(z, x1, x2):
-    d[z] = d[x1] - d[x2]
-
-
-@adjoint(np.multiply)
-def multiply(z, x1, x2):
-    d[x1] = unbroadcast(d[z] * x2, x1)
-    d[x2] = unbroadcast(d[z] * x1, x2)
-
-
-@tangent_rule(np.multiply)
-def t_multiply(z, x1, x2):
-    d[z] = d[x1] * x2 + x1 * d[x2]
-
-
-@adjoint(np.divide, np.true_divide)
-def divide(z, x1, x2):
-    d[x1] = unbroadcast(d[z] / x2, x1)
-    d[x2] = -unbroadcast(d[z] * z / x2, x2)
-
-
-@tangent_rule(np.divide, np.true_divide)
-def t_divide(z, x1, x2):
-    d[z] = d[x1] / x2 - d[x2] * z / x2
+# (np.add, np.subtract, np.multiply and np.divide share the operators' rules
+# in builtins_rules.py.)
 
 
 @adjoint(np.power)
