@@ -259,7 +259,11 @@ def grad_of_written(g, index, value):
 
     With repeated integer indices only the last write to a position reaches
     the output, as in NumPy's assignment, so earlier duplicates get zero.
+    The adjoint of a dict or object is sparse (attributes nobody read have
+    none), so a missing key means a zero adjoint.
     """
+    if isinstance(g, dict) and index not in g:
+        return zeros_like(value)
     region = g[index]
     if isinstance(g, np.ndarray) and not _is_basic_index(index):
         region = np.array(region, dtype=float, copy=True)

@@ -1042,13 +1042,15 @@ MODE = {mode!r}
 WRT = {wrt!r}
 ARGS = {args}
 VECTORS = {vectors}
-SOURCE = {source!r}
+SOURCE = """\\
+{source}"""
 
 if __name__ == "__main__":
     import os
     import sys
 
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:0] = [os.path.join(here, "..", "..", "tools"), {tools!r}]
     import fuzz
 
     sys.exit(fuzz.replay(__file__))
@@ -1059,7 +1061,8 @@ def write_replay(path, source, args, wrt, vectors, mode, summary, origin):
     text = REPLAY_TEMPLATE.format(origin=origin, summary="\n".join("    " + line if line else "" for line in
                                                                    summary.splitlines()).strip(),
                                   self_path=path, mode=mode, wrt=wrt, args=literal(list(args)),
-                                  vectors=literal(list(vectors)), source=source)
+                                  vectors=literal(list(vectors)), source=source,
+                                  tools=os.path.join(ROOT, "tools"))
     with open(path, "w") as fh:
         fh.write(text)
 
