@@ -7,6 +7,7 @@ line, the construct at fault and, where one exists, what to do instead.
 from __future__ import annotations
 
 import ast
+import re
 
 
 class TangentError(Exception):
@@ -52,6 +53,13 @@ class Origin:
 
     def where(self, node: ast.AST | int | None) -> str:
         lineno = node if isinstance(node, int) or node is None else getattr(node, "lineno", None)
+        if self.filename.startswith("<tangent ") and lineno:
+            # code Tangent generated: name the user's line it differentiates
+            # (from the comment above the generated block), not generated names
+            for line in reversed(self.lines[:lineno]):
+                found = re.match(r"\s*# (\S+:\d+: .*)", line)
+                if found:
+                    return f"{found.group(1)} (in the derivative {self.func_name} that Tangent generated)"
         text = self.text(lineno)
         place = f"{self.filename}:{lineno}" if lineno else self.filename
         return f"{place} (in {self.func_name}): {text}" if text else f"{place} (in {self.func_name})"

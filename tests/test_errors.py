@@ -442,3 +442,17 @@ def test_odd_programs_work_or_raise_tangent_error(func):
         assert THIS_FILE in str(e)
     except Exception as e:  # pragma: no cover - this is the failure being tested
         pytest.fail(f"{type(e).__name__} escaped from the transformer: {e}")
+
+
+def writes_into_a_copy(x):
+    y = x * 1.0
+    y[0] = np.sin(x[1])
+    return np.sum(y * y)
+
+
+def test_refusal_inside_generated_code_names_the_users_line():
+    with pytest.raises(tangent.TangentError) as info:
+        tangent.vjp(tangent.grad(writes_into_a_copy))(np.arange(3.0), 1.0, np.ones(3))
+    message = str(info.value)
+    assert "test_errors.py" in message and "y[0] = np.sin(x[1])" in message
+    assert "<tangent" not in message and "stack.pop" not in message

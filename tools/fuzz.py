@@ -33,7 +33,6 @@ import argparse
 import copy
 import importlib.util
 import itertools
-import math
 import os
 import random
 import sys
@@ -764,7 +763,7 @@ class Case:
             try:
                 out = derivative(*inputs)
             except tangent.TangentError as error:
-                raise Failure("crash", f"{what}: TangentError raised by a call, not by the transform: {error}")
+                raise Failure("crash", f"{what}: TangentError raised by a call, not by the transform: {error}") from None
             except Exception as error:  # noqa: BLE001
                 tb = traceback.format_exc(limit=-3)
                 raise Failure("crash", f"{what}: {type(error).__name__}: {error}\n{tb}") from None
@@ -979,7 +978,7 @@ def shrink_candidates(prog):
             for ei in range(len(blk[si].exprs)):
                 root = blk[si].exprs[ei]
                 subs = [(None, None, root)] + list(subexprs(root))
-                for pi, (parent, ki, node) in enumerate(subs):
+                for pi, (parent, _, node) in enumerate(subs):
                     reps = [k for _, _, k in subexprs(node) if k.shape == node.shape and node.shape is not None]
                     if node.shape is not None and node.kids:
                         reps.append(Expr("0.5", [], ()) if node.shape == () else Expr(f"0.5 * np.ones({node.shape})",
