@@ -1035,7 +1035,7 @@ REPLAY_TEMPLATE = '''"""A program shrunk by tools/fuzz.py ({origin}).
 Replay: python {self_path}  (or python tools/fuzz.py --replay {self_path})
 """
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 MODE = {mode!r}
 WRT = {wrt!r}

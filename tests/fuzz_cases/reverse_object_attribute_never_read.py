@@ -16,7 +16,7 @@ crash: grad (first call): KeyError: 'b'
 Replay: python /tmp/fz/seed28_reverse.py  (or python tools/fuzz.py --replay /tmp/fz/seed28_reverse.py)
 """
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 MODE = 'reverse'
 WRT = (1,)
@@ -25,7 +25,7 @@ VECTORS = [[0.225348, 0.24844, -0.989797]]
 SOURCE = """\
 import math
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 CALLS = []
 
