@@ -504,6 +504,9 @@ class ReverseMode(Differentiator):
                 raise self.error(TangentSyntaxError, stmt, f"cannot differentiate {ast.unparse(value)!r}")
             if callee is None or rules.is_nondifferentiable(callee):
                 return [], []
+            if not any(isinstance(a, ast.Name) and self.analysis.is_varied(a.id, stmt)
+                       for a in args + list(keywords.values())):
+                return [], []  # a call on constants: its result's adjoint reaches nothing
             template = self.shape_variant(callee, args, keywords) or rules.lookup_adjoint(callee)
             if template is None:
                 active = [a.id for a in args + list(keywords.values())

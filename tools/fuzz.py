@@ -272,7 +272,7 @@ class Gen:
         c = round(r.uniform(-0.5, 0.5), 2)
         if shape == ():
             return Expr("{0} > %r" % c, [e], None)
-        return Expr(r.choice(["np.sum({0}) > %r", "np.mean({0}) < %r", "{0}.max() > %r"]) % c, [e], None)
+        return Expr(r.choice(["np.sum({0}) > %r", "np.mean({0}) < %r", "({0}).max() > %r"]) % c, [e], None)
 
     # --- statements ---------------------------------------------------------
 
@@ -295,16 +295,28 @@ class Gen:
         return Stmt(f"{name} {op} {{0}}", [e])
 
     def block(self, env, n, depth, in_loop=None, fixed_env=False):
-        """A list of statements; ``env`` gains the variables they define unless ``fixed_env``."""
+        """A list of statements. With ``fixed_env`` (a branch or a loop body)
+        the variables they define stay local to the block: only re-assigned
+        variables carry values out of it."""
         out = []
-        local = env if not fixed_env else env
+        local = dict(env) if fixed_env else env
         for _ in range(n):
-            s = self.statement(local, depth, in_loop, fixed_env)
+            s = self.statement(local, depth, in_loop)
             if s:
                 out.extend(s)
         return out
 
-    def statement(self, env, depth, in_loop, fixed_env):
+    def carried(self, env):
+        """Statements that make sure a local float/array exists for a branch or loop to update."""
+        if any(t[0] in ("a", "f") and not n.startswith(("x", "i", "k")) for n, t in env.items()):
+            return []
+        shape = self.r.choice(SHAPES)
+        name = self.fresh()
+        e = self.expr(env, shape, 2)
+        env[name] = ("a", shape)
+        return [Stmt(f"{name} = {{0}}", [e])]
+
+    def statement(self, env, depth, in_loop):
         r = self.r
         kinds = ["assign", "assign", "assign", "update", "update", "setitem", "list", "tuple", "dict",
                  "if", "for", "forlist", "while", "call", "box", "alias"]
@@ -314,8 +326,12 @@ class Gen:
         if depth <= 0:
             kinds = ["assign", "update", "setitem"]
         kind = r.choice(kinds)
-        if fixed_env and kind in ("assign", "list", "tuple", "dict", "box", "call", "alias"):
-            kind = "update"
+        if kind in ("if", "for", "forlist", "while"):
+            return self.carried(env) + (self.control(kind, env, depth, in_loop) or [])
+        return self.simple(kind, env, depth, in_loop)
+
+    def simple(self, kind, env, depth, in_loop):
+        r = self.r
         if kind == "assign":
             shape = r.choice(SHAPES)
             name = self.fresh()
@@ -332,7 +348,7 @@ class Gen:
             src = r.choice(arrays)
             shape = env[src][1]
             out = []
-            if fixed_env or r.random() < 0.3 and not src.startswith("x"):
+            if r.random() < 0.3 and not src.startswith("x"):
                 y = src  # write into a local array (may alias something: then Tangent must cope or refuse)
                 if y.startswith("x"):
                     return None
@@ -436,14 +452,28 @@ class Gen:
             idx = "[0]" if shape == (3,) else "[1, 2]"
             return [Stmt(f"{y} = {src} * 1.0"), Stmt(f"{c} = {holder}"),
                     Stmt(f"{y}{idx} = {{0}}", [self.expr(env, (), 2)])]
+        if kind == "break":
+            return [Stmt("if {0}:", [self.cond(env)], [Stmt(r.choice(["break", "continue"]))])]
+        if kind == "return":
+            if depth >= 3:
+                return None  # top level: the final return comes last
+            return [Stmt("if {0}:", [self.cond(env)], [Stmt("return {0}", [self.result(env)])])]
+        if kind == "call":
+            if not self.helpers:
+                return None
+            name, params, shapes, out_shape = r.choice(self.helpers)
+            args = [self.expr(env, s, 2) for s in shapes]
+            v = self.fresh()
+            env[v] = ("a", out_shape)
+            return [Stmt(f"{v} = {name}({', '.join('{%d}' % i for i in range(len(args)))})", args)]
+        return None
+
+    def control(self, kind, env, depth, in_loop):
+        r = self.r
         if kind == "if":
             c = self.cond(env)
             body = self.block(env, r.randrange(1, 3), depth - 1, in_loop, fixed_env=True)
             orelse = self.block(env, r.randrange(0, 3), depth - 1, in_loop, fixed_env=True) or None
-            if r.random() < 0.3 and orelse:
-                return [Stmt("if {0}:", [c], body, None),
-                        Stmt("elif {0}:", [self.cond(env)], orelse, None)] if False else [
-                    Stmt("if {0}:", [c], body, orelse)]
             return [Stmt("if {0}:", [c], body, orelse)]
         if kind == "for":
             i = self.fresh("i")
@@ -492,26 +522,29 @@ class Gen:
             body = self.block(inner, r.randrange(1, 3), depth - 1, None, fixed_env=True)
             body.append(Stmt(f"{k} += 1"))
             return [Stmt(f"{k} = 0"), Stmt(f"while {k} < {n} and {{0}}:", [c], body)]
-        if kind == "break":
-            return [Stmt("if {0}:", [self.cond(env)], [Stmt(r.choice(["break", "continue"]))])]
-        if kind == "return":
-            if depth >= 3:
-                return None  # top level: the final return comes last
-            return [Stmt("if {0}:", [self.cond(env)], [Stmt("return {0}", [self.result(env)])])]
-        if kind == "call":
-            if not self.helpers:
-                return None
-            name, params, shapes, out_shape = r.choice(self.helpers)
-            args = [self.expr(env, s, 2) for s in shapes]
-            v = self.fresh()
-            env[v] = ("a", out_shape)
-            return [Stmt(f"{v} = {name}({', '.join('{%d}' % i for i in range(len(args)))})", args)]
         return None
 
     def result(self, env):
-        shape = self.r.choice(SHAPES)
+        """The returned scalar: an expression plus, most of the time, the
+        values computed last (so that the body matters)."""
+        r = self.r
+        shape = r.choice(SHAPES)
         e = self.expr(env, shape, 3)
-        return e if shape == () else Expr("np.sum({0})", [e], ())
+        total = e if shape == () else Expr("np.sum({0})", [e], ())
+        locals_ = [n for n, t in env.items() if t[0] in ("a", "f") and not n.startswith(("x", "i", "k"))]
+        for name in locals_[-3:]:
+            if r.random() < 0.7:
+                t = env[name]
+                read = Expr(name, [], t[1] if t[0] == "a" else ())
+                term = read if read.shape == () else Expr(r.choice(["np.sum({0})", "np.sum(np.sin({0}))"]), [read], ())
+                total = Expr("{0} + %r * {1}" % round(r.uniform(0.2, 1.0), 2), [total, term], ())
+        containers = [n for n, t in env.items() if t[0] in ("list", "tuple", "dict", "obj")]
+        for name in containers[-2:]:
+            reads = list(self.reads(name, env[name]))
+            if reads and r.random() < 0.6:
+                code, shape = r.choice(reads)
+                total = Expr("{0} + np.sum(%s)" % code, [total], ())
+        return total
 
     def helper(self, k):
         r = self.r
@@ -1028,7 +1061,7 @@ def shrink(prog, case, mode, kind, deadline):
     return prog, wrt, vectors
 
 
-REPLAY_TEMPLATE = '''"""A program shrunk by tools/fuzz.py ({origin}).
+REPLAY_TEMPLATE = '''"""A regression program for tools/fuzz.py ({origin}).
 
 {summary}
 
@@ -1077,7 +1110,12 @@ def replay_outcome(path):
     """(outcome, message) of a replay file: 'ok', 'refused', 'unreliable' or a Failure."""
     rec = load_replay(path)
     case = Case(rec.SOURCE, rec.ARGS, rec.WRT, rec.VECTORS, tag="replay")
-    return outcome(case, rec.MODE)
+    modes = (rec.MODE,) if isinstance(rec.MODE, str) else rec.MODE
+    results = [outcome(case, mode) for mode in modes]
+    for result, message in results:
+        if isinstance(result, Failure):
+            return result, message
+    return results[0] if len(results) == 1 else ("/".join(r for r, _ in results), "")
 
 
 def replay(path) -> int:
