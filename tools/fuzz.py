@@ -485,6 +485,9 @@ class Gen:
                              f"for {i} in range(1, {n + 1}):"])
             return [Stmt(head, [], body, self.block(env, 1, 0, None, True) if r.random() < 0.15 else None)]
         if kind == "forlist":
+            pairs = [(n, t) for n, t in env.items() if t[0] == "list" and t[1][0] == "tuple"]
+            if pairs and r.random() < 0.5:
+                return self.for_pairs(env, depth, *r.choice(pairs))
             lists = [(n, t) for n, t in env.items() if t[0] == "list" and t[1][0] in ("a", "f")]
             if not lists:
                 return None
@@ -523,6 +526,20 @@ class Gen:
             body.append(Stmt(f"{k} += 1"))
             return [Stmt(f"{k} = 0"), Stmt(f"while {k} < {n} and {{0}}:", [c], body)]
         return None
+
+    def for_pairs(self, env, depth, name, t):
+        """``for W, b in layers:`` over a list of tuples (also ``layers[:-1]`` then ``W, b = layers[-1]``)."""
+        r = self.r
+        targets = [self.fresh("w") for _ in t[1][1]]
+        inner = dict(env)
+        inner.update(zip(targets, t[1][1]))
+        sliced = t[2] > 1 and r.random() < 0.5
+        head = f"for {', '.join(targets)} in {name}{'[:-1]' if sliced else ''}:"
+        out = [Stmt(head, [], self.block(inner, r.randrange(1, 3), depth - 1, None, fixed_env=True))]
+        if sliced or r.random() < 0.5:
+            out.append(Stmt(f"{', '.join(targets)} = {name}[-1]"))
+            env.update(zip(targets, t[1][1]))
+        return out
 
     def result(self, env):
         """The returned scalar: an expression plus, most of the time, the
@@ -575,6 +592,7 @@ class Gen:
         for j in range(r.randrange(1, 4)):
             t = r.choice([("f",), ("a", (3,)), ("a", (2, 3)), ("a", (2,)), ("a", (3,)),
                           ("list", ("f",), 3), ("list", ("a", (3,)), 2),
+                          ("list", ("tuple", [("a", (2, 3)), ("a", (2,))]), 2),
                           ("dict", {"W": ("a", (2, 3)), "b": ("a", (2,))}),
                           ("tuple", [("a", (3,)), ("f",)])])
             kinds.append(t)
@@ -772,6 +790,8 @@ def check_fresh(result, args, wrt, what):
             if isinstance(leaf, np.ndarray):
                 if any(np.shares_memory(leaf, x) for x in inputs):
                     raise Failure("aliased", f"{what}: a returned array shares memory with an input")
+                if not leaf.flags.writeable:
+                    raise Failure("readonly", f"{what}: a returned array is read-only (a broadcast view?)")
 
 
 class Case:
