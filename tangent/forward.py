@@ -39,7 +39,22 @@ def _zero(node) -> bool:
 
 
 class ZeroSimplifier(ast.NodeTransformer):
-    """Propagates zero tangents through sums and products."""
+    """Propagates zero tangents through sums and products.
+
+    Dropping the zero term of a sum can lose the shape the result gets from
+    broadcasting (``x1 - x0`` with ``x1`` of shape (2, 3) and only ``x0``
+    of shape (3,) varying has the tangent ``-dx0``, of shape (3,)), so the
+    simplifier records where it dropped a term (``dropped``: "left" when the
+    left term was kept, "right" when the right one was) and the forward rule's
+    result is then broadcast to the primal result (``broadcast_tangent``).
+    """
+
+    def __init__(self):
+        self.dropped = None
+
+    def _drop(self, kept_side):
+        if self.dropped is None:
+            self.dropped = kept_side
 
     def visit_BinOp(self, node):
         self.generic_visit(node)
@@ -48,13 +63,19 @@ class ZeroSimplifier(ast.NodeTransformer):
             if left and right:
                 return node.left
             if left:
+                self._drop("right")
                 return node.right
             if right:
+                self._drop("left")
                 return node.left
         elif isinstance(node.op, ast.Sub):
+            if left and right:
+                return node.left
             if right:
+                self._drop("left")
                 return node.left
             if left:
+                self._drop("left")  # (sequences have no "-": only broadcasting matters)
                 return ast.UnaryOp(op=ast.USub(), operand=node.right)
         elif isinstance(node.op, (ast.Mult, ast.MatMult)):
             if left:
@@ -103,9 +124,9 @@ def _has_tangent(node) -> bool:
     return any(getattr(n, "tangent_ref", False) for n in ast.walk(node))
 
 
-def simplify_zeros(expr: ast.expr, zeros_like: str) -> ast.expr | None:
+def simplify_zeros(expr: ast.expr, zeros_like: str, simplifier: ZeroSimplifier | None = None) -> ast.expr | None:
     """``expr`` with zero tangents simplified; None when it is zero."""
-    expr = ZeroSimplifier().visit(expr)
+    expr = (simplifier or ZeroSimplifier()).visit(expr)
     if _zero(expr):
         return None
 
@@ -130,6 +151,7 @@ class ForwardMode(Differentiator):
         super().__init__(session, parsed, tree, wrt, namer)
         self.ever_varied = set(wrt).union(*self.analysis.varied.values())
         self.zeros_like = session.bind_global("zeros_like", runtime.zeros_like)
+        self.broadcast_tangent = session.bind_global("broadcast_tangent", runtime.broadcast_tangent)
 
     def zeros(self, atom: ast.expr) -> ast.expr:
         return ast.Call(func=name(self.zeros_like), args=[copy.deepcopy(atom)], keywords=[])
@@ -263,10 +285,11 @@ class ForwardMode(Differentiator):
         raw = instantiate(template, bound, derivative, self.namer, self.session.bind_global)
         code, tangent_value = [], None
         zero_locals: set[str] = set()
+        simplifier = ZeroSimplifier()
         for item in raw:
             item = _substitute_zero_names(item, zero_locals)
             if isinstance(item, Accumulate):
-                tangent_value = simplify_zeros(item.value, self.zeros_like)
+                tangent_value = simplify_zeros(item.value, self.zeros_like, simplifier)
             elif (isinstance(item, ast.Assign) and len(item.targets) == 1 and isinstance(item.targets[0], ast.Name)
                   and _has_tangent(item.value) | _has_zero(item.value)):
                 value = ZeroSimplifier().visit(item.value)
@@ -274,9 +297,14 @@ class ForwardMode(Differentiator):
                     zero_locals.add(item.targets[0].id)
                     continue
                 _mark_tangent(item.targets[0].id, raw)
-                code.append(simplify_statement(item, self.zeros_like))
+                code.append(simplify_statement(item, self.zeros_like, simplifier))
             else:
-                code.append(simplify_statement(item, self.zeros_like))
+                code.append(simplify_statement(item, self.zeros_like, simplifier))
+        if simplifier.dropped is not None and tangent_value is not None:
+            # a dropped zero term may have been what broadcast the result
+            keywords = [ast.keyword(arg="at_end", value=ast.Constant(value=True))] if simplifier.dropped == "right" else []
+            tangent_value = ast.Call(func=name(self.broadcast_tangent), args=[tangent_value, name(result)],
+                                     keywords=keywords)
         return code, tangent_value
 
     def subroutine(self, stmt, target):
@@ -338,13 +366,13 @@ def _mark_tangent(var: str, stmts) -> None:
                 node.tangent_ref = True
 
 
-def simplify_statement(stmt, zeros_like):
+def simplify_statement(stmt, zeros_like, simplifier: ZeroSimplifier | None = None):
     class Fix(ast.NodeTransformer):
         def visit_ZeroDerivative(self, node):
             like = node.like if node.like is not None else ast.Constant(value=0.0)
             return ast.Call(func=name(zeros_like), args=[like], keywords=[])
 
-    ZeroSimplifier().visit(stmt)
+    (simplifier or ZeroSimplifier()).visit(stmt)
     return Fix().visit(stmt)
 
 

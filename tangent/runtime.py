@@ -193,6 +193,38 @@ def broadcast_like(g, like):
     return np.broadcast_to(g, shape)
 
 
+def broadcast_tangent(t, like, at_end=False):
+    """The tangent ``t`` of part of a sum, given the value ``like`` of the
+    sum: forward mode drops the zero tangents of inactive terms, and what
+    they broadcast ``like`` to (``x1 - x0`` with ``x1`` of shape (2, 3)) the
+    tangent must have too. For a concatenation of lists or tuples, ``t``
+    covers the first items of ``like`` (the last ones with ``at_end``) and
+    the others get zero tangents. Returns ``t`` itself when nothing is missing,
+    otherwise a new value.
+    """
+    if isinstance(like, (list, tuple)) and isinstance(t, (list, tuple)):
+        missing = len(like) - len(t)
+        if missing <= 0:
+            return t
+        zeros = [zeros_like(v) for v in (like[:missing] if at_end else like[len(t):])]
+        items = zeros + list(t) if at_end else list(t) + zeros
+        return type(t)(items) if isinstance(t, (GradList, GradTuple)) else (tuple(items) if isinstance(like, tuple) else items)
+    shape = np.shape(like) if isinstance(like, (np.ndarray, np.generic, numbers.Number)) else None
+    if shape is None or np.shape(t) == shape:
+        return t
+    dtype = np.result_type(t, like, 0.0) if isinstance(like, np.ndarray) else np.result_type(t, 0.0)
+    return np.array(np.broadcast_to(t, shape), dtype=dtype)
+
+
+def grad_of_broadcast_tangent(g, t, at_end=False):
+    """Adjoint of ``t`` in ``broadcast_tangent(t, like, at_end)`` given the
+    adjoint ``g`` of its result."""
+    if isinstance(t, (list, tuple)) and isinstance(g, (list, tuple)):
+        part = list(g)[len(g) - len(t):] if at_end else list(g)[:len(t)]
+        return GradTuple(part) if isinstance(t, tuple) else GradList(part)
+    return unbroadcast(g, t)
+
+
 def _describe_nonfinite(value) -> str:
     arr = np.asarray(value)
     nan, inf = int(np.isnan(arr).sum()), int(np.isinf(arr).sum())

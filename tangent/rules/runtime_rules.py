@@ -10,8 +10,10 @@ from ..runtime import (
     append_grad,
     as_sequence,
     broadcast_like,
+    broadcast_tangent,
     copy_region,
     grad_of_attribute,
+    grad_of_broadcast_tangent,
     grad_of_index,
     grad_of_written,
     split_last,
@@ -205,6 +207,26 @@ def a_append_grad(z, g, item):
 @tangent_rule(runtime.append_grad)
 def t_append_grad(z, g, item):
     d[z] = append_grad(d[g], d[item])
+
+
+@adjoint(runtime.broadcast_tangent)
+def a_broadcast_tangent(z, t, like, at_end=False):
+    d[t] = grad_of_broadcast_tangent(d[z], t, at_end)
+
+
+@tangent_rule(runtime.broadcast_tangent)
+def t_broadcast_tangent(z, t, like, at_end=False):
+    d[z] = broadcast_tangent(d[t], like, at_end)
+
+
+@adjoint(runtime.grad_of_broadcast_tangent)
+def a_grad_of_broadcast_tangent(z, g, t, at_end=False):
+    d[g] = broadcast_tangent(d[z], g, at_end)
+
+
+@tangent_rule(runtime.grad_of_broadcast_tangent)
+def t_grad_of_broadcast_tangent(z, g, t, at_end=False):
+    d[z] = grad_of_broadcast_tangent(d[g], t, at_end)
 
 
 nondifferentiable(object.__new__)
