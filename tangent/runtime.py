@@ -216,6 +216,49 @@ def broadcast_tangent(t, like, at_end=False):
     return np.array(np.broadcast_to(t, shape), dtype=dtype)
 
 
+def _shares_memory(a, b) -> bool:
+    """Whether writing into ``a`` may change ``b`` (arrays, lists, dicts)."""
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        return np.may_share_memory(a, b)
+    return a is b and isinstance(a, (list, dict, np.ndarray))
+
+
+def copy_tangent(t):
+    """A copy of the tangent ``t``, for the tangent of a new value: forward
+    mode writes into the tangent of a value the program writes into, and
+    must never write into a tangent it does not own (the caller's tangent
+    vector, or the tangent of another value)."""
+    if isinstance(t, np.ndarray):
+        return t.copy()
+    if isinstance(t, (list, dict)):
+        return type(t)(t)  # shallow, as the copy of a list or dict is
+    return t
+
+
+def fresh_tangent(t, *sources):
+    """``t``, the tangent of a value that shares no memory with the inputs
+    of the operation that made it, copied when it shares memory with one of
+    the tangents ``sources`` it was computed from (see ``copy_tangent``)."""
+    if isinstance(t, (np.ndarray, list, dict)) and any(_shares_memory(t, s) for s in sources):
+        return copy_tangent(t)
+    return t
+
+
+def view_tangent(t, value, *pairs):
+    """``t``, the tangent of ``value`` made by an operation that may return
+    a view of its inputs (reshape, asarray, a call of a user function),
+    given (input, its tangent) ``pairs``: the tangent shares memory with an
+    input's tangent only where the value shares memory with that input."""
+    if isinstance(t, (tuple, list)) and isinstance(value, (tuple, list)) and len(t) == len(value):
+        items = [view_tangent(ti, vi, *pairs) for ti, vi in zip(t, value)]
+        if any(a is not b for a, b in zip(items, t)):
+            t = type(t)(items) if isinstance(t, (GradTuple, GradList)) else tuple(items) if isinstance(t, tuple) else items
+    for x, dx in zip(pairs[::2], pairs[1::2]):
+        if _shares_memory(t, dx) and not _shares_memory(value, x):
+            return copy_tangent(t)
+    return t
+
+
 def grad_of_broadcast_tangent(g, t, at_end=False):
     """Adjoint of ``t`` in ``broadcast_tangent(t, like, at_end)`` given the
     adjoint ``g`` of its result."""

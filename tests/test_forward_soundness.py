@@ -221,3 +221,140 @@ def test_hvp_of_broadcast_programs():
         return np.sum((y - x) ** 2 * np.sin(x))
 
     check_hvp(f, np.array([0.3, 0.5, 0.9]), np.array([[1.0, 2.0, 0.5], [0.1, 0.2, 0.3]]))
+
+
+# ---------------------- 2. forward mode never writes into a tangent it does not own
+
+
+def copy_method(u):
+    u = u.copy()
+    u[0] = u[0] * 2.0
+    return u
+
+
+def np_copy(u):
+    w = np.copy(u)
+    w[0] = w[0] * 2.0
+    return w * u
+
+
+def np_array(u):
+    w = np.array(u)
+    w[0] = w[0] * 2.0
+    return w * u
+
+
+def astype(u):
+    w = u.astype(float)
+    w[0] = w[0] * 2.0
+    return w * u
+
+
+def plus_constant(u):
+    w = u + 0.0
+    w[0] = w[0] * 2.0
+    return w * u
+
+
+def unary_plus(u):
+    w = +u
+    w[0] = 2.0 * w[1]
+    return w * u
+
+
+def reshape_then_add(u):
+    w = u.reshape(3) + 1.0
+    w[0] = w[0] * 2.0
+    return w * u
+
+
+def flatten(u):
+    w = u.flatten()
+    w[0] = 2.0 * w[1]
+    return w * u
+
+
+def list_copy(u):
+    lst = [u[0], u[1]]
+    m = lst.copy()
+    m[0] = m[0] * 3.0
+    return m[0] * lst[0] * m[1]
+
+
+def dict_copy(u):
+    d = {"a": u[0], "b": u}
+    e = d.copy()
+    e["a"] = e["a"] * 3.0
+    return e["a"] * d["a"] * np.sum(e["b"])
+
+
+def _add_one(a):
+    return a + 1.0
+
+
+def helper_result(u):
+    w = _add_one(u)
+    w[1] = w[0] * w[2]
+    return w * u
+
+
+def copy_in_loop(u):
+    w = u * 1.0
+    for i in range(2):
+        w = w.copy()
+        w[i] = w[i] * w[i + 1]
+    return w + u
+
+
+COPIES = [copy_method, np_copy, np_array, astype, plus_constant, unary_plus, reshape_then_add, flatten,
+          list_copy, dict_copy, helper_result, copy_in_loop]
+
+
+@pytest.mark.parametrize("func", COPIES, ids=lambda f: f.__name__)
+def test_writes_into_a_copy_leave_the_tangent_vector_alone(func):
+    check_jvp(func, np.array([1.0, 2.0, 3.0]))
+
+
+@pytest.mark.parametrize("func", COPIES, ids=lambda f: f.__name__)
+def test_hvp_of_writes_into_copies(func):
+    def scalar(u):
+        return np.sum(func(u) * np.sin(u))
+
+    check_hvp(scalar, np.array([1.0, 2.0, 3.0]))
+
+
+def test_issue_repro_jvp_twice_gives_the_same_answer():
+    u, du = np.ones(3), np.array([1.0, 2.0, 3.0])
+    df = tangent.jvp(copy_method)
+    first = df(u, du)
+    np.testing.assert_array_equal(du, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(df(u, du), first)
+    np.testing.assert_allclose(first, _richardson(copy_method, [u], (0,), [du]))
+
+
+def identity(x):
+    return x
+
+
+def shifted(x):
+    return x + 1.0
+
+
+@pytest.mark.parametrize("func", [identity, shifted], ids=lambda f: f.__name__)
+def test_returned_tangent_is_not_the_callers_vector(func):
+    v = np.array([1.0, 2.0])
+    out = tangent.jvp(func)(np.zeros(2), v)
+    np.testing.assert_array_equal(out, v)
+    assert not np.shares_memory(out, v)
+
+
+def test_reverse_mode_leaves_the_seed_alone():
+    def f(x):
+        y = x.copy()
+        y[0] = y[0] * 3.0
+        return y * 2.0
+
+    x, seed = np.array([1.0, 2.0]), np.array([0.5, -1.0])
+    g = tangent.vjp(f)(x, seed)
+    np.testing.assert_array_equal(seed, [0.5, -1.0])
+    np.testing.assert_allclose(g, [3.0 * 2.0 * 0.5, -2.0])

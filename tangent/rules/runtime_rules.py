@@ -12,6 +12,7 @@ from ..runtime import (
     broadcast_like,
     broadcast_tangent,
     copy_region,
+    copy_tangent,
     grad_of_attribute,
     grad_of_broadcast_tangent,
     grad_of_index,
@@ -227,6 +228,40 @@ def a_grad_of_broadcast_tangent(z, g, t, at_end=False):
 @tangent_rule(runtime.grad_of_broadcast_tangent)
 def t_grad_of_broadcast_tangent(z, g, t, at_end=False):
     d[z] = grad_of_broadcast_tangent(d[g], t, at_end)
+
+
+# What forward mode adds so that it never writes into a tangent it does not
+# own: the identity on values.
+
+
+@adjoint(runtime.copy_tangent)
+def a_copy_tangent(z, t):
+    d[t] = d[z]
+
+
+@tangent_rule(runtime.copy_tangent)
+def t_copy_tangent(z, t):
+    d[z] = copy_tangent(d[t])
+
+
+@adjoint(runtime.fresh_tangent)
+def a_fresh_tangent(z, t, *sources):
+    d[t] = d[z]
+
+
+@tangent_rule(runtime.fresh_tangent)
+def t_fresh_tangent(z, t, *sources):
+    d[z] = copy_tangent(d[t])
+
+
+@adjoint(runtime.view_tangent)
+def a_view_tangent(z, t, value, *pairs):
+    d[t] = d[z]
+
+
+@tangent_rule(runtime.view_tangent)
+def t_view_tangent(z, t, value, *pairs):
+    d[z] = copy_tangent(d[t])
 
 
 nondifferentiable(object.__new__)
