@@ -11,7 +11,10 @@ user's own functions call their generated ``*_jvp`` function.
 from __future__ import annotations
 
 import ast
+import builtins
 import copy
+
+import numpy as np
 
 from . import rules, runtime
 from .analysis import (
@@ -39,7 +42,22 @@ def _zero(node) -> bool:
 
 
 class ZeroSimplifier(ast.NodeTransformer):
-    """Propagates zero tangents through sums and products."""
+    """Propagates zero tangents through sums and products.
+
+    Dropping the zero term of a sum can lose the shape the result gets from
+    broadcasting (``x1 - x0`` with ``x1`` of shape (2, 3) and only ``x0``
+    of shape (3,) varying has the tangent ``-dx0``, of shape (3,)), so the
+    simplifier records where it dropped a term (``dropped``: "left" when the
+    left term was kept, "right" when the right one was) and the forward rule's
+    result is then broadcast to the primal result (``broadcast_tangent``).
+    """
+
+    def __init__(self):
+        self.dropped = None
+
+    def _drop(self, kept_side):
+        if self.dropped is None:
+            self.dropped = kept_side
 
     def visit_BinOp(self, node):
         self.generic_visit(node)
@@ -48,13 +66,19 @@ class ZeroSimplifier(ast.NodeTransformer):
             if left and right:
                 return node.left
             if left:
+                self._drop("right")
                 return node.right
             if right:
+                self._drop("left")
                 return node.left
         elif isinstance(node.op, ast.Sub):
+            if left and right:
+                return node.left
             if right:
+                self._drop("left")
                 return node.left
             if left:
+                self._drop("left")  # (sequences have no "-": only broadcasting matters)
                 return ast.UnaryOp(op=ast.USub(), operand=node.right)
         elif isinstance(node.op, (ast.Mult, ast.MatMult)):
             if left:
@@ -103,9 +127,9 @@ def _has_tangent(node) -> bool:
     return any(getattr(n, "tangent_ref", False) for n in ast.walk(node))
 
 
-def simplify_zeros(expr: ast.expr, zeros_like: str) -> ast.expr | None:
+def simplify_zeros(expr: ast.expr, zeros_like: str, simplifier: ZeroSimplifier | None = None) -> ast.expr | None:
     """``expr`` with zero tangents simplified; None when it is zero."""
-    expr = ZeroSimplifier().visit(expr)
+    expr = (simplifier or ZeroSimplifier()).visit(expr)
     if _zero(expr):
         return None
 
@@ -130,6 +154,11 @@ class ForwardMode(Differentiator):
         super().__init__(session, parsed, tree, wrt, namer)
         self.ever_varied = set(wrt).union(*self.analysis.varied.values())
         self.zeros_like = session.bind_global("zeros_like", runtime.zeros_like)
+        self.broadcast_tangent = session.bind_global("broadcast_tangent", runtime.broadcast_tangent)
+        # Forward mode mirrors the program's in-place writes into tangents, so
+        # in a function that writes in place a tangent must share memory with
+        # another one only where the values do (see ``owned``).
+        self.writes_in_place = _writes_in_place(tree)
 
     def zeros(self, atom: ast.expr) -> ast.expr:
         return ast.Call(func=name(self.zeros_like), args=[copy.deepcopy(atom)], keywords=[])
@@ -215,6 +244,8 @@ class ForwardMode(Differentiator):
         dtarget = self.d(target)
         if tangent_value is None:
             tangent_value = self.zeros(name(result))
+        elif self.writes_in_place:
+            tangent_value = self.owned(stmt, value, result, tangent_value, tangent_code)
         out.append(ast.copy_location(ast.Assign(targets=[store(dtarget)], value=tangent_value), stmt))
         if result != target:
             out.append(ast.copy_location(ast.Assign(targets=[store(target)], value=name(result)), stmt))
@@ -263,10 +294,11 @@ class ForwardMode(Differentiator):
         raw = instantiate(template, bound, derivative, self.namer, self.session.bind_global)
         code, tangent_value = [], None
         zero_locals: set[str] = set()
+        simplifier = ZeroSimplifier()
         for item in raw:
             item = _substitute_zero_names(item, zero_locals)
             if isinstance(item, Accumulate):
-                tangent_value = simplify_zeros(item.value, self.zeros_like)
+                tangent_value = simplify_zeros(item.value, self.zeros_like, simplifier)
             elif (isinstance(item, ast.Assign) and len(item.targets) == 1 and isinstance(item.targets[0], ast.Name)
                   and _has_tangent(item.value) | _has_zero(item.value)):
                 value = ZeroSimplifier().visit(item.value)
@@ -274,10 +306,96 @@ class ForwardMode(Differentiator):
                     zero_locals.add(item.targets[0].id)
                     continue
                 _mark_tangent(item.targets[0].id, raw)
-                code.append(simplify_statement(item, self.zeros_like))
+                code.append(simplify_statement(item, self.zeros_like, simplifier))
             else:
-                code.append(simplify_statement(item, self.zeros_like))
+                code.append(simplify_statement(item, self.zeros_like, simplifier))
+        if simplifier.dropped is not None and tangent_value is not None and not self._covers_operands(
+                template, bound, [tangent_value, *code]):
+            # a dropped zero term may have been what broadcast the result
+            keywords = [ast.keyword(arg="at_end", value=ast.Constant(value=True))] if simplifier.dropped == "right" else []
+            tangent_value = ast.Call(func=name(self.broadcast_tangent), args=[tangent_value, name(result)],
+                                     keywords=keywords)
         return code, tangent_value
+
+    def only_fresh(self, var: str, code, seen=None) -> bool:
+        """Whether every assignment to ``var`` in ``code`` builds a new value."""
+        seen = (seen or set()) | {var}
+        helpers = {self.zeros_like, self.session.bind_global("copy_tangent", runtime.copy_tangent),
+                   self.session.bind_global("fresh_tangent", runtime.fresh_tangent)}
+        for node in (n for stmt in code for n in ast.walk(stmt)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+                node, (ast.For, ast.AugAssign, ast.AnnAssign, ast.NamedExpr)) else []
+            if not any(isinstance(t, ast.Name) and t.id == var or not isinstance(t, (ast.Name, ast.Subscript, ast.Attribute))
+                       and var in {n.id for n in ast.walk(t) if isinstance(n, ast.Name)} for t in targets):
+                continue
+            value = getattr(node, "value", None)
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) and isinstance(value, ast.Name) \
+                    and value.id not in seen and value.id not in self.incoming.values():
+                if not self.only_fresh(value.id, code, seen):
+                    return False
+                continue
+            if not isinstance(node, ast.Assign) or not (self.fresh(value) or isinstance(value, ast.Call)
+                                                         and getattr(value.func, "id", None) in helpers):
+                return False
+        return True
+
+    def fresh(self, tangent: ast.expr) -> bool:
+        """Whether the tangent expression certainly builds a new value."""
+        return _statically_fresh(tangent, self.zeros_like, self.broadcast_tangent, self.session.namespace)
+
+    def _covers_operands(self, template, bound, code) -> bool:
+        """Whether what is left of a rule after dropping zero terms still
+        involves every operand (by its value or its tangent), so that it
+        keeps the shape they broadcast to (``dx1 * x2`` of ``x1 * x2``, but
+        not ``-dx0`` of ``x1 - x0``)."""
+        operands = set()
+        for param in template.differentiable_params:
+            atom = bound.get(param)
+            for node in (atom.elts if isinstance(atom, ast.Tuple) else [atom]):
+                if isinstance(node, ast.Name):
+                    operands.add(node.id)
+                elif node is not None and not isinstance(node, ast.Constant):
+                    return False
+        primal_of = {d: v for v, d in self.derivative_names.items()}
+        mentioned = set()
+        for part in code:
+            for n in ast.walk(part):
+                if isinstance(n, ast.Name):
+                    mentioned.add(primal_of.get(n.id, n.id) if getattr(n, "tangent_ref", False) else n.id)
+        return operands <= mentioned
+
+    def owned(self, stmt, value, result, tangent, code):
+        """The tangent of ``result = value`` sharing memory with other
+        tangents only where ``result`` shares memory with other values.
+
+        Reads of items and attributes and plain copies of names alias in
+        both; views (reshape, asarray) may or may not, so ``view_tangent``
+        decides at run time; any other operation makes a new value, whose
+        tangent is copied when it is (``x + c`` has the tangent ``dx``) or
+        may be (``np.asarray(dx)``) a tangent it was computed from.
+        """
+        if isinstance(value, (ast.Name, ast.Subscript)) or self.fresh(tangent):
+            return tangent
+        callee = getattr(value, "tangent_callee", None)
+        if callee in _ITEM_READS:
+            return tangent
+        source = _view_source(value)
+        if source is not None:
+            if not self.analysis.is_varied(source, stmt):
+                return tangent
+            helper = self.session.bind_global("view_tangent", runtime.view_tangent)
+            return ast.Call(func=name(helper), args=[tangent, name(result), name(source), name(self.d(source))],
+                            keywords=[])
+        if getattr(tangent, "tangent_ref", False) and isinstance(tangent, ast.Name):
+            helper = self.session.bind_global("copy_tangent", runtime.copy_tangent)
+            return ast.Call(func=name(helper), args=[tangent], keywords=[])
+        sources = sorted({n.id for part in [tangent, *code] for n in ast.walk(part)
+                          if isinstance(n, ast.Name) and getattr(n, "tangent_ref", False)
+                          and n.id in self.derivative_names.values()})
+        if not sources:
+            return tangent
+        helper = self.session.bind_global("fresh_tangent", runtime.fresh_tangent)
+        return ast.Call(func=name(helper), args=[tangent] + [name(s) for s in sources], keywords=[])
 
     def subroutine(self, stmt, target):
         value = stmt.value
@@ -291,7 +409,27 @@ class ForwardMode(Differentiator):
             keywords.append(ast.keyword(arg=tangent_params[param], value=name(self.d(binding.bindings[param].id))))
         new_call = ast.Call(func=name(fname), args=copy.deepcopy(binding.args), keywords=keywords)
         targets = ast.Tuple(elts=[store(target), store(self.d(target))], ctx=ast.Store())
-        return [ast.copy_location(ast.Assign(targets=[targets], value=new_call), stmt)]
+        out = [ast.copy_location(ast.Assign(targets=[targets], value=new_call), stmt)]
+        if self.writes_in_place:
+            # the callee's result may be a view of an argument, or a new
+            # value whose tangent is an argument's tangent
+            pairs = []
+            for param in binding.active:
+                atom = binding.bindings[param].id
+                pairs += [name(atom), name(self.d(atom))]
+            helper = self.session.bind_global("view_tangent", runtime.view_tangent)
+            check = ast.Call(func=name(helper), args=[name(self.d(target)), name(target)] + pairs, keywords=[])
+            out.append(ast.copy_location(ast.Assign(targets=[store(self.d(target))], value=check), stmt))
+        return out
+
+    def returned_tangent(self, tangent: ast.expr) -> ast.expr:
+        """The tangent the derivative returns, never the caller's own
+        tangent vector (or a view of it)."""
+        if self.fresh(tangent) or isinstance(tangent, ast.Name) and tangent.id not in self.incoming.values() \
+                and self.only_fresh(tangent.id, self.code):
+            return tangent
+        helper = self.session.bind_global("fresh_tangent", runtime.fresh_tangent)
+        return ast.Call(func=name(helper), args=[tangent] + [name(self.incoming[p]) for p in self.wrt], keywords=[])
 
     def run(self):
         """Returns (body, result atom, tangent of the result)."""
@@ -303,13 +441,97 @@ class ForwardMode(Differentiator):
             # a parameter that only becomes active later (in a loop) starts with a zero tangent
             if param.arg not in self.wrt and param.arg in self.ever_varied:
                 code.append(ast.Assign(targets=[store(self.d(param.arg))], value=self.zeros(name(param.arg))))
+        # the caller's tangent vectors, for ``returned_tangent``, also when
+        # the body rebinds a parameter (``u = u.copy()``)
+        assigned = {n.id for n in ast.walk(self.tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        self.incoming = {}
+        for param in self.wrt:
+            self.incoming[param] = self.d(param)
+            if param in assigned:
+                self.incoming[param] = self.namer.fresh(self.d(param) + "_in")
+                code.append(ast.Assign(targets=[store(self.incoming[param])], value=name(self.d(param))))
         code += self.block(body[:-1])
+        self.code = code
         result = ret.value
         if isinstance(result, ast.Name) and self.analysis.is_varied(result.id, ret):
             tangent = name(self.d(result.id))
         else:
             tangent = self.zeros(result)
         return code, result, tangent
+
+
+# Operations whose result is part of their input in the value and in the
+# tangent alike (an item of a list, an attribute, a popped item, the
+# argument max() picks).
+_ITEM_READS = (runtime.attribute, list.pop, builtins.max, builtins.min)
+
+
+def _view_functions():
+    from .analysis import _view_functions as views
+
+    return views()
+
+
+_VIEWS = None
+
+
+def _view_source(value: ast.expr) -> str | None:
+    """The variable whose memory the result of ``value`` may share: views,
+    and copies that ``copy=False`` (or None) turns into views."""
+    global _VIEWS
+    if _VIEWS is None:
+        _VIEWS = _view_functions() | {np.array, np.ndarray.astype, np.copy}
+    callee = getattr(value, "tangent_callee", None)
+    if callee is None or callee not in _VIEWS:
+        return None
+    if callee in (np.array, np.ndarray.astype, np.copy):
+        copies = [k.value for k in getattr(value, "keywords", []) if k.arg == "copy"]
+        if not copies or isinstance(copies[0], ast.Constant) and copies[0].value is True:
+            return None  # always a copy
+    if isinstance(value, ast.Attribute):
+        return value.value.id if isinstance(value.value, ast.Name) else None
+    if getattr(value, "tangent_method", False):
+        return value.func.value.id if isinstance(value.func.value, ast.Name) else None
+    args = getattr(value, "args", [])
+    return args[0].id if args and isinstance(args[0], ast.Name) else None
+
+
+# NumPy functions (besides ufuncs) whose result is always a new array or scalar.
+_NEW_ARRAY_FUNCTIONS = {getattr(np, n) for n in (
+    "sum", "mean", "prod", "cumsum", "cumprod", "dot", "matmul", "where", "outer", "inner", "tensordot",
+    "einsum", "concatenate", "stack", "hstack", "vstack", "tile", "repeat", "sort", "trace", "zeros",
+    "zeros_like", "ones_like", "full", "var", "std", "max", "min", "amax", "amin", "clip", "roll", "flip",
+    "fliplr", "flipud", "cross", "kron", "diff")}
+
+
+def _statically_fresh(tangent: ast.expr, zeros_like: str, broadcast_tangent: str, namespace=None) -> bool:
+    """Whether the tangent expression certainly builds a new value."""
+    if isinstance(tangent, (ast.BinOp, ast.UnaryOp, ast.Constant, ast.List, ast.Tuple, ast.Dict)):
+        return True
+    if isinstance(tangent, ast.Call) and isinstance(tangent.func, ast.Attribute) and namespace is not None \
+            and isinstance(tangent.func.value, ast.Name) and namespace.get(tangent.func.value.id) is np:
+        function = getattr(np, tangent.func.attr, None)
+        if isinstance(function, np.ufunc) or function in _NEW_ARRAY_FUNCTIONS:
+            return True
+    if isinstance(tangent, ast.Call) and getattr(tangent.func, "id", None) == broadcast_tangent and tangent.args:
+        # it copies only what it broadcasts
+        return _statically_fresh(tangent.args[0], zeros_like, broadcast_tangent, namespace)
+    return (isinstance(tangent, ast.Call) and isinstance(tangent.func, ast.Name)
+            and tangent.func.id == zeros_like)
+
+
+def _writes_in_place(tree: ast.FunctionDef) -> bool:
+    """Whether the function writes into an array, list, dict or object."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.stmt) and is_setitem(node):
+            return True
+        if isinstance(node, ast.AugAssign) and isinstance(node.target, (ast.Subscript, ast.Attribute)):
+            return True
+        callee = getattr(node, "tangent_callee", None)
+        if callee in (list.append, list.pop, list.extend, list.insert, list.remove, list.clear, list.sort,
+                      list.reverse, dict.update, dict.pop, dict.setdefault, restore_region):
+            return True
+    return False
 
 
 def _has_zero(node) -> bool:
@@ -338,13 +560,13 @@ def _mark_tangent(var: str, stmts) -> None:
                 node.tangent_ref = True
 
 
-def simplify_statement(stmt, zeros_like):
+def simplify_statement(stmt, zeros_like, simplifier: ZeroSimplifier | None = None):
     class Fix(ast.NodeTransformer):
         def visit_ZeroDerivative(self, node):
             like = node.like if node.like is not None else ast.Constant(value=0.0)
             return ast.Call(func=name(zeros_like), args=[like], keywords=[])
 
-    ZeroSimplifier().visit(stmt)
+    (simplifier or ZeroSimplifier()).visit(stmt)
     return Fix().visit(stmt)
 
 

@@ -167,9 +167,8 @@ class Normalizer:
             right = self.atom(node.right, out)
             return ast.BinOp(left=left, op=node.op, right=right)
         if isinstance(node, ast.UnaryOp):
-            if isinstance(node.op, ast.UAdd):
-                return self.operation(node.operand, out)
-            if isinstance(node.operand, ast.Constant) and isinstance(node.op, ast.USub):
+            # (+x is a new array, not x itself: the unary plus is kept)
+            if isinstance(node.operand, ast.Constant) and isinstance(node.op, (ast.USub, ast.UAdd)):
                 return self.atom(node, out)
             return ast.UnaryOp(op=node.op, operand=self.atom(node.operand, out))
         if isinstance(node, ast.Compare):

@@ -222,6 +222,7 @@ class Session:
         mode = ForwardMode(self, parsed, tree, wrt_names, namer)
         tangents = [mode.d(p) for p in wrt_names]
         body, result, tangent = mode.run()
+        tangent = mode.returned_tangent(tangent)
         ret = ast.Tuple(elts=[tangent, copy.deepcopy(result)], ctx=ast.Load()) if preserve_result else tangent
         body.append(ast.Return(value=ret))
         new_args = copy.deepcopy(args)

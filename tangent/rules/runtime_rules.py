@@ -10,8 +10,11 @@ from ..runtime import (
     append_grad,
     as_sequence,
     broadcast_like,
+    broadcast_tangent,
     copy_region,
+    copy_tangent,
     grad_of_attribute,
+    grad_of_broadcast_tangent,
     grad_of_index,
     grad_of_written,
     split_last,
@@ -205,6 +208,60 @@ def a_append_grad(z, g, item):
 @tangent_rule(runtime.append_grad)
 def t_append_grad(z, g, item):
     d[z] = append_grad(d[g], d[item])
+
+
+@adjoint(runtime.broadcast_tangent)
+def a_broadcast_tangent(z, t, like, at_end=False):
+    d[t] = grad_of_broadcast_tangent(d[z], t, at_end)
+
+
+@tangent_rule(runtime.broadcast_tangent)
+def t_broadcast_tangent(z, t, like, at_end=False):
+    d[z] = broadcast_tangent(d[t], like, at_end)
+
+
+@adjoint(runtime.grad_of_broadcast_tangent)
+def a_grad_of_broadcast_tangent(z, g, t, at_end=False):
+    d[g] = broadcast_tangent(d[z], g, at_end)
+
+
+@tangent_rule(runtime.grad_of_broadcast_tangent)
+def t_grad_of_broadcast_tangent(z, g, t, at_end=False):
+    d[z] = grad_of_broadcast_tangent(d[g], t, at_end)
+
+
+# What forward mode adds so that it never writes into a tangent it does not
+# own: the identity on values.
+
+
+@adjoint(runtime.copy_tangent)
+def a_copy_tangent(z, t):
+    d[t] = d[z]
+
+
+@tangent_rule(runtime.copy_tangent)
+def t_copy_tangent(z, t):
+    d[z] = copy_tangent(d[t])
+
+
+@adjoint(runtime.fresh_tangent)
+def a_fresh_tangent(z, t, *sources):
+    d[t] = d[z]
+
+
+@tangent_rule(runtime.fresh_tangent)
+def t_fresh_tangent(z, t, *sources):
+    d[z] = copy_tangent(d[t])
+
+
+@adjoint(runtime.view_tangent)
+def a_view_tangent(z, t, value, *pairs):
+    d[t] = d[z]
+
+
+@tangent_rule(runtime.view_tangent)
+def t_view_tangent(z, t, value, *pairs):
+    d[z] = copy_tangent(d[t])
 
 
 nondifferentiable(object.__new__)
