@@ -150,9 +150,10 @@ def reaching_definitions(cfg: CFG):
     return solve(cfg, transfer, forward=True, init=undefined)
 
 
-def definitely_assigned(cfg: CFG) -> dict[int, frozenset]:
+def definitely_assigned(cfg: CFG, reach_in=None) -> dict[int, frozenset]:
     """Map id(stmt) -> names certainly bound before that statement runs."""
-    reach_in, _ = reaching_definitions(cfg)
+    if reach_in is None:
+        reach_in, _ = reaching_definitions(cfg)
     result = {}
     for node in cfg.nodes:
         facts = reach_in[node]
@@ -160,6 +161,15 @@ def definitely_assigned(cfg: CFG) -> dict[int, frozenset]:
         defined = {name for name, _ in facts} - maybe_undefined
         result[id(node.stmt)] = frozenset(defined)
     return result
+
+
+def possibly_assigned(cfg: CFG, reach_in=None) -> dict[int, frozenset]:
+    """Map id(stmt) -> names that may be bound before that statement runs
+    (on some path, e.g. by a loop that ran at least once)."""
+    if reach_in is None:
+        reach_in, _ = reaching_definitions(cfg)
+    return {id(node.stmt): frozenset(name for name, where in reach_in[node] if where is not None)
+            for node in cfg.nodes}
 
 
 BINARY_OPERATORS = {
@@ -308,7 +318,9 @@ class Analysis:
 
     def __init__(self, tree: ast.FunctionDef, wrt: set[str]):
         self.cfg = CFG.build(tree)
-        self.defined = definitely_assigned(self.cfg)
+        reach_in, _ = reaching_definitions(self.cfg)
+        self.defined = definitely_assigned(self.cfg, reach_in)
+        self.possibly = possibly_assigned(self.cfg, reach_in)
         self.varied = varied_names(self.cfg, wrt)
 
     def is_varied(self, name: str, before: ast.AST) -> bool:
@@ -316,6 +328,10 @@ class Analysis:
 
     def defined_before(self, stmt: ast.AST) -> frozenset:
         return self.defined.get(id(stmt), frozenset())
+
+    def possibly_defined_before(self, stmt: ast.AST) -> frozenset:
+        """Names bound before ``stmt`` on at least one path."""
+        return self.possibly.get(id(stmt), frozenset())
 
 
 # Operations whose result may share memory with their first argument.

@@ -700,8 +700,9 @@ class ReverseMode(Differentiator):
             if s.name in reads and s.index is None and self.def_count[s.name] > 1
             # the old value matters only if the backward pass reads it after restoring it
             and (id(s) in read_after or s.name in live_out)
-            # a first definition outside loops has no old value to restore
-            and (s.in_loop or s.name in self.analysis.defined_before(s.stmt) or s.name in self.wrt)
+            # a definition outside loops that no other definition reaches (on
+            # any path: a loop that ran, one branch of an if) has no old value
+            and (s.in_loop or s.name in self.analysis.possibly_defined_before(s.stmt) or s.name in self.wrt)
         }
         init = set()
         for site in needed:
