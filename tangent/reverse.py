@@ -103,7 +103,8 @@ class ReverseMode(Differentiator):
 
     def __init__(self, session, parsed: ParsedFunction, tree: ast.FunctionDef, wrt: list[str], namer: Namer,
                  check_finite: bool = False, arguments: dict | None = None):
-        super().__init__(session, parsed, tree, wrt, namer)
+        kinds = {k: {"array": "float", "float": "float", "int": "int"}.get(v[0]) for k, v in (arguments or {}).items() if v}
+        super().__init__(session, parsed, tree, wrt, namer, argument_kinds=kinds)
         self.check_finite = check_finite
         # Specialisation: descriptions of the arguments' values (see
         # analysis.describe_argument) let shapes be inferred, so that sums

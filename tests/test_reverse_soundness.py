@@ -180,3 +180,102 @@ def test_loop_target_reassigned_value():
     # d/dx of 10 * w2 * (w1 * x^2)^2 = 40 * w2 * w1^2 * x^3
     got = tangent.grad(loop_target_reassigned)(1.5, [0.5, 0.7])
     np.testing.assert_allclose(got, 40 * 0.7 * 0.25 * 1.5 ** 3)
+
+
+# ------------------------- 2. list/tuple repetition and concatenation are not arithmetic
+def list_repetition(x):
+    xs = [x] * 3
+    return xs[0] * xs[1] * xs[2]
+
+
+def tuple_repetition(x):
+    xs = (x,) * 3
+    return xs[0] * xs[1] * xs[2]
+
+
+def repetition_count_first(x):
+    xs = 3 * [x]
+    return xs[0] * xs[1] * xs[2]
+
+
+def stack_of_repetition(a):
+    return np.sum(np.stack([a] * 3) ** 2 * np.arange(3.0)[:, None])
+
+
+def list_concatenation(x, y):
+    zs = [x] + [y]
+    return zs[0] * zs[1] ** 2
+
+
+def tuple_concatenation(a, b, c):
+    t = (a, b) + (c,)
+    return t[0] * t[1] * t[2] ** 3
+
+
+def repeat_a_parameter(x, xs):
+    # the kind of xs is not in the code: decided at run time
+    ys = xs * 2
+    return x * ys[0] * ys[3]
+
+
+def concatenate_parameters(xs, ys):
+    zs = xs + ys
+    return zs[0] * zs[1] * zs[2] ** 2
+
+
+def products_of_parameters(x, y):
+    return np.sum(x * y + x * 2)
+
+
+SEQUENCE_OPERATORS = [
+    (list_repetition, (1.5,), 0),
+    (tuple_repetition, (1.5,), 0),
+    (repetition_count_first, (1.5,), 0),
+    (stack_of_repetition, (np.array([1.0, 2.0]),), 0),
+    (list_concatenation, (1.5, 0.5), 0),
+    (list_concatenation, (1.5, 0.5), 1),
+    (tuple_concatenation, (1.5, 0.5, 0.7), 0),
+    (tuple_concatenation, (1.5, 0.5, 0.7), 2),
+    (repeat_a_parameter, (1.2, [0.5, 0.7]), 0),
+    (repeat_a_parameter, (1.2, [0.5, 0.7]), 1),
+    (repeat_a_parameter, (1.2, (0.5, 0.7)), 1),
+    (concatenate_parameters, ([0.5, 0.7], [0.3]), 0),
+    (concatenate_parameters, ([0.5, 0.7], [0.3]), 1),
+    (concatenate_parameters, ((0.5,), (0.7, 0.3)), 1),
+    (products_of_parameters, (0.5, 0.7), 0),
+    (products_of_parameters, (np.array([1.0, 2.0]), 0.7), 0),
+    (products_of_parameters, (np.array([1.0, 2.0]), np.array([[0.5], [0.7]])), 1),
+]
+
+
+@pytest.mark.parametrize("f, args, wrt", SEQUENCE_OPERATORS, ids=lambda v: getattr(v, "__name__", ""))
+def test_sequence_operators_reverse(f, args, wrt):
+    check_reverse(f, *args, wrt=wrt)
+
+
+@pytest.mark.parametrize("f, args, wrt", [c for c in SEQUENCE_OPERATORS if not isinstance(c[1][c[2]], (list, tuple))],
+                         ids=lambda v: getattr(v, "__name__", ""))
+def test_sequence_operators_forward_and_hvp(f, args, wrt):
+    check_forward(f, *args, wrt=wrt)
+
+
+def test_list_repetition_value():
+    # x * x * x: 3 x^2
+    np.testing.assert_allclose(tangent.grad(list_repetition)(1.5), 3 * 1.5 ** 2)
+
+
+def test_repetition_is_not_differentiated_as_a_product_in_the_code():
+    source = tangent.source(tangent.grad(list_repetition))
+    assert "repeat_grad(" in source
+
+
+def test_grad_of_grad_through_repetition_and_products():
+    def f(x, y):
+        xs = [x * y] * 2
+        return xs[0] * xs[1] + x * y
+
+    # d/dx (x^2 y^2 + x y) = 2 x y^2 + y;  d2/dx2 = 2 y^2
+    x, y = 0.7, 1.3
+    expected = numeric_grad(lambda a, b: tangent.grad(f)(a, b), [x, y], 0)
+    np.testing.assert_allclose(tangent.grad(tangent.grad(f))(x, y), expected, rtol=1e-6)
+    np.testing.assert_allclose(expected, 2 * y ** 2, rtol=1e-6)
