@@ -150,9 +150,10 @@ def reaching_definitions(cfg: CFG):
     return solve(cfg, transfer, forward=True, init=undefined)
 
 
-def definitely_assigned(cfg: CFG) -> dict[int, frozenset]:
+def definitely_assigned(cfg: CFG, reach_in=None) -> dict[int, frozenset]:
     """Map id(stmt) -> names certainly bound before that statement runs."""
-    reach_in, _ = reaching_definitions(cfg)
+    if reach_in is None:
+        reach_in, _ = reaching_definitions(cfg)
     result = {}
     for node in cfg.nodes:
         facts = reach_in[node]
@@ -160,6 +161,15 @@ def definitely_assigned(cfg: CFG) -> dict[int, frozenset]:
         defined = {name for name, _ in facts} - maybe_undefined
         result[id(node.stmt)] = frozenset(defined)
     return result
+
+
+def possibly_assigned(cfg: CFG, reach_in=None) -> dict[int, frozenset]:
+    """Map id(stmt) -> names that may be bound before that statement runs
+    (on some path, e.g. by a loop that ran at least once)."""
+    if reach_in is None:
+        reach_in, _ = reaching_definitions(cfg)
+    return {id(node.stmt): frozenset(name for name, where in reach_in[node] if where is not None)
+            for node in cfg.nodes}
 
 
 BINARY_OPERATORS = {
@@ -188,7 +198,8 @@ def primitive_of(value: ast.expr):
     f-strings) and UNRESOLVED for values that are not operations.
     """
     if isinstance(value, ast.BinOp):
-        return BINARY_OPERATORS.get(type(value.op)), [value.left, value.right], {}
+        callee = getattr(value, "tangent_callee", None) or BINARY_OPERATORS.get(type(value.op))
+        return callee, [value.left, value.right], {}
     if isinstance(value, ast.UnaryOp):
         return UNARY_OPERATORS.get(type(value.op)), [value.operand], {}
     if isinstance(value, (ast.Compare, ast.JoinedStr)):
@@ -207,6 +218,196 @@ def primitive_of(value: ast.expr):
             args = [value.func.value] + args
         return value.tangent_callee, args, {k.arg: k.value for k in value.keywords}
     return UNRESOLVED, [], {}
+
+
+def _kind_of_value(value):
+    """The kind of a Python value for classify_sequence_operators."""
+    import numpy as np
+
+    if isinstance(value, (list, tuple)):
+        return "seq"
+    if isinstance(value, (bool, int, np.integer)):
+        return "int"
+    if isinstance(value, (float, complex, np.floating, np.complexfloating, np.ndarray)):
+        return "float"
+    return None
+
+
+def _join_kinds(a, b):
+    if a == "unseen":
+        return b
+    if b == "unseen" or a == b:
+        return a
+    if a is None or b is None or "seq" in (a, b):
+        return None
+    return "num"
+
+
+def _arith_kind(a, b):
+    if "float" in (a, b):
+        return "float"
+    if a == b == "int":
+        return "int"
+    return "num"
+
+
+_ARRAY_CONSTRUCTORS = {"array", "asarray", "asanyarray", "zeros", "ones", "empty", "full", "zeros_like", "ones_like",
+                       "empty_like", "full_like", "arange", "linspace", "logspace", "eye", "identity", "stack",
+                       "vstack", "hstack", "concatenate", "outer", "diag", "tile", "repeat", "copy"}
+_NUMPY_SEQUENCE_RESULTS = {"split", "array_split", "hsplit", "vsplit", "dsplit", "meshgrid", "broadcast_arrays",
+                           "gradient", "nonzero", "shape", "unravel_index", "histogram", "where", "atleast_1d",
+                           "atleast_2d", "atleast_3d", "ix_", "indices", "tolist", "divmod", "frexp", "modf"}
+
+
+def classify_sequence_operators(tree: ast.FunctionDef, argument_kinds: dict | None = None) -> None:
+    """Decide, for each ``a * b`` and ``a + b`` of a normalized function, which
+    operation it is: arithmetic, or repetition / concatenation of lists and
+    tuples, whose derivatives differ (the adjoint of ``[x] * 3`` sums the
+    adjoints of the copies). The decision is stored as the BinOp's
+    ``tangent_callee``: ``operator.mul`` / ``operator.add`` when the operands'
+    kinds make it arithmetic, ``runtime.repeat`` / ``repeat_right`` /
+    ``concat`` when they make it a sequence operation, and
+    ``runtime.mul_or_repeat`` / ``add_or_concat`` (whose rules decide at run
+    time) when the code does not tell.
+
+    Kinds are inferred flow-insensitively: "seq" (list or tuple), "int",
+    "float" (floats and arrays: never a repetition count), "num" (a number or
+    array, maybe an int), None (unknown). ``argument_kinds`` gives the
+    parameters' kinds when known (specialised code).
+    """
+    import builtins
+
+    import numpy as np
+
+    from . import runtime
+
+    kinds: dict = {}
+    args = tree.args
+    for param in args.posonlyargs + args.args + args.kwonlyargs:
+        kinds[param.arg] = (argument_kinds or {}).get(param.arg)
+    assigns = [n for n in ast.walk(tree) if isinstance(n, ast.Assign)]
+    loops = [n for n in ast.walk(tree) if isinstance(n, ast.For)]
+    binops = [n for n in ast.walk(tree) if isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Mult, ast.Add))]
+
+    def of(node):
+        if isinstance(node, ast.Constant):
+            return _kind_of_value(node.value) if not isinstance(node.value, (str, bytes)) else None
+        if isinstance(node, ast.Name):
+            if getattr(node, "tangent_global", False):
+                return _kind_of_value(getattr(node, "tangent_value", None))
+            return kinds.get(node.id, "unseen" if node.id not in kinds else None)
+        if isinstance(node, (ast.List, ast.Tuple, ast.ListComp)):
+            return "seq"
+        if isinstance(node, ast.BinOp):
+            if "unseen" in (of(node.left), of(node.right)):
+                return "unseen"  # not decided before the operands' kinds are known
+            if isinstance(node.op, (ast.Mult, ast.Add)):
+                decision = decide(node)
+                if decision in (runtime.repeat, runtime.repeat_right, runtime.concat):
+                    return "seq"
+                if decision in (runtime.mul_or_repeat, runtime.add_or_concat):
+                    return None
+                return _arith_kind(of(node.left), of(node.right))
+            if isinstance(node.op, (ast.MatMult, ast.Div)):
+                return "float"
+            return _arith_kind(of(node.left), of(node.right))
+        if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.Not):
+                return "int"
+            k = of(node.operand)
+            return k if k in ("int", "float", "unseen") else "num"
+        if isinstance(node, ast.Compare):
+            return "num"
+        if isinstance(node, ast.Attribute):
+            if node.attr == "shape":
+                return "seq"
+            if node.attr in ("ndim", "size"):
+                return "int"
+            if node.attr in ("T", "real", "imag") and of(node.value) == "float":
+                return "float"
+            return None
+        if isinstance(node, ast.Call):
+            callee = getattr(node, "tangent_callee", None)
+            call_args = list(node.args)
+            if getattr(node, "tangent_method", False):
+                call_args = [node.func.value] + call_args
+            if callee in (builtins.len, builtins.int):
+                return "int"
+            if callee is builtins.range:
+                return "range"
+            if callee is builtins.float:
+                return "float"
+            if callee in (builtins.list, builtins.tuple, builtins.sorted):
+                return "seq"
+            if callee is runtime.as_sequence and call_args:
+                return of(call_args[0])
+            if isinstance(callee, np.ufunc):
+                return "float" if any(of(a) == "float" for a in call_args) else "num"
+            label = getattr(callee, "__name__", None)
+            module = getattr(callee, "__module__", None) or ""
+            if module == "math":
+                return "num"
+            is_method = getattr(np.ndarray, label or "", None) is callee if label else False
+            if label and (module.startswith("numpy") or is_method):
+                if label in _NUMPY_SEQUENCE_RESULTS:
+                    return None
+                return "float" if label in _ARRAY_CONSTRUCTORS and not is_method else "num"
+            return None
+        return None
+
+    def decide(node):
+        ka, kb = of(node.left), of(node.right)
+        ka = None if ka in ("unseen", "range") else ka
+        kb = None if kb in ("unseen", "range") else kb
+        nonseq = ("int", "num", "float")
+        same = isinstance(node.left, ast.Name) and isinstance(node.right, ast.Name) and node.left.id == node.right.id
+        if isinstance(node.op, ast.Mult):
+            if ka == "seq" and kb in ("int", "num"):
+                return runtime.repeat
+            if kb == "seq" and ka in ("int", "num"):
+                return runtime.repeat_right
+            if "seq" in (ka, kb):
+                return runtime.mul_or_repeat
+            if "float" in (ka, kb) or (ka in nonseq and kb in nonseq) or same:
+                return operator.mul
+            return runtime.mul_or_repeat
+        if ka == kb == "seq":
+            return runtime.concat
+        if "seq" in (ka, kb):
+            return runtime.add_or_concat
+        if ka in nonseq or kb in nonseq:
+            return operator.add
+        return runtime.add_or_concat
+
+    for _ in range(8):  # to a fixed point: kinds only grow
+        changed = False
+        new_kinds = dict(kinds)
+        for stmt in assigns:
+            for target in stmt.targets:
+                if isinstance(target, ast.Name):
+                    k = _join_kinds(new_kinds.get(target.id, "unseen"), of(stmt.value))
+                    if new_kinds.get(target.id, "unseen") != k:
+                        new_kinds[target.id] = k
+                        changed = True
+                elif isinstance(target, ast.Tuple):
+                    for elt in target.elts:
+                        if isinstance(elt, ast.Name) and new_kinds.get(elt.id, "unseen") is not None:
+                            new_kinds[elt.id] = None
+                            changed = True
+        for loop in loops:
+            if isinstance(loop.target, ast.Name):
+                k = "int" if of(loop.iter) == "range" else None
+                k = _join_kinds(new_kinds.get(loop.target.id, "unseen"), k)
+                if new_kinds.get(loop.target.id, "unseen") != k:
+                    new_kinds[loop.target.id] = k
+                    changed = True
+        kinds = new_kinds
+        if not changed:
+            break
+    else:
+        kinds = {k: None for k in kinds}  # no fixed point: know nothing
+    for node in binops:
+        node.tangent_callee = decide(node)
 
 
 def _differentiable_inputs(value: ast.expr) -> set[str]:
@@ -306,9 +507,12 @@ def varied_names(cfg: CFG, wrt: set[str]):
 class Analysis:
     """All facts the differentiators need about one normalized function."""
 
-    def __init__(self, tree: ast.FunctionDef, wrt: set[str]):
+    def __init__(self, tree: ast.FunctionDef, wrt: set[str], argument_kinds: dict | None = None):
+        classify_sequence_operators(tree, argument_kinds)
         self.cfg = CFG.build(tree)
-        self.defined = definitely_assigned(self.cfg)
+        reach_in, _ = reaching_definitions(self.cfg)
+        self.defined = definitely_assigned(self.cfg, reach_in)
+        self.possibly = possibly_assigned(self.cfg, reach_in)
         self.varied = varied_names(self.cfg, wrt)
 
     def is_varied(self, name: str, before: ast.AST) -> bool:
@@ -316,6 +520,10 @@ class Analysis:
 
     def defined_before(self, stmt: ast.AST) -> frozenset:
         return self.defined.get(id(stmt), frozenset())
+
+    def possibly_defined_before(self, stmt: ast.AST) -> frozenset:
+        """Names bound before ``stmt`` on at least one path."""
+        return self.possibly.get(id(stmt), frozenset())
 
 
 # Operations whose result may share memory with their first argument.

@@ -21,14 +21,15 @@ class Differentiator:
     # mode must refuse writes into memory that an alias reads later.
     refuse_aliased_writes = True
 
-    def __init__(self, session, parsed: ParsedFunction, tree: ast.FunctionDef, wrt: list[str], namer: Namer):
+    def __init__(self, session, parsed: ParsedFunction, tree: ast.FunctionDef, wrt: list[str], namer: Namer,
+                 argument_kinds: dict | None = None):
         self.session = session
         self.parsed = parsed
         self.origin = parsed.origin
         self.tree = tree
         self.wrt = wrt
         self.namer = namer
-        self.analysis = Analysis(tree, set(wrt))
+        self.analysis = Analysis(tree, set(wrt), argument_kinds)
         check_mutations(tree, self.origin, self.analysis, aliases=self.refuse_aliased_writes)
         self.derivative_names: dict[str, str] = {}
 

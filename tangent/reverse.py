@@ -103,7 +103,8 @@ class ReverseMode(Differentiator):
 
     def __init__(self, session, parsed: ParsedFunction, tree: ast.FunctionDef, wrt: list[str], namer: Namer,
                  check_finite: bool = False, arguments: dict | None = None):
-        super().__init__(session, parsed, tree, wrt, namer)
+        kinds = {k: {"array": "float", "float": "float", "int": "int"}.get(v[0]) for k, v in (arguments or {}).items() if v}
+        super().__init__(session, parsed, tree, wrt, namer, argument_kinds=kinds)
         self.check_finite = check_finite
         # Specialisation: descriptions of the arguments' values (see
         # analysis.describe_argument) let shapes be inferred, so that sums
@@ -703,8 +704,9 @@ class ReverseMode(Differentiator):
             if s.name in reads and s.index is None and self.def_count[s.name] > 1
             # the old value matters only if the backward pass reads it after restoring it
             and (id(s) in read_after or s.name in live_out)
-            # a first definition outside loops has no old value to restore
-            and (s.in_loop or s.name in self.analysis.defined_before(s.stmt) or s.name in self.wrt)
+            # a definition outside loops that no other definition reaches (on
+            # any path: a loop that ran, one branch of an if) has no old value
+            and (s.in_loop or s.name in self.analysis.possibly_defined_before(s.stmt) or s.name in self.wrt)
         }
         init = set()
         for site in needed:

@@ -7,16 +7,26 @@ import numpy as np
 from .. import runtime
 from ..runtime import (
     add,
+    add_grad,
+    add_grad_back,
+    add_tangent,
     append_grad,
     as_sequence,
     broadcast_like,
     broadcast_tangent,
+    concat_values,
     copy_region,
     copy_tangent,
     grad_of_attribute,
     grad_of_broadcast_tangent,
     grad_of_index,
     grad_of_written,
+    mul_grad,
+    mul_grad_back,
+    part_grad,
+    place_grad,
+    repeat_grad,
+    repeat_values,
     split_last,
     unbroadcast,
     zero_region,
@@ -265,3 +275,142 @@ def t_view_tangent(z, t, value, *pairs):
 
 
 nondifferentiable(object.__new__)
+
+
+# ------------------------------- list/tuple repetition and concatenation (``*``, ``+``)
+@adjoint(runtime.repeat)
+def a_repeat(z, seq, times):
+    d[seq] = repeat_grad(d[z], seq, times)
+
+
+@tangent_rule(runtime.repeat)
+def t_repeat(z, seq, times):
+    d[z] = repeat_values(d[seq], times)
+
+
+@adjoint(runtime.repeat_right)
+def a_repeat_right(z, times, seq):
+    d[seq] = repeat_grad(d[z], seq, times)
+
+
+@tangent_rule(runtime.repeat_right)
+def t_repeat_right(z, times, seq):
+    d[z] = repeat_values(d[seq], times)
+
+
+@adjoint(runtime.concat)
+def a_concat(z, a, b):
+    d[a] = part_grad(d[z], a, False)
+    d[b] = part_grad(d[z], b, True)
+
+
+@tangent_rule(runtime.concat)
+def t_concat(z, a, b):
+    d[z] = concat_values(d[a], d[b])
+
+
+@adjoint(runtime.mul_or_repeat)
+def a_mul_or_repeat(z, x1, x2):
+    d[x1] = mul_grad(d[z], x1, x2)
+    d[x2] = mul_grad(d[z], x2, x1)
+
+
+@tangent_rule(runtime.mul_or_repeat)
+def t_mul_or_repeat(z, x1, x2):
+    # tangents of lists are lists: ``*`` repeats them as it repeats the values
+    d[z] = d[x1] * x2 + x1 * d[x2]
+
+
+@adjoint(runtime.add_or_concat)
+def a_add_or_concat(z, x1, x2):
+    d[x1] = add_grad(d[z], x1, x2, False)
+    d[x2] = add_grad(d[z], x1, x2, True)
+
+
+@tangent_rule(runtime.add_or_concat)
+def t_add_or_concat(z, x1, x2):
+    d[z] = add_tangent(d[x1], d[x2], x1, x2)
+
+
+# the helpers the adjoints above call, for derivatives of generated code
+@adjoint(runtime.repeat_grad)
+def a_repeat_grad(z, g, seq, times):
+    d[g] = repeat_values(d[z], times)
+
+
+@tangent_rule(runtime.repeat_grad)
+def t_repeat_grad(z, g, seq, times):
+    d[z] = repeat_grad(d[g], seq, times)
+
+
+@adjoint(runtime.repeat_values)
+def a_repeat_values(z, values, times):
+    d[values] = repeat_grad(d[z], values, times)
+
+
+@tangent_rule(runtime.repeat_values)
+def t_repeat_values(z, values, times):
+    d[z] = repeat_values(d[values], times)
+
+
+@adjoint(runtime.part_grad)
+def a_part_grad(z, g, like, from_end=False):
+    d[g] = place_grad(d[z], g, like, from_end)
+
+
+@tangent_rule(runtime.part_grad)
+def t_part_grad(z, g, like, from_end=False):
+    d[z] = part_grad(d[g], like, from_end)
+
+
+@adjoint(runtime.place_grad)
+def a_place_grad(z, part, g, like, from_end=False):
+    d[part] = part_grad(d[z], like, from_end)
+
+
+@tangent_rule(runtime.place_grad)
+def t_place_grad(z, part, g, like, from_end=False):
+    d[z] = place_grad(d[part], g, like, from_end)
+
+
+@adjoint(runtime.concat_values)
+def a_concat_values(z, a, b):
+    d[a] = part_grad(d[z], a, False)
+    d[b] = part_grad(d[z], b, True)
+
+
+@tangent_rule(runtime.concat_values)
+def t_concat_values(z, a, b):
+    d[z] = concat_values(d[a], d[b])
+
+
+@adjoint(runtime.mul_grad)
+def a_mul_grad(z, g, x, other):
+    d[g] = mul_grad_back(d[z], g, x, other, False)
+    d[other] = mul_grad_back(d[z], g, x, other, True)
+
+
+@tangent_rule(runtime.mul_grad)
+def t_mul_grad(z, g, x, other):
+    d[z] = mul_grad(d[g], x, other) + mul_grad(g, x, d[other])
+
+
+@adjoint(runtime.add_grad)
+def a_add_grad(z, g, a, b, second=False):
+    d[g] = add_grad_back(d[z], g, a, b, second)
+
+
+@tangent_rule(runtime.add_grad)
+def t_add_grad(z, g, a, b, second=False):
+    d[z] = add_grad(d[g], a, b, second)
+
+
+@adjoint(runtime.add_tangent)
+def a_add_tangent(z, da, db, a, b):
+    d[da] = add_grad(d[z], a, b, False)
+    d[db] = add_grad(d[z], a, b, True)
+
+
+@tangent_rule(runtime.add_tangent)
+def t_add_tangent(z, da, db, a, b):
+    d[z] = add_tangent(d[da], d[db], a, b)
