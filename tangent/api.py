@@ -35,26 +35,34 @@ def _specializing(generic: Callable, specialize: Callable) -> Callable:
     """
     specialized: dict = {}
 
+    def implementation_for(args):
+        """The code for these arguments' kinds, generated (never run) if new:
+        specialising depends only on the types and shapes of the arguments."""
+        key = tuple(map(_argument_kind, args))
+        implementation = specialized.get(key)
+        if implementation is None:
+            with rules.transform_lock:
+                implementation = specialized.get(key)
+                if implementation is None:
+                    implementation = generic
+                    if len(specialized) < _MAX_SPECIALIZATIONS:
+                        try:
+                            implementation = specialize(args)
+                        except TangentError:
+                            implementation = generic
+                    specialized[key] = implementation
+        return implementation
+
     def derivative(*args, **kwargs):
         if kwargs or sys.gettrace() is not None:
             # under a debugger, step straight into the code tangent.source shows
             return generic(*args, **kwargs)
-        key = tuple(map(_argument_kind, args))
-        implementation = specialized.get(key)
-        if implementation is None:
-            implementation = generic
-            if len(specialized) < _MAX_SPECIALIZATIONS:
-                try:
-                    implementation = specialize(args)
-                except TangentError:
-                    implementation = generic
-            specialized[key] = implementation
-        return implementation(*args)
+        return implementation_for(args)(*args)
 
     def specialized_for(*args):
-        """The derivative's code specialised for these arguments."""
-        derivative(*args)
-        return specialized[tuple(map(_argument_kind, args))]
+        """The derivative's code specialised for these arguments (generated
+        if needed, without running anything)."""
+        return implementation_for(args)
 
     derivative.__signature__ = inspect.signature(generic)
     derivative.__wrapped__ = generic
@@ -164,26 +172,34 @@ def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "rever
     key = (func, wrt, mode, optimized, preserve_result, check_scalar, check_finite, rules.version())
     derivative = _cache.get(key)
     if derivative is None:
-        session = Session(optimized=optimized, check_finite=check_finite)
-        if mode == "reverse":
-            entry = session.reverse(func, wrt, preserve_result=preserve_result, check_scalar=check_scalar)
-        else:
-            entry = session.forward(func, wrt, preserve_result=preserve_result)
-        derivative = session.build(entry, f"d{getattr(func, '__name__', 'f')}")
-        if mode == "reverse" and optimized:
-
-            def specialize(args):
-                special = Session(optimized=True, check_finite=check_finite)
-                name = special.reverse(func, wrt, preserve_result=preserve_result, check_scalar=check_scalar,
-                                       example_args=args)
-                return special.build(name, f"d{getattr(func, '__name__', 'f')}")
-
-            derivative = _specializing(derivative, specialize)
-        if check_finite:
-            derivative = _arithmetic_errors_as_nonfinite(derivative)
-        _cache[key] = derivative
+        with rules.transform_lock:
+            derivative = _cache.get(key)
+            if derivative is None:
+                derivative = _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_finite)
+                _cache[key] = derivative
     if verbose:
         print(derivative.tangent_source)
+    return derivative
+
+
+def _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_finite):
+    session = Session(optimized=optimized, check_finite=check_finite)
+    if mode == "reverse":
+        entry = session.reverse(func, wrt, preserve_result=preserve_result, check_scalar=check_scalar)
+    else:
+        entry = session.forward(func, wrt, preserve_result=preserve_result)
+    derivative = session.build(entry, f"d{getattr(func, '__name__', 'f')}")
+    if mode == "reverse" and optimized:
+
+        def specialize(args):
+            special = Session(optimized=True, check_finite=check_finite)
+            name = special.reverse(func, wrt, preserve_result=preserve_result, check_scalar=check_scalar,
+                                   example_args=args)
+            return special.build(name, f"d{getattr(func, '__name__', 'f')}")
+
+        derivative = _specializing(derivative, specialize)
+    if check_finite:
+        derivative = _arithmetic_errors_as_nonfinite(derivative)
     return derivative
 
 
@@ -277,14 +293,18 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
             key = tuple(map(_argument_kind, args))
             implementation = specialized.get(key)
             if implementation is None:
-                implementation = forward_over_reverse
-                if len(specialized) < _MAX_SPECIALIZATIONS:
-                    try:
-                        special_gradient = gradient.tangent_specialized_for(*args[:n])
-                        implementation = autodiff(special_gradient, wrt, "forward", optimized=True)
-                    except TangentError:
-                        pass
-                specialized[key] = implementation
+                with rules.transform_lock:
+                    implementation = specialized.get(key)
+                    if implementation is None:
+                        implementation = forward_over_reverse
+                        if len(specialized) < _MAX_SPECIALIZATIONS:
+                            try:
+                                # generated for the arguments' kinds, not run: f runs once per call
+                                special_gradient = gradient.tangent_specialized_for(*args[:n])
+                                implementation = autodiff(special_gradient, wrt, "forward", optimized=True)
+                            except TangentError:
+                                pass
+                        specialized[key] = implementation
         return implementation(*args[:n], 1.0, *args[n:])
 
     hessian_vector_product.tangent_source = forward_over_reverse.tangent_source
@@ -319,11 +339,19 @@ def jacobian(func: Callable, wrt: int = 0, *, optimized: bool = True, mode: str 
     def jacobian_of(*args):
         args = _with_defaults(func, args)
         x = args[wrt]
-        out = func(*args)
-        out_shape, in_shape = np.shape(out), np.shape(x)
+        in_shape = np.shape(x)
+        basis = list(_basis(x))
+        columns = []
+        if mode != "reverse" and basis:
+            # the first forward sweep also gives the output: f runs once per sweep
+            column, out = forward(*args, basis[0])
+            columns.append(np.asarray(column))
+        else:
+            out = func(*args)  # the output's shape, for the seeds of the reverse sweeps
+        out_shape = np.shape(out)
         use_forward = mode == "forward" or (mode == "auto" and np.size(x) <= np.size(out))
         if use_forward:
-            columns = [np.asarray(forward(*args, e)[0]) for e in _basis(x)]
+            columns += [np.asarray(forward(*args, e)[0]) for e in basis[len(columns):]]
             J = np.stack(columns, axis=-1) if columns else np.zeros(out_shape + (0,))
             return J.reshape(out_shape + in_shape)
         rows = [np.asarray(reverse(*args, u)[0]) for u in _basis(out)]

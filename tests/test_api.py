@@ -1,0 +1,162 @@
+"""The public API's contract beyond the derivative's values: how often f
+runs per call, methods, threads, the cache, the returned arrays.
+
+Derivatives are checked against central finite differences in float64.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tangent
+from tests.utils import numeric_grad
+
+ROOT = Path(__file__).resolve().parent.parent
+EPS = 1e-6
+
+# ---------------------------------------------------------------- f runs once per derivative call
+
+calls: list = []
+
+
+def _noisy(x):
+    calls.append(1)  # a side effect in a callee: counts how often f's body runs
+    return x * np.random.normal(1.0, 0.1)
+
+
+def stochastic(x):
+    return np.sum(np.sin(_noisy(x)) ** 2)
+
+
+def counted(x, y):
+    calls.append(1)
+    return np.sum(np.tanh(x * y) ** 2)
+
+
+def _fd_gradient_along(g, x, v, eps=EPS):
+    return (g(x + eps * v) - g(x - eps * v)) / (2 * eps)
+
+
+@pytest.mark.parametrize("kind", ["grad", "vjp", "jvp", "hvp"])
+def test_body_runs_once_per_call_from_the_first(kind):
+    x, v = np.linspace(0.1, 0.9, 4), np.linspace(1.0, -1.0, 4)
+    y = np.full(4, 0.7)
+    derivative = {"grad": tangent.grad(counted), "vjp": tangent.vjp(counted), "jvp": tangent.jvp(counted),
+                  "hvp": tangent.hvp(counted)}[kind]
+    extra = {"grad": (), "vjp": (1.0,), "jvp": (v,), "hvp": (v,)}[kind]
+    for _ in range(3):
+        del calls[:]
+        derivative(x, y, *extra)
+        assert len(calls) == 1, f"{kind}: f ran {len(calls)} times in one call"
+
+
+def test_specialised_code_is_generated_without_running_f():
+    x = np.linspace(0.1, 0.9, 4)
+    dcounted = tangent.grad(counted, wrt=(0, 1))
+    del calls[:]
+    special = dcounted.tangent_specialized_for(x, x[::-1].copy())
+    assert calls == [] and "def " in tangent.source(special)
+
+
+def test_hvp_of_a_stochastic_objective_uses_the_draw_of_its_call():
+    x, v = np.linspace(0.1, 0.9, 3), np.array([1.0, -0.5, 0.25])
+    hvp = tangent.hvp(stochastic)
+    for _ in range(2):
+        state = np.random.get_state()
+        got = hvp(x, v)
+        np.random.set_state(state)  # the same draw for the reference
+        scale = np.random.normal(1.0, 0.1)
+        # f(x) = sum(sin(c x)^2): H v = 2 c^2 cos(2 c x) v
+        expected = 2 * scale ** 2 * np.cos(2 * scale * x) * v
+        np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-9)
+
+
+def test_jacobian_runs_f_once_per_sweep():
+    x = np.linspace(0.1, 0.9, 3)
+    for mode in ("forward", "auto"):
+        del calls[:]
+        J = tangent.jacobian(lambda_free_vector, mode=mode)(x)
+        assert len(calls) == 3, (mode, len(calls))
+        expected = np.stack([numeric_grad(lambda_free_vector, [x], 0, seed=e) for e in np.eye(2)])
+        np.testing.assert_allclose(J, expected, rtol=1e-6, atol=1e-8)
+
+
+def lambda_free_vector(x):
+    calls.append(1)
+    return np.stack([np.sum(x ** 2), np.sum(np.sin(x))])
+
+
+# ---------------------------------------------------------------- threads
+
+THREADS_SCRIPT = '''
+import sys, threading
+import numpy as np
+import tangent
+
+def f0(x):
+    return np.sum(np.tanh(x) ** 2)
+
+def f1(x):
+    return np.mean(np.exp(x) * x)
+
+def f2(x):
+    y = np.sum(x ** 3)
+    return np.sqrt(y * y + 1.0)
+
+def helper(x):
+    return np.sin(x) * x
+
+def f3(x):
+    return np.sum(helper(x) + helper(2.0 * x))
+
+functions = [f0, f1, f2, f3, f0, f1, f2, f3]
+x = np.linspace(0.1, 0.9, 5)
+barrier = threading.Barrier(len(functions))
+results, errors = {}, []
+
+def work(i, f):
+    barrier.wait()
+    try:
+        mode = ("grad", "jvp", "hvp")[i % 3]
+        if mode == "grad":
+            results[i] = tangent.grad(f)(x)
+        elif mode == "jvp":
+            results[i] = tangent.jvp(f)(x, np.ones(5))
+        else:
+            results[i] = tangent.hvp(f)(x, np.ones(5))
+    except BaseException as e:
+        errors.append(f"thread {i}: {type(e).__name__}: {e}")
+
+threads = [threading.Thread(target=work, args=(i, f)) for i, f in enumerate(functions)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print("\\n".join(errors))
+for i, f in enumerate(functions):
+    mode = ("grad", "jvp", "hvp")[i % 3]
+    eps = 1e-6
+    if mode == "grad":
+        ref = np.array([(f(x + eps * e) - f(x - eps * e)) / (2 * eps) for e in np.eye(5)])
+    elif mode == "jvp":
+        ref = (f(x + eps) - f(x - eps)) / (2 * eps)
+    else:
+        g = tangent.grad(f)
+        ref = (g(x + eps) - g(x - eps)) / (2 * eps)
+    assert np.allclose(results[i], ref, rtol=1e-5, atol=1e-6), (i, mode, results[i], ref)
+sys.exit(1 if errors else 0)
+'''
+
+
+@pytest.mark.parametrize("attempt", range(2))
+def test_first_use_from_eight_threads_in_a_fresh_interpreter(tmp_path, attempt):
+    script = tmp_path / "threads.py"
+    script.write_text(THREADS_SCRIPT)
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stdout + done.stderr
