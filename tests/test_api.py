@@ -160,3 +160,48 @@ def test_first_use_from_eight_threads_in_a_fresh_interpreter(tmp_path, attempt):
     done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300,
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# ---------------------------------------------------------------- hvp of methods and of built objects
+
+
+class Affine:
+    def __init__(self, scale):
+        self.scale = scale
+
+    def loss(self, x):
+        return np.sum(np.sin(self.scale * x) ** 2)
+
+    def rescaled_loss(self, x):
+        other = Affine(self.scale * x)  # an object built from differentiated values
+        return other.loss(x)
+
+
+def built_from_constant(x):
+    layer = Affine(2.0)
+    return layer.loss(x)
+
+
+def built_from_argument(x):
+    layer = Affine(x)
+    return layer.loss(x) + np.sum(layer.scale ** 3)
+
+
+def _fd_hvp(f, x, v):
+    g = tangent.grad(f)
+    return (g(x + EPS * v) - g(x - EPS * v)) / (2 * EPS)
+
+
+@pytest.mark.parametrize("make", [lambda: Affine(2.0).loss, lambda: Affine(np.array([0.5, -1.0, 2.0])).loss,
+                                  lambda: built_from_constant, lambda: built_from_argument,
+                                  lambda: Affine(1.5).rescaled_loss],
+                         ids=["method", "method-array-attribute", "built-constant", "built-argument", "built-in-method"])
+def test_hvp_of_methods_and_objects_built_inside(make):
+    f = make()
+    x, v = np.array([0.3, -0.7, 1.1]), np.array([1.0, 0.5, -2.0])
+    x0, v0 = x.copy(), v.copy()
+    np.testing.assert_allclose(tangent.grad(f)(x), numeric_grad(f, [x], 0), rtol=1e-6, atol=1e-8)
+    got = tangent.hvp(f)(x, v)
+    np.testing.assert_allclose(got, _fd_hvp(f, x, v), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(tangent.hvp(f, optimized=False)(x, v), got, rtol=1e-12, atol=1e-12)
+    assert np.array_equal(x, x0) and np.array_equal(v, v0)
