@@ -205,3 +205,125 @@ def test_hvp_of_methods_and_objects_built_inside(make):
     np.testing.assert_allclose(got, _fd_hvp(f, x, v), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(tangent.hvp(f, optimized=False)(x, v), got, rtol=1e-12, atol=1e-12)
     assert np.array_equal(x, x0) and np.array_equal(v, v0)
+
+
+# ---------------------------------------------------------------- returned arrays are the caller's own
+
+
+def total(x):
+    return np.sum(x)
+
+
+def average(x):
+    return np.mean(x * 3.0)
+
+
+def identity(x):
+    return x
+
+
+def pass_through(x, y):
+    return x + y * 0.0
+
+
+def mlp_params(params, x):
+    h = np.tanh(params["W"] @ x + params["b"])
+    return np.sum(h ** 2) + np.sum(params["layers"][0] * params["layers"][1])
+
+
+def _assert_own(value, like, inputs, dtype):
+    assert isinstance(value, np.ndarray), type(value)
+    assert value.dtype == dtype, (value.dtype, dtype)
+    assert value.shape == np.shape(like)
+    assert value.flags.writeable and value.base is None, "a read-only or view result"
+    for a in inputs:
+        assert not np.shares_memory(value, a), "the result shares memory with an input"
+    value += 1.0  # the caller may update it in place
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("f", [total, average], ids=["sum", "mean"])
+def test_gradients_are_fresh_writable_arrays_of_the_argument_dtype(f, dtype):
+    x = np.linspace(-1.0, 1.0, 6).astype(dtype).reshape(2, 3)
+    x0 = x.copy()
+    for optimized in (True, False):
+        df = tangent.grad(f, optimized=optimized)
+        for _ in range(2):  # the generic and then the specialised code, and from the cache
+            g = df(x)
+            np.testing.assert_allclose(g, numeric_grad(f, [x.astype(float)], 0), rtol=1e-5)
+            _assert_own(g, x, [x], dtype)
+    seed = np.asarray(2.0, dtype)
+    g = tangent.vjp(f)(x, seed)
+    np.testing.assert_allclose(g, 2.0 * numeric_grad(f, [x.astype(float)], 0), rtol=1e-5)
+    _assert_own(g, x, [x, seed], dtype)
+    v = np.ones_like(x)
+    h = tangent.hvp(f)(x, v)
+    np.testing.assert_allclose(h, 0.0, atol=1e-6)
+    _assert_own(h, x, [x, v], dtype)
+    assert np.array_equal(x, x0) and seed == 2.0 and np.all(v == 1.0)
+
+
+def test_int_arguments_get_float_gradients():
+    x = np.arange(4)
+    g = tangent.grad(average)(x)
+    np.testing.assert_allclose(g, numeric_grad(average, [x.astype(float)], 0))
+    _assert_own(g, x, [x], np.float64)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_results_never_alias_the_seed_the_inputs_or_each_other(dtype):
+    x = np.linspace(0.0, 1.0, 3).astype(dtype)
+    seed = np.array([1.0, 2.0, 3.0], dtype)
+    g = tangent.vjp(identity)(x, seed)
+    np.testing.assert_array_equal(g, seed)
+    _assert_own(g, x, [x, seed], dtype)
+    assert np.array_equal(seed, [1.0, 2.0, 3.0])
+    gx, gy = tangent.vjp(pass_through, wrt=(0, 1))(x, x.copy(), seed)
+    np.testing.assert_array_equal(gx, seed)
+    np.testing.assert_array_equal(gy, 0.0 * seed)
+    _assert_own(gx, x, [x, seed, gy], dtype)
+    _assert_own(gy, x, [x, seed], dtype)
+    v = np.array([0.5, -1.0, 2.0], dtype)
+    t = tangent.jvp(identity)(x, v)
+    np.testing.assert_array_equal(t, v)
+    _assert_own(t, x, [x, v], dtype)
+    assert np.array_equal(v, np.array([0.5, -1.0, 2.0], dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_jvp_outputs_are_fresh_and_keep_the_dtype(dtype):
+    x = np.linspace(-1.0, 1.0, 6).astype(dtype).reshape(2, 3)
+    v = np.full_like(x, 0.5)
+    for f in (total, average):
+        t = tangent.jvp(f)(x, v)
+        expected = (f(x.astype(float) + EPS * v) - f(x.astype(float) - EPS * v)) / (2 * EPS)
+        np.testing.assert_allclose(t, expected, rtol=1e-5)
+        assert np.asarray(t).dtype == dtype
+    t = tangent.jvp(elementwise)(x, v)
+    _assert_own(t, x, [x, v], dtype)
+
+
+def elementwise(x):
+    return np.tanh(x) * 2.0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pytree_gradients_are_owned_and_keep_each_leaf_dtype(dtype):
+    rng = np.random.default_rng(0)
+    params = {"W": rng.normal(size=(2, 3)).astype(dtype), "b": rng.normal(size=2).astype(dtype),
+              "layers": [rng.normal(size=3).astype(dtype), np.ones(3, dtype)]}
+    x = np.linspace(0.1, 0.3, 3).astype(dtype)
+    before = {k: (v.copy() if isinstance(v, np.ndarray) else [a.copy() for a in v]) for k, v in params.items()}
+    g = tangent.grad(mlp_params)(params, x)
+    as64 = {"W": params["W"].astype(float), "b": params["b"].astype(float),
+            "layers": [a.astype(float) for a in params["layers"]]}
+    expected = numeric_grad(mlp_params, [as64, x.astype(float)], 0)
+    leaves = [params["W"], params["b"], *params["layers"], x]
+    for got, want, like in [(g["W"], expected["W"], params["W"]), (g["b"], expected["b"], params["b"]),
+                            (g["layers"][0], expected["layers"][0], params["layers"][0]),
+                            (g["layers"][1], expected["layers"][1], params["layers"][1])]:
+        np.testing.assert_allclose(got, want, rtol=2e-3 if dtype == np.float32 else 1e-6, atol=1e-4)
+        _assert_own(got, like, leaves, dtype)
+    assert isinstance(g["layers"], list)
+    np.testing.assert_array_equal(params["W"], before["W"])
+    np.testing.assert_array_equal(params["layers"][1], before["layers"][1])
