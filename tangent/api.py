@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+import types
 from typing import Callable, Sequence
 
 import numpy as np
@@ -35,26 +36,34 @@ def _specializing(generic: Callable, specialize: Callable) -> Callable:
     """
     specialized: dict = {}
 
+    def implementation_for(args):
+        """The code for these arguments' kinds, generated (never run) if new:
+        specialising depends only on the types and shapes of the arguments."""
+        key = tuple(map(_argument_kind, args))
+        implementation = specialized.get(key)
+        if implementation is None:
+            with rules.transform_lock:
+                implementation = specialized.get(key)
+                if implementation is None:
+                    implementation = generic
+                    if len(specialized) < _MAX_SPECIALIZATIONS:
+                        try:
+                            implementation = specialize(args)
+                        except TangentError:
+                            implementation = generic
+                    specialized[key] = implementation
+        return implementation
+
     def derivative(*args, **kwargs):
         if kwargs or sys.gettrace() is not None:
             # under a debugger, step straight into the code tangent.source shows
             return generic(*args, **kwargs)
-        key = tuple(map(_argument_kind, args))
-        implementation = specialized.get(key)
-        if implementation is None:
-            implementation = generic
-            if len(specialized) < _MAX_SPECIALIZATIONS:
-                try:
-                    implementation = specialize(args)
-                except TangentError:
-                    implementation = generic
-            specialized[key] = implementation
-        return implementation(*args)
+        return implementation_for(args)(*args)
 
     def specialized_for(*args):
-        """The derivative's code specialised for these arguments."""
-        derivative(*args)
-        return specialized[tuple(map(_argument_kind, args))]
+        """The derivative's code specialised for these arguments (generated
+        if needed, without running anything)."""
+        return implementation_for(args)
 
     derivative.__signature__ = inspect.signature(generic)
     derivative.__wrapped__ = generic
@@ -103,6 +112,115 @@ def _arithmetic_errors_as_nonfinite(derivative: Callable) -> Callable:
     checked.__wrapped__ = derivative
     checked.__name__ = derivative.__name__
     return checked
+
+
+def _input_ids(values, found=None, depth=0) -> set:
+    """Ids of the arrays among (and inside containers and objects of) the
+    values a derivative was called with, and of the arrays they view."""
+    found = set() if found is None else found
+    for value in values:
+        if isinstance(value, np.ndarray):
+            while value is not None and id(value) not in found:
+                found.add(id(value))
+                value = value.base
+        elif depth < 8:
+            if isinstance(value, dict):
+                _input_ids(value.values(), found, depth + 1)
+            elif isinstance(value, (list, tuple)):
+                _input_ids(value, found, depth + 1)
+            elif hasattr(value, "__dict__") and not isinstance(value, (type, types.FunctionType, types.ModuleType)):
+                _input_ids(vars(value).values(), found, depth + 1)
+    return found
+
+
+_FLOAT = np.dtype(float)
+
+
+def _owned(g, like, held: set):
+    """``g`` as a returned derivative: a fresh, writable array of the
+    argument's float dtype when ``like`` (the argument) is an array, the same
+    structure for containers and objects. No copy when ``g`` already is one
+    that nothing else holds (not an input, seed, tangent, global or another
+    returned value, nor a view of anything)."""
+    if isinstance(like, np.ndarray) and isinstance(g, np.ndarray):  # the common case, fast
+        dtype = like.dtype if like.dtype.kind in "fc" else _FLOAT
+        if g.dtype == dtype and g.shape == like.shape and g.base is None and g.flags.writeable \
+                and id(g) not in held:
+            held.add(id(g))
+            return g
+    if isinstance(g, dict):
+        attrs = vars(like) if hasattr(like, "__dict__") and not isinstance(like, dict) else like
+        attrs = attrs if isinstance(attrs, dict) else {}
+        return type(g)((k, _owned(v, attrs.get(k), held)) for k, v in g.items())
+    if isinstance(g, (list, tuple)) and not isinstance(g, np.ndarray):
+        items = like if isinstance(like, (list, tuple)) and len(like) == len(g) else [None] * len(g)
+        return type(g)(_owned(v, item, held) for v, item in zip(g, items))
+    if isinstance(like, np.ndarray):
+        if g is None:
+            return g
+        dtype = like.dtype if like.dtype.kind in "fc" else _FLOAT
+        if np.iscomplexobj(g) and not np.issubdtype(dtype, np.complexfloating):
+            dtype = np.result_type(dtype, np.asarray(g).dtype)  # never drop an imaginary part
+        if not (isinstance(g, np.ndarray) and g.dtype == dtype and g.shape == like.shape and g.base is None
+                and g.flags.writeable and id(g) not in held):
+            g = np.array(np.broadcast_to(g, like.shape) if np.ndim(g) == 0 else g, dtype=dtype)
+        held.add(id(g))
+        return g
+    if isinstance(like, np.generic) and np.issubdtype(like.dtype, np.inexact) and np.ndim(g) == 0 \
+            and not (np.iscomplexobj(g) and not np.iscomplexobj(like)):
+        return like.dtype.type(g)
+    if isinstance(like, (int, float)) and not isinstance(like, bool) and np.ndim(g) == 0 \
+            and isinstance(g, (int, np.integer, np.ndarray, np.floating)) and not isinstance(g, bool) \
+            and not np.iscomplexobj(g):
+        return float(g)  # a float for a float or an int
+    if isinstance(g, np.ndarray):
+        if g.base is not None or not g.flags.writeable or id(g) in held:
+            g = g.copy()
+        held.add(id(g))
+    return g
+
+
+def _returning_owned(derivative: Callable, generic: Callable, mode: str, wrt: tuple[int, ...],
+                     preserve_result: bool) -> Callable:
+    """Wrap a derivative so that what it returns is the caller's own: each
+    gradient a fresh, writable array of its argument's (float) dtype, each
+    tangent a fresh, writable array; never a view of an input, the seed or
+    a tangent vector, nor of anything the generated code keeps."""
+    signature = inspect.signature(generic)
+    defaults = [p.default for p in signature.parameters.values()]
+    kept = []  # arrays the generated module holds (globals)
+
+    def ids_held(args):
+        if not kept:
+            kept.append(_input_ids(list(getattr(generic, "__globals__", {}).values())))
+        return _input_ids(args, set(kept[0]))
+
+    def owned(*args, **kwargs):
+        out = derivative(*args, **kwargs)
+        if kwargs:
+            args = signature.bind(*args, **kwargs).args
+        held = ids_held(args)
+        value, result = (out[0], out[1:]) if preserve_result else (out, ())
+        if mode == "reverse":
+            likes = [args[i] if i < len(args) else defaults[i] for i in wrt]
+            if len(wrt) == 1:
+                value = _owned(value, likes[0], held)
+            else:
+                value = type(value)(_owned(v, like, held) for v, like in zip(value, likes))
+        else:
+            value = _owned(value, None, held)
+        return (value, *result) if preserve_result else value
+
+    for attribute in ("tangent_source", "tangent_generic", "tangent_specialized_for", "tangent_filename"):
+        if hasattr(derivative, attribute):
+            setattr(owned, attribute, getattr(derivative, attribute))
+    owned.tangent_generic = getattr(derivative, "tangent_generic", generic)
+    owned.__signature__ = signature
+    owned.__wrapped__ = derivative
+    owned.__name__ = generic.__name__
+    owned.__qualname__ = generic.__qualname__
+    owned.__doc__ = generic.__doc__
+    return owned
 
 
 _primitive_wrappers: dict = {}
@@ -164,27 +282,35 @@ def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "rever
     key = (func, wrt, mode, optimized, preserve_result, check_scalar, check_finite, rules.version())
     derivative = _cache.get(key)
     if derivative is None:
-        session = Session(optimized=optimized, check_finite=check_finite)
-        if mode == "reverse":
-            entry = session.reverse(func, wrt, preserve_result=preserve_result, check_scalar=check_scalar)
-        else:
-            entry = session.forward(func, wrt, preserve_result=preserve_result)
-        derivative = session.build(entry, f"d{getattr(func, '__name__', 'f')}")
-        if mode == "reverse" and optimized:
-
-            def specialize(args):
-                special = Session(optimized=True, check_finite=check_finite)
-                name = special.reverse(func, wrt, preserve_result=preserve_result, check_scalar=check_scalar,
-                                       example_args=args)
-                return special.build(name, f"d{getattr(func, '__name__', 'f')}")
-
-            derivative = _specializing(derivative, specialize)
-        if check_finite:
-            derivative = _arithmetic_errors_as_nonfinite(derivative)
-        _cache[key] = derivative
+        with rules.transform_lock:
+            derivative = _cache.get(key)
+            if derivative is None:
+                derivative = _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_finite)
+                _cache[key] = derivative
     if verbose:
         print(derivative.tangent_source)
     return derivative
+
+
+def _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_finite):
+    session = Session(optimized=optimized, check_finite=check_finite)
+    if mode == "reverse":
+        entry = session.reverse(func, wrt, preserve_result=preserve_result, check_scalar=check_scalar)
+    else:
+        entry = session.forward(func, wrt, preserve_result=preserve_result)
+    derivative = generic = session.build(entry, f"d{getattr(func, '__name__', 'f')}")
+    if mode == "reverse" and optimized:
+
+        def specialize(args):
+            special = Session(optimized=True, check_finite=check_finite)
+            name = special.reverse(func, wrt, preserve_result=preserve_result, check_scalar=check_scalar,
+                                   example_args=args)
+            return special.build(name, f"d{getattr(func, '__name__', 'f')}")
+
+        derivative = _specializing(derivative, specialize)
+    if check_finite:
+        derivative = _arithmetic_errors_as_nonfinite(derivative)
+    return _returning_owned(derivative, generic, mode, wrt, preserve_result)
 
 
 def grad(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = True,
@@ -277,15 +403,23 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
             key = tuple(map(_argument_kind, args))
             implementation = specialized.get(key)
             if implementation is None:
-                implementation = forward_over_reverse
-                if len(specialized) < _MAX_SPECIALIZATIONS:
-                    try:
-                        special_gradient = gradient.tangent_specialized_for(*args[:n])
-                        implementation = autodiff(special_gradient, wrt, "forward", optimized=True)
-                    except TangentError:
-                        pass
-                specialized[key] = implementation
-        return implementation(*args[:n], 1.0, *args[n:])
+                with rules.transform_lock:
+                    implementation = specialized.get(key)
+                    if implementation is None:
+                        implementation = forward_over_reverse
+                        if len(specialized) < _MAX_SPECIALIZATIONS:
+                            try:
+                                # generated for the arguments' kinds, not run: f runs once per call
+                                special_gradient = gradient.tangent_specialized_for(*args[:n])
+                                implementation = autodiff(special_gradient, wrt, "forward", optimized=True)
+                            except TangentError:
+                                pass
+                        specialized[key] = implementation
+        out = implementation(*args[:n], 1.0, *args[n:])
+        held = _input_ids(args)
+        if len(wrt) == 1:
+            return _owned(out, args[wrt[0]], held)
+        return type(out)(_owned(v, args[i], held) for v, i in zip(out, wrt))
 
     hessian_vector_product.tangent_source = forward_over_reverse.tangent_source
     return hessian_vector_product
@@ -319,11 +453,19 @@ def jacobian(func: Callable, wrt: int = 0, *, optimized: bool = True, mode: str 
     def jacobian_of(*args):
         args = _with_defaults(func, args)
         x = args[wrt]
-        out = func(*args)
-        out_shape, in_shape = np.shape(out), np.shape(x)
+        in_shape = np.shape(x)
+        basis = list(_basis(x))
+        columns = []
+        if mode != "reverse" and basis:
+            # the first forward sweep also gives the output: f runs once per sweep
+            column, out = forward(*args, basis[0])
+            columns.append(np.asarray(column))
+        else:
+            out = func(*args)  # the output's shape, for the seeds of the reverse sweeps
+        out_shape = np.shape(out)
         use_forward = mode == "forward" or (mode == "auto" and np.size(x) <= np.size(out))
         if use_forward:
-            columns = [np.asarray(forward(*args, e)[0]) for e in _basis(x)]
+            columns += [np.asarray(forward(*args, e)[0]) for e in basis[len(columns):]]
             J = np.stack(columns, axis=-1) if columns else np.zeros(out_shape + (0,))
             return J.reshape(out_shape + in_shape)
         rows = [np.asarray(reverse(*args, u)[0]) for u in _basis(out)]

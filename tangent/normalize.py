@@ -686,6 +686,11 @@ class Normalizer:
         if isinstance(value, ast.Name) and value.id in self.constructed:
             self.constructed.add(target)  # obj = Cls(...): the same object, of a known class
             self.parsed.types[target] = self.parsed.types[value.id]
+        elif isinstance(value, ast.Call) and getattr(value, "tangent_callee", None) is object.__new__ \
+                and len(value.args) == 1 and isinstance(self.parsed.resolve(value.args[0]), type):
+            # obj = object.__new__(Cls), as in generated code that built an object: writable attributes
+            self.constructed.add(target)
+            self.parsed.types[target] = self.parsed.resolve(value.args[0])
         out.append(self.assign(target, value))
 
     def assign_target(self, target: ast.expr, value: ast.expr, out: list) -> None:

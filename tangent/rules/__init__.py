@@ -23,6 +23,7 @@ import ast
 import functools
 import inspect
 import textwrap
+import threading
 from typing import Any, Callable
 
 # `d` only exists so that templates are valid, lintable Python: templates are
@@ -107,6 +108,11 @@ NONDIFFERENTIABLE = _Registry()
 # the backward pass cannot undo.
 _loaded = False
 _version = 0
+# Held while rules load and while code is generated: transformations read
+# and fill shared tables (rules, cached template trees, the derivative cache),
+# so at first use from several threads one transforms and the others wait.
+# Re-entrant: transforming a function transforms its callees.
+transform_lock = threading.RLock()
 
 
 def version() -> int:
@@ -138,15 +144,17 @@ def adjoint(*primitives: Callable, when: Callable | None = None) -> Callable[[Ca
     """
 
     def register(template: Callable) -> Callable:
-        _changed()
         rule = Template(template, "adjoint")
-        for primitive in primitives:
-            if when is not None:
-                variants = ADJOINT_VARIANTS.get(primitive) or []
-                ADJOINT_VARIANTS[primitive] = variants + [(when, rule)]
-                continue
-            ADJOINTS[primitive] = rule
-            NONDIFFERENTIABLE.pop(primitive)
+        load_builtin_rules()  # a user's rule for a builtin primitive replaces the builtin one
+        with transform_lock:
+            for primitive in primitives:
+                if when is not None:
+                    variants = ADJOINT_VARIANTS.get(primitive) or []
+                    ADJOINT_VARIANTS[primitive] = variants + [(when, rule)]
+                    continue
+                ADJOINTS[primitive] = rule
+                NONDIFFERENTIABLE.pop(primitive)
+            _changed()
         return template
 
     return register
@@ -168,10 +176,12 @@ def tangent_rule(*primitives: Callable) -> Callable[[Callable], Callable]:
     """
 
     def register(template: Callable) -> Callable:
-        _changed()
         rule = Template(template, "tangent")
-        for primitive in primitives:
-            TANGENTS[primitive] = rule
+        load_builtin_rules()
+        with transform_lock:
+            for primitive in primitives:
+                TANGENTS[primitive] = rule
+            _changed()
         return template
 
     return register
@@ -184,9 +194,11 @@ def nondifferentiable(*primitives: Callable) -> None:
 
         tangent.nondifferentiable(my_bucketize)
     """
-    _changed()
-    for primitive in primitives:
-        NONDIFFERENTIABLE[primitive] = True
+    load_builtin_rules()
+    with transform_lock:
+        for primitive in primitives:
+            NONDIFFERENTIABLE[primitive] = True
+        _changed()
 
 
 def load_builtin_rules() -> None:
@@ -194,13 +206,26 @@ def load_builtin_rules() -> None:
     global _loaded
     if _loaded:
         return
-    _loaded = True
-    from . import builtins_rules, numpy_fast_rules, numpy_rules, runtime_rules  # noqa: F401
+    with transform_lock:
+        # marked loaded only once every module has registered its rules:
+        # another thread seeing _loaded must find them all (the same thread,
+        # re-entering while a rule module imports, finds what is registered)
+        if _loaded or _loading:
+            return
+        _loading.append(True)
+        try:
+            from . import builtins_rules, numpy_fast_rules, numpy_rules, runtime_rules  # noqa: F401
 
-    try:
-        from . import scipy_rules  # noqa: F401
-    except ImportError:
-        pass
+            try:
+                from . import scipy_rules  # noqa: F401
+            except ImportError:
+                pass
+            _loaded = True
+        finally:
+            _loading.clear()
+
+
+_loading: list = []
 
 
 def lookup_adjoint(obj):
