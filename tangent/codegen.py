@@ -6,6 +6,7 @@ tracebacks and pdb all show it. Nothing is written to disk.
 from __future__ import annotations
 
 import ast
+import math
 import itertools
 import linecache
 import sys
@@ -23,9 +24,20 @@ def _with_comment_markers(tree: ast.AST, comments: dict[str, str]) -> ast.AST:
                 key = f"__tangent_comment_{len(comments)}__"
                 comments[key] = node.text
                 return ast.Expr(value=ast.Name(id=key, ctx=ast.Load()))
+            if (isinstance(node, ast.Constant) and isinstance(node.value, (int, float, complex))
+                    and not isinstance(node.value, bool) and _negative(node.value)):
+                # ast.unparse writes Constant(-0.42) ** 2 as -0.42 ** 2, which is
+                # -(0.42 ** 2): a negative number is a negation, so it gets parentheses
+                return ast.copy_location(ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=-node.value)), node)
             return super().visit(node)
 
     return Replace().visit(tree)
+
+
+def _negative(value) -> bool:
+    if isinstance(value, complex):
+        return value.real < 0 or (value.real == 0 and value.imag < 0)
+    return value < 0 or (value == 0 and math.copysign(1.0, value) < 0)
 
 
 def to_source(functions: list[ast.FunctionDef], header: str = "") -> str:

@@ -30,11 +30,14 @@ regression test. Example::
 from __future__ import annotations
 
 import argparse
+import ast
+import builtins
 import copy
 import importlib.util
 import itertools
 import os
 import random
+import re
 import sys
 import tempfile
 import time
@@ -973,15 +976,47 @@ def outcome(case, mode):
     return "ok", ""
 
 
-def still_fails(prog, args, wrt, vectors, mode, kind):
+def signature(failure: Failure) -> tuple:
+    """What a shrunk program must keep failing with: the kind, the check and,
+    for a crash, the exception's type."""
+    head = str(failure).split("\n")[0]
+    if failure.kind == "crash":
+        found = re.search(r"\): (?:transform raised )?(\w+(?:Error|Exception|Warning)?)\b", head)
+        return failure.kind, found.group(1) if found else head
+    return failure.kind, re.sub(r"max error.*|[-0-9.e]+", "", head)
+
+
+def names_defined(source: str) -> bool:
+    """Every name that f loads is a parameter, assigned somewhere in f, or a module-level name
+    (shrinking must not keep a read of a variable whose definition it removed)."""
+    tree = ast.parse(source)
+    module_names = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    module_names |= {a.asname or a.name.split(".")[0] for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))
+                     for a in n.names}
+    module_names |= {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+    for fn in tree.body:
+        if not isinstance(fn, ast.FunctionDef):
+            continue
+        known = {a.arg for a in fn.args.args} | module_names | set(dir(builtins))
+        stored = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        loaded = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        if loaded - known - stored:
+            return False
+    return True
+
+
+def still_fails(prog, args, wrt, vectors, mode, sig):
+    source = prog.source()
+    if not names_defined(source):
+        return False
     try:
-        case = Case(prog.source(), args, wrt, vectors, tag="shrink")
+        case = Case(source, args, wrt, vectors, tag="shrink")
     except Invalid:
         return False
     except Exception:  # noqa: BLE001
         return False
     result, _ = outcome(case, mode)
-    return isinstance(result, Failure) and result.kind == kind
+    return isinstance(result, Failure) and signature(result) == sig
 
 
 def subexprs(e):
@@ -1056,7 +1091,7 @@ def shrink_candidates(prog):
             yield p6
 
 
-def shrink(prog, case, mode, kind, deadline):
+def shrink(prog, case, mode, sig, deadline):
     """Greedy shrinking: keep any smaller program that fails the same way."""
     args, wrt, vectors = case.args, case.wrt, case.vectors
     # fewer differentiated arguments first
@@ -1064,7 +1099,7 @@ def shrink(prog, case, mode, kind, deadline):
         for j in range(len(wrt)):
             w2 = wrt[:j] + wrt[j + 1:]
             v2 = vectors[:j] + vectors[j + 1:]
-            if still_fails(prog, args, w2, v2, mode, kind):
+            if still_fails(prog, args, w2, v2, mode, sig):
                 wrt, vectors = w2, v2
                 break
         else:
@@ -1075,7 +1110,7 @@ def shrink(prog, case, mode, kind, deadline):
         for cand in shrink_candidates(prog):
             if time.time() > deadline:
                 break
-            if len(cand.source()) < len(prog.source()) and still_fails(cand, args, wrt, vectors, mode, kind):
+            if len(cand.source()) < len(prog.source()) and still_fails(cand, args, wrt, vectors, mode, sig):
                 prog, progress = cand, True
                 break
     return prog, wrt, vectors
@@ -1207,7 +1242,7 @@ def main(argv=None) -> int:
         for seed_, mode, result, message, prog, case in failures:
             small, wrt, vectors = (prog, case.wrt, case.vectors)
             if not opts.no_shrink:
-                small, wrt, vectors = shrink(prog, case, mode, result.kind, time.time() + opts.shrink_seconds)
+                small, wrt, vectors = shrink(prog, case, mode, signature(result), time.time() + opts.shrink_seconds)
             path = os.path.join(opts.out, f"seed{seed_}_{mode}.py")
             try:
                 shrunk_case = Case(small.source(), case.args, wrt, vectors, tag="final")
