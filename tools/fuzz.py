@@ -191,7 +191,7 @@ class Gen:
         c = round(self.r.uniform(-1.5, 1.5), 2)
         if shape == ():
             return Expr(repr(c), [], ())
-        return Expr(f"{c} * np.ones({shape})", [], shape)
+        return Expr(f"({c} * np.ones({shape}))", [], shape)
 
     def expr(self, env, shape, depth):
         r = self.r
