@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import operator
+from collections import Counter
 
 from .reverse import Comment
 
@@ -249,38 +250,46 @@ def _has_side_effects(stmt: ast.Assign) -> bool:
 
 
 def eliminate_dead_code(fdef: ast.FunctionDef) -> ast.FunctionDef:
-    while True:
-        read = {n.id for n in _loads(fdef)}
+    """Remove assignments whose targets nobody reads, x = x, and empty ifs and
+    loops. Load counts are kept up to date as statements go, and blocks are
+    swept from the end, so a chain of dead temporaries goes in one sweep."""
+    counts = Counter(n.id for n in _loads(fdef))
+    removed = True
+
+    def drop(node):
+        nonlocal removed
+        removed = True
+        for n in _loads(node):
+            counts[n.id] -= 1
+
+    def block(stmts):
+        out = []
+        for stmt in reversed(stmts):
+            if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+                    and isinstance(stmt.value, ast.Name) and stmt.value.id == stmt.targets[0].id):
+                drop(stmt)  # x = x
+                continue
+            if isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets):
+                if not any(counts[t.id] > 0 for t in stmt.targets) and not _has_side_effects(stmt):
+                    drop(stmt)
+                    continue
+            for field in ("body", "orelse"):
+                inner = getattr(stmt, field, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                    setattr(stmt, field, block(inner))
+            if isinstance(stmt, ast.If) and _empty(stmt.body) and _empty(stmt.orelse):
+                drop(stmt)
+                continue
+            if isinstance(stmt, ast.For) and _empty(stmt.body) and isinstance(stmt.iter, ast.Call):
+                drop(stmt)
+                continue
+            out.append(stmt)
+        out.reverse()
+        return out
+
+    while removed:
         removed = False
-
-        def block(stmts, read=read):
-            nonlocal removed
-            out = []
-            for stmt in stmts:
-                if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
-                        and isinstance(stmt.value, ast.Name) and stmt.value.id == stmt.targets[0].id):
-                    removed = True  # x = x
-                    continue
-                if isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets):
-                    if not any(t.id in read for t in stmt.targets) and not _has_side_effects(stmt):
-                        removed = True
-                        continue
-                for field in ("body", "orelse"):
-                    inner = getattr(stmt, field, None)
-                    if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
-                        setattr(stmt, field, block(inner))
-                if isinstance(stmt, ast.If) and _empty(stmt.body) and _empty(stmt.orelse):
-                    removed = True
-                    continue
-                if isinstance(stmt, ast.For) and _empty(stmt.body) and isinstance(stmt.iter, ast.Call):
-                    removed = True
-                    continue
-                out.append(stmt)
-            return out
-
         fdef.body = block(fdef.body)
-        if not removed:
-            break
     return _fix_empty_bodies(fdef)
 
 
