@@ -471,9 +471,10 @@ def is_differentiable_op(value: ast.expr) -> bool:
     return True
 
 
-def varied_names(cfg: CFG, wrt: set[str]):
+def varied_names(cfg: CFG, wrt: set[str], always: frozenset = frozenset()):
     """Forward activity: for each statement, the names that (may) depend
-    differentiably on ``wrt`` just before it runs. Returns id(stmt) -> set."""
+    differentiably on ``wrt`` just before it runs. Returns id(stmt) -> set.
+    The names in ``always`` count as varied everywhere."""
     inputs: dict[int, set[str]] = {}
 
     def differentiable_inputs(value):  # the solver revisits statements: compute each once
@@ -483,6 +484,9 @@ def varied_names(cfg: CFG, wrt: set[str]):
         return inputs[key]
 
     def transfer(node, facts):
+        return _transfer(node, facts) | always
+
+    def _transfer(node, facts):
         if node is cfg.entry:
             return set(wrt)
         stmt = node.stmt

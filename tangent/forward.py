@@ -23,6 +23,7 @@ from .analysis import (
     is_setitem,
     names_loaded,
     primitive_of,
+    varied_names,
     written_region,
 )
 from .differentiator import Differentiator
@@ -152,6 +153,13 @@ class ForwardMode(Differentiator):
 
     def __init__(self, session, parsed: ParsedFunction, tree: ast.FunctionDef, wrt: list[str], namer: Namer):
         super().__init__(session, parsed, tree, wrt, namer)
+        shared = _written_alias_classes(tree, self.analysis)
+        if shared:
+            # A value that shares memory with one written with a varied value
+            # has a tangent from the start, aliased as the values are, so that
+            # the write into one tangent reaches the others (``z = y`` then
+            # ``y[0] = x``: the write changes z).
+            self.analysis.varied = varied_names(self.analysis.cfg, set(wrt), frozenset(shared))
         self.ever_varied = set(wrt).union(*self.analysis.varied.values())
         self.zeros_like = session.bind_global("zeros_like", runtime.zeros_like)
         self.broadcast_tangent = session.bind_global("broadcast_tangent", runtime.broadcast_tangent)
@@ -518,6 +526,63 @@ def _statically_fresh(tangent: ast.expr, zeros_like: str, broadcast_tangent: str
         return _statically_fresh(tangent.args[0], zeros_like, broadcast_tangent, namespace)
     return (isinstance(tangent, ast.Call) and isinstance(tangent.func, ast.Name)
             and tangent.func.id == zeros_like)
+
+
+def _written_alias_classes(tree: ast.FunctionDef, analysis) -> set[str]:
+    """The variables that may share memory (through copies of names, item
+    reads, views, containers holding them and calls) with a variable that
+    is written in place with a varied value."""
+    from .analysis import _alias_source
+    from .analysis import _view_functions as views_of
+
+    parent: dict[str, str] = {}
+
+    def find(a):
+        while parent.setdefault(a, a) != a:
+            a = parent[a]
+        return a
+
+    def union(a, b):
+        parent[find(a)] = find(b)
+
+    def names(node):
+        return [n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
+
+    views = views_of()
+    written = set()
+    for stmt in ast.walk(tree):
+        if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
+            target, value = stmt.targets[0].id, stmt.value
+            source = _alias_source(value, views)
+            if source is not None:
+                union(target, source)
+            elif isinstance(value, (ast.List, ast.Tuple, ast.Dict, ast.Attribute)):
+                for n in names(value):
+                    union(target, n)
+            elif isinstance(value, ast.Call) and not rules.is_nondifferentiable(getattr(value, "tangent_callee", None)):
+                callee = getattr(value, "tangent_callee", None)
+                if callee in _ITEM_READS or callee is None or rules.lookup_tangent(callee) is None:
+                    for n in names(value):  # a user function may return a view of an argument
+                        union(target, n)
+        elif isinstance(stmt, ast.stmt) and is_setitem(stmt):
+            var = written_region(stmt)[0]
+            for n in names(stmt.value):
+                union(var, n)
+            if names_loaded(stmt.value) & analysis.varied.get(id(stmt), set()):
+                written.add(var)
+        elif isinstance(stmt, ast.Expr) and getattr(stmt.value, "tangent_callee", None) in (list.append, restore_region):
+            call = stmt.value
+            var = call.func.value.id if call.tangent_callee is list.append else getattr(call.args[0], "id", None)
+            item = call.args[0] if call.tangent_callee is list.append else call.args[2]
+            if var is None:
+                continue
+            if call.tangent_callee is list.append:
+                for n in names(item):
+                    union(var, n)
+            if names_loaded(item) & analysis.varied.get(id(stmt), set()):
+                written.add(var)
+    roots = {find(v) for v in written}
+    return {v for v in list(parent) if find(v) in roots}
 
 
 def _writes_in_place(tree: ast.FunctionDef) -> bool:
