@@ -386,3 +386,51 @@ def rnn_states(x):
 @pytest.mark.parametrize("f", [copies_appended_in_loop, rebound_after_stored, write_into_method_copy, rnn_states])
 def test_writes_that_no_alias_sees_are_differentiated(f):
     check_reverse(f, np.array([1.0, 2.0, 3.0, 4.0]))
+
+
+# ---------------------------------------- 4. generated code has no empty blocks
+def branch_with_only_inactive_values(x, c):
+    s = 0.0
+    for i in range(3):
+        if i == c:
+            s = s + x * x
+        else:
+            t = float(i)
+            s = s + t
+    return s
+
+
+def branch_with_only_constants(x, c):
+    y = np.sin(x)
+    if c > 0:
+        z = 2.0
+    else:
+        z = 3.0
+    return y * z
+
+
+def branch_with_inactive_work(x, c):
+    y = x * 2.0
+    if c > 0:
+        q = c * 3.0
+        y = y + q
+    else:
+        y = y * y
+    return y
+
+
+@pytest.mark.parametrize("f", [branch_with_only_inactive_values, branch_with_only_constants, branch_with_inactive_work])
+@pytest.mark.parametrize("c", [1, -1.0])
+def test_branches_emptied_by_the_optimizer_compile(f, c):
+    check_reverse(f, 0.7, c)
+    check_forward(f, 0.7, c)
+    for optimized in (True, False):
+        df = tangent.grad(f, optimized=optimized)
+        df(0.7, c)
+        sources = [tangent.source(df)]
+        if optimized:
+            sources.append(tangent.source(df.tangent_specialized_for(0.7, c)))
+        for source in sources:
+            compile(source, "<generated>", "exec")
+            lines = [line.strip() for line in source.splitlines()]
+            assert "pass" not in lines, source
