@@ -590,6 +590,8 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: 
             target = stmt.value.func.value.id
         elif isinstance(stmt, ast.Assign) and getattr(stmt.value, "tangent_callee", None) is list.pop:
             target = stmt.value.func.value.id
+        elif getattr(stmt, "tangent_augmented", False) and aliases:
+            target = stmt.targets[0].id
         if target is not None:
             writes.setdefault(target, []).append((stmt, loops))
     if not writes:
@@ -598,7 +600,8 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: 
     for var, sites in writes.items():
         for stmt, _ in sites:
             node = analysis.cfg.node_of.get(id(stmt))
-            if var in params and node is not None and (var, analysis.cfg.entry) in reach_in[node]:
+            if var in params and node is not None and (var, analysis.cfg.entry) in reach_in[node] \
+                    and not getattr(stmt, "tangent_augmented", False):
                 raise origin.error(
                     TangentSyntaxError, stmt,
                     f"this writes into the argument {var!r}, changing the caller's value, which the derivative cannot undo",
@@ -666,6 +669,8 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: 
         stmt = node.stmt
         if isinstance(stmt, ast.For):
             return isinstance(stmt.target, ast.Name) and stmt.target.id in names
+        if getattr(stmt, "tangent_augmented", False):
+            return False  # y += e on an array keeps the same object
         return isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name) and stmt.targets[0].id in names
 
     def reaches(edge, w_stmt):
@@ -714,7 +719,7 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: 
         live = [e for e in live if not (e[2] == "contains" and e[0] == written)]
         # appending to or popping from a list leaves the items read from it
         # (and from the containers that hold it) alone
-        list_write = not is_setitem(w_stmt)
+        list_write = not is_setitem(w_stmt) and not getattr(w_stmt, "tangent_augmented", False)
         found = {written: None}
         frontier = [written]
         while frontier:

@@ -434,3 +434,37 @@ def test_branches_emptied_by_the_optimizer_compile(f, c):
             compile(source, "<generated>", "exec")
             lines = [line.strip() for line in source.splitlines()]
             assert "pass" not in lines, source
+
+
+# ------------------------------------- 5. augmented assignment into an aliased array
+def augmented_into_aliased_array(x):
+    y = x * 1.0
+    z = y
+    y += x * x  # in place on an array: z sees it
+    return np.sum(z * x)
+
+
+def augmented_into_aliased_array_later(x):
+    y = x * 1.0
+    z = y
+    y += 1.0
+    y += x * x
+    return np.sum(z * x)
+
+
+@pytest.mark.parametrize("f", [augmented_into_aliased_array, augmented_into_aliased_array_later])
+def test_augmented_assignment_into_an_aliased_array_is_refused(f):
+    with pytest.raises(tangent.TangentSyntaxError, match="may share memory"):
+        tangent.grad(f)(np.array([1.0, 2.0]))
+
+
+def augmented_without_alias(x, s):
+    y = x * 1.0
+    y += x * x
+    s += 1.0
+    return np.sum(y * x) * s
+
+
+def test_augmented_assignment_without_alias():
+    check_reverse(augmented_without_alias, np.array([1.0, 2.0]), 0.5)
+    check_reverse(augmented_without_alias, np.array([1.0, 2.0]), 0.5, wrt=1)
