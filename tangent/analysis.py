@@ -582,7 +582,6 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: 
                 walk(stmt.orelse, loops)
 
     walk(tree.body, ())
-    position = {id(s): i for i, (s, _) in enumerate(order)}
     params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
     views = _view_functions()
 
@@ -595,6 +594,8 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: 
             target = stmt.value.func.value.id
         elif isinstance(stmt, ast.Assign) and getattr(stmt.value, "tangent_callee", None) is list.pop:
             target = stmt.value.func.value.id
+        elif getattr(stmt, "tangent_augmented", False) and aliases:
+            target = stmt.targets[0].id
         if target is not None:
             writes.setdefault(target, []).append((stmt, loops))
     if not writes:
@@ -603,7 +604,8 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: 
     for var, sites in writes.items():
         for stmt, _ in sites:
             node = analysis.cfg.node_of.get(id(stmt))
-            if var in params and node is not None and (var, analysis.cfg.entry) in reach_in[node]:
+            if var in params and node is not None and (var, analysis.cfg.entry) in reach_in[node] \
+                    and not getattr(stmt, "tangent_augmented", False):
                 raise origin.error(
                     TangentSyntaxError, stmt,
                     f"this writes into the argument {var!r}, changing the caller's value, which the derivative cannot undo",
@@ -613,31 +615,163 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: 
     if not aliases:
         return
 
+    def own_loads(stmt):  # a compound statement's own expressions, not its body
+        if isinstance(stmt, ast.For):
+            return names_loaded(stmt.iter)
+        if isinstance(stmt, (ast.While, ast.If)):
+            return names_loaded(stmt.test)
+        return names_loaded(stmt)
+
     def uses(name):
-        return [(s, loops) for s, loops in order if name in names_loaded(s) and not (
+        return [(s, loops) for s, loops in order if name in own_loads(s) and not (
             is_setitem(s) and s.targets[0].value.id == name and name not in names_loaded(s.value))]
 
+    # May-alias edges (a, b, kind, stmt, loops): after stmt, a and b may share
+    # memory, directly (a = b, a view), as an item of a container (a = b[i],
+    # a = obj.attr), as the content of a container (lst = [b], lst.append(b),
+    # d[k] = b, obj.attr = b) or through a call of the user's own function,
+    # whose result may be (a view of) any argument.
+    edges = []
     for stmt, loops in order:
-        if not (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)):
+        if isinstance(stmt, ast.Expr) and getattr(stmt.value, "tangent_callee", None) is list.append:
+            container = stmt.value.func.value.id
+            for n in names_loaded(stmt.value) - {container}:
+                edges.append((container, n, "contains", stmt, loops))
             continue
-        source = _alias_source(stmt.value, views)
-        alias = stmt.targets[0].id
-        if source is None or source == alias:
+        if not isinstance(stmt, ast.Assign):
             continue
-        for written, other in ((source, alias), (alias, source)):
-            for w_stmt, w_loops in writes.get(written, []):
-                if not is_setitem(w_stmt) and not isinstance(stmt.value, ast.Name):
-                    continue  # appending to or popping from a list leaves the items read from it alone
-                for u_stmt, u_loops in uses(other):
-                    r, w, u = position[id(stmt)], position[id(w_stmt)], position[id(u_stmt)]
-                    shared = set(loops) & set(w_loops) & set(u_loops)
-                    if r < w < u or (shared and u < r):
+        target = stmt.targets[0]
+        value = stmt.value
+        if is_setitem(stmt) and isinstance(target.value, ast.Name):
+            if isinstance(value, ast.Name):
+                edges.append((target.value.id, value.id, "contains", stmt, loops))
+            continue
+        if not isinstance(target, ast.Name):
+            continue
+        alias = target.id
+        source = _alias_source(value, views)
+        if source is not None and source != alias:
+            kind = "same" if isinstance(value, ast.Name) else "item" if isinstance(value, ast.Subscript) else "view"
+            edges.append((alias, source, kind, stmt, loops))
+            continue
+        if isinstance(value, (ast.List, ast.Tuple, ast.Dict)):
+            for n in names_loaded(value) - {alias}:
+                edges.append((alias, n, "contains", stmt, loops))
+            continue
+        if isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name):
+            edges.append((alias, value.value.id, "item", stmt, loops))
+            continue
+        callee = getattr(value, "tangent_callee", None)
+        if isinstance(value, ast.Call) and callee is list.pop and isinstance(value.func, ast.Attribute):
+            edges.append((alias, value.func.value.id, "item", stmt, loops))
+            continue
+        if isinstance(value, ast.Call) and _may_return_an_argument(callee):
+            for n in names_loaded(value) - {alias}:
+                edges.append((alias, n, "call", stmt, loops))
+
+    def rebinds(node, names):
+        stmt = node.stmt
+        if isinstance(stmt, ast.For):
+            return isinstance(stmt.target, ast.Name) and stmt.target.id in names
+        if getattr(stmt, "tangent_augmented", False):
+            return False  # y += e on an array keeps the same object
+        return isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name) and stmt.targets[0].id in names
+
+    def reaches(edge, w_stmt):
+        """Whether the aliasing made by ``edge`` may still hold when
+        ``w_stmt`` runs: a path in the CFG from the edge's statement to the
+        write that rebinds neither name."""
+        start, goal = cfg.node_of.get(id(edge[3])), cfg.node_of.get(id(w_stmt))
+        if start is None or goal is None:
+            return True
+        names = {edge[0], edge[1]}
+        seen, frontier = set(), list(start.succ)
+        while frontier:
+            node = frontier.pop()
+            if node is goal:
+                return True
+            if id(node) in seen or rebinds(node, names):
+                continue
+            seen.add(id(node))
+            frontier.extend(node.succ)
+        return False
+
+    cfg = analysis.cfg
+
+    def read_after(w_stmt, u_stmt, other):
+        """Whether ``u_stmt`` may run after ``w_stmt`` with ``other`` not
+        rebound in between."""
+        start, goal = cfg.node_of.get(id(w_stmt)), cfg.node_of.get(id(u_stmt))
+        if start is None or goal is None:
+            return True
+        seen, frontier = set(), list(start.succ)
+        while frontier:
+            node = frontier.pop()
+            if node is goal:
+                return True
+            if id(node) in seen or rebinds(node, {other}):
+                continue
+            seen.add(id(node))
+            frontier.extend(node.succ)
+        return False
+
+    def aliased(written, w_stmt, w_loops):
+        """{name: the edge that first links it} of the names that may share
+        memory with ``written`` when ``w_stmt`` runs."""
+        live = [e for e in edges if reaches(e, w_stmt)]
+        # writing into a container (an item, an append) leaves what it held alone
+        live = [e for e in live if not (e[2] == "contains" and e[0] == written)]
+        # appending to or popping from a list leaves the items read from it
+        # (and from the containers that hold it) alone
+        list_write = not is_setitem(w_stmt) and not getattr(w_stmt, "tangent_augmented", False)
+        found = {written: None}
+        frontier = [written]
+        while frontier:
+            current = frontier.pop()
+            for e in live:
+                for here, there in ((e[0], e[1]), (e[1], e[0])):
+                    if list_write and e[2] == "item" and here == e[1]:
+                        continue
+                    if here == current and there not in found:
+                        found[there] = e
+                        frontier.append(there)
+        found.pop(written)
+        return found
+
+    for written, sites in writes.items():
+        for w_stmt, w_loops in sites:
+            for other, edge in aliased(written, w_stmt, w_loops).items():
+                for u_stmt, _ in uses(other):
+                    if read_after(w_stmt, u_stmt, other):
+                        line = edge[3].lineno
+                        how = {"same": "is", "item": "is taken from", "view": "is a view of",
+                               "contains": "holds", "call": "is returned by a call with"}[edge[2]]
                         raise origin.error(
                             TangentSyntaxError, w_stmt,
-                            f"{other!r} shares memory with {written!r} (line {stmt.lineno}) and is read after this "
-                            "write changes it; Tangent cannot differentiate through that aliasing",
-                            f"make an independent copy, e.g. {alias} = np.copy(...) on line {stmt.lineno}",
+                            f"{other!r} may share memory with {written!r} (line {line}: {edge[0]!r} {how} {edge[1]!r}) "
+                            "and is read after this write changes it; Tangent cannot differentiate through that aliasing",
+                            f"keep an independent copy there (e.g. {edge[1]}.copy() on line {line}), "
+                            f"or write into a copy ({written} = np.copy({written}) before this line)",
                         )
+
+
+def _may_return_an_argument(callee) -> bool:
+    """Whether a call's result may be (a view of, or hold) one of its
+    arguments: the user's own functions may; NumPy's and math's functions
+    (other than the views listed in _view_functions) return new values."""
+    import types as pytypes
+
+    if callee is None or callee is UNRESOLVED:
+        return True
+    module = getattr(callee, "__module__", None) or ""
+    if module.startswith(("numpy", "math", "scipy", "tangent")) or module in ("builtins", "operator", "_operator"):
+        return callee in (list, tuple, dict, getattr) or getattr(callee, "__name__", "") in ("as_sequence",)
+    if isinstance(callee, (pytypes.BuiltinFunctionType, pytypes.BuiltinMethodType, pytypes.MethodDescriptorType,
+                           pytypes.WrapperDescriptorType, pytypes.GetSetDescriptorType)):
+        return getattr(callee, "__objclass__", None) in (list, dict)  # list.copy shares the items
+    if isinstance(callee, type) and module.startswith("numpy"):
+        return False
+    return True
 
 
 class CallBinding:

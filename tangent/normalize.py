@@ -463,6 +463,8 @@ class Normalizer:
             load = ast.Name(id=stmt.target.id, ctx=ast.Load())
             value = ast.BinOp(left=load, op=stmt.op, right=stmt.value)
             self.rebind(stmt.target.id, self.operation(value, out), out)
+            # on an array, ``y += e`` writes into y: what aliases y sees it
+            out[-1].tangent_augmented = True
         elif isinstance(stmt, ast.If):
             test = self.condition(stmt.test, out)
             out.append(self.at(ast.If(test=test, body=self.body(stmt.body), orelse=self.body(stmt.orelse))))

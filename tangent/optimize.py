@@ -320,3 +320,60 @@ def optimize_function(fdef: ast.FunctionDef) -> ast.FunctionDef:
         fdef = eliminate_dead_code(fdef)
         fdef = merge_temporaries(fdef)
     return fdef
+
+
+def tidy_blocks(fdef: ast.FunctionDef) -> ast.FunctionDef:
+    """No empty or ``pass``-only blocks in generated code (optimized or not):
+    an ``if`` whose branches are both empty goes, one with an empty body is
+    inverted, an empty ``else`` is dropped, and so is a ``for`` over a plain
+    name or range with an empty body. A block of only comments is empty too
+    (the comments describe statements that are gone)."""
+
+    def pure(expr) -> bool:
+        if isinstance(expr, (ast.Name, ast.Constant)):
+            return True
+        if isinstance(expr, ast.UnaryOp):
+            return pure(expr.operand)
+        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id in ("range", "reversed"):
+            return all(pure(a) for a in expr.args) and not expr.keywords
+        return False
+
+    def block(stmts):
+        out = []
+        for stmt in stmts:
+            if isinstance(stmt, (ast.If, ast.For, ast.While)):
+                stmt.body = block(stmt.body)
+                stmt.orelse = block(stmt.orelse)
+                if _empty(stmt.orelse):
+                    stmt.orelse = []
+                if isinstance(stmt, ast.If):
+                    if _empty(stmt.body) and not stmt.orelse:
+                        if not pure(stmt.test):
+                            out.append(ast.copy_location(ast.Expr(value=stmt.test), stmt))
+                        continue
+                    if _empty(stmt.body):
+                        test = stmt.test
+                        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+                            stmt.test = test.operand
+                        else:
+                            stmt.test = ast.UnaryOp(op=ast.Not(), operand=test)
+                        stmt.body, stmt.orelse = stmt.orelse, []
+                elif _empty(stmt.body):
+                    if isinstance(stmt, ast.For) and pure(stmt.iter) and not stmt.orelse \
+                            and not (names_stored(stmt.target) & loaded):
+                        continue
+                    stmt.body = [s for s in stmt.body if isinstance(s, Comment)] + [ast.Pass()]
+            elif isinstance(stmt, ast.Pass):
+                continue
+            out.append(stmt)
+        return out
+
+    loaded = {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+    def names_stored(target):
+        return {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+
+    fdef.body = block(fdef.body)
+    if _empty(fdef.body):
+        fdef.body.append(ast.Pass())
+    return fdef

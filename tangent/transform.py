@@ -160,6 +160,7 @@ class Session:
     def finish(self, fdef: ast.FunctionDef) -> ast.FunctionDef:
         if self.optimized:
             fdef = optimize.optimize_function(fdef)
+        fdef = optimize.tidy_blocks(fdef)
         return ast.fix_missing_locations(fdef)
 
     def reverse(self, func, wrt: tuple[int, ...], preserve_result=False, check_scalar=True, example_args=None) -> str:
