@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+import threading
 import types
 import weakref
 from collections import OrderedDict
@@ -246,9 +247,8 @@ def _calling_primitive(func):
     name = getattr(func, "__name__", "primitive")
     source = f"def {name}({', '.join(params)}):\n    return primitive({', '.join(params)})\n"
     namespace, _ = compile_source(source, {"primitive": func}, name)
-    wrapper = namespace[name]
-    _primitive_wrappers[func] = wrapper
-    return wrapper
+    # setdefault: threads racing here all get the first one (one cache entry)
+    return _primitive_wrappers.setdefault(func, namespace[name])
 
 
 def _normalize_wrt(wrt) -> tuple[int, ...]:
@@ -364,19 +364,25 @@ def _strong_entries(func, create: bool):
 
 def _cached(func, options):
     """The cached derivative, if still valid."""
-    table = _entries(func, create=False)
-    entry = table.get(options) if table is not None else None
-    if entry is None:
-        return None
-    derivative, deps, version = entry
-    if version != rules.version() or not unchanged(deps):
-        table.pop(options, None)  # stale: a global, cell, attribute or rule changed since
-        return None
-    return derivative
+    with _cache_lock:
+        table = _entries(func, create=False)
+        entry = table.get(options) if table is not None else None
+        if entry is None:
+            return None
+        derivative, deps, version = entry
+        if version != rules.version() or not unchanged(deps):
+            table.pop(options, None)  # stale: a global, cell, attribute or rule changed since
+            return None
+        return derivative
 
 
 def _store(func, options, entry) -> None:
-    _entries(func, create=True)[options] = entry
+    with _cache_lock:
+        _entries(func, create=True)[options] = entry
+
+
+# guards the tables (not held while transforming, so that lookups do not wait for it)
+_cache_lock = threading.RLock()
 
 
 def clear_cache() -> None:
@@ -387,7 +393,7 @@ def clear_cache() -> None:
 
         tangent.clear_cache()
     """
-    with rules.transform_lock:
+    with rules.transform_lock, _cache_lock:
         _cache.clear()
         _method_cache.clear()
         _strong_cache.clear()
