@@ -13,6 +13,7 @@ Example::
     print(tangent.source(df))
 """
 
+from . import testing  # tangent.testing.check_grads
 from .api import autodiff, clear_cache, grad, hessian, hvp, jacobian, jvp, source, vjp
 from .codegen import show_generated_lines_in_uncaught_tracebacks
 from .display import register_ipython_display
@@ -33,5 +34,5 @@ show_generated_lines_in_uncaught_tracebacks()
 __all__ = [
     "autodiff", "clear_cache", "grad", "hessian", "hvp", "jacobian", "jvp", "source", "vjp", "adjoint", "tangent_rule", "nondifferentiable",
     "TangentError", "TangentSyntaxError", "NoDerivativeError", "SourceUnavailableError",
-    "NonFiniteGradientError", "insert_grad_of", "stop_gradient",
+    "NonFiniteGradientError", "insert_grad_of", "stop_gradient", "testing",
 ]
