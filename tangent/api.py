@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import inspect
 import sys
+import threading
 import types
+import weakref
+from collections import OrderedDict
 from typing import Callable, Sequence
 
 import numpy as np
 
 from . import rules
 from .errors import NonFiniteGradientError, TangentError
+from .frontend import recording, recording_now, unchanged
 from .transform import Session
-
-_cache: dict = {}
-
 
 _MAX_SPECIALIZATIONS = 16
 
@@ -246,9 +247,8 @@ def _calling_primitive(func):
     name = getattr(func, "__name__", "primitive")
     source = f"def {name}({', '.join(params)}):\n    return primitive({', '.join(params)})\n"
     namespace, _ = compile_source(source, {"primitive": func}, name)
-    wrapper = namespace[name]
-    _primitive_wrappers[func] = wrapper
-    return wrapper
+    # setdefault: threads racing here all get the first one (one cache entry)
+    return _primitive_wrappers.setdefault(func, namespace[name])
 
 
 def _normalize_wrt(wrt) -> tuple[int, ...]:
@@ -278,18 +278,135 @@ def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "rever
     if mode not in ("reverse", "forward"):
         raise TangentError(f"mode={mode!r} is not supported; use mode='reverse' or mode='forward'")
     func = _calling_primitive(func)
-    # registering a rule changes what a derivative should be: its version is in the key
-    key = (func, wrt, mode, optimized, preserve_result, check_scalar, check_finite, rules.version())
-    derivative = _cache.get(key)
+    options = (wrt, mode, optimized, preserve_result, check_scalar, check_finite)
+    derivative = _cached(func, options)
     if derivative is None:
         with rules.transform_lock:
-            derivative = _cache.get(key)
+            derivative = _cached(func, options)
             if derivative is None:
-                derivative = _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_finite)
-                _cache[key] = derivative
+                version = rules.version()
+                with recording() as deps:
+                    derivative = _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_finite)
+                _store(func, options, (derivative, tuple(deps.values()), version))
     if verbose:
         print(derivative.tangent_source)
     return derivative
+
+
+# The derivative cache. A derivative is cached on the function it was
+# generated from, held weakly: when the function goes, so does its entry (a
+# derivative holds what the function read, never the function itself). A
+# cached derivative is returned only while every global, closure cell and
+# attribute its generation read still holds the same object and no rule was
+# registered since; otherwise it is generated again.
+_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # function -> {options: entry}
+# Bound methods are new objects at each access: their entries live on the
+# function, by instance (a derivative holds its instance: at most a few kept).
+_method_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_MAX_INSTANCES = 8
+# Callables that cannot be weakly referenced: a few kept, most recent first.
+_strong_cache: OrderedDict = OrderedDict()
+_MAX_STRONG = 32
+
+
+def _entries(func, create: bool):
+    """The {options: entry} table of ``func`` (None if absent and not ``create``)."""
+    if isinstance(func, types.FunctionType) and getattr(func, "tangent_source", None) is not None:
+        # a derivative (hvp, grad of grad): its own derivatives are kept on it,
+        # as what they read (its module) holds it; checked to be its own, not
+        # copied onto a wrapper by functools.wraps
+        table = func.__dict__.get("tangent_derivatives")
+        if table is None or table[0] != id(func):
+            if not create:
+                return None
+            table = func.tangent_derivatives = (id(func), {})
+        return table[1]
+    if isinstance(func, types.MethodType):
+        try:
+            by_instance = _method_cache.get(func.__func__)
+            if by_instance is None:
+                if not create:
+                    return None
+                by_instance = _method_cache[func.__func__] = OrderedDict()
+        except TypeError:
+            return _strong_entries(func, create)
+        found = by_instance.get(id(func.__self__))
+        if found is not None and found[0] is func.__self__:
+            by_instance.move_to_end(id(func.__self__))
+            return found[1]
+        if not create:
+            return None
+        by_instance[id(func.__self__)] = (func.__self__, {})
+        while len(by_instance) > _MAX_INSTANCES:
+            by_instance.popitem(last=False)
+        return by_instance[id(func.__self__)][1]
+    try:
+        table = _cache.get(func)
+        if table is None and create:
+            table = _cache[func] = {}
+        return table
+    except TypeError:  # not weakly referenceable, or unhashable
+        return _strong_entries(func, create)
+
+
+def _strong_entries(func, create: bool):
+    found = _strong_cache.get(id(func))
+    if found is not None and found[0] is func:
+        _strong_cache.move_to_end(id(func))
+        return found[1]
+    if not create:
+        return None
+    _strong_cache[id(func)] = (func, {})
+    while len(_strong_cache) > _MAX_STRONG:
+        _strong_cache.popitem(last=False)
+    return _strong_cache[id(func)][1]
+
+
+def _cached(func, options):
+    """The cached derivative, if still valid."""
+    with _cache_lock:
+        table = _entries(func, create=False)
+        entry = table.get(options) if table is not None else None
+        if entry is None:
+            return None
+        derivative, deps, version = entry
+        if version != rules.version() or not unchanged(deps):
+            table.pop(options, None)  # stale: a global, cell, attribute or rule changed since
+            return None
+        return derivative
+
+
+def _store(func, options, entry) -> None:
+    with _cache_lock:
+        _entries(func, create=True)[options] = entry
+
+
+# guards the tables (not held while transforming, so that lookups do not wait for it)
+_cache_lock = threading.RLock()
+
+
+def clear_cache() -> None:
+    """Forget every cached derivative: the next ``grad(f)`` generates its
+    code again (from f's source and what it reads now).
+
+    Example::
+
+        tangent.clear_cache()
+    """
+    with rules.transform_lock, _cache_lock:
+        _cache.clear()
+        _method_cache.clear()
+        _strong_cache.clear()
+        _primitive_wrappers.clear()
+
+
+def _weak(func):
+    """A callable returning ``func`` while it lives, None after."""
+    try:
+        ref = weakref.WeakMethod(func) if isinstance(func, types.MethodType) else weakref.ref(func)
+    except TypeError:
+        return lambda: func
+    return ref
 
 
 def _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_finite):
@@ -300,12 +417,17 @@ def _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_
         entry = session.forward(func, wrt, preserve_result=preserve_result)
     derivative = generic = session.build(entry, f"d{getattr(func, '__name__', 'f')}")
     if mode == "reverse" and optimized:
+        func = _weak(func)  # the cache holds the derivative on func: it must not hold func
+        deps = tuple(recording_now())
 
         def specialize(args):
+            # the same snapshot as the generic code, or none (the generic code then runs)
+            if func() is None or not unchanged(deps):
+                raise TangentError("the function or what it reads changed since it was differentiated")
             special = Session(optimized=True, check_finite=check_finite)
-            name = special.reverse(func, wrt, preserve_result=preserve_result, check_scalar=check_scalar,
+            name = special.reverse(func(), wrt, preserve_result=preserve_result, check_scalar=check_scalar,
                                    example_args=args)
-            return special.build(name, f"d{getattr(func, '__name__', 'f')}")
+            return special.build(name, f"d{getattr(func(), '__name__', 'f')}")
 
         derivative = _specializing(derivative, specialize)
     if check_finite:

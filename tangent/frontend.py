@@ -16,6 +16,114 @@ import types
 from .errors import Origin, SourceUnavailableError, TangentSyntaxError
 
 UNRESOLVED = object()
+MISSING = object()
+
+# What transformations read of the world: while a derivative is generated
+# (the transform lock held), every global, closure cell and attribute of a
+# known object that its functions read is noted in each active recorder, with
+# the identity of the value read, so that a cached derivative can tell when
+# it is stale (see ``unchanged``).
+_recorders: list[dict] = []
+
+
+class recording:
+    """``with recording() as deps:``: collect what is read meanwhile."""
+
+    def __enter__(self) -> dict:
+        self.deps: dict = {}
+        _recorders.append(self.deps)
+        return self.deps
+
+    def __exit__(self, *exc):
+        _recorders.remove(self.deps)
+        return False
+
+
+def recording_now() -> list:
+    """What the innermost recording collected so far."""
+    return list(_recorders[-1].values()) if _recorders else []
+
+
+def _note(key, dep) -> None:
+    for deps in _recorders:
+        deps[key] = dep
+
+
+def raw_attribute(obj, name):
+    """``obj.name`` as stored, without running a property or binding a
+    method (so that reading it twice gives the same object)."""
+    attrs = getattr(obj, "__dict__", None)
+    try:
+        if attrs is not None and name in attrs:
+            return attrs[name]
+        value = inspect.getattr_static(obj, name)
+    except (AttributeError, TypeError):
+        return MISSING
+    if type(value).__name__ == "member_descriptor":  # a __slots__ attribute: its value
+        return getattr(obj, name, MISSING)
+    return value
+
+
+def unchanged(deps) -> bool:
+    """True when everything recorded still holds the object it held."""
+    for dep in deps:
+        kind = dep[0]
+        if kind == "global":
+            if dep[1].get(dep[2], MISSING) is not dep[3]:
+                return False
+        elif kind == "cell":
+            try:
+                value = dep[1].cell_contents
+            except ValueError:
+                value = MISSING
+            if value is not dep[2]:
+                return False
+        elif raw_attribute(dep[1], dep[2]) is not dep[3]:
+            return False
+    return True
+
+
+class Namespace(dict):
+    """The names a function can read: its closure cells, then its module's
+    globals (read live, not copied), with explicit entries (set with ``[]``)
+    first. Each read is recorded for the staleness check of the cache."""
+
+    def __init__(self, func):
+        super().__init__()
+        self.globals = func.__globals__
+        self.cells = dict(zip(func.__code__.co_freevars, func.__closure__ or ()))
+        # generated code reads its own module, which nothing rebinds
+        self.recorded = self.globals.get("__name__") != "tangent_generated"
+
+    def _lookup(self, name):
+        if dict.__contains__(self, name):
+            return dict.__getitem__(self, name)
+        cell = self.cells.get(name)
+        if cell is not None:
+            try:
+                value = cell.cell_contents
+            except ValueError:
+                value = MISSING
+            if _recorders and self.recorded:
+                _note((id(cell), name), ("cell", cell, value))
+            return value
+        value = self.globals.get(name, MISSING)
+        if _recorders and self.recorded:
+            _note((id(self.globals), name), ("global", self.globals, name, value))
+        return value
+
+    def __contains__(self, name):
+        return self._lookup(name) is not MISSING
+
+    def __getitem__(self, name):
+        value = self._lookup(name)
+        if value is MISSING:
+            raise KeyError(name)
+        return value
+
+    def get(self, name, default=None):
+        value = self._lookup(name)
+        return default if value is MISSING else value
 
 
 class ParsedFunction:
@@ -70,6 +178,8 @@ class ParsedFunction:
             base = self.resolve(node.value)
             if base is UNRESOLVED:
                 return UNRESOLVED
+            if _recorders:
+                _note((id(base), node.attr), ("attribute", base, node.attr, raw_attribute(base, node.attr)))
             return getattr(base, node.attr, UNRESOLVED)
         return UNRESOLVED
 
@@ -147,11 +257,4 @@ def parse_function(func) -> ParsedFunction:
         file_lines = [line.rstrip("\n") for line in linecache.getlines(filename)]
     origin = Origin(filename, file_lines, func.__qualname__)
 
-    namespace = dict(func.__globals__)
-    if func.__closure__:
-        for name, cell in zip(func.__code__.co_freevars, func.__closure__):
-            try:
-                namespace[name] = cell.cell_contents
-            except ValueError:
-                pass
-    return ParsedFunction(func, tree, origin, namespace)
+    return ParsedFunction(func, tree, origin, Namespace(func))

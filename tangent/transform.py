@@ -11,7 +11,9 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import linecache
 import types as types_module
+import weakref
 
 from . import optimize, runtime
 from .analysis import describe_argument
@@ -263,6 +265,8 @@ class Session:
         func = namespace[entry]
         func.tangent_source = source
         func.tangent_filename = filename
+        # the source registered for tracebacks goes with the derivative
+        weakref.finalize(func, linecache.cache.pop, filename, None)
         return func
 
 

@@ -327,3 +327,133 @@ def test_pytree_gradients_are_owned_and_keep_each_leaf_dtype(dtype):
     assert isinstance(g["layers"], list)
     np.testing.assert_array_equal(params["W"], before["W"])
     np.testing.assert_array_equal(params["layers"][1], before["layers"][1])
+
+
+# ---------------------------------------------------------------- the cache: fresh, and weak
+
+SCALE = 2.0
+
+
+def _helper(x):
+    return np.sin(x)
+
+
+def scaled_loss(x):
+    return np.sum(SCALE * _helper(x) ** 2)
+
+
+def _fd(f, x):
+    return numeric_grad(f, [x], 0)
+
+
+def test_rebinding_a_global_or_redefining_a_helper_changes_the_next_grad():
+    global SCALE, _helper
+    x = np.array([0.2, -0.4, 1.3])
+    old_scale, old_helper = SCALE, _helper
+    try:
+        first = tangent.grad(scaled_loss)
+        np.testing.assert_allclose(first(x), _fd(scaled_loss, x), rtol=1e-6)
+        assert tangent.grad(scaled_loss) is first  # unchanged: the cached derivative
+        SCALE = 5.0
+        np.testing.assert_allclose(tangent.grad(scaled_loss)(x), _fd(scaled_loss, x), rtol=1e-6)
+
+        def _helper(x):  # noqa: F811 (redefined on purpose)
+            return np.cos(x) * x
+
+        np.testing.assert_allclose(tangent.grad(scaled_loss)(x), _fd(scaled_loss, x), rtol=1e-6)
+        # and through hvp, whose gradient is looked up again
+        v = np.array([1.0, 0.0, -1.0])
+        np.testing.assert_allclose(tangent.hvp(scaled_loss)(x, v), _fd_hvp(scaled_loss, x, v), rtol=1e-5, atol=1e-7)
+        # a derivative already returned is a snapshot: it keeps the definitions it was made from
+        np.testing.assert_allclose(first(x), 2.0 * 2 * np.sin(x) * np.cos(x), rtol=1e-12)
+    finally:
+        SCALE, _helper = old_scale, old_helper
+    np.testing.assert_allclose(tangent.grad(scaled_loss)(x), _fd(scaled_loss, x), rtol=1e-6)
+
+
+def test_rebinding_a_closure_cell_or_an_attribute_changes_the_next_grad():
+    x = np.array([0.2, -0.4, 1.3])
+    weight = 3.0
+
+    def loss(x):
+        return np.sum(weight * x ** 3)
+
+    np.testing.assert_allclose(tangent.grad(loss)(x), _fd(loss, x), rtol=1e-6)
+    weight = -1.5  # noqa: F841 (read by loss through its cell)
+    np.testing.assert_allclose(tangent.grad(loss)(x), _fd(loss, x), rtol=1e-6)
+
+    model = Affine(2.0)
+    np.testing.assert_allclose(tangent.grad(model.loss)(x), _fd(model.loss, x), rtol=1e-6)
+    model.scale = 0.5
+    np.testing.assert_allclose(tangent.grad(model.loss)(x), _fd(model.loss, x), rtol=1e-6)
+    np.testing.assert_allclose(tangent.grad(Affine(-1.0).loss)(x), _fd(Affine(-1.0).loss, x), rtol=1e-6)
+
+
+def test_clear_cache_forgets_every_derivative():
+    x = np.array([0.2, -0.4, 1.3])
+    first = tangent.grad(scaled_loss)
+    assert tangent.grad(scaled_loss) is first
+    tangent.clear_cache()
+    again = tangent.grad(scaled_loss)
+    assert again is not first
+    np.testing.assert_allclose(again(x), first(x), rtol=1e-12)
+
+
+def _closure_over(data):
+    def loss(w):
+        return np.sum(np.tanh(data @ w) ** 2)
+
+    return loss
+
+
+def test_the_cache_does_not_keep_functions_alive():
+    import gc
+    import weakref
+
+    rng = np.random.default_rng(1)
+    loss = _closure_over(rng.normal(size=(4, 3)))
+    w = np.ones(3)
+    np.testing.assert_allclose(tangent.grad(loss)(w), _fd(loss, w), rtol=1e-6)
+    tangent.hvp(loss)(w, w)
+    alive = weakref.ref(loss)
+    data = weakref.ref(loss.__closure__[0].cell_contents)
+    del loss
+    gc.collect()
+    assert alive() is None and data() is None
+
+
+def test_a_new_closure_per_step_keeps_memory_bounded():
+    import gc
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    w = np.ones(100)
+    tangent.grad(_closure_over(rng.normal(size=(100, 100))))(w)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        start, _ = tracemalloc.get_traced_memory()
+        for _ in range(200):
+            tangent.grad(_closure_over(rng.normal(size=(100, 100))))(w)  # 80 kB of data each
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - start
+    finally:
+        tracemalloc.stop()
+    assert held < 3e6, f"{held / 1e6:.1f} MB still held after 200 steps"
+
+
+def test_registering_a_rule_changes_the_next_grad():
+    def cube(x):
+        return x * x * x
+
+    def uses_cube(x):
+        return np.sum(cube(x))
+
+    x = np.array([0.5, -1.0])
+    np.testing.assert_allclose(tangent.grad(uses_cube)(x), 3 * x ** 2, rtol=1e-12)
+
+    @tangent.adjoint(cube)
+    def dcube(result, x):
+        d[x] = d[result] * 3.0 * x * x  # noqa: F821
+
+    np.testing.assert_allclose(tangent.grad(uses_cube)(x), _fd(uses_cube, x), rtol=1e-6)
