@@ -6,9 +6,9 @@ tracebacks and pdb all show it. Nothing is written to disk.
 from __future__ import annotations
 
 import ast
-import math
 import itertools
 import linecache
+import math
 import sys
 import traceback
 
