@@ -11,6 +11,7 @@ import ast
 import copy
 import inspect
 import operator
+import weakref
 from dataclasses import dataclass, field
 
 from . import rules
@@ -560,13 +561,16 @@ def _alias_source(value: ast.expr, views) -> str | None:
     return None
 
 
-def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: bool = True) -> None:
+def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: bool | str = True) -> None:
     """Refuse in-place writes whose effect the derivative could not follow.
 
     Writes (``y[i] = v``, ``lst.append(v)``) are allowed into values the
     function created. Refused: writes into an argument (the caller's object),
     and writes into a value that another variable aliases (``z = y``, a
     slice or reshape of it) when that alias is read after the write.
+    With ``aliases="augmented"`` only augmented assignments (``y += v``, which
+    NumPy does in place but the derivative does as ``y = y + v``) are checked
+    for aliases: forward mode follows aliased item writes itself.
     """
     from .errors import TangentSyntaxError
 
@@ -738,20 +742,41 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: 
         found.pop(written)
         return found
 
+    definitions = {stmt.targets[0].id: stmt.value for stmt, _ in order
+                   if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)}
+    user_names = {}  # temporary -> the user's variable it was copied into
+    for stmt, _ in order:
+        if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.Name):
+            user_names.setdefault(stmt.value.id, stmt.targets[0].id)
+
+    def shown(var, depth=0):
+        """The user's words for a variable: its name, or for a temporary of the
+        normalizer the expression it holds (d['q']) or the variable it became."""
+        if not var.startswith("_") or depth > 4:
+            return repr(var)
+        if var in user_names and not user_names[var].startswith("_"):
+            return repr(user_names[var])
+        value = definitions.get(var)
+        if isinstance(value, (ast.Subscript, ast.Attribute)):
+            return repr(ast.unparse(value))
+        return "a value computed on that line"
+
     for written, sites in writes.items():
         for w_stmt, w_loops in sites:
+            if aliases == "augmented" and not getattr(w_stmt, "tangent_augmented", False):
+                continue
             for other, edge in aliased(written, w_stmt, w_loops).items():
                 for u_stmt, _ in uses(other):
                     if read_after(w_stmt, u_stmt, other):
                         line = edge[3].lineno
-                        how = {"same": "is", "item": "is taken from", "view": "is a view of",
-                               "contains": "holds", "call": "is returned by a call with"}[edge[2]]
+                        text = origin.text(line)
                         raise origin.error(
                             TangentSyntaxError, w_stmt,
-                            f"{other!r} may share memory with {written!r} (line {line}: {edge[0]!r} {how} {edge[1]!r}) "
-                            "and is read after this write changes it; Tangent cannot differentiate through that aliasing",
-                            f"keep an independent copy there (e.g. {edge[1]}.copy() on line {line}), "
-                            f"or write into a copy ({written} = np.copy({written}) before this line)",
+                            f"this writes in place into {shown(written)}, which may share memory with "
+                            f"{shown(other)} (since line {line}{': ' + text if text else ''}), read after this write; "
+                            "Tangent cannot differentiate through that aliasing",
+                            f"keep an independent copy on line {line} (e.g. with .copy() or np.copy(...)), "
+                            "or write into a copy made just before this line",
                         )
 
 
@@ -771,7 +796,84 @@ def _may_return_an_argument(callee) -> bool:
         return getattr(callee, "__objclass__", None) in (list, dict)  # list.copy shares the items
     if isinstance(callee, type) and module.startswith("numpy"):
         return False
+    if isinstance(callee, pytypes.FunctionType):
+        return not _returns_new_values(callee)
     return True
+
+
+def _returns_new_values(fn) -> bool:
+    """Whether every ``return`` of the user's function ``fn`` gives a value it
+    computed: arithmetic, or a NumPy/math call other than a view, directly or
+    through local variables assigned only such values. Anything else (an
+    argument, an item, a container, a call of another user function) may
+    share memory with an argument."""
+    import inspect
+    import textwrap
+
+    cached = _fresh_returns.get(fn)
+    if cached is not None:
+        return cached
+    _fresh_returns[fn] = False  # recursion: assume the worst
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
+    except (OSError, TypeError, SyntaxError, IndexError):
+        return False
+    if not isinstance(tree, ast.FunctionDef):
+        return False
+    namespace = dict(getattr(fn, "__globals__", {}))
+    views = _view_functions()
+
+    def resolve(node):
+        if isinstance(node, ast.Name):
+            return namespace.get(node.id, UNRESOLVED)
+        if isinstance(node, ast.Attribute):
+            owner = resolve(node.value)
+            return getattr(owner, node.attr, UNRESOLVED) if owner is not UNRESOLVED else UNRESOLVED
+        return UNRESOLVED
+
+    def fresh_expr(node):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mult)):
+            # + and * also concatenate and repeat lists, whose items stay shared:
+            # new only when an operand is certainly a number or an array
+            return any(fresh_expr(side) and not (isinstance(side, ast.Constant) and type(side.value) is int)
+                       for side in (node.left, node.right))
+        if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Constant, ast.Compare)):
+            return True
+        if isinstance(node, ast.Call):
+            callee = resolve(node.func)
+            module = getattr(callee, "__module__", None) or ""
+            return (callee is not UNRESOLVED and callee not in views and module.startswith(("numpy", "math"))
+                    and getattr(callee, "__name__", "") not in ("asarray", "asanyarray", "squeeze", "ravel"))
+        return False
+
+    assigned: dict[str, list] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for t in targets:
+                for n in ast.walk(t):
+                    if isinstance(n, ast.Name):
+                        assigned.setdefault(n.id, []).append(node.value if not isinstance(node, ast.AugAssign)
+                                                             else ast.BinOp(left=n, op=node.op, right=node.value))
+        elif isinstance(node, (ast.For, ast.With, ast.NamedExpr, ast.Global, ast.Nonlocal, ast.Lambda,
+                               ast.FunctionDef, ast.Yield)) and node is not tree:
+            return False
+    params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+
+    def fresh(node):
+        if isinstance(node, ast.Name):
+            values = assigned.get(node.id)
+            return node.id not in params and bool(values) and all(
+                fresh_expr(v) for v in values if v is not None) and None not in values
+        return fresh_expr(node)
+
+    returns = [n for n in ast.walk(tree) if isinstance(n, ast.Return)]
+    result = bool(returns) and all(r.value is not None and fresh(r.value) for r in returns)
+    _fresh_returns[fn] = result
+    return result
+
+
+_fresh_returns: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 class CallBinding:

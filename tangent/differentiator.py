@@ -19,7 +19,7 @@ class Differentiator:
 
     # Forward mode keeps tangents aliased exactly as values, so only reverse
     # mode must refuse writes into memory that an alias reads later.
-    refuse_aliased_writes = True
+    refuse_aliased_writes: bool | str = True
 
     def __init__(self, session, parsed: ParsedFunction, tree: ast.FunctionDef, wrt: list[str], namer: Namer,
                  argument_kinds: dict | None = None):

@@ -149,7 +149,9 @@ class ForwardMode(Differentiator):
     (name, {param: tangent keyword})`` for calls of the user's own functions.
     """
 
-    refuse_aliased_writes = False  # tangents alias exactly as values do
+    # tangents alias exactly as values do, except through y += v, which the
+    # derivative computes as y = y + v
+    refuse_aliased_writes = "augmented"
 
     def __init__(self, session, parsed: ParsedFunction, tree: ast.FunctionDef, wrt: list[str], namer: Namer):
         super().__init__(session, parsed, tree, wrt, namer)
@@ -582,7 +584,31 @@ def _written_alias_classes(tree: ast.FunctionDef, analysis) -> set[str]:
             if names_loaded(item) & analysis.varied.get(id(stmt), set()):
                 written.add(var)
     roots = {find(v) for v in written}
-    return {v for v in list(parent) if find(v) in roots}
+    return {v for v in list(parent) if find(v) in roots} - _integer_names(tree)
+
+
+def _integer_names(tree: ast.FunctionDef) -> set[str]:
+    """Names that only ever hold integers (loop counters over ranges, lengths,
+    int constants): they share no memory and have no tangent."""
+    ranges, ints, others = set(), set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            target, value = node.targets[0].id, node.value
+            callee = getattr(value, "tangent_callee", None)
+            if callee is range:
+                ranges.add(target)
+            elif callee is len or (isinstance(value, ast.Constant) and type(value.value) is int):
+                ints.add(target)
+            else:
+                others.add(target)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.For) and isinstance(node.target, ast.Name):
+            it = node.iter
+            if (isinstance(it, ast.Name) and it.id in ranges) or getattr(it, "tangent_callee", None) is range:
+                ints.add(node.target.id)
+            else:
+                others.add(node.target.id)
+    return ints - others
 
 
 def _writes_in_place(tree: ast.FunctionDef) -> bool:

@@ -266,6 +266,8 @@ class Gen:
         # index a variable most of the time, as people do
         cands = self.leaves(env, src)
         inner = r.choice(cands) if cands and r.random() < 0.7 else self.expr(env, src, depth - 1)
+        if inner.kids:
+            inner = Expr("({0})", [inner], src)
         return Expr(fmt, [inner], shape)
 
     def cond(self, env, depth=1):

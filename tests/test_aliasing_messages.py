@@ -1,0 +1,104 @@
+"""Aliasing found by the random-program tester: augmented assignments through
+views and objects (refused in both modes, in the user's words), results of the
+user's functions that are new arrays (allowed), and loop counters held in
+containers next to written arrays (no tangent)."""
+
+import numpy as np
+import pytest
+
+import tangent
+from tests.utils import check_grad, numeric_grad
+
+
+def through_view_of_dict_item(x):
+    d = {"p": x * 2.0, "q": np.tanh(x)}
+    v = d["q"][1:]
+    v -= x[0]
+    return np.sum(d["q"])
+
+
+class Box:
+    def __init__(self, a, b):
+        self.a = a
+        self.b = b
+
+
+def through_attribute(x):
+    v = x[0] + np.zeros(3)
+    box = Box(v, 1.0)
+    v *= box.a
+    return np.sum(box.a)
+
+
+@pytest.mark.parametrize("f", [through_view_of_dict_item, through_attribute])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_augmented_assignment_into_a_shared_array_is_refused_in_the_users_words(f, mode):
+    with pytest.raises(tangent.TangentError) as info:
+        tangent.autodiff(f, mode=mode)
+    message = str(info.value)
+    assert "test_aliasing_messages.py" in message and "in place" in message
+    assert "'_" not in message, message  # no temporaries of the normalizer
+
+
+def plus_one(a):
+    return a + 1.0
+
+
+def scaled_local(a):
+    b = np.tanh(a) * 2.0
+    return b
+
+
+def writes_into_helper_results(u):
+    w = plus_one(u)
+    w[1] = w[0] * w[2]
+    z = scaled_local(u)
+    z[0] = z[2] * u[1]
+    return np.sum(w * u) + np.sum(z * z)
+
+
+def test_results_of_helpers_that_compute_new_arrays_may_be_written_into():
+    x = np.array([0.3, -0.8, 1.1])
+    before = x.copy()
+    check_grad(writes_into_helper_results, x)
+    v = np.array([1.0, 0.5, -2.0])
+    jv = tangent.jvp(writes_into_helper_results)(x, v)
+    expected = float(np.dot(numeric_grad(writes_into_helper_results, [x], 0), v))
+    np.testing.assert_allclose(jv, expected, rtol=1e-6, atol=1e-8)
+    np.testing.assert_array_equal(x, before)
+
+
+def pair(a, b):
+    return [a] + [b]
+
+
+def writes_through_a_helper_that_concatenates(x):
+    y = x * 1.0
+    lst = pair(y, x)
+    first = lst[0]
+    first[0] = 3.0 * x[1]
+    return np.sum(y * x)
+
+
+def test_a_helper_result_holding_its_argument_is_still_an_alias():
+    with pytest.raises(tangent.TangentError) as info:
+        tangent.grad(writes_through_a_helper_that_concatenates)
+    assert "share memory" in str(info.value)
+
+
+def counter_in_a_tuple(x):
+    d = {"p": x * 0.5}
+    d["r"] = d["p"]
+    items = [x[0]]
+    total = x[1]
+    for i, w in enumerate(items):
+        total = total * w + i
+    return total * 2.0
+
+
+def test_loop_counter_next_to_written_containers_has_no_tangent():
+    x = np.array([0.4, -1.3, 0.7])
+    v = np.array([0.2, 1.0, -0.5])
+    expected = float(np.dot(numeric_grad(counter_in_a_tuple, [x], 0), v))
+    for optimized in (True, False):
+        np.testing.assert_allclose(tangent.jvp(counter_in_a_tuple, optimized=optimized)(x, v), expected, rtol=1e-6)
