@@ -30,8 +30,13 @@ class Differentiator:
         self.wrt = wrt
         self.namer = namer
         self.analysis = Analysis(tree, set(wrt), argument_kinds)
+        self.refuse_unsupported(tree)
         check_mutations(tree, self.origin, self.analysis, aliases=self.refuse_aliased_writes)
         self.derivative_names: dict[str, str] = {}
+
+    def refuse_unsupported(self, tree: ast.FunctionDef) -> None:
+        """Raise the refusal of a construct this mode cannot differentiate,
+        before the general checks (whose messages would be less to the point)."""
 
     def d(self, var: str) -> str:
         """The name of the derivative (adjoint or tangent) of ``var``."""

@@ -331,13 +331,18 @@ class ReverseMode(Differentiator):
             return self.adjoint_setitem(stmt, state), state
         if isinstance(stmt, ast.Expr) and getattr(stmt.value, "tangent_callee", None) is list.append:
             return self.adjoint_append(stmt, state), state
-        if isinstance(stmt, ast.Expr) and getattr(stmt.value, "tangent_callee", None) is runtime.restore_region \
-                and any(self.analysis.is_varied(n, stmt) for n in names_loaded(stmt.value)):
-            raise self.error(TangentSyntaxError, stmt,
-                             "differentiating, in reverse mode, the backward pass of a function that writes into arrays "
-                             "is not supported",
-                             "use forward mode over it (tangent.jvp / tangent.hvp) instead")
         return [], state
+
+    def refuse_unsupported(self, tree: ast.FunctionDef) -> None:
+        """The backward pass of a function that writes into arrays restores
+        the overwritten regions; reverse mode over that is not supported."""
+        for stmt in ast.walk(tree):
+            if isinstance(stmt, ast.Expr) and getattr(stmt.value, "tangent_callee", None) is runtime.restore_region \
+                    and any(self.analysis.is_varied(n, stmt) for n in names_loaded(stmt.value)):
+                raise self.error(TangentSyntaxError, stmt,
+                                 "differentiating, in reverse mode, the backward pass of a function that writes into "
+                                 "arrays is not supported",
+                                 "use forward mode over it (tangent.jvp / tangent.hvp) instead")
 
     def list_adjoint_ready(self, lst: str, state: dict) -> list[ast.stmt]:
         """Make the adjoint of a list a real (non-None) list of adjoints."""

@@ -102,3 +102,27 @@ def test_loop_counter_next_to_written_containers_has_no_tangent():
     expected = float(np.dot(numeric_grad(counter_in_a_tuple, [x], 0), v))
     for optimized in (True, False):
         np.testing.assert_allclose(tangent.jvp(counter_in_a_tuple, optimized=optimized)(x, v), expected, rtol=1e-6)
+
+
+def features(x, w):
+    feats = np.zeros((len(x), 2))
+    for i in range(len(x)):
+        feats[i, 0] = x[i]
+        feats[i, 1] = np.sin(x[i])
+    out = feats @ w
+    out[0] += 1.0
+    return np.sum(out**2)
+
+
+def test_reverse_over_a_gradient_that_restores_arrays_is_refused_naming_the_users_line():
+    x, w = np.array([0.3, -0.2, 0.5]), np.array([0.7, -1.1])
+    with pytest.raises(tangent.TangentError) as info:
+        tangent.vjp(tangent.grad(features), wrt=0)(x, w, 1.0, np.ones(3))
+    message = str(info.value)
+    assert "test_aliasing_messages.py" in message and "not supported" in message and "tangent.hvp" in message
+    # the supported way gives the Hessian-vector product
+    v = np.array([1.0, 0.5, -0.3])
+    g = tangent.grad(features)
+    eps = 1e-5
+    expected = (g(x + eps * v, w) - g(x - eps * v, w)) / (2 * eps)
+    np.testing.assert_allclose(tangent.hvp(features)(x, w, v), expected, rtol=1e-6, atol=1e-8)
