@@ -564,7 +564,12 @@ def _written_alias_classes(tree: ast.FunctionDef, analysis) -> set[str]:
             elif isinstance(value, ast.Call) and not rules.is_nondifferentiable(getattr(value, "tangent_callee", None)):
                 callee = getattr(value, "tangent_callee", None)
                 if callee in _ITEM_READS or callee is None or rules.lookup_tangent(callee) is None:
-                    for n in names(value):  # a user function may return a view of an argument
+                    # a user function may return a view of an argument (the
+                    # function itself is no argument: h(a) does not alias h)
+                    operands = value.args + [k.value for k in value.keywords]
+                    if isinstance(value.func, ast.Attribute):
+                        operands.append(value.func.value)  # a method's receiver
+                    for n in [n for operand in operands for n in names(operand)]:
                         union(target, n)
         elif isinstance(stmt, ast.stmt) and is_setitem(stmt):
             var = written_region(stmt)[0]
