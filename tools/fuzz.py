@@ -680,6 +680,15 @@ def identical(a, b) -> bool:
     return type(a) is type(b) and (a == b or (a != a and b != b))
 
 
+def as_float32(tree):
+    """A copy with every float array in float32 (Python floats stay floats)."""
+    if isinstance(tree, dict):
+        return {k: as_float32(v) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(as_float32(v) for v in tree)
+    return tree.astype(np.float32) if isinstance(tree, np.ndarray) else tree
+
+
 def literal(value) -> str:
     """Python source that rebuilds ``value`` exactly."""
     if isinstance(value, dict):
@@ -791,7 +800,10 @@ def check_fresh(result, args, wrt, what):
     for i, g in zip(wrt, results):
         if not same_structure(args[i], g):
             raise Failure("wrong", f"{what}: gradient of argument {i} is not shaped like it: {g!r}")
-        for leaf in leaves(g):
+        for leaf, like in zip(leaves(g), leaves(args[i])):
+            if isinstance(like, np.ndarray) and (not isinstance(leaf, np.ndarray) or leaf.dtype != like.dtype):
+                raise Failure("dtype", f"{what}: the derivative for a {like.dtype} array is "
+                              f"{getattr(leaf, 'dtype', type(leaf).__name__)}")
             if isinstance(leaf, np.ndarray):
                 if any(np.shares_memory(leaf, x) for x in inputs):
                     raise Failure("aliased", f"{what}: a returned array shares memory with an input")
@@ -886,6 +898,8 @@ class Case:
             close(flatten(g3), flatten(g1), "grad: generic code against specialised", rtol=1e-9, atol=1e-12)
         g4 = self.call(self.reverse_derivative(optimized=False), copy.deepcopy(self.args), "grad (optimized=False)")
         close(flatten(g4), flatten(g1), "grad: optimized=False against optimized", rtol=1e-9, atol=1e-12)
+        single = as_float32(self.args)
+        check_fresh(self.call(df, single, "grad (float32 arguments)"), single, self.wrt, "grad (float32 arguments)")
         g5 = self.call(df, copy.deepcopy(self.args) + [2.0], "grad (seed 2.0)")
         close(flatten(g5), 2 * flatten(g1), "grad: seed 2.0 against twice seed 1.0", rtol=1e-9, atol=1e-12)
         close(flatten(g1), self.fd_grad(), "grad against finite differences")
