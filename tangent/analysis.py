@@ -723,8 +723,17 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: 
         """{name: the edge that first links it} of the names that may share
         memory with ``written`` when ``w_stmt`` runs."""
         live = [e for e in edges if reaches(e, w_stmt)]
-        # writing into a container (an item, an append) leaves what it held alone
-        live = [e for e in live if not (e[2] == "contains" and e[0] == written)]
+        # writing into a container (an item, an attribute, an append) leaves
+        # what it held alone, whichever of its names (box = _box) the write uses
+        same = {written}
+        grew = True
+        while grew:
+            grew = False
+            for e in live:
+                if e[2] == "same" and (e[0] in same) != (e[1] in same):
+                    same |= {e[0], e[1]}
+                    grew = True
+        live = [e for e in live if not (e[2] == "contains" and e[0] in same)]
         # appending to or popping from a list leaves the items read from it
         # (and from the containers that hold it) alone
         list_write = not is_setitem(w_stmt) and not getattr(w_stmt, "tangent_augmented", False)
@@ -749,17 +758,31 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: 
         if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.Name):
             user_names.setdefault(stmt.value.id, stmt.targets[0].id)
 
-    def shown(var, depth=0):
+    def words(var, avoid=None, depth=0):
         """The user's words for a variable: its name, or for a temporary of the
-        normalizer the expression it holds (d['q']) or the variable it became."""
-        if not var.startswith("_") or depth > 4:
-            return repr(var)
-        if var in user_names and not user_names[var].startswith("_"):
-            return repr(user_names[var])
+        normalizer the variable it became or the expression it holds (d['q'])."""
+        if not var.startswith("_") or depth > 8:
+            return var
+        became = user_names.get(var)
+        if became is not None and not became.startswith("_") and became != avoid:
+            return became
         value = definitions.get(var)
+        if isinstance(value, ast.Call) and len(value.args) == 1 and isinstance(value.args[0], ast.Name) \
+                and getattr(value.func, "id", getattr(value.func, "attr", "")) in ("as_sequence", "list", "tuple"):
+            value = value.args[0]  # the sequence a for loop runs over
+        if isinstance(value, ast.Name):
+            return words(value.id, avoid, depth + 1)
         if isinstance(value, (ast.Subscript, ast.Attribute)):
-            return repr(ast.unparse(value))
-        return "a value computed on that line"
+            value = copy.deepcopy(value)
+            for node in ast.walk(value):
+                if isinstance(node, ast.Name) and node.id.startswith("_"):
+                    node.id = words(node.id, avoid, depth + 1) or "..."
+            return ast.unparse(value)
+        return None
+
+    def shown(var, avoid=None):
+        text = words(var, avoid)
+        return repr(text) if text else "a value computed on that line"
 
     for written, sites in writes.items():
         for w_stmt, w_loops in sites:
@@ -773,7 +796,7 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: 
                         raise origin.error(
                             TangentSyntaxError, w_stmt,
                             f"this writes in place into {shown(written)}, which may share memory with "
-                            f"{shown(other)} (since line {line}{': ' + text if text else ''}), read after this write; "
+                            f"{shown(other, avoid=words(written))} (since line {line}{': ' + text if text else ''}), read after this write; "
                             "Tangent cannot differentiate through that aliasing",
                             f"keep an independent copy on line {line} (e.g. with .copy() or np.copy(...)), "
                             "or write into a copy made just before this line",

@@ -324,7 +324,7 @@ class Gen:
     def statement(self, env, depth, in_loop):
         r = self.r
         kinds = ["assign", "assign", "assign", "update", "update", "setitem", "list", "tuple", "dict",
-                 "if", "for", "forlist", "while", "call", "box", "alias"]
+                 "if", "for", "forlist", "while", "call", "box", "alias", "comp", "lambda"]
         if in_loop:
             kinds += ["break", "update", "update"]
         kinds += ["return"]
@@ -463,6 +463,34 @@ class Gen:
             if depth >= 3:
                 return None  # top level: the final return comes last
             return [Stmt("if {0}:", [self.cond(env)], [Stmt("return {0}", [self.result(env)])])]
+        if kind == "comp":
+            lists = [(n, t) for n, t in env.items() if t[0] == "list" and t[1][0] in ("a", "f")]
+            if not lists:
+                return None
+            src, t = r.choice(lists)
+            w = self.fresh("w")
+            inner = dict(env)
+            inner[w] = t[1]
+            shape = () if t[1][0] == "f" else t[1][1]
+            if r.random() < 0.4:
+                v = self.fresh()
+                env[v] = ("a", ())
+                e = self.expr(inner, r.choice(SHAPES), 2)
+                return [Stmt(f"{v} = sum(np.sum({{0}}) for {w} in {src})", [e])]
+            name = self.fresh("lst")
+            env[name] = ("list", ("a", shape), t[2])
+            return [Stmt(f"{name} = [{{0}} for {w} in {src}]", [self.expr(inner, shape, 2)])]
+        if kind == "lambda":
+            shape = r.choice(SHAPES)
+            a, fn, v = self.fresh("a"), self.fresh("fn"), self.fresh()
+            inner = dict(env)
+            inner[a] = ("a", shape)
+            out_shape = r.choice(SHAPES)
+            body = self.expr(inner, out_shape, 2)
+            env[v] = ("a", out_shape)
+            # the lambda reads enclosing variables too (a closure)
+            return [Stmt(f"{fn} = lambda {a}: {{0}}", [body]),
+                    Stmt(f"{v} = {fn}({{0}})", [self.expr(env, shape, 2)])]
         if kind == "call":
             if not self.helpers:
                 return None
