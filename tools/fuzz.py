@@ -35,6 +35,7 @@ import builtins
 import copy
 import importlib.util
 import itertools
+import json
 import os
 import random
 import re
@@ -1227,7 +1228,10 @@ def replay(path) -> int:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seed", type=int, default=0, help="first seed; program k uses seed + k")
+    parser.add_argument("--seed", type=int, default=0, help="first seed; program k uses seed + k * step")
+    parser.add_argument("--step", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--jobs", type=int, default=1, help="processes sharing the seeds (seed + j, step jobs)")
+    parser.add_argument("--summary", default=None, help=argparse.SUPPRESS)  # a job's counts, as JSON
     parser.add_argument("--n", type=int, default=100, help="number of programs (per mode)")
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: " + ", ".join(MODES))
     parser.add_argument("--seconds", type=float, default=None, help="stop after this long (overrides --n)")
@@ -1244,6 +1248,8 @@ def main(argv=None) -> int:
     for m in modes:
         if m not in MODES:
             parser.error(f"unknown mode {m!r}")
+    if opts.jobs > 1:
+        return run_jobs(opts, modes)
     counts = {m: {"ok": 0, "refused": 0, "unreliable": 0, "fail": 0} for m in modes}
     kinds: dict = {}
     refusals: dict = {}
@@ -1257,9 +1263,13 @@ def main(argv=None) -> int:
                 break
         elif k >= opts.n:
             break
-        seed = opts.seed + k
+        seed = opts.seed + k * opts.step
         k += 1
-        prog, case = make_case(seed)
+        try:
+            prog, case = make_case(seed)
+        except Exception as error:  # noqa: BLE001  (a generator bug must not end a soak)
+            print(f"seed {seed}: the generator failed: {type(error).__name__}: {error}", flush=True)
+            continue
         if case is None:
             continue
         if opts.show:
@@ -1296,18 +1306,66 @@ def main(argv=None) -> int:
             write_replay(path, small.source(), case.args, wrt, vectors, mode, message,
                          f"--seed {seed_} --modes {mode}")
             print(f"wrote {path}")
-    print(f"\nseeds {opts.seed}..{seed}, {k} programs, {elapsed:.0f} s")
+    seeds = f"{opts.seed}..{seed}" + (f" step {opts.step}" if opts.step != 1 else "")
+    summary = {"seeds": seeds, "programs": k, "seconds": elapsed, "counts": counts,
+               "kinds": {f"{m} {kd}": n for (m, kd), n in kinds.items()}, "refusals": refusals}
+    if opts.summary:
+        with open(opts.summary, "w") as fh:
+            json.dump(summary, fh)
+    return report(summary, modes)
+
+
+def report(summary, modes) -> int:
+    print(f"\nseeds {summary['seeds']}, {summary['programs']} programs, {summary['seconds']:.0f} s")
     print(f"{'mode':8} {'ok':>6} {'refused':>8} {'unreliable':>11} {'fail':>6}")
     for m in modes:
-        c = counts[m]
+        c = summary["counts"][m]
         print(f"{m:8} {c['ok']:6} {c['refused']:8} {c['unreliable']:11} {c['fail']:6}")
-    if kinds:
-        print("failures by kind: " + ", ".join(f"{m} {kd}: {n}" for (m, kd), n in sorted(kinds.items())))
+    if summary["kinds"]:
+        print("failures by kind: " + ", ".join(f"{kd}: {n}" for kd, n in sorted(summary["kinds"].items())))
+    refusals = summary["refusals"]
     if refusals:
         print("refusals: " + "; ".join(f"{n}x {msg}" for msg, n in sorted(refusals.items(), key=lambda x: -x[1])[:6]))
-    total_fail = sum(c["fail"] for c in counts.values())
+    total_fail = sum(summary["counts"][m]["fail"] for m in modes)
     print(f"{total_fail} failed")
     return 1 if total_fail else 0
+
+
+def run_jobs(opts, modes) -> int:
+    """Run ``opts.jobs`` processes, job j on seeds seed + j, seed + j + jobs, ...; add up their counts."""
+    import subprocess
+
+    folder = tempfile.mkdtemp(prefix="tangent-fuzz-jobs-")
+    procs = []
+    for j in range(opts.jobs):
+        args = [sys.executable, os.path.abspath(__file__), "--seed", str(opts.seed + j), "--step", str(opts.jobs),
+                "--modes", ",".join(modes), "--summary", os.path.join(folder, f"{j}.json"),
+                "--shrink-seconds", str(opts.shrink_seconds)]
+        args += ["--seconds", str(opts.seconds)] if opts.seconds is not None else ["--n", str(-(-opts.n // opts.jobs))]
+        args += ["--out", opts.out] if opts.out else []
+        args += ["--no-shrink"] if opts.no_shrink else []
+        args += ["-v"] if opts.verbose else []
+        procs.append(subprocess.Popen(args))
+    for p in procs:
+        p.wait()
+    total = {"seeds": [], "programs": 0, "seconds": 0.0, "counts": {m: {"ok": 0, "refused": 0, "unreliable": 0,
+                                                                          "fail": 0} for m in modes},
+             "kinds": {}, "refusals": {}}
+    for j in range(opts.jobs):
+        with open(os.path.join(folder, f"{j}.json")) as fh:
+            part = json.load(fh)
+        total["seeds"].append(part["seeds"])
+        total["programs"] += part["programs"]
+        total["seconds"] = max(total["seconds"], part["seconds"])
+        for m in modes:
+            for key, n in part["counts"][m].items():
+                total["counts"][m][key] += n
+        for table in ("kinds", "refusals"):
+            for key, n in part[table].items():
+                total[table][key] = total[table].get(key, 0) + n
+    total["seeds"] = "; ".join(total["seeds"])
+    print("\nall jobs:")
+    return report(total, modes)
 
 
 if __name__ == "__main__":
