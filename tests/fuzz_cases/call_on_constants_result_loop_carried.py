@@ -12,7 +12,7 @@ WRT = (0,)
 ARGS = [np.array([0.3, -0.7, 1.1])]
 VECTORS = [np.array([0.5, 0.2, -1.0])]
 SOURCE = """\
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 CALLS = []
 

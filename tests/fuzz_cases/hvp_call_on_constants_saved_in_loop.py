@@ -12,7 +12,7 @@ WRT = (0,)
 ARGS = [np.array([0.3, 0.5, -0.2])]
 VECTORS = [np.array([1.0, -0.5, 0.25])]
 SOURCE = """\
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 CALLS = []
 

@@ -12,7 +12,7 @@ WRT = (0, 1)
 ARGS = [0.7, np.array([0.3, -0.2, 0.9])]
 VECTORS = [0.4, np.array([1.0, 0.5, -0.3])]
 SOURCE = """\
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 CALLS = []
 

@@ -12,7 +12,7 @@ WRT = (0,)
 ARGS = [[np.array([0.3, -0.6, 0.9]), np.array([1.1, 0.2, -0.4])]]
 VECTORS = [[np.array([0.5, 1.0, -1.0]), np.array([-0.2, 0.3, 0.7])]]
 SOURCE = """\
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 CALLS = []
 

@@ -7,7 +7,7 @@ wrong: grad against finite differences: max error 2
 Replay: python tests/fuzz_cases/seed1018_reverse.py  (or python tools/fuzz.py --replay tests/fuzz_cases/seed1018_reverse.py)
 """
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 MODE = 'reverse'
 WRT = (0,)
@@ -16,7 +16,7 @@ VECTORS = [[np.array([1.109096, -0.548299, -0.471885]), np.array([-0.585302, 1.0
 SOURCE = """\
 import math
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 CALLS = []
 

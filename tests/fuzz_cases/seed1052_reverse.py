@@ -7,7 +7,7 @@ wrong: grad against finite differences: max error 1
 Replay: python tests/fuzz_cases/seed1052_reverse.py  (or python tools/fuzz.py --replay tests/fuzz_cases/seed1052_reverse.py)
 """
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 MODE = 'reverse'
 WRT = (1,)
@@ -16,7 +16,7 @@ VECTORS = [[0.555481, 0.20705, 0.760078]]
 SOURCE = """\
 import math
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 CALLS = []
 

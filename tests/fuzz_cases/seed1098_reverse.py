@@ -7,7 +7,7 @@ wrong: grad against finite differences: max error 2
 Replay: python tests/fuzz_cases/seed1098_reverse.py  (or python tools/fuzz.py --replay tests/fuzz_cases/seed1098_reverse.py)
 """
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 MODE = 'reverse'
 WRT = (2,)
@@ -16,7 +16,7 @@ VECTORS = [[-0.851691, 0.034389, -1.143668]]
 SOURCE = """\
 import math
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 CALLS = []
 

@@ -7,7 +7,7 @@ wrong: grad against finite differences: max error 1
 Replay: python tests/fuzz_cases/seed1111_reverse.py  (or python tools/fuzz.py --replay tests/fuzz_cases/seed1111_reverse.py)
 """
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 MODE = 'reverse'
 WRT = (1,)
@@ -16,7 +16,7 @@ VECTORS = [np.array([[0.504529, -0.398609, -1.015246], [-0.722298, -0.013451, 0.
 SOURCE = """\
 import math
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 CALLS = []
 

@@ -25,7 +25,7 @@ VECTORS = [(np.array([-0.677051, 0.065251, 0.24587]), 0.861376, )]
 SOURCE = """\
 import math
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 CALLS = []
 

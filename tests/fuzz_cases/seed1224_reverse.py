@@ -7,7 +7,7 @@ wrong: grad against finite differences: max error 3
 Replay: python tests/fuzz_cases/seed1224_reverse.py  (or python tools/fuzz.py --replay tests/fuzz_cases/seed1224_reverse.py)
 """
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 MODE = 'reverse'
 WRT = (0,)
@@ -16,7 +16,7 @@ VECTORS = [[0.65376, 0.343836, 0.233046]]
 SOURCE = """\
 import math
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 CALLS = []
 

@@ -7,7 +7,7 @@ wrong: grad against finite differences: max error 1
 Replay: python tests/fuzz_cases/seed1263_reverse.py  (or python tools/fuzz.py --replay tests/fuzz_cases/seed1263_reverse.py)
 """
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 MODE = 'reverse'
 WRT = (0,)
@@ -16,7 +16,7 @@ VECTORS = [(np.array([0.239321, 1.199773, -0.50507]), 0.357631, )]
 SOURCE = """\
 import math
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 CALLS = []
 

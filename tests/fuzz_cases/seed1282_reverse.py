@@ -7,7 +7,7 @@ wrong: grad against finite differences: max error 0.333
 Replay: python tests/fuzz_cases/seed1282_reverse.py  (or python tools/fuzz.py --replay tests/fuzz_cases/seed1282_reverse.py)
 """
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 MODE = 'reverse'
 WRT = (0,)
@@ -16,7 +16,7 @@ VECTORS = [np.array([-1.018718, -0.329943, -0.041349])]
 SOURCE = """\
 import math
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 CALLS = []
 

@@ -16,7 +16,7 @@ VECTORS = [np.array([0.26801, -0.608324, 0.575057])]
 SOURCE = """\
 import math
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 CALLS = []
 

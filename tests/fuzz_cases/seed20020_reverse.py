@@ -16,7 +16,7 @@ VECTORS = [[np.array([0.000457, -0.027559, -0.157563]), np.array([0.518333, 0.90
 SOURCE = """\
 import math
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 CALLS = []
 

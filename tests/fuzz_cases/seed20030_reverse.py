@@ -16,7 +16,7 @@ VECTORS = [np.array([[-0.326435, 0.968936, -0.351423], [0.256472, 0.26109, -0.37
 SOURCE = """\
 import math
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 CALLS = []
 

@@ -16,7 +16,7 @@ VECTORS = [np.array([[-1.160015, -0.50551, -0.310333], [-0.442532, -0.621523, 0.
 SOURCE = """\
 import math
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 CALLS = []
 

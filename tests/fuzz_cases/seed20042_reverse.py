@@ -16,7 +16,7 @@ VECTORS = [np.array([[-1.169252, -0.491786, -0.966777], [0.82287, -0.020412, -0.
 SOURCE = """\
 import math
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 CALLS = []
 

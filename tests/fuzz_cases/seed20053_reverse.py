@@ -16,7 +16,7 @@ VECTORS = [np.array([[-0.240982, -0.558483, -1.018739], [-0.461052, -0.174429, 0
 SOURCE = """\
 import math
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 CALLS = []
 

@@ -16,7 +16,7 @@ VECTORS = [[1.121048, 0.779103, 0.315462]]
 SOURCE = """\
 import math
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 CALLS = []
 

@@ -16,7 +16,7 @@ VECTORS = [np.array([[-0.355799, 0.001287, -0.96243], [0.087103, -0.57661, 0.535
 SOURCE = """\
 import math
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 CALLS = []
 

@@ -16,7 +16,7 @@ VECTORS = [-0.230367]
 SOURCE = """\
 import math
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 CALLS = []
 

@@ -16,7 +16,7 @@ VECTORS = [np.array([0.60712, -0.798372, 0.545929])]
 SOURCE = """\
 import math
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 CALLS = []
 

@@ -16,7 +16,7 @@ VECTORS = [(np.array([0.338796, -0.25329, -1.131616]), -0.155185, )]
 SOURCE = """\
 import math
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 CALLS = []
 

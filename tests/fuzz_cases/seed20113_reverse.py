@@ -16,7 +16,7 @@ VECTORS = [np.array([0.663475, -0.087341, 1.07338])]
 SOURCE = """\
 import math
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 CALLS = []
 

@@ -16,7 +16,7 @@ VECTORS = [[-0.220646, -1.095216, 0.620632]]
 SOURCE = """\
 import math
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 CALLS = []
 

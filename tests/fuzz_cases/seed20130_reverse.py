@@ -16,7 +16,7 @@ VECTORS = [np.array([0.241356, -0.412997, -0.025527])]
 SOURCE = """\
 import math
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 CALLS = []
 

@@ -16,7 +16,7 @@ VECTORS = [np.array([-1.070975, 0.70042, -0.057201])]
 SOURCE = """\
 import math
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 CALLS = []
 

@@ -16,7 +16,7 @@ VECTORS = [np.array([[-0.01768, 1.18963, -0.399547], [0.630923, -1.038566, 0.085
 SOURCE = """\
 import math
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 CALLS = []
 

@@ -16,7 +16,7 @@ VECTORS = [[np.array([1.147823, -1.154606, -1.092724]), np.array([-0.070386, 0.2
 SOURCE = """\
 import math
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 CALLS = []
 

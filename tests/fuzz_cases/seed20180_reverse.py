@@ -16,7 +16,7 @@ VECTORS = [(np.array([1.032015, 0.111004, -0.427753]), -0.931512, )]
 SOURCE = """\
 import math
 
-import numpy as np
+import numpy as np  # noqa: F401  (ARGS may use it)
 
 CALLS = []
 
