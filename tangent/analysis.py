@@ -12,9 +12,11 @@ import copy
 import inspect
 import operator
 import weakref
+from collections import deque
 from dataclasses import dataclass, field
 
 from . import rules
+from .astwalk import loaded_names
 from .frontend import UNRESOLVED
 
 
@@ -31,7 +33,7 @@ class Node:
 
 
 def names_loaded(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return loaded_names(node)
 
 
 class CFG:
@@ -113,21 +115,49 @@ class CFG:
 
 
 def solve(cfg: CFG, transfer, forward: bool = True, init=frozenset()):
-    """Generic may-analysis (union at joins). Returns (in, out) dicts by node."""
-    inp = {n: frozenset() for n in cfg.nodes}
-    out = {n: frozenset() for n in cfg.nodes}
-    work = list(cfg.nodes) if forward else list(reversed(cfg.nodes))
+    """Generic may-analysis (union at joins). Returns (in, out) dicts by node.
+
+    A worklist of node indices (each queued at most once at a time): a node
+    is revisited only when what flows into it changed. A node with one
+    source shares that source's set (sets are never changed in place)."""
+    nodes = cfg.nodes
+    index = {id(n): i for i, n in enumerate(nodes)}
+    if forward:
+        sources = [[index[id(p)] for p in n.pred] for n in nodes]
+        targets = [[index[id(s)] for s in n.succ] for n in nodes]
+        start = index[id(cfg.entry)]
+    else:
+        sources = [[index[id(s)] for s in n.succ] for n in nodes]
+        targets = [[index[id(p)] for p in n.pred] for n in nodes]
+        start = index[id(cfg.exit)]
+    empty = frozenset()
+    init = frozenset(init)
+    inp = [empty] * len(nodes)
+    out = [empty] * len(nodes)
+    order = range(len(nodes)) if forward else range(len(nodes) - 1, -1, -1)
+    work = deque(order)
+    queued = [True] * len(nodes)
     while work:
-        node = work.pop(0)
-        sources = node.pred if forward else node.succ
-        start = init if node is (cfg.entry if forward else cfg.exit) else frozenset()
-        new_in = frozenset(start.union(*[out[s] for s in sources]))
-        new_out = frozenset(transfer(node, new_in))
-        inp[node] = new_in
-        if new_out != out[node]:
-            out[node] = new_out
-            work.extend(node.succ if forward else node.pred)
-    return inp, out
+        i = work.popleft()
+        queued[i] = False
+        here = sources[i]
+        if i == start:
+            new_in = init.union(*[out[s] for s in here]) if here else init
+        elif len(here) == 1:
+            new_in = out[here[0]]
+        else:
+            new_in = empty.union(*[out[s] for s in here])
+        new_out = transfer(nodes[i], new_in)
+        if type(new_out) is not frozenset:
+            new_out = frozenset(new_out)
+        inp[i] = new_in
+        if new_out is not out[i] and new_out != out[i]:
+            out[i] = new_out
+            for t in targets[i]:
+                if not queued[t]:
+                    queued[t] = True
+                    work.append(t)
+    return dict(zip(nodes, inp)), dict(zip(nodes, out))
 
 
 def reaching_definitions(cfg: CFG):
@@ -141,12 +171,23 @@ def reaching_definitions(cfg: CFG):
         all_names |= n.defs | n.uses
     undefined = frozenset((name, None) for name in all_names - cfg.entry.defs)
 
+    # every fact about each name, so that a definition kills by set difference
+    facts_of: dict[str, set] = {name: {(name, None)} for name in all_names}
+    for n in cfg.nodes:
+        for d in n.defs:
+            facts_of[d].add((d, n))
+    gen_kill = {}
+    for n in cfg.nodes:
+        if n.defs:
+            gen_kill[id(n)] = (frozenset((d, n) for d in n.defs), frozenset().union(*[facts_of[d] for d in n.defs]))
+
     def transfer(node, facts):
-        if node is cfg.entry:
-            return facts | {(d, node) for d in node.defs}
         if not node.defs:
             return facts
-        return {f for f in facts if f[0] not in node.defs} | {(d, node) for d in node.defs}
+        gen, kill = gen_kill[id(node)]
+        if node is cfg.entry:
+            return facts | gen
+        return (facts - kill) | gen
 
     return solve(cfg, transfer, forward=True, init=undefined)
 
@@ -154,7 +195,7 @@ def reaching_definitions(cfg: CFG):
 def definitely_assigned(cfg: CFG, reach_in=None) -> dict[int, frozenset]:
     """Map id(stmt) -> names certainly bound before that statement runs."""
     if reach_in is None:
-        reach_in, _ = reaching_definitions(cfg)
+        return _assigned_names(cfg)[0]
     result = {}
     for node in cfg.nodes:
         facts = reach_in[node]
@@ -168,9 +209,69 @@ def possibly_assigned(cfg: CFG, reach_in=None) -> dict[int, frozenset]:
     """Map id(stmt) -> names that may be bound before that statement runs
     (on some path, e.g. by a loop that ran at least once)."""
     if reach_in is None:
-        reach_in, _ = reaching_definitions(cfg)
+        return _assigned_names(cfg)[1]
     return {id(node.stmt): frozenset(name for name, where in reach_in[node] if where is not None)
             for node in cfg.nodes}
+
+
+def _assigned_names(cfg: CFG) -> tuple[dict[int, frozenset], dict[int, frozenset]]:
+    """(definitely_assigned, possibly_assigned) without reaching definitions:
+    the same sets from two analyses over names only (linear in the facts
+    that change, not in all definitions at every node).
+
+    Possibly assigned: some definition reaches (union at joins). Definitely
+    assigned: defined on every path from the entry (intersection over the
+    predecessors reachable from the entry); at a node the entry does not
+    reach, no path leaves a name undefined, so it is every name some
+    definition reaches, as reaching definitions give."""
+    def add_defs(node, facts):
+        defs = node.defs
+        return facts if not defs or defs <= facts else facts | defs
+
+    possibly_in, _ = solve(cfg, add_defs, forward=True)
+
+    nodes = cfg.nodes
+    index = {id(n): i for i, n in enumerate(nodes)}
+    entry = index[id(cfg.entry)]
+    reachable = [False] * len(nodes)
+    reachable[entry] = True
+    stack = [cfg.entry]
+    while stack:
+        for s in stack.pop().succ:
+            if not reachable[index[id(s)]]:
+                reachable[index[id(s)]] = True
+                stack.append(s)
+    preds = [[index[id(p)] for p in n.pred if reachable[index[id(p)]]] for n in nodes]
+    succs = [[index[id(s)] for s in n.succ] for n in nodes]
+    empty = frozenset()
+    must_in: list = [None] * len(nodes)  # None: every name (not yet reached by the iteration)
+    must_out: list = [None] * len(nodes)
+    work = deque(i for i in range(len(nodes)) if reachable[i])
+    queued = list(reachable)
+    while work:
+        i = work.popleft()
+        queued[i] = False
+        if i == entry:
+            new_in = empty
+        else:
+            known = [must_out[p] for p in preds[i] if must_out[p] is not None]
+            if not known:
+                continue
+            new_in = known[0] if len(known) == 1 else known[0].intersection(*known[1:])
+        must_in[i] = new_in
+        new_out = add_defs(nodes[i], new_in)
+        if must_out[i] is None or (new_out is not must_out[i] and new_out != must_out[i]):
+            must_out[i] = new_out
+            for t in succs[i]:
+                if reachable[t] and not queued[t]:
+                    queued[t] = True
+                    work.append(t)
+    definitely = {}
+    possibly = {}
+    for i, node in enumerate(nodes):
+        possibly[id(node.stmt)] = possibly_in[node]
+        definitely[id(node.stmt)] = must_in[i] if reachable[i] else possibly_in[node]
+    return definitely, possibly
 
 
 BINARY_OPERATORS = {
@@ -484,8 +585,17 @@ def varied_names(cfg: CFG, wrt: set[str], always: frozenset = frozenset()):
             inputs[key] = _differentiable_inputs(value)
         return inputs[key]
 
+    loaded: dict[int, set[str]] = {}
+
+    def loads(value):  # likewise
+        key = id(value)
+        if key not in loaded:
+            loaded[key] = names_loaded(value)
+        return loaded[key]
+
     def transfer(node, facts):
-        return _transfer(node, facts) | always
+        facts = _transfer(node, facts)
+        return facts | always if always else facts
 
     def _transfer(node, facts):
         if node is cfg.entry:
@@ -493,16 +603,15 @@ def varied_names(cfg: CFG, wrt: set[str], always: frozenset = frozenset()):
         stmt = node.stmt
         if isinstance(stmt, ast.For):
             return facts - node.defs
-        if isinstance(stmt, ast.Expr) and node.defs:
-            return set(facts) | (node.defs if names_loaded(stmt.value) & facts else set())
-        if is_setitem(stmt):
-            return set(facts) | (node.defs if names_loaded(stmt.value) & facts else set())
+        if isinstance(stmt, ast.Expr) and node.defs or is_setitem(stmt):
+            # facts are frozensets: unchanged when nothing is added
+            if node.defs <= facts or loads(stmt.value).isdisjoint(facts):
+                return facts
+            return facts | node.defs
         if isinstance(stmt, ast.Assign) and node.defs:
-            depends = bool(differentiable_inputs(stmt.value) & facts)
-            facts = set(facts) - node.defs
-            if depends:
-                facts |= node.defs
-            return facts
+            if differentiable_inputs(stmt.value).isdisjoint(facts):
+                return facts - node.defs if not node.defs.isdisjoint(facts) else facts
+            return facts if node.defs <= facts else facts | node.defs
         return facts
 
     inp, _ = solve(cfg, transfer, forward=True)
@@ -515,9 +624,7 @@ class Analysis:
     def __init__(self, tree: ast.FunctionDef, wrt: set[str], argument_kinds: dict | None = None):
         classify_sequence_operators(tree, argument_kinds)
         self.cfg = CFG.build(tree)
-        reach_in, _ = reaching_definitions(self.cfg)
-        self.defined = definitely_assigned(self.cfg, reach_in)
-        self.possibly = possibly_assigned(self.cfg, reach_in)
+        self.defined, self.possibly = _assigned_names(self.cfg)
         self.varied = varied_names(self.cfg, wrt)
 
     def is_varied(self, name: str, before: ast.AST) -> bool:

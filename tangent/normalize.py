@@ -25,6 +25,7 @@ import types
 
 import numpy as np
 
+from .astwalk import copy_tree
 from .controlflow import iteration_plan, lower_control_flow
 from .errors import TangentSyntaxError
 from .frontend import UNRESOLVED, ParsedFunction, local_names
@@ -770,7 +771,7 @@ def normalize(parsed: ParsedFunction, namer: Namer) -> ast.FunctionDef:
         if isinstance(node, (ast.Yield, ast.YieldFrom, ast.Await)):
             raise parsed.origin.error(TangentSyntaxError, node, "generators and coroutines cannot be differentiated",
                                       "return a value (e.g. a list or an array) instead of yielding")
-    tree = lower_control_flow(copy.deepcopy(parsed.tree), parsed, namer)
+    tree = lower_control_flow(copy_tree(parsed.tree), parsed, namer)
     parsed.local_names = parsed.local_names | local_names(tree)
     normalizer = Normalizer(parsed, namer)
     body = normalizer.body(tree.body)

@@ -18,6 +18,7 @@ import ast
 import operator
 from collections import Counter
 
+from .astwalk import loaded_names, names_in, stored_names, walk_list
 from .reverse import Comment
 
 _FOLDABLE_BINOPS = {
@@ -142,17 +143,17 @@ def fold_constants(fdef: ast.FunctionDef) -> ast.FunctionDef:
 
 
 def _loads(node) -> list[ast.Name]:
-    return [n for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
+    return [n for n in names_in(node) if isinstance(n.ctx, ast.Load)]
 
 
 def _stores(node) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return stored_names(node)
 
 
 def _assign_counts(fdef) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for node in ast.walk(fdef):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+    for node in names_in(fdef):
+        if isinstance(node.ctx, ast.Store):
             counts[node.id] = counts.get(node.id, 0) + 1
     for a in fdef.args.posonlyargs + fdef.args.args + fdef.args.kwonlyargs:
         counts[a.arg] = counts.get(a.arg, 0) + 1
@@ -164,6 +165,23 @@ def propagate_copies(fdef: ast.FunctionDef) -> ast.FunctionDef:
     loads: dict[str, int] = {}  # kept exact as copies are substituted
     for n in _loads(fdef):
         loads[n.id] = loads.get(n.id, 0) + 1
+
+    # Each statement's loaded Name nodes and stored names, found once: this
+    # pass only renames loads and deletes statements, so both stay valid.
+    loads_of: dict[int, list[ast.Name]] = {}
+    stores_of: dict[int, set[str]] = {}
+
+    def loads_in(s):
+        found = loads_of.get(id(s))
+        if found is None:
+            found = loads_of[id(s)] = _loads(s)
+        return found
+
+    def stores_in(s):
+        found = stores_of.get(id(s))
+        if found is None:
+            found = stores_of[id(s)] = _stores(s)
+        return found
 
     def block(stmts):
         i = 0
@@ -184,21 +202,32 @@ def propagate_copies(fdef: ast.FunctionDef) -> ast.FunctionDef:
                 rest = stmts[i + 1:]
                 # Uses of `a` outside this block's remainder, or a change of
                 # `b` before the last use, make the substitution unsafe.
-                uses_here = sum(1 for s in rest for n in _loads(s) if n.id == a)
+                # `loads` counts every use in the function, so the scan stops
+                # at the statement with the last one (a rest with fewer uses
+                # than the count leaves last at len(rest): no substitution).
                 uses_total = loads.get(a, 0)
+                uses_here = 0
+                last = -1
+                if uses_total:
+                    for k, s in enumerate(rest):
+                        here = sum(1 for n in loads_in(s) if n.id == a)
+                        if here:
+                            uses_here += here
+                            last = k
+                            if uses_here >= uses_total:
+                                break
                 if uses_here == uses_total:
-                    last = max((k for k, s in enumerate(rest) if any(n.id == a for n in _loads(s))), default=-1)
                     # b may be stored by the last use when that is a plain assignment:
                     # its right-hand side is read before its target is written
                     def changes_b(s, a=a, b=b):  # b = a gives b the value it already has
-                        return b in _stores(s) and not (
+                        return b in stores_in(s) and not (
                             isinstance(s, ast.Assign) and isinstance(s.value, ast.Name) and s.value.id == a)
 
                     if all(not changes_b(s) for s in rest[:last]) and not (
-                        last >= 0 and b in _stores(rest[last]) and not isinstance(rest[last], ast.Assign)
+                        last >= 0 and b in stores_in(rest[last]) and not isinstance(rest[last], ast.Assign)
                     ):
                         for s in rest[: last + 1]:
-                            for n in _loads(s):
+                            for n in loads_in(s):
                                 if n.id == a:
                                     n.id = b
                         del stmts[i]
@@ -246,7 +275,7 @@ def _has_side_effects(stmt: ast.Assign) -> bool:
     if getattr(stmt, "tangent_pure", False):
         return False
     return any(isinstance(n, (ast.Yield, ast.Await)) or isinstance(n, ast.Call) and not getattr(n, "tangent_pure_call", False)
-               for n in ast.walk(stmt.value))
+               for n in walk_list(stmt.value))
 
 
 def eliminate_dead_code(fdef: ast.FunctionDef) -> ast.FunctionDef:
@@ -297,8 +326,22 @@ def _empty(stmts) -> bool:
     return all(isinstance(s, (ast.Pass, Comment)) for s in stmts)
 
 
+def _statements(fdef):
+    """fdef and every statement (and except handler) in it, without walking
+    into expressions: only these have statement lists."""
+    todo = [fdef]
+    while todo:
+        node = todo.pop()
+        yield node
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            inner = getattr(node, field, None)
+            if isinstance(inner, list):
+                todo.extend(s for s in inner if isinstance(s, ast.AST))
+
+
 def _fix_empty_bodies(fdef):
-    for node in ast.walk(fdef):
+    # each node's fix reads and writes only its own fields: any visiting order does
+    for node in list(_statements(fdef)):
         for field in ("body", "orelse"):
             inner = getattr(node, field, None)
             if isinstance(inner, list) and isinstance(node, ast.stmt) and field == "body" and not inner:
@@ -368,10 +411,10 @@ def tidy_blocks(fdef: ast.FunctionDef) -> ast.FunctionDef:
             out.append(stmt)
         return out
 
-    loaded = {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    loaded = loaded_names(fdef)
 
     def names_stored(target):
-        return {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+        return {n.id for n in names_in(target)}
 
     fdef.body = block(fdef.body)
     if _empty(fdef.body):

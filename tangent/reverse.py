@@ -33,6 +33,7 @@ from .analysis import (
     primitive_of,
     written_region,
 )
+from .astwalk import names_in
 from .differentiator import Differentiator
 from .errors import NoDerivativeError, TangentSyntaxError
 from .frontend import UNRESOLVED, ParsedFunction
@@ -795,12 +796,20 @@ def restored_values_read(adjoint) -> set[int]:
                 events.append(("read", n, loops))
 
     walk(adjoint, ())
+    # for each name its last read, for each loop the names read inside it
+    last_read: dict[str, int] = {}
+    read_in_loop: dict[int, set[str]] = {}
+    for i, (kind, n, where) in enumerate(events):
+        if kind == "read":
+            last_read[n] = i
+            for loop in where:
+                read_in_loop.setdefault(loop, set()).add(n)
     found: set[int] = set()
     for i, (kind, site, loops) in enumerate(events):
         if kind != "restore":
             continue
-        later = any(k == "read" and n == site.name for k, n, _ in events[i + 1:])
-        again = bool(loops) and any(k == "read" and n == site.name and loops[0] in where for k, n, where in events)
+        later = last_read.get(site.name, -1) > i
+        again = bool(loops) and site.name in read_in_loop.get(loops[0], ())
         if later or again:
             found.add(id(site))
     return found
@@ -824,10 +833,8 @@ def names_read(stmts) -> set[str]:
     for stmt in stmts:
         if isinstance(stmt, (Save, Restore, Comment)):
             continue
-        for node in ast.walk(stmt):
-            if isinstance(node, (ast.If, ast.For, ast.While)):
-                pass
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+        for node in names_in(stmt):
+            if isinstance(node.ctx, ast.Load):
                 found.add(node.id)
     return found
 

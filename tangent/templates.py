@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import ast
 import builtins
-import copy
 import inspect
 from typing import Callable
 
+from .astwalk import copy_tree
 from .naming import Namer
 from .rules import Template
 
@@ -91,6 +91,18 @@ def _is_d(node: ast.AST) -> bool:
     )
 
 
+_locals: dict[int, tuple] = {}  # id(template tree) -> (tree, its local names)
+
+
+def _locals_of(template, tree, params) -> set[str]:
+    """The names a template assigns, other than its parameters (found once per tree)."""
+    found = _locals.get(id(tree))
+    if found is None or found[0] is not tree:
+        found = _locals[id(tree)] = (tree, frozenset(
+            n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)) - params)
+    return found[1]
+
+
 class _Instantiator(ast.NodeTransformer):
     def __init__(self, template, bound, derivative, namer, bind_global):
         self.template = template
@@ -105,28 +117,26 @@ class _Instantiator(ast.NodeTransformer):
             self.params.add(tree.args.vararg.arg)
         if tree.args.kwarg:
             self.params.add(tree.args.kwarg.arg)
-        self.locals = {
-            n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
-        } - self.params
+        self.locals = _locals_of(template, tree, self.params)
 
     def visit_Assign(self, node: ast.Assign):
         if len(node.targets) == 1 and _is_d(node.targets[0]):
             param = node.targets[0].slice.id
             value = self.visit(node.value)
-            stmt = Accumulate(param, copy.deepcopy(self.bound.get(param)), value)
+            stmt = Accumulate(param, copy_tree(self.bound.get(param)), value)
             return ast.copy_location(stmt, node)
         return self.generic_visit(node)
 
     def visit_Subscript(self, node: ast.Subscript):
         if _is_d(node):
             expr = self.derivative(node.slice.id)
-            return ZeroDerivative(copy.deepcopy(self.bound.get(node.slice.id))) if expr is None else expr
+            return ZeroDerivative(copy_tree(self.bound.get(node.slice.id))) if expr is None else expr
         return self.generic_visit(node)
 
     def visit_Name(self, node: ast.Name):
         name = node.id
         if name in self.params:
-            return copy.deepcopy(self.bound[name])
+            return copy_tree(self.bound[name])
         if name in self.locals:
             if name not in self.renamed:
                 self.renamed[name] = self.namer.fresh("_" + name.strip("_"))
@@ -148,7 +158,7 @@ def instantiate(template: Template, bound: dict[str, ast.expr],
     substituted (see module doc). ``derivative(param)`` gives the adjoint or
     tangent expression of a parameter, or None when it is zero.
     """
-    body = copy.deepcopy(template.tree.body)
+    body = copy_tree(template.tree.body)
     inst = _Instantiator(template, bound, derivative, namer, bind_global)
     out = []
     for stmt in body:
