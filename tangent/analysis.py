@@ -343,7 +343,8 @@ def classify_sequence_operators(tree: ast.FunctionDef, argument_kinds: dict | No
             if callee is runtime.as_sequence and call_args:
                 return of(call_args[0])
             if isinstance(callee, np.ufunc):
-                return "float" if any(of(a) == "float" for a in call_args) else "num"
+                # (of a list, an array; of numbers, maybe a NumPy integer)
+                return "float" if any(of(a) in ("float", "seq") for a in call_args) else "num"
             label = getattr(callee, "__name__", None)
             module = getattr(callee, "__module__", None) or ""
             if module == "math":
@@ -363,9 +364,10 @@ def classify_sequence_operators(tree: ast.FunctionDef, argument_kinds: dict | No
         nonseq = ("int", "num", "float")
         same = isinstance(node.left, ast.Name) and isinstance(node.right, ast.Name) and node.left.id == node.right.id
         if isinstance(node.op, ast.Mult):
-            if ka == "seq" and kb in ("int", "num"):
+            # ("num" may be an array, which multiplies a list as an array: decided at run time)
+            if ka == "seq" and kb == "int":
                 return runtime.repeat
-            if kb == "seq" and ka in ("int", "num"):
+            if kb == "seq" and ka == "int":
                 return runtime.repeat_right
             if "seq" in (ka, kb):
                 return runtime.mul_or_repeat
@@ -409,6 +411,7 @@ def classify_sequence_operators(tree: ast.FunctionDef, argument_kinds: dict | No
         kinds = {k: None for k in kinds}  # no fixed point: know nothing
     for node in binops:
         node.tangent_callee = decide(node)
+    tree.tangent_kinds = kinds
 
 
 def _differentiable_inputs(value: ast.expr) -> set[str]:
