@@ -813,6 +813,108 @@ def _refuse_writes_into_arguments(tree: ast.FunctionDef, origin, analysis: Analy
         )
 
 
+def immutable_scalars(tree: ast.FunctionDef, scalar_params=()) -> set[str]:
+    """Names that certainly hold an immutable number (or string) wherever
+    they are bound: every assignment to them gives a constant, ``float(...)``,
+    ``int(...)``, ``len(...)``, a ``math`` function's result, a loop counter
+    over a range, or arithmetic of such values; parameters only when
+    ``scalar_params`` says their arguments are numbers (the generic code,
+    built first, knows nothing of them).
+    ``s += e`` on such a name rebinds it: nothing else can see the change."""
+    import builtins
+    import math
+
+    definitions: dict[str, list] = {}
+    ranges = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            for t in node.targets:
+                if isinstance(t, ast.Name):
+                    definitions.setdefault(t.id, []).append(node.value)
+                    if isinstance(node.value, ast.Call) and getattr(node.value, "tangent_callee", None) is builtins.range:
+                        ranges.add(t.id)
+                else:
+                    for n in ast.walk(t):
+                        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                            definitions.setdefault(n.id, []).append(None)  # unpacked: unknown
+        elif isinstance(node, ast.For):
+            counter = isinstance(node.iter, ast.Name) and node.iter.id in ranges or (
+                isinstance(node.iter, ast.Call) and getattr(node.iter, "tangent_callee", None) is builtins.range)
+            for n in ast.walk(node.target):
+                if isinstance(n, ast.Name):
+                    definitions.setdefault(n.id, []).append(ast.Constant(value=0) if counter else None)
+    params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+    for p in params:
+        definitions.setdefault(p, []).append(ast.Constant(value=0.0) if p in scalar_params else None)
+    numeric_builtins = {builtins.float, builtins.int, builtins.len, builtins.bool, builtins.complex}
+    candidates = set(definitions)
+
+    def scalar(value) -> bool:
+        if isinstance(value, ast.Constant):
+            return isinstance(value.value, (int, float, complex, str, bytes)) or value.value is None
+        if isinstance(value, ast.Name):
+            return value.id in candidates and not getattr(value, "tangent_global", False)
+        if isinstance(value, ast.BinOp):
+            return not isinstance(value.op, ast.MatMult) and scalar(value.left) and scalar(value.right)
+        if isinstance(value, ast.UnaryOp):
+            return scalar(value.operand)
+        if isinstance(value, ast.Compare):
+            return scalar(value.left) and all(scalar(c) for c in value.comparators)
+        if isinstance(value, ast.Call):
+            callee = getattr(value, "tangent_callee", None)
+            if callee in numeric_builtins:
+                return True
+            module = getattr(callee, "__module__", None)
+            if module == "math" or callee in vars(math).values():
+                return True  # math's functions always return Python numbers
+        return False
+
+    changed = True
+    while changed:
+        changed = False
+        for var in sorted(candidates):
+            if not all(v is not None and scalar(v) for v in definitions[var]):
+                candidates.discard(var)
+                changed = True
+    return candidates, scalar
+
+
+def _rebinding_writes(tree: ast.FunctionDef, cfg: CFG, order) -> set[int]:
+    """ids of the augmented assignments ``s += e`` that rebind ``s``: every
+    value ``s`` may hold when they run is an immutable number (see
+    immutable_scalars), so no other name sees the change."""
+    scalar_params = getattr(tree, "tangent_scalar_params", ())
+    candidates, scalar = immutable_scalars(tree, scalar_params)
+    augmented = [stmt for stmt, _ in order if getattr(stmt, "tangent_augmented", False)]
+    if not augmented:
+        return set()
+    reach_in, _ = reaching_definitions(cfg)
+    found = set()
+    for stmt in augmented:
+        var = stmt.targets[0].id
+        node = cfg.node_of.get(id(stmt))
+        if node is None:
+            continue
+        if var in candidates:
+            found.add(id(stmt))
+            continue
+        ok = True
+        for name_, where in reach_in[node]:
+            if name_ != var or where is None:
+                continue
+            if where is cfg.entry:
+                ok = var in scalar_params
+            elif isinstance(where.stmt, ast.Assign) and isinstance(where.stmt.targets[0], ast.Name):
+                ok = scalar(where.stmt.value)
+            else:
+                ok = False
+            if not ok:
+                break
+        if ok:
+            found.add(id(stmt))
+    return found
+
+
 def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: bool | str = True) -> None:
     """Refuse in-place writes whose effect the derivative could not follow.
 
@@ -840,6 +942,7 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: 
     walk(tree.body, ())
     views = _view_functions()
 
+    rebinding = _rebinding_writes(tree, analysis.cfg, order)
     writes: dict[str, list] = {}
     for stmt, loops in order:
         target = None
@@ -849,7 +952,8 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: 
             target = stmt.value.func.value.id
         elif isinstance(stmt, ast.Assign) and getattr(stmt.value, "tangent_callee", None) is list.pop:
             target = stmt.value.func.value.id
-        elif getattr(stmt, "tangent_augmented", False) and aliases:
+        elif getattr(stmt, "tangent_augmented", False) and aliases and id(stmt) not in rebinding:
+            # (s += e on a number rebinds s: nothing else sees it)
             target = stmt.targets[0].id
         if target is not None:
             writes.setdefault(target, []).append((stmt, loops))
@@ -928,8 +1032,8 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: 
         stmt = node.stmt
         if isinstance(stmt, ast.For):
             return isinstance(stmt.target, ast.Name) and stmt.target.id in names
-        if getattr(stmt, "tangent_augmented", False):
-            return False  # y += e on an array keeps the same object
+        if getattr(stmt, "tangent_augmented", False) and id(stmt) not in rebinding:
+            return False  # y += e on an array keeps the same object (on a number it rebinds)
         return isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name) and stmt.targets[0].id in names
 
     def reaches(edge, w_stmt):
