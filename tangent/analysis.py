@@ -444,7 +444,8 @@ def classify_sequence_operators(tree: ast.FunctionDef, argument_kinds: dict | No
             if callee is runtime.as_sequence and call_args:
                 return of(call_args[0])
             if isinstance(callee, np.ufunc):
-                return "float" if any(of(a) == "float" for a in call_args) else "num"
+                # (of a list, an array; of numbers, maybe a NumPy integer)
+                return "float" if any(of(a) in ("float", "seq") for a in call_args) else "num"
             label = getattr(callee, "__name__", None)
             module = getattr(callee, "__module__", None) or ""
             if module == "math":
@@ -464,9 +465,10 @@ def classify_sequence_operators(tree: ast.FunctionDef, argument_kinds: dict | No
         nonseq = ("int", "num", "float")
         same = isinstance(node.left, ast.Name) and isinstance(node.right, ast.Name) and node.left.id == node.right.id
         if isinstance(node.op, ast.Mult):
-            if ka == "seq" and kb in ("int", "num"):
+            # ("num" may be an array, which multiplies a list as an array: decided at run time)
+            if ka == "seq" and kb == "int":
                 return runtime.repeat
-            if kb == "seq" and ka in ("int", "num"):
+            if kb == "seq" and ka == "int":
                 return runtime.repeat_right
             if "seq" in (ka, kb):
                 return runtime.mul_or_repeat
@@ -510,6 +512,7 @@ def classify_sequence_operators(tree: ast.FunctionDef, argument_kinds: dict | No
         kinds = {k: None for k in kinds}  # no fixed point: know nothing
     for node in binops:
         node.tangent_callee = decide(node)
+    tree.tangent_kinds = kinds
 
 
 def _differentiable_inputs(value: ast.expr) -> set[str]:
@@ -668,6 +671,369 @@ def _alias_source(value: ast.expr, views) -> str | None:
     return None
 
 
+# Calls whose result is a new container holding (some of) the items of their
+# arguments: writing into the result leaves the arguments alone, writing into
+# an item read from it does not.
+_CONTAINER_CALLS = {list, tuple, dict, sorted, reversed, zip, enumerate, map, filter, list.copy, dict.copy,
+                    dict.items, dict.values, dict.keys}
+# NumPy functions whose results are always arrays of one or more dimensions:
+# indexing with them (advanced indexing) copies.
+_INDEX_ARRAY_FUNCTIONS = ("arange", "nonzero", "flatnonzero", "argsort", "argwhere")
+
+
+def _index_makes_copy(index: ast.expr, definitions: dict, base: str) -> bool:
+    """Whether ``base[index]`` certainly copies: advanced (integer or boolean
+    array) indexing of an array. A list index (``x[[0, 1]]``), an array built
+    from a list, ``np.arange(...)``, ``np.nonzero(...)`` and comparisons of
+    the indexed array itself (``x[x > 0]``) are such indices; an integer, a
+    slice or anything unknown may give a view, or an item of a list that is
+    the caller's object."""
+    import numpy as np
+
+    def is_list(node):
+        if isinstance(node, (ast.List, ast.ListComp)):
+            return True
+        return isinstance(node, ast.Name) and bool(definitions.get(node.id)) and all(
+            isinstance(v, (ast.List, ast.ListComp)) for v in definitions[node.id])
+
+    def fancy_value(value):
+        if isinstance(value, (ast.List, ast.ListComp)):
+            return True
+        if isinstance(value, ast.Compare):
+            return base in names_loaded(value)  # x > 0 where x is indexable by it: an array
+        callee = getattr(value, "tangent_callee", None)
+        if isinstance(value, ast.Call) and callee is not None:
+            if callee in (np.array, np.asarray) and value.args and is_list(value.args[0]):
+                return True
+            return any(callee is getattr(np, n) for n in _INDEX_ARRAY_FUNCTIONS)
+        return False
+
+    if isinstance(index, ast.Tuple):
+        return any(_index_makes_copy(e, definitions, base) for e in index.elts)
+    if isinstance(index, ast.Name):
+        values = definitions.get(index.id)
+        return bool(values) and all(fancy_value(v) for v in values)
+    return fancy_value(index)
+
+
+def argument_memory(tree: ast.FunctionDef, cfg: CFG) -> tuple[dict, dict]:
+    """Which names may share memory with the caller's arguments.
+
+    A forward may-analysis whose facts are triples ``(name, parameter,
+    direct)``: ``name`` may be (a view of, an item of, the iteration target
+    over) the object the caller passed as ``parameter`` (``direct``), or a
+    container made in the function that holds such objects (not direct:
+    writing into it leaves the caller's objects alone, but what is read from
+    it is direct). Returns (facts before each node, {name: [statements that
+    made it share]}).
+    """
+    params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
+    views = _view_functions()
+    definitions: dict[str, list] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            for t in node.targets:
+                if isinstance(t, ast.Name):
+                    definitions.setdefault(t.id, []).append(node.value)
+    for p in params:
+        definitions.setdefault(p, []).append(None)
+    made: dict[str, list] = {}
+
+    def sources(value) -> list[tuple[str, bool | None]]:
+        """(name, how): the result holds what ``name`` holds (how None: same
+        kind as name's), is an item of it (True), or holds its items (False)."""
+        if isinstance(value, ast.Name):
+            return [(value.id, None)]
+        if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
+            if _index_makes_copy(value.slice, definitions, value.value.id):
+                return []
+            return [(value.value.id, True)]
+        if isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name):
+            if getattr(value, "tangent_global", False):
+                return []
+            return [(value.value.id, True)]
+        if isinstance(value, (ast.List, ast.Tuple, ast.Dict)):
+            return [(n, False) for n in sorted(names_loaded(value))]
+        if isinstance(value, ast.BinOp):
+            callee = getattr(value, "tangent_callee", None)
+            if callee in BINARY_OPERATORS.values():
+                return []  # arithmetic: a new value
+            return [(n, False) for n in sorted(names_loaded(value))]  # concatenation, repetition
+        if isinstance(value, ast.Call):
+            callee = getattr(value, "tangent_callee", None)
+            try:
+                view = callee in views
+            except TypeError:
+                view = False
+            if view:
+                receiver = value.func.value if getattr(value, "tangent_method", False) else (
+                    value.args[0] if value.args else None)
+                return [(receiver.id, None)] if isinstance(receiver, ast.Name) else []
+            try:
+                container = callee in _CONTAINER_CALLS
+            except TypeError:
+                container = False
+            if container:
+                return [(n, False) for n in sorted(names_loaded(value))]
+            if _may_return_an_argument(callee):
+                return [(n, True) for n in sorted(names_loaded(value))]
+        return []
+
+    def transfer(node, facts):
+        if node is cfg.entry:
+            return frozenset((p, p, True) for p in params)
+        stmt = node.stmt
+        if isinstance(stmt, ast.For):
+            target = stmt.target.id
+            kept = {f for f in facts if f[0] != target}
+            new = {(target, f[1], True) for f in facts if f[0] in names_loaded(stmt.iter)}
+            if new:
+                made.setdefault(target, []).append(stmt)
+            return kept | new
+        target, value = None, None
+        if isinstance(stmt, ast.Assign):
+            t = stmt.targets[0]
+            if isinstance(t, ast.Name):
+                if getattr(stmt, "tangent_augmented", False):
+                    return facts  # y += e: the same object (an array) or a new number
+                target, value = t.id, stmt.value
+            elif isinstance(t, (ast.Subscript, ast.Attribute)) and isinstance(t.value, ast.Name):
+                target, value = t.value.id, stmt.value  # c[k] = v: c now holds v
+                new = {(target, f[1], False) for f in facts if f[0] in names_loaded(value)}
+                if new:
+                    made.setdefault(target, []).append(stmt)
+                return facts | new
+            elif isinstance(t, ast.Tuple):
+                names = {e.id for e in t.elts if isinstance(e, ast.Name)}
+                new = {(n, f[1], True) for n in names for f in facts if f[0] in names_loaded(stmt.value)}
+                return {f for f in facts if f[0] not in names} | new
+        elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) \
+                and getattr(stmt.value, "tangent_callee", None) in (list.append, list.extend, list.insert) \
+                and isinstance(stmt.value.func, ast.Attribute) and isinstance(stmt.value.func.value, ast.Name):
+            target = stmt.value.func.value.id
+            new = {(target, f[1], False) for f in facts if f[0] in names_loaded(stmt.value) - {target}}
+            if new:
+                made.setdefault(target, []).append(stmt)
+            return facts | new
+        if target is None:
+            return facts
+        new = set()
+        for source, how in sources(value):
+            for f in facts:
+                if f[0] == source:
+                    new.add((target, f[1], True if how is True else f[2] if how is None else False))
+        if new:
+            made.setdefault(target, []).append(stmt)
+        return {f for f in facts if f[0] != target} | new
+
+    inp, _ = solve(cfg, transfer, forward=True)
+    return inp, made
+
+
+def _user_words(tree: ast.FunctionDef):
+    """shown(var, avoid=None): the user's words for a variable of the
+    normalized function: its name, or for a temporary of the normalizer the
+    variable it became (other than ``avoid``) or the expression it holds
+    (d['q'], an item of the sequence a loop runs over); ``shown.words`` gives
+    the same without quotes (None when there are no such words)."""
+    definitions = {}
+    user_names = {}  # temporary -> the user's variable it was copied into
+    for stmt in ast.walk(tree):
+        if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
+            definitions.setdefault(stmt.targets[0].id, stmt.value)
+            if isinstance(stmt.value, ast.Name):
+                user_names.setdefault(stmt.value.id, stmt.targets[0].id)
+
+    def words(var, avoid=None, depth=0):
+        if not var.startswith("_") or depth > 8:
+            return var
+        became = user_names.get(var)
+        if became is not None and not became.startswith("_") and became != avoid:
+            return became
+        value = definitions.get(var)
+        if isinstance(value, ast.Call) and len(value.args) == 1 and isinstance(value.args[0], ast.Name) \
+                and getattr(value.func, "id", getattr(value.func, "attr", "")) in ("as_sequence", "list", "tuple"):
+            value = value.args[0]  # the sequence a for loop runs over
+        if isinstance(value, ast.Name):
+            return words(value.id, avoid, depth + 1)
+        if isinstance(value, (ast.Subscript, ast.Attribute)):
+            value = copy.deepcopy(value)
+            for node in ast.walk(value):
+                if isinstance(node, ast.Name) and node.id.startswith("_"):
+                    node.id = words(node.id, avoid, depth + 1) or "..."
+            return ast.unparse(value)
+        return None
+
+    def shown(var, avoid=None):
+        text = words(var, avoid)
+        return repr(text) if text else "a value computed on that line"
+
+    shown.words = words
+    return shown
+
+
+# Methods that change their object in place.
+def _mutating_methods():
+    import numpy as np
+
+    found = {getattr(list, n) for n in ("append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse")}
+    found |= {getattr(dict, n) for n in ("update", "pop", "popitem", "setdefault", "clear")}
+    found |= {getattr(np.ndarray, n) for n in ("sort", "fill", "put", "resize", "partition", "itemset", "setflags")
+              if hasattr(np.ndarray, n)}
+    return found
+
+
+def _refuse_writes_into_arguments(tree: ast.FunctionDef, origin, analysis: Analysis, writes: dict) -> None:
+    """Refuse writes into any value that may be (part of) an object the caller
+    passed: an argument itself, a view of it (a basic slice, a reshape, .T),
+    an item of a list or dict argument, a loop target over a list argument."""
+    from .errors import TangentSyntaxError
+
+    cfg = analysis.cfg
+    facts, made = argument_memory(tree, cfg)
+    shown = _user_words(tree)
+    mutating = _mutating_methods()
+    sites = [(var, stmt) for var, found in writes.items() for stmt, _ in found
+             if not getattr(stmt, "tangent_augmented", False)]
+    for node in cfg.nodes:
+        stmt = node.stmt
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Attribute) \
+                and isinstance(stmt.value.func.value, ast.Name):
+            try:
+                mutates = getattr(stmt.value, "tangent_callee", None) in mutating
+            except TypeError:
+                mutates = False
+            if mutates:
+                sites.append((stmt.value.func.value.id, stmt))
+    for var, stmt in sites:
+        node = cfg.node_of.get(id(stmt))
+        if node is None:
+            continue
+        owners = sorted({f[1] for f in facts[node] if f[0] == var and f[2]})
+        if not owners:
+            continue
+        argument = owners[0]
+        if var == argument and (var, var, True) in facts[node] and not made.get(var):
+            raise origin.error(
+                TangentSyntaxError, stmt,
+                f"this writes into the argument {var!r}, changing the caller's value, which the derivative cannot undo",
+                f"copy it first: {var} = {var}.copy()",
+            )
+        where = [s for s in made.get(var, []) if getattr(s, "lineno", None) is not None]
+        line = where[0].lineno if where else None
+        text = origin.text(line) if line is not None else ""
+        since = f" (since line {line}{': ' + text if text else ''})" if line is not None else ""
+        raise origin.error(
+            TangentSyntaxError, stmt,
+            f"this writes into {shown(var)}, which may share memory with the argument {argument!r}{since}, "
+            "changing the caller's value, which the derivative cannot undo",
+            f"write into a copy: make one with .copy() (or np.copy(...)){' on line ' + str(line) if line else ''}, "
+            "before this write",
+        )
+
+
+def immutable_scalars(tree: ast.FunctionDef, scalar_params=()) -> set[str]:
+    """Names that certainly hold an immutable number (or string) wherever
+    they are bound: every assignment to them gives a constant, ``float(...)``,
+    ``int(...)``, ``len(...)``, a ``math`` function's result, a loop counter
+    over a range, or arithmetic of such values; parameters only when
+    ``scalar_params`` says their arguments are numbers (the generic code,
+    built first, knows nothing of them).
+    ``s += e`` on such a name rebinds it: nothing else can see the change."""
+    import builtins
+    import math
+
+    definitions: dict[str, list] = {}
+    ranges = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            for t in node.targets:
+                if isinstance(t, ast.Name):
+                    definitions.setdefault(t.id, []).append(node.value)
+                    if isinstance(node.value, ast.Call) and getattr(node.value, "tangent_callee", None) is builtins.range:
+                        ranges.add(t.id)
+                else:
+                    for n in ast.walk(t):
+                        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                            definitions.setdefault(n.id, []).append(None)  # unpacked: unknown
+        elif isinstance(node, ast.For):
+            counter = isinstance(node.iter, ast.Name) and node.iter.id in ranges or (
+                isinstance(node.iter, ast.Call) and getattr(node.iter, "tangent_callee", None) is builtins.range)
+            for n in ast.walk(node.target):
+                if isinstance(n, ast.Name):
+                    definitions.setdefault(n.id, []).append(ast.Constant(value=0) if counter else None)
+    params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+    for p in params:
+        definitions.setdefault(p, []).append(ast.Constant(value=0.0) if p in scalar_params else None)
+    numeric_builtins = {builtins.float, builtins.int, builtins.len, builtins.bool, builtins.complex}
+    candidates = set(definitions)
+
+    def scalar(value) -> bool:
+        if isinstance(value, ast.Constant):
+            return isinstance(value.value, (int, float, complex, str, bytes)) or value.value is None
+        if isinstance(value, ast.Name):
+            return value.id in candidates and not getattr(value, "tangent_global", False)
+        if isinstance(value, ast.BinOp):
+            return not isinstance(value.op, ast.MatMult) and scalar(value.left) and scalar(value.right)
+        if isinstance(value, ast.UnaryOp):
+            return scalar(value.operand)
+        if isinstance(value, ast.Compare):
+            return scalar(value.left) and all(scalar(c) for c in value.comparators)
+        if isinstance(value, ast.Call):
+            callee = getattr(value, "tangent_callee", None)
+            if callee in numeric_builtins:
+                return True
+            module = getattr(callee, "__module__", None)
+            if module == "math" or callee in vars(math).values():
+                return True  # math's functions always return Python numbers
+        return False
+
+    changed = True
+    while changed:
+        changed = False
+        for var in sorted(candidates):
+            if not all(v is not None and scalar(v) for v in definitions[var]):
+                candidates.discard(var)
+                changed = True
+    return candidates, scalar
+
+
+def _rebinding_writes(tree: ast.FunctionDef, cfg: CFG, order) -> set[int]:
+    """ids of the augmented assignments ``s += e`` that rebind ``s``: every
+    value ``s`` may hold when they run is an immutable number (see
+    immutable_scalars), so no other name sees the change."""
+    scalar_params = getattr(tree, "tangent_scalar_params", ())
+    candidates, scalar = immutable_scalars(tree, scalar_params)
+    augmented = [stmt for stmt, _ in order if getattr(stmt, "tangent_augmented", False)]
+    if not augmented:
+        return set()
+    reach_in, _ = reaching_definitions(cfg)
+    found = set()
+    for stmt in augmented:
+        var = stmt.targets[0].id
+        node = cfg.node_of.get(id(stmt))
+        if node is None:
+            continue
+        if var in candidates:
+            found.add(id(stmt))
+            continue
+        ok = True
+        for name_, where in reach_in[node]:
+            if name_ != var or where is None:
+                continue
+            if where is cfg.entry:
+                ok = var in scalar_params
+            elif isinstance(where.stmt, ast.Assign) and isinstance(where.stmt.targets[0], ast.Name):
+                ok = scalar(where.stmt.value)
+            else:
+                ok = False
+            if not ok:
+                break
+        if ok:
+            found.add(id(stmt))
+    return found
+
+
 def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: bool | str = True) -> None:
     """Refuse in-place writes whose effect the derivative could not follow.
 
@@ -693,9 +1059,9 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: 
                 walk(stmt.orelse, loops)
 
     walk(tree.body, ())
-    params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
     views = _view_functions()
 
+    rebinding = _rebinding_writes(tree, analysis.cfg, order)
     writes: dict[str, list] = {}
     for stmt, loops in order:
         target = None
@@ -705,23 +1071,17 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: 
             target = stmt.value.func.value.id
         elif isinstance(stmt, ast.Assign) and getattr(stmt.value, "tangent_callee", None) is list.pop:
             target = stmt.value.func.value.id
-        elif getattr(stmt, "tangent_augmented", False) and aliases:
+        elif getattr(stmt, "tangent_augmented", False) and aliases and id(stmt) not in rebinding:
+            # (s += e on a number rebinds s: nothing else sees it)
             target = stmt.targets[0].id
         if target is not None:
             writes.setdefault(target, []).append((stmt, loops))
+    if not origin.filename.startswith("<tangent "):
+        # (code Tangent generated writes into its tape on purpose; the user's
+        # writes in it were checked when the user's function was transformed)
+        _refuse_writes_into_arguments(tree, origin, analysis, writes)
     if not writes:
         return
-    reach_in, _ = reaching_definitions(analysis.cfg)
-    for var, sites in writes.items():
-        for stmt, _ in sites:
-            node = analysis.cfg.node_of.get(id(stmt))
-            if var in params and node is not None and (var, analysis.cfg.entry) in reach_in[node] \
-                    and not getattr(stmt, "tangent_augmented", False):
-                raise origin.error(
-                    TangentSyntaxError, stmt,
-                    f"this writes into the argument {var!r}, changing the caller's value, which the derivative cannot undo",
-                    f"copy it first: {var} = {var}.copy()",
-                )
 
     if not aliases:
         return
@@ -743,6 +1103,10 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: 
     # d[k] = b, obj.attr = b) or through a call of the user's own function,
     # whose result may be (a view of) any argument.
     edges = []
+    all_definitions: dict[str, list] = {}
+    for stmt, _ in order:
+        if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
+            all_definitions.setdefault(stmt.targets[0].id, []).append(stmt.value)
     for stmt, loops in order:
         if isinstance(stmt, ast.Expr) and getattr(stmt.value, "tangent_callee", None) is list.append:
             container = stmt.value.func.value.id
@@ -760,6 +1124,9 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: 
         if not isinstance(target, ast.Name):
             continue
         alias = target.id
+        if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) \
+                and _index_makes_copy(value.slice, all_definitions, value.value.id):
+            continue  # x[[0, 1]], x[x > 0]: a copy
         source = _alias_source(value, views)
         if source is not None and source != alias:
             kind = "same" if isinstance(value, ast.Name) else "item" if isinstance(value, ast.Subscript) else "view"
@@ -784,8 +1151,8 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: 
         stmt = node.stmt
         if isinstance(stmt, ast.For):
             return isinstance(stmt.target, ast.Name) and stmt.target.id in names
-        if getattr(stmt, "tangent_augmented", False):
-            return False  # y += e on an array keeps the same object
+        if getattr(stmt, "tangent_augmented", False) and id(stmt) not in rebinding:
+            return False  # y += e on an array keeps the same object (on a number it rebinds)
         return isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name) and stmt.targets[0].id in names
 
     def reaches(edge, w_stmt):
@@ -858,38 +1225,7 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: 
         found.pop(written)
         return found
 
-    definitions = {stmt.targets[0].id: stmt.value for stmt, _ in order
-                   if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)}
-    user_names = {}  # temporary -> the user's variable it was copied into
-    for stmt, _ in order:
-        if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.Name):
-            user_names.setdefault(stmt.value.id, stmt.targets[0].id)
-
-    def words(var, avoid=None, depth=0):
-        """The user's words for a variable: its name, or for a temporary of the
-        normalizer the variable it became or the expression it holds (d['q'])."""
-        if not var.startswith("_") or depth > 8:
-            return var
-        became = user_names.get(var)
-        if became is not None and not became.startswith("_") and became != avoid:
-            return became
-        value = definitions.get(var)
-        if isinstance(value, ast.Call) and len(value.args) == 1 and isinstance(value.args[0], ast.Name) \
-                and getattr(value.func, "id", getattr(value.func, "attr", "")) in ("as_sequence", "list", "tuple"):
-            value = value.args[0]  # the sequence a for loop runs over
-        if isinstance(value, ast.Name):
-            return words(value.id, avoid, depth + 1)
-        if isinstance(value, (ast.Subscript, ast.Attribute)):
-            value = copy.deepcopy(value)
-            for node in ast.walk(value):
-                if isinstance(node, ast.Name) and node.id.startswith("_"):
-                    node.id = words(node.id, avoid, depth + 1) or "..."
-            return ast.unparse(value)
-        return None
-
-    def shown(var, avoid=None):
-        text = words(var, avoid)
-        return repr(text) if text else "a value computed on that line"
+    shown = _user_words(tree)
 
     for written, sites in writes.items():
         for w_stmt, w_loops in sites:
@@ -903,7 +1239,7 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: 
                         raise origin.error(
                             TangentSyntaxError, w_stmt,
                             f"this writes in place into {shown(written)}, which may share memory with "
-                            f"{shown(other, avoid=words(written))} (since line {line}{': ' + text if text else ''}), read after this write; "
+                            f"{shown(other, avoid=shown.words(written))} (since line {line}{': ' + text if text else ''}), read after this write; "
                             "Tangent cannot differentiate through that aliasing",
                             f"keep an independent copy on line {line} (e.g. with .copy() or np.copy(...)), "
                             "or write into a copy made just before this line",

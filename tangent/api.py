@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from . import rules
+from . import rules, runtime
 from .errors import NonFiniteGradientError, TangentError
 from .frontend import recording, recording_now, unchanged
 from .transform import Session
@@ -137,6 +137,13 @@ def _input_ids(values, found=None, depth=0) -> set:
 _FLOAT = np.dtype(float)
 
 
+def _shape_or_none(value):
+    try:
+        return np.shape(value)
+    except ValueError:  # items of different shapes
+        return None
+
+
 def _owned(g, like, held: set):
     """``g`` as a returned derivative: a fresh, writable array of the
     argument's float dtype when ``like`` (the argument) is an array, the same
@@ -153,6 +160,9 @@ def _owned(g, like, held: set):
         attrs = vars(like) if hasattr(like, "__dict__") and not isinstance(like, dict) else like
         attrs = attrs if isinstance(attrs, dict) else {}
         return type(g)((k, _owned(v, attrs.get(k), held)) for k, v in g.items())
+    if isinstance(like, (list, tuple)) and isinstance(g, np.ndarray) and g.ndim and len(g) == len(like):
+        # a list operand of NumPy functions gets an array adjoint: give it the argument's kind
+        g = runtime._items_grad(g, like) if np.shape(g) == _shape_or_none(like) else type(like)(g)
     if isinstance(g, (list, tuple)) and not isinstance(g, np.ndarray):
         items = like if isinstance(like, (list, tuple)) and len(like) == len(g) else [None] * len(g)
         return type(g)(_owned(v, item, held) for v, item in zip(g, items))

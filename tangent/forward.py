@@ -319,12 +319,36 @@ class ForwardMode(Differentiator):
                 code.append(simplify_statement(item, self.zeros_like, simplifier))
             else:
                 code.append(simplify_statement(item, self.zeros_like, simplifier))
+        code, tangent_value = self._negate_sequences(code, tangent_value)
         if simplifier.dropped is not None and tangent_value is not None and not self._covers_operands(
                 template, bound, [tangent_value, *code]):
             # a dropped zero term may have been what broadcast the result
             keywords = [ast.keyword(arg="at_end", value=ast.Constant(value=True))] if simplifier.dropped == "right" else []
             tangent_value = ast.Call(func=name(self.broadcast_tangent), args=[tangent_value, name(result)],
                                      keywords=keywords)
+        return code, tangent_value
+
+    def _negate_sequences(self, code, tangent_value):
+        """``-t`` of the tangent of a list or tuple (an operand of arithmetic
+        with an array: ``arr - [a, b]``) as ``np.negative(t)``: Python lists
+        have no ``-``, NumPy reads them as arrays."""
+        kinds = getattr(self.tree, "tangent_kinds", {})
+        sequences = {self.derivative_names[v] for v, k in kinds.items() if k == "seq" and v in self.derivative_names}
+        if not sequences:
+            return code, tangent_value
+        np_name = self.session.bind_global("np", np)
+
+        class Negate(ast.NodeTransformer):
+            def visit_UnaryOp(self, node):
+                self.generic_visit(node)
+                if isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Name) and node.operand.id in sequences:
+                    func = ast.Attribute(value=name(np_name), attr="negative", ctx=ast.Load())
+                    return ast.Call(func=func, args=[node.operand], keywords=[])
+                return node
+
+        code = [Negate().visit(stmt) for stmt in code]
+        if tangent_value is not None:
+            tangent_value = Negate().visit(tangent_value)
         return code, tangent_value
 
     def only_fresh(self, var: str, code, seen=None) -> bool:

@@ -22,6 +22,15 @@ class GradTuple(tuple):
 
     __radd__ = __add__
 
+    def __neg__(self):
+        return GradTuple(None if a is None else -a for a in self)
+
+    def __sub__(self, other):
+        return self + (-other)
+
+    def __rsub__(self, other):
+        return (-self) + other
+
 
 class GradList(list):
     """Adjoint of a list: a list whose ``+`` adds elementwise."""
@@ -30,6 +39,15 @@ class GradList(list):
         return GradList(add(a, b) for a, b in zip(self, other))
 
     __radd__ = __add__
+
+    def __neg__(self):
+        return GradList(None if a is None else -a for a in self)
+
+    def __sub__(self, other):
+        return self + (-other)
+
+    def __rsub__(self, other):
+        return (-self) + other
 
 
 class GradDict(dict):
@@ -94,7 +112,11 @@ def zeros_like(x):
 
 
 def unbroadcast(g, like):
-    """Sum the adjoint ``g`` down to the shape of ``like``, undoing broadcasting."""
+    """Sum the adjoint ``g`` down to the shape of ``like``, undoing broadcasting.
+    A list or tuple ``like`` (an operand of arithmetic with an array, which
+    NumPy reads as an array) gets a GradList/GradTuple of its items' adjoints."""
+    if isinstance(like, (list, tuple)) and not isinstance(g, (list, tuple)) and g is not None:
+        return _items_grad(unbroadcast(np.asarray(g), np.zeros(np.shape(like))), like)
     gshape = getattr(g, "shape", ())
     lshape = getattr(like, "shape", ())
     if gshape == lshape:
@@ -106,6 +128,18 @@ def unbroadcast(g, like):
         extra + i for i, n in enumerate(lshape) if n == 1 and gshape[extra + i] != 1
     )
     return np.sum(g, axis=axes).reshape(lshape)
+
+
+def _items_grad(g, like):
+    """The array adjoint ``g`` of the list or tuple ``like`` (nested, holding
+    numbers or arrays) split into adjoints of its items, each of its item's
+    kind and shape (a float for a number)."""
+    if isinstance(like, (list, tuple)):
+        parts = [_items_grad(gi, li) for gi, li in zip(g, like)]
+        return GradTuple(parts) if isinstance(like, tuple) else GradList(parts)
+    if isinstance(like, np.ndarray):
+        return np.asarray(g, dtype=like.dtype if np.issubdtype(like.dtype, np.inexact) else float).reshape(like.shape)
+    return float(g) if not isinstance(like, complex) else complex(g)
 
 
 def _is_basic_index(index) -> bool:
@@ -210,6 +244,8 @@ def broadcast_tangent(t, like, at_end=False):
         items = zeros + list(t) if at_end else list(t) + zeros
         return type(t)(items) if isinstance(t, (GradList, GradTuple)) else (tuple(items) if isinstance(like, tuple) else items)
     shape = np.shape(like) if isinstance(like, (np.ndarray, np.generic, numbers.Number)) else None
+    if shape is not None and isinstance(t, (list, tuple)):
+        t = np.asarray(t)  # the tangent of a list operand of arithmetic with an array
     if shape is None or np.shape(t) == shape:
         return t
     dtype = np.result_type(t, like, 0.0) if isinstance(like, np.ndarray) else np.result_type(t, 0.0)

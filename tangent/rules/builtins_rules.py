@@ -207,8 +207,83 @@ def t_sum(z, iterable, start=0):
     d[z] = sum(d[iterable], d[start])
 
 
+def grad_of_items(g, iterable):
+    """Adjoint of ``list(iterable)`` or ``tuple(iterable)`` given the adjoint
+    ``g`` of the result (a list of item adjoints, None meaning zero): an
+    array shaped like ``iterable`` when it is an array (its items are its
+    rows), else a GradList/GradTuple like it."""
+    items = list(iterable)
+    parts = [zeros_like(v) if gi is None else gi for gi, v in zip(g, items)]
+    if isinstance(iterable, np.ndarray):
+        out = zeros_like(iterable)
+        for k, part in enumerate(parts):
+            out[k] = part
+        return out
+    return GradTuple(parts) if isinstance(iterable, tuple) else GradList(parts)
+
+
+def item_grads(dout, g):
+    """Adjoint of ``g`` in ``grad_of_items(g, iterable)`` given the adjoint
+    ``dout`` of its result: the item adjoints, as a list like ``g``."""
+    parts = list(dout)
+    return GradTuple(parts) if isinstance(g, tuple) else GradList(parts)
+
+
+def items_tangent(t, iterable, kind):
+    """Tangent of ``kind(iterable)`` (``kind`` list or tuple) given the
+    tangent ``t`` of ``iterable``: the tangents of its items."""
+    if isinstance(iterable, np.ndarray) and np.shape(t) != iterable.shape:
+        t = np.broadcast_to(t, iterable.shape).copy()  # a zero kept as a number
+    return kind(t)
+
+
+@adjoint(builtins.list, builtins.tuple)
+def list_(z, iterable=()):
+    d[iterable] = grad_of_items(d[z], iterable)
+
+
+@tangent_rule(builtins.list)
+def t_list(z, iterable=()):
+    d[z] = items_tangent(d[iterable], iterable, list)
+
+
+@tangent_rule(builtins.tuple)
+def t_tuple(z, iterable=()):
+    d[z] = items_tangent(d[iterable], iterable, tuple)
+
+
 # Rules for the helpers above, so that gradients calling them can be
 # differentiated again (forward or reverse over reverse).
+
+
+@adjoint(grad_of_items)
+def a_grad_of_items(out, g, iterable):
+    d[g] = item_grads(d[out], g)
+
+
+@tangent_rule(grad_of_items)
+def t_grad_of_items(out, g, iterable):
+    d[out] = grad_of_items(d[g], iterable)
+
+
+@adjoint(item_grads)
+def a_item_grads(out, dout, g):
+    d[dout] = grad_of_items(d[out], dout)
+
+
+@tangent_rule(item_grads)
+def t_item_grads(out, dout, g):
+    d[out] = item_grads(d[dout], g)
+
+
+@adjoint(items_tangent)
+def a_items_tangent(out, t, iterable, kind):
+    d[t] = grad_of_items(d[out], iterable)
+
+
+@tangent_rule(items_tangent)
+def t_items_tangent(out, t, iterable, kind):
+    d[out] = items_tangent(d[t], iterable, kind)
 
 
 @adjoint(grad_of_extremum)
