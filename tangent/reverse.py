@@ -33,7 +33,7 @@ from .analysis import (
     primitive_of,
     written_region,
 )
-from .astwalk import names_in
+from .astwalk import names_in, walk_list
 from .differentiator import Differentiator
 from .errors import NoDerivativeError, TangentSyntaxError
 from .frontend import UNRESOLVED, ParsedFunction
@@ -128,9 +128,9 @@ class ReverseMode(Differentiator):
     def _adopt_hook_names(self, tree):
         """``with insert_grad_of(h) as dh`` names the adjoint of h ``dh``
         when nothing else uses that name."""
-        hooks = [n for n in ast.walk(tree) if isinstance(n, GradHook)]
-        inside = {id(n) for h in hooks for b in h.body for n in ast.walk(b)}
-        used_outside = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in inside}
+        hooks = [n for n in walk_list(tree) if isinstance(n, GradHook)]
+        inside = {id(n) for h in hooks for b in h.body for n in walk_list(b)}
+        used_outside = {n.id for n in names_in(tree) if id(n) not in inside}
         for hook in hooks:
             if hook.alias in used_outside:
                 raise self.error(TangentSyntaxError, hook,
