@@ -115,6 +115,8 @@ class ReverseMode(Differentiator):
         self.adjoint_names = self.derivative_names
         self.def_count: Counter = Counter()
         self.sites: list[Site] = []
+        self._site_index: dict = {}  # (name, id(stmt)) -> latest site (see site_of)
+        self._sites_indexed = 0
         self.stack_name = namer.fresh("stack")
         self.tapes: dict[int, str] = {}
         self.counters: dict[int, str] = {}
@@ -453,10 +455,15 @@ class ReverseMode(Differentiator):
         return code
 
     def site_of(self, var, stmt) -> Site:
-        for site in reversed(self.sites):
-            if site.name == var and site.stmt is stmt:
-                return site
-        raise AssertionError((var, stmt))
+        """The last site recorded for ``var`` at ``stmt`` (sites are only
+        appended: each is indexed once, the latest for a key wins)."""
+        for site in self.sites[self._sites_indexed:]:
+            self._site_index[site.name, id(site.stmt)] = site
+        self._sites_indexed = len(self.sites)
+        site = self._site_index.get((var, id(stmt)))
+        if site is None or site.stmt is not stmt:
+            raise AssertionError((var, stmt))
+        return site
 
     def adjoint_assign(self, stmt: ast.Assign, target: str, state: dict) -> list[ast.stmt]:
         current = state.get(target, ZERO)
