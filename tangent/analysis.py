@@ -16,7 +16,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from . import rules
-from .astwalk import loaded_names
+from .astwalk import loaded_names, walk_list
 from .frontend import UNRESOLVED
 
 
@@ -387,9 +387,10 @@ def classify_sequence_operators(tree: ast.FunctionDef, argument_kinds: dict | No
     args = tree.args
     for param in args.posonlyargs + args.args + args.kwonlyargs:
         kinds[param.arg] = (argument_kinds or {}).get(param.arg)
-    assigns = [n for n in ast.walk(tree) if isinstance(n, ast.Assign)]
-    loops = [n for n in ast.walk(tree) if isinstance(n, ast.For)]
-    binops = [n for n in ast.walk(tree) if isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Mult, ast.Add))]
+    nodes = walk_list(tree)
+    assigns = [n for n in nodes if isinstance(n, ast.Assign)]
+    loops = [n for n in nodes if isinstance(n, ast.For)]
+    binops = [n for n in nodes if isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Mult, ast.Add))]
 
     def of(node):
         if isinstance(node, ast.Constant):

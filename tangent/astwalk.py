@@ -107,3 +107,116 @@ def copy_tree(value, memo: dict | None = None):
         new.extend([v if v.__class__ in _ATOMIC else copy_tree(v, memo) for v in value])
         return new
     return copy.deepcopy(value, memo)
+
+
+_LEAVES = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop, ast.Constant, ast.Name)
+
+
+def _leaf(self, node):
+    return node
+
+
+class FastTransformer(ast.NodeTransformer):
+    """``ast.NodeTransformer`` with the same results, faster: the visitor of
+    each node class is looked up once, and nodes with nothing to transform
+    (names, constants, operators, contexts without a ``visit_`` method of
+    their own) are not visited. Subclasses define ``visit_X`` methods as
+    usual but must not override ``visit``."""
+
+    _dispatch: dict = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._dispatch = {}
+
+    def _lookup(self, ncls):
+        name = "visit_" + ncls.__name__
+        method = getattr(type(self), name, None)
+        if method is not None and not (name == "visit_Constant" and method is ast.NodeVisitor.visit_Constant):
+            found = method
+        elif issubclass(ncls, _LEAVES):
+            found = _leaf  # generic_visit would find no child to change
+        else:
+            found = FastTransformer.generic_visit
+        self._dispatch[ncls] = found
+        return found
+
+    def visit(self, node):
+        visitor = self._dispatch.get(node.__class__) or self._lookup(node.__class__)
+        return visitor(self, node)
+
+    def generic_visit(self, node):
+        dispatch = self._dispatch
+        for field in node._fields:
+            try:
+                old_value = getattr(node, field)
+            except AttributeError:
+                continue
+            if isinstance(old_value, list):
+                new_values = []
+                for value in old_value:
+                    if isinstance(value, _AST):
+                        visitor = dispatch.get(value.__class__) or self._lookup(value.__class__)
+                        if visitor is not _leaf:
+                            value = visitor(self, value)
+                            if value is None:
+                                continue
+                            if not isinstance(value, _AST):
+                                new_values.extend(value)
+                                continue
+                    new_values.append(value)
+                old_value[:] = new_values
+            elif isinstance(old_value, _AST):
+                visitor = dispatch.get(old_value.__class__) or self._lookup(old_value.__class__)
+                if visitor is _leaf:
+                    continue
+                new_node = visitor(self, old_value)
+                if new_node is None:
+                    delattr(node, field)
+                else:
+                    setattr(node, field, new_node)
+        return node
+
+
+def fix_missing_locations(node: ast.AST) -> ast.AST:
+    """``ast.fix_missing_locations`` without recursion through generators
+    (same depth-first order, so the same result)."""
+    stack = [(node, 1, 0, 1, 0)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        n, lineno, col_offset, end_lineno, end_col_offset = pop()
+        attributes = n._attributes
+        if attributes:
+            if "lineno" in attributes:
+                if not hasattr(n, "lineno"):
+                    n.lineno = lineno
+                else:
+                    lineno = n.lineno
+            if "end_lineno" in attributes:
+                if getattr(n, "end_lineno", None) is None:
+                    n.end_lineno = end_lineno
+                else:
+                    end_lineno = n.end_lineno
+            if "col_offset" in attributes:
+                if not hasattr(n, "col_offset"):
+                    n.col_offset = col_offset
+                else:
+                    col_offset = n.col_offset
+            if "end_col_offset" in attributes:
+                if getattr(n, "end_col_offset", None) is None:
+                    n.end_col_offset = end_col_offset
+                else:
+                    end_col_offset = n.end_col_offset
+        children = []
+        for f in n._fields:
+            try:
+                v = getattr(n, f)
+            except AttributeError:
+                continue
+            if isinstance(v, _AST):
+                children.append(v)
+            elif isinstance(v, list):
+                children.extend([x for x in v if isinstance(x, _AST)])
+        for child in reversed(children):
+            push((child, lineno, col_offset, end_lineno, end_col_offset))
+    return node

@@ -12,6 +12,7 @@ import math
 import sys
 import traceback
 
+from .astwalk import fix_missing_locations
 from .reverse import Comment
 
 _counter = itertools.count()
@@ -45,7 +46,7 @@ def to_source(functions: list[ast.FunctionDef], header: str = "") -> str:
     comments: dict[str, str] = {}
     module = ast.Module(body=list(functions), type_ignores=[])
     module = _with_comment_markers(module, comments)
-    ast.fix_missing_locations(module)
+    fix_missing_locations(module)
     text = ast.unparse(module)
     lines = []
     for line in text.splitlines():

@@ -26,6 +26,7 @@ from .analysis import (
     varied_names,
     written_region,
 )
+from .astwalk import FastTransformer, names_in, walk_list
 from .differentiator import Differentiator
 from .errors import NoDerivativeError, TangentSyntaxError
 from .frontend import ParsedFunction
@@ -42,7 +43,7 @@ def _zero(node) -> bool:
     return isinstance(node, ZeroDerivative)
 
 
-class ZeroSimplifier(ast.NodeTransformer):
+class ZeroSimplifier(FastTransformer):
     """Propagates zero tangents through sums and products.
 
     Dropping the zero term of a sum can lose the shape the result gets from
@@ -356,7 +357,7 @@ class ForwardMode(Differentiator):
         seen = (seen or set()) | {var}
         helpers = {self.zeros_like, self.session.bind_global("copy_tangent", runtime.copy_tangent),
                    self.session.bind_global("fresh_tangent", runtime.fresh_tangent)}
-        for node in (n for stmt in code for n in ast.walk(stmt)):
+        for node in (n for stmt in code for n in walk_list(stmt)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
                 node, (ast.For, ast.AugAssign, ast.AnnAssign, ast.NamedExpr)) else []
             if not any(isinstance(t, ast.Name) and t.id == var or not isinstance(t, (ast.Name, ast.Subscript, ast.Attribute))
@@ -477,7 +478,7 @@ class ForwardMode(Differentiator):
                 code.append(ast.Assign(targets=[store(self.d(param.arg))], value=self.zeros(name(param.arg))))
         # the caller's tangent vectors, for ``returned_tangent``, also when
         # the body rebinds a parameter (``u = u.copy()``)
-        assigned = {n.id for n in ast.walk(self.tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        assigned = {n.id for n in names_in(self.tree) if isinstance(n.ctx, ast.Store)}
         self.incoming = {}
         for param in self.wrt:
             self.incoming[param] = self.d(param)
@@ -572,11 +573,11 @@ def _written_alias_classes(tree: ast.FunctionDef, analysis) -> set[str]:
         parent[find(a)] = find(b)
 
     def names(node):
-        return [n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
+        return [n.id for n in walk_list(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
 
     views = views_of()
     written = set()
-    for stmt in ast.walk(tree):
+    for stmt in walk_list(tree):
         if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
             target, value = stmt.targets[0].id, stmt.value
             source = _alias_source(value, views)
@@ -620,7 +621,7 @@ def _integer_names(tree: ast.FunctionDef) -> set[str]:
     """Names that only ever hold integers (loop counters over ranges, lengths,
     int constants): they share no memory and have no tangent."""
     ranges, ints, others = set(), set(), set()
-    for node in ast.walk(tree):
+    for node in walk_list(tree):
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
             target, value = node.targets[0].id, node.value
             callee = getattr(value, "tangent_callee", None)
@@ -630,7 +631,7 @@ def _integer_names(tree: ast.FunctionDef) -> set[str]:
                 ints.add(target)
             else:
                 others.add(target)
-    for node in ast.walk(tree):
+    for node in walk_list(tree):
         if isinstance(node, ast.For) and isinstance(node.target, ast.Name):
             it = node.iter
             if (isinstance(it, ast.Name) and it.id in ranges) or getattr(it, "tangent_callee", None) is range:
@@ -642,7 +643,7 @@ def _integer_names(tree: ast.FunctionDef) -> set[str]:
 
 def _writes_in_place(tree: ast.FunctionDef) -> bool:
     """Whether the function writes into an array, list, dict or object."""
-    for node in ast.walk(tree):
+    for node in walk_list(tree):
         if isinstance(node, ast.stmt) and is_setitem(node):
             return True
         if isinstance(node, ast.AugAssign) and isinstance(node.target, (ast.Subscript, ast.Attribute)):

@@ -13,6 +13,7 @@ import inspect
 import textwrap
 import types
 
+from .astwalk import walk_list
 from .errors import Origin, SourceUnavailableError, TangentSyntaxError
 
 UNRESOLVED = object()
@@ -192,7 +193,7 @@ def local_names(tree: ast.FunctionDef) -> set[str]:
         names.add(args.vararg.arg)
     if args.kwarg:
         names.add(args.kwarg.arg)
-    for node in ast.walk(tree):
+    for node in walk_list(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
             names.add(node.id)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node is not tree:

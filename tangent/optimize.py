@@ -18,7 +18,7 @@ import ast
 import operator
 from collections import Counter
 
-from .astwalk import loaded_names, names_in, stored_names, walk_list
+from .astwalk import FastTransformer, loaded_names, names_in, stored_names, walk_list
 from .reverse import Comment
 
 _FOLDABLE_BINOPS = {
@@ -39,7 +39,7 @@ def _is_one(node) -> bool:
     return _is_const(node) and type(node.value) in (int, float) and node.value == 1
 
 
-class ConstantFolder(ast.NodeTransformer):
+class ConstantFolder(FastTransformer):
     # x ** 1 -> x and x * 1.0 -> x only in generated adjoint code: in the
     # user's code they would turn a fresh array into an alias of x.
     algebra = False
@@ -151,20 +151,25 @@ def _stores(node) -> set[str]:
 
 
 def _assign_counts(fdef) -> dict[str, int]:
+    return _name_counts(fdef)[0]
+
+
+def _name_counts(fdef) -> tuple[dict[str, int], dict[str, int]]:
+    """(assignments, reads) of each name in the function, in one walk."""
     counts: dict[str, int] = {}
+    loads: dict[str, int] = {}
     for node in names_in(fdef):
         if isinstance(node.ctx, ast.Store):
             counts[node.id] = counts.get(node.id, 0) + 1
+        elif isinstance(node.ctx, ast.Load):
+            loads[node.id] = loads.get(node.id, 0) + 1
     for a in fdef.args.posonlyargs + fdef.args.args + fdef.args.kwonlyargs:
         counts[a.arg] = counts.get(a.arg, 0) + 1
-    return counts
+    return counts, loads
 
 
 def propagate_copies(fdef: ast.FunctionDef) -> ast.FunctionDef:
-    counts = _assign_counts(fdef)
-    loads: dict[str, int] = {}  # kept exact as copies are substituted
-    for n in _loads(fdef):
-        loads[n.id] = loads.get(n.id, 0) + 1
+    counts, loads = _name_counts(fdef)  # loads kept exact as copies are substituted
 
     # Each statement's loaded Name nodes and stored names, found once: this
     # pass only renames loads and deletes statements, so both stay valid.
@@ -244,10 +249,7 @@ def propagate_copies(fdef: ast.FunctionDef) -> ast.FunctionDef:
 def merge_temporaries(fdef: ast.FunctionDef) -> ast.FunctionDef:
     """``t = e`` directly followed by ``x = t``, t read nowhere else: ``x = e``
     (the temporaries that normalization adds for ``s = s + ...``)."""
-    loads: dict[str, int] = {}
-    for n in _loads(fdef):
-        loads[n.id] = loads.get(n.id, 0) + 1
-    counts = _assign_counts(fdef)
+    counts, loads = _name_counts(fdef)
 
     def block(stmts):
         out = []

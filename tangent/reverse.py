@@ -33,7 +33,7 @@ from .analysis import (
     primitive_of,
     written_region,
 )
-from .astwalk import names_in
+from .astwalk import names_in, walk_list
 from .differentiator import Differentiator
 from .errors import NoDerivativeError, TangentSyntaxError
 from .frontend import UNRESOLVED, ParsedFunction
@@ -115,6 +115,8 @@ class ReverseMode(Differentiator):
         self.adjoint_names = self.derivative_names
         self.def_count: Counter = Counter()
         self.sites: list[Site] = []
+        self._site_index: dict = {}  # (name, id(stmt)) -> latest site (see site_of)
+        self._sites_indexed = 0
         self.stack_name = namer.fresh("stack")
         self.tapes: dict[int, str] = {}
         self.counters: dict[int, str] = {}
@@ -128,9 +130,9 @@ class ReverseMode(Differentiator):
     def _adopt_hook_names(self, tree):
         """``with insert_grad_of(h) as dh`` names the adjoint of h ``dh``
         when nothing else uses that name."""
-        hooks = [n for n in ast.walk(tree) if isinstance(n, GradHook)]
-        inside = {id(n) for h in hooks for b in h.body for n in ast.walk(b)}
-        used_outside = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in inside}
+        hooks = [n for n in walk_list(tree) if isinstance(n, GradHook)]
+        inside = {id(n) for h in hooks for b in h.body for n in walk_list(b)}
+        used_outside = {n.id for n in names_in(tree) if id(n) not in inside}
         for hook in hooks:
             if hook.alias in used_outside:
                 raise self.error(TangentSyntaxError, hook,
@@ -458,10 +460,15 @@ class ReverseMode(Differentiator):
         return code
 
     def site_of(self, var, stmt) -> Site:
-        for site in reversed(self.sites):
-            if site.name == var and site.stmt is stmt:
-                return site
-        raise AssertionError((var, stmt))
+        """The last site recorded for ``var`` at ``stmt`` (sites are only
+        appended: each is indexed once, the latest for a key wins)."""
+        for site in self.sites[self._sites_indexed:]:
+            self._site_index[site.name, id(site.stmt)] = site
+        self._sites_indexed = len(self.sites)
+        site = self._site_index.get((var, id(stmt)))
+        if site is None or site.stmt is not stmt:
+            raise AssertionError((var, stmt))
+        return site
 
     def adjoint_assign(self, stmt: ast.Assign, target: str, state: dict) -> list[ast.stmt]:
         current = state.get(target, ZERO)

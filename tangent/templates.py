@@ -14,7 +14,7 @@ import builtins
 import inspect
 from typing import Callable
 
-from .astwalk import copy_tree
+from .astwalk import FastTransformer, copy_tree
 from .naming import Namer
 from .rules import Template
 
@@ -103,7 +103,7 @@ def _locals_of(template, tree, params) -> set[str]:
     return found[1]
 
 
-class _Instantiator(ast.NodeTransformer):
+class _Instantiator(FastTransformer):
     def __init__(self, template, bound, derivative, namer, bind_global):
         self.template = template
         self.bound = bound

@@ -17,6 +17,7 @@ import weakref
 
 from . import optimize, runtime
 from .analysis import describe_argument
+from .astwalk import fix_missing_locations, names_in, walk_list
 from .codegen import compile_source, to_source
 from .errors import SourceUnavailableError, TangentSyntaxError
 from .forward import ForwardMode
@@ -61,7 +62,7 @@ class Session:
     def bind_user_globals(self, parsed: ParsedFunction, tree: ast.FunctionDef, local: set[str]) -> None:
         """Bind the free names of a user function, renaming on clashes."""
         renames: dict[str, str] = {}
-        for node in ast.walk(tree):
+        for node in walk_list(tree):  # only ids change, not the tree's shape: a list walk sees the same nodes
             if isinstance(node, ast.Name) and node.id not in local:
                 if hasattr(node, "tangent_value"):
                     node.id = self.bind_global(node.id, node.tangent_value)
@@ -88,7 +89,7 @@ class Session:
                 parsed.namespace[self_name] = func.__self__
                 parsed.local_names = parsed.local_names - {self_name}
                 del parsed.static[self_name]
-        mentioned = {n.id for n in ast.walk(parsed.tree) if isinstance(n, ast.Name)}
+        mentioned = {n.id for n in names_in(parsed.tree)}
         namer = Namer(parsed.local_names | mentioned | set(self.namespace) | {"d"})
         tree = normalize(parsed, namer)
         local = local_names(tree)
@@ -121,7 +122,7 @@ class Session:
         primal, adjoint, result, grads, seed = mode.run()
         params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
         primal_locals = set(params) | {mode.stack_name} | {
-            n.id for s in primal for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+            n.id for s in primal for n in names_in(s) if isinstance(n.ctx, ast.Store)
         }
         # The tape holds what the adjoint reads of the primal's locals.
         live = names_read(adjoint) & primal_locals
@@ -163,7 +164,7 @@ class Session:
         if self.optimized:
             fdef = optimize.optimize_function(fdef)
         fdef = optimize.tidy_blocks(fdef)
-        return ast.fix_missing_locations(fdef)
+        return fix_missing_locations(fdef)
 
     def reverse(self, func, wrt: tuple[int, ...], preserve_result=False, check_scalar=True, example_args=None) -> str:
         """Generate ``dfunc(*args, seed=1.0)`` returning the adjoints of the
