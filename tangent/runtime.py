@@ -259,6 +259,29 @@ def _shares_memory(a, b) -> bool:
     return a is b and isinstance(a, (list, dict, np.ndarray))
 
 
+def tangent_like(t, value):
+    """The tangent ``t`` of the returned ``value`` in ``value``'s floating
+    dtype (float32 results get float32 tangents, as gradients get their
+    argument's dtype), through tuples, lists and dicts. Never drops an
+    imaginary part; leaves Python numbers and matching dtypes alone."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        dtype = value.dtype
+        if isinstance(t, (np.ndarray, np.generic)) and np.issubdtype(dtype, np.inexact) and t.dtype != dtype \
+                and not (np.iscomplexobj(t) and not np.iscomplexobj(value)):
+            return t.astype(dtype) if isinstance(t, np.ndarray) else dtype.type(t)
+        return t
+    if isinstance(value, (tuple, list)) and isinstance(t, (tuple, list)) and len(t) == len(value):
+        items = [tangent_like(ti, vi) for ti, vi in zip(t, value)]
+        if all(a is b for a, b in zip(items, t)):
+            return t
+        return type(t)(items) if type(t) in (list, tuple, GradList, GradTuple) else tuple(items)
+    if isinstance(value, dict) and isinstance(t, dict):
+        if not any(k in value for k in t):
+            return t
+        return type(t)((k, tangent_like(v, value.get(k))) for k, v in t.items())
+    return t
+
+
 def copy_tangent(t):
     """A copy of the tangent ``t``, for the tangent of a new value: forward
     mode writes into the tangent of a value the program writes into, and

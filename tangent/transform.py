@@ -227,6 +227,9 @@ class Session:
         tangents = [mode.d(p) for p in wrt_names]
         body, result, tangent = mode.run()
         tangent = mode.returned_tangent(tangent)
+        # in the result's dtype (float32 in, float32 out, whatever the tangent vector's dtype)
+        like = self.bind_global("tangent_like", runtime.tangent_like)
+        tangent = ast.Call(func=name(like), args=[tangent, copy.deepcopy(result)], keywords=[])
         ret = ast.Tuple(elts=[tangent, copy.deepcopy(result)], ctx=ast.Load()) if preserve_result else tangent
         body.append(ast.Return(value=ret))
         new_args = copy.deepcopy(args)

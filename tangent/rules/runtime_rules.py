@@ -28,6 +28,7 @@ from ..runtime import (
     repeat_grad,
     repeat_values,
     split_last,
+    tangent_like,
     unbroadcast,
     zero_region,
     zeros_like,
@@ -113,6 +114,17 @@ def t_pop(z, lst, index=-1):
 nondifferentiable(runtime.zeros_like, runtime.check_scalar_output, runtime.ensure_finite)
 
 nondifferentiable(stop_gradient)
+
+
+@adjoint(runtime.tangent_like)
+def a_tangent_like(z, t, value):
+    # a dtype conversion: its adjoint converts back to t's dtype
+    d[t] = tangent_like(d[z], t)
+
+
+@tangent_rule(runtime.tangent_like)
+def t_tangent_like(z, t, value):
+    d[z] = tangent_like(d[t], value)
 
 
 @adjoint(runtime.as_sequence)
