@@ -785,6 +785,10 @@ def restored_values_read(adjoint) -> set[int]:
         for stmt in stmts:
             if isinstance(stmt, Restore):
                 events.append(("restore", stmt.site, loops))
+                if stmt.site.index is not None:
+                    # restore_region(y, index, ...) writes into the object y
+                    # names then: if y was rebound since, its old value is read
+                    events.append(("read", stmt.site.name, loops))
                 continue
             if isinstance(stmt, (Save, Comment)):
                 continue
@@ -839,10 +843,21 @@ def names_read(stmts) -> set[str]:
     found = set()
     for stmt in stmts:
         if isinstance(stmt, (Save, Restore, Comment)):
+            if isinstance(stmt, Restore) and stmt.site.index is not None:
+                found.add(stmt.site.name)  # restore_region reads the object it writes into
             continue
         for node in names_in(stmt):
             if isinstance(node.ctx, ast.Load):
                 found.add(node.id)
+        stack = [stmt]
+        while stack:  # markers nested in blocks, at any depth
+            node = stack.pop()
+            for field in ("body", "orelse"):
+                for inner in getattr(node, field, None) or ():
+                    if isinstance(inner, Restore) and inner.site.index is not None:
+                        found.add(inner.site.name)
+                    elif isinstance(inner, ast.stmt):
+                        stack.append(inner)
     return found
 
 
