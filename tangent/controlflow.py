@@ -205,13 +205,39 @@ def iteration_plan(iter_node: ast.expr, parsed: ParsedFunction, namer: Namer):
     def item(var, index):
         return ast.Subscript(value=_name(var), slice=index, ctx=ast.Load())
 
+    def indexable(arg):
+        # what a loop over arg sees, indexable (a dict's keys, a zip's tuples)
+        sequence = ast.Call(func=_name("as_sequence"), args=[arg], keywords=[])
+        sequence.tangent_callee = as_sequence
+        return sequence
+
+    def nested(arg):
+        inner = parsed.resolve(arg.func) if isinstance(arg, ast.Call) else UNRESOLVED
+        return inner in (builtins.enumerate, builtins.zip) and not arg.keywords
+
+    if callee is builtins.enumerate and len(args) == 1 and not iter_node.keywords and nested(args[0]):
+        # enumerate(zip(a, b)): the inner plan, its items numbered
+        setups, length, element = iteration_plan(args[0], parsed, namer)
+        return setups, length, lambda k: ast.Tuple(elts=[k, element(k)], ctx=ast.Load())
+    if callee is builtins.zip and args and not iter_node.keywords and any(nested(a) for a in args):
+        plans = [iteration_plan(a, parsed, namer) if nested(a) else None for a in args]
+        setups, lengths, elements = [], [], []
+        for arg, plan in zip(args, plans):
+            if plan is None:
+                var, setup = bind(indexable(arg), "_seq")
+                plan = ([setup], length_of(var), lambda k, var=var: item(var, k))
+            setups += plan[0]
+            lengths.append(plan[1])
+            elements.append(plan[2])
+        length = ast.Call(func=_name("min"), args=lengths, keywords=[])
+        return setups, length, lambda k: ast.Tuple(elts=[e(k) for e in elements], ctx=ast.Load())
     if callee is builtins.enumerate and len(args) == 1 and not iter_node.keywords:
-        var, setup = bind(args[0], "_seq")
+        var, setup = bind(indexable(args[0]), "_seq")
         return [setup], length_of(var), lambda k: ast.Tuple(elts=[k, item(var, k)], ctx=ast.Load())
     if callee is builtins.zip and args and not iter_node.keywords:
         setups, names = [], []
         for arg in args:
-            var, setup = bind(arg, "_seq")
+            var, setup = bind(indexable(arg), "_seq")
             setups.append(setup)
             names.append(var)
         lengths = [length_of(v) for v in names]

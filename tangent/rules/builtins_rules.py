@@ -551,10 +551,12 @@ def t_erfc(z, x):
 nondifferentiable(
     builtins.len, builtins.int, builtins.bool, builtins.slice, builtins.round, builtins.range,
     builtins.isinstance, builtins.print, builtins.type, builtins.str, builtins.repr,
-    builtins.enumerate, builtins.zip, builtins.hasattr, builtins.id,
+    builtins.hasattr, builtins.id,
     operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne,
     operator.not_, operator.floordiv, operator.and_, operator.or_,
     operator.is_, operator.is_not, operator.contains,
     math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite,
     math.copysign,
 )
+# (enumerate and zip are not here: their items carry derivatives. Loops over
+# them are read by index; list(zip(a, b)) and the like raise NoDerivativeError.)
