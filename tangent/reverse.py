@@ -339,9 +339,20 @@ class ReverseMode(Differentiator):
     def refuse_unsupported(self, tree: ast.FunctionDef) -> None:
         """The backward pass of a function that writes into arrays restores
         the overwritten regions; reverse mode over that is not supported."""
-        for stmt in ast.walk(tree):
-            if isinstance(stmt, ast.Expr) and getattr(stmt.value, "tangent_callee", None) is runtime.restore_region \
-                    and any(self.analysis.is_varied(n, stmt) for n in names_loaded(stmt.value)):
+        restores = [stmt for stmt in ast.walk(tree) if isinstance(stmt, ast.Expr)
+                    and getattr(stmt.value, "tangent_callee", None) is runtime.restore_region]
+        if not restores:
+            return
+        tape_calls = (runtime.restore_region, runtime.copy_region)
+        read_elsewhere = {n for stmt in ast.walk(tree) if isinstance(stmt, ast.stmt) and not isinstance(
+            stmt, (ast.If, ast.For, ast.While, ast.FunctionDef)) and not (
+            isinstance(stmt, (ast.Expr, ast.Assign)) and getattr(stmt.value, "tangent_callee", None) in tape_calls)
+            for n in names_loaded(stmt)}
+        for stmt in restores:
+            target = stmt.value.args[0].id if isinstance(stmt.value.args[0], ast.Name) else None
+            # a restore changes values that other derivative code may read
+            # (even an inactive array's, read as a coefficient): refuse both
+            if any(self.analysis.is_varied(n, stmt) for n in names_loaded(stmt.value)) or target in read_elsewhere:
                 raise self.error(TangentSyntaxError, stmt,
                                  "differentiating, in reverse mode, the backward pass of a function that writes into "
                                  "arrays is not supported",
