@@ -45,6 +45,7 @@ class Origin:
         self.filename = filename
         self.lines = lines
         self.func_name = func_name
+        self.derived_from: str | None = None  # for generated code: the user's function, file:line
 
     def text(self, lineno: int | None) -> str:
         if lineno is None or not (1 <= lineno <= len(self.lines)):
@@ -60,6 +61,13 @@ class Origin:
                 found = re.match(r"\s*# (\S+:\d+: .*)", line)
                 if found:
                     return f"{found.group(1)} (in the derivative {self.func_name} that Tangent generated)"
+            for line in self.lines[lineno:]:  # code before the first comment (the tape of a write)
+                found = re.match(r"\s*# (\S+:\d+: .*)", line)
+                if found:
+                    return f"near {found.group(1)} (in the derivative {self.func_name} that Tangent generated)"
+            if self.derived_from:
+                return (f"the derivative {self.func_name} that Tangent generated from {self.derived_from}, "
+                        f"at its line {lineno}: {self.text(lineno)}")
         text = self.text(lineno)
         place = f"{self.filename}:{lineno}" if lineno else self.filename
         return f"{place} (in {self.func_name}): {text}" if text else f"{place} (in {self.func_name})"

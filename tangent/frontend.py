@@ -257,5 +257,6 @@ def parse_function(func) -> ParsedFunction:
 
         file_lines = [line.rstrip("\n") for line in linecache.getlines(filename)]
     origin = Origin(filename, file_lines, func.__qualname__)
+    origin.derived_from = getattr(func, "tangent_derived_from", None)
 
     return ParsedFunction(func, tree, origin, Namespace(func))

@@ -12,6 +12,7 @@ import ast
 import builtins
 import copy
 import linecache
+import os
 import types as types_module
 import weakref
 
@@ -244,6 +245,9 @@ class Session:
         """Parse the function a derivative is asked for: (parsed, normalized
         tree, namer, names of the wrt parameters, name of the derivative)."""
         parsed, tree, namer = self.prepare(func)
+        origin = parsed.origin
+        self.derived_from = getattr(origin, "derived_from", None) or (
+            f"{os.path.basename(origin.filename)}:{tree.lineno} (in {origin.func_name})")
         if tree.args.vararg or tree.args.kwarg:
             raise parsed.origin.error(TangentSyntaxError, tree, "functions with *args or **kwargs cannot be differentiated yet",
                                       "give the function explicit parameters")
@@ -267,6 +271,9 @@ class Session:
         namespace = dict(self.namespace)
         namespace, filename = compile_source(source, namespace, label)
         func = namespace[entry]
+        for generated in order:  # errors in code generated from them name the user's function
+            if callable(namespace.get(generated.name)):
+                namespace[generated.name].tangent_derived_from = getattr(self, "derived_from", None)
         func.tangent_source = source
         func.tangent_filename = filename
         # the source registered for tracebacks goes with the derivative
