@@ -1141,6 +1141,12 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: 
             edges.append((alias, value.value.id, "item", stmt, loops))
             continue
         callee = getattr(value, "tangent_callee", None)
+        if isinstance(value, ast.BinOp) and getattr(callee, "__name__", "") in ("repeat", "repeat_right", "concat") \
+                and getattr(callee, "__module__", "") == "tangent.runtime":
+            # [a] + [b], [a] * 3: the new list holds the operands' items
+            for n in names_loaded(value) - {alias}:
+                edges.append((alias, n, "call", stmt, loops))
+            continue
         if isinstance(value, ast.Call) and callee is list.pop and isinstance(value.func, ast.Attribute):
             edges.append((alias, value.func.value.id, "item", stmt, loops))
             continue
