@@ -44,3 +44,34 @@ def test_random_programs(mode, first):
             failures.append(f"seed {seed}: {message}\n{case.source}")
     assert not failures, f"{len(failures)} of {CHUNK} programs failed; replay with " \
         f"python tools/fuzz.py --seed {first} --n {CHUNK} --modes {mode} -v\n\n" + "\n\n".join(failures[:3])
+
+
+SINGULAR = "import numpy as np\nCALLS = []\n\n\ndef f(x):\n    CALLS.append(1)\n    return np.sum({})\n"
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_nan_at_an_isolated_singular_point_is_unreliable_not_a_pass(mode):
+    # sqrt(x * x) at x = 0: the derivative is 0 * inf = NaN there, finite differences say 0;
+    # at a nearby point the derivative is right, so the point is singular, not a bug
+    import numpy as np
+
+    case = fuzz.Case(SINGULAR.format("np.sqrt(x * x)"), [np.array([0.0, 1.0])], (0,), [np.array([1.0, 0.5])])
+    assert fuzz.outcome(case, mode)[0] == "unreliable"
+
+
+def test_nan_everywhere_is_a_failure(monkeypatch):
+    # a derivative that is NaN at every point is a failure, also when finite differences are finite
+    import numpy as np
+
+    import tangent
+
+    case = fuzz.Case(SINGULAR.format("np.exp(x)"), [np.array([0.3, 1.0])], (0,), [np.array([1.0, 0.5])])
+    real_grad = tangent.grad
+
+    def nan_grad(f, **kw):
+        df = real_grad(f, **kw)
+        return lambda *a: df(*a) * np.nan
+
+    monkeypatch.setattr(tangent, "grad", nan_grad)
+    result, _ = fuzz.outcome(case, "reverse")
+    assert isinstance(result, fuzz.Failure) and result.kind == "nonfinite"
