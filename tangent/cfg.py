@@ -18,6 +18,7 @@ Assumes: statements are not shared between trees (nodes are keyed by
 from __future__ import annotations
 
 import ast
+import builtins
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -37,6 +38,34 @@ class Node:
 
     def __hash__(self):
         return id(self)
+
+
+def bindings(tree: ast.FunctionDef, counter, unfollowed) -> dict[str, list]:
+    """{name: what binds it, flow-insensitively}: the value of each ``name =
+    value``, ``counter`` for the target of a loop over a range (a ``range``
+    call, or a name assigned one), ``unfollowed`` for names bound otherwise
+    (unpacking, loops over other iterables). Parameters are not included."""
+    found: dict[str, list] = {}
+    ranges = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    found.setdefault(target.id, []).append(node.value)
+                    if getattr(node.value, "tangent_callee", None) is builtins.range:
+                        ranges.add(target.id)
+                else:
+                    for n in ast.walk(target):
+                        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                            found.setdefault(n.id, []).append(unfollowed)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.For):
+            over_range = (isinstance(node.iter, ast.Name) and node.iter.id in ranges
+                          or getattr(node.iter, "tangent_callee", None) is builtins.range)
+            for n in ast.walk(node.target):
+                if isinstance(n, ast.Name):
+                    found.setdefault(n.id, []).append(counter if over_range else unfollowed)
+    return found
 
 
 def names_loaded(node: ast.AST) -> set[str]:

@@ -108,7 +108,9 @@ class _Kinds:
         (each update is a join with the old kind), whose height is 3, so
         every pass but the last raises some name and there are at most
         3 * (number of names) + 1 passes (asserted)."""
-        limit = 3 * (len(self.kinds) + sum(len(s.targets) for s in self.assigns) + len(self.loops)) + 1
+        targets = [t for s in self.assigns for t in s.targets] + [loop.target for loop in self.loops]
+        names = set(self.kinds) | {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        limit = 3 * len(names) + 1
         for _ in range(limit + 1):
             new_kinds = dict(self.kinds)
             changed = self._assignments(new_kinds) | self._loop_targets(new_kinds)

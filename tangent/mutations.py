@@ -25,7 +25,7 @@ import numpy as np
 
 from .activity import Analysis, is_setitem
 from .aliases import alias_source, argument_memory, assigned_values, index_makes_copy, may_return_an_argument
-from .cfg import CFG, names_loaded, reaching_definitions
+from .cfg import CFG, bindings, names_loaded, reaching_definitions
 from .errors import TangentSyntaxError
 
 _NUMERIC_BUILTINS = {builtins.float, builtins.int, builtins.len, builtins.bool, builtins.complex}
@@ -226,25 +226,7 @@ def immutable_scalars(tree: ast.FunctionDef) -> tuple[set[str], object]:
 def _scalar_definitions(tree: ast.FunctionDef) -> dict[str, list]:
     """{name: the values bound to it}: None for a value not followed (an
     unpacked item, a parameter), 0 for a loop counter over a range."""
-    definitions: dict[str, list] = {}
-    ranges = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign):
-            for t in node.targets:
-                if isinstance(t, ast.Name):
-                    definitions.setdefault(t.id, []).append(node.value)
-                    if isinstance(node.value, ast.Call) and getattr(node.value, "tangent_callee", None) is builtins.range:
-                        ranges.add(t.id)
-                else:
-                    for n in ast.walk(t):
-                        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
-                            definitions.setdefault(n.id, []).append(None)  # unpacked: unknown
-        elif isinstance(node, ast.For):
-            counter = isinstance(node.iter, ast.Name) and node.iter.id in ranges or (
-                isinstance(node.iter, ast.Call) and getattr(node.iter, "tangent_callee", None) is builtins.range)
-            for n in ast.walk(node.target):
-                if isinstance(n, ast.Name):
-                    definitions.setdefault(n.id, []).append(ast.Constant(value=0) if counter else None)
+    definitions = bindings(tree, counter=ast.Constant(value=0), unfollowed=None)
     for p in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs:
         definitions.setdefault(p.arg, []).append(None)
     return definitions

@@ -1,23 +1,256 @@
-"""Shape inference (moved verbatim from analysis.py; rewritten next)."""
+"""Shape inference for specialised code.
+
+Question answered: given the shapes of the arguments of one call (the
+example arguments ``df.tangent_specialized_for`` specialises to), which
+shape does each local variable certainly have? Reverse mode uses the
+answer to drop ``unbroadcast`` calls whose result already has the right
+shape and to pick faster rule variants, so a wrong shape is a wrong
+derivative: every answer here errs towards UNKNOWN.
+
+Input: a function in Tangent's normal form (calls carry ``tangent_callee``,
+every ``for`` runs over a range) and ``{parameter: shape}``. Output:
+``infer_shapes`` gives ``{name: shape tuple, or None when not known}``.
+
+How: a flow-insensitive fixpoint over the function's definitions (``name =
+value`` statements, loop targets, the known parameters). Each name's
+abstract value is the join of the abstract values of all its definitions,
+so it covers the value at every use. Abstract values (``Value``) are
+``Array`` (a number or array of a known shape, maybe with its static value,
+maybe known to be an integer), ``Ints`` (a tuple of integers such as
+``x.shape``), ``Static`` (another statically known value: None, a slice, a
+string) or the one ``UNKNOWN``. What each operation does to shapes is
+declared as data: ``@shape_rule(np.sum, np.mean, ...)`` in
+``tangent/rules/numpy_shapes.py``, looked up by the identity of the callee
+(ast operators map to the ``operator`` module's functions).
+
+Assumes: NumPy's broadcasting and result-shape semantics; a call without a
+shape rule gives UNKNOWN; code that would raise (a bad index) may be given
+any shape, as it never produces a value.
+"""
 
 from __future__ import annotations
 
 import ast
+import operator
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .cfg import bindings
+
+# ------------------------------------------------------------ abstract values
 
 
 class _Unknown:
+    """The top of the lattice: nothing is known of the value."""
+
     def __repr__(self):
         return "UNKNOWN"
 
 
-UNKNOWN_SHAPE = _Unknown()
+UNKNOWN = _Unknown()
+
+
+class _Dynamic:
+    """The marker of a value not known statically."""
+
+    def __repr__(self):
+        return "DYNAMIC"
+
+
+DYNAMIC = _Dynamic()
+
+
+@dataclass(frozen=True)
+class Array:
+    """A number or array of shape ``shape``; ``value`` when known statically
+    (Python ints and floats only), ``integer`` when certainly an integer."""
+
+    shape: tuple
+    value: object = DYNAMIC
+    integer: bool = False
+
+
+@dataclass(frozen=True)
+class Ints:
+    """A tuple of integers (``x.shape``), its items when known statically."""
+
+    value: object = DYNAMIC
+
+
+@dataclass(frozen=True)
+class Static:
+    """Another value known statically: None, a slice, a string, a tuple of
+    constants."""
+
+    value: object
+
+
+Value = Array | Ints | Static | _Unknown
+
+
+class NotKnown(Exception):
+    """Raised by rules and their helpers: the result is UNKNOWN."""
+
+
+def _same(a, b) -> bool:
+    return type(a) is type(b) and a == b
+
+
+def join(a: Value | None, b: Value | None) -> Value | None:
+    """The least abstract value covering both (None: no value yet, the
+    bottom). Per name the lattice has height 4: None < Array(s, v, True) <
+    Array(s, DYNAMIC, True) < Array(s, DYNAMIC, False) < UNKNOWN (Ints and
+    Static are shorter chains)."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if isinstance(a, Array) and isinstance(b, Array) and a.shape == b.shape:
+        return Array(a.shape, a.value if _same(a.value, b.value) else DYNAMIC, a.integer and b.integer)
+    if isinstance(a, Ints) and isinstance(b, Ints):
+        return Ints(a.value if _same(a.value, b.value) else DYNAMIC)
+    if isinstance(a, Static) and isinstance(b, Static) and _same(a.value, b.value):
+        return a
+    return UNKNOWN
+
+
+# ------------------------------------------------------------ helpers for rules
+
+
+def shape_of(value: Value) -> tuple:
+    """The shape of a number or array, else NotKnown."""
+    if isinstance(value, Array):
+        return value.shape
+    raise NotKnown
+
+
+def static(value: Value):
+    """The statically known value, else NotKnown."""
+    if isinstance(value, (Array, Ints, Static)) and value.value is not DYNAMIC:
+        return value.value
+    raise NotKnown
+
+
+def broadcast(*shapes: tuple) -> tuple:
+    """NumPy's broadcast of the shapes (NotKnown when they do not broadcast)."""
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise NotKnown from None
+
+
+def reduced(shape: tuple, axis, keepdims: bool) -> tuple:
+    """The shape of a reduction of an array of ``shape`` over ``axis``."""
+    if axis is None:
+        return tuple(1 for _ in shape) if keepdims else ()
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    if not all(type(a) is int for a in axes) or not shape:
+        raise NotKnown
+    axes = {a % len(shape) for a in axes}
+    if keepdims:
+        return tuple(1 if i in axes else n for i, n in enumerate(shape))
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+def matmul_shape(a: tuple, b: tuple) -> tuple:
+    """The shape of ``a @ b`` (NotKnown for scalars and mismatches)."""
+    if not a or not b:
+        raise NotKnown
+    if len(a) == 1 and len(b) == 1:
+        if a != b:
+            raise NotKnown
+        return ()
+    if len(a) == 1:
+        if b[-2] != a[0]:
+            raise NotKnown
+        return b[:-2] + b[-1:]
+    if len(b) == 1:
+        if a[-1] != b[0]:
+            raise NotKnown
+        return a[:-1]
+    if a[-1] != b[-2]:
+        raise NotKnown
+    return broadcast(a[:-2], b[:-2]) + (a[-2], b[-1])
+
+
+# ------------------------------------------------------------ the rule registry
+
+ShapeRule = Callable[..., object]
+_RULES: dict = {}
+_PREDICATE_RULES: list[tuple[Callable[[object], bool], ShapeRule]] = []
+_ATTRIBUTE_RULES: dict[str, Callable[[Value], object]] = {}
+
+
+def shape_rule(*callees, where: Callable[[object], bool] | None = None) -> Callable[[ShapeRule], ShapeRule]:
+    """Declare ``rule`` as the shape effect of ``callees`` (and of every
+    callee for which ``where(callee)`` holds). A rule is called as
+    ``rule(callee, *argument values, **keyword values)`` (a method's
+    receiver first) and returns a shape tuple, a Value or UNKNOWN; raising
+    NotKnown (or TypeError for arguments it does not take, ValueError,
+    IndexError) means UNKNOWN."""
+    def register(rule: ShapeRule) -> ShapeRule:
+        for callee in callees:
+            _RULES[callee] = rule
+        if where is not None:
+            _PREDICATE_RULES.append((where, rule))
+        return rule
+
+    return register
+
+
+def attribute_rule(*names: str) -> Callable:
+    """Declare the shape effect of reading the attribute ``names`` of a
+    value: ``rule(value)``, as for shape_rule."""
+    def register(rule):
+        for n in names:
+            _ATTRIBUTE_RULES[n] = rule
+        return rule
+
+    return register
+
+
+def rule_for(callee) -> ShapeRule | None:
+    """The shape rule declared for ``callee``, if any."""
+    try:
+        rule = _RULES.get(callee)
+    except TypeError:  # unhashable
+        return None
+    if rule is not None:
+        return rule
+    for where, rule in _PREDICATE_RULES:
+        if where(callee):
+            return rule
+    return None
+
+
+def apply_rule(rule: Callable, *args, **keywords) -> Value:
+    """A rule's result as a Value."""
+    try:
+        result = rule(*args, **keywords)
+    except (NotKnown, TypeError, ValueError, IndexError, KeyError, ZeroDivisionError):
+        return UNKNOWN
+    if isinstance(result, tuple):
+        return Array(result)
+    return result
+
+
+_OPERATORS = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow, ast.MatMult: operator.matmul,
+    ast.BitAnd: operator.and_, ast.BitOr: operator.or_, ast.BitXor: operator.xor, ast.LShift: operator.lshift,
+    ast.RShift: operator.rshift, ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Invert: operator.invert,
+    ast.Not: operator.not_,
+}
+
+
+# ------------------------------------------------------------ the fixpoint
 
 
 def describe_argument(value):
     """What shape inference needs of an argument: its shape for arrays and
     numbers, None for anything else (containers, objects)."""
-    import numpy as np
-
     if isinstance(value, np.ndarray):
         return ("array", value.shape, value.dtype.char)
     if isinstance(value, bool):
@@ -29,239 +262,156 @@ def describe_argument(value):
     return None
 
 
-def _broadcast(*shapes):
-    import numpy as np
-
-    if any(s is None or s is UNKNOWN_SHAPE or isinstance(s, str) for s in shapes):
-        return None
-    try:
-        return tuple(np.broadcast_shapes(*shapes))
-    except ValueError:
-        return None
-
-
-def _reduced(shape, axis, keepdims):
-    if shape is None or isinstance(shape, str):
-        return None
-    if axis is None:
-        return tuple(1 for _ in shape) if keepdims else ()
-    axes = axis if isinstance(axis, tuple) else (axis,)
-    try:
-        axes = {a % len(shape) for a in axes}
-    except (TypeError, ZeroDivisionError):
-        return None
-    if keepdims:
-        return tuple(1 if i in axes else n for i, n in enumerate(shape))
-    return tuple(n for i, n in enumerate(shape) if i not in axes)
-
-
-def _matmul_shape(a, b):
-    if a is None or b is None or not a or not b or isinstance(a, str) or isinstance(b, str):
-        return None
-    if len(a) == 1 and len(b) == 1:
-        return () if a == b else None
-    if len(a) == 1:
-        return b[:-2] + b[-1:] if b[-2] == a[0] else None
-    if len(b) == 1:
-        return a[:-1] if a[-1] == b[0] else None
-    if a[-1] != b[-2]:
-        return None
-    batch = _broadcast(a[:-2], b[:-2])
-    return None if batch is None else batch + (a[-2], b[-1])
-
-
 def infer_shapes(tree: ast.FunctionDef, known: dict) -> dict:
-    """Shapes of the function's variables, from the shapes of its arguments.
+    """Shapes of the function's variables, from the shapes of its arguments
+    (``known``: {parameter: shape}): {name: shape, or None when unknown}."""
+    _load_rules()
+    definitions = _definitions(tree)
+    args = tree.args
+    params = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
+    if args.vararg:
+        params.append(args.vararg.arg)
+    if args.kwarg:
+        params.append(args.kwarg.arg)
+    # a parameter's value on entry is one of its definitions
+    values: dict[str, Value | None] = {p: UNKNOWN for p in params}
+    values.update({name: Array(tuple(shape)) for name, shape in known.items()})
+    evaluator = _Evaluator(values, set(definitions) | set(values))
+    # Converges by construction: a name's value only rises (each update is a
+    # join with the old value) in a lattice of height 4 (see join), so every
+    # pass but the last raises some name: at most 4 * (number of names) + 1.
+    limit = 4 * len(definitions) + 1
+    for _ in range(limit + 1):
+        changed = False
+        for name, defs in definitions.items():
+            for definition in defs:
+                new = join(values.get(name), evaluator.definition(definition))
+                if new != values.get(name):
+                    values[name] = new
+                    changed = True
+        if not changed:
+            break
+    else:
+        raise AssertionError("shape inference did not converge")  # pragma: no cover
+    # (a name still without a value is defined only from names that never get
+    # one, so its definitions never run: it is left out, None to callers)
+    return {name: (v.shape if isinstance(v, Array) else None) for name, v in values.items()}
 
-    Flow-insensitive: a variable whose definitions give different (or
-    unknown) shapes has shape None. Python numbers have shape ().
-    """
-    import builtins
 
-    import numpy as np
+def _definitions(tree: ast.FunctionDef) -> dict[str, list]:
+    """{name: its definitions}: the values of ``name = value``, a Value for
+    loop counters, UNKNOWN for names bound in ways not followed (unpacking,
+    arrays resized in place)."""
+    definitions = bindings(tree, counter=Array((), integer=True), unfollowed=UNKNOWN)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node, "tangent_callee", None) is np.ndarray.resize \
+                and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
+            definitions.setdefault(node.func.value.id, []).append(UNKNOWN)
+    return definitions
 
-    shapes: dict = {name: shape for name, shape in known.items()}
-    reductions = {np.sum, np.mean, np.max, np.min, np.prod, np.std, np.var, np.amax, np.amin,
-                  np.ndarray.sum, np.ndarray.mean, np.ndarray.max, np.ndarray.min, np.ndarray.prod,
-                  np.ndarray.std, np.ndarray.var}
 
-    def const(node):
-        if isinstance(node, ast.Constant):
-            return node.value
-        if isinstance(node, ast.Tuple) and all(isinstance(e, ast.Constant) for e in node.elts):
-            return tuple(e.value for e in node.elts)
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
-            return -node.operand.value
-        raise ValueError
+class _NotYet(Exception):
+    """A name read has no value yet: the definition adds nothing now."""
 
-    def of(node):
-        if isinstance(node, ast.Constant):
-            return () if isinstance(node.value, (int, float, complex)) else None
-        if isinstance(node, ast.Name):
-            s = shapes.get(node.id)
-            return None if s is UNKNOWN_SHAPE else s
-        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and shapes.get(node.value.id) == "shape-tuple":
-            return () if isinstance(node.slice, ast.Constant) else None
-        if getattr(node, "tangent_global", False):
-            value = getattr(node, "tangent_value", None)
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return ()
-            return tuple(value.shape) if isinstance(value, np.ndarray) else None
-        if isinstance(node, ast.BinOp):
-            if isinstance(node.op, ast.MatMult):
-                return _matmul_shape(of(node.left), of(node.right))
-            return _broadcast(of(node.left), of(node.right))
-        if isinstance(node, ast.UnaryOp):
-            return of(node.operand)
-        if isinstance(node, ast.Subscript):
-            base = of(node.value)
-            if base == "shape-tuple":
-                return () if isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, int) else None
-            index = node.slice
-            parts = list(index.elts) if isinstance(index, ast.Tuple) else [index]
-            if base is None or isinstance(base, str):
-                return None
-            out, dim = [], 0
-            for part in parts:
-                if isinstance(part, ast.Constant) and part.value is None:
-                    out.append(1)
-                elif isinstance(part, ast.Slice):
-                    if dim >= len(base):
-                        return None
-                    try:
-                        bounds = [None if p is None else int_value(p) for p in (part.lower, part.upper, part.step)]
-                    except ValueError:
-                        return None
-                    out.append(len(range(*slice(*bounds).indices(base[dim]))))
-                    dim += 1
-                elif (isinstance(part, ast.Constant) and isinstance(part.value, int) and not isinstance(part.value, bool)
-                      or isinstance(part, ast.Name) and part.id in int_names):
-                    if dim >= len(base):
-                        return None
-                    dim += 1
-                else:
-                    return None
-            return tuple(out) + tuple(base[dim:])
-        if isinstance(node, ast.Attribute):
-            if node.attr in ("ndim", "size"):
-                return ()
-            if node.attr == "shape":
-                return "shape-tuple"
-            if node.attr == "T":
-                base = of(node.value)
-                return None if base is None else tuple(reversed(base))
+
+class _Evaluator:
+    """The abstract value of an expression of normal form, from the names'
+    current values (``bound``: the names the function defines; any other
+    name is UNKNOWN)."""
+
+    def __init__(self, values: dict, bound: set[str]):
+        self.values = values
+        self.bound = bound
+
+    def definition(self, definition) -> Value | None:
+        if not isinstance(definition, ast.AST):
+            return definition
+        try:
+            return self.of(definition)
+        except _NotYet:
             return None
+
+    def of(self, node: ast.expr) -> Value:
+        if isinstance(node, ast.Constant):
+            return _constant(node.value)
+        if isinstance(node, ast.Name):
+            if node.id not in self.bound:
+                return UNKNOWN
+            value = self.values.get(node.id)
+            if value is None:
+                raise _NotYet
+            return value
+        if getattr(node, "tangent_global", False):
+            return _global(getattr(node, "tangent_value", None))
+        if isinstance(node, ast.BinOp):
+            return self.call(_OPERATORS.get(type(node.op)), [self.of(node.left), self.of(node.right)], {})
+        if isinstance(node, ast.UnaryOp):
+            return self.call(_OPERATORS.get(type(node.op)), [self.of(node.operand)], {})
+        if isinstance(node, ast.Subscript):
+            index = node.slice
+            parts = index.elts if isinstance(index, ast.Tuple) else [index]
+            return self.call(operator.getitem, [self.of(node.value)] + [self.index(p) for p in parts], {})
+        if isinstance(node, ast.Attribute):
+            rule = _ATTRIBUTE_RULES.get(node.attr)
+            return apply_rule(rule, self.of(node.value)) if rule is not None else UNKNOWN
+        if isinstance(node, ast.Tuple):
+            return _tuple([self.of(e) for e in node.elts])
         if isinstance(node, ast.Call):
-            callee = getattr(node, "tangent_callee", None)
             args = list(node.args)
             if getattr(node, "tangent_method", False):
                 args = [node.func.value] + args
-            keywords = {k.arg: k.value for k in node.keywords}
-            try:
-                if isinstance(callee, np.ufunc) and callee.signature is None and not keywords:  # elementwise
-                    if callee.nin == 1 and len(args) == 1:
-                        return of(args[0])
-                    if callee.nin == 2 and len(args) == 2:
-                        return _broadcast(of(args[0]), of(args[1]))
-                    return None
-                if getattr(callee, "__module__", None) == "math" or callee in (builtins.float, builtins.abs):
-                    return () if all(of(a) == () for a in args) else None
-                if callee in reductions and args:
-                    axis = const(keywords["axis"]) if "axis" in keywords else const(args[1]) if len(args) > 1 else None
-                    keepdims = const(keywords["keepdims"]) if "keepdims" in keywords else False
-                    return _reduced(of(args[0]), axis, keepdims)
-                if callee in (np.matmul, np.dot) and len(args) == 2:
-                    a, b = of(args[0]), of(args[1])
-                    if callee is np.dot and (a is None or b is None or len(a) > 2 or len(b) > 2):
-                        return None  # np.dot of stacks of matrices is not matmul's broadcasting
-                    if a == () or b == ():
-                        return _broadcast(a, b) if callee is np.dot else None
-                    return _matmul_shape(a, b)
-                if callee in (np.zeros, np.ones, np.empty) and args:
-                    shape = int_value(args[0])
-                    return (shape,) if isinstance(shape, int) else tuple(shape)
-                if callee in logsumexps and args:
-                    axis = const(keywords["axis"]) if "axis" in keywords else const(args[1]) if len(args) > 1 else None
-                    keepdims = const(keywords["keepdims"]) if "keepdims" in keywords else False
-                    return _reduced(of(args[0]), axis, keepdims) if "b" not in keywords else None
-                if callee is np.transpose and len(args) == 1 and not keywords:
-                    base = of(args[0])
-                    return None if base is None else tuple(reversed(base))
-            except (ValueError, KeyError, TypeError):
-                return None
-        return None
+            if any(isinstance(a, ast.Starred) for a in args) or any(k.arg is None for k in node.keywords):
+                return UNKNOWN
+            return self.call(getattr(node, "tangent_callee", None), [self.of(a) for a in args],
+                             {k.arg: self.of(k.value) for k in node.keywords})
+        return UNKNOWN
 
-    int_names: set[str] = {n for n, s in known.items() if s == () and n in getattr(tree, "tangent_int_args", ())}
-    # integer values known from shapes: n = x.shape[0]; (n, m)
-    values: dict[str, object] = {}
+    def index(self, part: ast.expr) -> Value:
+        """The value of one part of an index; a slice is Static(slice(...))
+        when its bounds are static integers."""
+        if not isinstance(part, ast.Slice):
+            return self.of(part)
+        bounds = []
+        for bound in (part.lower, part.upper, part.step):
+            value = None if bound is None else self.of(bound)
+            if value is not None and not (isinstance(value, Array) and value.integer and value.value is not DYNAMIC):
+                return UNKNOWN
+            bounds.append(None if value is None else value.value)
+        return Static(slice(*bounds))
 
-    def int_value(node):
-        if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
-            return node.value
-        if isinstance(node, ast.Name) and node.id in values:
-            return values[node.id]
-        raise ValueError
+    @staticmethod
+    def call(callee, args: list, keywords: dict) -> Value:
+        rule = rule_for(callee) if callee is not None else None
+        if rule is None:
+            return UNKNOWN
+        return apply_rule(rule, callee, *args, **keywords)
 
-    def value_of(node):
-        """The integer (or tuple of integers) a statement computes, if known."""
-        try:
-            if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) \
-                    and node.value.id in shape_sources and isinstance(node.slice, ast.Constant):
-                return shape_sources[node.value.id][node.slice.value]
-            if isinstance(node, ast.Tuple):
-                return tuple(int_value(e) for e in node.elts)
-            if isinstance(node, ast.Constant) and isinstance(node.value, int):
-                return node.value
-        except (ValueError, IndexError, TypeError):
-            return None
-        return None
 
-    shape_sources: dict[str, tuple] = {}
-    try:
-        from scipy.special import logsumexp as _scipy_logsumexp
+def _constant(value) -> Value:
+    if isinstance(value, (int, float, complex)):  # (bools too, as NumPy reads them)
+        return Array((), value, integer=type(value) is int)
+    return Static(value)
 
-        logsumexps = {_scipy_logsumexp}
-    except ImportError:
-        logsumexps = set()
-    assigns = [n for n in ast.walk(tree) if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)]
-    assign_counts: dict[str, int] = {}
-    for stmt in assigns:
-        assign_counts[stmt.targets[0].id] = assign_counts.get(stmt.targets[0].id, 0) + 1
-    loop_targets = [n.target.id for n in ast.walk(tree) if isinstance(n, ast.For) and isinstance(n.target, ast.Name)]
-    for target in loop_targets:
-        shapes[target] = ()
-        int_names.add(target)
-    for _ in range(6):
-        changed = False
-        for stmt in assigns:
-            target = stmt.targets[0].id
-            value = stmt.value
-            if isinstance(value, ast.Attribute) and value.attr == "shape" and isinstance(value.value, ast.Name):
-                base = shapes.get(value.value.id)
-                if isinstance(base, tuple):
-                    shape_sources[target] = base
-            computed = value_of(value)
-            if computed is not None and assign_counts.get(target) == 1:
-                values[target] = computed
-                int_names.add(target) if isinstance(computed, int) else None
-            if target in known:
-                if target not in int_names:
-                    shapes[target] = UNKNOWN_SHAPE if shapes.get(target) != of(stmt.value) else shapes[target]
-                continue
-            new = of(stmt.value)
-            old = shapes.get(target, "unseen")
-            if old == "unseen":
-                if new is not None:
-                    shapes[target] = new
-                    changed = True
-            elif old is not UNKNOWN_SHAPE and old != new:
-                shapes[target] = UNKNOWN_SHAPE
-                changed = True
-        if not changed:
-            break
-    # a variable some definition of which gave no shape is unknown
-    for stmt in assigns:
-        target = stmt.targets[0].id
-        if target not in known and of(stmt.value) is None:
-            shapes[target] = UNKNOWN_SHAPE
-    return {k: (None if v is UNKNOWN_SHAPE or v == "shape-tuple" else v) for k, v in shapes.items()}
+
+def _global(value) -> Value:
+    """A module's constant read in the function (its value may change
+    between calls: only its shape counts)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return Array(())
+    if isinstance(value, np.ndarray):
+        return Array(tuple(value.shape))
+    return UNKNOWN
+
+
+def _tuple(items: list) -> Value:
+    """``(a, b)``: Ints when its items are integers, Static when constants."""
+    if all(isinstance(i, Array) and i.integer and i.shape == () for i in items):
+        values = [i.value for i in items]
+        return Ints(tuple(values) if all(v is not DYNAMIC for v in values) else DYNAMIC)
+    if all(isinstance(i, (Array, Static)) and i.value is not DYNAMIC for i in items):
+        return Static(tuple(i.value for i in items))
+    return UNKNOWN
+
+
+def _load_rules() -> None:
+    from .rules import numpy_shapes  # noqa: F401  (registers the rules)
