@@ -340,7 +340,7 @@ class _AliasedWrites:
         # what it held alone, whichever of its names (box = _box) the write uses
         same = {written}
         grew = True
-        while grew:
+        while grew:  # (same only grows, within the edges' names: this ends)
             grew = False
             for e in live:
                 if e[2] == "same" and (e[0] in same) != (e[1] in same):
