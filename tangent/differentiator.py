@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import ast
 
-from .analysis import Analysis, check_mutations
+from .activity import Analysis
 from .frontend import ParsedFunction
+from .mutations import check_mutations
 from .naming import Namer
 
 

@@ -11,22 +11,20 @@ user's own functions call their generated ``*_jvp`` function.
 from __future__ import annotations
 
 import ast
-import builtins
 import copy
 
 import numpy as np
 
 from . import rules, runtime
-from .analysis import (
-    active_user_call,
-    differentiable_inputs,
-    is_setitem,
-    names_loaded,
-    primitive_of,
-    varied_names,
-    written_region,
-)
+from .activity import differentiable_inputs, is_setitem, primitive_of, varied_names, written_region
+from .aliases import ITEM_READS as _ITEM_READS
+from .aliases import statically_fresh as _statically_fresh
+from .aliases import view_source as _view_source
+from .aliases import writes_in_place as _writes_in_place
+from .aliases import written_alias_classes as _written_alias_classes
 from .astwalk import FastTransformer, names_in, walk_list
+from .calls import active_user_call
+from .cfg import names_loaded
 from .differentiator import Differentiator
 from .errors import NoDerivativeError, TangentSyntaxError
 from .frontend import ParsedFunction
@@ -493,166 +491,6 @@ class ForwardMode(Differentiator):
         else:
             tangent = self.zeros(result)
         return code, result, tangent
-
-
-# Operations whose result is part of their input in the value and in the
-# tangent alike (an item of a list, an attribute, a popped item, the
-# argument max() picks).
-_ITEM_READS = (runtime.attribute, list.pop, builtins.max, builtins.min)
-
-
-def _view_functions():
-    from .analysis import _view_functions as views
-
-    return views()
-
-
-_VIEWS = None
-
-
-def _view_source(value: ast.expr) -> str | None:
-    """The variable whose memory the result of ``value`` may share: views,
-    and copies that ``copy=False`` (or None) turns into views."""
-    global _VIEWS
-    if _VIEWS is None:
-        _VIEWS = _view_functions() | {np.array, np.ndarray.astype, np.copy}
-    callee = getattr(value, "tangent_callee", None)
-    if callee is None or callee not in _VIEWS:
-        return None
-    if callee in (np.array, np.ndarray.astype, np.copy):
-        copies = [k.value for k in getattr(value, "keywords", []) if k.arg == "copy"]
-        if not copies or isinstance(copies[0], ast.Constant) and copies[0].value is True:
-            return None  # always a copy
-    if isinstance(value, ast.Attribute):
-        return value.value.id if isinstance(value.value, ast.Name) else None
-    if getattr(value, "tangent_method", False):
-        return value.func.value.id if isinstance(value.func.value, ast.Name) else None
-    args = getattr(value, "args", [])
-    return args[0].id if args and isinstance(args[0], ast.Name) else None
-
-
-# NumPy functions (besides ufuncs) whose result is always a new array or scalar.
-_NEW_ARRAY_FUNCTIONS = {getattr(np, n) for n in (
-    "sum", "mean", "prod", "cumsum", "cumprod", "dot", "matmul", "where", "outer", "inner", "tensordot",
-    "einsum", "concatenate", "stack", "hstack", "vstack", "tile", "repeat", "sort", "trace", "zeros",
-    "zeros_like", "ones_like", "full", "var", "std", "max", "min", "amax", "amin", "clip", "roll", "flip",
-    "fliplr", "flipud", "cross", "kron", "diff")}
-
-
-def _statically_fresh(tangent: ast.expr, zeros_like: str, broadcast_tangent: str, namespace=None) -> bool:
-    """Whether the tangent expression certainly builds a new value."""
-    if isinstance(tangent, (ast.BinOp, ast.UnaryOp, ast.Constant, ast.List, ast.Tuple, ast.Dict)):
-        return True
-    if isinstance(tangent, ast.Call) and isinstance(tangent.func, ast.Attribute) and namespace is not None \
-            and isinstance(tangent.func.value, ast.Name) and namespace.get(tangent.func.value.id) is np:
-        function = getattr(np, tangent.func.attr, None)
-        if isinstance(function, np.ufunc) or function in _NEW_ARRAY_FUNCTIONS:
-            return True
-    if isinstance(tangent, ast.Call) and getattr(tangent.func, "id", None) == broadcast_tangent and tangent.args:
-        # it copies only what it broadcasts
-        return _statically_fresh(tangent.args[0], zeros_like, broadcast_tangent, namespace)
-    return (isinstance(tangent, ast.Call) and isinstance(tangent.func, ast.Name)
-            and tangent.func.id == zeros_like)
-
-
-def _written_alias_classes(tree: ast.FunctionDef, analysis) -> set[str]:
-    """The variables that may share memory (through copies of names, item
-    reads, views, containers holding them and calls) with a variable that
-    is written in place with a varied value."""
-    from .analysis import _alias_source
-    from .analysis import _view_functions as views_of
-
-    parent: dict[str, str] = {}
-
-    def find(a):
-        while parent.setdefault(a, a) != a:
-            a = parent[a]
-        return a
-
-    def union(a, b):
-        parent[find(a)] = find(b)
-
-    def names(node):
-        return [n.id for n in walk_list(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
-
-    views = views_of()
-    written = set()
-    for stmt in walk_list(tree):
-        if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
-            target, value = stmt.targets[0].id, stmt.value
-            source = _alias_source(value, views)
-            if source is not None:
-                union(target, source)
-            elif isinstance(value, (ast.List, ast.Tuple, ast.Dict, ast.Attribute)):
-                for n in names(value):
-                    union(target, n)
-            elif isinstance(value, ast.Call) and not rules.is_nondifferentiable(getattr(value, "tangent_callee", None)):
-                callee = getattr(value, "tangent_callee", None)
-                if callee in _ITEM_READS or callee is None or rules.lookup_tangent(callee) is None:
-                    # a user function may return a view of an argument (the
-                    # function itself is no argument: h(a) does not alias h)
-                    operands = value.args + [k.value for k in value.keywords]
-                    if isinstance(value.func, ast.Attribute):
-                        operands.append(value.func.value)  # a method's receiver
-                    for n in [n for operand in operands for n in names(operand)]:
-                        union(target, n)
-        elif isinstance(stmt, ast.stmt) and is_setitem(stmt):
-            var = written_region(stmt)[0]
-            for n in names(stmt.value):
-                union(var, n)
-            if names_loaded(stmt.value) & analysis.varied.get(id(stmt), set()):
-                written.add(var)
-        elif isinstance(stmt, ast.Expr) and getattr(stmt.value, "tangent_callee", None) in (list.append, restore_region):
-            call = stmt.value
-            var = call.func.value.id if call.tangent_callee is list.append else getattr(call.args[0], "id", None)
-            item = call.args[0] if call.tangent_callee is list.append else call.args[2]
-            if var is None:
-                continue
-            if call.tangent_callee is list.append:
-                for n in names(item):
-                    union(var, n)
-            if names_loaded(item) & analysis.varied.get(id(stmt), set()):
-                written.add(var)
-    roots = {find(v) for v in written}
-    return {v for v in list(parent) if find(v) in roots} - _integer_names(tree)
-
-
-def _integer_names(tree: ast.FunctionDef) -> set[str]:
-    """Names that only ever hold integers (loop counters over ranges, lengths,
-    int constants): they share no memory and have no tangent."""
-    ranges, ints, others = set(), set(), set()
-    for node in walk_list(tree):
-        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-            target, value = node.targets[0].id, node.value
-            callee = getattr(value, "tangent_callee", None)
-            if callee is range:
-                ranges.add(target)
-            elif callee is len or (isinstance(value, ast.Constant) and type(value.value) is int):
-                ints.add(target)
-            else:
-                others.add(target)
-    for node in walk_list(tree):
-        if isinstance(node, ast.For) and isinstance(node.target, ast.Name):
-            it = node.iter
-            if (isinstance(it, ast.Name) and it.id in ranges) or getattr(it, "tangent_callee", None) is range:
-                ints.add(node.target.id)
-            else:
-                others.add(node.target.id)
-    return ints - others
-
-
-def _writes_in_place(tree: ast.FunctionDef) -> bool:
-    """Whether the function writes into an array, list, dict or object."""
-    for node in walk_list(tree):
-        if isinstance(node, ast.stmt) and is_setitem(node):
-            return True
-        if isinstance(node, ast.AugAssign) and isinstance(node.target, (ast.Subscript, ast.Attribute)):
-            return True
-        callee = getattr(node, "tangent_callee", None)
-        if callee in (list.append, list.pop, list.extend, list.insert, list.remove, list.clear, list.sort,
-                      list.reverse, dict.update, dict.pop, dict.setdefault, restore_region):
-            return True
-    return False
 
 
 def _has_zero(node) -> bool:

@@ -25,20 +25,16 @@ from collections import Counter
 import numpy as np
 
 from . import rules, runtime
-from .analysis import (
-    active_user_call,
-    infer_shapes,
-    is_setitem,
-    names_loaded,
-    primitive_of,
-    written_region,
-)
+from .activity import is_setitem, primitive_of, written_region
 from .astwalk import names_in, walk_list
+from .calls import active_user_call
+from .cfg import names_loaded
 from .differentiator import Differentiator
 from .errors import NoDerivativeError, TangentSyntaxError
 from .frontend import UNRESOLVED, ParsedFunction
 from .naming import Namer
 from .normalize import GradHook
+from .shapes import infer_shapes
 from .templates import Accumulate, bind_arguments, instantiate
 
 ZERO, NONZERO, MAYBE = "zero", "nonzero", "maybe"

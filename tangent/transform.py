@@ -17,7 +17,6 @@ import types as types_module
 import weakref
 
 from . import optimize, runtime
-from .analysis import describe_argument
 from .astwalk import fix_missing_locations, names_in, walk_list
 from .codegen import compile_source, to_source
 from .errors import SourceUnavailableError, TangentSyntaxError
@@ -26,6 +25,7 @@ from .frontend import ParsedFunction, local_names, parse_function
 from .naming import Namer
 from .normalize import normalize
 from .reverse import ReverseMode, assign, call, name, names_read, store
+from .shapes import describe_argument
 
 
 class Session:

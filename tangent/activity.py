@@ -1,0 +1,200 @@
+"""Activity: what carries a derivative.
+
+Question answered: which names may depend differentiably on the inputs we
+differentiate with respect to, just before each statement runs (forward
+activity), and, for one operation, which of its operands its result depends
+on differentiably. Also the shared vocabulary of one-operation values
+(``primitive_of``: callee and operand atoms; ``is_setitem`` /
+``written_region`` for writes into arrays, lists, dicts and objects).
+
+Input: a function in Tangent's normal form with ``tangent_callee`` on its
+calls (frontend) and the names to differentiate with respect to.
+Output: ``Analysis`` (CFG, definite / possible assignment, activity) and the
+functions below.
+
+Assumes: the derivative rules in ``tangent.rules`` are registered (a rule's
+``differentiable_params`` say which operands count); a name is varied after
+an assignment when one of the value's differentiable inputs is varied.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import inspect
+import operator
+
+from . import rules
+from .cfg import CFG, assigned_names, names_loaded, solve
+from .frontend import UNRESOLVED
+from .kinds import classify_sequence_operators
+from .runtime import attribute
+
+BINARY_OPERATORS = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+    ast.Div: operator.truediv, ast.Pow: operator.pow, ast.MatMult: operator.matmul,
+    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
+}
+UNARY_OPERATORS = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+
+
+def index_value(node: ast.expr) -> ast.expr:
+    """The index of a subscript as a value (``1:n`` -> ``slice(1, n)``)."""
+    if isinstance(node, ast.Slice):
+        parts = [p if p is not None else ast.Constant(value=None) for p in (node.lower, node.upper, node.step)]
+        while len(parts) > 2 and isinstance(parts[-1], ast.Constant) and parts[-1].value is None:
+            parts.pop()
+        return ast.Call(func=ast.Name(id="slice", ctx=ast.Load()), args=copy.deepcopy(parts), keywords=[])
+    if isinstance(node, ast.Tuple):
+        return ast.Tuple(elts=[index_value(e) for e in node.elts], ctx=ast.Load())
+    return copy.deepcopy(node)
+
+
+def primitive_of(value: ast.expr):
+    """(callee, positional atoms, keyword atoms) of a one-operation value.
+
+    The callee is None for operations without derivatives (comparisons,
+    f-strings) and UNRESOLVED for values that are not operations.
+    """
+    if isinstance(value, ast.BinOp):
+        callee = getattr(value, "tangent_callee", None) or BINARY_OPERATORS.get(type(value.op))
+        return callee, [value.left, value.right], {}
+    if isinstance(value, ast.UnaryOp):
+        return UNARY_OPERATORS.get(type(value.op)), [value.operand], {}
+    if isinstance(value, (ast.Compare, ast.JoinedStr)):
+        return None, [], {}
+    if isinstance(value, ast.Subscript):
+        return operator.getitem, [value.value, index_value(value.slice)], {}
+    if isinstance(value, ast.Attribute):
+        if value.tangent_callee is attribute:
+            return attribute, [value.value, ast.Constant(value=value.attr)], {}
+        return value.tangent_callee, [value.value], {}
+    if isinstance(value, ast.Call):
+        args = list(value.args)
+        if getattr(value, "tangent_method", False):
+            args = [value.func.value] + args
+        return value.tangent_callee, args, {k.arg: k.value for k in value.keywords}
+    return UNRESOLVED, [], {}
+
+
+def differentiable_inputs(value: ast.expr) -> set[str]:
+    """Names whose values the operation's result depends on differentiably
+    (the index of a subscript does not count, nor the ``like`` argument of a
+    rule that never takes ``d[like]``)."""
+    if not is_differentiable_op(value):
+        return set()
+    if isinstance(value, ast.Subscript):
+        return names_loaded(value.value)
+    callee, args, keywords = primitive_of(value)
+    if callee is None or callee is UNRESOLVED:
+        return names_loaded(value)
+    template = rules.lookup_adjoint(callee) or rules.lookup_tangent(callee)
+    if template is None:
+        return names_loaded(value)
+    params = list(template.signature.parameters.values())[1:]
+    try:
+        bound = inspect.Signature(params).bind(*args, **keywords)
+    except TypeError:
+        return names_loaded(value)
+    found: set[str] = set()
+    for param, atom in bound.arguments.items():
+        if param in template.differentiable_params:
+            nodes = atom if isinstance(atom, (tuple, list)) else atom.values() if isinstance(atom, dict) else [atom]
+            for node in nodes:
+                found |= names_loaded(node)
+    return found
+
+
+def is_setitem(stmt) -> bool:
+    """``y[index] = value`` (a write into an array, list or dict) or
+    ``obj.attr = value`` (into an object built in the function)."""
+    return isinstance(stmt, ast.Assign) and (
+        isinstance(stmt.targets[0], ast.Subscript)
+        or isinstance(stmt.targets[0], ast.Attribute) and isinstance(stmt.targets[0].value, ast.Name))
+
+
+def written_region(stmt):
+    """(variable, index as written in a subscript, index as a value) of a write."""
+    target = stmt.targets[0]
+    if isinstance(target, ast.Attribute):
+        return target.value.id, ast.Constant(value=target.attr), ast.Constant(value=target.attr)
+    return target.value.id, target.slice, index_value(target.slice)
+
+
+def is_differentiable_op(value: ast.expr) -> bool:
+    """Whether the operation's result can depend differentiably on its inputs."""
+    if isinstance(value, (ast.Compare,)):
+        return False
+    if isinstance(value, ast.UnaryOp) and isinstance(value.op, (ast.Not, ast.Invert)):
+        return False
+    if isinstance(value, ast.BinOp) and isinstance(value.op, (ast.FloorDiv, ast.BitAnd, ast.BitOr, ast.BitXor, ast.LShift, ast.RShift)):
+        return False
+    callee = getattr(value, "tangent_callee", UNRESOLVED)
+    if callee is not UNRESOLVED and rules.is_nondifferentiable(callee):
+        return False
+    return True
+
+
+def varied_names(cfg: CFG, wrt: set[str], always: frozenset = frozenset()):
+    """Forward activity: for each statement, the names that (may) depend
+    differentiably on ``wrt`` just before it runs. Returns id(stmt) -> set.
+    The names in ``always`` count as varied everywhere."""
+    inputs: dict[int, set[str]] = {}
+
+    def inputs_of(value):  # the solver revisits statements: compute each once
+        key = id(value)
+        if key not in inputs:
+            inputs[key] = differentiable_inputs(value)
+        return inputs[key]
+
+    loaded: dict[int, set[str]] = {}
+
+    def loads(value):  # likewise
+        key = id(value)
+        if key not in loaded:
+            loaded[key] = names_loaded(value)
+        return loaded[key]
+
+    def transfer(node, facts):
+        facts = _transfer(node, facts)
+        return facts | always if always else facts
+
+    def _transfer(node, facts):
+        if node is cfg.entry:
+            return set(wrt)
+        stmt = node.stmt
+        if isinstance(stmt, ast.For):
+            return facts - node.defs
+        if isinstance(stmt, ast.Expr) and node.defs or is_setitem(stmt):
+            # facts are frozensets: unchanged when nothing is added
+            if node.defs <= facts or loads(stmt.value).isdisjoint(facts):
+                return facts
+            return facts | node.defs
+        if isinstance(stmt, ast.Assign) and node.defs:
+            if inputs_of(stmt.value).isdisjoint(facts):
+                return facts - node.defs if not node.defs.isdisjoint(facts) else facts
+            return facts if node.defs <= facts else facts | node.defs
+        return facts
+
+    inp, _ = solve(cfg, transfer, forward=True)
+    return {id(n.stmt): inp[n] for n in cfg.nodes}
+
+
+class Analysis:
+    """All facts the differentiators need about one normalized function."""
+
+    def __init__(self, tree: ast.FunctionDef, wrt: set[str], argument_kinds: dict | None = None):
+        classify_sequence_operators(tree, argument_kinds)
+        self.cfg = CFG.build(tree)
+        self.defined, self.possibly = assigned_names(self.cfg)
+        self.varied = varied_names(self.cfg, wrt)
+
+    def is_varied(self, name: str, before: ast.AST) -> bool:
+        return name in self.varied.get(id(before), ())
+
+    def defined_before(self, stmt: ast.AST) -> frozenset:
+        return self.defined.get(id(stmt), frozenset())
+
+    def possibly_defined_before(self, stmt: ast.AST) -> frozenset:
+        """Names bound before ``stmt`` on at least one path."""
+        return self.possibly.get(id(stmt), frozenset())

@@ -1,0 +1,273 @@
+"""Kinds of values: which ``+`` and ``*`` are arithmetic, which concatenate
+or repeat lists, and which names only ever hold integers.
+
+Question answered: for each ``a * b`` / ``a + b`` of a normalized function,
+is it arithmetic (``operator.mul`` / ``operator.add``), a sequence operation
+(``runtime.repeat`` / ``repeat_right`` / ``concat``) or undecided until run
+time (``runtime.mul_or_repeat`` / ``add_or_concat``)? Their derivatives
+differ: the adjoint of ``[x] * 3`` sums the adjoints of the copies.
+
+Input: a function in Tangent's normal form whose calls carry
+``tangent_callee`` (frontend), and optionally the parameters' kinds.
+Output: ``classify_sequence_operators`` stores the decision as each BinOp's
+``tangent_callee`` and the names' kinds as ``tree.tangent_kinds``;
+``integer_names`` returns the names that only hold integers.
+
+Assumes: flow-insensitivity is sound here: a name's kind is the join of the
+kinds of all its definitions, so any use sees one of them.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import operator
+
+import numpy as np
+
+from . import runtime
+from .astwalk import walk_list
+
+# The kinds: "seq" (list or tuple), "int", "float" (floats and arrays: never
+# a repetition count), "num" (a number or array, maybe an int), "range", None
+# (unknown, the top of the lattice) and "unseen" (no definition seen yet, the
+# bottom): unseen < int, float, range < num < None, and seq < None.
+_UNSEEN = "unseen"
+_NONSEQ = ("int", "num", "float")
+
+_ARRAY_CONSTRUCTORS = {"array", "asarray", "asanyarray", "zeros", "ones", "empty", "full", "zeros_like", "ones_like",
+                       "empty_like", "full_like", "arange", "linspace", "logspace", "eye", "identity", "stack",
+                       "vstack", "hstack", "concatenate", "outer", "diag", "tile", "repeat", "copy"}
+_NUMPY_SEQUENCE_RESULTS = {"split", "array_split", "hsplit", "vsplit", "dsplit", "meshgrid", "broadcast_arrays",
+                           "gradient", "nonzero", "shape", "unravel_index", "histogram", "where", "atleast_1d",
+                           "atleast_2d", "atleast_3d", "ix_", "indices", "tolist", "divmod", "frexp", "modf"}
+_SEQUENCE_OPERATIONS = (runtime.repeat, runtime.repeat_right, runtime.concat)
+_UNDECIDED_OPERATIONS = (runtime.mul_or_repeat, runtime.add_or_concat)
+
+
+def _kind_of_value(value):
+    """The kind of a Python value (a constant or a global's value)."""
+    if isinstance(value, (list, tuple)):
+        return "seq"
+    if isinstance(value, (bool, int, np.integer)):
+        return "int"
+    if isinstance(value, (float, complex, np.floating, np.complexfloating, np.ndarray)):
+        return "float"
+    return None
+
+
+def _join_kinds(a, b):
+    """The least kind above both (see the order above)."""
+    if a == _UNSEEN:
+        return b
+    if b == _UNSEEN or a == b:
+        return a
+    if a is None or b is None or "seq" in (a, b):
+        return None
+    return "num"
+
+
+def _arith_kind(a, b):
+    if "float" in (a, b):
+        return "float"
+    if a == b == "int":
+        return "int"
+    return "num"
+
+
+def classify_sequence_operators(tree: ast.FunctionDef, argument_kinds: dict | None = None) -> None:
+    """Decide, for each ``a * b`` and ``a + b`` of a normalized function, which
+    operation it is (see the module docstring) and store it as the BinOp's
+    ``tangent_callee``; store the names' kinds as ``tree.tangent_kinds``.
+    ``argument_kinds`` gives the parameters' kinds when known (specialised
+    code)."""
+    kinds = _Kinds(tree, argument_kinds)
+    kinds.solve()
+    for node in kinds.binops:
+        node.tangent_callee = kinds.decide(node)
+    tree.tangent_kinds = kinds.kinds
+
+
+class _Kinds:
+    """The flow-insensitive kind inference behind classify_sequence_operators."""
+
+    def __init__(self, tree: ast.FunctionDef, argument_kinds: dict | None):
+        self.kinds: dict = {}
+        args = tree.args
+        for param in args.posonlyargs + args.args + args.kwonlyargs:
+            self.kinds[param.arg] = (argument_kinds or {}).get(param.arg)
+        nodes = walk_list(tree)
+        self.assigns = [n for n in nodes if isinstance(n, ast.Assign)]
+        self.loops = [n for n in nodes if isinstance(n, ast.For)]
+        self.binops = [n for n in nodes if isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Mult, ast.Add))]
+
+    def solve(self) -> None:
+        """Join each definition's kind into its target's until nothing changes.
+
+        Converges by construction: a name's kind only moves up the lattice
+        (each update is a join with the old kind), whose height is 3, so
+        every pass but the last raises some name and there are at most
+        3 * (number of names) + 1 passes (asserted)."""
+        targets = [t for s in self.assigns for t in s.targets] + [loop.target for loop in self.loops]
+        names = set(self.kinds) | {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        limit = 3 * len(names) + 1
+        for _ in range(limit + 1):
+            new_kinds = dict(self.kinds)
+            changed = self._assignments(new_kinds) | self._loop_targets(new_kinds)
+            self.kinds = new_kinds
+            if not changed:
+                return
+        raise AssertionError("kind inference did not converge")  # pragma: no cover
+
+    def _assignments(self, new_kinds: dict) -> bool:
+        changed = False
+        for stmt in self.assigns:
+            for target in stmt.targets:
+                if isinstance(target, ast.Name):
+                    k = _join_kinds(new_kinds.get(target.id, _UNSEEN), self.of(stmt.value))
+                    if new_kinds.get(target.id, _UNSEEN) != k:
+                        new_kinds[target.id] = k
+                        changed = True
+                elif isinstance(target, ast.Tuple):
+                    for elt in target.elts:
+                        if isinstance(elt, ast.Name) and new_kinds.get(elt.id, _UNSEEN) is not None:
+                            new_kinds[elt.id] = None
+                            changed = True
+        return changed
+
+    def _loop_targets(self, new_kinds: dict) -> bool:
+        changed = False
+        for loop in self.loops:
+            if isinstance(loop.target, ast.Name):
+                k = "int" if self.of(loop.iter) == "range" else None
+                k = _join_kinds(new_kinds.get(loop.target.id, _UNSEEN), k)
+                if new_kinds.get(loop.target.id, _UNSEEN) != k:
+                    new_kinds[loop.target.id] = k
+                    changed = True
+        return changed
+
+    def of(self, node):
+        """The kind of an expression, from the names' current kinds."""
+        if isinstance(node, ast.Constant):
+            return _kind_of_value(node.value) if not isinstance(node.value, (str, bytes)) else None
+        if isinstance(node, ast.Name):
+            if getattr(node, "tangent_global", False):
+                return _kind_of_value(getattr(node, "tangent_value", None))
+            return self.kinds.get(node.id, _UNSEEN if node.id not in self.kinds else None)
+        if isinstance(node, (ast.List, ast.Tuple, ast.ListComp)):
+            return "seq"
+        if isinstance(node, ast.BinOp):
+            return self._of_binop(node)
+        if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.Not):
+                return "int"
+            k = self.of(node.operand)
+            return k if k in ("int", "float", _UNSEEN) else "num"
+        if isinstance(node, ast.Compare):
+            return "num"
+        if isinstance(node, ast.Attribute):
+            return self._of_attribute(node)
+        if isinstance(node, ast.Call):
+            return self._of_call(node)
+        return None
+
+    def _of_binop(self, node: ast.BinOp):
+        if _UNSEEN in (self.of(node.left), self.of(node.right)):
+            return _UNSEEN  # not decided before the operands' kinds are known
+        if isinstance(node.op, (ast.Mult, ast.Add)):
+            decision = self.decide(node)
+            if decision in _SEQUENCE_OPERATIONS:
+                return "seq"
+            if decision in _UNDECIDED_OPERATIONS:
+                return None
+            return _arith_kind(self.of(node.left), self.of(node.right))
+        if isinstance(node.op, (ast.MatMult, ast.Div)):
+            return "float"
+        return _arith_kind(self.of(node.left), self.of(node.right))
+
+    def _of_attribute(self, node: ast.Attribute):
+        if node.attr == "shape":
+            return "seq"
+        if node.attr in ("ndim", "size"):
+            return "int"
+        if node.attr in ("T", "real", "imag") and self.of(node.value) == "float":
+            return "float"
+        return None
+
+    def _of_call(self, node: ast.Call):
+        callee = getattr(node, "tangent_callee", None)
+        call_args = list(node.args)
+        if getattr(node, "tangent_method", False):
+            call_args = [node.func.value] + call_args
+        if callee in (builtins.len, builtins.int):
+            return "int"
+        if callee is builtins.range:
+            return "range"
+        if callee is builtins.float:
+            return "float"
+        if callee in (builtins.list, builtins.tuple, builtins.sorted):
+            return "seq"
+        if callee is runtime.as_sequence and call_args:
+            return self.of(call_args[0])
+        if isinstance(callee, np.ufunc):
+            # (of a list, an array; of numbers, maybe a NumPy integer)
+            return "float" if any(self.of(a) in ("float", "seq") for a in call_args) else "num"
+        label = getattr(callee, "__name__", None)
+        module = getattr(callee, "__module__", None) or ""
+        if module == "math":
+            return "num"
+        is_method = getattr(np.ndarray, label or "", None) is callee if label else False
+        if label and (module.startswith("numpy") or is_method):
+            if label in _NUMPY_SEQUENCE_RESULTS:
+                return None
+            return "float" if label in _ARRAY_CONSTRUCTORS and not is_method else "num"
+        return None
+
+    def decide(self, node: ast.BinOp):
+        """The operation a ``*`` or ``+`` is, from its operands' kinds."""
+        ka, kb = self.of(node.left), self.of(node.right)
+        ka = None if ka in (_UNSEEN, "range") else ka
+        kb = None if kb in (_UNSEEN, "range") else kb
+        same = isinstance(node.left, ast.Name) and isinstance(node.right, ast.Name) and node.left.id == node.right.id
+        if isinstance(node.op, ast.Mult):
+            # ("num" may be an array, which multiplies a list as an array: decided at run time)
+            if ka == "seq" and kb == "int":
+                return runtime.repeat
+            if kb == "seq" and ka == "int":
+                return runtime.repeat_right
+            if "seq" in (ka, kb):
+                return runtime.mul_or_repeat
+            if "float" in (ka, kb) or (ka in _NONSEQ and kb in _NONSEQ) or same:
+                return operator.mul
+            return runtime.mul_or_repeat
+        if ka == kb == "seq":
+            return runtime.concat
+        if "seq" in (ka, kb):
+            return runtime.add_or_concat
+        if ka in _NONSEQ or kb in _NONSEQ:
+            return operator.add
+        return runtime.add_or_concat
+
+
+def integer_names(tree: ast.FunctionDef) -> set[str]:
+    """Names that only ever hold integers (loop counters over ranges, lengths,
+    int constants): they share no memory and have no tangent."""
+    ranges, ints, others = set(), set(), set()
+    for node in walk_list(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            target, value = node.targets[0].id, node.value
+            callee = getattr(value, "tangent_callee", None)
+            if callee is range:
+                ranges.add(target)
+            elif callee is len or (isinstance(value, ast.Constant) and type(value.value) is int):
+                ints.add(target)
+            else:
+                others.add(target)
+    for node in walk_list(tree):
+        if isinstance(node, ast.For) and isinstance(node.target, ast.Name):
+            it = node.iter
+            if (isinstance(it, ast.Name) and it.id in ranges) or getattr(it, "tangent_callee", None) is range:
+                ints.add(node.target.id)
+            else:
+                others.add(node.target.id)
+    return ints - others

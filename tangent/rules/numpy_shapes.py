@@ -1,0 +1,190 @@
+"""Shape rules: what NumPy's (and Python's) operations do to shapes.
+
+Declared as data for the shape inference of ``tangent/shapes.py``, beside
+the derivative rules. ``@shape_rule(f, g, ...)`` declares the rule of the
+callees ``f``, ``g`` (``where=`` a predicate for families such as ufuncs);
+a rule receives the callee and the abstract values of the arguments (a
+method's receiver first) and returns the result's shape (or a Value);
+raising NotKnown, or TypeError for arguments it does not take, means
+UNKNOWN. An operation without a rule gives UNKNOWN: add a rule here, with a
+case in tests/test_shapes.py that checks it against NumPy.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+import operator
+
+import numpy as np
+
+from ..shapes import (
+    DYNAMIC,
+    UNKNOWN,
+    Array,
+    Ints,
+    NotKnown,
+    Static,
+    attribute_rule,
+    broadcast,
+    matmul_shape,
+    reduced,
+    shape_of,
+    shape_rule,
+    static,
+)
+
+try:
+    from scipy.special import logsumexp as _logsumexp
+except ImportError:  # pragma: no cover
+    _logsumexp = None
+
+# the operators that keep integers integers
+_INTEGER_CLOSED = (operator.add, operator.sub, operator.mul, operator.floordiv, operator.mod, operator.neg,
+                   operator.pos, operator.invert)
+
+
+@shape_rule(operator.add, operator.sub, operator.mul, operator.truediv, operator.floordiv, operator.mod,
+            operator.pow, operator.and_, operator.or_, operator.xor, operator.lshift, operator.rshift,
+            operator.neg, operator.pos, operator.invert, operator.not_)
+def operator_elementwise(fn, *operands):
+    """``a + b``, ``-a``: the broadcast of the operands (of numbers and
+    arrays only: on lists and tuples they concatenate and repeat)."""
+    shape = broadcast(*[shape_of(a) for a in operands])
+    integer = fn in _INTEGER_CLOSED and all(a.integer for a in operands)
+    return Array(shape, integer=integer)
+
+
+def _elementwise_ufunc(fn) -> bool:
+    return isinstance(fn, np.ufunc) and fn.signature is None and fn.nout == 1
+
+
+@shape_rule(where=_elementwise_ufunc)
+def ufunc(fn, *args):
+    """``np.tanh(x)``, ``np.maximum(a, b)``: the broadcast of the inputs (no
+    keywords: ``out=`` and ``where=`` are not followed)."""
+    if len(args) != fn.nin:
+        raise NotKnown
+    return broadcast(*[shape_of(a) for a in args])
+
+
+def _math_function(fn) -> bool:
+    return getattr(fn, "__module__", None) == "math" and fn not in (math.modf, math.frexp)
+
+
+@shape_rule(builtins.float, builtins.abs, where=_math_function)
+def of_numbers(fn, *args):
+    """``math.exp(x)``, ``float(x)``, ``abs(x)`` of numbers: a number."""
+    if not all(shape_of(a) == () for a in args):
+        raise NotKnown
+    return ()
+
+
+@shape_rule(np.sum, np.mean, np.max, np.min, np.prod, np.std, np.var, np.amax, np.amin,
+            np.ndarray.sum, np.ndarray.mean, np.ndarray.max, np.ndarray.min, np.ndarray.prod,
+            np.ndarray.std, np.ndarray.var)
+def reduction(fn, a, axis=None, *rest, keepdims=None, **shapeless):
+    """``np.sum(x, axis=0, keepdims=True)``: the reduced shape. Other
+    keywords (dtype, out, ddof, where, initial, ...) leave the shape alone;
+    more than one positional argument after the axis is refused: the next
+    is ``keepdims`` for some of these functions."""
+    if len(rest) > 1:
+        raise NotKnown
+    axis = None if axis is None else static(axis)
+    keepdims = False if keepdims is None else static(keepdims)
+    return reduced(shape_of(a), axis, bool(keepdims))
+
+
+if _logsumexp is not None:
+    @shape_rule(_logsumexp)
+    def logsumexp(fn, a, axis=None, *, keepdims=None):
+        """``logsumexp(x, axis)``: a reduction (with ``b`` or
+        ``return_sign`` the result differs: no rule)."""
+        return reduction(fn, a, axis, keepdims=keepdims)
+
+
+@shape_rule(np.matmul, np.dot, operator.matmul)
+def matmul(fn, a, b):
+    """``a @ b``; ``np.dot`` as matmul for up to 2-d operands, and as
+    multiplication when one is a scalar."""
+    a, b = shape_of(a), shape_of(b)
+    if fn is np.dot:
+        if len(a) > 2 or len(b) > 2:
+            raise NotKnown  # np.dot of stacks of matrices is not matmul's broadcasting
+        if a == () or b == ():
+            return broadcast(a, b)
+    return matmul_shape(a, b)
+
+
+@shape_rule(np.zeros, np.ones, np.empty)
+def new_array(fn, shape, dtype=None, order=None, *, like=None):
+    """``np.zeros(n)``, ``np.zeros((n, m))`` with static sizes."""
+    size = static(shape)
+    if type(size) is int:
+        return (size,)
+    if isinstance(size, tuple) and all(type(n) is int for n in size):
+        return size
+    raise NotKnown
+
+
+@shape_rule(np.transpose, np.ndarray.transpose)
+def transpose(fn, a):
+    """``np.transpose(x)``, ``x.transpose()`` without axes: the reversed shape."""
+    return tuple(reversed(shape_of(a)))
+
+
+@shape_rule(operator.getitem)
+def index(fn, base, *parts):
+    """``x[i, 1:3, None]``: integers drop an axis, static slices keep part of
+    it, None adds one; other indices (arrays, Ellipsis, unknown slices) are
+    not followed. ``x.shape[k]`` is an integer."""
+    if isinstance(base, Ints):
+        return _index_ints(base, parts)
+    shape = shape_of(base)
+    out, dim = [], 0
+    for part in parts:
+        if isinstance(part, Static) and part.value is None:
+            out.append(1)
+            continue
+        if dim >= len(shape):
+            raise NotKnown
+        if isinstance(part, Static) and isinstance(part.value, slice):
+            out.append(len(range(*part.value.indices(shape[dim]))))
+        elif not (isinstance(part, Array) and part.integer and part.shape == ()):
+            raise NotKnown
+        dim += 1
+    return tuple(out) + tuple(shape[dim:])
+
+
+def _index_ints(base: Ints, parts: tuple):
+    if len(parts) != 1:
+        raise NotKnown
+    part = parts[0]
+    if isinstance(part, Array) and part.integer and part.shape == ():
+        if base.value is DYNAMIC or part.value is DYNAMIC:
+            return Array((), integer=True)
+        return Array((), base.value[part.value], integer=True)
+    if isinstance(part, Static) and isinstance(part.value, slice) and base.value is not DYNAMIC:
+        return Ints(base.value[part.value])
+    return UNKNOWN
+
+
+@attribute_rule("shape")
+def shape_attribute(value):
+    """``x.shape``: a tuple of integers, static when the shape is known."""
+    if isinstance(value, Array):
+        return Ints(value.shape)
+    return Ints()
+
+
+@attribute_rule("ndim", "size")
+def size_attribute(value):
+    """``x.ndim``, ``x.size``: an integer."""
+    return Array((), integer=True)
+
+
+@attribute_rule("T")
+def transposed(value):
+    """``x.T``: the reversed shape."""
+    return tuple(reversed(shape_of(value)))
+
