@@ -180,7 +180,9 @@ def simplify_rule(raw: list[ast.stmt], zeros_like: str) -> tuple[list[ast.stmt],
 
     A local assigned from tangents (``t = d[x] * y``) that simplifies to zero
     is left out and its loads become zero markers; one that does not counts as
-    a tangent for the statements after it."""
+    a tangent for the statements after it. A term dropped anywhere (in a
+    local too, nested or not) is reported, as it may have been what
+    broadcast the result."""
     code, tangent_value = [], None
     zero_locals: set[str] = set()
     simplifier = ZeroSimplifier()
@@ -190,10 +192,15 @@ def simplify_rule(raw: list[ast.stmt], zeros_like: str) -> tuple[list[ast.stmt],
             tangent_value = simplify_zeros(item.value, zeros_like, simplifier)
         elif (isinstance(item, ast.Assign) and len(item.targets) == 1 and isinstance(item.targets[0], ast.Name)
               and has_tangent(item.value) | has_zero(item.value)):
-            value = ZeroSimplifier().visit(item.value)
+            probe = ZeroSimplifier()
+            value = probe.visit(item.value)
             if is_zero(value):
                 zero_locals.add(item.targets[0].id)
                 continue
+            if probe.dropped is not None:
+                # the probe simplified the local's subexpressions in place: a
+                # term it dropped there is seen by no later pass
+                simplifier._drop(probe.dropped)
             mark_tangent(item.targets[0].id, raw)
             code.append(simplify_statement(item, zeros_like, simplifier))
         else:
