@@ -162,15 +162,7 @@ def check_grads(f: Callable, *args, modes: Sequence[str] = ("reverse", "forward"
     out_like = out if not isinstance(out, (int, float)) else float(out)
     scalar = np.ndim(out) == 0 and _is_leaf(out)
     u = _rebuild(out_like, rng.normal(size=_flat(out_like).size))
-    before = _snapshot(args)
-
-    def unchanged(what, *values):
-        if not _same(list(args), list(before)):
-            changed = [names[k] for k in range(len(args)) if not _same(args[k], before[k])]
-            raise AssertionError(f"check_grads({label}): {what} changed the argument(s) {', '.join(changed)}")
-        for value, copy in values:
-            if not _same(value, copy):
-                raise AssertionError(f"check_grads({label}): {what} changed its seed or tangent vector")
+    unchanged = _unchanged_check(args, names, label)
 
     for i in wrt:
         name = f"argument {i} ({names[i]})"
@@ -186,20 +178,7 @@ def check_grads(f: Callable, *args, modes: Sequence[str] = ("reverse", "forward"
         jv_fd = _directional(along, _flat(v))
         vjp_value = jvp_value = None
         if "reverse" in modes:
-            seed_copy = _snapshot(u)
-            vjp_value = api.vjp(f, wrt=i)(*args, u)
-            unchanged(f"vjp wrt {name}", (u, seed_copy))
-            got = _flat(vjp_value, x)
-            flat_u = _flat(u)
-            if flat_x.size <= 64:
-                expected = np.array([flat_u @ _directional(along, e) for e in np.eye(flat_x.size)])
-                _compare(label, f"reverse mode (vjp) wrt {name}", got, expected, rtol, atol, _paths(x))
-            else:
-                for _ in range(3):
-                    direction = rng.normal(size=flat_x.size)
-                    _compare(label, f"reverse mode (vjp, projected on a random direction) wrt {name}",
-                             np.array([got @ direction]), np.array([flat_u @ _directional(along, direction)]),
-                             rtol, atol)
+            vjp_value = _check_reverse(f, args, i, name, u, along, rng, label, rtol, atol, unchanged)
         if "forward" in modes:
             tangent_copy = _snapshot(v)
             jvp_value = api.jvp(f, wrt=i)(*args, v)
@@ -213,6 +192,43 @@ def check_grads(f: Callable, *args, modes: Sequence[str] = ("reverse", "forward"
                      np.array([lhs]), np.array([rhs]), rtol, atol)
         if order >= 2 and scalar:
             _check_second_order(f, args, i, name, x, v, modes, label, rtol, atol, unchanged)
+
+
+def _unchanged_check(args, names, label) -> Callable:
+    """``unchanged(what, *(value, its snapshot))``: raises naming ``what``
+    when an argument (snapshotted now) or one of the values has changed."""
+    before = _snapshot(args)
+
+    def unchanged(what, *values):
+        if not _same(list(args), list(before)):
+            changed = [names[k] for k in range(len(args)) if not _same(args[k], before[k])]
+            raise AssertionError(f"check_grads({label}): {what} changed the argument(s) {', '.join(changed)}")
+        for value, copy in values:
+            if not _same(value, copy):
+                raise AssertionError(f"check_grads({label}): {what} changed its seed or tangent vector")
+
+    return unchanged
+
+
+def _check_reverse(f, args, i, name, u, along, rng, label, rtol, atol, unchanged):
+    """Check ``vjp(f, wrt=i)`` with the seed ``u``; returns its value."""
+    x = args[i]
+    flat_x = _flat(x)
+    seed_copy = _snapshot(u)
+    vjp_value = api.vjp(f, wrt=i)(*args, u)
+    unchanged(f"vjp wrt {name}", (u, seed_copy))
+    got = _flat(vjp_value, x)
+    flat_u = _flat(u)
+    if flat_x.size <= 64:
+        expected = np.array([flat_u @ _directional(along, e) for e in np.eye(flat_x.size)])
+        _compare(label, f"reverse mode (vjp) wrt {name}", got, expected, rtol, atol, _paths(x))
+    else:
+        for _ in range(3):
+            direction = rng.normal(size=flat_x.size)
+            _compare(label, f"reverse mode (vjp, projected on a random direction) wrt {name}",
+                     np.array([got @ direction]), np.array([flat_u @ _directional(along, direction)]),
+                     rtol, atol)
+    return vjp_value
 
 
 def _check_second_order(f, args, i, name, x, v, modes, label, rtol, atol, unchanged):
