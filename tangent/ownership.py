@@ -78,7 +78,7 @@ def owned_value(g, like, held: set[int]):
         return type(g)((k, owned_value(v, attrs.get(k), held)) for k, v in g.items())
     if isinstance(like, (list, tuple)) and isinstance(g, np.ndarray) and g.ndim and len(g) == len(like):
         # a list operand of NumPy functions gets an array adjoint: give it the argument's kind
-        g = runtime._items_grad(g, like) if np.shape(g) == _shape_or_none(like) else type(like)(g)
+        g = runtime.items_grad(g, like) if np.shape(g) == _shape_or_none(like) else type(like)(g)
     if isinstance(g, (list, tuple)) and not isinstance(g, np.ndarray):
         items = like if isinstance(like, (list, tuple)) and len(like) == len(g) else [None] * len(g)
         return type(g)(owned_value(v, item, held) for v, item in zip(g, items))
