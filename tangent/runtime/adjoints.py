@@ -17,40 +17,33 @@ import types
 import numpy as np
 
 
-class GradTuple(tuple):
+class _ElementwiseSequence:
+    """``+``, ``-`` and negation element by element, for the adjoints of
+    sequences (``None`` items stand for zeros)."""
+
+    __slots__ = ()
+
+    def __add__(self, other):
+        return type(self)(add(a, b) for a, b in zip(self, other))
+
+    __radd__ = __add__
+
+    def __neg__(self):
+        return type(self)(None if a is None else -a for a in self)
+
+    def __sub__(self, other):
+        return self + (-other)
+
+    def __rsub__(self, other):
+        return (-self) + other
+
+
+class GradTuple(_ElementwiseSequence, tuple):
     """Adjoint of a tuple: a tuple whose ``+`` adds elementwise."""
 
-    def __add__(self, other):
-        return GradTuple(add(a, b) for a, b in zip(self, other))
 
-    __radd__ = __add__
-
-    def __neg__(self):
-        return GradTuple(None if a is None else -a for a in self)
-
-    def __sub__(self, other):
-        return self + (-other)
-
-    def __rsub__(self, other):
-        return (-self) + other
-
-
-class GradList(list):
+class GradList(_ElementwiseSequence, list):
     """Adjoint of a list: a list whose ``+`` adds elementwise."""
-
-    def __add__(self, other):
-        return GradList(add(a, b) for a, b in zip(self, other))
-
-    __radd__ = __add__
-
-    def __neg__(self):
-        return GradList(None if a is None else -a for a in self)
-
-    def __sub__(self, other):
-        return self + (-other)
-
-    def __rsub__(self, other):
-        return (-self) + other
 
 
 class GradDict(dict):
