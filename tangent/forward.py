@@ -4,9 +4,10 @@ Takes a function normalized to A-normal form (``normalize.normalize``) and
 its analyses (``Differentiator``); gives, through ``ForwardMode.run``, the
 body computing each value together with its tangent, the result atom and the
 result's tangent expression (``transform.Session`` wraps them into a
-``*_jvp`` function). Assumes every call is a primitive with a
-``@tangent_rule`` or a user function (whose generated ``*_jvp`` function is
-called) and that in-place writes were checked (``check_mutations``).
+``*_jvp`` function). A call of a primitive without a ``@tangent_rule``
+raises NoDerivativeError; a call of a user function calls its generated
+``*_jvp`` function. In-place writes are checked by ``check_mutations``
+(``Differentiator``) before anything is generated.
 
 For ``z = op(args)`` the forward rule of ``op`` gives ``dz`` from the tangents
 of the active arguments; the tangents of inactive ones are zero and are
@@ -78,20 +79,26 @@ class ForwardMode(ContainerTangents, Differentiator):
         self.writes_in_place = _writes_in_place(tree)
 
     def zeros(self, atom: ast.expr) -> ast.expr:
+        """``zeros_like(atom)``: the zero tangent of ``atom``'s value."""
         return ast.Call(func=name(self.zeros_like), args=[copy.deepcopy(atom)], keywords=[])
 
     def tangent_of_atom(self, atom: ast.expr, stmt) -> ast.expr:
+        """The tangent of ``atom`` at ``stmt``: its tangent's name if it
+        varies there, else a zero marker (see ``forward_zeros``)."""
         if isinstance(atom, ast.Name) and self.analysis.is_varied(atom.id, stmt):
             return self.tangent_name(atom.id)
         return ZeroDerivative(copy.deepcopy(atom))
 
     def tangent_name(self, var: str) -> ast.Name:
+        """A load of ``var``'s tangent, marked as a tangent for the simplifier."""
         ref = name(self.d(var))
         ref.tangent_ref = True
         return ref
 
     # ------------------------------------------------------------ blocks
     def block(self, stmts) -> list[ast.stmt]:
+        """``stmts`` with each statement followed by the ones computing the
+        tangents it changes; control flow kept as it is."""
         out: list[ast.stmt] = []
         for stmt in stmts:
             if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
@@ -111,6 +118,8 @@ class ForwardMode(ContainerTangents, Differentiator):
         return out
 
     def assign(self, stmt: ast.Assign) -> list[ast.stmt]:
+        """``x = value`` and the assignment of ``dx`` (zero when nothing
+        ``value`` reads varies)."""
         target = stmt.targets[0].id
         value = stmt.value
         loaded = names_loaded(value)
@@ -248,7 +257,9 @@ class ForwardMode(ContainerTangents, Differentiator):
         helper = self.session.bind_global("fresh_tangent", runtime.fresh_tangent)
         return ast.Call(func=name(helper), args=[tangent] + [name(s) for s in sources], keywords=[])
 
-    def subroutine(self, stmt, target):
+    def subroutine(self, stmt, target) -> list[ast.stmt] | None:
+        """``target, dtarget = f_jvp(..., d<param>=...)`` for a call of a user
+        function with active arguments; None for any other statement."""
         value = stmt.value
         binding = active_user_call(self, stmt)
         if binding is None:
