@@ -103,11 +103,10 @@ def highlight(source: str, stream) -> str:
 
 
 def show(args) -> int:
+    """`python -m tangent show`: print the derivative of the function named on the command line."""
     try:
         func = load_function(args.function)
-    except SystemExit:
-        raise
-    except Exception as e:  # a missing module or attribute, or an import error in it
+    except Exception as e:  # a missing module or attribute, or an import error in it (SystemExit passes)
         print(f"tangent: cannot load {args.function!r}: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
     try:

@@ -1,88 +1,39 @@
-"""Public API: grad, autodiff, vjp and source."""
+"""Public API: grad, vjp, jvp, autodiff, hvp, jacobian, hessian and source.
+
+Takes a user's Python function (its source is read) and the indices of the
+arguments to differentiate; gives a Python function computing the
+derivative, generated once per function and options (``cache``), run with
+code specialised to the arguments' shapes (``specialize``) and returning
+values the caller owns (``ownership``). Assumes nothing of the function but
+that its source is available and the constructs it uses are supported (a
+``TangentError`` says otherwise, naming the line).
+"""
 
 from __future__ import annotations
 
 import inspect
+import linecache
+import re
 import sys
-import threading
-import types
-import weakref
-from collections import OrderedDict
 from typing import Callable, Sequence
 
 import numpy as np
 
-from . import rules, runtime
+from . import rules
+from .cache import cached, calling_primitive, clear_cache, store, weak
 from .errors import NonFiniteGradientError, TangentError
 from .frontend import recording, recording_now, unchanged
+from .ownership import input_ids, owned_gradients, returning_owned
+from .specialize import Specializations, specializing
 from .transform import Session
 
-_MAX_SPECIALIZATIONS = 16
-
-
-def _argument_kind(value):
-    kind = type(value)
-    if kind is np.ndarray or isinstance(value, np.ndarray):  # subclasses too: the shape matters
-        return (kind, value.shape, value.dtype.char)
-    return kind
-
-
-def _specializing(generic: Callable, specialize: Callable) -> Callable:
-    """Wrap a derivative so that each combination of argument types and
-    shapes gets code specialised to it (generated at its first call): with
-    the shapes known, sums that undo broadcasting which cannot happen are
-    left out, and Python floats get float arithmetic. The generic derivative
-    stays available (``.tangent_generic``) and is used for keyword calls and
-    beyond a few specialisations.
-    """
-    specialized: dict = {}
-
-    def implementation_for(args):
-        """The code for these arguments' kinds, generated (never run) if new:
-        specialising depends only on the types and shapes of the arguments."""
-        key = tuple(map(_argument_kind, args))
-        implementation = specialized.get(key)
-        if implementation is None:
-            with rules.transform_lock:
-                implementation = specialized.get(key)
-                if implementation is None:
-                    implementation = generic
-                    if len(specialized) < _MAX_SPECIALIZATIONS:
-                        try:
-                            implementation = specialize(args)
-                        except TangentError:
-                            implementation = generic
-                    specialized[key] = implementation
-        return implementation
-
-    def derivative(*args, **kwargs):
-        if kwargs or sys.gettrace() is not None:
-            # under a debugger, step straight into the code tangent.source shows
-            return generic(*args, **kwargs)
-        return implementation_for(args)(*args)
-
-    def specialized_for(*args):
-        """The derivative's code specialised for these arguments (generated
-        if needed, without running anything)."""
-        return implementation_for(args)
-
-    derivative.__signature__ = inspect.signature(generic)
-    derivative.__wrapped__ = generic
-    derivative.__name__ = generic.__name__
-    derivative.__qualname__ = generic.__qualname__
-    derivative.__doc__ = generic.__doc__
-    derivative.tangent_source = generic.tangent_source
-    derivative.tangent_generic = generic
-    derivative.tangent_specialized_for = specialized_for
-    return derivative
+__all__ = ["autodiff", "clear_cache", "grad", "hessian", "hvp", "jacobian", "jvp", "source", "vjp"]
 
 
 def _arithmetic_errors_as_nonfinite(derivative: Callable) -> Callable:
     """With check_finite, Python float arithmetic that fails (1.0 / 0.0,
     math.log(0.0)) is reported like a NaN or inf: naming the user's line whose
     backward step failed, read from the comment above the generated line."""
-    import linecache
-    import re
 
     def checked(*args, **kwargs):
         try:
@@ -115,152 +66,6 @@ def _arithmetic_errors_as_nonfinite(derivative: Callable) -> Callable:
     return checked
 
 
-def _input_ids(values, found=None, depth=0) -> set:
-    """Ids of the arrays among (and inside containers and objects of) the
-    values a derivative was called with, and of the arrays they view."""
-    found = set() if found is None else found
-    for value in values:
-        if isinstance(value, np.ndarray):
-            while value is not None and id(value) not in found:
-                found.add(id(value))
-                value = value.base
-        elif depth < 8:
-            if isinstance(value, dict):
-                _input_ids(value.values(), found, depth + 1)
-            elif isinstance(value, (list, tuple)):
-                _input_ids(value, found, depth + 1)
-            elif hasattr(value, "__dict__") and not isinstance(value, (type, types.FunctionType, types.ModuleType)):
-                _input_ids(vars(value).values(), found, depth + 1)
-    return found
-
-
-_FLOAT = np.dtype(float)
-
-
-def _shape_or_none(value):
-    try:
-        return np.shape(value)
-    except ValueError:  # items of different shapes
-        return None
-
-
-def _owned(g, like, held: set):
-    """``g`` as a returned derivative: a fresh, writable array of the
-    argument's float dtype when ``like`` (the argument) is an array, the same
-    structure for containers and objects. No copy when ``g`` already is one
-    that nothing else holds (not an input, seed, tangent, global or another
-    returned value, nor a view of anything)."""
-    if isinstance(like, np.ndarray) and isinstance(g, np.ndarray):  # the common case, fast
-        dtype = like.dtype if like.dtype.kind in "fc" else _FLOAT
-        if g.dtype == dtype and g.shape == like.shape and g.base is None and g.flags.writeable \
-                and id(g) not in held:
-            held.add(id(g))
-            return g
-    if isinstance(g, dict):
-        attrs = vars(like) if hasattr(like, "__dict__") and not isinstance(like, dict) else like
-        attrs = attrs if isinstance(attrs, dict) else {}
-        return type(g)((k, _owned(v, attrs.get(k), held)) for k, v in g.items())
-    if isinstance(like, (list, tuple)) and isinstance(g, np.ndarray) and g.ndim and len(g) == len(like):
-        # a list operand of NumPy functions gets an array adjoint: give it the argument's kind
-        g = runtime._items_grad(g, like) if np.shape(g) == _shape_or_none(like) else type(like)(g)
-    if isinstance(g, (list, tuple)) and not isinstance(g, np.ndarray):
-        items = like if isinstance(like, (list, tuple)) and len(like) == len(g) else [None] * len(g)
-        return type(g)(_owned(v, item, held) for v, item in zip(g, items))
-    if isinstance(like, np.ndarray):
-        if g is None:
-            return g
-        dtype = like.dtype if like.dtype.kind in "fc" else _FLOAT
-        if np.iscomplexobj(g) and not np.issubdtype(dtype, np.complexfloating):
-            dtype = np.result_type(dtype, np.asarray(g).dtype)  # never drop an imaginary part
-        if not (isinstance(g, np.ndarray) and g.dtype == dtype and g.shape == like.shape and g.base is None
-                and g.flags.writeable and id(g) not in held):
-            g = np.array(np.broadcast_to(g, like.shape) if np.ndim(g) == 0 else g, dtype=dtype)
-        held.add(id(g))
-        return g
-    if isinstance(like, np.generic) and np.issubdtype(like.dtype, np.inexact) and np.ndim(g) == 0 \
-            and not (np.iscomplexobj(g) and not np.iscomplexobj(like)):
-        return like.dtype.type(g)
-    if isinstance(like, (int, float)) and not isinstance(like, bool) and np.ndim(g) == 0 \
-            and isinstance(g, (int, np.integer, np.ndarray, np.floating)) and not isinstance(g, bool) \
-            and not np.iscomplexobj(g):
-        return float(g)  # a float for a float or an int
-    if isinstance(g, np.ndarray):
-        if g.base is not None or not g.flags.writeable or id(g) in held:
-            g = g.copy()
-        held.add(id(g))
-    return g
-
-
-def _returning_owned(derivative: Callable, generic: Callable, mode: str, wrt: tuple[int, ...],
-                     preserve_result: bool) -> Callable:
-    """Wrap a derivative so that what it returns is the caller's own: each
-    gradient a fresh, writable array of its argument's (float) dtype, each
-    tangent a fresh, writable array; never a view of an input, the seed or
-    a tangent vector, nor of anything the generated code keeps."""
-    signature = inspect.signature(generic)
-    defaults = [p.default for p in signature.parameters.values()]
-    kept = []  # arrays the generated module holds (globals)
-
-    def ids_held(args):
-        if not kept:
-            kept.append(_input_ids(list(getattr(generic, "__globals__", {}).values())))
-        return _input_ids(args, set(kept[0]))
-
-    def owned(*args, **kwargs):
-        out = derivative(*args, **kwargs)
-        if kwargs:
-            args = signature.bind(*args, **kwargs).args
-        held = ids_held(args)
-        value, result = (out[0], out[1:]) if preserve_result else (out, ())
-        if mode == "reverse":
-            likes = [args[i] if i < len(args) else defaults[i] for i in wrt]
-            if len(wrt) == 1:
-                value = _owned(value, likes[0], held)
-            else:
-                value = type(value)(_owned(v, like, held) for v, like in zip(value, likes))
-        else:
-            value = _owned(value, None, held)
-        return (value, *result) if preserve_result else value
-
-    for attribute in ("tangent_source", "tangent_generic", "tangent_specialized_for", "tangent_filename"):
-        if hasattr(derivative, attribute):
-            setattr(owned, attribute, getattr(derivative, attribute))
-    owned.tangent_generic = getattr(derivative, "tangent_generic", generic)
-    owned.__signature__ = signature
-    owned.__wrapped__ = derivative
-    owned.__name__ = generic.__name__
-    owned.__qualname__ = generic.__qualname__
-    owned.__doc__ = generic.__doc__
-    return owned
-
-
-_primitive_wrappers: dict = {}
-
-
-def _calling_primitive(func):
-    """A function with a registered rule (np.tanh, or a user's function with
-    @tangent.adjoint) is differentiated through a one-line function calling
-    it, so that its rule is what gets used."""
-    if getattr(func, "tangent_generic", None) is not None or getattr(func, "tangent_source", None) is not None:
-        return func
-    if rules.lookup_adjoint(func) is None and rules.lookup_tangent(func) is None:
-        return func
-    if func in _primitive_wrappers:
-        return _primitive_wrappers[func]
-    from .codegen import compile_source
-
-    try:
-        params = [p.name for p in inspect.signature(func).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
-    except (TypeError, ValueError):
-        params = [f"x{i}" for i in range(getattr(func, "nin", 1))]
-    name = getattr(func, "__name__", "primitive")
-    source = f"def {name}({', '.join(params)}):\n    return primitive({', '.join(params)})\n"
-    namespace, _ = compile_source(source, {"primitive": func}, name)
-    # setdefault: threads racing here all get the first one (one cache entry)
-    return _primitive_wrappers.setdefault(func, namespace[name])
-
-
 def _normalize_wrt(wrt) -> tuple[int, ...]:
     if isinstance(wrt, int):
         return (wrt,)
@@ -287,139 +92,27 @@ def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "rever
     wrt = _normalize_wrt(wrt)
     if mode not in ("reverse", "forward"):
         raise TangentError(f"mode={mode!r} is not supported; use mode='reverse' or mode='forward'")
-    func = _calling_primitive(func)
+    func = calling_primitive(func)
     options = (wrt, mode, optimized, preserve_result, check_scalar, check_finite)
-    derivative = _cached(func, options)
+    derivative = cached(func, options)
     if derivative is None:
         with rules.transform_lock:
-            derivative = _cached(func, options)
+            derivative = cached(func, options)
             if derivative is None:
                 version = rules.version()
                 with recording() as deps:
                     derivative = _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_finite)
-                _store(func, options, (derivative, tuple(deps.values()), version))
+                store(func, options, (derivative, tuple(deps.values()), version))
     if verbose:
         print(derivative.tangent_source)
     return derivative
 
 
-# The derivative cache. A derivative is cached on the function it was
-# generated from, held weakly: when the function goes, so does its entry (a
-# derivative holds what the function read, never the function itself). A
-# cached derivative is returned only while every global, closure cell and
-# attribute its generation read still holds the same object and no rule was
-# registered since; otherwise it is generated again.
-_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # function -> {options: entry}
-# Bound methods are new objects at each access: their entries live on the
-# function, by instance (a derivative holds its instance: at most a few kept).
-_method_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_MAX_INSTANCES = 8
-# Callables that cannot be weakly referenced: a few kept, most recent first.
-_strong_cache: OrderedDict = OrderedDict()
-_MAX_STRONG = 32
-
-
-def _entries(func, create: bool):
-    """The {options: entry} table of ``func`` (None if absent and not ``create``)."""
-    if isinstance(func, types.FunctionType) and getattr(func, "tangent_source", None) is not None:
-        # a derivative (hvp, grad of grad): its own derivatives are kept on it,
-        # as what they read (its module) holds it; checked to be its own, not
-        # copied onto a wrapper by functools.wraps
-        table = func.__dict__.get("tangent_derivatives")
-        if table is None or table[0] != id(func):
-            if not create:
-                return None
-            table = func.tangent_derivatives = (id(func), {})
-        return table[1]
-    if isinstance(func, types.MethodType):
-        try:
-            by_instance = _method_cache.get(func.__func__)
-            if by_instance is None:
-                if not create:
-                    return None
-                by_instance = _method_cache[func.__func__] = OrderedDict()
-        except TypeError:
-            return _strong_entries(func, create)
-        found = by_instance.get(id(func.__self__))
-        if found is not None and found[0] is func.__self__:
-            by_instance.move_to_end(id(func.__self__))
-            return found[1]
-        if not create:
-            return None
-        by_instance[id(func.__self__)] = (func.__self__, {})
-        while len(by_instance) > _MAX_INSTANCES:
-            by_instance.popitem(last=False)
-        return by_instance[id(func.__self__)][1]
-    try:
-        table = _cache.get(func)
-        if table is None and create:
-            table = _cache[func] = {}
-        return table
-    except TypeError:  # not weakly referenceable, or unhashable
-        return _strong_entries(func, create)
-
-
-def _strong_entries(func, create: bool):
-    found = _strong_cache.get(id(func))
-    if found is not None and found[0] is func:
-        _strong_cache.move_to_end(id(func))
-        return found[1]
-    if not create:
-        return None
-    _strong_cache[id(func)] = (func, {})
-    while len(_strong_cache) > _MAX_STRONG:
-        _strong_cache.popitem(last=False)
-    return _strong_cache[id(func)][1]
-
-
-def _cached(func, options):
-    """The cached derivative, if still valid."""
-    with _cache_lock:
-        table = _entries(func, create=False)
-        entry = table.get(options) if table is not None else None
-        if entry is None:
-            return None
-        derivative, deps, version = entry
-        if version != rules.version() or not unchanged(deps):
-            table.pop(options, None)  # stale: a global, cell, attribute or rule changed since
-            return None
-        return derivative
-
-
-def _store(func, options, entry) -> None:
-    with _cache_lock:
-        _entries(func, create=True)[options] = entry
-
-
-# guards the tables (not held while transforming, so that lookups do not wait for it)
-_cache_lock = threading.RLock()
-
-
-def clear_cache() -> None:
-    """Forget every cached derivative: the next ``grad(f)`` generates its
-    code again (from f's source and what it reads now).
-
-    Example::
-
-        tangent.clear_cache()
-    """
-    with rules.transform_lock, _cache_lock:
-        _cache.clear()
-        _method_cache.clear()
-        _strong_cache.clear()
-        _primitive_wrappers.clear()
-
-
-def _weak(func):
-    """A callable returning ``func`` while it lives, None after."""
-    try:
-        ref = weakref.WeakMethod(func) if isinstance(func, types.MethodType) else weakref.ref(func)
-    except TypeError:
-        return lambda: func
-    return ref
-
-
-def _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_finite):
+def _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_finite) -> Callable:
+    """Generate the derivative of ``func`` (not cached), wrapped as the API
+    returns it: specialised to argument shapes (optimized reverse mode),
+    with arithmetic errors reported as non-finite (check_finite), returning
+    values the caller owns."""
     session = Session(optimized=optimized, check_finite=check_finite)
     if mode == "reverse":
         entry = session.reverse(func, wrt, preserve_result=preserve_result, check_scalar=check_scalar)
@@ -427,7 +120,7 @@ def _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_
         entry = session.forward(func, wrt, preserve_result=preserve_result)
     derivative = generic = session.build(entry, f"d{getattr(func, '__name__', 'f')}")
     if mode == "reverse" and optimized:
-        func = _weak(func)  # the cache holds the derivative on func: it must not hold func
+        func = weak(func)  # the cache holds the derivative on func: it must not hold func
         deps = tuple(recording_now())
 
         def specialize(args):
@@ -439,10 +132,10 @@ def _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_
                                    example_args=args)
             return special.build(name, f"d{getattr(func(), '__name__', 'f')}")
 
-        derivative = _specializing(derivative, specialize)
+        derivative = specializing(derivative, specialize)
     if check_finite:
         derivative = _arithmetic_errors_as_nonfinite(derivative)
-    return _returning_owned(derivative, generic, mode, wrt, preserve_result)
+    return returning_owned(derivative, generic, mode, wrt, preserve_result)
 
 
 def grad(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = True,
@@ -505,8 +198,6 @@ def source(func: Callable) -> str:
 
 
 def _positional_count(func) -> int:
-    import inspect
-
     params = inspect.signature(func).parameters.values()
     return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
 
@@ -524,7 +215,11 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
     forward_over_reverse = autodiff(gradient, wrt, "forward", optimized=optimized, verbose=verbose)
     n = _positional_count(func)
 
-    specialized: dict = {}
+    def specialize(args):
+        # generated for the arguments' kinds, not run: f runs once per call
+        return autodiff(gradient.tangent_specialized_for(*args[:n]), wrt, "forward", optimized=True)
+
+    specializations = Specializations(forward_over_reverse, specialize)
 
     def hessian_vector_product(*args):
         if len(args) != n + len(wrt):
@@ -532,26 +227,9 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
         implementation = forward_over_reverse
         if optimized and sys.gettrace() is None:
             # forward mode over the gradient specialised to these shapes
-            key = tuple(map(_argument_kind, args))
-            implementation = specialized.get(key)
-            if implementation is None:
-                with rules.transform_lock:
-                    implementation = specialized.get(key)
-                    if implementation is None:
-                        implementation = forward_over_reverse
-                        if len(specialized) < _MAX_SPECIALIZATIONS:
-                            try:
-                                # generated for the arguments' kinds, not run: f runs once per call
-                                special_gradient = gradient.tangent_specialized_for(*args[:n])
-                                implementation = autodiff(special_gradient, wrt, "forward", optimized=True)
-                            except TangentError:
-                                pass
-                        specialized[key] = implementation
+            implementation = specializations.implementation_for(args)
         out = implementation(*args[:n], 1.0, *args[n:])
-        held = _input_ids(args)
-        if len(wrt) == 1:
-            return _owned(out, args[wrt[0]], held)
-        return type(out)(_owned(v, args[i], held) for v, i in zip(out, wrt))
+        return owned_gradients(out, [args[i] for i in wrt], input_ids(args))
 
     hessian_vector_product.tangent_source = forward_over_reverse.tangent_source
     return hessian_vector_product
@@ -627,12 +305,6 @@ def hessian(func: Callable, wrt: int = 0, *, optimized: bool = True) -> Callable
 def _with_defaults(func, args) -> tuple:
     """Positional arguments with the function's defaults filled in, so that
     tangents or seeds can follow them."""
-    import inspect
-
     bound = inspect.signature(func).bind(*args)
     bound.apply_defaults()
     return tuple(bound.args)
-
-
-def zeros_like_float(x):
-    return np.zeros(np.shape(x)) if np.ndim(x) else 0.0

@@ -1,11 +1,22 @@
 """Forward mode: each statement followed by the statement computing its tangent.
 
+Takes a function normalized to A-normal form (``normalize.normalize``) and
+its analyses (``Differentiator``); gives, through ``ForwardMode.run``, the
+body computing each value together with its tangent, the result atom and the
+result's tangent expression (``transform.Session`` wraps them into a
+``*_jvp`` function). A call of a primitive without a ``@tangent_rule``
+raises NoDerivativeError; a call of a user function calls its generated
+``*_jvp`` function. In-place writes are checked by ``check_mutations``
+(``Differentiator``) before anything is generated.
+
 For ``z = op(args)`` the forward rule of ``op`` gives ``dz`` from the tangents
 of the active arguments; the tangents of inactive ones are zero and are
 simplified away (``d[x] * y + x * d[y]`` becomes ``x * dy`` when only ``y``
-varies). Control flow is kept as it is: a tangent is computed alongside the
-value it belongs to, so loops and branches need no bookkeeping. Calls of the
-user's own functions call their generated ``*_jvp`` function.
+varies; see ``forward_zeros``). Control flow is kept as it is: a tangent is
+computed alongside the value it belongs to, so loops and branches need no
+bookkeeping. Writes into containers are mirrored into their tangents
+(``forward_containers``), and a tangent shares memory with another one only
+where the values do (``ForwardMode.owned``).
 """
 
 from __future__ import annotations
@@ -16,132 +27,27 @@ import copy
 import numpy as np
 
 from . import rules, runtime
-from .activity import differentiable_inputs, is_setitem, primitive_of, varied_names, written_region
+from .activity import differentiable_inputs, primitive_of, varied_names
 from .aliases import ITEM_READS as _ITEM_READS
 from .aliases import statically_fresh as _statically_fresh
 from .aliases import view_source as _view_source
 from .aliases import writes_in_place as _writes_in_place
 from .aliases import written_alias_classes as _written_alias_classes
-from .astwalk import FastTransformer, names_in, walk_list
+from .astwalk import names_in, walk_list
 from .calls import active_user_call
 from .cfg import names_loaded
 from .differentiator import Differentiator
 from .errors import NoDerivativeError, TangentSyntaxError
+from .forward_containers import ContainerTangents
+from .forward_zeros import covers_operands, negate_sequences, simplify_rule
 from .frontend import ParsedFunction
 from .naming import Namer
 from .normalize import GradHook
 from .reverse import describe_callee, name, store
-from .runtime import restore_region
-from .templates import Accumulate, ZeroDerivative, bind_arguments, instantiate
-
-_ZERO = ZeroDerivative
+from .templates import ZeroDerivative, bind_arguments, instantiate
 
 
-def _zero(node) -> bool:
-    return isinstance(node, ZeroDerivative)
-
-
-class ZeroSimplifier(FastTransformer):
-    """Propagates zero tangents through sums and products.
-
-    Dropping the zero term of a sum can lose the shape the result gets from
-    broadcasting (``x1 - x0`` with ``x1`` of shape (2, 3) and only ``x0``
-    of shape (3,) varying has the tangent ``-dx0``, of shape (3,)), so the
-    simplifier records where it dropped a term (``dropped``: "left" when the
-    left term was kept, "right" when the right one was) and the forward rule's
-    result is then broadcast to the primal result (``broadcast_tangent``).
-    """
-
-    def __init__(self):
-        self.dropped = None
-
-    def _drop(self, kept_side):
-        if self.dropped is None:
-            self.dropped = kept_side
-
-    def visit_BinOp(self, node):
-        self.generic_visit(node)
-        left, right = _zero(node.left), _zero(node.right)
-        if isinstance(node.op, ast.Add):
-            if left and right:
-                return node.left
-            if left:
-                self._drop("right")
-                return node.right
-            if right:
-                self._drop("left")
-                return node.left
-        elif isinstance(node.op, ast.Sub):
-            if left and right:
-                return node.left
-            if right:
-                self._drop("left")
-                return node.left
-            if left:
-                self._drop("left")  # (sequences have no "-": only broadcasting matters)
-                return ast.UnaryOp(op=ast.USub(), operand=node.right)
-        elif isinstance(node.op, (ast.Mult, ast.MatMult)):
-            if left:
-                return node.left
-            if right:
-                return node.right
-        elif isinstance(node.op, ast.Div) and left:
-            return node.left
-        return node
-
-    def visit_UnaryOp(self, node):
-        self.generic_visit(node)
-        if isinstance(node.op, (ast.USub, ast.UAdd)) and _zero(node.operand):
-            return node.operand
-        return node
-
-    def visit_IfExp(self, node):
-        self.generic_visit(node)
-        if _zero(node.body) and _zero(node.orelse):
-            return node.body
-        return node
-
-    def visit_Subscript(self, node):
-        self.generic_visit(node)
-        if _zero(node.value):
-            return node.value
-        return node
-
-    def visit_Attribute(self, node):
-        self.generic_visit(node)
-        if _zero(node.value):
-            return node.value
-        return node
-
-    def visit_Call(self, node):
-        # Forward rules are linear in the tangents: a call whose only tangent
-        # argument is zero is zero.
-        self.generic_visit(node)
-        values = list(node.args) + [k.value for k in node.keywords]
-        if any(_zero(v) for v in values) and not any(_has_tangent(v) for v in values):
-            return ZeroDerivative()
-        return node
-
-
-def _has_tangent(node) -> bool:
-    return any(getattr(n, "tangent_ref", False) for n in ast.walk(node))
-
-
-def simplify_zeros(expr: ast.expr, zeros_like: str, simplifier: ZeroSimplifier | None = None) -> ast.expr | None:
-    """``expr`` with zero tangents simplified; None when it is zero."""
-    expr = (simplifier or ZeroSimplifier()).visit(expr)
-    if _zero(expr):
-        return None
-
-    class Materialize(ast.NodeTransformer):
-        def visit_ZeroDerivative(self, node):
-            like = node.like if node.like is not None else ast.Constant(value=0.0)
-            return ast.Call(func=name(zeros_like), args=[like], keywords=[])
-
-    return Materialize().visit(expr)
-
-
-class ForwardMode(Differentiator):
+class ForwardMode(ContainerTangents, Differentiator):
     """Differentiates one normalized function in forward mode.
 
     ``session`` provides ``bind_global`` and ``jvp_of(func, active) ->
@@ -170,32 +76,30 @@ class ForwardMode(Differentiator):
         self.writes_in_place = _writes_in_place(tree)
 
     def zeros(self, atom: ast.expr) -> ast.expr:
+        """``zeros_like(atom)``: the zero tangent of ``atom``'s value."""
         return ast.Call(func=name(self.zeros_like), args=[copy.deepcopy(atom)], keywords=[])
 
     def tangent_of_atom(self, atom: ast.expr, stmt) -> ast.expr:
+        """The tangent of ``atom`` at ``stmt``: its tangent's name if it
+        varies there, else a zero marker (see ``forward_zeros``)."""
         if isinstance(atom, ast.Name) and self.analysis.is_varied(atom.id, stmt):
             return self.tangent_name(atom.id)
         return ZeroDerivative(copy.deepcopy(atom))
 
     def tangent_name(self, var: str) -> ast.Name:
+        """A load of ``var``'s tangent, marked as a tangent for the simplifier."""
         ref = name(self.d(var))
         ref.tangent_ref = True
         return ref
 
     # ------------------------------------------------------------ blocks
     def block(self, stmts) -> list[ast.stmt]:
+        """``stmts`` with each statement followed by the ones computing the
+        tangents it changes; control flow kept as it is."""
         out: list[ast.stmt] = []
         for stmt in stmts:
             if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
                 out += self.assign(stmt)
-            elif is_setitem(stmt):
-                out.append(stmt)
-                var, index, _ = written_region(stmt)
-                if var in self.ever_varied:
-                    tangent = simplify_zeros(self.tangent_of_atom(stmt.value, stmt), self.zeros_like)
-                    region = ast.Subscript(value=name(self.d(var)), slice=copy.deepcopy(index), ctx=ast.Store())
-                    value = tangent if tangent is not None else self.zeros(stmt.value)
-                    out.append(ast.copy_location(ast.Assign(targets=[region], value=value), stmt))
             elif isinstance(stmt, ast.If):
                 out.append(ast.copy_location(
                     ast.If(test=stmt.test, body=self.block(stmt.body) or [ast.Pass()], orelse=self.block(stmt.orelse)), stmt))
@@ -205,31 +109,14 @@ class ForwardMode(Differentiator):
             elif isinstance(stmt, ast.While):
                 out.append(ast.copy_location(
                     ast.While(test=stmt.test, body=self.block(stmt.body) or [ast.Pass()], orelse=[]), stmt))
-            elif isinstance(stmt, GradHook):
-                continue  # backward-pass only
-            elif isinstance(stmt, ast.Expr) and getattr(stmt.value, "tangent_callee", None) is restore_region:
+            elif not isinstance(stmt, GradHook):  # (hooks run in the backward pass only)
                 out.append(stmt)
-                var = stmt.value.args[0]
-                if isinstance(var, ast.Name) and var.id in self.ever_varied:
-                    old = simplify_zeros(self.tangent_of_atom(stmt.value.args[2], stmt), self.zeros_like)
-                    old = old if old is not None else self.zeros(stmt.value.args[2])
-                    mirror = ast.Call(func=copy.deepcopy(stmt.value.func),
-                                      args=[name(self.d(var.id)), copy.deepcopy(stmt.value.args[1]), old], keywords=[])
-                    out.append(ast.copy_location(ast.Expr(value=mirror), stmt))
-            elif isinstance(stmt, ast.Expr) and getattr(stmt.value, "tangent_callee", None) is list.append:
-                out.append(stmt)
-                lst = stmt.value.func.value
-                if lst.id in self.ever_varied:
-                    item = simplify_zeros(self.tangent_of_atom(stmt.value.args[0], stmt), self.zeros_like)
-                    item = item if item is not None else self.zeros(stmt.value.args[0])
-                    append = ast.Call(func=ast.Attribute(value=name(self.d(lst.id)), attr="append", ctx=ast.Load()),
-                                      args=[item], keywords=[])
-                    out.append(ast.copy_location(ast.Expr(value=append), stmt))
-            else:
-                out.append(stmt)
+                out += self.write_tangent(stmt)
         return out
 
     def assign(self, stmt: ast.Assign) -> list[ast.stmt]:
+        """``x = value`` and the assignment of ``dx`` (zero when nothing
+        ``value`` reads varies)."""
         target = stmt.targets[0].id
         value = stmt.value
         loaded = names_loaded(value)
@@ -262,20 +149,8 @@ class ForwardMode(Differentiator):
 
     def tangent(self, stmt, value, result):
         """(statements, tangent expression or None for zero) of ``result = value``."""
-        if isinstance(value, ast.Name):
-            return [], simplify_zeros(self.tangent_of_atom(value, stmt), self.zeros_like)
-        if isinstance(value, (ast.Tuple, ast.List)):
-            elts = []
-            for elt in value.elts:
-                t = simplify_zeros(self.tangent_of_atom(elt, stmt), self.zeros_like)
-                elts.append(t if t is not None else self.zeros(elt))
-            return [], (ast.Tuple if isinstance(value, ast.Tuple) else ast.List)(elts=elts, ctx=ast.Load())
-        if isinstance(value, ast.Dict):
-            values = []
-            for elt in value.values:
-                t = simplify_zeros(self.tangent_of_atom(elt, stmt), self.zeros_like)
-                values.append(t if t is not None else self.zeros(elt))
-            return [], ast.Dict(keys=copy.deepcopy(value.keys), values=values)
+        if isinstance(value, (ast.Name, ast.Tuple, ast.List, ast.Dict)):
+            return [], self.structure_tangent(value, stmt)
         callee, args, keywords = primitive_of(value)
         if callee is None:
             raise self.error(TangentSyntaxError, stmt, f"cannot differentiate {ast.unparse(value)!r}")
@@ -294,62 +169,32 @@ class ForwardMode(Differentiator):
         def derivative(param):
             atom = bound.get(param)
             if isinstance(atom, ast.Tuple) and param != result_param:  # *args: a tuple of tangents
-                elts = [simplify_zeros(self.tangent_of_atom(e, stmt), self.zeros_like) or self.zeros(e) for e in atom.elts]
-                return ast.Tuple(elts=elts, ctx=ast.Load())
+                return ast.Tuple(elts=[self.tangent_or_zeros(e, stmt) for e in atom.elts], ctx=ast.Load())
             if isinstance(atom, ast.Name) and param != result_param and self.analysis.is_varied(atom.id, stmt):
                 return self.tangent_name(atom.id)
             return None
 
         raw = instantiate(template, bound, derivative, self.namer, self.session.bind_global)
-        code, tangent_value = [], None
-        zero_locals: set[str] = set()
-        simplifier = ZeroSimplifier()
-        for item in raw:
-            item = _substitute_zero_names(item, zero_locals)
-            if isinstance(item, Accumulate):
-                tangent_value = simplify_zeros(item.value, self.zeros_like, simplifier)
-            elif (isinstance(item, ast.Assign) and len(item.targets) == 1 and isinstance(item.targets[0], ast.Name)
-                  and _has_tangent(item.value) | _has_zero(item.value)):
-                value = ZeroSimplifier().visit(item.value)
-                if _zero(value):
-                    zero_locals.add(item.targets[0].id)
-                    continue
-                _mark_tangent(item.targets[0].id, raw)
-                code.append(simplify_statement(item, self.zeros_like, simplifier))
-            else:
-                code.append(simplify_statement(item, self.zeros_like, simplifier))
-        code, tangent_value = self._negate_sequences(code, tangent_value)
-        if simplifier.dropped is not None and tangent_value is not None and not self._covers_operands(
-                template, bound, [tangent_value, *code]):
-            # a dropped zero term may have been what broadcast the result
-            keywords = [ast.keyword(arg="at_end", value=ast.Constant(value=True))] if simplifier.dropped == "right" else []
+        return self.rule_result(template, bound, raw, result)
+
+    def rule_result(self, template, bound: dict, raw: list[ast.stmt], result: str):
+        """(statements, tangent expression or None for zero) of the
+        instantiated forward rule ``raw`` for ``result = op(...)``: zero
+        terms simplified away, and the tangent broadcast to ``result`` when
+        a dropped term may have been what broadcast it."""
+        code, tangent_value, dropped = simplify_rule(raw, self.zeros_like)
+        kinds = getattr(self.tree, "tangent_kinds", {})
+        sequences = {self.derivative_names[v] for v, k in kinds.items() if k == "seq" and v in self.derivative_names}
+        if sequences:
+            code, tangent_value = negate_sequences(code, tangent_value, sequences, self.session.bind_global("np", np))
+        if dropped is not None and tangent_value is not None and not covers_operands(
+                template, bound, [tangent_value, *code], self.derivative_names):
+            keywords = [ast.keyword(arg="at_end", value=ast.Constant(value=True))] if dropped == "right" else []
             tangent_value = ast.Call(func=name(self.broadcast_tangent), args=[tangent_value, name(result)],
                                      keywords=keywords)
         return code, tangent_value
 
-    def _negate_sequences(self, code, tangent_value):
-        """``-t`` of the tangent of a list or tuple (an operand of arithmetic
-        with an array: ``arr - [a, b]``) as ``np.negative(t)``: Python lists
-        have no ``-``, NumPy reads them as arrays."""
-        kinds = getattr(self.tree, "tangent_kinds", {})
-        sequences = {self.derivative_names[v] for v, k in kinds.items() if k == "seq" and v in self.derivative_names}
-        if not sequences:
-            return code, tangent_value
-        np_name = self.session.bind_global("np", np)
-
-        class Negate(ast.NodeTransformer):
-            def visit_UnaryOp(self, node):
-                self.generic_visit(node)
-                if isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Name) and node.operand.id in sequences:
-                    func = ast.Attribute(value=name(np_name), attr="negative", ctx=ast.Load())
-                    return ast.Call(func=func, args=[node.operand], keywords=[])
-                return node
-
-        code = [Negate().visit(stmt) for stmt in code]
-        if tangent_value is not None:
-            tangent_value = Negate().visit(tangent_value)
-        return code, tangent_value
-
+    # ------------------------------------------------------------ sharing memory
     def only_fresh(self, var: str, code, seen=None) -> bool:
         """Whether every assignment to ``var`` in ``code`` builds a new value."""
         seen = (seen or set()) | {var}
@@ -375,27 +220,6 @@ class ForwardMode(Differentiator):
     def fresh(self, tangent: ast.expr) -> bool:
         """Whether the tangent expression certainly builds a new value."""
         return _statically_fresh(tangent, self.zeros_like, self.broadcast_tangent, self.session.namespace)
-
-    def _covers_operands(self, template, bound, code) -> bool:
-        """Whether what is left of a rule after dropping zero terms still
-        involves every operand (by its value or its tangent), so that it
-        keeps the shape they broadcast to (``dx1 * x2`` of ``x1 * x2``, but
-        not ``-dx0`` of ``x1 - x0``)."""
-        operands = set()
-        for param in template.differentiable_params:
-            atom = bound.get(param)
-            for node in (atom.elts if isinstance(atom, ast.Tuple) else [atom]):
-                if isinstance(node, ast.Name):
-                    operands.add(node.id)
-                elif node is not None and not isinstance(node, ast.Constant):
-                    return False
-        primal_of = {d: v for v, d in self.derivative_names.items()}
-        mentioned = set()
-        for part in code:
-            for n in ast.walk(part):
-                if isinstance(n, ast.Name):
-                    mentioned.add(primal_of.get(n.id, n.id) if getattr(n, "tangent_ref", False) else n.id)
-        return operands <= mentioned
 
     def owned(self, stmt, value, result, tangent, code):
         """The tangent of ``result = value`` sharing memory with other
@@ -430,7 +254,9 @@ class ForwardMode(Differentiator):
         helper = self.session.bind_global("fresh_tangent", runtime.fresh_tangent)
         return ast.Call(func=name(helper), args=[tangent] + [name(s) for s in sources], keywords=[])
 
-    def subroutine(self, stmt, target):
+    def subroutine(self, stmt, target) -> list[ast.stmt] | None:
+        """``target, dtarget = f_jvp(..., d<param>=...)`` for a call of a user
+        function with active arguments; None for any other statement."""
         value = stmt.value
         binding = active_user_call(self, stmt)
         if binding is None:
@@ -493,40 +319,6 @@ class ForwardMode(Differentiator):
         return code, result, tangent
 
 
-def _has_zero(node) -> bool:
-    return any(isinstance(n, ZeroDerivative) for n in ast.walk(node))
-
-
-def _substitute_zero_names(stmt, zero_names: set[str]):
-    """Template locals that turned out zero become zero markers."""
-    if not zero_names:
-        return stmt
-
-    class Sub(ast.NodeTransformer):
-        def visit_Name(self, node):
-            if node.id in zero_names and isinstance(node.ctx, ast.Load):
-                return ZeroDerivative()
-            return node
-
-    return Sub().visit(stmt)
-
-
-def _mark_tangent(var: str, stmts) -> None:
-    """Loads of a template local computed from tangents count as tangents."""
-    for stmt in stmts:
-        for node in ast.walk(stmt):
-            if isinstance(node, ast.Name) and node.id == var and isinstance(node.ctx, ast.Load):
-                node.tangent_ref = True
-
-
-def simplify_statement(stmt, zeros_like, simplifier: ZeroSimplifier | None = None):
-    class Fix(ast.NodeTransformer):
-        def visit_ZeroDerivative(self, node):
-            like = node.like if node.like is not None else ast.Constant(value=0.0)
-            return ast.Call(func=name(zeros_like), args=[like], keywords=[])
-
-    (simplifier or ZeroSimplifier()).visit(stmt)
-    return Fix().visit(stmt)
 
 
 __all__ = ["ForwardMode"]

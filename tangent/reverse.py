@@ -104,7 +104,7 @@ class ReverseMode(Differentiator):
         super().__init__(session, parsed, tree, wrt, namer, argument_kinds=kinds)
         self.check_finite = check_finite
         # Specialisation: descriptions of the arguments' values (see
-        # analysis.describe_argument) let shapes be inferred, so that sums
+        # shapes.describe_argument) let shapes be inferred, so that sums
         # undoing broadcasting that cannot happen are left out.
         self.arguments = {k: v for k, v in (arguments or {}).items() if v is not None}
         self.shapes = infer_shapes(tree, {k: v[1] for k, v in self.arguments.items()}) if self.arguments else {}

@@ -3,7 +3,12 @@ optimize -> generate source -> compile.
 
 A Session builds one generated module: the requested derivative plus the
 derivatives of every user function it calls (each generated once, so
-recursion works), all sharing one namespace.
+recursion works), all sharing one namespace. It takes a Python function and
+the indices of the arguments to differentiate (``reverse``, ``forward``), and
+gives, from ``build``, the compiled derivative with its source attached
+(``tangent_source``). It assumes the function's source can be read
+(``frontend.parse_function``) and leaves caching, specialisation to argument
+shapes and the ownership of results to the public API (``api``).
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ class Session:
         self.functions: list[ast.FunctionDef] = []
         self.splits: dict[tuple, tuple[str, str]] = {}
         self.jvps: dict[tuple, tuple[str, dict]] = {}
+        # the user's function the entry derivative is generated from (file:line), for error messages
+        self.derived_from: str | None = None
 
     # ------------------------------------------------------------ globals
     def bind_global(self, hint: str, value) -> str:
@@ -79,6 +86,9 @@ class Session:
 
     # ------------------------------------------------------------ reverse
     def prepare(self, func, static=None, types=None):
+        """(parsed function, normalized tree with its globals bound, namer) of
+        ``func``; ``static`` and ``types`` are what is known of its arguments
+        at a call (values that are constants there, argument types)."""
         parsed = parse_function(func)
         parsed.static.update(static or {})
         parsed.types.update(types or {})
@@ -147,7 +157,9 @@ class Session:
         self.functions += [self.finish(fwd_def), self.finish(bwd_def)]
         return fwd, bwd
 
-    def prologue(self, mode, init, uses_stack):
+    def prologue(self, mode, init, uses_stack) -> list[ast.stmt]:
+        """The statements starting a forward sweep: the empty stack, and None
+        for the variables the tape may read before they are assigned."""
         out = []
         if uses_stack:
             out.append(assign(mode.stack_name, ast.List(elts=[], ctx=ast.Load())))
@@ -156,12 +168,14 @@ class Session:
         return out
 
     def function_def(self, fname, args, body, doc) -> ast.FunctionDef:
+        """A generated function's definition, with ``doc`` as its docstring."""
         args = copy.deepcopy(args)
         docstring = ast.Expr(value=ast.Constant(value=doc))
         return ast.FunctionDef(name=fname, args=args, body=[docstring] + body, decorator_list=[], returns=None,
                                type_comment=None, type_params=[])
 
     def finish(self, fdef: ast.FunctionDef) -> ast.FunctionDef:
+        """``fdef`` optimized (if asked for) and tidied, ready for codegen."""
         if self.optimized:
             fdef = optimize.optimize_function(fdef)
         fdef = optimize.tidy_blocks(fdef)
@@ -254,6 +268,7 @@ class Session:
         return parsed, tree, namer, self.wrt_names(parsed, tree, wrt), self.module_names.fresh(f"d{parsed.name}")
 
     def wrt_names(self, parsed, tree, wrt) -> list[str]:
+        """The names of the positional parameters at the indices ``wrt``."""
         positional = [a.arg for a in tree.args.posonlyargs + tree.args.args]
         try:
             return [positional[i] for i in wrt]
@@ -273,7 +288,7 @@ class Session:
         func = namespace[entry]
         for generated in order:  # errors in code generated from them name the user's function
             if callable(namespace.get(generated.name)):
-                namespace[generated.name].tangent_derived_from = getattr(self, "derived_from", None)
+                namespace[generated.name].tangent_derived_from = self.derived_from
         func.tangent_source = source
         func.tangent_filename = filename
         # the source registered for tracebacks goes with the derivative

@@ -58,7 +58,8 @@ def close(got, expected, rtol=RTOL, atol=ATOL):
 # ============================================================ the rule tables
 
 RULE_MODULES = ("tangent.rules.numpy_rules", "tangent.rules.scipy_rules", "tangent.rules.builtins_rules",
-                "tangent.rules.runtime_rules", "tangent.runtime")
+                "tangent.rules.runtime_rules", "tangent.runtime", "tangent.runtime.adjoints", "tangent.runtime.regions",
+                "tangent.runtime.tangents", "tangent.runtime.sequences")
 
 
 def is_helper(obj):

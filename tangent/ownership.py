@@ -1,0 +1,166 @@
+"""Derivatives return what the caller owns.
+
+Takes a generated derivative and what it was called with; gives its results
+as values nothing else holds: each gradient a fresh, writable array of its
+argument's (float) dtype and structure, each tangent a fresh, writable array,
+never a view of an input, the seed, a tangent vector, or an array the
+generated module keeps (a global). Generated code may return any of those
+(it does not copy where it need not), so the public API wraps every
+derivative with ``returning_owned``. Assumes results are made of arrays,
+numbers, lists, tuples, dicts and objects (through their ``__dict__``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+from typing import Callable
+
+import numpy as np
+
+from . import runtime
+
+
+def input_ids(values, found: set | None = None, depth: int = 0) -> set[int]:
+    """Ids of the arrays among (and inside containers and objects of) the
+    values a derivative was called with, and of the arrays they view.
+
+    Example::
+
+        x = np.ones(3); id(x) in input_ids([[x[1:]]])   # True: x[1:] views x
+    """
+    found = set() if found is None else found
+    for value in values:
+        if isinstance(value, np.ndarray):
+            while value is not None and id(value) not in found:
+                found.add(id(value))
+                value = value.base
+        elif depth < 8:
+            if isinstance(value, dict):
+                input_ids(value.values(), found, depth + 1)
+            elif isinstance(value, (list, tuple)):
+                input_ids(value, found, depth + 1)
+            elif hasattr(value, "__dict__") and not isinstance(value, (type, types.FunctionType, types.ModuleType)):
+                input_ids(vars(value).values(), found, depth + 1)
+    return found
+
+
+_FLOAT = np.dtype(float)
+
+
+def _shape_or_none(value):
+    try:
+        return np.shape(value)
+    except ValueError:  # items of different shapes
+        return None
+
+
+def owned_value(g, like, held: set[int]):
+    """``g`` as a returned derivative: a fresh, writable array of the
+    argument's float dtype when ``like`` (the argument) is an array, the same
+    structure for containers and objects. No copy when ``g`` already is one
+    that nothing else holds (not an input, seed, tangent, global or another
+    returned value, nor a view of anything: ``held``, to which it adds ``g``).
+
+    Example::
+
+        owned_value(1, np.zeros(2, np.float32), set())   # array([1., 1.], dtype=float32)
+    """
+    if isinstance(like, np.ndarray) and isinstance(g, np.ndarray):  # the common case, fast
+        dtype = like.dtype if like.dtype.kind in "fc" else _FLOAT
+        if g.dtype == dtype and g.shape == like.shape and g.base is None and g.flags.writeable \
+                and id(g) not in held:
+            held.add(id(g))
+            return g
+    if isinstance(g, dict):
+        attrs = vars(like) if hasattr(like, "__dict__") and not isinstance(like, dict) else like
+        attrs = attrs if isinstance(attrs, dict) else {}
+        return type(g)((k, owned_value(v, attrs.get(k), held)) for k, v in g.items())
+    if isinstance(like, (list, tuple)) and isinstance(g, np.ndarray) and g.ndim and len(g) == len(like):
+        # a list operand of NumPy functions gets an array adjoint: give it the argument's kind
+        g = runtime.items_grad(g, like) if np.shape(g) == _shape_or_none(like) else type(like)(g)
+    if isinstance(g, (list, tuple)) and not isinstance(g, np.ndarray):
+        items = like if isinstance(like, (list, tuple)) and len(like) == len(g) else [None] * len(g)
+        return type(g)(owned_value(v, item, held) for v, item in zip(g, items))
+    if isinstance(like, np.ndarray):
+        if g is None:
+            return g
+        dtype = like.dtype if like.dtype.kind in "fc" else _FLOAT
+        if np.iscomplexobj(g) and not np.issubdtype(dtype, np.complexfloating):
+            dtype = np.result_type(dtype, np.asarray(g).dtype)  # never drop an imaginary part
+        if not (isinstance(g, np.ndarray) and g.dtype == dtype and g.shape == like.shape and g.base is None
+                and g.flags.writeable and id(g) not in held):
+            g = np.array(np.broadcast_to(g, like.shape) if np.ndim(g) == 0 else g, dtype=dtype)
+        held.add(id(g))
+        return g
+    if isinstance(like, np.generic) and np.issubdtype(like.dtype, np.inexact) and np.ndim(g) == 0 \
+            and not (np.iscomplexobj(g) and not np.iscomplexobj(like)):
+        return like.dtype.type(g)
+    if isinstance(like, (int, float)) and not isinstance(like, bool) and np.ndim(g) == 0 \
+            and isinstance(g, (int, np.integer, np.ndarray, np.floating)) and not isinstance(g, bool) \
+            and not np.iscomplexobj(g):
+        return float(g)  # a float for a float or an int
+    if isinstance(g, np.ndarray):
+        if g.base is not None or not g.flags.writeable or id(g) in held:
+            g = g.copy()
+        held.add(id(g))
+    return g
+
+
+def owned_gradients(value, likes: list, held: set[int]):
+    """The gradients ``value`` with respect to arguments ``likes`` (one
+    gradient for one argument, a tuple of them otherwise) as ``owned_value``.
+
+    Example::
+
+        owned_gradients((g0, g1), [x0, x1], input_ids([x0, x1]))
+    """
+    if len(likes) == 1:
+        return owned_value(value, likes[0], held)
+    return type(value)(owned_value(v, like, held) for v, like in zip(value, likes))
+
+
+def returning_owned(derivative: Callable, generic: Callable, mode: str, wrt: tuple[int, ...],
+                     preserve_result: bool) -> Callable:
+    """Wrap a derivative so that what it returns is the caller's own: each
+    gradient a fresh, writable array of its argument's (float) dtype, each
+    tangent a fresh, writable array; never a view of an input, the seed or
+    a tangent vector, nor of anything the generated code keeps. ``generic``
+    is the generated function (its signature and globals), ``mode``
+    "reverse" or "forward", ``wrt`` the differentiated argument indices.
+
+    Example::
+
+        df = returning_owned(df, df, "reverse", (0,), preserve_result=False)
+    """
+    signature = inspect.signature(generic)
+    defaults = [p.default for p in signature.parameters.values()]
+    kept = []  # arrays the generated module holds (globals)
+
+    def ids_held(args):
+        if not kept:
+            kept.append(input_ids(list(getattr(generic, "__globals__", {}).values())))
+        return input_ids(args, set(kept[0]))
+
+    def owned(*args, **kwargs):
+        out = derivative(*args, **kwargs)
+        if kwargs:
+            args = signature.bind(*args, **kwargs).args
+        held = ids_held(args)
+        value, result = (out[0], out[1:]) if preserve_result else (out, ())
+        if mode == "reverse":
+            value = owned_gradients(value, [args[i] if i < len(args) else defaults[i] for i in wrt], held)
+        else:
+            value = owned_value(value, None, held)
+        return (value, *result) if preserve_result else value
+
+    for attribute in ("tangent_source", "tangent_generic", "tangent_specialized_for", "tangent_filename"):
+        if hasattr(derivative, attribute):
+            setattr(owned, attribute, getattr(derivative, attribute))
+    owned.tangent_generic = getattr(derivative, "tangent_generic", generic)
+    owned.__signature__ = signature
+    owned.__wrapped__ = derivative
+    owned.__name__ = generic.__name__
+    owned.__qualname__ = generic.__qualname__
+    owned.__doc__ = generic.__doc__
+    return owned

@@ -1,0 +1,114 @@
+"""Derivatives specialised to the kinds of their arguments.
+
+Takes a generic derivative and a function generating code for given example
+arguments; gives the implementation to run for each combination of argument
+kinds (type, and for arrays shape and dtype), generating it at the first call
+with that combination. With the shapes known, sums that undo broadcasting
+which cannot happen are left out, and Python floats get float arithmetic.
+Assumes the specialised code depends only on the arguments' kinds, never on
+their values (it is generated, never run, from the examples), and that a
+``TangentError`` while specialising means: use the generic code.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from typing import Callable, Sequence
+
+import numpy as np
+
+from . import rules
+from .errors import TangentError
+
+MAX_SPECIALIZATIONS = 16
+
+
+def argument_kind(value) -> object:
+    """What specialised code depends on of an argument: its type, and for an
+    array (subclasses too) its shape and dtype.
+
+    Example::
+
+        argument_kind(np.ones(3))   # (numpy.ndarray, (3,), 'd')
+    """
+    kind = type(value)
+    if kind is np.ndarray or isinstance(value, np.ndarray):  # subclasses too: the shape matters
+        return (kind, value.shape, value.dtype.char)
+    return kind
+
+
+class Specializations:
+    """Implementations of one derivative by the kinds of its arguments.
+
+    ``specialize(args)`` generates the code for the kinds of ``args``; the
+    first ``limit`` kinds get their own, later ones (and kinds whose
+    specialisation raised TangentError) the ``generic`` one. Thread-safe:
+    generation holds ``rules.transform_lock``.
+
+    Example::
+
+        table = Specializations(df, lambda args: generate_for(args))
+        table.implementation_for((x,))(x)
+    """
+
+    def __init__(self, generic: Callable, specialize: Callable[[Sequence], Callable],
+                 limit: int = MAX_SPECIALIZATIONS):
+        self.generic = generic
+        self.specialize = specialize
+        self.limit = limit
+        self.table: dict = {}
+
+    def implementation_for(self, args: Sequence) -> Callable:
+        """The code for these arguments' kinds, generated (never run) if new."""
+        key = tuple(map(argument_kind, args))
+        implementation = self.table.get(key)
+        if implementation is None:
+            with rules.transform_lock:
+                implementation = self.table.get(key)
+                if implementation is None:
+                    implementation = self.generic
+                    if len(self.table) < self.limit:
+                        try:
+                            implementation = self.specialize(args)
+                        except TangentError:
+                            implementation = self.generic
+                    self.table[key] = implementation
+        return implementation
+
+
+def specializing(generic: Callable, specialize: Callable[[Sequence], Callable]) -> Callable:
+    """Wrap a derivative so that each combination of argument types and
+    shapes gets code specialised to it (generated at its first call). The
+    generic derivative stays available (``.tangent_generic``) and is used for
+    keyword calls, under a debugger and beyond a few specialisations;
+    ``.tangent_specialized_for(*args)`` gives the specialised code without
+    running it.
+
+    Example::
+
+        df = specializing(df, lambda args: generate_for(args))
+        df.tangent_specialized_for(np.ones(3))
+    """
+    specializations = Specializations(generic, specialize)
+
+    def derivative(*args, **kwargs):
+        if kwargs or sys.gettrace() is not None:
+            # under a debugger, step straight into the code tangent.source shows
+            return generic(*args, **kwargs)
+        return specializations.implementation_for(args)(*args)
+
+    def specialized_for(*args):
+        """The derivative's code specialised for these arguments (generated
+        if needed, without running anything)."""
+        return specializations.implementation_for(args)
+
+    derivative.__signature__ = inspect.signature(generic)
+    derivative.__wrapped__ = generic
+    derivative.__name__ = generic.__name__
+    derivative.__qualname__ = generic.__qualname__
+    derivative.__doc__ = generic.__doc__
+    derivative.tangent_source = generic.tangent_source
+    derivative.tangent_generic = generic
+    derivative.tangent_specialized_for = specialized_for
+    return derivative
