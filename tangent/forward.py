@@ -28,13 +28,13 @@ from .analysis import (
 )
 from .astwalk import FastTransformer, names_in, walk_list
 from .differentiator import Differentiator
-from .errors import NoDerivativeError, TangentSyntaxError
+from .errors import TangentSyntaxError
 from .frontend import ParsedFunction
 from .naming import Namer
 from .normalize import GradHook
-from .reverse import describe_callee, name, store
+from .reverse import name, store
 from .runtime import restore_region
-from .templates import Accumulate, ZeroDerivative, bind_arguments, instantiate
+from .templates import Accumulate, ZeroDerivative, instantiate
 
 _ZERO = ZeroDerivative
 
@@ -281,17 +281,8 @@ class ForwardMode(Differentiator):
         callee, args, keywords = primitive_of(value)
         if callee is None:
             raise self.error(TangentSyntaxError, stmt, f"cannot differentiate {ast.unparse(value)!r}")
-        template = rules.lookup_tangent(callee)
-        if template is None:
-            label = describe_callee(callee)
-            raise self.error(NoDerivativeError, stmt, f"no forward-mode rule for {label}",
-                             f"register one with @tangent.tangent_rule({label.split('.')[-1]})")
-        try:
-            bound = bind_arguments(template, args, keywords, self.session.bind_global)
-        except TypeError as e:
-            raise self.error(TangentSyntaxError, stmt, f"cannot match the call to the rule {template}: {e}") from None
-        result_param = next(iter(template.signature.parameters))
-        bound[result_param] = name(result)
+        rule = self.rule_for(stmt, callee, args, keywords, "tangent", name(result))
+        template, bound, result_param = rule.template, rule.bound, rule.result_param
 
         def derivative(param):
             atom = bound.get(param)
