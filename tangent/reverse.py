@@ -152,6 +152,7 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
         self.counters: dict[int, str] = {}
         self.subroutines: dict[int, Subroutine] = {}
         self.variables = len({n.id for n in names_in(tree)} | set(self.tape.def_count))
+        self.after_adjoint: set[str] = set()  # names read after the adjoint sweep (set by run)
         self._adopt_hook_names(tree)
 
     def _adopt_hook_names(self, tree):
@@ -348,13 +349,15 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
         for param in self.wrt:
             adjoint += self.states.make_nonzero(param, state)
         grads = {p: self.d(p) for p in self.wrt}
+        self.after_adjoint = set(grads.values()) | {n.id for n in names_in(result)}
         return ReverseSweeps(primal, adjoint, result, grads, seed)
 
     def lower_markers(self, primal, adjoint, live_out=()) -> Lowered:
         """Turn Save/Restore markers into stack pushes and pops where the
         adjoint reads the variable after restoring it (``Tape.lower``).
         Returns (primal, adjoint, names to initialise to None, uses_stack)."""
-        return self.tape.lower(primal, adjoint, self.analysis, self.wrt, self.session.bind_global, live_out=live_out)
+        return self.tape.lower(primal, adjoint, self.analysis, self.wrt, self.session.bind_global,
+                               live_out=live_out, keep=self.after_adjoint)
 
 
 __all__ = ["ReverseMode", "ReverseSweeps", "Comment", "names_loaded", "names_read"]

@@ -7,7 +7,9 @@ down (each naming a ``Site``), and, when lowering, both sweeps.
 Gives: ``Tape.lower``, which turns the markers into real stack pushes
 (``stack.append(x)``) and pops (``x = stack.pop()``), or into nothing. A
 marker pair becomes real only when the backward pass reads the restored
-value.
+value; that is decided on the adjoint as it will run, after the blocks that
+contained nothing but markers left out have gone (a branch that only
+restored an unsaved value does not keep its test variable alive).
 
 Assumes: every ``Restore`` has a ``Save`` of the same site on the path the
 primal took (the sweeps put them down in pairs, in mirror order), so any set
@@ -107,16 +109,29 @@ class Tape:
         }
 
     def lower(self, primal: list[ast.stmt], adjoint: list[ast.stmt], analysis, wrt, bind_global,
-              live_out=()) -> Lowered:
+              live_out=(), keep=()) -> Lowered:
         """Markers -> pushes and pops where needed (see the module docstring).
 
         ``live_out``: names read from the primal's end by other means (split
-        mode packs them into the tape)."""
+        mode packs them into the tape); ``keep``: names read after the
+        adjoint (the gradients, the result).
+
+        The set of needed sites is found by a fixpoint that shrinks it: with
+        the unneeded markers left out some blocks are empty and go, which can
+        only remove reads, so the next set is a subset of this one. A finite
+        set cannot shrink for ever: the loop ends."""
         needed = self.needed(adjoint, analysis, wrt, live_out)
+        while True:
+            pruned = prune(adjoint, needed, keep)
+            reads = names_read(pruned)
+            fewer = self.needed(pruned, analysis, wrt, [n for n in live_out if n in reads]) & needed
+            if fewer == needed:
+                break
+            needed = fewer
         init = sorted({site.name for site in needed if site.index is None and site.name not in wrt
                        and site.name not in analysis.defined_before(site.stmt)})
         lower = _Lowering(needed, self.stack_name, bind_global).block
-        return Lowered(lower(primal), lower(adjoint), init, bool(needed))
+        return Lowered(lower(primal), lower(pruned), init, bool(needed))
 
 
 class _Lowering:
@@ -157,6 +172,49 @@ class _Lowering:
                 stmt.body = [ast.Pass()]
             out.append(stmt)
         return out
+
+
+def prune(stmts: list[ast.stmt], needed: set[Site], keep=()) -> list[ast.stmt]:
+    """A copy of the adjoint ``stmts`` without the markers of unneeded sites,
+    and without the ``if`` and ``for`` blocks that held nothing else: an
+    ``if`` on a plain name, a ``for`` over a name, ``range`` or ``reversed``
+    of one, whose target nothing after reads (the adjoint's loops bind only
+    the primal's loop variables, restored after the loop or read by nobody).
+    Comments go with the blocks they are in."""
+    reads = names_read(stmts) | set(keep)
+
+    def simple(expr) -> bool:
+        if isinstance(expr, (ast.Name, ast.Constant)):
+            return True
+        return (isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id in ("range", "reversed")
+                and not expr.keywords and all(simple(a) for a in expr.args))
+
+    def empty(body) -> bool:
+        return all(isinstance(s, (Comment, ast.Pass)) for s in body)
+
+    def block(body):
+        out = []
+        for stmt in body:
+            if isinstance(stmt, (Save, Restore)):
+                if stmt.site in needed:
+                    out.append(stmt)
+                continue
+            if isinstance(stmt, (ast.If, ast.For)) and not stmt.orelse:
+                inner = block(stmt.body)
+                if empty(inner) and isinstance(stmt, ast.If) and simple(stmt.test):
+                    continue
+                if empty(inner) and isinstance(stmt, ast.For) and simple(stmt.iter) and not (
+                        {n.id for n in names_in(stmt.target)} & reads):
+                    continue
+                stmt = copy.copy(stmt)
+                stmt.body = inner
+            elif isinstance(stmt, (ast.If, ast.For, ast.While)):
+                stmt = copy.copy(stmt)
+                stmt.body, stmt.orelse = block(stmt.body), block(stmt.orelse)
+            out.append(stmt)
+        return out
+
+    return block(stmts)
 
 
 def restored_values_read(adjoint) -> set[int]:
