@@ -110,7 +110,6 @@ class Subroutine:
     bwd: str
     bindings: dict  # g's parameter -> the atom passed
     active: list  # g's active parameters
-    binding: object  # analysis.active_user_call's answer
     tape: str
 
 
@@ -238,7 +237,7 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
         target = stmt.targets[0].id
         tape = self.namer.fresh(f"_{stmt.value.tangent_callee.__name__.strip('_')}_tape")
         self.tape.define(tape, depth)
-        self.subroutines[id(stmt)] = Subroutine(fwd, bwd, binding.bindings, binding.active, binding, tape)
+        self.subroutines[id(stmt)] = Subroutine(fwd, bwd, binding.bindings, binding.active, tape)
         value = ast.Call(func=name(fwd), args=copy.deepcopy(binding.args), keywords=copy.deepcopy(stmt.value.keywords))
         new = ast.Assign(targets=[ast.Tuple(elts=[store(target), store(tape)], ctx=ast.Store())], value=value)
         return [Save(self.tape.site(tape, stmt, depth)), ast.copy_location(new, stmt)]
@@ -349,8 +348,34 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
         for param in self.wrt:
             adjoint += self.states.make_nonzero(param, state)
         grads = {p: self.d(p) for p in self.wrt}
+        result = self.keep_result(primal, result)
         self.after_adjoint = set(grads.values()) | {n.id for n in names_in(result)}
         return ReverseSweeps(primal, adjoint, result, grads, seed)
+
+    def keep_result(self, primal: list[ast.stmt], result: ast.expr) -> ast.expr:
+        """The result atom to return after the backward pass (preserve_result):
+        a copy taken at the end of the primal sweep when that pass may give
+        the result's variable an older value (it is defined more than once)
+        or change its object in place (regions restored, appends undone).
+        The optimizer drops the copy where nothing returns it."""
+        if not isinstance(result, ast.Name):
+            return result
+        var = result.id
+        in_place = any(site.name == var and site.index is not None for site in self.tape.sites) or any(
+            isinstance(n, ast.Call) and getattr(n, "tangent_callee", None) in (list.append, list.pop)
+            and isinstance(n.func, ast.Attribute) and isinstance(n.func.value, ast.Name) and n.func.value.id == var
+            for n in walk_list(self.tree))
+        if not in_place and self.tape.def_count[var] <= 1:
+            return result
+        kept = self.namer.fresh("_" + var.lstrip("_") + "_value")
+        value: ast.expr = name(var)
+        if in_place:
+            value = call(self.session.bind_global("copy_tangent", runtime.copy_tangent), value)
+            value.tangent_pure_call = True  # a fresh copy: dropped when unread
+        primal.append(assign(kept, value))
+        if var in self.shapes:
+            self.shapes[kept] = self.shapes[var]
+        return name(kept)
 
     def lower_markers(self, primal, adjoint, live_out=()) -> Lowered:
         """Turn Save/Restore markers into stack pushes and pops where the
