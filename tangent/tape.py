@@ -199,18 +199,16 @@ def prune(stmts: list[ast.stmt], needed: set[Site], keep=()) -> list[ast.stmt]:
                 if stmt.site in needed:
                     out.append(stmt)
                 continue
-            if isinstance(stmt, (ast.If, ast.For)) and not stmt.orelse:
-                inner = block(stmt.body)
-                if empty(inner) and isinstance(stmt, ast.If) and simple(stmt.test):
-                    continue
-                if empty(inner) and isinstance(stmt, ast.For) and simple(stmt.iter) and not (
-                        {n.id for n in names_in(stmt.target)} & reads):
-                    continue
+            if isinstance(stmt, (ast.If, ast.For, ast.While)):
+                body, orelse = block(stmt.body), block(stmt.orelse)
+                if empty(body) and empty(orelse):
+                    if isinstance(stmt, ast.If) and simple(stmt.test):
+                        continue
+                    if isinstance(stmt, ast.For) and simple(stmt.iter) and not (
+                            {n.id for n in names_in(stmt.target)} & reads):
+                        continue
                 stmt = copy.copy(stmt)
-                stmt.body = inner
-            elif isinstance(stmt, (ast.If, ast.For, ast.While)):
-                stmt = copy.copy(stmt)
-                stmt.body, stmt.orelse = block(stmt.body), block(stmt.orelse)
+                stmt.body, stmt.orelse = body, orelse
             out.append(stmt)
         return out
 

@@ -118,3 +118,36 @@ def test_preserve_result_of_a_result_the_backward_pass_changes_in_place(optimize
     g, result = tangent.vjp(appended, preserve_result=True, optimized=optimized)(x, seeds)
     assert_tree_close(result, appended(x))
     assert_tree_close(g, 2.0 * seeds[0] + 3.0 * seeds[1])
+
+
+def branch_nothing_reads(x, c):
+    s = 0.0
+    for i in range(3):
+        if c > i:
+            k = 1
+        else:
+            k = 2
+        s = s + x * x * k
+    return s
+
+
+def branch_both_sides_unread(x, c):
+    s = 0.0
+    for i in range(3):
+        if c > i:
+            k = 1
+        else:
+            k = 2
+        s = s + x * x
+    return s + k
+
+
+@pytest.mark.parametrize("c", [0.5, 1.5, 5.0])
+def test_branches_whose_adjoints_only_restore(c):
+    # Both branches of `if c > i` only restore k: when k's old value is not
+    # read the backward `if` goes, and so does the push of its test.
+    src = tangent.source(tangent.grad(branch_both_sides_unread))
+    assert "_cond = stack.pop()" not in src
+    for f in (branch_nothing_reads, branch_both_sides_unread):
+        x = 1.3
+        assert tangent.grad(f)(x, c) == pytest.approx(numeric_grad(f, [x, c], 0))
