@@ -28,7 +28,7 @@ from .differentiator import Differentiator
 from .errors import TangentSyntaxError
 from .frontend import UNRESOLVED
 from .reverse import Restore, assign, call, name, store
-from .specialize import drop_unbroadcast, shape_variant
+from .shape_variants import drop_unbroadcast, shape_variant
 from .templates import Accumulate, instantiate
 
 
