@@ -1,14 +1,55 @@
 """What reverse and forward mode share: the function being differentiated,
-its analyses, and the names of derivative variables (``dx`` for ``x``)."""
+its analyses, the names of derivative variables (``dx`` for ``x``), and the
+path from a call to its derivative rule.
+
+Takes: a normalized function (``normalize.normalize``), the names of its
+active parameters, and the session (``transform.Session``).
+
+Gives: ``Differentiator``, the base of ``ReverseMode`` and ``ForwardMode``:
+on construction the analyses are run and unsupported constructs refused;
+``rule_for`` finds and binds the rule of a call, raising the same refusals
+in both modes.
+"""
 
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
 
+from . import rules
 from .activity import Analysis
+from .errors import NoDerivativeError, TangentSyntaxError
 from .frontend import ParsedFunction
 from .mutations import check_mutations
 from .naming import Namer
+from .templates import bind_arguments
+
+
+def derivative_name(names: dict[str, str], namer: Namer, var: str) -> str:
+    """``names[var]``, a fresh ``d<var>`` the first time."""
+    if var not in names:
+        names[var] = namer.fresh("d" + var)
+    return names[var]
+
+
+@dataclass
+class BoundRule:
+    """A derivative rule matched to one call: ``bound`` maps the rule's
+    parameters to the call's atoms, its first one (``result_param``) to the
+    call's result."""
+
+    template: object  # rules.Template
+    bound: dict
+    result_param: str
+
+
+def describe_callee(callee) -> str:
+    """``numpy.sin``, ``mymodule.f``: how error messages name a function."""
+    module = getattr(callee, "__module__", None) or ""
+    qual = getattr(callee, "__qualname__", None) or getattr(callee, "__name__", None) or repr(callee)
+    if module.startswith("numpy"):
+        module = "numpy"
+    return f"{module}.{qual}" if module and module != "builtins" else qual
 
 
 class Differentiator:
@@ -41,9 +82,48 @@ class Differentiator:
 
     def d(self, var: str) -> str:
         """The name of the derivative (adjoint or tangent) of ``var``."""
-        if var not in self.derivative_names:
-            self.derivative_names[var] = self.namer.fresh("d" + var)
-        return self.derivative_names[var]
+        return derivative_name(self.derivative_names, self.namer, var)
 
     def error(self, cls, node, message, hint=""):
         return self.origin.error(cls, node, message, hint)
+
+    def rule_for(self, stmt: ast.stmt, callee, args: list[ast.expr], keywords: dict[str, ast.expr], kind: str,
+                 result: ast.expr, template=None) -> BoundRule:
+        """The ``kind`` ("adjoint" or "tangent") rule of ``callee`` (or the
+        given ``template``, a shape variant) bound to the call's arguments
+        and to ``result``. Raises NoDerivativeError when there is no rule,
+        TangentSyntaxError when the call does not match its signature."""
+        if template is None:
+            template = rules.lookup_adjoint(callee) if kind == "adjoint" else rules.lookup_tangent(callee)
+        if template is None:
+            raise self.missing_rule(stmt, callee, args, keywords, kind)
+        try:
+            bound = bind_arguments(template, args, keywords, self.session.bind_global)
+        except TypeError as e:
+            raise self.error(TangentSyntaxError, stmt, f"cannot match the call to the rule {template}: {e}") from None
+        result_param = next(iter(template.signature.parameters))
+        bound[result_param] = result
+        return BoundRule(template, bound, result_param)
+
+    def missing_rule(self, stmt, callee, args, keywords, kind: str) -> Exception:
+        """The refusal of a call with no ``kind`` rule."""
+        label = describe_callee(callee)
+        if kind == "tangent":
+            return self.error(NoDerivativeError, stmt, f"no forward-mode rule for {label}",
+                              f"register one with @tangent.tangent_rule({label.split('.')[-1]})")
+        if isinstance(callee, type) and callee.__module__ not in ("builtins",) and not callee.__module__.startswith("numpy"):
+            return self.error(
+                NoDerivativeError, stmt,
+                f"creating a {callee.__name__} from differentiated values inside the function is not supported",
+                f"create the object outside and pass it in (annotate the parameter, e.g. obj: {callee.__name__}; "
+                "its gradient is a dict of its attributes' gradients)",
+            )
+        active = [a.id for a in args + list(keywords.values())
+                  if isinstance(a, ast.Name) and self.analysis.is_varied(a.id, stmt) and not a.id.startswith("_")]
+        through = f"with respect to {', '.join(active)}" if active else "with respect to its argument"
+        return self.error(
+            NoDerivativeError, stmt,
+            f"no derivative rule for {label}, called {through}",
+            f"register one with @tangent.adjoint({label.split('.')[-1]}), or wrap the argument in "
+            "tangent.stop_gradient if it should not be differentiated",
+        )

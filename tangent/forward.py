@@ -26,7 +26,7 @@ import copy
 
 import numpy as np
 
-from . import rules, runtime
+from . import runtime
 from .activity import differentiable_inputs, primitive_of, varied_names
 from .aliases import ITEM_READS as _ITEM_READS
 from .aliases import statically_fresh as _statically_fresh
@@ -37,14 +37,14 @@ from .astwalk import names_in, walk_list
 from .calls import active_user_call
 from .cfg import names_loaded
 from .differentiator import Differentiator
-from .errors import NoDerivativeError, TangentSyntaxError
+from .errors import TangentSyntaxError
 from .forward_containers import ContainerTangents
 from .forward_zeros import covers_operands, negate_sequences, simplify_rule
 from .frontend import ParsedFunction
 from .naming import Namer
 from .normalize import GradHook
-from .reverse import describe_callee, name, store
-from .templates import ZeroDerivative, bind_arguments, instantiate
+from .reverse import name, store
+from .templates import ZeroDerivative, instantiate
 
 
 class ForwardMode(ContainerTangents, Differentiator):
@@ -154,17 +154,8 @@ class ForwardMode(ContainerTangents, Differentiator):
         callee, args, keywords = primitive_of(value)
         if callee is None:
             raise self.error(TangentSyntaxError, stmt, f"cannot differentiate {ast.unparse(value)!r}")
-        template = rules.lookup_tangent(callee)
-        if template is None:
-            label = describe_callee(callee)
-            raise self.error(NoDerivativeError, stmt, f"no forward-mode rule for {label}",
-                             f"register one with @tangent.tangent_rule({label.split('.')[-1]})")
-        try:
-            bound = bind_arguments(template, args, keywords, self.session.bind_global)
-        except TypeError as e:
-            raise self.error(TangentSyntaxError, stmt, f"cannot match the call to the rule {template}: {e}") from None
-        result_param = next(iter(template.signature.parameters))
-        bound[result_param] = name(result)
+        rule = self.rule_for(stmt, callee, args, keywords, "tangent", name(result))
+        template, bound, result_param = rule.template, rule.bound, rule.result_param
 
         def derivative(param):
             atom = bound.get(param)

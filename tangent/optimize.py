@@ -1,6 +1,11 @@
 """Optimization passes over generated functions.
 
-Each pass takes and returns a FunctionDef and preserves what it computes:
+Takes: a generated FunctionDef with its Save/Restore markers already lowered
+(``Comment`` statements may remain; they are kept, and count as empty in
+blocks). Assignments marked ``tangent_pure`` (generated adjoint code, see
+``tape.mark_pure``) have no side effects; other calls may.
+
+Gives: each pass takes and returns a FunctionDef and preserves what it computes:
 
 * ``fold_constants``: evaluates operations on literals (``2 - 1``,
   ``None is None``, ``False or x``), picks the branch of a conditional with a
@@ -9,7 +14,13 @@ Each pass takes and returns a FunctionDef and preserves what it computes:
 * ``propagate_copies``: ``a = b`` followed by uses of ``a`` in the same block
   uses ``b`` directly when neither changes in between;
 * ``eliminate_dead_code``: drops assignments whose target is never read and
-  whose value has no side effects, then empty branches and loops.
+  whose value has no side effects, then empty branches and loops;
+* ``merge_temporaries``: ``t = e; x = t`` with t read nowhere else is ``x = e``;
+* ``optimize_function`` runs them all; ``tidy_blocks`` (run on optimized and
+  unoptimized code alike) leaves no empty or ``pass``-only block.
+
+Assumes: the function's locals are not read through ``locals()`` or by
+nested functions (generated code has neither).
 """
 
 from __future__ import annotations
@@ -150,10 +161,6 @@ def _stores(node) -> set[str]:
     return stored_names(node)
 
 
-def _assign_counts(fdef) -> dict[str, int]:
-    return _name_counts(fdef)[0]
-
-
 def _name_counts(fdef) -> tuple[dict[str, int], dict[str, int]]:
     """(assignments, reads) of each name in the function, in one walk."""
     counts: dict[str, int] = {}
@@ -168,25 +175,66 @@ def _name_counts(fdef) -> tuple[dict[str, int], dict[str, int]]:
     return counts, loads
 
 
+class _StatementNames:
+    """Each statement's loaded Name nodes and stored names, found once:
+    ``propagate_copies`` only renames loads and deletes statements, so both
+    stay valid while it runs."""
+
+    def __init__(self):
+        self._loads: dict[int, list[ast.Name]] = {}
+        self._stores: dict[int, set[str]] = {}
+
+    def loads(self, s) -> list[ast.Name]:
+        found = self._loads.get(id(s))
+        if found is None:
+            found = self._loads[id(s)] = _loads(s)
+        return found
+
+    def stores(self, s) -> set[str]:
+        found = self._stores.get(id(s))
+        if found is None:
+            found = self._stores[id(s)] = _stores(s)
+        return found
+
+
+def _last_use(a: str, b: str, rest: list[ast.stmt], uses_total: int, names: _StatementNames) -> int | None:
+    """For the copy ``a = b`` followed by ``rest``: the index in ``rest`` of
+    the last use of ``a`` (-1 when none) if every use can read ``b`` instead,
+    else None. Uses of ``a`` outside ``rest`` (``uses_total`` counts every use
+    in the function), or a change of ``b`` before the last use, make the
+    substitution unsafe; the scan stops at the statement with the last use."""
+    uses_here = 0
+    last = -1
+    if uses_total:
+        for k, s in enumerate(rest):
+            here = sum(1 for n in names.loads(s) if n.id == a)
+            if here:
+                uses_here += here
+                last = k
+                if uses_here >= uses_total:
+                    break
+    if uses_here != uses_total:
+        return None
+
+    def changes_b(s):  # b = a gives b the value it already has
+        return b in names.stores(s) and not (isinstance(s, ast.Assign) and isinstance(s.value, ast.Name)
+                                             and s.value.id == a)
+
+    if any(changes_b(s) for s in rest[:last]):
+        return None
+    # b may be stored by the last use when that is a plain assignment: its
+    # right-hand side is read before its target is written
+    if last >= 0 and b in names.stores(rest[last]) and not isinstance(rest[last], ast.Assign):
+        return None
+    return last
+
+
 def propagate_copies(fdef: ast.FunctionDef) -> ast.FunctionDef:
+    """``a = b`` (a assigned once) followed by uses of ``a`` in the same
+    block: the uses read ``b`` and the copy goes, where that is safe (see
+    ``_last_use``)."""
     counts, loads = _name_counts(fdef)  # loads kept exact as copies are substituted
-
-    # Each statement's loaded Name nodes and stored names, found once: this
-    # pass only renames loads and deletes statements, so both stay valid.
-    loads_of: dict[int, list[ast.Name]] = {}
-    stores_of: dict[int, set[str]] = {}
-
-    def loads_in(s):
-        found = loads_of.get(id(s))
-        if found is None:
-            found = loads_of[id(s)] = _loads(s)
-        return found
-
-    def stores_in(s):
-        found = stores_of.get(id(s))
-        if found is None:
-            found = stores_of[id(s)] = _stores(s)
-        return found
+    names = _StatementNames()
 
     def block(stmts):
         i = 0
@@ -205,41 +253,17 @@ def propagate_copies(fdef: ast.FunctionDef) -> ast.FunctionDef:
             ):
                 a, b = stmt.targets[0].id, stmt.value.id
                 rest = stmts[i + 1:]
-                # Uses of `a` outside this block's remainder, or a change of
-                # `b` before the last use, make the substitution unsafe.
-                # `loads` counts every use in the function, so the scan stops
-                # at the statement with the last one (a rest with fewer uses
-                # than the count leaves last at len(rest): no substitution).
-                uses_total = loads.get(a, 0)
-                uses_here = 0
-                last = -1
-                if uses_total:
-                    for k, s in enumerate(rest):
-                        here = sum(1 for n in loads_in(s) if n.id == a)
-                        if here:
-                            uses_here += here
-                            last = k
-                            if uses_here >= uses_total:
-                                break
-                if uses_here == uses_total:
-                    # b may be stored by the last use when that is a plain assignment:
-                    # its right-hand side is read before its target is written
-                    def changes_b(s, a=a, b=b):  # b = a gives b the value it already has
-                        return b in stores_in(s) and not (
-                            isinstance(s, ast.Assign) and isinstance(s.value, ast.Name) and s.value.id == a)
-
-                    if all(not changes_b(s) for s in rest[:last]) and not (
-                        last >= 0 and b in stores_in(rest[last]) and not isinstance(rest[last], ast.Assign)
-                    ):
-                        for s in rest[: last + 1]:
-                            for n in loads_in(s):
-                                if n.id == a:
-                                    n.id = b
-                        del stmts[i]
-                        counts[a] = 0
-                        loads[b] = loads.get(b, 0) + loads.get(a, 0) - 1  # the copy's own read of b is gone
-                        loads[a] = 0
-                        continue
+                last = _last_use(a, b, rest, loads.get(a, 0), names)
+                if last is not None:
+                    for s in rest[: last + 1]:
+                        for n in names.loads(s):
+                            if n.id == a:
+                                n.id = b
+                    del stmts[i]
+                    counts[a] = 0
+                    loads[b] = loads.get(b, 0) + loads.get(a, 0) - 1  # the copy's own read of b is gone
+                    loads[a] = 0
+                    continue
             i += 1
 
     block(fdef.body)
@@ -285,6 +309,8 @@ def eliminate_dead_code(fdef: ast.FunctionDef) -> ast.FunctionDef:
     loops. Load counts are kept up to date as statements go, and blocks are
     swept from the end, so a chain of dead temporaries goes in one sweep."""
     counts = Counter(n.id for n in _loads(fdef))
+    # Each sweep that sets ``removed`` took out at least one statement: the
+    # loop ends after at most as many sweeps as there are statements.
     removed = True
 
     def drop(node):

@@ -1,0 +1,126 @@
+"""What reverse mode knows statically about each adjoint, and the code that
+moves an adjoint from one such state to another.
+
+Takes: a state, a dict from variable to ``AdjointState`` (variables absent
+are ZERO), kept by the adjoint sweep as it visits statements backwards.
+
+Gives: ``AdjointStates``, which emits the statements that accumulate into
+an adjoint (the first contribution assigns, later ones add, a maybe-zero one
+goes through ``add_grad``) and that bring an adjoint to the state a join
+point (the end of a branch, a loop's head) expects, and ``merge``, the state
+at a join point.
+
+Assumes: at run time a ZERO adjoint has no value, a MAYBE one holds ``None``
+or a value, a NONZERO one holds a value.
+"""
+
+from __future__ import annotations
+
+import ast
+import enum
+from collections.abc import Callable, Iterable, Mapping
+
+from . import runtime
+from .differentiator import derivative_name
+from .naming import Namer
+from .reverse import assign, call, name
+
+
+class AdjointState(enum.Enum):
+    """Zero (no code has assigned it), nonzero (it holds a value), maybe
+    (``None`` or a value, decided at run time)."""
+
+    ZERO = "zero"
+    NONZERO = "nonzero"
+    MAYBE = "maybe"
+
+
+ZERO, NONZERO, MAYBE = AdjointState.ZERO, AdjointState.NONZERO, AdjointState.MAYBE
+State = dict  # variable -> AdjointState, ZERO entries left out
+
+
+def merge(states: list[Mapping[str, AdjointState]], defined: Iterable[str]) -> State:
+    """The state where paths with these states meet. Differing states give
+    NONZERO when every path can make a zero adjoint real (``zeros_like(x)``
+    needs x to be defined there, ``defined``), MAYBE otherwise. The result
+    is at least each input in the order ZERO < NONZERO < MAYBE."""
+    merged = {}
+    for var in set().union(*states):
+        values = {s.get(var, ZERO) for s in states}
+        if len(values) == 1:
+            merged[var] = values.pop()
+        elif MAYBE in values or var not in defined:
+            merged[var] = MAYBE
+        else:
+            merged[var] = NONZERO
+    return {k: v for k, v in merged.items() if v != ZERO}
+
+
+def is_none(var: str) -> ast.Compare:
+    """``var is None``."""
+    return ast.Compare(left=name(var), ops=[ast.Is()], comparators=[ast.Constant(value=None)])
+
+
+class AdjointStates:
+    """Emits adjoint bookkeeping code for one function.
+
+    ``names`` and ``namer`` name the adjoints (shared with the mode, see
+    ``differentiator.derivative_name``; not the mode's bound ``d``: a cycle
+    would keep the mode, and the function it differentiates, alive until
+    the garbage collector runs); ``python_numbers`` are the variables known
+    (by specialisation) to hold a Python float or int, whose zero adjoint is
+    ``0.0`` rather than ``zeros_like(x)``."""
+
+    def __init__(self, names: dict[str, str], namer: Namer, bind_global: Callable[[str, object], str],
+                 python_numbers: Iterable[str] = ()):
+        self.names = names
+        self.namer = namer
+        self.bind_global = bind_global
+        self.python_numbers = frozenset(python_numbers)
+
+    def d(self, var: str) -> str:
+        """The name of the adjoint of ``var``."""
+        return derivative_name(self.names, self.namer, var)
+
+    def zeros_like(self, var: str) -> ast.Call:
+        return call(self.bind_global("zeros_like", runtime.zeros_like), name(var))
+
+    def accumulate(self, var: str, value: ast.expr, state: State) -> list[ast.stmt]:
+        """Add ``value`` to the adjoint of ``var``, which is then NONZERO."""
+        dvar = self.d(var)
+        current = state.get(var, ZERO)
+        state[var] = NONZERO
+        if current == ZERO:
+            return [assign(dvar, value)]
+        if current == NONZERO:
+            return [assign(dvar, ast.BinOp(left=name(dvar), op=ast.Add(), right=value))]
+        return [assign(dvar, call(self.bind_global("add_grad", runtime.add), name(dvar), value))]
+
+    def materialize(self, var: str, have: AdjointState, want: AdjointState) -> list[ast.stmt]:
+        """Code taking the adjoint of ``var`` from ``have`` to ``want``
+        (never down the order ZERO < NONZERO < MAYBE, except MAYBE ->
+        NONZERO: a ``None`` adjoint becomes zeros)."""
+        if have == want or (have == NONZERO and want == MAYBE):
+            return []
+        if have == ZERO and want == NONZERO:
+            if var in self.python_numbers:
+                return [assign(self.d(var), ast.Constant(value=0.0))]
+            return [assign(self.d(var), self.zeros_like(var))]
+        if have == ZERO and want == MAYBE:
+            return [assign(self.d(var), ast.Constant(value=None))]
+        if have == MAYBE and want == NONZERO:
+            return [ast.If(test=is_none(self.d(var)), body=[assign(self.d(var), self.zeros_like(var))], orelse=[])]
+        raise AssertionError((var, have, want))
+
+    def make_nonzero(self, var: str, state: State) -> list[ast.stmt]:
+        """Code making the adjoint of ``var`` a real value; it is NONZERO after."""
+        code = self.materialize(var, state.get(var, ZERO), NONZERO)
+        state[var] = NONZERO
+        return code
+
+    def transition(self, have: Mapping[str, AdjointState], want: Mapping[str, AdjointState]) -> list[ast.stmt]:
+        """Code taking every adjoint from ``have`` to ``want`` (a join point's state)."""
+        out = []
+        for var in sorted(want):
+            out += self.materialize(var, have.get(var, ZERO), want[var])
+        return out

@@ -1,0 +1,304 @@
+"""The tape of reverse mode: which old values are saved and restored.
+
+Takes: the normalized function (to count how often each variable is
+defined), the ``Save``/``Restore`` markers the primal and adjoint sweeps put
+down (each naming a ``Site``), and, when lowering, both sweeps.
+
+Gives: ``Tape.lower``, which turns the markers into real stack pushes
+(``stack.append(x)``) and pops (``x = stack.pop()``), or into nothing. A
+marker pair becomes real only when the backward pass reads the restored
+value; that is decided on the adjoint as it will run, after the blocks that
+contained nothing but markers left out have gone (a branch that only
+restored an unsaved value does not keep its test variable alive).
+
+Assumes: every ``Restore`` has a ``Save`` of the same site on the path the
+primal took (the sweeps put them down in pairs, in mirror order), so any set
+of sites lowered together keeps pushes and pops balanced.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+from collections import Counter
+from typing import NamedTuple
+
+from . import runtime
+from .astwalk import names_in
+from .cfg import names_loaded
+from .reverse import Comment, Restore, Save, Site, assign, call, name
+
+
+class Lowered(NamedTuple):
+    """The sweeps with their markers lowered."""
+
+    primal: list[ast.stmt]
+    adjoint: list[ast.stmt]
+    init: list[str]  # names to set to None before the primal (a pop may give them back)
+    uses_stack: bool
+
+
+class Tape:
+    """Definition counts and save sites of one function."""
+
+    def __init__(self, tree: ast.FunctionDef, stack_name: str):
+        self.stack_name = stack_name
+        self.def_count: Counter = Counter()
+        self.sites: list[Site] = []
+        self._site_index: dict = {}  # (name, id(stmt)) -> latest site (see site_of)
+        self._sites_indexed = 0
+        args = tree.args
+        for param in args.posonlyargs + args.args + args.kwonlyargs:
+            self.def_count[param.arg] += 1  # the caller's value is a definition too
+        self._count_defs(tree.body, 0)
+
+    def define(self, var: str, depth: int) -> None:
+        """One more definition of ``var`` (inside a loop: more than one)."""
+        self.def_count[var] += 2 if depth else 1
+
+    def _count_defs(self, stmts, depth):
+        for stmt in stmts:
+            if isinstance(stmt, ast.Assign):
+                for target in stmt.targets:
+                    if isinstance(target, ast.Name):
+                        self.define(target.id, depth)
+            elif isinstance(stmt, ast.If):
+                self._count_defs(stmt.body, depth)
+                self._count_defs(stmt.orelse, depth)
+            elif isinstance(stmt, ast.For):
+                self.define(stmt.target.id, depth)
+                self._count_defs(stmt.body, depth + 1)
+            elif isinstance(stmt, ast.While):
+                self._count_defs(stmt.body, depth + 1)
+
+    def site(self, var: str, stmt: ast.AST, depth: int, index: ast.expr | None = None) -> Site:
+        """A new place where ``var`` (or ``var[index]``) is overwritten."""
+        site = Site(var, stmt, depth > 0, index=index)
+        self.sites.append(site)
+        return site
+
+    def site_of(self, var: str, stmt: ast.AST) -> Site:
+        """The last site recorded for ``var`` at ``stmt`` (sites are only
+        appended: each is indexed once, the latest for a key wins)."""
+        for site in self.sites[self._sites_indexed:]:
+            self._site_index[site.name, id(site.stmt)] = site
+        self._sites_indexed = len(self.sites)
+        site = self._site_index.get((var, id(stmt)))
+        if site is None or site.stmt is not stmt:
+            raise AssertionError((var, stmt))
+        return site
+
+    # ------------------------------------------------------------ lowering
+    def needed(self, adjoint: list[ast.stmt], analysis, wrt, live_out) -> set[Site]:
+        """The sites whose old value the backward pass reads: an index site
+        whose variable it reads at all, a whole-variable site of a variable
+        defined more than once whose restored value is read afterwards."""
+        reads = names_read(adjoint) | set(live_out)
+        read_after = restored_values_read(adjoint)
+        return {
+            s for s in self.sites
+            if s.name in reads and s.index is not None
+        } | {
+            s for s in self.sites
+            if s.name in reads and s.index is None and self.def_count[s.name] > 1
+            # the old value matters only if the backward pass reads it after restoring it
+            and (id(s) in read_after or s.name in live_out)
+            # a definition outside loops that no other definition reaches (on
+            # any path: a loop that ran, one branch of an if) has no old value
+            and (s.in_loop or s.name in analysis.possibly_defined_before(s.stmt) or s.name in wrt)
+        }
+
+    def lower(self, primal: list[ast.stmt], adjoint: list[ast.stmt], analysis, wrt, bind_global,
+              live_out=(), keep=()) -> Lowered:
+        """Markers -> pushes and pops where needed (see the module docstring).
+
+        ``live_out``: names read from the primal's end by other means (split
+        mode packs them into the tape); ``keep``: names read after the
+        adjoint (the gradients, the result).
+
+        The set of needed sites is found by a fixpoint that shrinks it: with
+        the unneeded markers left out some blocks are empty and go, which can
+        only remove reads, so the next set is a subset of this one. A finite
+        set cannot shrink for ever: the loop ends."""
+        needed = self.needed(adjoint, analysis, wrt, live_out)
+        while True:
+            pruned = prune(adjoint, needed, keep)
+            reads = names_read(pruned)
+            fewer = self.needed(pruned, analysis, wrt, [n for n in live_out if n in reads]) & needed
+            if fewer == needed:
+                break
+            needed = fewer
+        init = sorted({site.name for site in needed if site.index is None and site.name not in wrt
+                       and site.name not in analysis.defined_before(site.stmt)})
+        lower = _Lowering(needed, self.stack_name, bind_global).block
+        return Lowered(lower(primal), lower(pruned), init, bool(needed))
+
+
+class _Lowering:
+    """Markers of needed sites -> stack operations; others -> nothing."""
+
+    def __init__(self, needed: set[Site], stack: str, bind_global):
+        self.needed = needed
+        self.stack = stack
+        self.bind_global = bind_global
+
+    def marker(self, stmt) -> list[ast.stmt]:
+        site = stmt.site
+        if site not in self.needed:
+            return []
+        stack = self.stack
+        if isinstance(stmt, Save):
+            saved = name(site.name)
+            if site.index is not None:
+                saved = call(self.bind_global("copy_region", runtime.copy_region), saved, copy.deepcopy(site.index))
+            push = ast.Attribute(value=name(stack), attr="append", ctx=ast.Load())
+            return [ast.Expr(value=ast.Call(func=push, args=[saved], keywords=[]))]
+        pop = ast.Call(func=ast.Attribute(value=name(stack), attr="pop", ctx=ast.Load()), args=[], keywords=[])
+        if site.index is not None:
+            restore_region = self.bind_global("restore_region", runtime.restore_region)
+            return [ast.Expr(value=call(restore_region, name(site.name), copy.deepcopy(site.index), pop))]
+        return [assign(site.name, pop)]
+
+    def block(self, stmts: list[ast.stmt]) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        for stmt in stmts:
+            if isinstance(stmt, (Save, Restore)):
+                out += self.marker(stmt)
+                continue
+            for field in ("body", "orelse"):
+                if hasattr(stmt, field) and isinstance(getattr(stmt, field), list):
+                    setattr(stmt, field, self.block(getattr(stmt, field)))
+            if isinstance(stmt, (ast.For, ast.While, ast.If)) and not stmt.body:
+                stmt.body = [ast.Pass()]
+            out.append(stmt)
+        return out
+
+
+def prune(stmts: list[ast.stmt], needed: set[Site], keep=()) -> list[ast.stmt]:
+    """A copy of the adjoint ``stmts`` without the markers of unneeded sites,
+    and without the ``if`` and ``for`` blocks that held nothing else: an
+    ``if`` on a plain name, a ``for`` over a name, ``range`` or ``reversed``
+    of one, whose target nothing after reads (the adjoint's loops bind only
+    the primal's loop variables, restored after the loop or read by nobody).
+    Comments go with the blocks they are in."""
+    reads = names_read(stmts) | set(keep)
+
+    def simple(expr) -> bool:
+        if isinstance(expr, (ast.Name, ast.Constant)):
+            return True
+        return (isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id in ("range", "reversed")
+                and not expr.keywords and all(simple(a) for a in expr.args))
+
+    def empty(body) -> bool:
+        return all(isinstance(s, (Comment, ast.Pass)) for s in body)
+
+    def block(body):
+        out = []
+        for stmt in body:
+            if isinstance(stmt, (Save, Restore)):
+                if stmt.site in needed:
+                    out.append(stmt)
+                continue
+            if isinstance(stmt, (ast.If, ast.For, ast.While)):
+                body, orelse = block(stmt.body), block(stmt.orelse)
+                if empty(body) and empty(orelse):
+                    if isinstance(stmt, ast.If) and simple(stmt.test):
+                        continue
+                    if isinstance(stmt, ast.For) and simple(stmt.iter) and not (
+                            {n.id for n in names_in(stmt.target)} & reads):
+                        continue
+                stmt = copy.copy(stmt)
+                stmt.body, stmt.orelse = body, orelse
+            out.append(stmt)
+        return out
+
+    return block(stmts)
+
+
+def restored_values_read(adjoint) -> set[int]:
+    """ids of the sites whose Restore is followed, in backward-pass order, by
+    a read of the restored variable (anything in an enclosing loop counts, as
+    it runs again)."""
+    events: list = []  # (kind, name or site, enclosing loops)
+
+    def walk(stmts, loops):
+        for stmt in stmts:
+            if isinstance(stmt, Restore):
+                events.append(("restore", stmt.site, loops))
+                if stmt.site.index is not None:
+                    # restore_region(y, index, ...) writes into the object y
+                    # names then: if y was rebound since, its old value is read
+                    events.append(("read", stmt.site.name, loops))
+                continue
+            if isinstance(stmt, (Save, Comment)):
+                continue
+            if isinstance(stmt, (ast.For, ast.While)):
+                for n in names_loaded(stmt.iter if isinstance(stmt, ast.For) else stmt.test):
+                    events.append(("read", n, loops))
+                walk(stmt.body, loops + (id(stmt),))
+                continue
+            if isinstance(stmt, ast.If):
+                for n in names_loaded(stmt.test):
+                    events.append(("read", n, loops))
+                walk(stmt.body, loops)
+                walk(stmt.orelse, loops)
+                continue
+            for n in names_loaded(stmt):
+                events.append(("read", n, loops))
+
+    walk(adjoint, ())
+    # for each name its last read, for each loop the names read inside it
+    last_read: dict[str, int] = {}
+    read_in_loop: dict[int, set[str]] = {}
+    for i, (kind, n, where) in enumerate(events):
+        if kind == "read":
+            last_read[n] = i
+            for loop in where:
+                read_in_loop.setdefault(loop, set()).add(n)
+    found: set[int] = set()
+    for i, (kind, site, loops) in enumerate(events):
+        if kind != "restore":
+            continue
+        later = last_read.get(site.name, -1) > i
+        again = bool(loops) and site.name in read_in_loop.get(loops[0], ())
+        if later or again:
+            found.add(id(site))
+    return found
+
+
+def names_read(stmts) -> set[str]:
+    """The names the statements read, markers included (restoring a region
+    reads the object it writes into)."""
+    found = set()
+    for stmt in stmts:
+        if isinstance(stmt, (Save, Restore, Comment)):
+            if isinstance(stmt, Restore) and stmt.site.index is not None:
+                found.add(stmt.site.name)  # restore_region reads the object it writes into
+            continue
+        for node in names_in(stmt):
+            if isinstance(node.ctx, ast.Load):
+                found.add(node.id)
+        stack = [stmt]
+        while stack:  # markers nested in blocks, at any depth
+            node = stack.pop()
+            for field in ("body", "orelse"):
+                for inner in getattr(node, field, None) or ():
+                    if isinstance(inner, Restore) and inner.site.index is not None:
+                        found.add(inner.site.name)
+                    elif isinstance(inner, ast.stmt):
+                        stack.append(inner)
+    return found
+
+
+def mark_pure(stmts) -> None:
+    """Generated adjoint assignments have no side effects (users' hook blocks
+    may): the optimizer may drop those whose result nobody reads."""
+    for stmt in stmts:
+        if getattr(stmt, "tangent_hook", False):
+            continue
+        if isinstance(stmt, ast.Assign):
+            stmt.tangent_pure = True
+        for field in ("body", "orelse"):
+            inner = getattr(stmt, field, None)
+            if isinstance(inner, list):
+                mark_pure(inner)
