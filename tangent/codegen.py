@@ -13,7 +13,7 @@ import sys
 import traceback
 
 from .astwalk import fix_missing_locations
-from .reverse import Comment
+from .ir import Comment
 
 _counter = itertools.count()
 

@@ -30,11 +30,11 @@ from .astwalk import FastTransformer, names_in, walk_list
 from .differentiator import Differentiator
 from .errors import NoDerivativeError, TangentSyntaxError
 from .frontend import ParsedFunction
+from .ir import Accumulate, GradHook, ZeroDerivative, name, store
 from .naming import Namer
-from .normalize import GradHook
-from .reverse import describe_callee, name, store
+from .reverse import describe_callee
 from .runtime import restore_region
-from .templates import Accumulate, ZeroDerivative, bind_arguments, instantiate
+from .templates import bind_arguments, instantiate
 
 _ZERO = ZeroDerivative
 

@@ -37,61 +37,11 @@ from .astwalk import names_in, walk_list
 from .differentiator import Differentiator
 from .errors import NoDerivativeError, TangentSyntaxError
 from .frontend import UNRESOLVED, ParsedFunction
+from .ir import Accumulate, Comment, GradHook, Restore, Save, Site, assign, call, name, store
 from .naming import Namer
-from .normalize import GradHook
-from .templates import Accumulate, bind_arguments, instantiate
+from .templates import bind_arguments, instantiate
 
 ZERO, NONZERO, MAYBE = "zero", "nonzero", "maybe"
-
-
-class Site:
-    """One place where a variable is (re)defined, whose old value may be saved."""
-
-    def __init__(self, name: str, stmt: ast.AST, in_loop: bool, index: ast.expr | None = None):
-        self.name = name
-        self.stmt = stmt
-        self.in_loop = in_loop
-        self.index = index  # for ``name[index] = ...``: only that region is saved
-
-
-class Save(ast.stmt):
-    _fields = ()
-
-    def __init__(self, site: Site | None = None):
-        super().__init__()
-        self.site = site
-
-
-class Restore(ast.stmt):
-    _fields = ()
-
-    def __init__(self, site: Site | None = None):
-        super().__init__()
-        self.site = site
-
-
-class Comment(ast.stmt):
-    _fields = ()
-
-    def __init__(self, text: str = ""):
-        super().__init__()
-        self.text = text
-
-
-def name(id_: str) -> ast.Name:
-    return ast.Name(id=id_, ctx=ast.Load())
-
-
-def store(id_: str) -> ast.Name:
-    return ast.Name(id=id_, ctx=ast.Store())
-
-
-def assign(target: str, value: ast.expr) -> ast.Assign:
-    return ast.Assign(targets=[store(target)], value=value, lineno=0)
-
-
-def call(func: str, *args: ast.expr) -> ast.Call:
-    return ast.Call(func=name(func), args=list(args), keywords=[])
 
 
 class ReverseMode(Differentiator):
