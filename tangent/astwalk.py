@@ -22,11 +22,36 @@ import copy
 
 _AST = ast.AST
 _Name = ast.Name
-_fields: dict[type, tuple[str, ...]] = {}  # class -> fields that may hold nodes (not a Name's ctx)
+
+# ASDL types whose values hold no node with children or a location: names,
+# constants, and the field-less operator and context nodes.
+_LEAF_TYPES = frozenset(("identifier", "string", "constant", "int", "expr_context", "operator", "boolop", "unaryop",
+                         "cmpop", "type_ignore"))
+_children: dict[type, tuple[str, ...]] = {}  # class -> fields that may hold nodes with children or locations
 
 
-def _fields_of(cls) -> tuple[str, ...]:
-    found = _fields[cls] = tuple(f for f in cls._fields if f != "ctx")
+def children_fields(cls: type) -> tuple[str, ...]:
+    """The fields of node class ``cls`` that may hold nodes with children or
+    a location (not a Name's ``ctx``, a BinOp's ``op``, a Constant's
+    ``value``). Read from the ASDL signature ``ast`` gives each class as its
+    docstring (``BinOp(expr left, operator op, expr right)``); a class
+    without one (the markers of ``ir``) keeps all its fields but ``ctx``."""
+    found = _children.get(cls)
+    if found is not None:
+        return found
+    doc = (cls.__doc__ or "").split("\n", 1)[0]
+    fields = None
+    if cls.__module__ == "ast" and doc.startswith(cls.__name__ + "(") and doc.endswith(")"):
+        fields = []
+        for part in doc[len(cls.__name__) + 1:-1].split(","):
+            type_name, _, field = part.strip().rpartition(" ")
+            if type_name.rstrip("*?") not in _LEAF_TYPES:
+                fields.append(field)
+        if not set(fields) <= set(cls._fields):
+            fields = None  # a signature this reading does not understand
+    if fields is None:
+        fields = [f for f in cls._fields if f != "ctx"]
+    found = _children[cls] = tuple(fields)
     return found
 
 
@@ -57,9 +82,7 @@ def names_in(node: ast.AST) -> list[ast.Name]:
         if cls is _Name or isinstance(n, _Name):
             out.append(n)
             continue
-        fields = _fields.get(cls)
-        if fields is None:
-            fields = _fields_of(cls)
+        fields = _children.get(cls) or children_fields(cls)
         for f in fields:
             v = getattr(n, f, None)
             if v.__class__ is list:
@@ -82,15 +105,30 @@ def stored_names(node: ast.AST) -> set[str]:
 _ATOMIC = frozenset((str, int, float, bool, type(None)))
 
 
+def _subclasses(cls):
+    out = {cls}
+    for sub in cls.__subclasses__():
+        out |= _subclasses(sub)
+    return out
+
+
+# Contexts and operators have no fields and never change: a copy shares them
+# (the parser shares one ``Load()`` among all names too).
+_KEEP = _ATOMIC | frozenset(c for base in (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
+                            for c in _subclasses(base))
+
+
 def copy_tree(value, memo: dict | None = None):
     """``copy.deepcopy(value)`` for ASTs, lists of them and what nodes hold:
     nodes and lists are rebuilt directly (no ``__reduce_ex__``), anything
     else goes through ``copy.deepcopy`` with the same memo, so objects shared
-    within the tree stay shared in the copy, as with ``deepcopy``."""
+    within the tree stay shared in the copy, as with ``deepcopy``. Context
+    and operator nodes (``Load()``, ``Add()``: no fields) are shared with the
+    original instead of copied."""
     if memo is None:
         memo = {}
     cls = value.__class__
-    if cls in _ATOMIC:
+    if cls in _KEEP:
         return value
     found = memo.get(id(value))
     if found is not None:
@@ -100,11 +138,11 @@ def copy_tree(value, memo: dict | None = None):
         memo[id(value)] = new
         fields = new.__dict__
         for key, v in value.__dict__.items():
-            fields[key] = v if v.__class__ in _ATOMIC else copy_tree(v, memo)
+            fields[key] = v if v.__class__ in _KEEP else copy_tree(v, memo)
         return new
     if cls is list:
         new = memo[id(value)] = []
-        new.extend([v if v.__class__ in _ATOMIC else copy_tree(v, memo) for v in value])
+        new.extend([v if v.__class__ in _KEEP else copy_tree(v, memo) for v in value])
         return new
     return copy.deepcopy(value, memo)
 
@@ -207,16 +245,14 @@ def fix_missing_locations(node: ast.AST) -> ast.AST:
                     n.end_col_offset = end_col_offset
                 else:
                     end_col_offset = n.end_col_offset
+        fields = _children.get(n.__class__) or children_fields(n.__class__)
         children = []
-        for f in n._fields:
-            try:
-                v = getattr(n, f)
-            except AttributeError:
-                continue
-            if isinstance(v, _AST):
-                children.append(v)
-            elif isinstance(v, list):
+        for f in fields:
+            v = getattr(n, f, None)
+            if v.__class__ is list:
                 children.extend([x for x in v if isinstance(x, _AST)])
+            elif isinstance(v, _AST):
+                children.append(v)
         for child in reversed(children):
             push((child, lineno, col_offset, end_lineno, end_col_offset))
     return node
