@@ -1,6 +1,12 @@
 """Code generation: unparse generated functions and compile them into a real
 module whose source is registered with ``linecache``, so that ``inspect``,
 tracebacks and pdb all show it. Nothing is written to disk.
+
+Takes optimized ``ast.FunctionDef`` trees in the intermediate form of
+``ir`` whose only marker left is ``ir.Comment``; gives source text
+(``to_source``, which leaves the trees as they were) and a namespace with the
+compiled functions (``compile_source``). Assumes the names the functions use
+are bound in the namespace given to ``compile_source``.
 """
 
 from __future__ import annotations

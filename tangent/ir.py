@@ -3,8 +3,9 @@ plus a few marker nodes and declared annotations.
 
 Contract
 --------
-* Takes nothing and imports nothing of the pipeline: every pass may import
-  it (base layer, with ``astwalk``, ``naming``, ``errors``, ``runtime``).
+* Imports nothing of the pipeline (only ``runtime``, to recognise
+  ``restore_region`` calls): every pass may import it (base layer, with
+  ``astwalk``, ``naming``, ``errors``, ``runtime``).
 * Gives
 
   - the marker nodes: ``GradHook`` (made by normalization), ``Accumulate``

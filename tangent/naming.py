@@ -1,4 +1,10 @@
-"""Readable, collision-free names for temporaries and adjoints."""
+"""Readable, collision-free names for temporaries and adjoints.
+
+Takes the names already in use (the user's locals, globals the generated
+module binds); gives fresh ones derived from a readable base (``dx``,
+``dx_1``, ``_t``...). Assumes every name that may clash was reserved first:
+the order of ``fresh`` calls decides the names, so passes must make them in
+a deterministic order (golden sources depend on it)."""
 
 from __future__ import annotations
 
@@ -16,10 +22,12 @@ class Namer:
         self.taken: set[str] = set(taken)
 
     def reserve(self, name: str) -> str:
+        """Mark ``name`` as used; returns it."""
         self.taken.add(name)
         return name
 
     def fresh(self, base: str) -> str:
+        """``base`` if free, else ``base_1``, ``base_2``... (``base1`` for a base ending in ``_``)."""
         base = base or "_t"
         if base not in self.taken:
             return self.reserve(base)

@@ -84,3 +84,25 @@ def test_to_source_prints_comments_and_negative_numbers_and_changes_nothing():
                       "    return (x, -2)\n")
     assert ast.dump(tree) == before
     assert isinstance(tree.body[0], ir.Comment)
+
+
+def test_fast_transformer_is_a_node_transformer():
+    class Rename:
+        def visit_Name(self, node):
+            return ast.copy_location(ast.Name(id=node.id + "_", ctx=node.ctx), node)
+
+        def visit_Expr(self, node):
+            self.generic_visit(node)
+            return None if isinstance(node.value, ast.Constant) else node  # drop docstrings
+
+    class Swap:
+        def visit_Add(self, node):
+            return ast.Sub()
+
+    for mixin in (Rename, Swap):
+        fast = type("Fast", (mixin, astwalk.FastTransformer), {})
+        slow = type("Slow", (mixin, ast.NodeTransformer), {})
+        for path, tree in trees():
+            mine = fast().visit(astwalk.copy_tree(tree))
+            theirs = slow().visit(copy.deepcopy(tree))
+            assert ast.dump(mine) == ast.dump(theirs), (mixin, path)
