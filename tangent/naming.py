@@ -19,7 +19,8 @@ class Namer:
     """
 
     def __init__(self, taken=()):
-        self.taken: set[str] = set(taken)
+        self.taken: set[str] = set(taken)  # only grows
+        self._next: dict[str, int] = {}  # base -> first suffix not yet seen taken
 
     def reserve(self, name: str) -> str:
         """Mark ``name`` as used; returns it."""
@@ -31,7 +32,11 @@ class Namer:
         base = base or "_t"
         if base not in self.taken:
             return self.reserve(base)
-        i = 1
-        while f"{base}{i}" in self.taken if base.endswith("_") else f"{base}_{i}" in self.taken:
+        # suffixes below _next[base] were taken when last looked at, and
+        # taken only grows: starting there gives the name a scan from 1 would
+        pattern = base + "{}" if base.endswith("_") else base + "_{}"
+        i = self._next.get(base, 1)
+        while pattern.format(i) in self.taken:
             i += 1
-        return self.reserve(f"{base}{i}" if base.endswith("_") else f"{base}_{i}")
+        self._next[base] = i + 1
+        return self.reserve(pattern.format(i))
