@@ -4,7 +4,7 @@ tracebacks and pdb all show it. Nothing is written to disk.
 
 Takes optimized ``ast.FunctionDef`` trees in the intermediate form of
 ``ir`` whose only marker left is ``ir.Comment``; gives source text
-(``to_source``, which leaves the trees as they were) and a namespace with the
+(``to_source``) and a namespace with the
 compiled functions (``compile_source``). Assumes the names the functions use
 are bound in the namespace given to ``compile_source``.
 """
@@ -43,7 +43,7 @@ def _replace_markers(module: ast.Module, comments: dict[str, str]) -> list[tuple
             if value.__class__ is list:
                 for i, item in enumerate(value):
                     cls = item.__class__
-                    if cls is Comment:
+                    if isinstance(item, Comment):
                         key = f"__tangent_comment_{len(comments)}__"
                         comments[key] = item.text
                         undo.append((value, i, item))
@@ -89,7 +89,8 @@ def to_source(functions: list[ast.FunctionDef], header: str = "") -> str:
     """Readable source of the generated functions, with their comments.
 
     Takes function definitions in the intermediate form (``ir.Comment``
-    statements allowed, no other marker); leaves them as they were."""
+    statements allowed, no other marker); leaves them as they were, but for
+    a line number given to a statement without one."""
     comments: dict[str, str] = {}
     module = ast.Module(body=list(functions), type_ignores=[])
     undo = _replace_markers(module, comments)
