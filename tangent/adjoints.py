@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterable, Mapping
 
 from . import runtime
 from .differentiator import derivative_name
+from .ir import assign, call, name
 from .naming import Namer
-from .reverse import assign, call, name
 
 
 class AdjointState(enum.Enum):

@@ -27,9 +27,9 @@ from .adjoints import NONZERO, ZERO, merge
 from .differentiator import Differentiator
 from .errors import TangentSyntaxError
 from .frontend import UNRESOLVED
-from .reverse import Restore, assign, call, name, store
+from .ir import Accumulate, Restore, assign, call, name, store
 from .shape_variants import drop_unbroadcast, shape_variant
-from .templates import Accumulate, instantiate
+from .templates import instantiate
 
 
 @dataclass

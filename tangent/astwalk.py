@@ -12,7 +12,15 @@ nodes with plain loops:
 * ``loaded_names(node)`` / ``stored_names(node)``: the ids of the names read /
   assigned (``ast.Load`` / ``ast.Store`` context);
 * ``copy_tree(x)``: ``copy.deepcopy(x)`` of a tree (or list of trees),
-  several times faster.
+  several times faster;
+* ``FastTransformer``: an ``ast.NodeTransformer`` with the same results;
+* ``fix_missing_locations``: ``ast.fix_missing_locations``, the same result;
+* ``children_fields(cls)``: the fields of a node class that may hold nodes
+  with children or locations (what the helpers above descend into).
+
+Each is checked against its stdlib counterpart in tests/test_astwalk.py.
+Assumes trees are made of ``ast`` nodes and the markers of ``ir`` (any
+``ast.AST`` subclass whose ``_fields`` list its child fields).
 """
 
 from __future__ import annotations
@@ -22,11 +30,37 @@ import copy
 
 _AST = ast.AST
 _Name = ast.Name
-_fields: dict[type, tuple[str, ...]] = {}  # class -> fields that may hold nodes (not a Name's ctx)
+_Constant = ast.Constant
+
+# ASDL types whose values hold no node with children or a location: names,
+# constants, and the field-less operator and context nodes.
+_LEAF_TYPES = frozenset(("identifier", "string", "constant", "int", "expr_context", "operator", "boolop", "unaryop",
+                         "cmpop", "type_ignore"))
+_children: dict[type, tuple[str, ...]] = {}  # class -> fields that may hold nodes with children or locations
 
 
-def _fields_of(cls) -> tuple[str, ...]:
-    found = _fields[cls] = tuple(f for f in cls._fields if f != "ctx")
+def children_fields(cls: type) -> tuple[str, ...]:
+    """The fields of node class ``cls`` that may hold nodes with children or
+    a location (not a Name's ``ctx``, a BinOp's ``op``, a Constant's
+    ``value``). Read from the ASDL signature ``ast`` gives each class as its
+    docstring (``BinOp(expr left, operator op, expr right)``); a class
+    without one (the markers of ``ir``) keeps all its fields but ``ctx``."""
+    found = _children.get(cls)
+    if found is not None:
+        return found
+    doc = (cls.__doc__ or "").split("\n", 1)[0]
+    fields = None
+    if cls.__module__ == "ast" and doc.startswith(cls.__name__ + "(") and doc.endswith(")"):
+        fields = []
+        for part in doc[len(cls.__name__) + 1:-1].split(","):
+            type_name, _, field = part.strip().rpartition(" ")
+            if type_name.rstrip("*?") not in _LEAF_TYPES:
+                fields.append(field)
+        if not set(fields) <= set(cls._fields):
+            fields = None  # a signature this reading does not understand
+    if fields is None:
+        fields = [f for f in cls._fields if f != "ctx"]
+    found = _children[cls] = tuple(fields)
     return found
 
 
@@ -50,47 +84,71 @@ def names_in(node: ast.AST) -> list[ast.Name]:
     """Every ``ast.Name`` node in ``node`` (those ``ast.walk`` finds)."""
     out = []
     stack = [node]
-    pop, push = stack.pop, stack.append
+    pop, push, found = stack.pop, stack.append, out.append
+    children = _children
     while stack:
         n = pop()
         cls = n.__class__
         if cls is _Name or isinstance(n, _Name):
-            out.append(n)
+            found(n)
             continue
-        fields = _fields.get(cls)
+        fields = children.get(cls)
         if fields is None:
-            fields = _fields_of(cls)
+            fields = children_fields(cls)
         for f in fields:
             v = getattr(n, f, None)
-            if v.__class__ is list:
+            vcls = v.__class__
+            if vcls is _Name:
+                found(v)
+            elif vcls is list:
                 for x in v:
-                    if isinstance(x, _AST):
+                    xcls = x.__class__
+                    if xcls is _Name:
+                        found(x)
+                    elif xcls is not _Constant and isinstance(x, _AST):
                         push(x)
-            elif isinstance(v, _AST):
+            elif vcls is not _Constant and isinstance(v, _AST):
                 push(v)
     return out
 
 
 def loaded_names(node: ast.AST) -> set[str]:
+    """The ids of the names ``node`` reads."""
     return {n.id for n in names_in(node) if isinstance(n.ctx, ast.Load)}
 
 
 def stored_names(node: ast.AST) -> set[str]:
+    """The ids of the names ``node`` assigns."""
     return {n.id for n in names_in(node) if isinstance(n.ctx, ast.Store)}
 
 
 _ATOMIC = frozenset((str, int, float, bool, type(None)))
 
 
+def _subclasses(cls):
+    out = {cls}
+    for sub in cls.__subclasses__():
+        out |= _subclasses(sub)
+    return out
+
+
+# Contexts and operators have no fields and never change: a copy shares them
+# (the parser shares one ``Load()`` among all names too).
+_KEEP = _ATOMIC | frozenset(c for base in (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
+                            for c in _subclasses(base))
+
+
 def copy_tree(value, memo: dict | None = None):
     """``copy.deepcopy(value)`` for ASTs, lists of them and what nodes hold:
     nodes and lists are rebuilt directly (no ``__reduce_ex__``), anything
     else goes through ``copy.deepcopy`` with the same memo, so objects shared
-    within the tree stay shared in the copy, as with ``deepcopy``."""
+    within the tree stay shared in the copy, as with ``deepcopy``. Context
+    and operator nodes (``Load()``, ``Add()``: no fields) are shared with the
+    original instead of copied."""
     if memo is None:
         memo = {}
     cls = value.__class__
-    if cls in _ATOMIC:
+    if cls in _KEEP:
         return value
     found = memo.get(id(value))
     if found is not None:
@@ -100,11 +158,11 @@ def copy_tree(value, memo: dict | None = None):
         memo[id(value)] = new
         fields = new.__dict__
         for key, v in value.__dict__.items():
-            fields[key] = v if v.__class__ in _ATOMIC else copy_tree(v, memo)
+            fields[key] = v if v.__class__ in _KEEP else copy_tree(v, memo)
         return new
     if cls is list:
         new = memo[id(value)] = []
-        new.extend([v if v.__class__ in _ATOMIC else copy_tree(v, memo) for v in value])
+        new.extend([v if v.__class__ in _KEEP else copy_tree(v, memo) for v in value])
         return new
     return copy.deepcopy(value, memo)
 
@@ -124,10 +182,13 @@ class FastTransformer(ast.NodeTransformer):
     usual but must not override ``visit``."""
 
     _dispatch: dict = {}
+    _all_fields = False  # whether generic_visit must also visit contexts and operators
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls._dispatch = {}
+        leaf_classes = {c for base in _LEAVES[:5] for c in _subclasses(base)}
+        cls._all_fields = any(hasattr(cls, "visit_" + c.__name__) for c in leaf_classes)
 
     def _lookup(self, ncls):
         name = "visit_" + ncls.__name__
@@ -147,7 +208,8 @@ class FastTransformer(ast.NodeTransformer):
 
     def generic_visit(self, node):
         dispatch = self._dispatch
-        for field in node._fields:
+        cls = node.__class__
+        for field in cls._fields if self._all_fields else (_children.get(cls) or children_fields(cls)):
             try:
                 old_value = getattr(node, field)
             except AttributeError:
@@ -207,16 +269,14 @@ def fix_missing_locations(node: ast.AST) -> ast.AST:
                     n.end_col_offset = end_col_offset
                 else:
                     end_col_offset = n.end_col_offset
+        fields = _children.get(n.__class__) or children_fields(n.__class__)
         children = []
-        for f in n._fields:
-            try:
-                v = getattr(n, f)
-            except AttributeError:
-                continue
-            if isinstance(v, _AST):
-                children.append(v)
-            elif isinstance(v, list):
+        for f in fields:
+            v = getattr(n, f, None)
+            if v.__class__ is list:
                 children.extend([x for x in v if isinstance(x, _AST)])
+            elif isinstance(v, _AST):
+                children.append(v)
         for child in reversed(children):
             push((child, lineno, col_offset, end_lineno, end_col_offset))
     return node

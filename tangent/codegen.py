@@ -1,6 +1,12 @@
 """Code generation: unparse generated functions and compile them into a real
 module whose source is registered with ``linecache``, so that ``inspect``,
 tracebacks and pdb all show it. Nothing is written to disk.
+
+Takes optimized ``ast.FunctionDef`` trees in the intermediate form of
+``ir`` whose only marker left is ``ir.Comment``; gives source text
+(``to_source``) and a namespace with the
+compiled functions (``compile_source``). Assumes the names the functions use
+are bound in the namespace given to ``compile_source``.
 """
 
 from __future__ import annotations
@@ -12,42 +18,86 @@ import math
 import sys
 import traceback
 
-from .astwalk import fix_missing_locations
-from .reverse import Comment
+from .astwalk import children_fields
+from .ir import Comment
 
 _counter = itertools.count()
+_AST = ast.AST
 
 
-def _with_comment_markers(tree: ast.AST, comments: dict[str, str]) -> ast.AST:
-    class Replace(ast.NodeTransformer):
-        def visit(self, node):
-            if isinstance(node, Comment):
-                key = f"__tangent_comment_{len(comments)}__"
-                comments[key] = node.text
-                return ast.Expr(value=ast.Name(id=key, ctx=ast.Load()))
-            if (isinstance(node, ast.Constant) and isinstance(node.value, (int, float, complex))
-                    and not isinstance(node.value, bool) and _negative(node.value)):
-                # ast.unparse writes Constant(-0.42) ** 2 as -0.42 ** 2, which is
-                # -(0.42 ** 2): a negative number is a negation, so it gets parentheses
-                return ast.copy_location(ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=-node.value)), node)
-            return super().visit(node)
+def _replace_markers(module: ast.Module, comments: dict[str, str]) -> list[tuple]:
+    """Before ``ast.unparse``, in place: each ``Comment`` statement becomes a
+    bare name ``__tangent_comment_N__`` (its text in ``comments``), each
+    negative number constant a negation (``ast.unparse`` writes
+    ``Constant(-0.42) ** 2`` as ``-0.42 ** 2``, which is ``-(0.42 ** 2)``),
+    and statements without a line number get one (``ast.unparse`` reads it;
+    its value does not show). Returns what ``_put_back`` needs to undo the
+    replacements, so the caller's trees are unchanged afterwards."""
+    undo: list[tuple] = []
+    stack: list[ast.AST] = [module]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node = pop()
+        for field in children_fields(node.__class__):
+            value = getattr(node, field, None)
+            if value.__class__ is list:
+                for i, item in enumerate(value):
+                    cls = item.__class__
+                    if isinstance(item, Comment):
+                        key = f"__tangent_comment_{len(comments)}__"
+                        comments[key] = item.text
+                        undo.append((value, i, item))
+                        value[i] = ast.Expr(value=ast.Name(id=key, ctx=ast.Load()), lineno=1)
+                    elif cls is ast.Constant:
+                        if _is_negative_number(item.value):
+                            undo.append((value, i, item))
+                            value[i] = _negation(item)
+                    elif isinstance(item, _AST):
+                        if isinstance(item, ast.stmt) and not hasattr(item, "lineno"):
+                            item.lineno = 1
+                        push(item)
+            elif value.__class__ is ast.Constant:
+                if _is_negative_number(value.value):
+                    undo.append((node, field, value))
+                    setattr(node, field, _negation(value))
+            elif isinstance(value, _AST):
+                push(value)
+    return undo
 
-    return Replace().visit(tree)
+
+def _put_back(undo: list[tuple]) -> None:
+    for container, key, original in reversed(undo):
+        if container.__class__ is list:
+            container[key] = original
+        else:
+            setattr(container, key, original)
 
 
-def _negative(value) -> bool:
+def _negation(constant: ast.Constant) -> ast.UnaryOp:
+    return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(value=-constant.value))
+
+
+def _is_negative_number(value) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float, complex)):
+        return False
     if isinstance(value, complex):
         return value.real < 0 or (value.real == 0 and value.imag < 0)
     return value < 0 or (value == 0 and math.copysign(1.0, value) < 0)
 
 
 def to_source(functions: list[ast.FunctionDef], header: str = "") -> str:
-    """Readable source of the generated functions, with their comments."""
+    """Readable source of the generated functions, with their comments.
+
+    Takes function definitions in the intermediate form (``ir.Comment``
+    statements allowed, no other marker); leaves them as they were, but for
+    a line number given to a statement without one."""
     comments: dict[str, str] = {}
     module = ast.Module(body=list(functions), type_ignores=[])
-    module = _with_comment_markers(module, comments)
-    fix_missing_locations(module)
-    text = ast.unparse(module)
+    undo = _replace_markers(module, comments)
+    try:
+        text = ast.unparse(module)
+    finally:
+        _put_back(undo)
     lines = []
     for line in text.splitlines():
         stripped = line.strip()

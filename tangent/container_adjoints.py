@@ -23,8 +23,7 @@ from .activity import written_region
 from .adjoints import MAYBE, NONZERO, ZERO, is_none
 from .differentiator import Differentiator
 from .errors import TangentSyntaxError
-from .normalize import GradHook
-from .reverse import Restore, assign, call, name, store
+from .ir import GradHook, Restore, assign, call, name, store
 
 
 class ContainerAdjoints(Differentiator):

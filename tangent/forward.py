@@ -41,10 +41,9 @@ from .errors import TangentSyntaxError
 from .forward_containers import ContainerTangents
 from .forward_zeros import covers_operands, negate_sequences, simplify_rule
 from .frontend import ParsedFunction
+from .ir import GradHook, ZeroDerivative, name, store
 from .naming import Namer
-from .normalize import GradHook
-from .reverse import name, store
-from .templates import ZeroDerivative, instantiate
+from .templates import instantiate
 
 
 class ForwardMode(ContainerTangents, Differentiator):

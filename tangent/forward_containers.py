@@ -19,7 +19,7 @@ import copy
 
 from .activity import is_setitem, written_region
 from .forward_zeros import simplify_zeros
-from .reverse import name
+from .ir import name
 from .runtime import restore_region
 
 

@@ -19,8 +19,7 @@ from __future__ import annotations
 import ast
 
 from .astwalk import FastTransformer
-from .reverse import name
-from .templates import Accumulate, ZeroDerivative
+from .ir import Accumulate, ZeroDerivative, name
 
 
 def is_zero(node) -> bool:

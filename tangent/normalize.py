@@ -29,6 +29,7 @@ from .astwalk import copy_tree
 from .controlflow import iteration_plan, lower_control_flow
 from .errors import TangentSyntaxError
 from .frontend import UNRESOLVED, ParsedFunction, local_names
+from .ir import GradHook
 from .naming import Namer
 from .runtime import attribute
 from .surgery import insert_grad_of
@@ -47,18 +48,6 @@ ARRAY_TYPE = np.ndarray
 # Methods that mutate a local list (the stack of generated reverse code, or a
 # user's list being built).
 LIST_METHODS = {"append": list.append, "pop": list.pop}
-
-
-class GradHook(ast.stmt):
-    """``with insert_grad_of(var) as alias: body``: runs in the backward pass."""
-
-    _fields = ("body",)
-
-    def __init__(self, var: str = "", alias: str = "", body: list | None = None):
-        super().__init__()
-        self.var = var
-        self.alias = alias
-        self.body = body or []
 
 
 def is_pure_function(callee) -> bool:

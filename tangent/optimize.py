@@ -30,7 +30,7 @@ import operator
 from collections import Counter
 
 from .astwalk import FastTransformer, loaded_names, names_in, stored_names, walk_list
-from .reverse import Comment
+from .ir import Comment
 
 _FOLDABLE_BINOPS = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,

@@ -35,73 +35,18 @@ from typing import NamedTuple
 
 from . import runtime
 from .activity import is_setitem, written_region
+from .adjoints import NONZERO, AdjointStates, merge
+from .assign_adjoints import AssignAdjoints
 from .astwalk import names_in, walk_list
 from .calls import active_user_call
 from .cfg import names_loaded
+from .container_adjoints import ContainerAdjoints
 from .errors import TangentSyntaxError
 from .frontend import ParsedFunction
+from .ir import Comment, GradHook, Restore, Save, assign, call, name, store
 from .naming import Namer
-from .normalize import GradHook
 from .shapes import infer_shapes
-
-
-class Site:
-    """One place where a variable is (re)defined, whose old value may be saved."""
-
-    def __init__(self, name: str, stmt: ast.AST, in_loop: bool, index: ast.expr | None = None):
-        self.name = name
-        self.stmt = stmt
-        self.in_loop = in_loop
-        self.index = index  # for ``name[index] = ...``: only that region is saved
-
-
-class Save(ast.stmt):
-    _fields = ()
-
-    def __init__(self, site: Site | None = None):
-        super().__init__()
-        self.site = site
-
-
-class Restore(ast.stmt):
-    _fields = ()
-
-    def __init__(self, site: Site | None = None):
-        super().__init__()
-        self.site = site
-
-
-class Comment(ast.stmt):
-    _fields = ()
-
-    def __init__(self, text: str = ""):
-        super().__init__()
-        self.text = text
-
-
-def name(id_: str) -> ast.Name:
-    return ast.Name(id=id_, ctx=ast.Load())
-
-
-def store(id_: str) -> ast.Name:
-    return ast.Name(id=id_, ctx=ast.Store())
-
-
-def assign(target: str, value: ast.expr) -> ast.Assign:
-    return ast.Assign(targets=[store(target)], value=value, lineno=0)
-
-
-def call(func: str, *args: ast.expr) -> ast.Call:
-    return ast.Call(func=name(func), args=list(args), keywords=[])
-
-
-
-
-# These modules use the markers above: imported once those are defined.
-from .adjoints import NONZERO, AdjointStates, merge  # noqa: E402
-from .assign_adjoints import AssignAdjoints  # noqa: E402
-from .container_adjoints import ContainerAdjoints  # noqa: E402
-from .tape import Lowered, Tape, mark_pure, names_read  # noqa: E402
+from .tape import Lowered, Tape, mark_pure, names_read
 
 
 @dataclass
@@ -388,4 +333,4 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
                                live_out=live_out, keep=self.after_adjoint)
 
 
-__all__ = ["ReverseMode", "ReverseSweeps", "Comment", "names_loaded", "names_read"]
+__all__ = ["ReverseMode", "ReverseSweeps", "names_loaded", "names_read"]

@@ -32,209 +32,22 @@ from __future__ import annotations
 
 import ast
 import operator
-from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
 from .cfg import bindings
-
-# ------------------------------------------------------------ abstract values
-
-
-class _Unknown:
-    """The top of the lattice: nothing is known of the value."""
-
-    def __repr__(self):
-        return "UNKNOWN"
-
-
-UNKNOWN = _Unknown()
-
-
-class _Dynamic:
-    """The marker of a value not known statically."""
-
-    def __repr__(self):
-        return "DYNAMIC"
-
-
-DYNAMIC = _Dynamic()
-
-
-@dataclass(frozen=True)
-class Array:
-    """A number or array of shape ``shape``; ``value`` when known statically
-    (Python ints and floats only), ``integer`` when certainly an integer."""
-
-    shape: tuple
-    value: object = DYNAMIC
-    integer: bool = False
-
-
-@dataclass(frozen=True)
-class Ints:
-    """A tuple of integers (``x.shape``), its items when known statically."""
-
-    value: object = DYNAMIC
-
-
-@dataclass(frozen=True)
-class Static:
-    """Another value known statically: None, a slice, a string, a tuple of
-    constants."""
-
-    value: object
-
-
-Value = Array | Ints | Static | _Unknown
-
-
-class NotKnown(Exception):
-    """Raised by rules and their helpers: the result is UNKNOWN."""
-
-
-def _same(a, b) -> bool:
-    return type(a) is type(b) and a == b
-
-
-def join(a: Value | None, b: Value | None) -> Value | None:
-    """The least abstract value covering both (None: no value yet, the
-    bottom). Per name the lattice has height 4: None < Array(s, v, True) <
-    Array(s, DYNAMIC, True) < Array(s, DYNAMIC, False) < UNKNOWN (Ints and
-    Static are shorter chains)."""
-    if a is None:
-        return b
-    if b is None:
-        return a
-    if isinstance(a, Array) and isinstance(b, Array) and a.shape == b.shape:
-        return Array(a.shape, a.value if _same(a.value, b.value) else DYNAMIC, a.integer and b.integer)
-    if isinstance(a, Ints) and isinstance(b, Ints):
-        return Ints(a.value if _same(a.value, b.value) else DYNAMIC)
-    if isinstance(a, Static) and isinstance(b, Static) and _same(a.value, b.value):
-        return a
-    return UNKNOWN
-
-
-# ------------------------------------------------------------ helpers for rules
-
-
-def shape_of(value: Value) -> tuple:
-    """The shape of a number or array, else NotKnown."""
-    if isinstance(value, Array):
-        return value.shape
-    raise NotKnown
-
-
-def static(value: Value):
-    """The statically known value, else NotKnown."""
-    if isinstance(value, (Array, Ints, Static)) and value.value is not DYNAMIC:
-        return value.value
-    raise NotKnown
-
-
-def broadcast(*shapes: tuple) -> tuple:
-    """NumPy's broadcast of the shapes (NotKnown when they do not broadcast)."""
-    try:
-        return tuple(np.broadcast_shapes(*shapes))
-    except ValueError:
-        raise NotKnown from None
-
-
-def reduced(shape: tuple, axis, keepdims: bool) -> tuple:
-    """The shape of a reduction of an array of ``shape`` over ``axis``."""
-    if axis is None:
-        return tuple(1 for _ in shape) if keepdims else ()
-    axes = axis if isinstance(axis, tuple) else (axis,)
-    if not all(type(a) is int for a in axes) or not shape:
-        raise NotKnown
-    axes = {a % len(shape) for a in axes}
-    if keepdims:
-        return tuple(1 if i in axes else n for i, n in enumerate(shape))
-    return tuple(n for i, n in enumerate(shape) if i not in axes)
-
-
-def matmul_shape(a: tuple, b: tuple) -> tuple:
-    """The shape of ``a @ b`` (NotKnown for scalars and mismatches)."""
-    if not a or not b:
-        raise NotKnown
-    if len(a) == 1 and len(b) == 1:
-        if a != b:
-            raise NotKnown
-        return ()
-    if len(a) == 1:
-        if b[-2] != a[0]:
-            raise NotKnown
-        return b[:-2] + b[-1:]
-    if len(b) == 1:
-        if a[-1] != b[0]:
-            raise NotKnown
-        return a[:-1]
-    if a[-1] != b[-2]:
-        raise NotKnown
-    return broadcast(a[:-2], b[:-2]) + (a[-2], b[-1])
-
-
-# ------------------------------------------------------------ the rule registry
-
-ShapeRule = Callable[..., object]
-_RULES: dict = {}
-_PREDICATE_RULES: list[tuple[Callable[[object], bool], ShapeRule]] = []
-_ATTRIBUTE_RULES: dict[str, Callable[[Value], object]] = {}
-
-
-def shape_rule(*callees, where: Callable[[object], bool] | None = None) -> Callable[[ShapeRule], ShapeRule]:
-    """Declare ``rule`` as the shape effect of ``callees`` (and of every
-    callee for which ``where(callee)`` holds). A rule is called as
-    ``rule(callee, *argument values, **keyword values)`` (a method's
-    receiver first) and returns a shape tuple, a Value or UNKNOWN; raising
-    NotKnown (or TypeError for arguments it does not take, ValueError,
-    IndexError) means UNKNOWN."""
-    def register(rule: ShapeRule) -> ShapeRule:
-        for callee in callees:
-            _RULES[callee] = rule
-        if where is not None:
-            _PREDICATE_RULES.append((where, rule))
-        return rule
-
-    return register
-
-
-def attribute_rule(*names: str) -> Callable:
-    """Declare the shape effect of reading the attribute ``names`` of a
-    value: ``rule(value)``, as for shape_rule."""
-    def register(rule):
-        for n in names:
-            _ATTRIBUTE_RULES[n] = rule
-        return rule
-
-    return register
-
-
-def rule_for(callee) -> ShapeRule | None:
-    """The shape rule declared for ``callee``, if any."""
-    try:
-        rule = _RULES.get(callee)
-    except TypeError:  # unhashable
-        return None
-    if rule is not None:
-        return rule
-    for where, rule in _PREDICATE_RULES:
-        if where(callee):
-            return rule
-    return None
-
-
-def apply_rule(rule: Callable, *args, **keywords) -> Value:
-    """A rule's result as a Value."""
-    try:
-        result = rule(*args, **keywords)
-    except (NotKnown, TypeError, ValueError, IndexError, KeyError, ZeroDivisionError):
-        return UNKNOWN
-    if isinstance(result, tuple):
-        return Array(result)
-    return result
-
+from .rules.shape_values import (
+    DYNAMIC,
+    UNKNOWN,
+    Array,
+    Ints,
+    Static,
+    Value,
+    apply_rule,
+    attribute_rule_for,
+    join,
+    rule_for,
+)
 
 _OPERATORS = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
@@ -352,7 +165,7 @@ class _Evaluator:
             parts = index.elts if isinstance(index, ast.Tuple) else [index]
             return self.call(operator.getitem, [self.of(node.value)] + [self.index(p) for p in parts], {})
         if isinstance(node, ast.Attribute):
-            rule = _ATTRIBUTE_RULES.get(node.attr)
+            rule = attribute_rule_for(node.attr)
             return apply_rule(rule, self.of(node.value)) if rule is not None else UNKNOWN
         if isinstance(node, ast.Tuple):
             return _tuple([self.of(e) for e in node.elts])

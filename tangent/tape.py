@@ -26,7 +26,7 @@ from typing import NamedTuple
 from . import runtime
 from .astwalk import names_in
 from .cfg import names_loaded
-from .reverse import Comment, Restore, Save, Site, assign, call, name
+from .ir import Comment, Restore, Save, Site, assign, call, name
 
 
 class Lowered(NamedTuple):

@@ -15,34 +15,9 @@ import inspect
 from typing import Callable
 
 from .astwalk import FastTransformer, copy_tree
+from .ir import Accumulate, ZeroDerivative
 from .naming import Namer
 from .rules import Template
-
-
-class Accumulate(ast.stmt):
-    """Marker statement: add ``value`` into the derivative of ``param``."""
-
-    _fields = ("value",)
-
-    def __init__(self, param: str = "", target: ast.expr | None = None, value: ast.expr | None = None):
-        super().__init__()
-        self.param = param
-        self.target = target  # the atom bound to param
-        self.value = value
-
-
-class ZeroDerivative(ast.expr):
-    """Marker expression: the derivative of an inactive value (zero).
-
-    ``like`` is the primal atom it is the derivative of, so that the marker
-    can become ``zeros_like(like)`` where it cannot be simplified away.
-    """
-
-    _fields = ()
-
-    def __init__(self, like: ast.expr | None = None):
-        super().__init__()
-        self.like = like
 
 
 def literal_or_global(value, bind_global: Callable[[str, object], str], hint: str) -> ast.expr:

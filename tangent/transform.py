@@ -27,9 +27,10 @@ from .codegen import compile_source, to_source
 from .errors import SourceUnavailableError, TangentSyntaxError
 from .forward import ForwardMode
 from .frontend import ParsedFunction, local_names, parse_function
+from .ir import assign, call, name, store
 from .naming import Namer
 from .normalize import normalize
-from .reverse import ReverseMode, assign, call, name, names_read, store
+from .reverse import ReverseMode, names_read
 from .shapes import describe_argument
 
 

@@ -18,7 +18,7 @@ import operator
 
 import numpy as np
 
-from ..shapes import (
+from .shape_values import (
     DYNAMIC,
     UNKNOWN,
     Array,
