@@ -34,7 +34,7 @@ from .naming import Namer
 from .normalize import GradHook
 from .reverse import describe_callee, name, store
 from .runtime import restore_region
-from .templates import Accumulate, ZeroDerivative, bind_arguments, instantiate
+from .templates import Accumulate, ZeroDerivative, instantiate
 
 _ZERO = ZeroDerivative
 
@@ -287,7 +287,7 @@ class ForwardMode(Differentiator):
             raise self.error(NoDerivativeError, stmt, f"no forward-mode rule for {label}",
                              f"register one with @tangent.tangent_rule({label.split('.')[-1]})")
         try:
-            bound = bind_arguments(template, args, keywords, self.session.bind_global)
+            bound = template.bind(args, keywords, self.session.bind_global)
         except TypeError as e:
             raise self.error(TangentSyntaxError, stmt, f"cannot match the call to the rule {template}: {e}") from None
         result_param = next(iter(template.signature.parameters))
@@ -302,7 +302,7 @@ class ForwardMode(Differentiator):
                 return self.tangent_name(atom.id)
             return None
 
-        raw = instantiate(template, bound, derivative, self.namer, self.session.bind_global)
+        raw = instantiate(template, bound, derivative, self.namer, self.session.bind_global, callee)
         code, tangent_value = [], None
         zero_locals: set[str] = set()
         simplifier = ZeroSimplifier()

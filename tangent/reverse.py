@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ast
 import copy
-import inspect
 import os
 from collections import Counter
 
@@ -39,7 +38,7 @@ from .errors import NoDerivativeError, TangentSyntaxError
 from .frontend import UNRESOLVED, ParsedFunction
 from .naming import Namer
 from .normalize import GradHook
-from .templates import Accumulate, bind_arguments, instantiate
+from .templates import Accumulate, instantiate
 
 ZERO, NONZERO, MAYBE = "zero", "nonzero", "maybe"
 
@@ -552,7 +551,7 @@ class ReverseMode(Differentiator):
                     "tangent.stop_gradient if it should not be differentiated",
                 )
             try:
-                bound = bind_arguments(template, args, keywords, self.session.bind_global)
+                bound = template.bind(args, keywords, self.session.bind_global)
             except TypeError as e:
                 raise self.error(TangentSyntaxError, stmt, f"cannot match the call to the rule {template}: {e}") from None
             result_param = next(iter(template.signature.parameters))
@@ -560,7 +559,7 @@ class ReverseMode(Differentiator):
             raw = instantiate(
                 template, bound,
                 lambda p: dz if p == result_param else None,
-                self.namer, self.session.bind_global,
+                self.namer, self.session.bind_global, callee,
             )
             if self.shapes:
                 raw = [self.drop_unbroadcast(item, target) for item in raw]
@@ -571,9 +570,8 @@ class ReverseMode(Differentiator):
         if not self.shapes:
             return None
         for when, template in rules.lookup_adjoint_variants(callee):
-            params = list(template.signature.parameters.values())[1:]
             try:
-                bound = inspect.Signature(params).bind(*args, **keywords)
+                bound = template.match(args, keywords)
             except TypeError:
                 continue
             bound.apply_defaults()
