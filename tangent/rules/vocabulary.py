@@ -158,13 +158,14 @@ def _signed_times(g: ast.expr, f: ast.expr) -> ast.expr:
     return _times(ast.UnaryOp(op=ast.USub(), operand=g) if _negated(g, f) else g, f)
 
 
-def _sum(terms: list[tuple[bool, ast.expr]]) -> ast.expr:
-    """The sum of (negated, term) pairs, a negated term after the first subtracted."""
-    negated, total = terms[0]
-    if negated:
-        total = ast.UnaryOp(op=ast.USub(), operand=total)
-    for negated, term in terms[1:]:
-        total = ast.BinOp(left=total, op=ast.Sub() if negated else ast.Add(), right=term)
+def _tangent_sum(partials: dict[str, ast.expr]) -> ast.expr:
+    """``d[x1] * ∂1 + d[x2] * ∂2 ...``, the first term signed as by hand
+    (``-d[x] * xp.sin(x)``), a negative one after it subtracted."""
+    (first, partial), *rest = partials.items()
+    total = _signed_times(_d(first), partial)
+    for param, partial in rest:
+        op = ast.Sub() if _negated(_d(param), partial) else ast.Add()
+        total = ast.BinOp(left=total, op=op, right=_times(_d(param), partial))
     return total
 
 
@@ -234,7 +235,7 @@ def elementwise(*primitives: Callable) -> Callable[[Callable], Callable]:
         for param, partial in partials.items():
             grad = _signed_times(_d(result), partial)
             reverse.append(_assign_d(param, _call("unbroadcast", grad, _name(param)) if several else grad))
-        forward = [_assign_d(result, _sum([(_negated(_d(p), f), _times(_d(p), f)) for p, f in partials.items()]))]
+        forward = [_assign_d(result, _tangent_sum(partials))]
         names = {"unbroadcast": unbroadcast}
         register_adjoint(_template(fn, "adjoint", tree, reverse, names=names, form="elementwise"), primitives)
         register_tangent(_template(fn, "tangent", tree, forward, names=names, form="elementwise"), primitives)
