@@ -12,7 +12,7 @@ import operator
 import numpy as np
 
 from ..runtime import GradList, GradTuple, broadcast_like, unbroadcast, zeros_like
-from . import adjoint, d, elementwise, nondifferentiable, tangent_rule
+from . import adjoint, d, elementwise, linear, nondifferentiable, tangent_rule
 
 # -------------------------------------------- operators and their ufuncs
 # (Operators are called positionally; the parameters take NumPy's names so
@@ -230,54 +230,29 @@ def t_tuple(z, iterable=()):
 # differentiated again (forward or reverse over reverse).
 
 
-@adjoint(grad_of_items)
-def a_grad_of_items(out, g, iterable):
-    d[g] = item_grads(d[out], g)
+@linear(grad_of_items)
+def l_grad_of_items(out, g, iterable):
+    return grad_of_items(g, iterable), item_grads(d[out], g)
 
 
-@tangent_rule(grad_of_items)
-def t_grad_of_items(out, g, iterable):
-    d[out] = grad_of_items(d[g], iterable)
+@linear(item_grads)
+def l_item_grads(out, dout, g):
+    return item_grads(dout, g), grad_of_items(d[out], dout)
 
 
-@adjoint(item_grads)
-def a_item_grads(out, dout, g):
-    d[dout] = grad_of_items(d[out], dout)
+@linear(items_tangent)
+def l_items_tangent(out, t, iterable, kind):
+    return items_tangent(t, iterable, kind), grad_of_items(d[out], iterable)
 
 
-@tangent_rule(item_grads)
-def t_item_grads(out, dout, g):
-    d[out] = item_grads(d[dout], g)
+@linear(grad_of_extremum)
+def l_grad_of_extremum(out, g, z, args, pick_max):
+    return grad_of_extremum(g, z, args, pick_max), grad_of_chosen(d[out], g, z, args)
 
 
-@adjoint(items_tangent)
-def a_items_tangent(out, t, iterable, kind):
-    d[t] = grad_of_items(d[out], iterable)
-
-
-@tangent_rule(items_tangent)
-def t_items_tangent(out, t, iterable, kind):
-    d[out] = items_tangent(d[t], iterable, kind)
-
-
-@adjoint(grad_of_extremum)
-def a_grad_of_extremum(out, g, z, args, pick_max):
-    d[g] = grad_of_chosen(d[out], g, z, args)
-
-
-@tangent_rule(grad_of_extremum)
-def t_grad_of_extremum(out, g, z, args, pick_max):
-    d[out] = grad_of_extremum(d[g], z, args, pick_max)
-
-
-@adjoint(grad_of_chosen)
-def a_grad_of_chosen(out, dargs, g, z, args):
-    d[dargs] = grad_of_extremum(d[out], z, args, True)
-
-
-@tangent_rule(grad_of_chosen)
-def t_grad_of_chosen(out, dargs, g, z, args):
-    d[out] = grad_of_chosen(d[dargs], g, z, args)
+@linear(grad_of_chosen)
+def l_grad_of_chosen(out, dargs, g, z, args):
+    return grad_of_chosen(dargs, g, z, args), grad_of_extremum(d[out], z, args, True)
 
 
 @adjoint(tangent_of_extremum)
@@ -285,24 +260,14 @@ def a_tangent_of_extremum(out, dargs, z, args):
     d[dargs] = grad_of_extremum(d[out], z, args, True)
 
 
-@adjoint(grad_of_builtin_sum)
-def a_grad_of_builtin_sum(z, g, iterable):
-    d[g] = sum_of_item_grads(d[z], g, iterable)
+@linear(grad_of_builtin_sum)
+def l_grad_of_builtin_sum(z, g, iterable):
+    return grad_of_builtin_sum(g, iterable), sum_of_item_grads(d[z], g, iterable)
 
 
-@tangent_rule(grad_of_builtin_sum)
-def t_grad_of_builtin_sum(z, g, iterable):
-    d[z] = grad_of_builtin_sum(d[g], iterable)
-
-
-@adjoint(sum_of_item_grads)
-def a_sum_of_item_grads(z, ditems, g, iterable):
-    d[ditems] = grad_of_builtin_sum(d[z], iterable)
-
-
-@tangent_rule(sum_of_item_grads)
-def t_sum_of_item_grads(z, ditems, g, iterable):
-    d[z] = sum_of_item_grads(d[ditems], g, iterable)
+@linear(sum_of_item_grads)
+def l_sum_of_item_grads(z, ditems, g, iterable):
+    return sum_of_item_grads(ditems, g, iterable), grad_of_builtin_sum(d[z], iterable)
 
 
 # ---------------------------------------------------------------------- math
