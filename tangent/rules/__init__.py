@@ -1,20 +1,54 @@
 """Derivative rules: data, not code paths.
 
+Takes rule declarations (below) and gives the tables the differentiators read:
+``lookup_adjoint(f)`` / ``lookup_tangent(f)`` return the ``Template`` of a
+primitive's reverse / forward rule, looked up by the identity of the called
+object (so ``import numpy as onp`` and ``from numpy import exp`` find the same
+rule); ``is_nondifferentiable(f)`` says whether its outputs carry no
+derivative. ``Template.bind`` is where a call's arguments meet a rule's
+parameters; ``templates.instantiate`` copies a rule into generated code.
+Rules never run as written.
+
 A rule is a short template function registered for one or more primitives.
 Its first parameter names the primitive's result, the others its arguments
 (with the primitive's own defaults); ``d[x]`` means "the adjoint of x" in a
 reverse rule and "the tangent of x" in a forward rule. A reverse rule assigns
 ``d[arg] = ...`` for the arguments it differentiates; Tangent accumulates the
 contribution, drops it when the argument is not active, and renames the
-template's locals. Rules never run as written: they are copied into generated
-code. Example::
+template's locals. ``xp`` names the array library of the primitive called
+(``np`` for NumPy, ``math`` for math). Example::
 
     @adjoint(numpy.exp)
     def exp(z, x):
         d[x] = d[z] * z
 
-Rules are looked up by the identity of the called object, so ``import numpy as
-onp`` and ``from numpy import exp`` find the same rule.
+    @tangent_rule(numpy.exp)
+    def t_exp(z, x):
+        d[z] = d[x] * z
+
+Where to add a rule. Most primitives fit one of three forms, declared once for
+both modes (``vocabulary.py``; the generated templates are the ones written
+out above)::
+
+    @elementwise(np.sin, math.sin)        # the local derivative dz/dx
+    def sin(z, x):
+        return xp.cos(x)
+
+    @linear(np.swapaxes)                  # the primitive, and its transpose
+    def swapaxes(z, a, axis1, axis2):
+        return np.swapaxes(a, axis1, axis2), np.swapaxes(d[z], axis1, axis2)
+
+    @bilinear(np.dot, lhs=grad_dot_lhs, rhs=grad_dot_rhs)   # f(a, b), two transposes
+    def dot(z, a, b, out=None):
+        return np.dot(a, b)
+
+Anything else is an ``@adjoint`` and a ``@tangent_rule`` side by side. NumPy
+rules live in ``numpy_rules.py`` (faster shape-specialised variants in
+``numpy_fast_rules.py``), operators, builtins and math in
+``builtins_rules.py``, SciPy in ``scipy_rules.py``, and the rules of the
+runtime helpers generated code calls in ``runtime_rules.py``. A helper that a
+rule calls needs rules of its own, so that derivatives can be differentiated
+again (``tests/test_second_order_rules.py`` checks).
 """
 
 from __future__ import annotations

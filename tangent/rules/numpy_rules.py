@@ -1,6 +1,9 @@
 """Rules for NumPy.
 
-Each primitive has a reverse rule (``adjoint``) and a forward rule
+Elementwise, linear and bilinear primitives are declared once
+(``elementwise``, ``linear``, ``bilinear``; see ``tangent.rules``), the
+elementwise ones shared with ``math`` where it has the same function. Every
+other primitive has a reverse rule (``adjoint``) and a forward rule
 (``tangent_rule``) side by side. Template parameters carry NumPy's own names
 and defaults, so calls with keywords bind as they do in NumPy; methods of
 ``ndarray`` share the template of the matching function when their signatures
@@ -775,17 +778,14 @@ def grad_grad_slogdet(dz, g, a):
 # ------------------------------------------------------------ operators
 
 
-@adjoint(operator.matmul)
+@bilinear(operator.matmul, lhs=matmul_adjoint_lhs, rhs=matmul_adjoint_rhs, transpose_rules=False)
 def matmul_op(z, x, y):
-    d[x] = matmul_adjoint_lhs(d[z], x, y)
-    d[y] = matmul_adjoint_rhs(d[z], x, y)
+    return x @ y
 
 
-@tangent_rule(operator.matmul)
-def t_matmul_op(z, x, y):
-    d[z] = d[x] @ y + x @ d[y]
-
-
+# A product with its two adjoints is one trilinear form <g, x @ y>: bilinear
+# gives the adjoint helpers rules too (the product with the adjoint in place
+# of the operand a helper stands for, and the other helper).
 @bilinear(np.matmul, lhs=matmul_adjoint_lhs, rhs=matmul_adjoint_rhs)
 def matmul(z, x1, x2):
     return np.matmul(x1, x2)
@@ -1374,10 +1374,6 @@ def l_grad_cumsum(z, g, a, axis=None):
     return grad_cumsum(g, a, axis), np.reshape(np.cumsum(d[z], axis=axis), np.shape(g))
 
 
-# x @ y, with its two adjoints, is one trilinear form <g, x @ y>: the adjoint
-# of each helper with respect to g is the product with its adjoint in place
-# of the operand it stands for, and with respect to the other operand the
-# other helper.
 # grad_einsum(g, i, ...) is the transpose of the einsum in operand i: its
 # adjoint with respect to g is that einsum (tangent_einsum with the adjoint as
 # operand i), and with respect to operand j the einsum's adjoint for operand j

@@ -316,15 +316,21 @@ def _transpose_rules(fn: Callable, tree: ast.FunctionDef, arg: str, action: ast.
 # ------------------------------------------------------------------ bilinear
 
 
-def bilinear(*primitives: Callable, lhs: Callable, rhs: Callable) -> Callable[[Callable], Callable]:
+def _applied(helper: Callable, extra: list[str], g: ast.expr, x: ast.expr, y: ast.expr) -> ast.Call:
+    """``helper(g, x, y, *extra)``: a transpose of a bilinear product."""
+    return _call(helper.__name__, g, x, y, *map(_name, extra))
+
+
+def bilinear(*primitives: Callable, lhs: Callable, rhs: Callable,
+             transpose_rules: bool = True) -> Callable[[Callable], Callable]:
     """Declare primitives bilinear in their first two arguments ``a``, ``b``.
 
     The declaration returns the product f(a, b). Forward: ``f(d[a], b) +
     f(a, d[b])``; reverse: ``d[a] = lhs(d[z], a, b, ...)`` and ``d[b] =
     rhs(d[z], a, b, ...)``, where ``lhs``/``rhs`` map the output adjoint to
     the adjoint of ``a``/``b`` and take the declaration's other parameters
-    by name after the three. They are bilinear in (g, b) and (g, a) and get
-    rules too: the product and the other transpose.
+    by name after the three. They are bilinear in (g, b) and (g, a) and, with
+    ``transpose_rules``, get rules too: the product and the other transpose.
 
     Example::
 
@@ -338,36 +344,43 @@ def bilinear(*primitives: Callable, lhs: Callable, rhs: Callable) -> Callable[[C
         result, a, b, *_ = _params(tree)
         names = {lhs.__name__: lhs, rhs.__name__: rhs}
         extra = list(inspect.signature(lhs).parameters)[3:]
-
-        def transposed(helper, g, x, y):
-            return _call(helper.__name__, g, x, y, *map(_name, extra))
-
-        reverse = [_assign_d(a, transposed(lhs, _d(result), _name(a), _name(b))),
-                   _assign_d(b, transposed(rhs, _d(result), _name(a), _name(b)))]
+        reverse = [_assign_d(a, _applied(lhs, extra, _d(result), _name(a), _name(b))),
+                   _assign_d(b, _applied(rhs, extra, _d(result), _name(a), _name(b)))]
         forward = [_assign_d(result, ast.BinOp(left=_substitute(product, {a: _d(a)}), op=ast.Add(),
                                                right=_substitute(product, {b: _d(b)})))]
         register_adjoint(_template(fn, "adjoint", tree, reverse, names=names, form="bilinear"), primitives)
         register_tangent(_template(fn, "tangent", tree, forward, names=names, form="bilinear"), primitives)
-        for helper, other in ((lhs, rhs), (rhs, lhs)):
-            g, x, y = list(inspect.signature(helper).parameters)[:3]
-            z = _result_name(inspect.signature(helper).parameters)
-            renamed = {a: _name(x), b: _name(y)}
-            if helper is lhs:  # lhs(g, x, y): g stands for the output, y for b
-                reverse = [_assign_d(g, _substitute(product, {**renamed, a: _d(z)})),
-                           _assign_d(y, transposed(other, _name(g), _d(z), _name(y)))]
-                varied = (transposed(helper, _name(g), _name(x), _d(y)))
-            else:  # rhs(g, x, y): x stands for a
-                reverse = [_assign_d(g, _substitute(product, {**renamed, b: _d(z)})),
-                           _assign_d(x, transposed(other, _name(g), _name(x), _d(z)))]
-                varied = transposed(helper, _name(g), _d(x), _name(y))
-            forward = [_assign_d(z, ast.BinOp(left=transposed(helper, _d(g), _name(x), _name(y)), op=ast.Add(),
-                                              right=varied))]
-            h_tree, signature = _with_result(tree, helper, z)
-            label = f"{helper.__module__}.{helper.__qualname__}, a transpose in {fn.__qualname__}"
-            for kind, body in (("adjoint", reverse), ("tangent", forward)):
-                rule = _template(fn, kind, h_tree, body, signature=signature, names=names, label=label,
-                                 form="bilinear")
-                (register_adjoint if kind == "adjoint" else register_tangent)(rule, [helper])
+        if transpose_rules:
+            _bilinear_transpose_rules(fn, tree, product, lhs, rhs)
         return fn
 
     return register
+
+
+def _bilinear_transpose_rules(fn: Callable, tree: ast.FunctionDef, product: ast.expr, lhs: Callable,
+                              rhs: Callable) -> None:
+    """Rules for the transposes of a bilinear product f(a, b): ``lhs(g, x, y)``
+    is bilinear in (g, y), its adjoint in g the product with it for a, in y
+    the other transpose; likewise ``rhs(g, x, y)`` in (g, x)."""
+    _, a, b, *_ = _params(tree)
+    names = {lhs.__name__: lhs, rhs.__name__: rhs}
+    extra = list(inspect.signature(lhs).parameters)[3:]
+    for helper, other in ((lhs, rhs), (rhs, lhs)):
+        g, x, y = list(inspect.signature(helper).parameters)[:3]
+        z = _result_name(inspect.signature(helper).parameters)
+        renamed = {a: _name(x), b: _name(y)}
+        if helper is lhs:  # lhs(g, x, y): g stands for the output, y for b
+            reverse = [_assign_d(g, _substitute(product, {**renamed, a: _d(z)})),
+                       _assign_d(y, _applied(other, extra, _name(g), _d(z), _name(y)))]
+            varied = _applied(helper, extra, _name(g), _name(x), _d(y))
+        else:  # rhs(g, x, y): x stands for a
+            reverse = [_assign_d(g, _substitute(product, {**renamed, b: _d(z)})),
+                       _assign_d(x, _applied(other, extra, _name(g), _name(x), _d(z)))]
+            varied = _applied(helper, extra, _name(g), _d(x), _name(y))
+        forward = [_assign_d(z, ast.BinOp(left=_applied(helper, extra, _d(g), _name(x), _name(y)), op=ast.Add(),
+                                          right=varied))]
+        h_tree, signature = _with_result(tree, helper, z)
+        label = f"{helper.__module__}.{helper.__qualname__}, a transpose in {fn.__qualname__}"
+        for kind, body in (("adjoint", reverse), ("tangent", forward)):
+            rule = _template(fn, kind, h_tree, body, signature=signature, names=names, label=label, form="bilinear")
+            (register_adjoint if kind == "adjoint" else register_tangent)(rule, [helper])
