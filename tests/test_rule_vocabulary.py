@@ -245,3 +245,28 @@ def test_declarations_are_checked():
         @linear(running_total)
         def _no_transpose(z, a):
             return running_total(a)
+
+
+# ---------------------------------------- found while converting the rules
+
+
+def hypot_of_zeros(x):
+    v = x - x  # zero for every x: the derivative is 0
+    return np.sum(np.hypot(v, 2.0 * v) + x)
+
+
+def hypot_at(x, y):
+    return np.sum(np.hypot(x, y))
+
+
+def test_hypot_at_the_origin_is_not_nan():
+    """np.hypot's rule divided by the result: 0 / 0 gave a nan gradient even
+    where its arguments are zero for every input (fuzz seed 417395)."""
+    ones = np.ones(3)
+    assert_tree_close(check_grad(hypot_of_zeros, X), ones)
+    assert_tree_close(tangent.jvp(hypot_of_zeros)(X, V), jvp_by_differences(hypot_of_zeros, [X], 0, V))
+    assert_tree_close(tangent.hvp(hypot_of_zeros)(X, V), np.zeros(3))
+    zeros = np.zeros(3)
+    for i in (0, 1):  # at the origin: central differences of |(x, y)| are 0
+        assert_tree_close(tangent.grad(hypot_at, wrt=i)(zeros, zeros), numeric_grad(hypot_at, [zeros, zeros], i))
+    check_grad(hypot_at, X, V, wrt=(0, 1))

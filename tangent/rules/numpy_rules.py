@@ -826,9 +826,12 @@ def arctan2(z, x1, x2):
     return x2 / (x1 * x1 + x2 * x2), -x1 / (x1 * x1 + x2 * x2)
 
 
+# At the origin hypot is not differentiable: as for np.linalg.norm, its
+# derivative there is taken as 0 (0 / 0 gave nan, also where hypot's
+# arguments were zero for every input and the derivative is truly 0).
 @elementwise(np.hypot)
 def hypot(z, x1, x2):
-    return x1 / z, x2 / z
+    return safe_divide(x1, z), safe_divide(x2, z)
 
 
 @elementwise(np.logaddexp)
