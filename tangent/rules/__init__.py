@@ -58,14 +58,25 @@ import functools
 import inspect
 import textwrap
 import threading
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
+
 
 # `d` and `xp` only exist so that templates are valid, lintable Python:
 # templates are read as source and rewritten, never executed. `xp` stands for
 # the array library of the primitive being differentiated (numpy for np.sin,
 # math for math.sin), resolved when the template is instantiated.
+class _Placeholder:
+    """A name that only rule templates use; it has no value of its own."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self):
+        return f"<rule template placeholder {self.name}>"
+
+
 d: Any = None
-xp: Any = None
+xp: Any = _Placeholder("xp")
 
 
 class Template:
@@ -250,7 +261,7 @@ def adjoint(*primitives: Callable, when: Callable | None = None) -> Callable[[Ca
     return register
 
 
-def register_adjoint(rule: Template, primitives, when: Callable | None = None) -> None:
+def register_adjoint(rule: Template, primitives: Iterable[Callable], when: Callable | None = None) -> None:
     """Make ``rule`` the reverse rule of each primitive (see ``adjoint``)."""
     load_builtin_rules()  # a user's rule for a builtin primitive replaces the builtin one
     with transform_lock:
@@ -264,7 +275,7 @@ def register_adjoint(rule: Template, primitives, when: Callable | None = None) -
         _changed()
 
 
-def register_tangent(rule: Template, primitives) -> None:
+def register_tangent(rule: Template, primitives: Iterable[Callable]) -> None:
     """Make ``rule`` the forward rule of each primitive (see ``tangent_rule``)."""
     load_builtin_rules()
     with transform_lock:

@@ -1,8 +1,10 @@
 """Rules for Python operators, builtins and the ``math`` module.
 
-Reverse rule (``adjoint``) and forward rule (``tangent_rule``) of each
-primitive stand side by side. Operator rules also serve NumPy arrays, so they
-undo broadcasting with ``unbroadcast``.
+Elementwise operators and functions are declared once by their local
+derivative (``elementwise``), helpers linear in one argument with their
+transpose (``linear``); the other primitives have a reverse rule
+(``adjoint``) and a forward rule (``tangent_rule``) side by side. Operator
+rules also serve NumPy arrays, so they undo broadcasting with ``unbroadcast``.
 """
 
 import builtins

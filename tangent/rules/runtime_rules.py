@@ -1,6 +1,7 @@
 """Rules for Tangent's own runtime, so that generated code can itself be
 differentiated (forward over reverse for Hessian-vector products, grad of
-grad, ...)."""
+grad, ...). Helpers linear in their first argument are declared with their
+transpose (``linear``); the others have written-out rules."""
 
 import numpy as np
 
