@@ -270,3 +270,22 @@ def test_hypot_at_the_origin_is_not_nan():
     for i in (0, 1):  # at the origin: central differences of |(x, y)| are 0
         assert_tree_close(tangent.grad(hypot_at, wrt=i)(zeros, zeros), numeric_grad(hypot_at, [zeros, zeros], i))
     check_grad(hypot_at, X, V, wrt=(0, 1))
+
+
+def math_hypot_of_zeros(x):
+    v = x - x
+    return math.hypot(v, 2.0 * v) + x
+
+
+@pytest.mark.parametrize("x", [0.3, np.float64(0.3)], ids=["float", "float64"])
+def test_math_hypot_at_the_origin(x):
+    """math.hypot's rule divided by the result: ZeroDivisionError for floats,
+    nan for NumPy scalars, where the derivative is 1."""
+    assert tangent.grad(math_hypot_of_zeros)(x) == 1.0
+    assert tangent.jvp(math_hypot_of_zeros)(x, 1.0) == 1.0
+    assert tangent.hvp(math_hypot_of_zeros)(x, 1.0) == 0.0
+    check_grad(lambda_free_hypot, 0.3, -0.4, wrt=(0, 1))
+
+
+def lambda_free_hypot(x, y):
+    return math.hypot(x, y) * x

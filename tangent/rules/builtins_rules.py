@@ -310,15 +310,17 @@ def t_mpow(z, x, y):
     d[z] = d[x] * y * math.pow(x, y - 1) + (d[y] * z * math.log(x) if x > 0 else 0.0)
 
 
+# At the origin the derivative is taken as 0, as np.hypot's (0 / 0 raised or
+# gave nan there, also where the arguments are zero for every input).
 @adjoint(math.hypot)
 def hypot(z, x, y):
-    d[x] = d[z] * x / z
-    d[y] = d[z] * y / z
+    d[x] = d[z] * x / z if z != 0 else 0.0
+    d[y] = d[z] * y / z if z != 0 else 0.0
 
 
 @tangent_rule(math.hypot)
 def t_hypot(z, x, y):
-    d[z] = (d[x] * x + d[y] * y) / z
+    d[z] = (d[x] * x + d[y] * y) / z if z != 0 else 0.0
 
 
 @elementwise(math.erf)
