@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import ast
 import copy
-import inspect
 import operator
 
 from . import rules
@@ -91,9 +90,8 @@ def differentiable_inputs(value: ast.expr) -> set[str]:
     template = rules.lookup_adjoint(callee) or rules.lookup_tangent(callee)
     if template is None:
         return names_loaded(value)
-    params = list(template.signature.parameters.values())[1:]
     try:
-        bound = inspect.Signature(params).bind(*args, **keywords)
+        bound = template.match(args, keywords)
     except TypeError:
         return names_loaded(value)
     found: set[str] = set()

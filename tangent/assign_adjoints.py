@@ -104,7 +104,7 @@ class AssignAdjoints(Differentiator):
         variant = shape_variant(callee, args, keywords, self.shapes)
         rule = self.rule_for(stmt, callee, args, keywords, "adjoint", name(target), template=variant)
         raw = instantiate(rule.template, rule.bound, lambda p: dz if p == rule.result_param else None,
-                          self.namer, self.session.bind_global)
+                          self.namer, self.session.bind_global, callee)
         if self.shapes:
             result_shape = self.shapes.get(target)
             raw = [drop_unbroadcast(item, result_shape, self.shapes, self.session.namespace) for item in raw]

@@ -22,7 +22,6 @@ from .errors import NoDerivativeError, TangentSyntaxError
 from .frontend import ParsedFunction
 from .mutations import check_mutations
 from .naming import Namer
-from .templates import bind_arguments
 
 
 def derivative_name(names: dict[str, str], namer: Namer, var: str) -> str:
@@ -98,7 +97,7 @@ class Differentiator:
         if template is None:
             raise self.missing_rule(stmt, callee, args, keywords, kind)
         try:
-            bound = bind_arguments(template, args, keywords, self.session.bind_global)
+            bound = template.bind(args, keywords, self.session.bind_global)
         except TypeError as e:
             raise self.error(TangentSyntaxError, stmt, f"cannot match the call to the rule {template}: {e}") from None
         result_param = next(iter(template.signature.parameters))

@@ -164,7 +164,7 @@ class ForwardMode(ContainerTangents, Differentiator):
                 return self.tangent_name(atom.id)
             return None
 
-        raw = instantiate(template, bound, derivative, self.namer, self.session.bind_global)
+        raw = instantiate(template, bound, derivative, self.namer, self.session.bind_global, callee)
         return self.rule_result(template, bound, raw, result)
 
     def rule_result(self, template, bound: dict, raw: list[ast.stmt], result: str):

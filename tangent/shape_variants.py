@@ -69,9 +69,8 @@ def shape_variant(callee, args: list[ast.expr], keywords: dict[str, ast.expr], s
     if not shapes:
         return None
     for when, template in rules.lookup_adjoint_variants(callee):
-        params = list(template.signature.parameters.values())[1:]
         try:
-            bound = inspect.Signature(params).bind(*args, **keywords)
+            bound = template.match(args, keywords)
         except TypeError:
             continue
         bound.apply_defaults()

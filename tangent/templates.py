@@ -1,60 +1,28 @@
 """Instantiate derivative rule templates into statements.
 
-A template's parameters are replaced by the atoms of the call being
-differentiated, ``d[p]`` by the adjoint (or tangent) of ``p``, its local
-variables by fresh names and its global names by names bound in the generated
-module. ``d[p] = e`` statements become ``Accumulate`` markers that the
-differentiator turns into assignments or accumulations.
+Takes a ``rules.Template`` and the atoms bound to its parameters (see
+``Template.bind``); gives the template's statements for one call. A template's
+parameters are replaced by the atoms of the call being differentiated,
+``d[p]`` by the adjoint (or tangent) of ``p``, its local variables by fresh
+names, its global names by names bound in the generated module, and ``xp`` by
+the array library of the primitive called (``np`` for NumPy). ``d[p] = e``
+statements become ``Accumulate`` markers that the differentiator turns into
+assignments or accumulations. Assumes the template's names resolve in its
+namespace or in builtins (NameError otherwise).
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
-import inspect
 from typing import Callable
 
+from . import rules
 from .astwalk import FastTransformer, copy_tree
 from .ir import Accumulate, ZeroDerivative
 from .naming import Namer
 from .rules import Template
-
-
-def literal_or_global(value, bind_global: Callable[[str, object], str], hint: str) -> ast.expr:
-    if value is None or isinstance(value, (bool, int, float, complex, str)):
-        return ast.Constant(value=value)
-    if isinstance(value, tuple) and all(isinstance(v, (int, float, bool, type(None))) for v in value):
-        return ast.Constant(value=value)
-    return ast.Name(id=bind_global(hint, value), ctx=ast.Load())
-
-
-def bind_arguments(template: Template, args: list[ast.expr], keywords: dict[str, ast.expr],
-                   bind_global: Callable[[str, object], str]) -> dict[str, ast.expr]:
-    """Match a call's argument atoms to the template's parameters.
-
-    Raises TypeError (with the signature's own message) on a mismatch.
-    """
-    params = list(template.signature.parameters.values())[1:]
-    signature = inspect.Signature(params)
-    bound = signature.bind(*args, **keywords)
-    result = {}
-    for param in params:
-        if param.name in bound.arguments:
-            value = bound.arguments[param.name]
-            if param.kind is inspect.Parameter.VAR_POSITIONAL:
-                result[param.name] = ast.Tuple(elts=list(value), ctx=ast.Load())
-            elif param.kind is inspect.Parameter.VAR_KEYWORD:
-                result[param.name] = ast.Dict(keys=[ast.Constant(value=k) for k in value],
-                                              values=list(value.values()))
-            else:
-                result[param.name] = value
-        elif param.default is not inspect.Parameter.empty:
-            result[param.name] = literal_or_global(param.default, bind_global, param.name)
-        elif param.kind is inspect.Parameter.VAR_POSITIONAL:
-            result[param.name] = ast.Tuple(elts=[], ctx=ast.Load())
-        elif param.kind is inspect.Parameter.VAR_KEYWORD:
-            result[param.name] = ast.Dict(keys=[], values=[])
-    return result
+from .rules.vocabulary import array_namespace
 
 
 def _is_d(node: ast.AST) -> bool:
@@ -79,8 +47,9 @@ def _locals_of(template, tree, params) -> set[str]:
 
 
 class _Instantiator(FastTransformer):
-    def __init__(self, template, bound, derivative, namer, bind_global):
+    def __init__(self, template, bound, derivative, namer, bind_global, callee):
         self.template = template
+        self.callee = callee
         self.bound = bound
         self.derivative = derivative
         self.namer = namer
@@ -117,8 +86,11 @@ class _Instantiator(FastTransformer):
                 self.renamed[name] = self.namer.fresh("_" + name.strip("_"))
             return ast.Name(id=self.renamed[name], ctx=node.ctx)
         namespace = self.template.namespace
-        if name in namespace:
+        if name in namespace and not (name == "xp" and namespace[name] is rules.xp):
             value = namespace[name]
+        elif name == "xp":
+            hint, value = array_namespace(self.callee, self.template)
+            return ast.Name(id=self.bind_global(hint, value), ctx=node.ctx)
         elif hasattr(builtins, name):
             return node
         else:
@@ -128,13 +100,14 @@ class _Instantiator(FastTransformer):
 
 def instantiate(template: Template, bound: dict[str, ast.expr],
                 derivative: Callable[[str], ast.expr | None], namer: Namer,
-                bind_global: Callable[[str, object], str]) -> list[ast.stmt]:
+                bind_global: Callable[[str, object], str], callee: object = None) -> list[ast.stmt]:
     """The template's body with parameters, ``d[...]``, locals and globals
     substituted (see module doc). ``derivative(param)`` gives the adjoint or
-    tangent expression of a parameter, or None when it is zero.
+    tangent expression of a parameter, or None when it is zero; ``callee``,
+    the primitive differentiated, decides the library ``xp`` stands for.
     """
     body = copy_tree(template.tree.body)
-    inst = _Instantiator(template, bound, derivative, namer, bind_global)
+    inst = _Instantiator(template, bound, derivative, namer, bind_global, callee)
     out = []
     for stmt in body:
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):

@@ -1,20 +1,54 @@
 """Derivative rules: data, not code paths.
 
+Takes rule declarations (below) and gives the tables the differentiators read:
+``lookup_adjoint(f)`` / ``lookup_tangent(f)`` return the ``Template`` of a
+primitive's reverse / forward rule, looked up by the identity of the called
+object (so ``import numpy as onp`` and ``from numpy import exp`` find the same
+rule); ``is_nondifferentiable(f)`` says whether its outputs carry no
+derivative. ``Template.bind`` is where a call's arguments meet a rule's
+parameters; ``templates.instantiate`` copies a rule into generated code.
+Rules never run as written.
+
 A rule is a short template function registered for one or more primitives.
 Its first parameter names the primitive's result, the others its arguments
 (with the primitive's own defaults); ``d[x]`` means "the adjoint of x" in a
 reverse rule and "the tangent of x" in a forward rule. A reverse rule assigns
 ``d[arg] = ...`` for the arguments it differentiates; Tangent accumulates the
 contribution, drops it when the argument is not active, and renames the
-template's locals. Rules never run as written: they are copied into generated
-code. Example::
+template's locals. ``xp`` names the array library of the primitive called
+(``np`` for NumPy, ``math`` for math). Example::
 
     @adjoint(numpy.exp)
     def exp(z, x):
         d[x] = d[z] * z
 
-Rules are looked up by the identity of the called object, so ``import numpy as
-onp`` and ``from numpy import exp`` find the same rule.
+    @tangent_rule(numpy.exp)
+    def t_exp(z, x):
+        d[z] = d[x] * z
+
+Where to add a rule. Most primitives fit one of three forms, declared once for
+both modes (``vocabulary.py``; the generated templates are the ones written
+out above)::
+
+    @elementwise(np.sin, math.sin)        # the local derivative dz/dx
+    def sin(z, x):
+        return xp.cos(x)
+
+    @linear(np.swapaxes)                  # the primitive, and its transpose
+    def swapaxes(z, a, axis1, axis2):
+        return np.swapaxes(a, axis1, axis2), np.swapaxes(d[z], axis1, axis2)
+
+    @bilinear(np.dot, lhs=grad_dot_lhs, rhs=grad_dot_rhs)   # f(a, b), two transposes
+    def dot(z, a, b, out=None):
+        return np.dot(a, b)
+
+Anything else is an ``@adjoint`` and a ``@tangent_rule`` side by side. NumPy
+rules live in ``numpy_rules.py`` (faster shape-specialised variants in
+``numpy_fast_rules.py``), operators, builtins and math in
+``builtins_rules.py``, SciPy in ``scipy_rules.py``, and the rules of the
+runtime helpers generated code calls in ``runtime_rules.py``. A helper that a
+rule calls needs rules of its own, so that derivatives can be differentiated
+again (``tests/test_second_order_rules.py`` checks).
 """
 
 from __future__ import annotations
@@ -24,21 +58,45 @@ import functools
 import inspect
 import textwrap
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Mapping
 
-# `d` only exists so that templates are valid, lintable Python: templates are
-# read as source and rewritten, never executed.
+
+# `d` and `xp` only exist so that templates are valid, lintable Python:
+# templates are read as source and rewritten, never executed. `xp` stands for
+# the array library of the primitive being differentiated (numpy for np.sin,
+# math for math.sin), resolved when the template is instantiated.
+class _Placeholder:
+    """A name that only rule templates use; it has no value of its own."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self):
+        return f"<rule template placeholder {self.name}>"
+
+
 d: Any = None
+xp: Any = _Placeholder("xp")
 
 
 class Template:
-    """A parsed rule template: its function, AST and signature."""
+    """A parsed rule template: its function, AST and signature.
 
-    def __init__(self, fn: Callable, kind: str):
+    ``Template(fn, kind)`` reads the template from ``fn``'s source. The rule
+    vocabulary (``elementwise``, ``linear``, ``bilinear``) builds templates
+    whose body it writes itself: it passes the ``tree``, and the
+    ``signature`` and ``namespace`` when they are not ``fn``'s own.
+    """
+
+    def __init__(self, fn: Callable, kind: str, *, tree: ast.FunctionDef | None = None,
+                 signature: inspect.Signature | None = None, namespace: Mapping[str, Any] | None = None,
+                 label: str | None = None):
         self.fn = fn
         self.kind = kind
-        self._tree: ast.FunctionDef | None = None
-        self.signature = inspect.signature(fn)
+        self._tree = tree
+        self.signature = signature if signature is not None else inspect.signature(fn)
+        self._namespace = namespace
+        self.label = label if label is not None else f"{fn.__module__}.{fn.__qualname__}"
 
     @property
     def tree(self) -> ast.FunctionDef:
@@ -63,11 +121,64 @@ class Template:
         return found & set(params[1:])
 
     @property
-    def namespace(self) -> dict:
-        return self.fn.__globals__
+    def namespace(self) -> Mapping[str, Any]:
+        """Where the template's global names are looked up."""
+        return self._namespace if self._namespace is not None else self.fn.__globals__
+
+    @property
+    def result_param(self) -> str:
+        """The parameter that names the primitive's result."""
+        return next(iter(self.signature.parameters))
+
+    def match(self, args: list, keywords: dict) -> inspect.BoundArguments:
+        """The call's arguments (atoms) bound to the rule's parameters after
+        the result, as ``inspect.Signature.bind`` binds them.
+
+        This is the one place where a call meets a rule's parameters. Raises
+        TypeError (the signature's own message) on a mismatch.
+        """
+        params = list(self.signature.parameters.values())[1:]
+        return inspect.Signature(params).bind(*args, **keywords)
+
+    def bind(self, args: list[ast.expr], keywords: dict[str, ast.expr],
+             bind_global: Callable[[str, object], str]) -> dict[str, ast.expr]:
+        """An atom for every parameter after the result: the call's argument,
+        else the parameter's default (a literal, or a name ``bind_global``
+        binds), ``*args`` as a tuple and ``**kwargs`` as a dict.
+
+        Raises TypeError (the signature's own message) on a mismatch.
+        """
+        bound = self.match(args, keywords)
+        result = {}
+        for param in list(self.signature.parameters.values())[1:]:
+            if param.name in bound.arguments:
+                value = bound.arguments[param.name]
+                if param.kind is inspect.Parameter.VAR_POSITIONAL:
+                    result[param.name] = ast.Tuple(elts=list(value), ctx=ast.Load())
+                elif param.kind is inspect.Parameter.VAR_KEYWORD:
+                    result[param.name] = ast.Dict(keys=[ast.Constant(value=k) for k in value],
+                                                  values=list(value.values()))
+                else:
+                    result[param.name] = value
+            elif param.default is not inspect.Parameter.empty:
+                result[param.name] = literal_or_global(param.default, bind_global, param.name)
+            elif param.kind is inspect.Parameter.VAR_POSITIONAL:
+                result[param.name] = ast.Tuple(elts=[], ctx=ast.Load())
+            elif param.kind is inspect.Parameter.VAR_KEYWORD:
+                result[param.name] = ast.Dict(keys=[], values=[])
+        return result
 
     def __repr__(self):
-        return f"<{self.kind} rule {self.fn.__module__}.{self.fn.__qualname__}>"
+        return f"<{self.kind} rule {self.label}>"
+
+
+def literal_or_global(value, bind_global: Callable[[str, object], str], hint: str) -> ast.expr:
+    """``value`` as an expression: a literal, or a module-level name bound to it."""
+    if value is None or isinstance(value, (bool, int, float, complex, str)):
+        return ast.Constant(value=value)
+    if isinstance(value, tuple) and all(isinstance(v, (int, float, bool, type(None))) for v in value):
+        return ast.Constant(value=value)
+    return ast.Name(id=bind_global(hint, value), ctx=ast.Load())
 
 
 class _Registry:
@@ -144,20 +255,33 @@ def adjoint(*primitives: Callable, when: Callable | None = None) -> Callable[[Ca
     """
 
     def register(template: Callable) -> Callable:
-        rule = Template(template, "adjoint")
-        load_builtin_rules()  # a user's rule for a builtin primitive replaces the builtin one
-        with transform_lock:
-            for primitive in primitives:
-                if when is not None:
-                    variants = ADJOINT_VARIANTS.get(primitive) or []
-                    ADJOINT_VARIANTS[primitive] = variants + [(when, rule)]
-                    continue
-                ADJOINTS[primitive] = rule
-                NONDIFFERENTIABLE.pop(primitive)
-            _changed()
+        register_adjoint(Template(template, "adjoint"), primitives, when)
         return template
 
     return register
+
+
+def register_adjoint(rule: Template, primitives: Iterable[Callable], when: Callable | None = None) -> None:
+    """Make ``rule`` the reverse rule of each primitive (see ``adjoint``)."""
+    load_builtin_rules()  # a user's rule for a builtin primitive replaces the builtin one
+    with transform_lock:
+        for primitive in primitives:
+            if when is not None:
+                variants = ADJOINT_VARIANTS.get(primitive) or []
+                ADJOINT_VARIANTS[primitive] = variants + [(when, rule)]
+                continue
+            ADJOINTS[primitive] = rule
+            NONDIFFERENTIABLE.pop(primitive)
+        _changed()
+
+
+def register_tangent(rule: Template, primitives: Iterable[Callable]) -> None:
+    """Make ``rule`` the forward rule of each primitive (see ``tangent_rule``)."""
+    load_builtin_rules()
+    with transform_lock:
+        for primitive in primitives:
+            TANGENTS[primitive] = rule
+        _changed()
 
 
 def lookup_adjoint_variants(obj) -> list:
@@ -176,12 +300,7 @@ def tangent_rule(*primitives: Callable) -> Callable[[Callable], Callable]:
     """
 
     def register(template: Callable) -> Callable:
-        rule = Template(template, "tangent")
-        load_builtin_rules()
-        with transform_lock:
-            for primitive in primitives:
-                TANGENTS[primitive] = rule
-            _changed()
+        register_tangent(Template(template, "tangent"), primitives)
         return template
 
     return register
@@ -241,3 +360,6 @@ def lookup_tangent(obj):
 def is_nondifferentiable(obj) -> bool:
     load_builtin_rules()
     return NONDIFFERENTIABLE.get(obj) is not None
+
+
+from .vocabulary import array_namespace, bilinear, elementwise, linear, register_namespace  # noqa: E402, F401

@@ -1,8 +1,10 @@
 """Rules for Python operators, builtins and the ``math`` module.
 
-Reverse rule (``adjoint``) and forward rule (``tangent_rule``) of each
-primitive stand side by side. Operator rules also serve NumPy arrays, so they
-undo broadcasting with ``unbroadcast``.
+Elementwise operators and functions are declared once by their local
+derivative (``elementwise``), helpers linear in one argument with their
+transpose (``linear``); the other primitives have a reverse rule
+(``adjoint``) and a forward rule (``tangent_rule``) side by side. Operator
+rules also serve NumPy arrays, so they undo broadcasting with ``unbroadcast``.
 """
 
 import builtins
@@ -12,22 +14,16 @@ import operator
 import numpy as np
 
 from ..runtime import GradList, GradTuple, broadcast_like, unbroadcast, zeros_like
-from . import adjoint, d, nondifferentiable, tangent_rule
+from . import adjoint, d, elementwise, linear, nondifferentiable, tangent_rule
 
 # -------------------------------------------- operators and their ufuncs
 # (Operators are called positionally; the parameters take NumPy's names so
 # that np.add(x1=..., x2=...) binds too.)
 
 
-@adjoint(operator.add, np.add)
+@elementwise(operator.add, np.add)
 def add(z, x1, x2):
-    d[x1] = unbroadcast(d[z], x1)
-    d[x2] = unbroadcast(d[z], x2)
-
-
-@tangent_rule(operator.add, np.add)
-def t_add(z, x1, x2):
-    d[z] = d[x1] + d[x2]
+    return 1, 1
 
 
 @adjoint(operator.sub, np.subtract)
@@ -74,44 +70,24 @@ def t_pow(z, x, y):
     d[z] = d[x] * y * x ** (y - 1) + d[y] * z * np.log(np.where(x > 0, x, 1))
 
 
-@adjoint(operator.neg)
+@elementwise(operator.neg, np.negative)
 def neg(z, x):
-    d[x] = -d[z]
+    return -1
 
 
-@tangent_rule(operator.neg)
-def t_neg(z, x):
-    d[z] = -d[x]
-
-
-@adjoint(operator.pos)
+@elementwise(operator.pos, np.positive)
 def pos(z, x):
-    d[x] = d[z]
+    return 1
 
 
-@tangent_rule(operator.pos)
-def t_pos(z, x):
-    d[z] = d[x]
-
-
-@adjoint(builtins.abs, operator.abs, math.fabs)
+@elementwise(builtins.abs, operator.abs, math.fabs, np.absolute, np.fabs)
 def abs_(z, x):
-    d[x] = d[z] * np.sign(x)
+    return np.sign(x)
 
 
-@tangent_rule(builtins.abs, operator.abs, math.fabs)
-def t_abs(z, x):
-    d[z] = d[x] * np.sign(x)
-
-
-@adjoint(builtins.float, np.float64, np.float32)
+@elementwise(builtins.float, np.float64, np.float32)
 def float_(z, x=0.0):
-    d[x] = d[z]
-
-
-@tangent_rule(builtins.float, np.float64, np.float32)
-def t_float(z, x=0.0):
-    d[z] = d[x]
+    return 1
 
 
 @adjoint(operator.mod)
@@ -256,54 +232,29 @@ def t_tuple(z, iterable=()):
 # differentiated again (forward or reverse over reverse).
 
 
-@adjoint(grad_of_items)
-def a_grad_of_items(out, g, iterable):
-    d[g] = item_grads(d[out], g)
+@linear(grad_of_items)
+def l_grad_of_items(out, g, iterable):
+    return grad_of_items(g, iterable), item_grads(d[out], g)
 
 
-@tangent_rule(grad_of_items)
-def t_grad_of_items(out, g, iterable):
-    d[out] = grad_of_items(d[g], iterable)
+@linear(item_grads)
+def l_item_grads(out, dout, g):
+    return item_grads(dout, g), grad_of_items(d[out], dout)
 
 
-@adjoint(item_grads)
-def a_item_grads(out, dout, g):
-    d[dout] = grad_of_items(d[out], dout)
+@linear(items_tangent)
+def l_items_tangent(out, t, iterable, kind):
+    return items_tangent(t, iterable, kind), grad_of_items(d[out], iterable)
 
 
-@tangent_rule(item_grads)
-def t_item_grads(out, dout, g):
-    d[out] = item_grads(d[dout], g)
+@linear(grad_of_extremum)
+def l_grad_of_extremum(out, g, z, args, pick_max):
+    return grad_of_extremum(g, z, args, pick_max), grad_of_chosen(d[out], g, z, args)
 
 
-@adjoint(items_tangent)
-def a_items_tangent(out, t, iterable, kind):
-    d[t] = grad_of_items(d[out], iterable)
-
-
-@tangent_rule(items_tangent)
-def t_items_tangent(out, t, iterable, kind):
-    d[out] = items_tangent(d[t], iterable, kind)
-
-
-@adjoint(grad_of_extremum)
-def a_grad_of_extremum(out, g, z, args, pick_max):
-    d[g] = grad_of_chosen(d[out], g, z, args)
-
-
-@tangent_rule(grad_of_extremum)
-def t_grad_of_extremum(out, g, z, args, pick_max):
-    d[out] = grad_of_extremum(d[g], z, args, pick_max)
-
-
-@adjoint(grad_of_chosen)
-def a_grad_of_chosen(out, dargs, g, z, args):
-    d[dargs] = grad_of_extremum(d[out], z, args, True)
-
-
-@tangent_rule(grad_of_chosen)
-def t_grad_of_chosen(out, dargs, g, z, args):
-    d[out] = grad_of_chosen(d[dargs], g, z, args)
+@linear(grad_of_chosen)
+def l_grad_of_chosen(out, dargs, g, z, args):
+    return grad_of_chosen(dargs, g, z, args), grad_of_extremum(d[out], z, args, True)
 
 
 @adjoint(tangent_of_extremum)
@@ -311,77 +262,19 @@ def a_tangent_of_extremum(out, dargs, z, args):
     d[dargs] = grad_of_extremum(d[out], z, args, True)
 
 
-@adjoint(grad_of_builtin_sum)
-def a_grad_of_builtin_sum(z, g, iterable):
-    d[g] = sum_of_item_grads(d[z], g, iterable)
+@linear(grad_of_builtin_sum)
+def l_grad_of_builtin_sum(z, g, iterable):
+    return grad_of_builtin_sum(g, iterable), sum_of_item_grads(d[z], g, iterable)
 
 
-@tangent_rule(grad_of_builtin_sum)
-def t_grad_of_builtin_sum(z, g, iterable):
-    d[z] = grad_of_builtin_sum(d[g], iterable)
-
-
-@adjoint(sum_of_item_grads)
-def a_sum_of_item_grads(z, ditems, g, iterable):
-    d[ditems] = grad_of_builtin_sum(d[z], iterable)
-
-
-@tangent_rule(sum_of_item_grads)
-def t_sum_of_item_grads(z, ditems, g, iterable):
-    d[z] = sum_of_item_grads(d[ditems], g, iterable)
+@linear(sum_of_item_grads)
+def l_sum_of_item_grads(z, ditems, g, iterable):
+    return sum_of_item_grads(ditems, g, iterable), grad_of_builtin_sum(d[z], iterable)
 
 
 # ---------------------------------------------------------------------- math
-
-
-@adjoint(math.sin)
-def sin(z, x):
-    d[x] = d[z] * math.cos(x)
-
-
-@tangent_rule(math.sin)
-def t_sin(z, x):
-    d[z] = d[x] * math.cos(x)
-
-
-@adjoint(math.cos)
-def cos(z, x):
-    d[x] = -d[z] * math.sin(x)
-
-
-@tangent_rule(math.cos)
-def t_cos(z, x):
-    d[z] = -d[x] * math.sin(x)
-
-
-@adjoint(math.tan)
-def tan(z, x):
-    d[x] = d[z] * (1.0 + z * z)
-
-
-@tangent_rule(math.tan)
-def t_tan(z, x):
-    d[z] = d[x] * (1.0 + z * z)
-
-
-@adjoint(math.exp)
-def exp(z, x):
-    d[x] = d[z] * z
-
-
-@tangent_rule(math.exp)
-def t_exp(z, x):
-    d[z] = d[x] * z
-
-
-@adjoint(math.expm1)
-def expm1(z, x):
-    d[x] = d[z] * (z + 1.0)
-
-
-@tangent_rule(math.expm1)
-def t_expm1(z, x):
-    d[z] = d[x] * (z + 1.0)
+# (The functions math shares with NumPy, sin to atan, are declared once with
+# their NumPy counterparts in numpy_rules.py.)
 
 
 @adjoint(math.log)
@@ -393,106 +286,6 @@ def log(z, x, base=math.e):
 @tangent_rule(math.log)
 def t_log(z, x, base=math.e):
     d[z] = d[x] / (x * math.log(base)) - d[base] * z / (base * math.log(base))
-
-
-@adjoint(math.log1p)
-def log1p(z, x):
-    d[x] = d[z] / (1.0 + x)
-
-
-@tangent_rule(math.log1p)
-def t_log1p(z, x):
-    d[z] = d[x] / (1.0 + x)
-
-
-@adjoint(math.log2)
-def log2(z, x):
-    d[x] = d[z] / (x * math.log(2.0))
-
-
-@tangent_rule(math.log2)
-def t_log2(z, x):
-    d[z] = d[x] / (x * math.log(2.0))
-
-
-@adjoint(math.log10)
-def log10(z, x):
-    d[x] = d[z] / (x * math.log(10.0))
-
-
-@tangent_rule(math.log10)
-def t_log10(z, x):
-    d[z] = d[x] / (x * math.log(10.0))
-
-
-@adjoint(math.sqrt)
-def sqrt(z, x):
-    d[x] = d[z] * 0.5 / z
-
-
-@tangent_rule(math.sqrt)
-def t_sqrt(z, x):
-    d[z] = d[x] * 0.5 / z
-
-
-@adjoint(math.tanh)
-def tanh(z, x):
-    d[x] = d[z] * (1.0 - z * z)
-
-
-@tangent_rule(math.tanh)
-def t_tanh(z, x):
-    d[z] = d[x] * (1.0 - z * z)
-
-
-@adjoint(math.sinh)
-def sinh(z, x):
-    d[x] = d[z] * math.cosh(x)
-
-
-@tangent_rule(math.sinh)
-def t_sinh(z, x):
-    d[z] = d[x] * math.cosh(x)
-
-
-@adjoint(math.cosh)
-def cosh(z, x):
-    d[x] = d[z] * math.sinh(x)
-
-
-@tangent_rule(math.cosh)
-def t_cosh(z, x):
-    d[z] = d[x] * math.sinh(x)
-
-
-@adjoint(math.asin)
-def asin(z, x):
-    d[x] = d[z] / math.sqrt(1.0 - x * x)
-
-
-@tangent_rule(math.asin)
-def t_asin(z, x):
-    d[z] = d[x] / math.sqrt(1.0 - x * x)
-
-
-@adjoint(math.acos)
-def acos(z, x):
-    d[x] = -d[z] / math.sqrt(1.0 - x * x)
-
-
-@tangent_rule(math.acos)
-def t_acos(z, x):
-    d[z] = -d[x] / math.sqrt(1.0 - x * x)
-
-
-@adjoint(math.atan)
-def atan(z, x):
-    d[x] = d[z] / (1.0 + x * x)
-
-
-@tangent_rule(math.atan)
-def t_atan(z, x):
-    d[z] = d[x] / (1.0 + x * x)
 
 
 @adjoint(math.atan2)
@@ -517,35 +310,27 @@ def t_mpow(z, x, y):
     d[z] = d[x] * y * math.pow(x, y - 1) + (d[y] * z * math.log(x) if x > 0 else 0.0)
 
 
+# At the origin the derivative is taken as 0, as np.hypot's (0 / 0 raised or
+# gave nan there, also where the arguments are zero for every input).
 @adjoint(math.hypot)
 def hypot(z, x, y):
-    d[x] = d[z] * x / z
-    d[y] = d[z] * y / z
+    d[x] = d[z] * x / z if z != 0 else 0.0
+    d[y] = d[z] * y / z if z != 0 else 0.0
 
 
 @tangent_rule(math.hypot)
 def t_hypot(z, x, y):
-    d[z] = (d[x] * x + d[y] * y) / z
+    d[z] = (d[x] * x + d[y] * y) / z if z != 0 else 0.0
 
 
-@adjoint(math.erf)
+@elementwise(math.erf)
 def erf(z, x):
-    d[x] = d[z] * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)
+    return 2.0 / math.sqrt(math.pi) * math.exp(-x * x)
 
 
-@tangent_rule(math.erf)
-def t_erf(z, x):
-    d[z] = d[x] * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)
-
-
-@adjoint(math.erfc)
+@elementwise(math.erfc)
 def erfc(z, x):
-    d[x] = -d[z] * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)
-
-
-@tangent_rule(math.erfc)
-def t_erfc(z, x):
-    d[z] = -d[x] * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)
+    return -2.0 / math.sqrt(math.pi) * math.exp(-x * x)
 
 
 nondifferentiable(

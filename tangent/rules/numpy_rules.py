@@ -1,6 +1,9 @@
 """Rules for NumPy.
 
-Each primitive has a reverse rule (``adjoint``) and a forward rule
+Elementwise, linear and bilinear primitives are declared once
+(``elementwise``, ``linear``, ``bilinear``; see ``tangent.rules``), the
+elementwise ones shared with ``math`` where it has the same function. Every
+other primitive has a reverse rule (``adjoint``) and a forward rule
 (``tangent_rule``) side by side. Template parameters carry NumPy's own names
 and defaults, so calls with keywords bind as they do in NumPy; methods of
 ``ndarray`` share the template of the matching function when their signatures
@@ -12,6 +15,7 @@ each returns exactly the shape of the argument it differentiates (an argument
 given as a list or tuple gets a ``GradList``/``GradTuple`` of pieces).
 """
 
+import math
 import numbers
 import operator
 import string
@@ -19,7 +23,7 @@ import string
 import numpy as np
 
 from ..runtime import GradTuple, as_container_grad, grad_of_index, unbroadcast
-from . import adjoint, d, nondifferentiable, tangent_rule
+from . import adjoint, bilinear, d, elementwise, linear, nondifferentiable, tangent_rule, xp
 
 # =================================================================== helpers
 # ------------------------------------------------------------------ general
@@ -774,26 +778,17 @@ def grad_grad_slogdet(dz, g, a):
 # ------------------------------------------------------------ operators
 
 
-@adjoint(operator.matmul)
+@bilinear(operator.matmul, lhs=matmul_adjoint_lhs, rhs=matmul_adjoint_rhs, transpose_rules=False)
 def matmul_op(z, x, y):
-    d[x] = matmul_adjoint_lhs(d[z], x, y)
-    d[y] = matmul_adjoint_rhs(d[z], x, y)
+    return x @ y
 
 
-@tangent_rule(operator.matmul)
-def t_matmul_op(z, x, y):
-    d[z] = d[x] @ y + x @ d[y]
-
-
-@adjoint(np.matmul)
+# A product with its two adjoints is one trilinear form <g, x @ y>: bilinear
+# gives the adjoint helpers rules too (the product with the adjoint in place
+# of the operand a helper stands for, and the other helper).
+@bilinear(np.matmul, lhs=matmul_adjoint_lhs, rhs=matmul_adjoint_rhs)
 def matmul(z, x1, x2):
-    d[x1] = matmul_adjoint_lhs(d[z], x1, x2)
-    d[x2] = matmul_adjoint_rhs(d[z], x1, x2)
-
-
-@tangent_rule(np.matmul)
-def t_matmul(z, x1, x2):
-    d[z] = np.matmul(d[x1], x2) + np.matmul(x1, d[x2])
+    return np.matmul(x1, x2)
 
 
 @adjoint(operator.getitem)
@@ -811,81 +806,42 @@ def t_getitem(z, x, index):
 # in builtins_rules.py.)
 
 
-@adjoint(np.power)
+@elementwise(np.power)
 def power(z, x1, x2):
-    d[x1] = unbroadcast(d[z] * x2 * np.power(x1, x2 - 1), x1)
-    d[x2] = unbroadcast(d[z] * z * np.log(np.where(x1 > 0, x1, 1)), x2)
+    return x2 * np.power(x1, x2 - 1), z * np.log(np.where(x1 > 0, x1, 1))
 
 
-@tangent_rule(np.power)
-def t_power(z, x1, x2):
-    d[z] = d[x1] * x2 * np.power(x1, x2 - 1) + d[x2] * z * np.log(np.where(x1 > 0, x1, 1))
-
-
-@adjoint(np.maximum, np.fmax)
+@elementwise(np.maximum, np.fmax)
 def maximum(z, x1, x2):
-    d[x1] = unbroadcast(d[z] * tie_share(x1, x2), x1)
-    d[x2] = unbroadcast(d[z] * tie_share(x2, x1), x2)
+    return tie_share(x1, x2), tie_share(x2, x1)
 
 
-@tangent_rule(np.maximum, np.fmax)
-def t_maximum(z, x1, x2):
-    d[z] = d[x1] * tie_share(x1, x2) + d[x2] * tie_share(x2, x1)
-
-
-@adjoint(np.minimum, np.fmin)
+@elementwise(np.minimum, np.fmin)
 def minimum(z, x1, x2):
-    d[x1] = unbroadcast(d[z] * tie_share(x2, x1), x1)
-    d[x2] = unbroadcast(d[z] * tie_share(x1, x2), x2)
+    return tie_share(x2, x1), tie_share(x1, x2)
 
 
-@tangent_rule(np.minimum, np.fmin)
-def t_minimum(z, x1, x2):
-    d[z] = d[x1] * tie_share(x2, x1) + d[x2] * tie_share(x1, x2)
-
-
-@adjoint(np.arctan2)
+@elementwise(np.arctan2)
 def arctan2(z, x1, x2):
-    d[x1] = unbroadcast(d[z] * x2 / (x1 * x1 + x2 * x2), x1)
-    d[x2] = unbroadcast(-d[z] * x1 / (x1 * x1 + x2 * x2), x2)
+    return x2 / (x1 * x1 + x2 * x2), -x1 / (x1 * x1 + x2 * x2)
 
 
-@tangent_rule(np.arctan2)
-def t_arctan2(z, x1, x2):
-    d[z] = d[x1] * x2 / (x1 * x1 + x2 * x2) - d[x2] * x1 / (x1 * x1 + x2 * x2)
-
-
-@adjoint(np.hypot)
+# At the origin hypot is not differentiable: as for np.linalg.norm, its
+# derivative there is taken as 0 (0 / 0 gave nan, also where hypot's
+# arguments were zero for every input and the derivative is truly 0).
+@elementwise(np.hypot)
 def hypot(z, x1, x2):
-    d[x1] = unbroadcast(d[z] * x1 / z, x1)
-    d[x2] = unbroadcast(d[z] * x2 / z, x2)
+    return safe_divide(x1, z), safe_divide(x2, z)
 
 
-@tangent_rule(np.hypot)
-def t_hypot(z, x1, x2):
-    d[z] = d[x1] * x1 / z + d[x2] * x2 / z
-
-
-@adjoint(np.logaddexp)
+@elementwise(np.logaddexp)
 def logaddexp(z, x1, x2):
-    d[x1] = unbroadcast(d[z] * np.exp(x1 - z), x1)
-    d[x2] = unbroadcast(d[z] * np.exp(x2 - z), x2)
+    return np.exp(x1 - z), np.exp(x2 - z)
 
 
-@tangent_rule(np.logaddexp)
-def t_logaddexp(z, x1, x2):
-    d[z] = d[x1] * np.exp(x1 - z) + d[x2] * np.exp(x2 - z)
-
-
-@adjoint(np.logaddexp2)
+@elementwise(np.logaddexp2)
 def logaddexp2(z, x1, x2):
-    d[x1] = unbroadcast(d[z] * np.exp2(x1 - z), x1)
-    d[x2] = unbroadcast(d[z] * np.exp2(x2 - z), x2)
-
-
-@tangent_rule(np.logaddexp2)
-def t_logaddexp2(z, x1, x2):
-    d[z] = d[x1] * np.exp2(x1 - z) + d[x2] * np.exp2(x2 - z)
+    return np.exp2(x1 - z), np.exp2(x2 - z)
 
 
 @adjoint(np.where)
@@ -899,317 +855,148 @@ def t_where(z, condition, x=None, y=None):
     d[z] = np.where(condition, d[x], 0.0) + np.where(condition, 0.0, d[y])
 
 
-@adjoint(np.clip)
+@elementwise(np.clip)
 def clip(z, a, a_min=None, a_max=None, out=None, min=None, max=None):
-    d[a] = unbroadcast(d[z] * clip_inside(a, a_min, a_max, min, max), a)
-    d[a_min] = unbroadcast(d[z] * (a < a_min), a_min)
-    d[a_max] = unbroadcast(d[z] * (a > a_max), a_max)
-    d[min] = unbroadcast(d[z] * (a < min), min)
-    d[max] = unbroadcast(d[z] * (a > max), max)
+    return {a: clip_inside(a, a_min, a_max, min, max), a_min: a < a_min, a_max: a > a_max, min: a < min, max: a > max}
 
 
-@tangent_rule(np.clip)
-def t_clip(z, a, a_min=None, a_max=None, out=None, min=None, max=None):
-    d[z] = (d[a] * clip_inside(a, a_min, a_max, min, max) + d[a_min] * (a < a_min) + d[a_max] * (a > a_max)
-            + d[min] * (a < min) + d[max] * (a > max))
-
-
-@adjoint(np.ndarray.clip)
+@elementwise(np.ndarray.clip)
 def clip_method(z, a, min=None, max=None, out=None):
-    d[a] = unbroadcast(d[z] * clip_inside(a, min, max), a)
-    d[min] = unbroadcast(d[z] * (a < min), min)
-    d[max] = unbroadcast(d[z] * (a > max), max)
-
-
-@tangent_rule(np.ndarray.clip)
-def t_clip_method(z, a, min=None, max=None, out=None):
-    d[z] = d[a] * clip_inside(a, min, max) + d[min] * (a < min) + d[max] * (a > max)
+    return {a: clip_inside(a, min, max), min: a < min, max: a > max}
 
 
 # ----------------------------------------------------- unary elementwise
+# One declaration serves NumPy and ``math`` where they share the function:
+# ``xp`` is the library of the primitive called. (np.negative, np.positive and
+# np.absolute share the operators' declarations in builtins_rules.py.)
 
 
-@adjoint(np.negative)
-def negative(z, x):
-    d[x] = -d[z]
-
-
-@tangent_rule(np.negative)
-def t_negative(z, x):
-    d[z] = -d[x]
-
-
-@adjoint(np.positive)
-def positive(z, x):
-    d[x] = d[z]
-
-
-@tangent_rule(np.positive)
-def t_positive(z, x):
-    d[z] = d[x]
-
-
-@adjoint(np.absolute, np.fabs)
-def absolute(z, x):
-    d[x] = d[z] * np.sign(x)
-
-
-@tangent_rule(np.absolute, np.fabs)
-def t_absolute(z, x):
-    d[z] = d[x] * np.sign(x)
-
-
-@adjoint(np.reciprocal)
+@elementwise(np.reciprocal)
 def reciprocal(z, x):
-    d[x] = -d[z] * z * z
+    return -z * z
 
 
-@tangent_rule(np.reciprocal)
-def t_reciprocal(z, x):
-    d[z] = -d[x] * z * z
-
-
-@adjoint(np.square)
+@elementwise(np.square)
 def square(z, x):
-    d[x] = d[z] * 2 * x
+    return 2 * x
 
 
-@tangent_rule(np.square)
-def t_square(z, x):
-    d[z] = d[x] * 2 * x
-
-
-@adjoint(np.sqrt)
+@elementwise(np.sqrt, math.sqrt)
 def sqrt(z, x):
-    d[x] = d[z] * 0.5 / z
+    return 0.5 / z
 
 
-@tangent_rule(np.sqrt)
-def t_sqrt(z, x):
-    d[z] = d[x] * 0.5 / z
-
-
-@adjoint(np.cbrt)
+@elementwise(np.cbrt)
 def cbrt(z, x):
-    d[x] = d[z] / (3 * z * z)
+    return 1 / (3 * z * z)
 
 
-@tangent_rule(np.cbrt)
-def t_cbrt(z, x):
-    d[z] = d[x] / (3 * z * z)
-
-
-@adjoint(np.exp)
+@elementwise(np.exp, math.exp)
 def exp(z, x):
-    d[x] = d[z] * z
+    return z
 
 
-@tangent_rule(np.exp)
-def t_exp(z, x):
-    d[z] = d[x] * z
-
-
-@adjoint(np.exp2)
+@elementwise(np.exp2)
 def exp2(z, x):
-    d[x] = d[z] * z * np.log(2.0)
+    return z * np.log(2.0)
 
 
-@tangent_rule(np.exp2)
-def t_exp2(z, x):
-    d[z] = d[x] * z * np.log(2.0)
-
-
-@adjoint(np.expm1)
+@elementwise(np.expm1, math.expm1)
 def expm1(z, x):
-    d[x] = d[z] * (z + 1.0)
+    return z + 1.0
 
 
-@tangent_rule(np.expm1)
-def t_expm1(z, x):
-    d[z] = d[x] * (z + 1.0)
-
-
-@adjoint(np.log)
+@elementwise(np.log)
 def log(z, x):
-    d[x] = d[z] / x
+    return 1 / x
 
 
-@tangent_rule(np.log)
-def t_log(z, x):
-    d[z] = d[x] / x
-
-
-@adjoint(np.log2)
+@elementwise(np.log2, math.log2)
 def log2(z, x):
-    d[x] = d[z] / (x * np.log(2.0))
+    return 1 / (x * xp.log(2.0))
 
 
-@tangent_rule(np.log2)
-def t_log2(z, x):
-    d[z] = d[x] / (x * np.log(2.0))
-
-
-@adjoint(np.log10)
+@elementwise(np.log10, math.log10)
 def log10(z, x):
-    d[x] = d[z] / (x * np.log(10.0))
+    return 1 / (x * xp.log(10.0))
 
 
-@tangent_rule(np.log10)
-def t_log10(z, x):
-    d[z] = d[x] / (x * np.log(10.0))
-
-
-@adjoint(np.log1p)
+@elementwise(np.log1p, math.log1p)
 def log1p(z, x):
-    d[x] = d[z] / (1.0 + x)
+    return 1 / (1.0 + x)
 
 
-@tangent_rule(np.log1p)
-def t_log1p(z, x):
-    d[z] = d[x] / (1.0 + x)
-
-
-@adjoint(np.sin)
+@elementwise(np.sin, math.sin)
 def sin(z, x):
-    d[x] = d[z] * np.cos(x)
+    return xp.cos(x)
 
 
-@tangent_rule(np.sin)
-def t_sin(z, x):
-    d[z] = d[x] * np.cos(x)
-
-
-@adjoint(np.cos)
+@elementwise(np.cos, math.cos)
 def cos(z, x):
-    d[x] = -d[z] * np.sin(x)
+    return -xp.sin(x)
 
 
-@tangent_rule(np.cos)
-def t_cos(z, x):
-    d[z] = -d[x] * np.sin(x)
-
-
-@adjoint(np.tan)
+@elementwise(np.tan, math.tan)
 def tan(z, x):
-    d[x] = d[z] * (1.0 + z * z)
+    return 1.0 + z * z
 
 
-@tangent_rule(np.tan)
-def t_tan(z, x):
-    d[z] = d[x] * (1.0 + z * z)
-
-
-@adjoint(np.arcsin)
+@elementwise(np.arcsin, math.asin)
 def arcsin(z, x):
-    d[x] = d[z] / np.sqrt(1.0 - x * x)
+    return 1 / xp.sqrt(1.0 - x * x)
 
 
-@tangent_rule(np.arcsin)
-def t_arcsin(z, x):
-    d[z] = d[x] / np.sqrt(1.0 - x * x)
-
-
-@adjoint(np.arccos)
+@elementwise(np.arccos, math.acos)
 def arccos(z, x):
-    d[x] = -d[z] / np.sqrt(1.0 - x * x)
+    return -1 / xp.sqrt(1.0 - x * x)
 
 
-@tangent_rule(np.arccos)
-def t_arccos(z, x):
-    d[z] = -d[x] / np.sqrt(1.0 - x * x)
-
-
-@adjoint(np.arctan)
+@elementwise(np.arctan, math.atan)
 def arctan(z, x):
-    d[x] = d[z] / (1.0 + x * x)
+    return 1 / (1.0 + x * x)
 
 
-@tangent_rule(np.arctan)
-def t_arctan(z, x):
-    d[z] = d[x] / (1.0 + x * x)
-
-
-@adjoint(np.sinh)
+@elementwise(np.sinh, math.sinh)
 def sinh(z, x):
-    d[x] = d[z] * np.cosh(x)
+    return xp.cosh(x)
 
 
-@tangent_rule(np.sinh)
-def t_sinh(z, x):
-    d[z] = d[x] * np.cosh(x)
-
-
-@adjoint(np.cosh)
+@elementwise(np.cosh, math.cosh)
 def cosh(z, x):
-    d[x] = d[z] * np.sinh(x)
+    return xp.sinh(x)
 
 
-@tangent_rule(np.cosh)
-def t_cosh(z, x):
-    d[z] = d[x] * np.sinh(x)
-
-
-@adjoint(np.tanh)
+@elementwise(np.tanh, math.tanh)
 def tanh(z, x):
-    d[x] = d[z] * (1.0 - z * z)
+    return 1.0 - z * z
 
 
-@tangent_rule(np.tanh)
-def t_tanh(z, x):
-    d[z] = d[x] * (1.0 - z * z)
-
-
-@adjoint(np.arcsinh)
+@elementwise(np.arcsinh)
 def arcsinh(z, x):
-    d[x] = d[z] / np.sqrt(x * x + 1.0)
+    return 1 / np.sqrt(x * x + 1.0)
 
 
-@tangent_rule(np.arcsinh)
-def t_arcsinh(z, x):
-    d[z] = d[x] / np.sqrt(x * x + 1.0)
-
-
-@adjoint(np.arccosh)
+@elementwise(np.arccosh)
 def arccosh(z, x):
-    d[x] = d[z] / np.sqrt(x * x - 1.0)
+    return 1 / np.sqrt(x * x - 1.0)
 
 
-@tangent_rule(np.arccosh)
-def t_arccosh(z, x):
-    d[z] = d[x] / np.sqrt(x * x - 1.0)
-
-
-@adjoint(np.arctanh)
+@elementwise(np.arctanh)
 def arctanh(z, x):
-    d[x] = d[z] / (1.0 - x * x)
-
-
-@tangent_rule(np.arctanh)
-def t_arctanh(z, x):
-    d[z] = d[x] / (1.0 - x * x)
+    return 1 / (1.0 - x * x)
 
 
 # -------------------------------------------------------------- reductions
 
 
-@adjoint(np.sum, np.ndarray.sum)
+@linear(np.sum, np.ndarray.sum, transpose=grad_sum, transpose_rules=False)
 def sum_(z, a, axis=None, dtype=None, out=None, keepdims=False, initial=None):
-    d[a] = grad_sum(d[z], a, axis)
+    return np.sum(a, axis=axis, keepdims=keepdims)
 
 
-@tangent_rule(np.sum, np.ndarray.sum)
-def t_sum(z, a, axis=None, dtype=None, out=None, keepdims=False, initial=None):
-    d[z] = np.sum(d[a], axis=axis, keepdims=keepdims)
-
-
-@adjoint(np.mean, np.ndarray.mean)
+@linear(np.mean, np.ndarray.mean, transpose=grad_mean, transpose_rules=False)
 def mean(z, a, axis=None, dtype=None, out=None, keepdims=False):
-    d[a] = grad_mean(d[z], a, axis)
-
-
-@tangent_rule(np.mean, np.ndarray.mean)
-def t_mean(z, a, axis=None, dtype=None, out=None, keepdims=False):
-    d[z] = np.mean(d[a], axis=axis, keepdims=keepdims)
+    return np.mean(a, axis=axis, keepdims=keepdims)
 
 
 @adjoint(np.prod, np.ndarray.prod)
@@ -1252,61 +1039,32 @@ def t_std(z, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, correct
     d[z] = safe_divide(tangent_var(d[a], a, axis, ddof, keepdims, correction), 2 * z)
 
 
-@adjoint(np.cumsum, np.ndarray.cumsum)
+@linear(np.cumsum, np.ndarray.cumsum, transpose=grad_cumsum, transpose_rules=False)
 def cumsum(z, a, axis=None, dtype=None, out=None):
-    d[a] = grad_cumsum(d[z], a, axis)
-
-
-@tangent_rule(np.cumsum, np.ndarray.cumsum)
-def t_cumsum(z, a, axis=None, dtype=None, out=None):
-    d[z] = np.cumsum(d[a], axis=axis)
+    return np.cumsum(a, axis=axis)
 
 
 # ----------------------------------------------------------- linear algebra
 
 
-@adjoint(np.dot, np.ndarray.dot)
+@bilinear(np.dot, np.ndarray.dot, lhs=grad_dot_lhs, rhs=grad_dot_rhs)
 def dot(z, a, b, out=None):
-    d[a] = grad_dot_lhs(d[z], a, b)
-    d[b] = grad_dot_rhs(d[z], a, b)
+    return np.dot(a, b)
 
 
-@tangent_rule(np.dot, np.ndarray.dot)
-def t_dot(z, a, b, out=None):
-    d[z] = np.dot(d[a], b) + np.dot(a, d[b])
-
-
-@adjoint(np.inner)
+@bilinear(np.inner, lhs=grad_inner_lhs, rhs=grad_inner_rhs)
 def inner(z, a, b):
-    d[a] = grad_inner_lhs(d[z], a, b)
-    d[b] = grad_inner_rhs(d[z], a, b)
+    return np.inner(a, b)
 
 
-@tangent_rule(np.inner)
-def t_inner(z, a, b):
-    d[z] = np.inner(d[a], b) + np.inner(a, d[b])
-
-
-@adjoint(np.outer)
+@bilinear(np.outer, lhs=grad_outer_lhs, rhs=grad_outer_rhs)
 def outer(z, a, b, out=None):
-    d[a] = grad_outer_lhs(d[z], a, b)
-    d[b] = grad_outer_rhs(d[z], a, b)
+    return np.outer(a, b)
 
 
-@tangent_rule(np.outer)
-def t_outer(z, a, b, out=None):
-    d[z] = np.outer(d[a], b) + np.outer(a, d[b])
-
-
-@adjoint(np.tensordot)
+@bilinear(np.tensordot, lhs=grad_tensordot_lhs, rhs=grad_tensordot_rhs)
 def tensordot(z, a, b, axes=2):
-    d[a] = grad_tensordot_lhs(d[z], a, b, axes)
-    d[b] = grad_tensordot_rhs(d[z], a, b, axes)
-
-
-@tangent_rule(np.tensordot)
-def t_tensordot(z, a, b, axes=2):
-    d[z] = np.tensordot(d[a], b, axes) + np.tensordot(a, d[b], axes)
+    return np.tensordot(a, b, axes)
 
 
 # np.einsum(*operands) takes its operands as varargs; the template names up to
@@ -1327,24 +1085,14 @@ def t_einsum(z, subscripts, op0, op1=None, op2=None, op3=None, out=None, optimiz
             + tangent_einsum(d[op3], 3, subscripts, op0, op1, op2, op3, optimize=optimize))
 
 
-@adjoint(np.trace, np.ndarray.trace)
+@linear(np.trace, np.ndarray.trace, transpose=grad_trace)
 def trace(z, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
-    d[a] = grad_trace(d[z], a, offset, axis1, axis2)
+    return np.trace(a, offset, axis1, axis2)
 
 
-@tangent_rule(np.trace, np.ndarray.trace)
-def t_trace(z, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
-    d[z] = np.trace(d[a], offset, axis1, axis2)
-
-
-@adjoint(np.diagonal, np.ndarray.diagonal)
+@linear(np.diagonal, np.ndarray.diagonal, transpose=grad_diagonal)
 def diagonal(z, a, offset=0, axis1=0, axis2=1):
-    d[a] = grad_diagonal(d[z], a, offset, axis1, axis2)
-
-
-@tangent_rule(np.diagonal, np.ndarray.diagonal)
-def t_diagonal(z, a, offset=0, axis1=0, axis2=1):
-    d[z] = np.diagonal(d[a], offset, axis1, axis2)
+    return np.diagonal(a, offset, axis1, axis2)
 
 
 @adjoint(np.linalg.inv)
@@ -1402,165 +1150,85 @@ def t_norm(z, x, ord=None, axis=None, keepdims=False):
 # ------------------------------------------------------------------ shapes
 
 
-@adjoint(np.reshape)
+@linear(np.reshape)
 def reshape(z, a, shape=None, order="C", newshape=None, copy=None):
-    d[a] = np.reshape(d[z], np.shape(a), order=order)
-
-
-@tangent_rule(np.reshape)
-def t_reshape(z, a, shape=None, order="C", newshape=None, copy=None):
-    d[z] = np.reshape(d[a], np.shape(z), order=order)
+    return np.reshape(a, np.shape(z), order=order), np.reshape(d[z], np.shape(a), order=order)
 
 
 # x.reshape(2, 3) and x.reshape((2, 3)) both land in *shape.
-@adjoint(np.ndarray.reshape)
+@linear(np.ndarray.reshape)
 def reshape_method(z, a, *shape, order="C", copy=None):
-    d[a] = np.reshape(d[z], np.shape(a), order=order)
+    return np.reshape(a, np.shape(z), order=order), np.reshape(d[z], np.shape(a), order=order)
 
 
-@tangent_rule(np.ndarray.reshape)
-def t_reshape_method(z, a, *shape, order="C", copy=None):
-    d[z] = np.reshape(d[a], np.shape(z), order=order)
-
-
-@adjoint(np.ravel, np.ndarray.ravel, np.ndarray.flatten)
+@linear(np.ravel, np.ndarray.ravel, np.ndarray.flatten)
 def ravel(z, a, order="C"):
-    d[a] = np.reshape(d[z], np.shape(a), order=order)
+    return np.ravel(a, order=order), np.reshape(d[z], np.shape(a), order=order)
 
 
-@tangent_rule(np.ravel, np.ndarray.ravel, np.ndarray.flatten)
-def t_ravel(z, a, order="C"):
-    d[z] = np.ravel(d[a], order=order)
-
-
-@adjoint(np.squeeze, np.ndarray.squeeze, np.expand_dims)
+@linear(np.squeeze, np.ndarray.squeeze, np.expand_dims)
 def squeeze(z, a, axis=None):
-    d[a] = np.reshape(d[z], np.shape(a))
+    return np.reshape(a, np.shape(z)), np.reshape(d[z], np.shape(a))
 
 
-@tangent_rule(np.squeeze, np.ndarray.squeeze, np.expand_dims)
-def t_squeeze(z, a, axis=None):
-    d[z] = np.reshape(d[a], np.shape(z))
-
-
-@adjoint(np.transpose)
+@linear(np.transpose, transpose=grad_transpose)
 def transpose(z, a, axes=None):
-    d[a] = grad_transpose(d[z], axes)
+    return np.transpose(a, axes)
 
 
-@tangent_rule(np.transpose)
-def t_transpose(z, a, axes=None):
-    d[z] = np.transpose(d[a], axes)
-
-
-@adjoint(np.ndarray.transpose)
+@linear(np.ndarray.transpose)
 def transpose_method(z, a, *axes):
-    d[a] = grad_transpose(d[z], transpose_axes(axes))
+    return np.transpose(a, transpose_axes(axes)), grad_transpose(d[z], transpose_axes(axes))
 
 
-@tangent_rule(np.ndarray.transpose)
-def t_transpose_method(z, a, *axes):
-    d[z] = np.transpose(d[a], transpose_axes(axes))
-
-
-@adjoint(np.ndarray.T)
+@linear(np.ndarray.T)
 def T(z, a):
-    d[a] = np.transpose(d[z])
+    return np.transpose(a), np.transpose(d[z])
 
 
-@tangent_rule(np.ndarray.T)
-def t_T(z, a):
-    d[z] = np.transpose(d[a])
-
-
-@adjoint(np.swapaxes, np.ndarray.swapaxes)
+@linear(np.swapaxes, np.ndarray.swapaxes)
 def swapaxes(z, a, axis1, axis2):
-    d[a] = np.swapaxes(d[z], axis1, axis2)
+    return np.swapaxes(a, axis1, axis2), np.swapaxes(d[z], axis1, axis2)
 
 
-@tangent_rule(np.swapaxes, np.ndarray.swapaxes)
-def t_swapaxes(z, a, axis1, axis2):
-    d[z] = np.swapaxes(d[a], axis1, axis2)
-
-
-@adjoint(np.moveaxis)
+@linear(np.moveaxis)
 def moveaxis(z, a, source, destination):
-    d[a] = np.moveaxis(d[z], destination, source)
+    return np.moveaxis(a, source, destination), np.moveaxis(d[z], destination, source)
 
 
-@tangent_rule(np.moveaxis)
-def t_moveaxis(z, a, source, destination):
-    d[z] = np.moveaxis(d[a], source, destination)
-
-
-@adjoint(np.broadcast_to)
+@linear(np.broadcast_to)
 def broadcast_to(z, array, shape, subok=False):
-    d[array] = unbroadcast(d[z], array)
+    return np.broadcast_to(array, shape), unbroadcast(d[z], array)
 
 
-@tangent_rule(np.broadcast_to)
-def t_broadcast_to(z, array, shape, subok=False):
-    d[z] = np.broadcast_to(d[array], shape)
-
-
-@adjoint(np.tile)
+@linear(np.tile, transpose=grad_tile)
 def tile(z, A, reps):
-    d[A] = grad_tile(d[z], A, reps)
+    return np.tile(A, reps)
 
 
-@tangent_rule(np.tile)
-def t_tile(z, A, reps):
-    d[z] = np.tile(d[A], reps)
-
-
-@adjoint(np.repeat, np.ndarray.repeat)
+@linear(np.repeat, np.ndarray.repeat, transpose=grad_repeat)
 def repeat(z, a, repeats, axis=None):
-    d[a] = grad_repeat(d[z], a, repeats, axis)
+    return np.repeat(a, repeats, axis)
 
 
-@tangent_rule(np.repeat, np.ndarray.repeat)
-def t_repeat(z, a, repeats, axis=None):
-    d[z] = np.repeat(d[a], repeats, axis)
-
-
-@adjoint(np.flip)
+@linear(np.flip)
 def flip(z, m, axis=None):
-    d[m] = np.flip(d[z], axis)
+    return np.flip(m, axis), np.flip(d[z], axis)
 
 
-@tangent_rule(np.flip)
-def t_flip(z, m, axis=None):
-    d[z] = np.flip(d[m], axis)
-
-
-@adjoint(np.fliplr)
+@linear(np.fliplr)
 def fliplr(z, m):
-    d[m] = np.fliplr(d[z])
+    return np.fliplr(m), np.fliplr(d[z])
 
 
-@tangent_rule(np.fliplr)
-def t_fliplr(z, m):
-    d[z] = np.fliplr(d[m])
-
-
-@adjoint(np.flipud)
+@linear(np.flipud)
 def flipud(z, m):
-    d[m] = np.flipud(d[z])
+    return np.flipud(m), np.flipud(d[z])
 
 
-@tangent_rule(np.flipud)
-def t_flipud(z, m):
-    d[z] = np.flipud(d[m])
-
-
-@adjoint(np.roll)
+@linear(np.roll)
 def roll(z, a, shift, axis=None):
-    d[a] = np.roll(d[z], np.negative(shift), axis)
-
-
-@tangent_rule(np.roll)
-def t_roll(z, a, shift, axis=None):
-    d[z] = np.roll(d[a], shift, axis)
+    return np.roll(a, shift, axis), np.roll(d[z], np.negative(shift), axis)
 
 
 @adjoint(np.sort)
@@ -1573,97 +1241,52 @@ def t_sort(z, a, axis=-1, kind=None, order=None, stable=None):
     d[z] = tangent_sort(d[a], a, axis)
 
 
-@adjoint(np.concatenate)
+@linear(np.concatenate, transpose=grad_concatenate, transpose_rules=False)
 def concatenate(z, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
-    d[arrays] = grad_concatenate(d[z], arrays, axis)
+    return np.concatenate(arrays, axis=axis)
 
 
-@tangent_rule(np.concatenate)
-def t_concatenate(z, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
-    d[z] = np.concatenate(d[arrays], axis=axis)
-
-
-@adjoint(np.stack)
+@linear(np.stack, transpose=grad_stack, transpose_rules=False)
 def stack(z, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
-    d[arrays] = grad_stack(d[z], arrays, axis)
+    return np.stack(arrays, axis=axis)
 
 
-@tangent_rule(np.stack)
-def t_stack(z, arrays, axis=0, out=None, dtype=None, casting="same_kind"):
-    d[z] = np.stack(d[arrays], axis=axis)
-
-
-@adjoint(np.hstack)
+@linear(np.hstack, transpose=grad_hstack, transpose_rules=False)
 def hstack(z, tup, dtype=None, casting="same_kind"):
-    d[tup] = grad_hstack(d[z], tup)
+    return np.hstack(tup)
 
 
-@tangent_rule(np.hstack)
-def t_hstack(z, tup, dtype=None, casting="same_kind"):
-    d[z] = np.hstack(d[tup])
-
-
-@adjoint(np.vstack)
+@linear(np.vstack, transpose=grad_vstack, transpose_rules=False)
 def vstack(z, tup, dtype=None, casting="same_kind"):
-    d[tup] = grad_vstack(d[z], tup)
-
-
-@tangent_rule(np.vstack)
-def t_vstack(z, tup, dtype=None, casting="same_kind"):
-    d[z] = np.vstack(d[tup])
+    return np.vstack(tup)
 
 
 # ------------------------------------------------- conversions and copies
 
 
-@adjoint(np.array)
+@linear(np.array)
 def array(z, object, dtype=None, copy=True, order="K", subok=False, ndmin=0, ndmax=0, like=None):
-    d[object] = grad_array(d[z], object)
+    return np.reshape(np.asarray(object, dtype=np.result_type(z, 0.0)), np.shape(z)), grad_array(d[z], object)
 
 
-@tangent_rule(np.array)
-def t_array(z, object, dtype=None, copy=True, order="K", subok=False, ndmin=0, ndmax=0, like=None):
-    d[z] = np.reshape(np.asarray(d[object], dtype=np.result_type(z, 0.0)), np.shape(z))
-
-
-@adjoint(np.asarray, np.asanyarray, np.ascontiguousarray)
+@linear(np.asarray, np.asanyarray, np.ascontiguousarray)
 def asarray(z, a, dtype=None, order=None, device=None, copy=None, like=None):
-    d[a] = grad_array(d[z], a)
+    return np.asarray(a, dtype=np.result_type(z, 0.0)), grad_array(d[z], a)
 
 
-@tangent_rule(np.asarray, np.asanyarray, np.ascontiguousarray)
-def t_asarray(z, a, dtype=None, order=None, device=None, copy=None, like=None):
-    d[z] = np.asarray(d[a], dtype=np.result_type(z, 0.0))
-
-
-@adjoint(np.copy, np.ndarray.copy)
+@linear(np.copy, np.ndarray.copy)
 def copy_(z, a, order="K", subok=False):
-    d[a] = shape_like(d[z], a)
+    return a, shape_like(d[z], a)
 
 
-@tangent_rule(np.copy, np.ndarray.copy)
-def t_copy(z, a, order="K", subok=False):
-    d[z] = d[a]
-
-
-@adjoint(np.ndarray.astype)
+@linear(np.ndarray.astype)
 def astype(z, a, dtype, order="K", casting="unsafe", subok=True, copy=True):
-    d[a] = cast_like(d[z], a)
+    return np.asarray(a, dtype=np.result_type(z, 0.0)), cast_like(d[z], a)
 
 
-@tangent_rule(np.ndarray.astype)
-def t_astype(z, a, dtype, order="K", casting="unsafe", subok=True, copy=True):
-    d[z] = np.asarray(d[a], dtype=np.result_type(z, 0.0))
-
-
-@adjoint(np.ndarray.item)
+@linear(np.ndarray.item, transpose=grad_item, transpose_rules=False)
 def item(z, a, *args):
-    d[a] = grad_item(d[z], a, args)
-
-
-@tangent_rule(np.ndarray.item)
-def t_item(z, a, *args):
-    d[z] = item_at(d[a], args)
+    return item_at(a, args)
 
 
 # ------------------------------------------------------ rules for the helpers
@@ -1674,24 +1297,14 @@ def t_item(z, a, *args):
 # the same arguments as the forward rule beside it.
 
 
-@adjoint(grad_sum)
-def a_grad_sum(z, g, a, axis=None):
-    d[g] = np.reshape(np.sum(dense_grad(d[z], a), axis=axis), np.shape(g))
+@linear(grad_sum)
+def l_grad_sum(z, g, a, axis=None):
+    return grad_sum(g, a, axis), np.reshape(np.sum(dense_grad(d[z], a), axis=axis), np.shape(g))
 
 
-@tangent_rule(grad_sum)
-def t_grad_sum(z, g, a, axis=None):
-    d[z] = grad_sum(d[g], a, axis)
-
-
-@adjoint(grad_mean)
-def a_grad_mean(z, g, a, axis=None):
-    d[g] = np.reshape(np.mean(dense_grad(d[z], a), axis=axis), np.shape(g))
-
-
-@tangent_rule(grad_mean)
-def t_grad_mean(z, g, a, axis=None):
-    d[z] = grad_mean(d[g], a, axis)
+@linear(grad_mean)
+def l_grad_mean(z, g, a, axis=None):
+    return grad_mean(g, a, axis), np.reshape(np.mean(dense_grad(d[z], a), axis=axis), np.shape(g))
 
 
 # The Hessian of a product is symmetric, so the adjoint of its tangent
@@ -1714,14 +1327,9 @@ def a_tangent_prod(z, dx, a, axis=None, keepdims=False, initial=None):
     d[a] = shape_like(tangent_grad_prod(d[z], a, dx, axis, initial), a)
 
 
-@adjoint(grad_extremum)
-def a_grad_extremum(z, g, zz, a, axis=None):
-    d[g] = np.reshape(tangent_extremum(dense_grad(d[z], a), zz, a, axis), np.shape(g))
-
-
-@tangent_rule(grad_extremum)
-def t_grad_extremum(z, g, zz, a, axis=None):
-    d[z] = grad_extremum(d[g], zz, a, axis)
+@linear(grad_extremum)
+def l_grad_extremum(z, g, zz, a, axis=None):
+    return grad_extremum(g, zz, a, axis), np.reshape(tangent_extremum(dense_grad(d[z], a), zz, a, axis), np.shape(g))
 
 
 @adjoint(tangent_extremum)
@@ -1764,128 +1372,9 @@ def t_grad_std(z, g, zz, a, axis=None, ddof=0, correction=None):
             + grad_std(-safe_divide(g * d[zz], zz), zz, a, axis, ddof, correction))
 
 
-@adjoint(grad_cumsum)
-def a_grad_cumsum(z, g, a, axis=None):
-    d[g] = np.reshape(np.cumsum(d[z], axis=axis), np.shape(g))
-
-
-@tangent_rule(grad_cumsum)
-def t_grad_cumsum(z, g, a, axis=None):
-    d[z] = grad_cumsum(d[g], a, axis)
-
-
-# x @ y, with its two adjoints, is one trilinear form <g, x @ y>: the adjoint
-# of each helper with respect to g is the product with its adjoint in place
-# of the operand it stands for, and with respect to the other operand the
-# other helper.
-@adjoint(matmul_adjoint_lhs)
-def a_matmul_adjoint_lhs(z, g, x, y):
-    d[g] = np.matmul(d[z], y)
-    d[y] = matmul_adjoint_rhs(g, d[z], y)
-
-
-@tangent_rule(matmul_adjoint_lhs)
-def t_matmul_adjoint_lhs(z, g, x, y):
-    d[z] = matmul_adjoint_lhs(d[g], x, y) + matmul_adjoint_lhs(g, x, d[y])
-
-
-@adjoint(matmul_adjoint_rhs)
-def a_matmul_adjoint_rhs(z, g, x, y):
-    d[g] = np.matmul(x, d[z])
-    d[x] = matmul_adjoint_lhs(g, x, d[z])
-
-
-@tangent_rule(matmul_adjoint_rhs)
-def t_matmul_adjoint_rhs(z, g, x, y):
-    d[z] = matmul_adjoint_rhs(d[g], x, y) + matmul_adjoint_rhs(g, d[x], y)
-
-
-@adjoint(grad_tensordot_lhs)
-def a_grad_tensordot_lhs(z, g, a, b, axes=2):
-    d[g] = np.tensordot(d[z], b, axes)
-    d[b] = grad_tensordot_rhs(g, d[z], b, axes)
-
-
-@tangent_rule(grad_tensordot_lhs)
-def t_grad_tensordot_lhs(z, g, a, b, axes=2):
-    d[z] = grad_tensordot_lhs(d[g], a, b, axes) + grad_tensordot_lhs(g, a, d[b], axes)
-
-
-@adjoint(grad_tensordot_rhs)
-def a_grad_tensordot_rhs(z, g, a, b, axes=2):
-    d[g] = np.tensordot(a, d[z], axes)
-    d[a] = grad_tensordot_lhs(g, a, d[z], axes)
-
-
-@tangent_rule(grad_tensordot_rhs)
-def t_grad_tensordot_rhs(z, g, a, b, axes=2):
-    d[z] = grad_tensordot_rhs(d[g], a, b, axes) + grad_tensordot_rhs(g, d[a], b, axes)
-
-
-@adjoint(grad_dot_lhs)
-def a_grad_dot_lhs(z, g, a, b):
-    d[g] = np.dot(d[z], b)
-    d[b] = grad_dot_rhs(g, d[z], b)
-
-
-@tangent_rule(grad_dot_lhs)
-def t_grad_dot_lhs(z, g, a, b):
-    d[z] = grad_dot_lhs(d[g], a, b) + grad_dot_lhs(g, a, d[b])
-
-
-@adjoint(grad_dot_rhs)
-def a_grad_dot_rhs(z, g, a, b):
-    d[g] = np.dot(a, d[z])
-    d[a] = grad_dot_lhs(g, a, d[z])
-
-
-@tangent_rule(grad_dot_rhs)
-def t_grad_dot_rhs(z, g, a, b):
-    d[z] = grad_dot_rhs(d[g], a, b) + grad_dot_rhs(g, d[a], b)
-
-
-@adjoint(grad_inner_lhs)
-def a_grad_inner_lhs(z, g, a, b):
-    d[g] = np.inner(d[z], b)
-    d[b] = grad_inner_rhs(g, d[z], b)
-
-
-@tangent_rule(grad_inner_lhs)
-def t_grad_inner_lhs(z, g, a, b):
-    d[z] = grad_inner_lhs(d[g], a, b) + grad_inner_lhs(g, a, d[b])
-
-
-@adjoint(grad_inner_rhs)
-def a_grad_inner_rhs(z, g, a, b):
-    d[g] = np.inner(a, d[z])
-    d[a] = grad_inner_lhs(g, a, d[z])
-
-
-@tangent_rule(grad_inner_rhs)
-def t_grad_inner_rhs(z, g, a, b):
-    d[z] = grad_inner_rhs(d[g], a, b) + grad_inner_rhs(g, d[a], b)
-
-
-@adjoint(grad_outer_lhs)
-def a_grad_outer_lhs(z, g, a, b):
-    d[g] = np.outer(d[z], b)
-    d[b] = grad_outer_rhs(g, d[z], b)
-
-
-@tangent_rule(grad_outer_lhs)
-def t_grad_outer_lhs(z, g, a, b):
-    d[z] = grad_outer_lhs(d[g], a, b) + grad_outer_lhs(g, a, d[b])
-
-
-@adjoint(grad_outer_rhs)
-def a_grad_outer_rhs(z, g, a, b):
-    d[g] = np.outer(a, d[z])
-    d[a] = grad_outer_lhs(g, a, d[z])
-
-
-@tangent_rule(grad_outer_rhs)
-def t_grad_outer_rhs(z, g, a, b):
-    d[z] = grad_outer_rhs(d[g], a, b) + grad_outer_rhs(g, d[a], b)
+@linear(grad_cumsum)
+def l_grad_cumsum(z, g, a, axis=None):
+    return grad_cumsum(g, a, axis), np.reshape(np.cumsum(d[z], axis=axis), np.shape(g))
 
 
 # grad_einsum(g, i, ...) is the transpose of the einsum in operand i: its
@@ -1919,34 +1408,9 @@ def a_tangent_einsum(z, dop, i, subscripts, op0, op1=None, op2=None, op3=None, o
     d[op3] = tangent_grad_einsum(dop, i, d[z], 3, subscripts, op0, op1, op2, op3, optimize=optimize)
 
 
-@adjoint(grad_diagonal)
-def a_grad_diagonal(z, g, a, offset=0, axis1=0, axis2=1):
-    d[g] = np.diagonal(d[z], offset, axis1, axis2)
-
-
-@tangent_rule(grad_diagonal)
-def t_grad_diagonal(z, g, a, offset=0, axis1=0, axis2=1):
-    d[z] = grad_diagonal(d[g], a, offset, axis1, axis2)
-
-
-@adjoint(grad_trace)
-def a_grad_trace(z, g, a, offset=0, axis1=0, axis2=1):
-    d[g] = np.trace(d[z], offset, axis1, axis2)
-
-
-@tangent_rule(grad_trace)
-def t_grad_trace(z, g, a, offset=0, axis1=0, axis2=1):
-    d[z] = grad_trace(d[g], a, offset, axis1, axis2)
-
-
-@adjoint(matrix_transpose)
-def a_matrix_transpose(z, x):
-    d[x] = matrix_transpose(d[z])
-
-
-@tangent_rule(matrix_transpose)
-def t_matrix_transpose(z, x):
-    d[z] = matrix_transpose(d[x])
+@linear(matrix_transpose)
+def l_matrix_transpose(z, x):
+    return matrix_transpose(x), matrix_transpose(d[z])
 
 
 # grad_det = (g det(a)) inv(a)^T; the adjoint of a -> inv(a)^T at w is
@@ -2055,174 +1519,59 @@ def a_tangent_norm(z, dx, zz, x, ord=None, axis=None, keepdims=False):
     d[zz] = grad_grad_norm(dx, d[z], zz, x, ord, axis)
 
 
-@adjoint(grad_transpose)
-def a_grad_transpose(z, g, axes=None):
-    d[g] = np.transpose(d[z], axes)
+@linear(grad_concatenate)
+def l_grad_concatenate(z, g, arrays, axis=0):
+    return grad_concatenate(g, arrays, axis), np.reshape(np.concatenate(piece_grads(d[z], arrays), axis=axis), np.shape(g))
 
 
-@tangent_rule(grad_transpose)
-def t_grad_transpose(z, g, axes=None):
-    d[z] = grad_transpose(d[g], axes)
+@linear(grad_stack)
+def l_grad_stack(z, g, arrays, axis=0):
+    return grad_stack(g, arrays, axis), np.stack(piece_grads(d[z], arrays), axis=axis)
 
 
-@adjoint(grad_concatenate)
-def a_grad_concatenate(z, g, arrays, axis=0):
-    d[g] = np.reshape(np.concatenate(piece_grads(d[z], arrays), axis=axis), np.shape(g))
+@linear(grad_hstack)
+def l_grad_hstack(z, g, tup):
+    return grad_hstack(g, tup), np.hstack(piece_grads(d[z], tup))
 
 
-@tangent_rule(grad_concatenate)
-def t_grad_concatenate(z, g, arrays, axis=0):
-    d[z] = grad_concatenate(d[g], arrays, axis)
+@linear(grad_vstack)
+def l_grad_vstack(z, g, tup):
+    return grad_vstack(g, tup), np.reshape(np.vstack(piece_grads(d[z], tup)), np.shape(g))
 
 
-@adjoint(grad_stack)
-def a_grad_stack(z, g, arrays, axis=0):
-    d[g] = np.stack(piece_grads(d[z], arrays), axis=axis)
+@linear(pieces_of, transpose=piece_grads)
+def l_pieces_of(z, parts, like):
+    return pieces_of(parts, like)
 
 
-@tangent_rule(grad_stack)
-def t_grad_stack(z, g, arrays, axis=0):
-    d[z] = grad_stack(d[g], arrays, axis)
+@linear(tangent_sort, transpose=grad_sort)
+def l_tangent_sort(z, da, a, axis=-1):
+    return tangent_sort(da, a, axis)
 
 
-@adjoint(grad_hstack)
-def a_grad_hstack(z, g, tup):
-    d[g] = np.hstack(piece_grads(d[z], tup))
+@linear(item_at, transpose=grad_item)
+def l_item_at(z, a, args):
+    return item_at(a, args)
 
 
-@tangent_rule(grad_hstack)
-def t_grad_hstack(z, g, tup):
-    d[z] = grad_hstack(d[g], tup)
+@linear(grad_array)
+def l_grad_array(z, g, obj):
+    return grad_array(g, obj), np.reshape(dense_grad(d[z], obj), np.shape(g))
 
 
-@adjoint(grad_vstack)
-def a_grad_vstack(z, g, tup):
-    d[g] = np.reshape(np.vstack(piece_grads(d[z], tup)), np.shape(g))
+@linear(shape_like)
+def l_shape_like(z, g, x):
+    return shape_like(g, x), np.reshape(dense_grad(d[z], x), np.shape(g))
 
 
-@tangent_rule(grad_vstack)
-def t_grad_vstack(z, g, tup):
-    d[z] = grad_vstack(d[g], tup)
+@linear(dense_grad)
+def l_dense_grad(z, g, like):
+    return dense_grad(g, like), shape_like(d[z], g)
 
 
-@adjoint(pieces_of)
-def a_pieces_of(z, parts, like):
-    d[parts] = piece_grads(d[z], like)
-
-
-@tangent_rule(pieces_of)
-def t_pieces_of(z, parts, like):
-    d[z] = pieces_of(d[parts], like)
-
-
-@adjoint(piece_grads)
-def a_piece_grads(z, g, like):
-    d[g] = pieces_of(d[z], like)
-
-
-@tangent_rule(piece_grads)
-def t_piece_grads(z, g, like):
-    d[z] = piece_grads(d[g], like)
-
-
-@adjoint(grad_tile)
-def a_grad_tile(z, g, A, reps):
-    d[g] = np.tile(d[z], reps)
-
-
-@tangent_rule(grad_tile)
-def t_grad_tile(z, g, A, reps):
-    d[z] = grad_tile(d[g], A, reps)
-
-
-@adjoint(grad_repeat)
-def a_grad_repeat(z, g, a, repeats, axis=None):
-    d[g] = np.repeat(d[z], repeats, axis)
-
-
-@tangent_rule(grad_repeat)
-def t_grad_repeat(z, g, a, repeats, axis=None):
-    d[z] = grad_repeat(d[g], a, repeats, axis)
-
-
-@adjoint(grad_sort)
-def a_grad_sort(z, g, a, axis=-1):
-    d[g] = tangent_sort(d[z], a, axis)
-
-
-@tangent_rule(grad_sort)
-def t_grad_sort(z, g, a, axis=-1):
-    d[z] = grad_sort(d[g], a, axis)
-
-
-@adjoint(tangent_sort)
-def a_tangent_sort(z, da, a, axis=-1):
-    d[da] = grad_sort(d[z], a, axis)
-
-
-@tangent_rule(tangent_sort)
-def t_tangent_sort(z, da, a, axis=-1):
-    d[z] = tangent_sort(d[da], a, axis)
-
-
-@adjoint(grad_item)
-def a_grad_item(z, g, a, args):
-    d[g] = item_at(d[z], args)
-
-
-@tangent_rule(grad_item)
-def t_grad_item(z, g, a, args):
-    d[z] = grad_item(d[g], a, args)
-
-
-@adjoint(item_at)
-def a_item_at(z, a, args):
-    d[a] = grad_item(d[z], a, args)
-
-
-@tangent_rule(item_at)
-def t_item_at(z, a, args):
-    d[z] = item_at(d[a], args)
-
-
-@adjoint(grad_array)
-def a_grad_array(z, g, obj):
-    d[g] = np.reshape(dense_grad(d[z], obj), np.shape(g))
-
-
-@tangent_rule(grad_array)
-def t_grad_array(z, g, obj):
-    d[z] = grad_array(d[g], obj)
-
-
-@adjoint(shape_like)
-def a_like(z, g, x):
-    d[g] = np.reshape(dense_grad(d[z], x), np.shape(g))
-
-
-@tangent_rule(shape_like)
-def t_like(z, g, x):
-    d[z] = shape_like(d[g], x)
-
-
-@adjoint(dense_grad)
-def a_dense_grad(z, g, like):
-    d[g] = shape_like(d[z], g)
-
-
-@tangent_rule(dense_grad)
-def t_dense_grad(z, g, like):
-    d[z] = dense_grad(d[g], like)
-
-
-@adjoint(cast_like)
-def a_cast_like(z, g, x):
-    d[g] = d[z]
-
-
-@tangent_rule(cast_like)
-def t_cast_like(z, g, x):
-    d[z] = cast_like(d[g], x)
+@linear(cast_like)
+def l_cast_like(z, g, x):
+    return cast_like(g, x), d[z]
 
 
 # Where den is 0 the divisor is the constant 1: no derivative in den there.
@@ -2237,14 +1586,9 @@ def t_safe_div(z, num, den):
     d[z] = safe_divide(d[num], den) - safe_divide(z * d[den], den) * (den != 0)
 
 
-@adjoint(expand_reduced)
-def a_expand_reduced(z, g, a, axis=None):
-    d[g] = np.reshape(d[z], np.shape(g))
-
-
-@tangent_rule(expand_reduced)
-def t_expand_reduced(z, g, a, axis=None):
-    d[z] = expand_reduced(d[g], a, axis)
+@linear(expand_reduced)
+def l_expand_reduced(z, g, a, axis=None):
+    return expand_reduced(g, a, axis), np.reshape(d[z], np.shape(g))
 
 
 nondifferentiable(

@@ -1,6 +1,7 @@
 """Rules for Tangent's own runtime, so that generated code can itself be
 differentiated (forward over reverse for Hessian-vector products, grad of
-grad, ...)."""
+grad, ...). Helpers linear in their first argument are declared with their
+transpose (``linear``); the others have written-out rules."""
 
 import numpy as np
 
@@ -34,7 +35,7 @@ from ..runtime import (
     zeros_like,
 )
 from ..surgery import stop_gradient
-from . import adjoint, d, nondifferentiable, tangent_rule
+from . import adjoint, d, linear, nondifferentiable, tangent_rule
 
 # ------------------------------------------------------------------ helpers
 
@@ -65,14 +66,9 @@ def join_last(dparts, g):
 # -------------------------------------------------------------------- rules
 
 
-@adjoint(runtime.unbroadcast)
-def a_unbroadcast(z, g, like):
-    d[g] = runtime.broadcast_like(d[z], g)
-
-
-@tangent_rule(runtime.unbroadcast)
-def t_unbroadcast(z, g, like):
-    d[z] = unbroadcast(d[g], like)
+@linear(runtime.unbroadcast)
+def l_unbroadcast(z, g, like):
+    return unbroadcast(g, like), runtime.broadcast_like(d[z], g)
 
 
 @adjoint(runtime.grad_of_index)
@@ -85,14 +81,9 @@ def t_grad_of_index(z, x, index, g):
     d[z] = grad_of_index(x, index, d[g])
 
 
-@adjoint(runtime.broadcast_like)
-def a_broadcast_like(z, g, like):
-    d[g] = unbroadcast(d[z], g)
-
-
-@tangent_rule(runtime.broadcast_like)
-def t_broadcast_like(z, g, like):
-    d[z] = broadcast_like(d[g], like)
+@linear(runtime.broadcast_like)
+def l_broadcast_like(z, g, like):
+    return broadcast_like(g, like), unbroadcast(d[z], g)
 
 
 @adjoint(runtime.add)
@@ -116,25 +107,14 @@ nondifferentiable(runtime.zeros_like, runtime.check_scalar_output, runtime.ensur
 nondifferentiable(stop_gradient)
 
 
-@adjoint(runtime.tangent_like)
-def a_tangent_like(z, t, value):
-    # a dtype conversion: its adjoint converts back to t's dtype
-    d[t] = tangent_like(d[z], t)
+@linear(runtime.tangent_like)
+def l_tangent_like(z, t, value):
+    return tangent_like(t, value), tangent_like(d[z], t)
 
 
-@tangent_rule(runtime.tangent_like)
-def t_tangent_like(z, t, value):
-    d[z] = tangent_like(d[t], value)
-
-
-@adjoint(runtime.as_sequence)
-def a_as_sequence(z, iterable):
-    d[iterable] = d[z]
-
-
-@tangent_rule(runtime.as_sequence)
-def t_as_sequence(z, iterable):
-    d[z] = as_sequence(d[iterable])
+@linear(runtime.as_sequence)
+def l_as_sequence(z, iterable):
+    return as_sequence(iterable), d[z]
 
 
 @adjoint(runtime.attribute)
@@ -147,14 +127,9 @@ def t_attribute(z, obj, name):
     d[z] = d[obj][name]
 
 
-@adjoint(runtime.copy_region)
-def a_copy_region(z, x, index):
-    d[x] = grad_of_index(x, index, d[z])
-
-
-@tangent_rule(runtime.copy_region)
-def t_copy_region(z, x, index):
-    d[z] = copy_region(d[x], index)
+@linear(runtime.copy_region)
+def l_copy_region(z, x, index):
+    return copy_region(x, index), grad_of_index(x, index, d[z])
 
 
 @adjoint(runtime.grad_of_attribute)
@@ -171,54 +146,19 @@ def t_grad_of_attribute(z, obj, name, g):
 # The adjoint code of ``x[index] = value`` and of list appends and pops.
 
 
-@adjoint(runtime.zero_region)
-def a_zero_region(z, g, index, like=None):
-    d[g] = zero_region(d[z], index, like)
+@linear(runtime.zero_region)
+def l_zero_region(z, g, index, like=None):
+    return zero_region(g, index, like), zero_region(d[z], index, like)
 
 
-@tangent_rule(runtime.zero_region)
-def t_zero_region(z, g, index, like=None):
-    d[z] = zero_region(d[g], index, like)
+@linear(runtime.grad_of_written, transpose=place_written)
+def l_grad_of_written(z, g, index, value):
+    return grad_of_written(g, index, value)
 
 
-@adjoint(runtime.grad_of_written)
-def a_grad_of_written(z, g, index, value):
-    d[g] = place_written(d[z], g, index, value)
-
-
-@tangent_rule(runtime.grad_of_written)
-def t_grad_of_written(z, g, index, value):
-    d[z] = grad_of_written(d[g], index, value)
-
-
-@adjoint(place_written)
-def a_place_written(z, dz, g, index, value):
-    d[dz] = grad_of_written(d[z], index, value)
-
-
-@tangent_rule(place_written)
-def t_place_written(z, dz, g, index, value):
-    d[z] = place_written(d[dz], g, index, value)
-
-
-@adjoint(runtime.split_last)
-def a_split_last(z, g):
-    d[g] = join_last(d[z], g)
-
-
-@tangent_rule(runtime.split_last)
-def t_split_last(z, g):
-    d[z] = split_last(d[g])
-
-
-@adjoint(join_last)
-def a_join_last(z, dparts, g):
-    d[dparts] = split_last(d[z])
-
-
-@tangent_rule(join_last)
-def t_join_last(z, dparts, g):
-    d[z] = join_last(d[dparts], g)
+@linear(runtime.split_last, transpose=join_last)
+def l_split_last(z, g):
+    return split_last(g)
 
 
 @adjoint(runtime.append_grad)
@@ -232,72 +172,42 @@ def t_append_grad(z, g, item):
     d[z] = append_grad(d[g], d[item])
 
 
-@adjoint(runtime.broadcast_tangent)
-def a_broadcast_tangent(z, t, like, at_end=False):
-    d[t] = grad_of_broadcast_tangent(d[z], t, at_end)
+@linear(runtime.broadcast_tangent)
+def l_broadcast_tangent(z, t, like, at_end=False):
+    return broadcast_tangent(t, like, at_end), grad_of_broadcast_tangent(d[z], t, at_end)
 
 
-@tangent_rule(runtime.broadcast_tangent)
-def t_broadcast_tangent(z, t, like, at_end=False):
-    d[z] = broadcast_tangent(d[t], like, at_end)
-
-
-@adjoint(runtime.grad_of_broadcast_tangent)
-def a_grad_of_broadcast_tangent(z, g, t, at_end=False):
-    d[g] = broadcast_tangent(d[z], g, at_end)
-
-
-@tangent_rule(runtime.grad_of_broadcast_tangent)
-def t_grad_of_broadcast_tangent(z, g, t, at_end=False):
-    d[z] = grad_of_broadcast_tangent(d[g], t, at_end)
+@linear(runtime.grad_of_broadcast_tangent)
+def l_grad_of_broadcast_tangent(z, g, t, at_end=False):
+    return grad_of_broadcast_tangent(g, t, at_end), broadcast_tangent(d[z], g, at_end)
 
 
 # What forward mode adds so that it never writes into a tangent it does not
 # own: the identity on values.
 
 
-@adjoint(runtime.copy_tangent)
-def a_copy_tangent(z, t):
-    d[t] = d[z]
+@linear(runtime.copy_tangent)
+def l_copy_tangent(z, t):
+    return copy_tangent(t), d[z]
 
 
-@tangent_rule(runtime.copy_tangent)
-def t_copy_tangent(z, t):
-    d[z] = copy_tangent(d[t])
+@linear(runtime.fresh_tangent)
+def l_fresh_tangent(z, t, *sources):
+    return copy_tangent(t), d[z]
 
 
-@adjoint(runtime.fresh_tangent)
-def a_fresh_tangent(z, t, *sources):
-    d[t] = d[z]
-
-
-@tangent_rule(runtime.fresh_tangent)
-def t_fresh_tangent(z, t, *sources):
-    d[z] = copy_tangent(d[t])
-
-
-@adjoint(runtime.view_tangent)
-def a_view_tangent(z, t, value, *pairs):
-    d[t] = d[z]
-
-
-@tangent_rule(runtime.view_tangent)
-def t_view_tangent(z, t, value, *pairs):
-    d[z] = copy_tangent(d[t])
+@linear(runtime.view_tangent)
+def l_view_tangent(z, t, value, *pairs):
+    return copy_tangent(t), d[z]
 
 
 nondifferentiable(object.__new__)
 
 
 # ------------------------------- list/tuple repetition and concatenation (``*``, ``+``)
-@adjoint(runtime.repeat)
-def a_repeat(z, seq, times):
-    d[seq] = repeat_grad(d[z], seq, times)
-
-
-@tangent_rule(runtime.repeat)
-def t_repeat(z, seq, times):
-    d[z] = repeat_values(d[seq], times)
+@linear(runtime.repeat)
+def l_repeat(z, seq, times):
+    return repeat_values(seq, times), repeat_grad(d[z], seq, times)
 
 
 @adjoint(runtime.repeat_right)
@@ -345,44 +255,24 @@ def t_add_or_concat(z, x1, x2):
 
 
 # the helpers the adjoints above call, for derivatives of generated code
-@adjoint(runtime.repeat_grad)
-def a_repeat_grad(z, g, seq, times):
-    d[g] = repeat_values(d[z], times)
+@linear(runtime.repeat_grad)
+def l_repeat_grad(z, g, seq, times):
+    return repeat_grad(g, seq, times), repeat_values(d[z], times)
 
 
-@tangent_rule(runtime.repeat_grad)
-def t_repeat_grad(z, g, seq, times):
-    d[z] = repeat_grad(d[g], seq, times)
+@linear(runtime.repeat_values)
+def l_repeat_values(z, values, times):
+    return repeat_values(values, times), repeat_grad(d[z], values, times)
 
 
-@adjoint(runtime.repeat_values)
-def a_repeat_values(z, values, times):
-    d[values] = repeat_grad(d[z], values, times)
+@linear(runtime.part_grad)
+def l_part_grad(z, g, like, from_end=False):
+    return part_grad(g, like, from_end), place_grad(d[z], g, like, from_end)
 
 
-@tangent_rule(runtime.repeat_values)
-def t_repeat_values(z, values, times):
-    d[z] = repeat_values(d[values], times)
-
-
-@adjoint(runtime.part_grad)
-def a_part_grad(z, g, like, from_end=False):
-    d[g] = place_grad(d[z], g, like, from_end)
-
-
-@tangent_rule(runtime.part_grad)
-def t_part_grad(z, g, like, from_end=False):
-    d[z] = part_grad(d[g], like, from_end)
-
-
-@adjoint(runtime.place_grad)
-def a_place_grad(z, part, g, like, from_end=False):
-    d[part] = part_grad(d[z], like, from_end)
-
-
-@tangent_rule(runtime.place_grad)
-def t_place_grad(z, part, g, like, from_end=False):
-    d[z] = place_grad(d[part], g, like, from_end)
+@linear(runtime.place_grad)
+def l_place_grad(z, part, g, like, from_end=False):
+    return place_grad(part, g, like, from_end), part_grad(d[z], like, from_end)
 
 
 @adjoint(runtime.concat_values)
@@ -407,14 +297,9 @@ def t_mul_grad(z, g, x, other):
     d[z] = mul_grad(d[g], x, other) + mul_grad(g, x, d[other])
 
 
-@adjoint(runtime.add_grad)
-def a_add_grad(z, g, a, b, second=False):
-    d[g] = add_grad_back(d[z], g, a, b, second)
-
-
-@tangent_rule(runtime.add_grad)
-def t_add_grad(z, g, a, b, second=False):
-    d[z] = add_grad(d[g], a, b, second)
+@linear(runtime.add_grad)
+def l_add_grad(z, g, a, b, second=False):
+    return add_grad(g, a, b, second), add_grad_back(d[z], g, a, b, second)
 
 
 @adjoint(runtime.add_tangent)
