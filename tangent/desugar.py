@@ -67,6 +67,24 @@ def _name(id_: str, ctx=None) -> ast.Name:
     return ast.Name(id=id_, ctx=ctx or ast.Load())
 
 
+def _rebound_names(stmt: ast.stmt) -> set[str]:
+    """Names ``stmt`` binds to values other than nested functions (not
+    looking into nested functions and comprehensions, scopes of their own)."""
+    if isinstance(stmt, ast.FunctionDef) or isinstance(stmt, (ast.Assign, ast.AnnAssign)) \
+            and isinstance(stmt.value, ast.Lambda):
+        return set()
+    names: set[str] = set()
+    todo: list[ast.AST] = [stmt]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif not isinstance(node, (ast.FunctionDef, ast.Lambda, ast.ListComp, ast.GeneratorExp, ast.DictComp,
+                                   ast.SetComp)) or node is stmt:
+            todo.extend(ast.iter_child_nodes(node))
+    return names
+
+
 class _Renamer(ast.NodeTransformer):
     def __init__(self, renames: dict[str, str]):
         self.renames = renames
@@ -139,7 +157,10 @@ class Desugar:
         out: list[ast.stmt] = []
         for stmt in stmts:
             saved, self.current = self.current, stmt
+            rebound = _rebound_names(stmt) & set(self.local_functions)
             out += self.statement(stmt)
+            for fname in rebound:  # a nested function's name given another value: calls after it are not inlined
+                del self.local_functions[fname]
             self.current = saved
         return out
 
