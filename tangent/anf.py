@@ -97,7 +97,7 @@ class ANF(ExpressionForm):
         body = self.body(stmt.body)
         saved, self.current = self.current, stmt
         retest: list = []
-        retest_value = self.operation(stmt.test, retest)
+        retest_value = self.operation(getattr(stmt, "tangent_retest", stmt.test), retest)
         retest.append(self.assign(test.id, retest_value))
         self.current = saved
         out.append(self.at(ast.While(test=test, body=body + retest, orelse=[])))

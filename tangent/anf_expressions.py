@@ -136,7 +136,7 @@ class ExpressionForm:
     def op_StmtExpr(self, node: StmtExpr, out: list) -> ast.Name:
         """The desugared statements (normalized where the value is needed), then their result."""
         saved = self.current
-        for stmt in copy.deepcopy(node.body):  # a while test is normalized twice
+        for stmt in node.body:
             self.current = stmt
             self.statement(stmt, out)
         self.current = saved

@@ -67,20 +67,24 @@ def _name(id_: str, ctx=None) -> ast.Name:
     return ast.Name(id=id_, ctx=ctx or ast.Load())
 
 
-def _rebound_names(stmt: ast.stmt) -> set[str]:
-    """Names ``stmt`` binds to values other than nested functions (not
-    looking into nested functions and comprehensions, scopes of their own)."""
-    if isinstance(stmt, ast.FunctionDef) or isinstance(stmt, (ast.Assign, ast.AnnAssign)) \
-            and isinstance(stmt.value, ast.Lambda):
-        return set()
+def _is_definition(stmt: ast.stmt) -> bool:
+    """A nested ``def`` or ``name = lambda ...``."""
+    return isinstance(stmt, ast.FunctionDef) or isinstance(stmt, (ast.Assign, ast.AnnAssign)) \
+        and isinstance(stmt.value, ast.Lambda)
+
+
+def _bound_names(stmts: list[ast.stmt]) -> set[str]:
+    """Names the statements bind, by definitions or otherwise (not looking
+    into nested functions and comprehensions, scopes of their own)."""
     names: set[str] = set()
-    todo: list[ast.AST] = [stmt]
+    todo: list[ast.AST] = list(stmts)
     while todo:
         node = todo.pop()
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             names.add(node.id)
-        elif not isinstance(node, (ast.FunctionDef, ast.Lambda, ast.ListComp, ast.GeneratorExp, ast.DictComp,
-                                   ast.SetComp)) or node is stmt:
+        elif isinstance(node, ast.FunctionDef):
+            names.add(node.name)
+        elif not isinstance(node, (ast.Lambda, ast.ListComp, ast.GeneratorExp, ast.DictComp, ast.SetComp)):
             todo.extend(ast.iter_child_nodes(node))
     return names
 
@@ -106,6 +110,10 @@ class _Expressions(ast.NodeTransformer):
         func = node.func
         if isinstance(func, ast.Name) and func.id in owner.local_functions:
             return owner.inline(func.id, node)
+        if isinstance(func, ast.Name) and func.id in owner.ambiguous and func.id in owner.parsed.local_names:
+            raise owner.error(node, f"the nested function {func.id!r} may not be the one called here: it is "
+                              "defined or rebound in a branch or a loop",
+                              "define it once, before the branch or loop, and choose inside it what it computes")
         callee = owner.parsed.resolve(func)
         if callee is not UNRESOLVED and resolve.constructible(owner.parsed, callee):
             return owner.construct(callee, func, node)
@@ -138,6 +146,9 @@ class Desugar:
         self.current: ast.stmt | None = None
         self.local_functions: dict[str, ast.FunctionDef] = {}
         self.inlining: set[str] = set()
+        # nested functions whose definition here depends on the path taken
+        # (defined in a branch or a loop): calling one is refused
+        self.ambiguous: set[str] = set()
 
     # ------------------------------------------------------------ helpers
     def error(self, node, message: str, hint: str = "") -> TangentSyntaxError:
@@ -157,10 +168,10 @@ class Desugar:
         out: list[ast.stmt] = []
         for stmt in stmts:
             saved, self.current = self.current, stmt
-            rebound = _rebound_names(stmt) & set(self.local_functions)
+            rebound = set() if _is_definition(stmt) else _bound_names([stmt]) & set(self.local_functions)
             out += self.statement(stmt)
             for fname in rebound:  # a nested function's name given another value: calls after it are not inlined
-                del self.local_functions[fname]
+                self.local_functions.pop(fname, None)
             self.current = saved
         return out
 
@@ -168,9 +179,24 @@ class Desugar:
         handler = getattr(self, "stmt_" + type(stmt).__name__, None)
         return handler(stmt) if handler is not None else [stmt]
 
+    def define(self, fdef: ast.FunctionDef) -> list[ast.stmt]:
+        """Note a nested function for inlining. Default values that read
+        local variables are computed here, where Python computes them, into
+        fresh names (the statements returned)."""
+        out: list[ast.stmt] = []
+        for defaults in (fdef.args.defaults, fdef.args.kw_defaults):
+            for k, default in enumerate(defaults):
+                if default is not None and any(isinstance(n, ast.Name) and n.id in self.parsed.local_names
+                                               for n in ast.walk(default)):
+                    name = self.temp("default")
+                    self.parsed.local_names = self.parsed.local_names | {name}
+                    out += self.statement(self.at(ast.Assign(targets=[_name(name, ast.Store())], value=default)))
+                    defaults[k] = _name(name)
+        self.local_functions[fdef.name] = fdef
+        return out
+
     def stmt_FunctionDef(self, stmt):
-        self.local_functions[stmt.name] = stmt
-        return []
+        return self.define(stmt)
 
     def stmt_Assign(self, stmt):
         if len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.Lambda):
@@ -178,8 +204,7 @@ class Desugar:
             fdef = ast.FunctionDef(name=stmt.targets[0].id, args=lam.args,
                                    body=[ast.copy_location(ast.Return(value=lam.body), stmt)],
                                    decorator_list=[], returns=None, type_params=[])
-            self.local_functions[fdef.name] = ast.copy_location(fdef, stmt)
-            return []
+            return self.define(ast.copy_location(fdef, stmt))
         stmt.value = self.expr(stmt.value)
         stmt.targets = [self.expr(t) for t in stmt.targets]
         return [stmt]
@@ -196,14 +221,47 @@ class Desugar:
 
     def stmt_If(self, stmt):
         stmt.test = self.expr(stmt.test)
+        before = dict(self.local_functions)
         stmt.body = self.body(stmt.body)
+        after_body, self.local_functions = self.local_functions, dict(before)
         stmt.orelse = self.body(stmt.orelse)
+        self.merge(after_body, self.local_functions)
         return [stmt]
 
     def stmt_While(self, stmt):
+        """The test is desugared twice: before the loop, and for its
+        evaluation after the body (``tangent_retest``), each with the nested
+        functions known there."""
+        test = copy.deepcopy(stmt.test)
         stmt.test = self.expr(stmt.test)
+        entry = self.enter_loop(_bound_names(stmt.body))
         stmt.body = self.body(stmt.body)
+        stmt.tangent_retest = self.expr(test)
+        self.merge(entry, self.local_functions)
         return [stmt]
+
+    def merge(self, one: dict, other: dict) -> None:
+        """After two paths: the nested functions both define alike are known,
+        the others ambiguous."""
+        self.local_functions = {k: v for k, v in one.items() if other.get(k) is v}
+        self.ambiguous |= (set(one) | set(other)) - set(self.local_functions)
+
+    def enter_loop(self, bound: set[str]) -> dict:
+        """A nested function a loop (re)defines or rebinds (``bound``) is not
+        known at the top of its body (an iteration may see the previous
+        one's) nor after it (the loop may run no iteration): forget it.
+        Returns the nested functions known on entry, for ``merge``."""
+        entry = {k: v for k, v in self.local_functions.items() if k not in bound}
+        self.ambiguous |= bound & set(self.local_functions)
+        self.local_functions = dict(entry)
+        return entry
+
+    def loop_body(self, stmts: list[ast.stmt], target: ast.expr) -> list[ast.stmt]:
+        """The body of a for loop over ``target`` (see ``enter_loop``)."""
+        entry = self.enter_loop(_bound_names(stmts) | {n.id for n in ast.walk(target) if isinstance(n, ast.Name)})
+        out = self.body(stmts)
+        self.merge(entry, self.local_functions)
+        return out
 
     def stmt_Return(self, stmt):
         if stmt.value is not None:
@@ -235,7 +293,7 @@ class Desugar:
         callee = self.parsed.resolve(it.func) if isinstance(it, ast.Call) else UNRESOLVED
         if callee is builtins.range and isinstance(stmt.target, ast.Name):
             stmt.iter = self.expr(it)
-            stmt.body = self.body(stmt.body)
+            stmt.body = self.loop_body(stmt.body, stmt.target)
             return [stmt]
         setup, length, element = iteration_plan(it, self.parsed, self.namer)
         out: list[ast.stmt] = []
@@ -251,7 +309,7 @@ class Desugar:
         index = self.namer.fresh("i" if "i" not in self.parsed.local_names else "_i")
         head = ast.copy_location(ast.Assign(targets=[stmt.target], value=element(_name(index))), stmt)
         head = self.statement(head)
-        loop = ast.For(target=_name(index, ast.Store()), iter=_name(range_name), body=head + self.body(stmt.body),
+        loop = ast.For(target=_name(index, ast.Store()), iter=_name(range_name), body=head + self.loop_body(stmt.body, stmt.target),
                        orelse=[])
         loop.tangent_indexed = True
         out.append(self.at(loop))
@@ -294,10 +352,12 @@ class Desugar:
         body.append(ast.copy_location(ast.Assign(targets=[_name(result, ast.Store())], value=final.value), final))
         self.parsed.local_names = self.parsed.local_names | set(renames.values()) | {result}
         self.inlining.add(fname)
+        scope = dict(self.local_functions), set(self.ambiguous)  # its own nested functions are its own
         try:
             out += self.body(body)
         finally:
             self.inlining.discard(fname)
+            self.local_functions, self.ambiguous = scope
         return StmtExpr(out, result)
 
     def bind_arguments(self, fname: str, args: ast.arguments, node: ast.Call):

@@ -96,16 +96,6 @@ def _is_lambda_definition(node: ast.Lambda, ctx: Context) -> bool:
             and isinstance(parent.targets[0], ast.Name))
 
 
-def _defines_in_block(node: ast.stmt, ctx: Context) -> bool:
-    """A nested def or ``f = lambda`` not at the top of a function body (the
-    desugaring inlines the definition met last, whichever branch ran)."""
-    if isinstance(ctx.parent, ast.FunctionDef):
-        return False
-    if isinstance(node, ast.FunctionDef):
-        return True
-    return isinstance(node.value, ast.Lambda) and _is_lambda_definition(node.value, Context(ctx.parsed, node, True))
-
-
 def _store_context(node: ast.Starred, ctx: Context) -> bool:
     return isinstance(ctx.parent, (ast.Tuple, ast.List)) and isinstance(ctx.parent.ctx, ast.Store)
 
@@ -171,12 +161,6 @@ REFUSALS: tuple[Refusal, ...] = (
             "nested functions with *args or **kwargs are not supported", "list the parameters explicitly",
             applies=lambda node, ctx: bool(node.args.vararg or node.args.kwarg),
             example="def g(*vs):  # refused\n    return vs[0]\ny = g(x)"),
-    Refusal("nested functions and lambdas defined inside an `if`, a loop or a `with` block",
-            (ast.FunctionDef, ast.Assign, ast.AnnAssign),
-            "a nested function defined inside a block cannot be differentiated",
-            "define it at the top of the function (or at module level) and choose what it computes inside it",
-            applies=_defines_in_block,
-            example="if x > 0.0:\n    g = lambda v: v * v  # refused\nelse:\n    g = lambda v: v\ny = g(x)"),
     Refusal("lambdas passed as values (a lambda may only be assigned to a name and called)", (ast.Lambda,),
             "a lambda can only be assigned to a name and called",
             "write f = lambda ...: ... and call f(...), or use a def",
