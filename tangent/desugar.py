@@ -22,6 +22,12 @@ where the value is needed, so evaluation order and short-circuiting
 normal form are marked ``tangent_normal``; desugared loops
 ``tangent_indexed``. ``assert``, ``raise`` and expression statements that
 are not calls pass unchanged, as A-normal form passes them.
+
+Nested functions are known by the path that reaches a call: after an ``if``
+only those both branches leave alike; in a loop body and after it, not those
+the loop (re)binds. Calling one whose definition depends on the path is
+refused (``ambiguous``), as is calling a name rebound to another value.
+Default values are computed where the ``def`` stands, as in Python.
 """
 
 from __future__ import annotations
@@ -87,6 +93,25 @@ def _bound_names(stmts: list[ast.stmt]) -> set[str]:
         elif not isinstance(node, (ast.Lambda, ast.ListComp, ast.GeneratorExp, ast.DictComp, ast.SetComp)):
             todo.extend(ast.iter_child_nodes(node))
     return names
+
+
+def _bind_arguments(fname: str, args: ast.arguments, node: ast.Call) -> tuple[list, dict, dict]:
+    """(parameter names, {parameter: argument}, {parameter: default}) of a
+    call of the nested function ``fname``; raises Unresolvable."""
+    params = [a.arg for a in args.posonlyargs + args.args]
+    defaults = dict(zip(params[len(params) - len(args.defaults):], args.defaults))
+    for a, default in zip(args.kwonlyargs, args.kw_defaults):
+        params.append(a.arg)
+        if default is not None:
+            defaults[a.arg] = default
+    if len(node.args) > len(args.posonlyargs + args.args):
+        raise resolve.Unresolvable(f"too many arguments for {fname}")
+    bound: dict[str, ast.expr] = dict(zip(params, node.args))
+    for kw in node.keywords:
+        if kw.arg not in params or kw.arg in bound:
+            raise resolve.Unresolvable(f"bad keyword argument {kw.arg!r} for {fname}")
+        bound[kw.arg] = kw.value
+    return params, bound, defaults
 
 
 class _Renamer(ast.NodeTransformer):
@@ -325,7 +350,10 @@ class Desugar:
         if fname in self.inlining:
             raise self.error(node, f"the nested function {fname!r} calls itself; recursion is only supported for "
                              "module-level functions", "define it at module level")
-        params, bound, defaults = self.bind_arguments(fname, fdef.args, node)
+        try:
+            params, bound, defaults = _bind_arguments(fname, fdef.args, node)
+        except resolve.Unresolvable as e:
+            raise self.error(node, e.message) from None
         stored = {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
         renames = {v: self.namer.fresh(f"{v}_{fname.strip('_')}" if not v.startswith("_") else v)
                    for v in set(params) | stored}
@@ -359,23 +387,6 @@ class Desugar:
             self.inlining.discard(fname)
             self.local_functions, self.ambiguous = scope
         return StmtExpr(out, result)
-
-    def bind_arguments(self, fname: str, args: ast.arguments, node: ast.Call):
-        """(parameter names, {parameter: argument}, {parameter: default})."""
-        params = [a.arg for a in args.posonlyargs + args.args]
-        defaults = dict(zip(params[len(params) - len(args.defaults):], args.defaults))
-        for a, default in zip(args.kwonlyargs, args.kw_defaults):
-            params.append(a.arg)
-            if default is not None:
-                defaults[a.arg] = default
-        if len(node.args) > len(args.posonlyargs + args.args):
-            raise self.error(node, f"too many arguments for {fname}")
-        bound: dict[str, ast.expr] = dict(zip(params, node.args))
-        for kw in node.keywords:
-            if kw.arg not in params or kw.arg in bound:
-                raise self.error(node, f"bad keyword argument {kw.arg!r} for {fname}")
-            bound[kw.arg] = kw.value
-        return params, bound, defaults
 
     def construct(self, cls: type, func: ast.expr, node: ast.Call) -> StmtExpr:
         """Cls(args) -> obj = object.__new__(Cls); Cls.__init__ inlined on obj.
