@@ -6,6 +6,11 @@ statements after it run under ``if not _break:``, and a loop that can be left
 early becomes a ``while`` whose test also checks the flag. The differentiators
 then only see structured control flow. ``for ... else`` and ``while ... else``
 run their ``else`` block when no ``break`` happened.
+
+Takes a FunctionDef that passed the fence (fence.py); rewrites it in place
+and returns it. Nested ``def`` s are left alone (desugar.py lowers each body
+where it is inlined). ``iteration_plan`` is how a loop over a sequence is
+read by index, here and in desugar.py.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ def _not_any(flags: list[str]) -> ast.expr:
     return ast.UnaryOp(op=ast.Not(), operand=ast.BoolOp(op=ast.Or(), values=[_name(f) for f in flags]))
 
 
-def _jumps(stmts, kinds=("break", "continue", "return"), in_loop=False) -> set[str]:
+def _jumps(stmts, kinds=("break", "continue", "return")) -> set[str]:
     """Which jumps among ``kinds`` can leave this block (nested loops consume
     their own break/continue)."""
     found: set[str] = set()
@@ -58,6 +63,9 @@ class _Loop:
 
 
 class ControlFlowLowering:
+    """The lowering of one function (see module doc); ``block`` lowers a
+    statement list, guarding what follows a jump by the jump's flags."""
+
     def __init__(self, parsed: ParsedFunction, namer: Namer):
         self.parsed = parsed
         self.namer = namer
@@ -188,74 +196,85 @@ class ControlFlowLowering:
         return out
 
 
+def _bind(namer: Namer, expr: ast.expr, base: str) -> tuple[str, ast.Assign]:
+    var = namer.fresh(base)
+    return var, _set(var, expr)
+
+
+def _length_of(var: str) -> ast.Call:
+    return ast.Call(func=_name("len"), args=[_name(var)], keywords=[])
+
+
+def _item(var: str, index: ast.expr) -> ast.Subscript:
+    return ast.Subscript(value=_name(var), slice=index, ctx=ast.Load())
+
+
+def _as_sequence(arg: ast.expr) -> ast.Call:
+    """What a loop over ``arg`` sees, indexable (a dict's keys, a zip's
+    tuples, a generator read once)."""
+    sequence = ast.Call(func=_name("as_sequence"), args=[arg], keywords=[])
+    sequence.tangent_callee = as_sequence
+    return sequence
+
+
+def _sequence_plan(namer: Namer, sequence: ast.expr):
+    var, setup = _bind(namer, sequence, "_seq")
+    return [setup], _length_of(var), lambda k: _item(var, k)
+
+
+def _zip_plan(args, parsed: ParsedFunction, namer: Namer, nested):
+    """zip(a, b, ...): each argument read by index (or by its own plan
+    when it is an enumerate or zip itself); the shortest length."""
+    if not any(nested(a) for a in args):
+        setups, names = [], []
+        for arg in args:
+            var, setup = _bind(namer, _as_sequence(arg), "_seq")
+            setups.append(setup)
+            names.append(var)
+        lengths = [_length_of(v) for v in names]
+        length = lengths[0] if len(lengths) == 1 else ast.Call(func=_name("min"), args=lengths, keywords=[])
+        return setups, length, lambda k: ast.Tuple(elts=[_item(v, k) for v in names], ctx=ast.Load())
+    plans = [iteration_plan(a, parsed, namer) if nested(a) else None for a in args]
+    setups, lengths, elements = [], [], []
+    for arg, plan in zip(args, plans):
+        if plan is None:
+            plan = _sequence_plan(namer, _as_sequence(arg))
+        setups += plan[0]
+        lengths.append(plan[1])
+        elements.append(plan[2])
+    length = ast.Call(func=_name("min"), args=lengths, keywords=[])
+    return setups, length, lambda k: ast.Tuple(elts=[e(k) for e in elements], ctx=ast.Load())
+
+
 def iteration_plan(iter_node: ast.expr, parsed: ParsedFunction, namer: Namer):
     """(setup statements, length expression, element(index) builder) for
     iterating ``iter_node`` by index: range, enumerate, zip, reversed, and
     anything with ``len`` and integer indexing (arrays, lists, tuples)."""
     callee = parsed.resolve(iter_node.func) if isinstance(iter_node, ast.Call) else UNRESOLVED
     args = iter_node.args if isinstance(iter_node, ast.Call) else []
-
-    def bind(expr, base):
-        var = namer.fresh(base)
-        return var, _set(var, expr)
-
-    def length_of(var):
-        return ast.Call(func=_name("len"), args=[_name(var)], keywords=[])
-
-    def item(var, index):
-        return ast.Subscript(value=_name(var), slice=index, ctx=ast.Load())
-
-    def indexable(arg):
-        # what a loop over arg sees, indexable (a dict's keys, a zip's tuples)
-        sequence = ast.Call(func=_name("as_sequence"), args=[arg], keywords=[])
-        sequence.tangent_callee = as_sequence
-        return sequence
+    plain = not (isinstance(iter_node, ast.Call) and iter_node.keywords)
 
     def nested(arg):
         inner = parsed.resolve(arg.func) if isinstance(arg, ast.Call) else UNRESOLVED
         return inner in (builtins.enumerate, builtins.zip) and not arg.keywords
 
-    if callee is builtins.enumerate and len(args) == 1 and not iter_node.keywords and nested(args[0]):
-        # enumerate(zip(a, b)): the inner plan, its items numbered
-        setups, length, element = iteration_plan(args[0], parsed, namer)
+    if callee is builtins.enumerate and len(args) == 1 and plain:
+        if nested(args[0]):  # enumerate(zip(a, b)): the inner plan, its items numbered
+            setups, length, element = iteration_plan(args[0], parsed, namer)
+            return setups, length, lambda k: ast.Tuple(elts=[k, element(k)], ctx=ast.Load())
+        setups, length, element = _sequence_plan(namer, _as_sequence(args[0]))
         return setups, length, lambda k: ast.Tuple(elts=[k, element(k)], ctx=ast.Load())
-    if callee is builtins.zip and args and not iter_node.keywords and any(nested(a) for a in args):
-        plans = [iteration_plan(a, parsed, namer) if nested(a) else None for a in args]
-        setups, lengths, elements = [], [], []
-        for arg, plan in zip(args, plans):
-            if plan is None:
-                var, setup = bind(indexable(arg), "_seq")
-                plan = ([setup], length_of(var), lambda k, var=var: item(var, k))
-            setups += plan[0]
-            lengths.append(plan[1])
-            elements.append(plan[2])
-        length = ast.Call(func=_name("min"), args=lengths, keywords=[])
-        return setups, length, lambda k: ast.Tuple(elts=[e(k) for e in elements], ctx=ast.Load())
-    if callee is builtins.enumerate and len(args) == 1 and not iter_node.keywords:
-        var, setup = bind(indexable(args[0]), "_seq")
-        return [setup], length_of(var), lambda k: ast.Tuple(elts=[k, item(var, k)], ctx=ast.Load())
-    if callee is builtins.zip and args and not iter_node.keywords:
-        setups, names = [], []
-        for arg in args:
-            var, setup = bind(indexable(arg), "_seq")
-            setups.append(setup)
-            names.append(var)
-        lengths = [length_of(v) for v in names]
-        length = lengths[0] if len(lengths) == 1 else ast.Call(func=_name("min"), args=lengths, keywords=[])
-        return setups, length, lambda k: ast.Tuple(elts=[item(v, k) for v in names], ctx=ast.Load())
+    if callee is builtins.zip and args and plain:
+        return _zip_plan(args, parsed, namer, nested)
     if callee is builtins.reversed and len(args) == 1:
         backwards = ast.Subscript(value=args[0], slice=ast.Slice(lower=None, upper=None, step=ast.Constant(value=-1)),
                                   ctx=ast.Load())
-        var, setup = bind(backwards, "_seq")
-        return [setup], length_of(var), lambda k: item(var, k)
+        return _sequence_plan(namer, backwards)
     if callee is builtins.range:
-        var, setup = bind(iter_node, "_range")
-        return [setup], length_of(var), lambda k: item(var, k)
+        var, setup = _bind(namer, iter_node, "_range")
+        return [setup], _length_of(var), lambda k: _item(var, k)
     # dicts iterate over their keys, generators once: read them into a sequence
-    sequence = ast.Call(func=_name("as_sequence"), args=[iter_node], keywords=[])
-    sequence.tangent_callee = as_sequence
-    var, setup = bind(sequence, "_seq")
-    return [setup], length_of(var), lambda k: item(var, k)
+    return _sequence_plan(namer, _as_sequence(iter_node))
 
 
 def lower_control_flow(tree: ast.FunctionDef, parsed: ParsedFunction, namer: Namer) -> ast.FunctionDef:

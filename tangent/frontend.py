@@ -1,8 +1,17 @@
 """Frontend: read a function's source and resolve the names it uses.
 
+Takes a Python function (or bound method, or a specialising derivative);
+gives a ParsedFunction: its ``def`` as an AST with decorators stripped and
+the file's line numbers, an Origin that words errors as ``file:line``, and a
+Namespace that reads the globals and closure cells live. Assumes the source
+file holds the code that was compiled (``inspect.getsourcelines``).
+
 Rules are found by the identity of live Python objects, never by spelling, so
 every name a call uses is resolved here against the function's globals,
-closure cells and builtins.
+closure cells and builtins (``ParsedFunction.resolve``; what a call of a
+local value or method refers to is resolved in resolve.py). Every read is
+recorded while a derivative is generated, so a cached one can tell when it
+is stale.
 """
 
 from __future__ import annotations

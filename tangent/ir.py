@@ -133,6 +133,10 @@ ANNOTATIONS: dict[str, str] = {
     "ref": "Name (forward mode): names the tangent of a primal variable",
     "hook": "statement (reverse mode): comes from the user's insert_grad_of block (may have effects)",
     "pure": "Assign (reverse mode): generated adjoint code, without side effects; algebra may simplify it",
+    "normal": "statement (desugar -> anf): already in A-normal form, passed through unchanged",
+    "parameter": "Assign (desugar -> anf): binds an inlined function's parameter (no aliasing of built objects)",
+    "retest": "While (desugar -> anf): the loop test as re-evaluated after the body",
+    "indexed": "For (desugar -> anf): a loop over a sequence, lowered to a loop over its indices",
     "kinds": "FunctionDef: analysis' kind of each variable (name -> 'float', 'int', ... or None)",
 }
 

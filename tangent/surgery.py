@@ -1,4 +1,10 @@
-"""Gradient surgery helpers that users write inside differentiated functions."""
+"""Gradient surgery helpers that users write inside differentiated functions.
+
+These run as plain Python when the function is called normally; when it is
+differentiated, desugar.py recognises ``insert_grad_of`` by identity (a
+``GradHook`` statement, run in the backward pass) and the rules treat
+``stop_gradient`` as a function whose derivative is zero.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,115 @@
+"""Call and method resolution: which live object a call or attribute refers to.
+
+Takes names already resolved by the frontend (``ParsedFunction.resolve``) and
+the classes known for local values (``ParsedFunction.types``); gives the
+callee the derivative rules are looked up by (``tangent_callee``) and whether
+it is called as a method (``tangent_method``: the receiver is its first
+argument). Refusals are raised as ``Unresolvable(message, hint)`` for the
+caller to locate in the user's source.
+
+Assumes the value of a local whose class is unknown is a NumPy array (or,
+for ``append``/``pop``, a list): numeric code holds arrays, and a value's
+type is only known at run time.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import inspect
+import types
+
+import numpy as np
+
+from .frontend import UNRESOLVED, ParsedFunction
+
+# Methods and attributes of local values are resolved on numpy.ndarray.
+ARRAY_TYPE = np.ndarray
+# Methods that mutate a local list (the stack of generated reverse code, or a
+# user's list being built).
+LIST_METHODS = {"append": list.append, "pop": list.pop}
+_IMPURE_NUMPY = ("copyto", "put", "place", "putmask", "fill_diagonal", "seterr", "save", "savez", "savetxt")
+
+
+class Unresolvable(Exception):
+    """A call or method that cannot be resolved: message and hint."""
+
+    def __init__(self, message: str, hint: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+def is_pure_function(callee) -> bool:
+    """NumPy and math functions without side effects: a result nobody reads
+    need not be computed (random number generators excepted)."""
+    module = getattr(callee, "__module__", None) or ""
+    if isinstance(callee, np.ufunc):
+        return True
+    if module == "math":
+        return True
+    return module.startswith("numpy") and "random" not in module and getattr(callee, "__name__", "") not in _IMPURE_NUMPY
+
+
+def constructible(parsed: ParsedFunction, callee) -> bool:
+    """A user class whose __init__ (in the function's module) can be inlined."""
+    if not isinstance(callee, type) or callee.__module__ in ("builtins",) or callee.__module__.startswith("numpy"):
+        return False
+    init = inspect.getattr_static(callee, "__init__", None)
+    return (isinstance(init, types.FunctionType) and init.__globals__ is parsed.func.__globals__
+            and inspect.getattr_static(callee, "__new__", object.__new__) is object.__new__)
+
+
+def known_callee(callee, func: ast.expr) -> tuple[ast.expr, object, bool]:
+    """(func node, callee, is_method) for a call of an object known when
+    differentiating: a callable object calls its class's ``__call__``, a
+    bound method its function with the receiver as first argument."""
+    func = copy.deepcopy(func)
+    call_method = inspect.getattr_static(type(callee), "__call__", None)
+    if not isinstance(callee, (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType, np.ufunc)) \
+            and isinstance(call_method, types.FunctionType) and type(callee).__module__ not in ("builtins",) \
+            and not type(callee).__module__.startswith("numpy") and isinstance(func, (ast.Name, ast.Attribute)):
+        return ast.Attribute(value=func, attr="__call__", ctx=ast.Load()), call_method, True
+    if isinstance(callee, types.MethodType) and isinstance(callee.__func__, types.FunctionType) \
+            and isinstance(func, ast.Attribute):
+        # a method of an object known when differentiating (e.g. self of a bound method)
+        return func, callee.__func__, True
+    return func, callee, False
+
+
+def method(cls: type | None, attr: str) -> tuple[object, bool]:
+    """(callee, is_method) of ``value.attr(...)`` where value's class is
+    ``cls`` (None: unknown, read as an array or list method)."""
+    if cls is None:
+        found = getattr(ARRAY_TYPE, attr, LIST_METHODS.get(attr, UNRESOLVED))
+        if found is UNRESOLVED:
+            raise Unresolvable(f"cannot resolve the method .{attr}() of a local value",
+                               "Tangent reads methods of local values as NumPy array methods; call a function instead")
+        return found, True
+    found = inspect.getattr_static(cls, attr, UNRESOLVED)
+    if isinstance(found, staticmethod):
+        return found.__func__, False
+    if isinstance(found, classmethod):
+        raise Unresolvable("classmethods are not supported", "use a staticmethod or a function")
+    if found is UNRESOLVED or not callable(found):
+        raise Unresolvable(f"{cls.__name__} has no method {attr!r}")
+    return found, True
+
+
+def call_method(cls: type | None):
+    """The ``__call__`` function of a user class (calling an instance), or None."""
+    if cls is None or not isinstance(inspect.getattr_static(cls, "__call__", None), types.FunctionType):
+        return None
+    return cls.__call__
+
+
+def attribute_read(cls: type | None, attr: str, attribute_helper):
+    """What reading ``value.attr`` calls: ``("property", getter)`` for a
+    property of a user class, else the callee of the attribute read (an
+    array attribute, or ``attribute_helper`` for an object's attribute,
+    differentiable like a dict item)."""
+    if cls is not None and isinstance(getattr(cls, attr, None), property):
+        return "property", getattr(cls, attr).fget
+    if cls is None and hasattr(ARRAY_TYPE, attr):
+        return "attribute", getattr(ARRAY_TYPE, attr)
+    return "attribute", attribute_helper
