@@ -47,6 +47,11 @@ class Origin:
         self.func_name = func_name
         self.derived_from: str | None = None  # for generated code: the user's function, file:line
 
+    @property
+    def generated(self) -> bool:
+        """Whether this is code Tangent generated (a derivative being differentiated again)."""
+        return self.filename.startswith("<tangent ")
+
     def text(self, lineno: int | None) -> str:
         if lineno is None or not (1 <= lineno <= len(self.lines)):
             return ""

@@ -119,6 +119,8 @@ def _refuse_writes_into_arguments(tree: ast.FunctionDef, origin, analysis: Analy
         if not owners:
             continue
         argument = owners[0]
+        if origin.generated:
+            raise _refused_in_generated_code(origin, stmt)
         if var == argument and (var, var, True) in facts[node] and not made.get(var):
             raise origin.error(
                 TangentSyntaxError, stmt,
@@ -267,6 +269,17 @@ def _rebinding_writes(tree: ast.FunctionDef, cfg: CFG, order: list) -> set[int]:
     return found
 
 
+def _refused_in_generated_code(origin, stmt) -> TangentSyntaxError:
+    """The refusal of a write in a derivative Tangent generated: its variables
+    are Tangent's, not the user's, so the message names none of them."""
+    return origin.error(
+        TangentSyntaxError, stmt,
+        "the derivative writes in place into an array that it also keeps for its backward pass; "
+        "differentiating this derivative again in reverse mode is not supported",
+        "for second derivatives use tangent.hvp (forward over reverse), or tangent.jvp of the gradient",
+    )
+
+
 # ------------------------------------------------------- aliased writes
 class _AliasedWrites:
     """Refuse a write into a value another variable may alias when that
@@ -289,6 +302,8 @@ class _AliasedWrites:
                 for other, edge in self.aliased(written, w_stmt).items():
                     for u_stmt in self.uses(other):
                         if self.path(w_stmt, u_stmt, {other}):
+                            if self.origin.generated:
+                                raise _refused_in_generated_code(self.origin, w_stmt)
                             line = edge[3].lineno
                             text = self.origin.text(line)
                             raise self.origin.error(

@@ -126,3 +126,29 @@ def test_reverse_over_a_gradient_that_restores_arrays_is_refused_naming_the_user
     eps = 1e-5
     expected = (g(x + eps * v, w) - g(x - eps * v, w)) / (2 * eps)
     np.testing.assert_allclose(tangent.hvp(features)(x, w, v), expected, rtol=1e-6, atol=1e-8)
+
+
+def _sum_over_list(x, xs):
+    total = 0.0
+    for i in range(2):
+        total = total + sum(np.sum(np.sin(x) * w) for w in xs)
+    return total
+
+
+def test_refusal_inside_generated_code_names_no_internal_variable():
+    # reverse over the gradient: the gradient writes into a list it restores from its
+    # tape; the refusal names the user's line and says what to use, not 'stack' or '_list'
+    x, xs = np.array([0.3, -0.4]), [np.array([1.0, 2.0]), np.array([0.5, -1.0])]
+    df = tangent.grad(_sum_over_list)
+    with pytest.raises(tangent.TangentError) as error:
+        tangent.vjp(df)(x, xs, 1.0, np.ones(2))
+    message = str(error.value)
+    assert "test_aliasing_messages.py" in message
+    assert "stack" not in message and "'_" not in message, message
+    assert "tangent.hvp" in message
+    # the suggested route works and is right
+    v = np.array([0.7, -0.2])
+    got = tangent.hvp(_sum_over_list)(x, xs, v)
+    eps = 1e-6
+    want = (df(x + eps * v, xs) - df(x - eps * v, xs)) / (2 * eps)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
