@@ -905,6 +905,9 @@ class Case:
             message = str(error)
             if os.path.basename(self.filename) not in message and "line" not in message:
                 raise Failure("refusal-without-line", f"{what}: {message}") from None
+            if re.search(r"'_\w*'|\bstack\b", message.split("\n", 1)[-1]):
+                # generated programs name no variable with a leading underscore
+                raise Failure("internal-name", f"{what}: the refusal names a variable Tangent made: {message}") from None
             raise Refused(message) from None
         except Exception as error:  # noqa: BLE001
             tb = traceback.format_exc(limit=-4)
