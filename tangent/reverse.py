@@ -203,7 +203,10 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
                 code = self.finite_checks(stmt, code)
             if any(not isinstance(c, (Restore, Comment)) for c in code):
                 line = getattr(stmt, "lineno", None)
-                if line and line != last_line and not isinstance(stmt, (ast.For, ast.While)):
+                if line and line != last_line and not isinstance(stmt, (ast.For, ast.While)) and not (
+                        # an `if` on its first statement's line (a guard that control-flow
+                        # lowering made, or a one-line `if`): that statement's comment names it
+                        isinstance(stmt, ast.If) and getattr(stmt.body[0], "lineno", None) == line):
                     text = self.origin.text(line)
                     where = f"{os.path.basename(self.origin.filename)}:{line}"
                     out.append(Comment(f"{where}: {text}" if text else where))
