@@ -33,7 +33,7 @@ import os
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from . import runtime
+from . import ir, runtime
 from .activity import is_setitem, written_region
 from .adjoints import NONZERO, AdjointStates, merge
 from .assign_adjoints import AssignAdjoints
@@ -117,10 +117,15 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
                 self.adjoint_names[hook.var] = hook.alias
 
     def refuse_unsupported(self, tree: ast.FunctionDef) -> None:
-        """The backward pass of a function that writes into arrays restores
-        the overwritten regions; reverse mode over that is not supported."""
-        restores = [stmt for stmt in ast.walk(tree) if isinstance(stmt, ast.Expr)
-                    and getattr(stmt.value, "tangent_callee", None) is runtime.restore_region]
+        """The backward pass of a function that writes into arrays zeroes the
+        adjoints of the overwritten regions and restores them (where their
+        old values are read); reverse mode over that is not supported."""
+        # (Tangent's code zeroes them even where it restores nothing; a user
+        # may call zero_region, which has rules, as any other function)
+        generated = self.origin.filename.startswith("<tangent ")
+        helpers = (runtime.restore_region, runtime.zero_region) if generated else (runtime.restore_region,)
+        restores = [stmt for stmt in ast.walk(tree) if isinstance(stmt, (ast.Expr, ast.Assign))
+                    and getattr(stmt.value, "tangent_callee", None) in helpers]
         if not restores:
             return
         tape_calls = (runtime.restore_region, runtime.copy_region)
@@ -129,7 +134,7 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
             isinstance(stmt, (ast.Expr, ast.Assign)) and getattr(stmt.value, "tangent_callee", None) in tape_calls)
             for n in names_loaded(stmt)}
         for stmt in restores:
-            target = stmt.value.args[0].id if isinstance(stmt.value.args[0], ast.Name) else None
+            target = stmt.value.args[0].id if isinstance(stmt, ast.Expr) and isinstance(stmt.value.args[0], ast.Name) else None
             # a restore changes values that other derivative code may read
             # (even an inactive array's, read as a coefficient): refuse both
             if any(self.analysis.is_varied(n, stmt) for n in names_loaded(stmt.value)) or target in read_elsewhere:
@@ -332,8 +337,11 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
         """Turn Save/Restore markers into stack pushes and pops where the
         adjoint reads the variable after restoring it (``Tape.lower``).
         Returns (primal, adjoint, names to initialise to None, uses_stack)."""
+        # a name of kind "float" (numbers and arrays, never a sequence) that
+        # the function writes into holds an array there
+        arrays = {n for n, k in ir.get(self.tree, "kinds", {}).items() if k == "float"}
         return self.tape.lower(primal, adjoint, self.analysis, self.wrt, self.session.bind_global,
-                               live_out=live_out, keep=self.after_adjoint)
+                               live_out=live_out, keep=self.after_adjoint, arrays=arrays)
 
 
 __all__ = ["ReverseMode", "ReverseSweeps", "names_loaded", "names_read"]
