@@ -306,6 +306,7 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
         grads = {p: self.d(p) for p in self.wrt}
         result = self.keep_result(primal, result)
         self.after_adjoint = set(grads.values()) | {n.id for n in names_in(result)}
+        adjoint = drop_dead_tail(adjoint, self.after_adjoint)
         return ReverseSweeps(primal, adjoint, result, grads, seed)
 
     def keep_result(self, primal: list[ast.stmt], result: ast.expr) -> ast.expr:
@@ -342,6 +343,30 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
         arrays = {n for n, k in ir.get(self.tree, "kinds", {}).items() if k == "float"}
         return self.tape.lower(primal, adjoint, self.analysis, self.wrt, self.session.bind_global,
                                live_out=live_out, keep=self.after_adjoint, arrays=arrays)
+
+
+def drop_dead_tail(adjoint: list[ast.stmt], live_after: set[str]) -> list[ast.stmt]:
+    """``adjoint`` without the generated assignments of its top level that
+    nothing after them reads (``live_after``: what is read after the
+    adjoint), e.g. the adjoint of an array zeroed where its first write is
+    undone, when the array was made from no active value. One backward
+    liveness sweep: a compound statement or marker keeps everything it may
+    read alive and kills nothing; a dropped statement reads nothing."""
+    live = set(live_after)
+    out: list[ast.stmt] = []
+    for stmt in reversed(adjoint):
+        if isinstance(stmt, ast.Assign) and getattr(stmt, "tangent_pure", False) and all(
+                isinstance(t, ast.Name) for t in stmt.targets):
+            stored = {t.id for t in stmt.targets}
+            if not stored & live:
+                continue
+            live -= stored
+            live |= names_loaded(stmt.value)
+        else:
+            live |= names_read([stmt])
+        out.append(stmt)
+    out.reverse()
+    return out
 
 
 __all__ = ["ReverseMode", "ReverseSweeps", "names_loaded", "names_read"]

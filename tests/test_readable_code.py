@@ -84,3 +84,9 @@ def test_hessian_vector_products_of_region_writes(f):
     want = (g(x + eps * v) - g(x - eps * v)) / (2 * eps)
     np.testing.assert_allclose(tangent.hvp(f)(x, v), want, rtol=1e-6, atol=1e-7)
 
+
+
+def test_a_zeroed_adjoint_nobody_reads_is_left_out():
+    # y is made from no active value: its adjoint is not needed before its first write
+    src = tangent.source(tangent.grad(written_then_summed))
+    assert src.count("zero_region") == 1
