@@ -90,3 +90,19 @@ def test_a_zeroed_adjoint_nobody_reads_is_left_out():
     # y is made from no active value: its adjoint is not needed before its first write
     src = tangent.source(tangent.grad(written_then_summed))
     assert src.count("zero_region") == 1
+
+
+def squares(x, s):
+    return np.sum(x * x) + s * s + np.sum((x + x) * s) + (s + s) * s
+
+
+@pytest.mark.parametrize("optimized", [True, False])
+def test_equal_contributions_are_one_doubled(optimized):
+    x, s = np.array([0.3, -1.2, 0.8]), 0.7
+    df = tangent.grad(squares, wrt=(0, 1), optimized=optimized)
+    dx, ds = df(x, s)
+    np.testing.assert_allclose(dx, numeric_grad(squares, (x, s), 0), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(ds, numeric_grad(squares, (x, s), 1), rtol=1e-6, atol=1e-8)
+    if optimized:
+        assert "2.0 *" in tangent.source(df)
+
