@@ -51,6 +51,8 @@ class Tape:
         for param in args.posonlyargs + args.args + args.kwonlyargs:
             self.def_count[param.arg] += 1  # the caller's value is a definition too
         self._count_defs(tree.body, 0)
+        self.invariant = fixed_integers(tree, self.def_count)
+        self._same_every_time: set[int] = set()  # ids of sites whose new value is their old one
 
     def define(self, var: str, depth: int) -> None:
         """One more definition of ``var`` (inside a loop: more than one)."""
@@ -75,6 +77,12 @@ class Tape:
         """A new place where ``var`` (or ``var[index]``) is overwritten."""
         site = Site(var, stmt, depth > 0, index=index)
         self.sites.append(site)
+        if (depth and index is None and isinstance(stmt, ast.Assign) and self.def_count[var] == 2
+                and _integer_arithmetic(stmt.value, self.invariant)):
+            # the only definition of var, in a loop, computes the same integer
+            # in every iteration of every loop: nothing to save (e.g. the
+            # `2 * n` of `gates[n:2 * n]`)
+            self._same_every_time.add(id(site))
         return site
 
     def site_of(self, var: str, stmt: ast.AST) -> Site:
@@ -105,6 +113,7 @@ class Tape:
         } | {
             s for s in self.sites
             if s.name in reads and s.index is None and self.def_count[s.name] > 1
+            and id(s) not in self._same_every_time
             # the old value matters only if the backward pass reads it after restoring it
             and (id(s) in read_after.any or s.name in live_out)
             # a definition outside loops that no other definition reaches (on
@@ -142,6 +151,45 @@ class Tape:
                        and site.name not in analysis.defined_before(site.stmt)})
         lower = _Lowering(needed, self.stack_name, bind_global).block
         return Lowered(lower(primal), lower(pruned), init, bool(needed))
+
+
+def _integer_arithmetic(value: ast.expr, integers: set[str]) -> bool:
+    """``value`` is int constants and ``integers`` under + - * // % and unary -."""
+    if isinstance(value, ast.Constant):
+        return type(value.value) is int
+    if isinstance(value, ast.Name):
+        return value.id in integers
+    if isinstance(value, ast.UnaryOp):
+        return isinstance(value.op, ast.USub) and _integer_arithmetic(value.operand, integers)
+    if isinstance(value, ast.BinOp):
+        return (isinstance(value.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod))
+                and _integer_arithmetic(value.left, integers) and _integer_arithmetic(value.right, integers))
+    return False
+
+
+def fixed_integers(tree: ast.FunctionDef, def_count: Counter) -> set[str]:
+    """Names that hold one Python int wherever they are read: each defined
+    once (``def_count`` 1: outside loops, not a parameter) as an int
+    constant, ``len(...)``, an item of a ``.shape``, or integer arithmetic
+    of such names. Ints are immutable, so nothing changes them in place.
+    The set is found by a fixpoint that only grows, bounded by the names:
+    it ends."""
+    once = {}  # name -> its one defining value, for names defined once outside loops
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name) and len(stmt.targets) == 1:
+            if def_count[stmt.targets[0].id] == 1:
+                once[stmt.targets[0].id] = stmt.value
+    shapes = {n for n, v in once.items() if isinstance(v, ast.Attribute) and v.attr == "shape"}
+    found: set[str] = set()
+    while True:
+        more = {n for n, v in once.items() if n not in found and (
+            _integer_arithmetic(v, found)
+            or isinstance(v, ast.Call) and getattr(v, "tangent_callee", None) is len
+            or isinstance(v, ast.Subscript) and isinstance(v.value, ast.Name) and v.value.id in shapes
+            and isinstance(v.slice, ast.Constant) and type(v.slice.value) is int)}
+        if not more:
+            return found
+        found |= more
 
 
 class _Lowering:

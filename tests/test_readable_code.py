@@ -75,23 +75,6 @@ def test_an_array_whose_old_values_are_read_is_restored():
     assert "restore_region" in src
 
 
-
-@pytest.mark.parametrize("f", PROGRAMS, ids=lambda f: f.__name__)
-def test_hessian_vector_products_of_region_writes(f):
-    x, v = np.array([0.3, -1.2, 0.8]), np.array([0.5, 0.1, -0.7])
-    g = tangent.grad(f)
-    eps = 1e-5
-    want = (g(x + eps * v) - g(x - eps * v)) / (2 * eps)
-    np.testing.assert_allclose(tangent.hvp(f)(x, v), want, rtol=1e-6, atol=1e-7)
-
-
-
-def test_a_zeroed_adjoint_nobody_reads_is_left_out():
-    # y is made from no active value: its adjoint is not needed before its first write
-    src = tangent.source(tangent.grad(written_then_summed))
-    assert src.count("zero_region") == 1
-
-
 def squares(x, s):
     return np.sum(x * x) + s * s + np.sum((x + x) * s) + (s + s) * s
 
@@ -106,3 +89,53 @@ def test_equal_contributions_are_one_doubled(optimized):
     if optimized:
         assert "2.0 *" in tangent.source(df)
 
+
+def test_a_zeroed_adjoint_nobody_reads_is_left_out():
+    # y is made from no active value: its adjoint is not needed before its first write
+    src = tangent.source(tangent.grad(written_then_summed))
+    assert src.count("zero_region") == 1
+
+
+@pytest.mark.parametrize("f", PROGRAMS, ids=lambda f: f.__name__)
+def test_hessian_vector_products_of_region_writes(f):
+    x, v = np.array([0.3, -1.2, 0.8]), np.array([0.5, 0.1, -0.7])
+    g = tangent.grad(f)
+    eps = 1e-5
+    want = (g(x + eps * v) - g(x - eps * v)) / (2 * eps)
+    np.testing.assert_allclose(tangent.hvp(f)(x, v), want, rtol=1e-6, atol=1e-7)
+
+
+def invariant_slices(x):
+    n = x.shape[0] // 3
+    total = 0.0
+    for i in range(3):
+        m = 2 * n
+        total = total + np.sum(x[n:m] * x[i]) * m
+    return total
+
+
+def varying_slices(x):
+    total = 0.0
+    for j in range(2):
+        n = j + 1  # changes from one iteration of the outer loop to the next
+        for i in range(2):
+            m = 2 * n
+            total = total + np.sum(x[n:m]) * x[i] * m
+    return total
+
+
+@pytest.mark.parametrize("f", [invariant_slices, varying_slices], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("optimized", [True, False])
+def test_integers_computed_in_loops(f, optimized):
+    x = np.array([0.3, -1.2, 0.8, 0.5, -0.4, 1.1])
+    df = tangent.grad(f, optimized=optimized)
+    np.testing.assert_allclose(df(x), numeric_grad(f, (x,), 0), rtol=1e-6, atol=1e-8)
+    v = np.linspace(-1.0, 1.0, 6)
+    eps = 1e-5
+    want = (df(x + eps * v) - df(x - eps * v)) / (2 * eps)
+    np.testing.assert_allclose(tangent.hvp(f)(x, v), want, rtol=1e-6, atol=1e-7)
+
+
+def test_an_integer_the_same_in_every_iteration_is_not_saved():
+    assert "stack.append(m)" not in tangent.source(tangent.grad(invariant_slices))
+    assert "stack.append(m)" in tangent.source(tangent.grad(varying_slices))
