@@ -211,7 +211,7 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
                 if line and line != last_line and not isinstance(stmt, (ast.For, ast.While)) and not (
                         # an `if` on its first statement's line (a guard that control-flow
                         # lowering made, or a one-line `if`): that statement's comment names it
-                        isinstance(stmt, ast.If) and getattr(stmt.body[0], "lineno", None) == line):
+                        isinstance(stmt, ast.If) and stmt.body and getattr(stmt.body[0], "lineno", None) == line):
                     text = self.origin.text(line)
                     where = f"{os.path.basename(self.origin.filename)}:{line}"
                     out.append(Comment(f"{where}: {text}" if text else where))

@@ -139,3 +139,17 @@ def test_integers_computed_in_loops(f, optimized):
 def test_an_integer_the_same_in_every_iteration_is_not_saved():
     assert "stack.append(m)" not in tangent.source(tangent.grad(invariant_slices))
     assert "stack.append(m)" in tangent.source(tangent.grad(varying_slices))
+
+
+def empty_then(x):
+    if np.sum(x) > 100.0:
+        pass
+    else:
+        x = x * 2.0
+    return np.sum(x * x)
+
+
+def test_an_if_with_an_empty_branch():
+    # (the comment rule of an if looks at its first statement: there may be none)
+    x = np.array([0.3, -1.2, 0.8])
+    np.testing.assert_allclose(tangent.grad(empty_then)(x), numeric_grad(empty_then, (x,), 0), rtol=1e-6)
