@@ -8,7 +8,9 @@ specialising, descriptions of the example arguments.
 Gives: ``ReverseMode.run()``, the two sweeps (``ReverseSweeps``) with
 ``Save``/``Restore`` markers in them, then ``ReverseMode.lower_markers()``,
 the sweeps with the markers turned into stack pushes and pops where the
-adjoint reads the restored value (``tape.Tape``), or into nothing.
+adjoint reads the restored value (``tape.Tape``), or into nothing. The
+adjoint's top-level assignments that nothing after them reads are left out
+(``drop_dead_tail``).
 
 The primal sweep is the normalized function with ``Save`` markers before the
 assignments whose old values the adjoint sweep may need. The adjoint sweep
@@ -100,6 +102,7 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
         self.subroutines: dict[int, Subroutine] = {}
         self.variables = len({n.id for n in names_in(tree)} | set(self.tape.def_count))
         self.after_adjoint: set[str] = set()  # names read after the adjoint sweep (set by run)
+        self.copied_for_regions: tuple | None = None  # (the copy of the result, its variable), see keep_result
         self._adopt_hook_names(tree)
 
     def _adopt_hook_names(self, tree):
@@ -330,6 +333,10 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
             value = call(self.session.bind_global("copy_tangent", runtime.copy_tangent), value)
             value.tangent_pure_call = True  # a fresh copy: dropped when unread
         primal.append(assign(kept, value))
+        if in_place and self.tape.def_count[var] <= 1 and not any(
+                isinstance(n, ast.Call) and getattr(n, "tangent_callee", None) in (list.append, list.pop)
+                for n in walk_list(self.tree)):
+            self.copied_for_regions = (primal[-1], var)  # no copy if no region is restored (lower_markers)
         if var in self.shapes:
             self.shapes[kept] = self.shapes[var]
         return name(kept)
@@ -341,8 +348,13 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
         # a name of kind "float" (numbers and arrays, never a sequence) that
         # the function writes into holds an array there
         arrays = {n for n, k in ir.get(self.tree, "kinds", {}).items() if k == "float"}
-        return self.tape.lower(primal, adjoint, self.analysis, self.wrt, self.session.bind_global,
-                               live_out=live_out, keep=self.after_adjoint, arrays=arrays)
+        lowered = self.tape.lower(primal, adjoint, self.analysis, self.wrt, self.session.bind_global,
+                                  live_out=live_out, keep=self.after_adjoint, arrays=arrays)
+        if self.copied_for_regions is not None:
+            stmt, var = self.copied_for_regions
+            if not any(site.name == var and site.index is not None for site in self.tape.lowered):
+                stmt.value = name(var)  # the backward pass leaves the result's object as it is
+        return lowered
 
 
 def drop_dead_tail(adjoint: list[ast.stmt], live_after: set[str]) -> list[ast.stmt]:

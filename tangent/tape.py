@@ -9,11 +9,16 @@ Gives: ``Tape.lower``, which turns the markers into real stack pushes
 marker pair becomes real only when the backward pass reads the restored
 value; that is decided on the adjoint as it will run, after the blocks that
 contained nothing but markers left out have gone (a branch that only
-restored an unsaved value does not keep its test variable alive).
+restored an unsaved value does not keep its test variable alive). A region
+of an array (``y[i] = v``) is restored only if its values are read after,
+not only its shape (``_SHAPE_ONLY`` helpers); an integer computed in a loop
+from integers fixed before it (``fixed_integers``) is never saved.
 
 Assumes: every ``Restore`` has a ``Save`` of the same site on the path the
 primal took (the sweeps put them down in pairs, in mirror order), so any set
-of sites lowered together keeps pushes and pops balanced.
+of sites lowered together keeps pushes and pops balanced; writing into an
+array keeps its shape and dtype; the names the caller says are arrays
+(``arrays``) hold NumPy arrays where they are written into.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ class Tape:
         self.sites: list[Site] = []
         self._site_index: dict = {}  # (name, id(stmt)) -> latest site (see site_of)
         self._sites_indexed = 0
+        self.lowered: set[Site] = set()  # the sites lower() made real
         args = tree.args
         for param in args.posonlyargs + args.args + args.kwonlyargs:
             self.def_count[param.arg] += 1  # the caller's value is a definition too
@@ -149,6 +155,7 @@ class Tape:
             needed = fewer
         init = sorted({site.name for site in needed if site.index is None and site.name not in wrt
                        and site.name not in analysis.defined_before(site.stmt)})
+        self.lowered = needed
         lower = _Lowering(needed, self.stack_name, bind_global).block
         return Lowered(lower(primal), lower(pruned), init, bool(needed))
 

@@ -141,6 +141,32 @@ def test_an_integer_the_same_in_every_iteration_is_not_saved():
     assert "stack.append(m)" in tangent.source(tangent.grad(varying_slices))
 
 
+def filled(x):
+    out = np.zeros(3)
+    out[0] = x[0] * 2.0
+    out[1:] = np.sin(x[1:])
+    return out
+
+
+def uses_filled(x):
+    r = filled(x)
+    r[0] = r[0] * r[1]  # a write into the helper's result, which its tape holds
+    return np.sum(r * x)
+
+
+@pytest.mark.parametrize("optimized", [True, False])
+def test_a_result_written_into_and_not_restored_is_not_copied(optimized):
+    x = np.array([0.3, -1.2, 0.8])
+    df = tangent.grad(uses_filled, optimized=optimized)
+    np.testing.assert_allclose(df(x), numeric_grad(uses_filled, (x,), 0), rtol=1e-6, atol=1e-8)
+    u = np.array([1.0, -0.5, 2.0])
+    g, value = tangent.vjp(filled, preserve_result=True, optimized=optimized)(x, u)
+    np.testing.assert_allclose(value, filled(x))
+    np.testing.assert_allclose(g, numeric_grad(lambda x: np.dot(filled(x), u), (x,), 0), rtol=1e-6, atol=1e-8)
+    if optimized:
+        assert "copy_tangent" not in tangent.source(df)
+
+
 def empty_then(x):
     if np.sum(x) > 100.0:
         pass
