@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import operator
 import os
 from dataclasses import dataclass, field
 
@@ -30,6 +31,30 @@ from .frontend import UNRESOLVED
 from .ir import Accumulate, Restore, assign, call, name, store
 from .shape_variants import drop_unbroadcast, shape_variant
 from .templates import instantiate
+
+# ``+`` and ``*`` on numbers and arrays (kinds.py decided: not on sequences;
+# ``x * x`` or ``x + x`` with a list x is a repetition, a concatenation or
+# an error), whose operands' adjoints are numbers or arrays too. Not
+# np.add / np.multiply: np.add(x, x) of a list x has list adjoints.
+_ARITHMETIC = (operator.add, operator.mul)
+
+
+def _merge_equal_contributions(raw: list[ast.stmt]) -> list[ast.stmt]:
+    """Equal contributions to one operand's adjoint (``x * x``, ``x + x``)
+    -> one, doubled: ``d[x] = 2.0 * e`` rather than ``d[x] = e; d[x] += e``.
+    Only for ``_ARITHMETIC``, where ``2.0 * e`` is the sum ``e + e``."""
+    out: list[ast.stmt] = []
+    seen: dict[tuple[str, str], Accumulate] = {}
+    for item in raw:
+        if isinstance(item, Accumulate) and isinstance(item.target, ast.Name):
+            key = (item.target.id, ast.dump(item.value))
+            first = seen.pop(key, None)  # (a third equal one is added to the pair)
+            if first is not None:
+                first.value = ast.BinOp(left=ast.Constant(value=2.0), op=ast.Mult(), right=first.value)
+                continue
+            seen[key] = item
+        out.append(item)
+    return out
 
 
 @dataclass
@@ -108,6 +133,8 @@ class AssignAdjoints(Differentiator):
         if self.shapes:
             result_shape = self.shapes.get(target)
             raw = [drop_unbroadcast(item, result_shape, self.shapes, self.session.namespace) for item in raw]
+        if callee in _ARITHMETIC:
+            raw = _merge_equal_contributions(raw)
         return raw
 
     def add_contributions(self, raw, stmt, target, state) -> Contributions:

@@ -82,7 +82,7 @@ class ControlFlowLowering:
             tree.body = self.block(body)
             return tree
         self.returned = self.namer.fresh("_returned")
-        self.result = self.namer.fresh("_result")
+        self.result = self.namer.fresh("result")  # its adjoint, the seed, is then `dresult`
         new_body = [ast.copy_location(_set(self.returned, False), body[0]),
                     ast.copy_location(_set(self.result, None), body[0])]
         new_body += self.block(body)

@@ -8,7 +8,9 @@ specialising, descriptions of the example arguments.
 Gives: ``ReverseMode.run()``, the two sweeps (``ReverseSweeps``) with
 ``Save``/``Restore`` markers in them, then ``ReverseMode.lower_markers()``,
 the sweeps with the markers turned into stack pushes and pops where the
-adjoint reads the restored value (``tape.Tape``), or into nothing.
+adjoint reads the restored value (``tape.Tape``), or into nothing. The
+adjoint's top-level assignments that nothing after them reads are left out
+(``drop_dead_tail``).
 
 The primal sweep is the normalized function with ``Save`` markers before the
 assignments whose old values the adjoint sweep may need. The adjoint sweep
@@ -33,7 +35,7 @@ import os
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from . import runtime
+from . import ir, runtime
 from .activity import is_setitem, written_region
 from .adjoints import NONZERO, AdjointStates, merge
 from .assign_adjoints import AssignAdjoints
@@ -100,6 +102,7 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
         self.subroutines: dict[int, Subroutine] = {}
         self.variables = len({n.id for n in names_in(tree)} | set(self.tape.def_count))
         self.after_adjoint: set[str] = set()  # names read after the adjoint sweep (set by run)
+        self.copied_for_regions: tuple | None = None  # (the copy of the result, its variable), see keep_result
         self._adopt_hook_names(tree)
 
     def _adopt_hook_names(self, tree):
@@ -117,10 +120,15 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
                 self.adjoint_names[hook.var] = hook.alias
 
     def refuse_unsupported(self, tree: ast.FunctionDef) -> None:
-        """The backward pass of a function that writes into arrays restores
-        the overwritten regions; reverse mode over that is not supported."""
-        restores = [stmt for stmt in ast.walk(tree) if isinstance(stmt, ast.Expr)
-                    and getattr(stmt.value, "tangent_callee", None) is runtime.restore_region]
+        """The backward pass of a function that writes into arrays zeroes the
+        adjoints of the overwritten regions and restores them (where their
+        old values are read); reverse mode over that is not supported."""
+        # (Tangent's code zeroes them even where it restores nothing; a user
+        # may call zero_region, which has rules, as any other function)
+        generated = self.origin.filename.startswith("<tangent ")
+        helpers = (runtime.restore_region, runtime.zero_region) if generated else (runtime.restore_region,)
+        restores = [stmt for stmt in ast.walk(tree) if isinstance(stmt, (ast.Expr, ast.Assign))
+                    and getattr(stmt.value, "tangent_callee", None) in helpers]
         if not restores:
             return
         tape_calls = (runtime.restore_region, runtime.copy_region)
@@ -129,7 +137,7 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
             isinstance(stmt, (ast.Expr, ast.Assign)) and getattr(stmt.value, "tangent_callee", None) in tape_calls)
             for n in names_loaded(stmt)}
         for stmt in restores:
-            target = stmt.value.args[0].id if isinstance(stmt.value.args[0], ast.Name) else None
+            target = stmt.value.args[0].id if isinstance(stmt, ast.Expr) and isinstance(stmt.value.args[0], ast.Name) else None
             # a restore changes values that other derivative code may read
             # (even an inactive array's, read as a coefficient): refuse both
             if any(self.analysis.is_varied(n, stmt) for n in names_loaded(stmt.value)) or target in read_elsewhere:
@@ -203,7 +211,10 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
                 code = self.finite_checks(stmt, code)
             if any(not isinstance(c, (Restore, Comment)) for c in code):
                 line = getattr(stmt, "lineno", None)
-                if line and line != last_line and not isinstance(stmt, (ast.For, ast.While)):
+                if line and line != last_line and not isinstance(stmt, (ast.For, ast.While)) and not (
+                        # an `if` on its first statement's line (a guard that control-flow
+                        # lowering made, or a one-line `if`): that statement's comment names it
+                        isinstance(stmt, ast.If) and stmt.body and getattr(stmt.body[0], "lineno", None) == line):
                     text = self.origin.text(line)
                     where = f"{os.path.basename(self.origin.filename)}:{line}"
                     out.append(Comment(f"{where}: {text}" if text else where))
@@ -298,6 +309,7 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
         grads = {p: self.d(p) for p in self.wrt}
         result = self.keep_result(primal, result)
         self.after_adjoint = set(grads.values()) | {n.id for n in names_in(result)}
+        adjoint = drop_dead_tail(adjoint, self.after_adjoint)
         return ReverseSweeps(primal, adjoint, result, grads, seed)
 
     def keep_result(self, primal: list[ast.stmt], result: ast.expr) -> ast.expr:
@@ -321,6 +333,10 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
             value = call(self.session.bind_global("copy_tangent", runtime.copy_tangent), value)
             value.tangent_pure_call = True  # a fresh copy: dropped when unread
         primal.append(assign(kept, value))
+        if in_place and self.tape.def_count[var] <= 1 and not any(
+                isinstance(n, ast.Call) and getattr(n, "tangent_callee", None) in (list.append, list.pop)
+                for n in walk_list(self.tree)):
+            self.copied_for_regions = (primal[-1], var)  # no copy if no region is restored (lower_markers)
         if var in self.shapes:
             self.shapes[kept] = self.shapes[var]
         return name(kept)
@@ -329,8 +345,40 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
         """Turn Save/Restore markers into stack pushes and pops where the
         adjoint reads the variable after restoring it (``Tape.lower``).
         Returns (primal, adjoint, names to initialise to None, uses_stack)."""
-        return self.tape.lower(primal, adjoint, self.analysis, self.wrt, self.session.bind_global,
-                               live_out=live_out, keep=self.after_adjoint)
+        # a name of kind "float" (numbers and arrays, never a sequence) that
+        # the function writes into holds an array there
+        arrays = {n for n, k in ir.get(self.tree, "kinds", {}).items() if k == "float"}
+        lowered = self.tape.lower(primal, adjoint, self.analysis, self.wrt, self.session.bind_global,
+                                  live_out=live_out, keep=self.after_adjoint, arrays=arrays)
+        if self.copied_for_regions is not None:
+            stmt, var = self.copied_for_regions
+            if not any(site.name == var and site.index is not None for site in self.tape.lowered):
+                stmt.value = name(var)  # the backward pass leaves the result's object as it is
+        return lowered
+
+
+def drop_dead_tail(adjoint: list[ast.stmt], live_after: set[str]) -> list[ast.stmt]:
+    """``adjoint`` without the generated assignments of its top level that
+    nothing after them reads (``live_after``: what is read after the
+    adjoint), e.g. the adjoint of an array zeroed where its first write is
+    undone, when the array was made from no active value. One backward
+    liveness sweep: a compound statement or marker keeps everything it may
+    read alive and kills nothing; a dropped statement reads nothing."""
+    live = set(live_after)
+    out: list[ast.stmt] = []
+    for stmt in reversed(adjoint):
+        if isinstance(stmt, ast.Assign) and getattr(stmt, "tangent_pure", False) and all(
+                isinstance(t, ast.Name) for t in stmt.targets):
+            stored = {t.id for t in stmt.targets}
+            if not stored & live:
+                continue
+            live -= stored
+            live |= names_loaded(stmt.value)
+        else:
+            live |= names_read([stmt])
+        out.append(stmt)
+    out.reverse()
+    return out
 
 
 __all__ = ["ReverseMode", "ReverseSweeps", "names_loaded", "names_read"]

@@ -9,11 +9,16 @@ Gives: ``Tape.lower``, which turns the markers into real stack pushes
 marker pair becomes real only when the backward pass reads the restored
 value; that is decided on the adjoint as it will run, after the blocks that
 contained nothing but markers left out have gone (a branch that only
-restored an unsaved value does not keep its test variable alive).
+restored an unsaved value does not keep its test variable alive). A region
+of an array (``y[i] = v``) is restored only if its values are read after,
+not only its shape (``_SHAPE_ONLY`` helpers); an integer computed in a loop
+from integers fixed before it (``fixed_integers``) is never saved.
 
 Assumes: every ``Restore`` has a ``Save`` of the same site on the path the
 primal took (the sweeps put them down in pairs, in mirror order), so any set
-of sites lowered together keeps pushes and pops balanced.
+of sites lowered together keeps pushes and pops balanced; writing into an
+array keeps its shape and dtype; the names the caller says are arrays
+(``arrays``) hold NumPy arrays where they are written into.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from collections import Counter
 from typing import NamedTuple
 
 from . import runtime
-from .astwalk import names_in
+from .astwalk import names_in, walk_list
 from .cfg import names_loaded
 from .ir import Comment, Restore, Save, Site, assign, call, name
 
@@ -47,10 +52,13 @@ class Tape:
         self.sites: list[Site] = []
         self._site_index: dict = {}  # (name, id(stmt)) -> latest site (see site_of)
         self._sites_indexed = 0
+        self.lowered: set[Site] = set()  # the sites lower() made real
         args = tree.args
         for param in args.posonlyargs + args.args + args.kwonlyargs:
             self.def_count[param.arg] += 1  # the caller's value is a definition too
         self._count_defs(tree.body, 0)
+        self.invariant = fixed_integers(tree, self.def_count)
+        self._same_every_time: set[int] = set()  # ids of sites whose new value is their old one
 
     def define(self, var: str, depth: int) -> None:
         """One more definition of ``var`` (inside a loop: more than one)."""
@@ -75,6 +83,12 @@ class Tape:
         """A new place where ``var`` (or ``var[index]``) is overwritten."""
         site = Site(var, stmt, depth > 0, index=index)
         self.sites.append(site)
+        if (depth and index is None and isinstance(stmt, ast.Assign) and self.def_count[var] == 2
+                and _integer_arithmetic(stmt.value, self.invariant)):
+            # the only definition of var, in a loop, computes the same integer
+            # in every iteration of every loop: nothing to save (e.g. the
+            # `2 * n` of `gates[n:2 * n]`)
+            self._same_every_time.add(id(site))
         return site
 
     def site_of(self, var: str, stmt: ast.AST) -> Site:
@@ -89,49 +103,100 @@ class Tape:
         return site
 
     # ------------------------------------------------------------ lowering
-    def needed(self, adjoint: list[ast.stmt], analysis, wrt, live_out) -> set[Site]:
+    def needed(self, adjoint: list[ast.stmt], analysis, wrt, live_out, arrays=frozenset(),
+               shape_args=None) -> set[Site]:
         """The sites whose old value the backward pass reads: an index site
-        whose variable it reads at all, a whole-variable site of a variable
-        defined more than once whose restored value is read afterwards."""
+        whose variable it reads at all (of an array, ``arrays``: whose
+        values it reads after the restore, see ``restored_values_read``), a
+        whole-variable site of a variable defined more than once whose
+        restored value is read afterwards."""
         reads = names_read(adjoint) | set(live_out)
-        read_after = restored_values_read(adjoint)
+        read_after = restored_values_read(adjoint, shape_args or {})
         return {
             s for s in self.sites
             if s.name in reads and s.index is not None
+            and (not _array_write(s, arrays) or id(s) in read_after.values)
         } | {
             s for s in self.sites
             if s.name in reads and s.index is None and self.def_count[s.name] > 1
+            and id(s) not in self._same_every_time
             # the old value matters only if the backward pass reads it after restoring it
-            and (id(s) in read_after or s.name in live_out)
+            and (id(s) in read_after.any or s.name in live_out)
             # a definition outside loops that no other definition reaches (on
             # any path: a loop that ran, one branch of an if) has no old value
             and (s.in_loop or s.name in analysis.possibly_defined_before(s.stmt) or s.name in wrt)
         }
 
     def lower(self, primal: list[ast.stmt], adjoint: list[ast.stmt], analysis, wrt, bind_global,
-              live_out=(), keep=()) -> Lowered:
+              live_out=(), keep=(), arrays=frozenset()) -> Lowered:
         """Markers -> pushes and pops where needed (see the module docstring).
 
         ``live_out``: names read from the primal's end by other means (split
         mode packs them into the tape); ``keep``: names read after the
-        adjoint (the gradients, the result).
+        adjoint (the gradients, the result); ``arrays``: names that only
+        ever hold NumPy arrays where they are written into (``y[i] = v``
+        keeps such a value's shape and dtype, so a restore only matters to
+        reads of its values).
 
         The set of needed sites is found by a fixpoint that shrinks it: with
         the unneeded markers left out some blocks are empty and go, which can
         only remove reads, so the next set is a subset of this one. A finite
         set cannot shrink for ever: the loop ends."""
-        needed = self.needed(adjoint, analysis, wrt, live_out)
+        arrays = frozenset(arrays) - set(keep)
+        shape_args = shape_only_arguments(adjoint, bind_global)
+        needed = self.needed(adjoint, analysis, wrt, live_out, arrays, shape_args)
         while True:
             pruned = prune(adjoint, needed, keep)
             reads = names_read(pruned)
-            fewer = self.needed(pruned, analysis, wrt, [n for n in live_out if n in reads]) & needed
+            fewer = self.needed(pruned, analysis, wrt, [n for n in live_out if n in reads], arrays,
+                                shape_args) & needed
             if fewer == needed:
                 break
             needed = fewer
         init = sorted({site.name for site in needed if site.index is None and site.name not in wrt
                        and site.name not in analysis.defined_before(site.stmt)})
+        self.lowered = needed
         lower = _Lowering(needed, self.stack_name, bind_global).block
         return Lowered(lower(primal), lower(pruned), init, bool(needed))
+
+
+def _integer_arithmetic(value: ast.expr, integers: set[str]) -> bool:
+    """``value`` is int constants and ``integers`` under + - * // % and unary -."""
+    if isinstance(value, ast.Constant):
+        return type(value.value) is int
+    if isinstance(value, ast.Name):
+        return value.id in integers
+    if isinstance(value, ast.UnaryOp):
+        return isinstance(value.op, ast.USub) and _integer_arithmetic(value.operand, integers)
+    if isinstance(value, ast.BinOp):
+        return (isinstance(value.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod))
+                and _integer_arithmetic(value.left, integers) and _integer_arithmetic(value.right, integers))
+    return False
+
+
+def fixed_integers(tree: ast.FunctionDef, def_count: Counter) -> set[str]:
+    """Names that hold one Python int wherever they are read: each defined
+    once (``def_count`` 1: outside loops, not a parameter) as an int
+    constant, ``len(...)``, an item of a ``.shape``, or integer arithmetic
+    of such names. Ints are immutable, so nothing changes them in place.
+    The set is found by a fixpoint that only grows, bounded by the names:
+    it ends."""
+    once = {}  # name -> its one defining value, for names defined once outside loops
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name) and len(stmt.targets) == 1:
+            if def_count[stmt.targets[0].id] == 1:
+                once[stmt.targets[0].id] = stmt.value
+    shapes = {n for n, v in once.items() if isinstance(v, ast.Attribute) and v.attr == "shape"}
+    found: set[str] = set()
+    while True:
+        more = {n for n, v in once.items() if n not in found and (
+            _integer_arithmetic(v, found)
+            or isinstance(v, ast.Call) and getattr(v, "tangent_callee", None) is len
+            or isinstance(v, ast.Subscript) and isinstance(v.value, ast.Name) and v.value.id in shapes
+            and isinstance(v.slice, ast.Constant) and type(v.slice.value) is int)}
+        if not more:
+            return found
+        found |= more
 
 
 class _Lowering:
@@ -215,54 +280,99 @@ def prune(stmts: list[ast.stmt], needed: set[Site], keep=()) -> list[ast.stmt]:
     return block(stmts)
 
 
-def restored_values_read(adjoint) -> set[int]:
-    """ids of the sites whose Restore is followed, in backward-pass order, by
-    a read of the restored variable (anything in an enclosing loop counts, as
-    it runs again)."""
-    events: list = []  # (kind, name or site, enclosing loops)
+# Runtime helpers that read an argument only for its shape and dtype (and,
+# for lists and dicts, its items' shapes): name -> position of that argument.
+_SHAPE_ONLY = {"grad_of_index": (runtime.grad_of_index, 0), "zero_region": (runtime.zero_region, 2),
+               "unbroadcast": (runtime.unbroadcast, 1), "zeros_like": (runtime.zeros_like, 0),
+               "grad_of_written": (runtime.grad_of_written, 2)}
+
+
+def shape_only_arguments(adjoint, bind_global) -> dict[str, int]:
+    """{name the adjoint calls a helper of ``_SHAPE_ONLY`` by: position of
+    the argument it reads only the shape of}; a name bound to anything else
+    is not in it."""
+    called = {n.func.id for stmt in adjoint for n in walk_list(stmt)
+              if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    return {hint: position for hint, (helper, position) in _SHAPE_ONLY.items()
+            if hint in called and bind_global(hint, helper) == hint}
+
+
+def _array_write(site: Site, arrays) -> bool:
+    """``y[index] = v`` into a name that holds a NumPy array there."""
+    return site.name in arrays and isinstance(site.stmt, ast.Assign) and isinstance(site.stmt.targets[0], ast.Subscript)
+
+
+class RestoredReads(NamedTuple):
+    """ids of sites whose restored variable is read afterwards at all
+    (``any``), and read for its values, not only its shape (``values``)."""
+
+    any: set[int]
+    values: set[int]
+
+
+def _reads(stmt, shape_args) -> list[tuple[str, bool]]:
+    """(name, read only for its shape) of each name the statement reads."""
+    shape_only = set()
+    for node in walk_list(stmt):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in shape_args:
+            position = shape_args[node.func.id]
+            if position < len(node.args) and isinstance(node.args[position], ast.Name):
+                shape_only.add(id(node.args[position]))
+    return [(n.id, id(n) in shape_only) for n in names_in(stmt) if isinstance(n.ctx, ast.Load)]
+
+
+def restored_values_read(adjoint, shape_args=None) -> RestoredReads:
+    """The sites whose Restore is followed, in backward-pass order, by a
+    read of the restored variable (anything in an enclosing loop counts, as
+    it runs again); ``shape_args`` (see ``shape_only_arguments``) tells the
+    reads of a shape only."""
+    events: list = []  # (kind, name or site, enclosing loops, a read of the shape only)
+    shape_args = shape_args or {}
+
+    def read(names, loops, shape=False):
+        events.extend(("read", n, loops, shape) for n in names)
 
     def walk(stmts, loops):
         for stmt in stmts:
             if isinstance(stmt, Restore):
-                events.append(("restore", stmt.site, loops))
+                events.append(("restore", stmt.site, loops, False))
                 if stmt.site.index is not None:
                     # restore_region(y, index, ...) writes into the object y
                     # names then: if y was rebound since, its old value is read
-                    events.append(("read", stmt.site.name, loops))
+                    read([stmt.site.name], loops, shape=True)
                 continue
             if isinstance(stmt, (Save, Comment)):
                 continue
             if isinstance(stmt, (ast.For, ast.While)):
-                for n in names_loaded(stmt.iter if isinstance(stmt, ast.For) else stmt.test):
-                    events.append(("read", n, loops))
+                read(names_loaded(stmt.iter if isinstance(stmt, ast.For) else stmt.test), loops)
                 walk(stmt.body, loops + (id(stmt),))
                 continue
             if isinstance(stmt, ast.If):
-                for n in names_loaded(stmt.test):
-                    events.append(("read", n, loops))
+                read(names_loaded(stmt.test), loops)
                 walk(stmt.body, loops)
                 walk(stmt.orelse, loops)
                 continue
-            for n in names_loaded(stmt):
-                events.append(("read", n, loops))
+            for n, shape in _reads(stmt, shape_args):
+                events.append(("read", n, loops, shape))
 
     walk(adjoint, ())
-    # for each name its last read, for each loop the names read inside it
-    last_read: dict[str, int] = {}
-    read_in_loop: dict[int, set[str]] = {}
-    for i, (kind, n, where) in enumerate(events):
-        if kind == "read":
-            last_read[n] = i
-            for loop in where:
-                read_in_loop.setdefault(loop, set()).add(n)
-    found: set[int] = set()
-    for i, (kind, site, loops) in enumerate(events):
-        if kind != "restore":
-            continue
-        later = last_read.get(site.name, -1) > i
-        again = bool(loops) and site.name in read_in_loop.get(loops[0], ())
-        if later or again:
-            found.add(id(site))
+    found = RestoredReads(set(), set())
+    for values, out in ((False, found.any), (True, found.values)):
+        # for each name its last read, for each loop the names read inside it
+        last_read: dict[str, int] = {}
+        read_in_loop: dict[int, set[str]] = {}
+        for i, (kind, n, where, shape) in enumerate(events):
+            if kind == "read" and not (values and shape):
+                last_read[n] = i
+                for loop in where:
+                    read_in_loop.setdefault(loop, set()).add(n)
+        for i, (kind, site, loops, _) in enumerate(events):
+            if kind != "restore":
+                continue
+            later = last_read.get(site.name, -1) > i
+            again = bool(loops) and site.name in read_in_loop.get(loops[0], ())
+            if later or again:
+                out.add(id(site))
     return found
 
 
