@@ -22,7 +22,7 @@ import types as types_module
 import weakref
 
 from . import optimize, runtime
-from .astwalk import fix_missing_locations, names_in, walk_list
+from .astwalk import names_in, walk_list
 from .codegen import compile_source, to_source
 from .errors import SourceUnavailableError, TangentSyntaxError
 from .forward import ForwardMode
@@ -176,11 +176,11 @@ class Session:
                                type_comment=None, type_params=[])
 
     def finish(self, fdef: ast.FunctionDef) -> ast.FunctionDef:
-        """``fdef`` optimized (if asked for) and tidied, ready for codegen."""
+        """``fdef`` optimized (if asked for) and tidied, ready for codegen
+        (which needs no source locations: it unparses, then compiles text)."""
         if self.optimized:
             fdef = optimize.optimize_function(fdef)
-        fdef = optimize.tidy_blocks(fdef)
-        return fix_missing_locations(fdef)
+        return optimize.tidy_blocks(fdef)
 
     def reverse(self, func, wrt: tuple[int, ...], preserve_result=False, check_scalar=True, example_args=None) -> str:
         """Generate ``dfunc(*args, seed=1.0)`` returning the adjoints of the
