@@ -395,22 +395,38 @@ def _empty(stmts) -> bool:
     return all(isinstance(s, (ast.Pass, Comment)) for s in stmts)
 
 
-def _statements(fdef):
-    """fdef and every statement (and except handler) in it, without walking
-    into expressions: only these have statement lists."""
+_BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
+_block_fields: dict[type, tuple[str, ...]] = {}  # node class -> which of _BLOCK_FIELDS it has
+
+
+def _blocks_of(cls: type) -> tuple[str, ...]:
+    found = _block_fields.get(cls)
+    if found is None:
+        found = _block_fields[cls] = tuple(f for f in _BLOCK_FIELDS if f in cls._fields)
+    return found
+
+
+def _compound_statements(fdef):
+    """fdef and every statement (and except handler) in it that holds
+    statement lists, without walking into expressions: only these have
+    them (a simple statement has none of the fields looked at)."""
     todo = [fdef]
     while todo:
         node = todo.pop()
+        fields = _blocks_of(node.__class__)
+        if not fields:
+            continue
         yield node
-        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+        for field in fields:
             inner = getattr(node, field, None)
             if isinstance(inner, list):
                 todo.extend(s for s in inner if isinstance(s, ast.AST))
 
 
 def _fix_empty_bodies(fdef):
-    # each node's fix reads and writes only its own fields: any visiting order does
-    for node in list(_statements(fdef)):
+    # each node's fix reads and writes only its own fields: any visiting order
+    # does; statements without statement lists have nothing to fix
+    for node in list(_compound_statements(fdef)):
         for field in ("body", "orelse"):
             inner = getattr(node, field, None)
             if isinstance(inner, list) and isinstance(node, ast.stmt) and field == "body" and not inner:
