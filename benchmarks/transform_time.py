@@ -1,7 +1,9 @@
 """Time Tangent's transforms (not the generated code) on straight-line NumPy functions.
 
 For functions of 25, 100 and 400 lines (elementwise functions, matmuls,
-reductions, each line reusing earlier variables) the script prints, in ms:
+reductions, each line reusing earlier variables) the script prints, in ms of
+CPU time (``time.process_time``: a loaded machine slows wall time, not this),
+the best of ``--repeat`` cold runs:
 
 - ``grad``: a cold ``tangent.grad(f)`` (cache cleared);
 - ``specialise``: the first call of that derivative minus a later call (the
@@ -17,6 +19,7 @@ function grad + specialisation under 50/200/800 ms. Usage::
     python benchmarks/transform_time.py              # about a minute
     python benchmarks/transform_time.py --no-fuzz --sizes 25,100
     python benchmarks/transform_time.py --show 25    # print the generated 25-line function
+    python benchmarks/transform_time.py --profile 400  # where grad + first call of 400 lines spend
 
 One thread: the BLAS thread variables are set before NumPy is imported.
 """
@@ -30,7 +33,6 @@ os.environ["MKL_NUM_THREADS"] = "1"
 import argparse
 import importlib.util
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -132,32 +134,50 @@ def ms(seconds):
 
 
 def measure(f, args, repeat):
+    """(grad, specialise, jvp, hvp) in ms of CPU time, each the best of ``repeat``."""
     wrt = (0, 1, 2)
     vectors = arguments(2)
+    clock = time.process_time
     grad_t, spec_t, jvp_t, hvp_t = [], [], [], []
     for _ in range(repeat):
         tangent.clear_cache()
-        t0 = time.perf_counter()
+        t0 = clock()
         df = tangent.grad(f, wrt=wrt)
-        t1 = time.perf_counter()
+        t1 = clock()
         df(*args)
-        t2 = time.perf_counter()
+        t2 = clock()
         df(*args)
-        t3 = time.perf_counter()
+        t3 = clock()
         grad_t.append(t1 - t0)
         spec_t.append((t2 - t1) - (t3 - t2))
 
         tangent.clear_cache()
-        t0 = time.perf_counter()
+        t0 = clock()
         tangent.jvp(f, wrt=wrt)
-        jvp_t.append(time.perf_counter() - t0)
+        jvp_t.append(clock() - t0)
 
         tangent.clear_cache()
-        t0 = time.perf_counter()
+        t0 = clock()
         h = tangent.hvp(f, wrt=wrt)
         h(*args, *vectors)
-        hvp_t.append(time.perf_counter() - t0)
-    return [ms(statistics.median(t)) for t in (grad_t, spec_t, jvp_t, hvp_t)]
+        hvp_t.append(clock() - t0)
+    return [ms(min(t)) for t in (grad_t, spec_t, jvp_t, hvp_t)]
+
+
+def profile(lines: int, top: int = 30) -> None:
+    """cProfile of a cold grad plus its first call on the ``lines``-line
+    function: Tangent's functions by cumulative time."""
+    import cProfile
+    import pstats
+
+    module = load(program(lines), f"profile{lines}")
+    args = arguments()
+    tangent.clear_cache()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    tangent.grad(module.f, wrt=(0, 1, 2))(*args)
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats("tangent/", top)
 
 
 def fuzz_time(seed=7000, n=40):
@@ -172,9 +192,11 @@ def fuzz_time(seed=7000, n=40):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="25,100,400")
-    parser.add_argument("--repeat", type=int, default=3, help="median of this many cold runs (1 for 400 lines)")
+    parser.add_argument("--repeat", type=int, default=3, help="best of this many cold runs")
     parser.add_argument("--no-fuzz", action="store_true")
     parser.add_argument("--show", type=int, default=None, help="print the program of this many lines and stop")
+    parser.add_argument("--profile", type=int, default=None, metavar="LINES",
+                        help="profile grad + first call of a function of this many lines and stop")
     opts = parser.parse_args(argv)
     if opts.show is not None:
         print(program(opts.show))
@@ -182,12 +204,14 @@ def main(argv=None):
     sizes = [int(s) for s in opts.sizes.split(",") if s]
     warm = load(program(5, seed=99), "warmup")  # imports and first-use costs out of the table
     measure(warm.f, arguments(), 1)
+    if opts.profile is not None:
+        profile(opts.profile)
+        return 0
     print(f"{'lines':>5} {'grad ms':>9} {'specialise ms':>14} {'grad+spec ms':>13} {'jvp ms':>8} {'hvp 1st call ms':>16}")
     for lines in sizes:
         module = load(program(lines), str(lines))
         args = arguments()
-        repeat = 1 if lines >= 400 else opts.repeat
-        g, s, j, h = measure(module.f, args, repeat)
+        g, s, j, h = measure(module.f, args, opts.repeat)
         print(f"{lines:>5} {g:>9.0f} {s:>14.0f} {g + s:>13.0f} {j:>8.0f} {h:>16.0f}", flush=True)
     if not opts.no_fuzz:
         elapsed, done = fuzz_time()

@@ -173,7 +173,7 @@ def argument_memory(tree: ast.FunctionDef, cfg: CFG) -> tuple[dict, dict]:
     made it share]}).
     """
     params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
-    definitions = assigned_values(ast.walk(tree))
+    definitions = assigned_values(walk_list(tree))
     for p in params:
         definitions.setdefault(p, []).append(None)
     made: dict[str, list] = {}
@@ -316,7 +316,7 @@ def _returns_new_values(fn) -> bool:
                 fresh_expr(v) for v in values if v is not None) and None not in values
         return fresh_expr(node)
 
-    returns = [n for n in ast.walk(tree) if isinstance(n, ast.Return)]
+    returns = [n for n in walk_list(tree) if isinstance(n, ast.Return)]
     result = bool(returns) and all(r.value is not None and fresh(r.value) for r in returns)
     _fresh_returns[fn] = result
     return result
@@ -327,11 +327,11 @@ def _local_values(tree: ast.FunctionDef) -> dict[str, list] | None:
     None when it binds names in ways this does not follow (loops, with,
     walrus, globals, nested functions, yields)."""
     assigned: dict[str, list] = {}
-    for node in ast.walk(tree):
+    for node in walk_list(tree):
         if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for t in targets:
-                for n in ast.walk(t):
+                for n in walk_list(t):
                     if isinstance(n, ast.Name):
                         assigned.setdefault(n.id, []).append(node.value if not isinstance(node, ast.AugAssign)
                                                              else ast.BinOp(left=n, op=node.op, right=node.value))

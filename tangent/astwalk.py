@@ -13,6 +13,8 @@ nodes with plain loops:
   assigned (``ast.Load`` / ``ast.Store`` context);
 * ``copy_tree(x)``: ``copy.deepcopy(x)`` of a tree (or list of trees),
   several times faster;
+* ``copy_nodes(x)``: a copy of the nodes and lists of a tree sharing every
+  other value its nodes hold (annotations such as ``tangent_value``);
 * ``FastTransformer``: an ``ast.NodeTransformer`` with the same results;
 * ``fix_missing_locations``: ``ast.fix_missing_locations``, the same result;
 * ``children_fields(cls)``: the fields of a node class that may hold nodes
@@ -165,6 +167,33 @@ def copy_tree(value, memo: dict | None = None):
         new.extend([v if v.__class__ in _KEEP else copy_tree(v, memo) for v in value])
         return new
     return copy.deepcopy(value, memo)
+
+
+def copy_nodes(value, memo: dict | None = None):
+    """A copy of the ``ast`` nodes and lists in ``value`` (a tree or a list
+    of trees) that shares everything else they hold: the values annotations
+    refer to (a global's value, a callee, a bound method's object) stay the
+    same objects, as they must for code generated from the copy. Nodes
+    shared within the tree stay shared in the copy; contexts and operators
+    are shared with the original, as in ``copy_tree``."""
+    if memo is None:
+        memo = {}
+    cls = value.__class__
+    if cls is list:
+        found = memo.get(id(value))
+        if found is None:
+            found = memo[id(value)] = []
+            found.extend([copy_nodes(v, memo) for v in value])
+        return found
+    if cls in _KEEP or not isinstance(value, _AST):
+        return value
+    found = memo.get(id(value))
+    if found is None:
+        found = memo[id(value)] = cls.__new__(cls)
+        fields = found.__dict__
+        for key, v in value.__dict__.items():
+            fields[key] = v if v.__class__ in _KEEP else copy_nodes(v, memo)
+    return found
 
 
 _LEAVES = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop, ast.Constant, ast.Name)

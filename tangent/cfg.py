@@ -22,7 +22,7 @@ import builtins
 from collections import deque
 from dataclasses import dataclass, field
 
-from .astwalk import loaded_names
+from .astwalk import loaded_names, walk_list
 
 
 @dataclass(eq=False)
@@ -47,7 +47,8 @@ def bindings(tree: ast.FunctionDef, counter, unfollowed) -> dict[str, list]:
     (unpacking, loops over other iterables). Parameters are not included."""
     found: dict[str, list] = {}
     ranges = set()
-    for node in ast.walk(tree):
+    nodes = walk_list(tree)
+    for node in nodes:
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 if isinstance(target, ast.Name):
@@ -55,14 +56,14 @@ def bindings(tree: ast.FunctionDef, counter, unfollowed) -> dict[str, list]:
                     if getattr(node.value, "tangent_callee", None) is builtins.range:
                         ranges.add(target.id)
                 else:
-                    for n in ast.walk(target):
+                    for n in walk_list(target):
                         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
                             found.setdefault(n.id, []).append(unfollowed)
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.For):
             over_range = (isinstance(node.iter, ast.Name) and node.iter.id in ranges
                           or getattr(node.iter, "tangent_callee", None) is builtins.range)
-            for n in ast.walk(node.target):
+            for n in walk_list(node.target):
                 if isinstance(n, ast.Name):
                     found.setdefault(n.id, []).append(counter if over_range else unfollowed)
     return found

@@ -26,13 +26,14 @@ import operator
 import numpy as np
 
 from . import runtime
-from .astwalk import walk_list
+from .astwalk import names_in, walk_list
 
 # The kinds: "seq" (list or tuple), "int", "float" (floats and arrays: never
 # a repetition count), "num" (a number or array, maybe an int), "range", None
 # (unknown, the top of the lattice) and "unseen" (no definition seen yet, the
 # bottom): unseen < int, float, range < num < None, and seq < None.
 _UNSEEN = "unseen"
+_UNKNOWN = object()  # not yet computed (None is the kind "unknown")
 _NONSEQ = ("int", "num", "float")
 
 _ARRAY_CONSTRUCTORS = {"array", "asarray", "asanyarray", "zeros", "ones", "empty", "full", "zeros_like", "ones_like",
@@ -100,54 +101,79 @@ class _Kinds:
         self.assigns = [n for n in nodes if isinstance(n, ast.Assign)]
         self.loops = [n for n in nodes if isinstance(n, ast.For)]
         self.binops = [n for n in nodes if isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Mult, ast.Add))]
+        self._known: dict[int, object] = {}  # id(expression) -> its kind, while self.kinds stays the same
 
     def solve(self) -> None:
         """Join each definition's kind into its target's until nothing changes.
+
+        Passes as in a round-robin (Jacobi) iteration: each pass evaluates
+        the definitions with the kinds of the previous pass. A pass only
+        re-evaluates the definitions reading a name that changed in the pass
+        before: the others give the same kind as before, which is already
+        joined into their targets (joins are idempotent), so the result is
+        the round-robin one while the cost follows the changes (linear
+        instead of one whole sweep per link of a chain of definitions).
 
         Converges by construction: a name's kind only moves up the lattice
         (each update is a join with the old kind), whose height is 3, so
         every pass but the last raises some name and there are at most
         3 * (number of names) + 1 passes (asserted)."""
+        definitions = [(stmt, stmt.value) for stmt in self.assigns] + [(loop, loop.iter) for loop in self.loops]
+        readers: dict[str, list[int]] = {}
+        for index, (_, value) in enumerate(definitions):
+            for read in sorted({n.id for n in names_in(value)}):
+                readers.setdefault(read, []).append(index)
         targets = [t for s in self.assigns for t in s.targets] + [loop.target for loop in self.loops]
-        names = set(self.kinds) | {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        names = set(self.kinds) | {n.id for t in targets for n in names_in(t)}
         limit = 3 * len(names) + 1
+        pending = range(len(definitions))
         for _ in range(limit + 1):
-            new_kinds = dict(self.kinds)
-            changed = self._assignments(new_kinds) | self._loop_targets(new_kinds)
-            self.kinds = new_kinds
-            if not changed:
+            updates: dict = {}
+            for index in pending:
+                definition = definitions[index][0]
+                if isinstance(definition, ast.Assign):
+                    self._assignment(definition, updates)
+                else:
+                    self._loop_target(definition, updates)
+            if not updates:
                 return
+            self.kinds.update(updates)
+            self._known.clear()
+            pending = sorted({index for changed in updates for index in readers.get(changed, ())})
         raise AssertionError("kind inference did not converge")  # pragma: no cover
 
-    def _assignments(self, new_kinds: dict) -> bool:
-        changed = False
-        for stmt in self.assigns:
-            for target in stmt.targets:
-                if isinstance(target, ast.Name):
-                    k = _join_kinds(new_kinds.get(target.id, _UNSEEN), self.of(stmt.value))
-                    if new_kinds.get(target.id, _UNSEEN) != k:
-                        new_kinds[target.id] = k
-                        changed = True
-                elif isinstance(target, ast.Tuple):
-                    for elt in target.elts:
-                        if isinstance(elt, ast.Name) and new_kinds.get(elt.id, _UNSEEN) is not None:
-                            new_kinds[elt.id] = None
-                            changed = True
-        return changed
+    def _current(self, updates: dict, target: str):
+        return updates[target] if target in updates else self.kinds.get(target, _UNSEEN)
 
-    def _loop_targets(self, new_kinds: dict) -> bool:
-        changed = False
-        for loop in self.loops:
-            if isinstance(loop.target, ast.Name):
-                k = "int" if self.of(loop.iter) == "range" else None
-                k = _join_kinds(new_kinds.get(loop.target.id, _UNSEEN), k)
-                if new_kinds.get(loop.target.id, _UNSEEN) != k:
-                    new_kinds[loop.target.id] = k
-                    changed = True
-        return changed
+    def _assignment(self, stmt: ast.Assign, updates: dict) -> None:
+        for target in stmt.targets:
+            if isinstance(target, ast.Name):
+                old = self._current(updates, target.id)
+                k = _join_kinds(old, self.of(stmt.value))
+                if old != k:
+                    updates[target.id] = k
+            elif isinstance(target, ast.Tuple):
+                for elt in target.elts:
+                    if isinstance(elt, ast.Name) and self._current(updates, elt.id) is not None:
+                        updates[elt.id] = None
+
+    def _loop_target(self, loop: ast.For, updates: dict) -> None:
+        if isinstance(loop.target, ast.Name):
+            k = "int" if self.of(loop.iter) == "range" else None
+            old = self._current(updates, loop.target.id)
+            k = _join_kinds(old, k)
+            if old != k:
+                updates[loop.target.id] = k
 
     def of(self, node):
-        """The kind of an expression, from the names' current kinds."""
+        """The kind of an expression, from the names' current kinds
+        (remembered until they change: operands are asked for repeatedly)."""
+        known = self._known.get(id(node), _UNKNOWN)
+        if known is _UNKNOWN:
+            known = self._known[id(node)] = self._of(node)
+        return known
+
+    def _of(self, node):
         if isinstance(node, ast.Constant):
             return _kind_of_value(node.value) if not isinstance(node.value, (str, bytes)) else None
         if isinstance(node, ast.Name):

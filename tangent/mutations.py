@@ -25,6 +25,7 @@ import numpy as np
 
 from .activity import Analysis, is_setitem
 from .aliases import alias_source, argument_memory, assigned_values, index_makes_copy, may_return_an_argument
+from .astwalk import walk_list
 from .cfg import CFG, bindings, names_loaded, reaching_definitions
 from .errors import TangentSyntaxError
 
@@ -97,8 +98,6 @@ def _refuse_writes_into_arguments(tree: ast.FunctionDef, origin, analysis: Analy
     passed: an argument itself, a view of it (a basic slice, a reshape, .T),
     an item of a list or dict argument, a loop target over a list argument."""
     cfg = analysis.cfg
-    facts, made = argument_memory(tree, cfg)
-    shown = _user_words(tree)
     sites = [(var, stmt) for var, found in writes.items() for stmt in found
              if not getattr(stmt, "tangent_augmented", False)]
     for node in cfg.nodes:
@@ -111,6 +110,9 @@ def _refuse_writes_into_arguments(tree: ast.FunctionDef, origin, analysis: Analy
                 mutates = False
             if mutates:
                 sites.append((stmt.value.func.value.id, stmt))
+    if not sites:
+        return  # nothing writes into anything: what may share memory does not matter
+    facts, made = argument_memory(tree, cfg)
     for var, stmt in sites:
         node = cfg.node_of.get(id(stmt))
         if node is None:
@@ -131,6 +133,7 @@ def _refuse_writes_into_arguments(tree: ast.FunctionDef, origin, analysis: Analy
         line = where[0].lineno if where else None
         text = origin.text(line) if line is not None else ""
         since = f" (since line {line}{': ' + text if text else ''})" if line is not None else ""
+        shown = _user_words(tree)
         raise origin.error(
             TangentSyntaxError, stmt,
             f"this writes into {shown(var)}, which may share memory with the argument {argument!r}{since}, "
@@ -148,7 +151,7 @@ def _user_words(tree: ast.FunctionDef):
     the same without quotes (None when there are no such words)."""
     definitions = {}
     user_names = {}  # temporary -> the user's variable it was copied into
-    for stmt in ast.walk(tree):
+    for stmt in walk_list(tree):
         if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
             definitions.setdefault(stmt.targets[0].id, stmt.value)
             if isinstance(stmt.value, ast.Name):

@@ -22,6 +22,13 @@ class Namer:
         self.taken: set[str] = set(taken)  # only grows
         self._next: dict[str, int] = {}  # base -> first suffix not yet seen taken
 
+    def copy(self) -> Namer:
+        """A namer that hands out, from now on, the names this one would."""
+        other = Namer()
+        other.taken = set(self.taken)
+        other._next = dict(self._next)
+        return other
+
     def reserve(self, name: str) -> str:
         """Mark ``name`` as used; returns it."""
         self.taken.add(name)

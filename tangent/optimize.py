@@ -55,6 +55,17 @@ class ConstantFolder(FastTransformer):
     # user's code they would turn a fresh array into an alias of x.
     algebra = False
 
+    def __init__(self, counts: NameCounts | None = None):
+        self.counts = counts
+
+    def dropped(self, *parts) -> None:
+        """The folding left out these subtrees (or lists of them): their
+        names no longer count."""
+        if self.counts is not None:
+            for part in parts:
+                for node in part if isinstance(part, list) else [part]:
+                    self.counts.forget(node)
+
     def visit_Assign(self, node):
         saved = self.algebra
         self.algebra = getattr(node, "tangent_pure", False)
@@ -117,11 +128,13 @@ class ConstantFolder(FastTransformer):
     def visit_BoolOp(self, node):
         self.generic_visit(node)
         values = []
-        for value in node.values:
+        for k, value in enumerate(node.values):
             if _is_const(value):
                 truthy = bool(value.value)
                 if isinstance(node.op, ast.Or) and truthy or isinstance(node.op, ast.And) and not truthy:
+                    self.dropped(node.values[k + 1:])
                     if not values:
+                        self.dropped(node.values[:k])
                         return value
                     values.append(value)
                     break
@@ -137,6 +150,7 @@ class ConstantFolder(FastTransformer):
     def visit_IfExp(self, node):
         self.generic_visit(node)
         if _is_const(node.test):
+            self.dropped(node.orelse if node.test.value else node.body)
             return node.body if node.test.value else node.orelse
         return node
 
@@ -144,12 +158,15 @@ class ConstantFolder(FastTransformer):
         self.generic_visit(node)
         if _is_const(node.test):
             chosen = node.body if node.test.value else node.orelse
+            self.dropped(node.orelse if node.test.value else node.body)
             return chosen or None
         return node
 
 
-def fold_constants(fdef: ast.FunctionDef) -> ast.FunctionDef:
-    fdef = ConstantFolder().visit(fdef)
+def fold_constants(fdef: ast.FunctionDef, counts: NameCounts | None = None) -> ast.FunctionDef:
+    """Fold constants (see the module docstring); ``counts``, when given,
+    are kept exact."""
+    fdef = ConstantFolder(counts).visit(fdef)
     return _fix_empty_bodies(fdef)
 
 
@@ -161,18 +178,27 @@ def _stores(node) -> set[str]:
     return stored_names(node)
 
 
-def _name_counts(fdef) -> tuple[dict[str, int], dict[str, int]]:
-    """(assignments, reads) of each name in the function, in one walk."""
-    counts: dict[str, int] = {}
-    loads: dict[str, int] = {}
-    for node in names_in(fdef):
-        if isinstance(node.ctx, ast.Store):
-            counts[node.id] = counts.get(node.id, 0) + 1
-        elif isinstance(node.ctx, ast.Load):
-            loads[node.id] = loads.get(node.id, 0) + 1
-    for a in fdef.args.posonlyargs + fdef.args.args + fdef.args.kwonlyargs:
-        counts[a.arg] = counts.get(a.arg, 0) + 1
-    return counts, loads
+class NameCounts:
+    """How often each name of a function is assigned (``stores``,
+    parameters included) and read (``loads``), counted in one walk and then
+    kept exact by the passes as they change the function (``forget`` what
+    they drop), instead of a walk of the whole function before each pass."""
+
+    def __init__(self, fdef: ast.FunctionDef):
+        self.stores: Counter = Counter()
+        self.loads: Counter = Counter()
+        self.forget(fdef, -1)
+        for a in fdef.args.posonlyargs + fdef.args.args + fdef.args.kwonlyargs:
+            self.stores[a.arg] += 1
+
+    def forget(self, node: ast.AST, sign: int = 1) -> None:
+        """``node`` left the function: its names no longer count."""
+        stores, loads = self.stores, self.loads
+        for n in names_in(node):
+            if isinstance(n.ctx, ast.Store):
+                stores[n.id] -= sign
+            elif isinstance(n.ctx, ast.Load):
+                loads[n.id] -= sign
 
 
 class _StatementNames:
@@ -229,11 +255,13 @@ def _last_use(a: str, b: str, rest: list[ast.stmt], uses_total: int, names: _Sta
     return last
 
 
-def propagate_copies(fdef: ast.FunctionDef) -> ast.FunctionDef:
+def propagate_copies(fdef: ast.FunctionDef, name_counts: NameCounts | None = None) -> ast.FunctionDef:
     """``a = b`` (a assigned once) followed by uses of ``a`` in the same
     block: the uses read ``b`` and the copy goes, where that is safe (see
-    ``_last_use``)."""
-    counts, loads = _name_counts(fdef)  # loads kept exact as copies are substituted
+    ``_last_use``). ``name_counts``, when given, are the function's and are
+    kept exact."""
+    name_counts = name_counts or NameCounts(fdef)
+    counts, loads = name_counts.stores, name_counts.loads  # kept exact as copies are substituted
     names = _StatementNames()
 
     def block(stmts):
@@ -270,10 +298,12 @@ def propagate_copies(fdef: ast.FunctionDef) -> ast.FunctionDef:
     return fdef
 
 
-def merge_temporaries(fdef: ast.FunctionDef) -> ast.FunctionDef:
+def merge_temporaries(fdef: ast.FunctionDef, name_counts: NameCounts | None = None) -> ast.FunctionDef:
     """``t = e`` directly followed by ``x = t``, t read nowhere else: ``x = e``
-    (the temporaries that normalization adds for ``s = s + ...``)."""
-    counts, loads = _name_counts(fdef)
+    (the temporaries that normalization adds for ``s = s + ...``).
+    ``name_counts``, when given, are the function's and are kept exact."""
+    name_counts = name_counts or NameCounts(fdef)
+    counts, loads = name_counts.stores, name_counts.loads
 
     def block(stmts):
         out = []
@@ -289,6 +319,8 @@ def merge_temporaries(fdef: ast.FunctionDef) -> ast.FunctionDef:
                     and previous.targets[0].id == stmt.value.id and loads.get(stmt.value.id) == 1
                     and counts.get(stmt.value.id) == 1):
                 previous.targets = stmt.targets
+                counts[stmt.value.id] -= 1  # t is neither assigned nor read any more
+                loads[stmt.value.id] -= 1
                 continue
             out.append(stmt)
         return out
@@ -304,11 +336,21 @@ def _has_side_effects(stmt: ast.Assign) -> bool:
                for n in walk_list(stmt.value))
 
 
-def eliminate_dead_code(fdef: ast.FunctionDef) -> ast.FunctionDef:
+def eliminate_dead_code(fdef: ast.FunctionDef, name_counts: NameCounts | None = None) -> ast.FunctionDef:
     """Remove assignments whose targets nobody reads, x = x, and empty ifs and
     loops. Load counts are kept up to date as statements go, and blocks are
-    swept from the end, so a chain of dead temporaries goes in one sweep."""
-    counts = Counter(n.id for n in _loads(fdef))
+    swept from the end, so a chain of dead temporaries goes in one sweep.
+    ``name_counts``, when given, are the function's and are kept exact."""
+    name_counts = name_counts or NameCounts(fdef)
+    counts = name_counts.loads
+    effects: dict[int, tuple] = {}  # id(stmt) -> (stmt, side effects): sweeps change no kept statement's value
+
+    def side_effects(stmt):
+        found = effects.get(id(stmt))
+        if found is None:
+            found = effects[id(stmt)] = (stmt, _has_side_effects(stmt))
+        return found[1]
+
     # Each sweep that sets ``removed`` took out at least one statement: the
     # loop ends after at most as many sweeps as there are statements.
     removed = True
@@ -316,8 +358,7 @@ def eliminate_dead_code(fdef: ast.FunctionDef) -> ast.FunctionDef:
     def drop(node):
         nonlocal removed
         removed = True
-        for n in _loads(node):
-            counts[n.id] -= 1
+        name_counts.forget(node)
 
     def block(stmts):
         out = []
@@ -327,7 +368,7 @@ def eliminate_dead_code(fdef: ast.FunctionDef) -> ast.FunctionDef:
                 drop(stmt)  # x = x
                 continue
             if isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets):
-                if not any(counts[t.id] > 0 for t in stmt.targets) and not _has_side_effects(stmt):
+                if not any(counts[t.id] > 0 for t in stmt.targets) and not side_effects(stmt):
                     drop(stmt)
                     continue
             for field in ("body", "orelse"):
@@ -354,22 +395,38 @@ def _empty(stmts) -> bool:
     return all(isinstance(s, (ast.Pass, Comment)) for s in stmts)
 
 
-def _statements(fdef):
-    """fdef and every statement (and except handler) in it, without walking
-    into expressions: only these have statement lists."""
+_BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
+_block_fields: dict[type, tuple[str, ...]] = {}  # node class -> which of _BLOCK_FIELDS it has
+
+
+def _blocks_of(cls: type) -> tuple[str, ...]:
+    found = _block_fields.get(cls)
+    if found is None:
+        found = _block_fields[cls] = tuple(f for f in _BLOCK_FIELDS if f in cls._fields)
+    return found
+
+
+def _compound_statements(fdef):
+    """fdef and every statement (and except handler) in it that holds
+    statement lists, without walking into expressions: only these have
+    them (a simple statement has none of the fields looked at)."""
     todo = [fdef]
     while todo:
         node = todo.pop()
+        fields = _blocks_of(node.__class__)
+        if not fields:
+            continue
         yield node
-        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+        for field in fields:
             inner = getattr(node, field, None)
             if isinstance(inner, list):
                 todo.extend(s for s in inner if isinstance(s, ast.AST))
 
 
 def _fix_empty_bodies(fdef):
-    # each node's fix reads and writes only its own fields: any visiting order does
-    for node in list(_statements(fdef)):
+    # each node's fix reads and writes only its own fields: any visiting order
+    # does; statements without statement lists have nothing to fix
+    for node in list(_compound_statements(fdef)):
         for field in ("body", "orelse"):
             inner = getattr(node, field, None)
             if isinstance(inner, list) and isinstance(node, ast.stmt) and field == "body" and not inner:
@@ -385,11 +442,12 @@ def _fix_empty_bodies(fdef):
 def optimize_function(fdef: ast.FunctionDef) -> ast.FunctionDef:
     """Run the passes twice: a second round catches what the first one's
     removals expose (dead-code elimination itself runs to a fixed point)."""
+    counts = NameCounts(fdef)  # one walk: each pass keeps the counts exact
     for _ in range(2):
-        fdef = fold_constants(fdef)
-        fdef = propagate_copies(fdef)
-        fdef = eliminate_dead_code(fdef)
-        fdef = merge_temporaries(fdef)
+        fdef = fold_constants(fdef, counts)
+        fdef = propagate_copies(fdef, counts)
+        fdef = eliminate_dead_code(fdef, counts)
+        fdef = merge_temporaries(fdef, counts)
     return fdef
 
 

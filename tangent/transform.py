@@ -9,29 +9,64 @@ gives, from ``build``, the compiled derivative with its source attached
 (``tangent_source``). It assumes the function's source can be read
 (``frontend.parse_function``) and leaves caching, specialisation to argument
 shapes and the ownership of results to the public API (``api``).
+
+The code specialised to argument shapes (``reverse`` with ``example_args``,
+in a new session at the derivative's first call) starts from the same
+normalized function as the generic code: the generic run keeps a copy of it
+(``_Prepared``), which the specialising run takes instead of parsing and
+normalizing again, while nothing it was made from changed.
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import copy
+import functools
+import gc
 import linecache
 import os
 import types as types_module
 import weakref
 
-from . import optimize, runtime
-from .astwalk import fix_missing_locations, names_in, walk_list
+from . import optimize, rules, runtime
+from .astwalk import copy_nodes, names_in, walk_list
 from .codegen import compile_source, to_source
 from .errors import SourceUnavailableError, TangentSyntaxError
 from .forward import ForwardMode
-from .frontend import ParsedFunction, local_names, parse_function
+from .frontend import ParsedFunction, local_names, parse_function, recording_now, unchanged
 from .ir import assign, call, name, store
 from .naming import Namer
 from .normalize import normalize
 from .reverse import ReverseMode, names_read
 from .shapes import describe_argument
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """No cyclic garbage collection meanwhile (restored after, also on an
+    error). A transform allocates many small objects (nodes, sets) and
+    keeps most of them: each collection scans them all again, which made
+    transform time grow faster than the function (a fifth of a 400-line
+    grad). What it leaves as cyclic garbage is collected afterwards."""
+    enabled = gc.isenabled()
+    if enabled:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _without_collection(method):
+    """Run ``method`` with the cyclic garbage collector paused."""
+    @functools.wraps(method)
+    def run(*args, **kwargs):
+        with _collector_paused():
+            return method(*args, **kwargs)
+    return run
 
 
 class Session:
@@ -176,17 +211,19 @@ class Session:
                                type_comment=None, type_params=[])
 
     def finish(self, fdef: ast.FunctionDef) -> ast.FunctionDef:
-        """``fdef`` optimized (if asked for) and tidied, ready for codegen."""
+        """``fdef`` optimized (if asked for) and tidied, ready for codegen
+        (which needs no source locations: it unparses, then compiles text)."""
         if self.optimized:
             fdef = optimize.optimize_function(fdef)
-        fdef = optimize.tidy_blocks(fdef)
-        return fix_missing_locations(fdef)
+        return optimize.tidy_blocks(fdef)
 
+    @_without_collection
     def reverse(self, func, wrt: tuple[int, ...], preserve_result=False, check_scalar=True, example_args=None) -> str:
         """Generate ``dfunc(*args, seed=1.0)`` returning the adjoints of the
         positional arguments in ``wrt``. Returns its name. With
         ``example_args`` the code is specialised to their types and shapes."""
-        parsed, tree, namer, wrt_names, fname = self.entry(func, wrt)
+        parsed, tree, namer, wrt_names, fname = self.entry(
+            func, wrt, keep=self.optimized and example_args is None, reuse=example_args is not None)
         args = tree.args
         arguments = None
         if example_args is not None:
@@ -234,6 +271,7 @@ class Session:
         self.functions.append(self.finish(self.function_def(fname, args, body, doc)))
         return fname, tangent_params
 
+    @_without_collection
     def forward(self, func, wrt: tuple[int, ...], preserve_result=False) -> str:
         """Generate ``func_jvp(*args, *tangents)`` returning the directional
         derivative of ``func`` along the tangents of the ``wrt`` arguments."""
@@ -256,10 +294,19 @@ class Session:
         self.functions.append(self.finish(self.function_def(fname, new_args, body, doc)))
         return fname
 
-    def entry(self, func, wrt):
+    def entry(self, func, wrt, keep: bool = False, reuse: bool = False):
         """Parse the function a derivative is asked for: (parsed, normalized
-        tree, namer, names of the wrt parameters, name of the derivative)."""
-        parsed, tree, namer = self.prepare(func)
+        tree, namer, names of the wrt parameters, name of the derivative).
+        With ``keep`` a copy of the normalized function is kept for the
+        specialising run, which passes ``reuse`` (see ``_Prepared``)."""
+        prepared = _Prepared.take(self, func) if reuse else None
+        if prepared is not None:
+            parsed, tree, namer = prepared
+        else:
+            keep = keep and _Prepared.applies(self, func)  # (before prepare binds globals)
+            parsed, tree, namer = self.prepare(func)
+            if keep:
+                _Prepared.keep(self, func, parsed, tree, namer)
         origin = parsed.origin
         self.derived_from = getattr(origin, "derived_from", None) or (
             f"{os.path.basename(origin.filename)}:{tree.lineno} (in {origin.func_name})")
@@ -279,6 +326,7 @@ class Session:
             ) from None
 
     # ------------------------------------------------------------ output
+    @_without_collection
     def build(self, entry: str, label: str):
         """Compile the module; return the entry function (source attached)."""
         # Subroutine derivatives first, then the entry point.
@@ -298,6 +346,74 @@ class Session:
 
 
 _MISSING = object()
+
+
+
+class _Prepared:
+    """What ``Session.prepare`` made of an entry function in a new session:
+    the normalized tree (a copy of its nodes, sharing the values they refer
+    to), the namer and the session's globals as they were right after it.
+
+    Kept, one per function, by the generic run of optimized reverse mode
+    and taken (once) by the run that specialises that derivative to
+    argument shapes, in a new session too. Both start from the same state
+    (a new session, no known arguments), so prepare would give both the
+    same result: it depends only on the function's source and on what it
+    reads of the function's globals, closure and attributes and of the rule
+    registry. Those reads are recorded; a copy is taken only while each
+    still holds the same object and no rule was registered since. The copy
+    holds no reference to the function itself (the table is keyed weakly
+    by it), so keeping it keeps the function alive no more than its cached
+    derivative does."""
+
+    _kept: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def __init__(self, session: Session, parsed: ParsedFunction, tree, namer: Namer, deps: tuple):
+        self.parsed = copy.copy(parsed)
+        self.parsed.func = None  # set again when taken
+        self.tree = copy_nodes(tree)
+        self.namer = namer.copy()
+        self.namespace = dict(session.namespace)
+        self.names_of = dict(session._names_of)
+        self.module_names = session.module_names.copy()
+        self.deps = deps
+        self.version = rules.version()
+
+    @staticmethod
+    def applies(session: Session, func) -> bool:
+        """Whether ``session`` is new (prepare's result depends on its
+        globals) and ``func`` a plain function (a method's ``self`` is not
+        part of its key)."""
+        return isinstance(func, types_module.FunctionType) and not session.namespace and not session.functions \
+            and not session._names_of
+
+    @classmethod
+    def keep(cls, session: Session, func, parsed, tree, namer) -> None:
+        """Keep a copy of what prepare just made of ``func``, if what it
+        read was recorded: the API's recording (``frontend.recording``) of
+        the whole derivative is active during prepare, so what it holds by
+        now includes every read of prepare (and perhaps earlier ones, which
+        only make the check stricter). None recorded: nothing is kept."""
+        deps = tuple(recording_now())
+        if deps:
+            cls._kept[func] = cls(session, parsed, tree, namer, deps)
+
+    @classmethod
+    def take(cls, session: Session, func):
+        """(parsed, tree, namer) kept for ``func``, with ``session``'s
+        globals set as prepare would have set them; None when there is no
+        valid copy (then prepare runs as usual)."""
+        if not cls.applies(session, func):
+            return None
+        kept = cls._kept.pop(func, None)
+        if kept is None or kept.version != rules.version() or not unchanged(kept.deps):
+            return None
+        session.namespace.update(kept.namespace)
+        session._names_of.update(kept.names_of)
+        session.module_names = kept.module_names
+        parsed = kept.parsed
+        parsed.func = func
+        return parsed, kept.tree, kept.namer
 
 
 def _identity_key(mapping) -> tuple:
