@@ -45,7 +45,11 @@ class recording:
         return self.deps
 
     def __exit__(self, *exc):
-        _recorders.remove(self.deps)
+        # by identity: nested recordings may hold equal (e.g. empty) dicts
+        for i in range(len(_recorders) - 1, -1, -1):
+            if _recorders[i] is self.deps:
+                del _recorders[i]
+                break
         return False
 
 

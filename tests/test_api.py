@@ -457,3 +457,16 @@ def test_registering_a_rule_changes_the_next_grad():
         d[x] = d[result] * 3.0 * x * x  # noqa: F821
 
     np.testing.assert_allclose(tangent.grad(uses_cube)(x), _fd(uses_cube, x), rtol=1e-6)
+
+
+def test_nested_recordings_with_equal_dicts_leave_in_order():
+    # list.remove matched by equality: the inner exit removed the outer (equal, empty)
+    # dict, and the outer exit then raised ValueError
+    from tangent import frontend
+
+    before = list(frontend._recorders)
+    with frontend.recording() as outer:
+        with frontend.recording() as inner:
+            assert frontend._recorders[-1] is inner
+        assert frontend._recorders[-1] is outer
+    assert frontend._recorders == before
