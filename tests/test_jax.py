@@ -63,7 +63,13 @@ def softmaxes(x, y, W, b):
         + (jax.nn.softmax(x) * x).sum()
 
 
-CASES = [elementwise, activations, operators, reductions, shapes, products, indexing, selections, softmaxes]
+def extrema(x, y, W, b):
+    return jnp.max(x) * jnp.amax(x, axis=1).sum() + jnp.min(y) + x.min(axis=(0, 1), keepdims=True).sum() \
+        + jax.nn.logsumexp(x * y, axis=1).sum() + (jnp.clip(x, -0.5, 0.5) * jnp.clip(x, min=0.1)).sum() \
+        + x.max(axis=0).sum()
+
+
+CASES = [extrema, elementwise, activations, operators, reductions, shapes, products, indexing, selections, softmaxes]
 
 
 def arguments():
@@ -150,3 +156,12 @@ def masked_sum(x):
 def test_unsupported_argument_is_refused():
     with pytest.raises(tangent.TangentError):
         tangent.grad(masked_sum)(r(3))
+
+
+def weighted_logsumexp(x):
+    return jax.nn.logsumexp(x, b=jnp.arange(3.0))
+
+
+def test_argument_the_rule_ignores_is_refused():
+    with pytest.raises(tangent.TangentError, match="b"):
+        tangent.grad(weighted_logsumexp)(r(3))

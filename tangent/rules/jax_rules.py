@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import jax.scipy.special
 
 from . import adjoint, d, elementwise, linear, nondifferentiable, register_array_type, tangent_rule
 from .array_rules import ELEMENTWISE
@@ -72,6 +73,47 @@ def sum_(z, a, axis=None, dtype=None, out=None, keepdims=False):
 @linear(jnp.mean, jax.Array.mean, transpose=grad_mean)
 def mean(z, a, axis=None, dtype=None, out=None, keepdims=False):
     return jnp.mean(a, axis=axis, keepdims=keepdims)
+
+
+def extremum_share(a, z, axis=None, keepdims=False):
+    """Where ``a`` attains its max/min ``z`` over ``axis``: 1/(number of ties), else 0."""
+    hit = (a == grad_sum(z, a, axis, keepdims)).astype(jnp.result_type(a, 0.0))
+    return hit / jnp.sum(hit, axis=axis, keepdims=True)
+
+
+@adjoint(jnp.max, jnp.min, jnp.amax, jnp.amin, jax.Array.max, jax.Array.min)
+def max_(z, a, axis=None, out=None, keepdims=False):
+    d[a] = grad_sum(d[z], a, axis, keepdims) * extremum_share(a, z, axis, keepdims)
+
+
+@tangent_rule(jnp.max, jnp.min, jnp.amax, jnp.amin, jax.Array.max, jax.Array.min)
+def t_max(z, a, axis=None, out=None, keepdims=False):
+    d[z] = jnp.sum(extremum_share(a, z, axis, keepdims) * d[a], axis=axis, keepdims=keepdims)
+
+
+@adjoint(jax.nn.logsumexp, jax.scipy.special.logsumexp)
+def logsumexp(z, a, axis=None, *, keepdims=False):
+    d[a] = grad_sum(d[z], a, axis, keepdims) * jnp.exp(a - grad_sum(z, a, axis, keepdims))
+
+
+@tangent_rule(jax.nn.logsumexp, jax.scipy.special.logsumexp)
+def t_logsumexp(z, a, axis=None, *, keepdims=False):
+    d[z] = jnp.sum(jnp.exp(a - grad_sum(z, a, axis, keepdims)) * d[a], axis=axis, keepdims=keepdims)
+
+
+def clip_inside(a, lo=None, hi=None):
+    """1.0 where ``jnp.clip`` passes ``a`` through, else 0.0."""
+    inside = jnp.ones(jnp.shape(a), dtype=bool)
+    if lo is not None:
+        inside = inside & (a >= lo)
+    if hi is not None:
+        inside = inside & (a <= hi)
+    return inside.astype(jnp.result_type(a, 0.0))
+
+
+@elementwise(jnp.clip)
+def clip(z, arr, min=None, max=None):
+    return {arr: clip_inside(arr, min, max), min: arr < min, max: arr > max}
 
 
 # ------------------------------------------------------------------ shapes
@@ -167,4 +209,4 @@ def t_log_softmax(z, x, axis=-1):
 
 nondifferentiable(jnp.shape, jnp.ndim, jnp.size, jnp.sign, jnp.zeros, jnp.ones, jnp.zeros_like, jnp.ones_like,
                   jnp.arange, jnp.eye, jnp.argmax, jnp.argmin, jax.Array.shape, jax.Array.ndim, jax.Array.size,
-                  jax.Array.dtype)
+                  jax.Array.dtype, extremum_share, clip_inside)
