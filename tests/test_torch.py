@@ -65,7 +65,9 @@ def products(x, y, W, b):
 
 def indexing(x, y, W, b):
     idx = torch.tensor([0, 2, 2])
-    return (x[0] * y[1]).sum() + x[:, 1].sum() * x[1:, ::2].sum() + x[idx].sum() + x[1, 2] ** 2 + x[x > 0].sum()
+    cols = torch.tensor([3, 0, 3])
+    return (x[0] * y[1]).sum() + x[:, 1].sum() * x[1:, ::2].sum() + x[idx].sum() + x[1, 2] ** 2 + x[x > 0].sum() \
+        + (x[:, cols] * y[:, :3]).sum() + x[idx, cols].sum() + x[None, 1, ..., 2].sum()
 
 
 def selections(x, y, W, b):
@@ -187,6 +189,20 @@ def test_gradient_does_not_touch_inputs_or_autograd():
     before = x.clone()
     tangent.grad(methods)(x, y)
     assert torch.equal(x, before) and not x.requires_grad
+
+
+def shifted(x):
+    return x + 1.0
+
+
+def test_returned_derivatives_are_the_callers_own():
+    seed, x = t(3, seed=1), t(3, seed=2)
+    g = tangent.vjp(shifted)(x, seed)
+    assert g is not seed and torch.equal(g, seed)
+    g_sum = tangent.grad(methods)(x.reshape(1, 3), t(1, 3, positive=True))
+    g_sum += 1  # writable, not an expanded view
+    v = t(3, seed=3)
+    assert tangent.jvp(shifted)(x, v) is not v
 
 
 # --------------------------------------------------------------- refusals

@@ -126,21 +126,18 @@ def _integer_index(part) -> bool:
 
 def grad_of_index(x, index, g):
     """Adjoint of ``x[index]`` for a tensor ``x``: repeated indices accumulate."""
-    if library(x) == "jax":
-        return zeros_like(x).at[index].add(g)
     out = zeros_like(x)
+    if library(x) == "jax":
+        return out.at[index].add(g)
     parts = index if isinstance(index, tuple) else (index,)
-    if all(_integer_index(p) for p in parts) or (len(parts) == 1 and getattr(parts[0], "dtype", None) == _torch().bool):
-        out[index] = out[index] + g  # every element selected once
+    if all(_integer_index(p) for p in parts):  # every element selected once
+        out[index] = out[index] + g
         return out
-    if all(_integer_index(p) or not isinstance(p, (slice, type(None), type(Ellipsis))) for p in parts) \
-            and not any(p is None or p is Ellipsis or isinstance(p, slice) for p in parts):
-        torch = _torch()
-        indices = tuple(torch.as_tensor(p, device=x.device) for p in parts)
-        return out.index_put_(indices, as_array(g, x).expand(out[index].shape), accumulate=True)
-    raise NotImplementedError(
-        f"the adjoint of indexing a torch tensor with {index!r} (mixing slices with index arrays) "
-        "is not supported; index with integers and slices, or with index tensors only")
+    # any other index: where each selected element sits in x, repeats included
+    torch = _torch()
+    positions = torch.arange(out.numel(), device=out.device).reshape(out.shape)[index]
+    g = as_array(g, out).expand(positions.shape)
+    return out.reshape(-1).index_add(0, positions.reshape(-1), g.reshape(-1).to(out.dtype)).reshape(out.shape)
 
 
 def zero_region(g, index):
@@ -191,6 +188,16 @@ def tangent_like(t, value):
 def copy(t):
     """A copy of a tensor (JAX arrays are immutable: the array itself)."""
     return t.clone() if library(t) == "torch" else t
+
+
+def owned(g, held: set[int]):
+    """The torch tensor ``g`` as a returned derivative: a copy when it is an
+    input, seed or other returned value (its id in ``held``), or a view
+    (``expand`` gives views that share elements); adds it to ``held``."""
+    if id(g) in held or g._base is not None or not g.is_contiguous():
+        g = g.clone()
+    held.add(id(g))
+    return g
 
 
 def shares_memory(a, b) -> bool:
