@@ -106,7 +106,9 @@ def method(cls: type | None, attr: str, array: type = ARRAY_TYPE) -> tuple[objec
         found = getattr(array, attr, LIST_METHODS.get(attr, UNRESOLVED))
         if found is UNRESOLVED:
             raise Unresolvable(f"cannot resolve the method .{attr}() of a local value",
-                               "Tangent reads methods of local values as NumPy array methods; call a function instead")
+                               f"Tangent reads methods of local values as methods of {array.__module__}.{array.__name__}, "
+                               "the array type of the library the function names (torch.*, jnp.*; else NumPy); "
+                               "call a function instead")
         return found, True
     found = inspect.getattr_static(cls, attr, UNRESOLVED)
     if isinstance(found, staticmethod):

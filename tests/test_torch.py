@@ -205,6 +205,35 @@ def test_returned_derivatives_are_the_callers_own():
     assert tangent.jvp(shifted)(x, v) is not v
 
 
+def writes_into_a_copy(x, w):
+    y = torch.clone(x)
+    y[0] = 2.0 * w[1]
+    z = x * 1.0
+    z[1:] = z[1:] * 3.0 + w[1:]
+    return torch.sum(y * x * w) + torch.sum(z)
+
+
+def test_writes_into_new_tensors():
+    x, w = t(3, seed=1), t(3, seed=2)
+    before = x.clone()
+    grads = tangent.grad(writes_into_a_copy, wrt=(0, 1))(x, w)
+    for g, e in zip(grads, torch.func.grad(writes_into_a_copy, argnums=(0, 1))(x, w)):
+        torch.testing.assert_close(g, e)
+    assert torch.equal(x, before)
+
+
+def writes_through_a_view(x, w):
+    v = x.reshape(3)
+    v[0] = 5.0
+    return torch.sum(v * w) + torch.sum(x)
+
+
+def test_write_through_a_view_of_an_argument_is_refused():
+    # torch's reshape returns a view: the write changes x, which is read afterwards
+    with pytest.raises(tangent.TangentSyntaxError, match="may share memory with the argument 'x'"):
+        tangent.grad(writes_through_a_view)(t(3), t(3))
+
+
 # --------------------------------------------------------------- refusals
 
 

@@ -367,6 +367,19 @@ def load_builtin_rules() -> None:
             _loading.clear()
 
 
+# Functions of other array libraries whose result may share memory with their
+# first argument (aliases.view_functions adds them to NumPy's views).
+VIEWS: set = set()
+
+
+def declare_views(*functions: Callable) -> None:
+    """Declare functions whose result may be a view of their first argument
+    (or receiver): writes into it are refused or undone like NumPy views'."""
+    with transform_lock:
+        VIEWS.update(functions)
+        _changed()
+
+
 def register_array_type(package: str, array_type: type) -> None:
     """Resolve methods and attributes of local values on ``array_type`` in
     functions that read names of ``package`` (and of no other such library)."""

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from ..runtime import arrays, unbroadcast
-from . import adjoint, d, elementwise, linear, nondifferentiable, register_array_type, tangent_rule
+from . import adjoint, d, declare_views, elementwise, linear, nondifferentiable, register_array_type, tangent_rule
 from .array_rules import ELEMENTWISE
 from .vocabulary import bilinear, register_namespace
 
@@ -281,4 +281,16 @@ nondifferentiable(
     torch.zeros, torch.ones, torch.empty, torch.arange, torch.eye, torch.zeros_like, torch.ones_like,
     torch.empty_like, torch.argmax, torch.argmin, torch.Tensor.argmax, torch.Tensor.argmin,
     torch.randn, torch.rand, torch.randn_like, torch.rand_like, extremum_share, clamp_inside,
+)
+
+# results that may share memory with the argument: writes into them are
+# refused when they would change the caller's tensor (aliases.view_functions)
+declare_views(
+    torch.reshape, torch.Tensor.reshape, torch.Tensor.view, torch.Tensor.view_as, torch.flatten,
+    torch.Tensor.flatten, torch.squeeze, torch.Tensor.squeeze, torch.unsqueeze, torch.Tensor.unsqueeze,
+    torch.transpose, torch.Tensor.transpose, torch.swapaxes, torch.Tensor.swapaxes, torch.t, torch.Tensor.t,
+    torch.Tensor.T, torch.Tensor.mT, torch.permute, torch.Tensor.permute, torch.Tensor.expand,
+    torch.Tensor.expand_as, torch.narrow, torch.Tensor.narrow, torch.select, torch.Tensor.select,
+    torch.diagonal, torch.Tensor.diagonal, torch.Tensor.detach, torch.detach, torch.Tensor.real,
+    torch.Tensor.imag, torch.Tensor.unflatten, torch.as_tensor, torch.asarray,
 )
