@@ -165,3 +165,11 @@ def weighted_logsumexp(x):
 def test_argument_the_rule_ignores_is_refused():
     with pytest.raises(tangent.TangentError, match="b"):
         tangent.grad(weighted_logsumexp)(r(3))
+
+
+def test_jvp_and_hvp_are_jittable():
+    f, args = products, arguments()
+    x = args[0]
+    v = r(3, 4, seed=9)
+    close(jax.jit(tangent.jvp(f))(*args, v), jax.jvp(lambda a: f(a, *args[1:]), (x,), (v,))[1])
+    close(jax.jit(tangent.hvp(f))(*args, v), jax.jvp(lambda a: jax.grad(f)(a, *args[1:]), (x,), (v,))[1], 1e-8)
