@@ -90,7 +90,11 @@ def extrema(x, y, W, b):
         + x.clone().sum()
 
 
-CASES = [extrema, elementwise, activations, methods, functional, operators, reductions, shapes, products, indexing,
+def cross_entropy(x, y, W, b):
+    return F.cross_entropy(x @ W, torch.tensor([0, 4, 2])) + F.cross_entropy(x[0] * y[1], torch.tensor(3))
+
+
+CASES = [cross_entropy, extrema, elementwise, activations, methods, functional, operators, reductions, shapes, products, indexing,
          selections, softmaxes, shapes_more]
 
 

@@ -275,8 +275,34 @@ def t_linear_(z, input, weight, bias=None):
     d[z] = torch.matmul(d[input], weight.T) + torch.matmul(input, d[weight].T) + d[bias]
 
 
+def class_count(target) -> int:
+    """N, the number of class-index targets ``F.cross_entropy`` averages over."""
+    return max(target.numel(), 1)
+
+
+def one_hot_like(target, input):
+    """The class-index ``target`` of ``F.cross_entropy`` as one-hot rows in
+    ``input``'s dtype (raises for probability targets and images)."""
+    if target.is_floating_point() or input.ndim not in (1, 2):
+        raise NotImplementedError("tangent differentiates F.cross_entropy of (N, C) or (C,) logits with class-index "
+                                  "targets; write the loss with log_softmax for other forms")
+    return F.one_hot(target, input.shape[-1]).to(input.dtype)
+
+
+# the mean over the batch of -log_softmax(input)[i, target[i]]; any other
+# argument (weight, ignore_index, reduction, label_smoothing) is refused
+@adjoint(F.cross_entropy)
+def cross_entropy(z, input, target):
+    d[input] = d[z] * (torch.softmax(input, dim=-1) - one_hot_like(target, input)) / class_count(target)
+
+
+@tangent_rule(F.cross_entropy)
+def t_cross_entropy(z, input, target):
+    d[z] = torch.sum((torch.softmax(input, dim=-1) - one_hot_like(target, input)) * d[input]) / class_count(target)
+
+
 nondifferentiable(
-    torch.Tensor.shape, torch.Tensor.ndim, torch.Tensor.dim, torch.Tensor.size, torch.Tensor.numel,
+    class_count, one_hot_like, torch.Tensor.shape, torch.Tensor.ndim, torch.Tensor.dim, torch.Tensor.size, torch.Tensor.numel,
     torch.Tensor.dtype, torch.Tensor.device, torch.numel, torch.sign, torch.Tensor.sign,
     torch.zeros, torch.ones, torch.empty, torch.arange, torch.eye, torch.zeros_like, torch.ones_like,
     torch.empty_like, torch.argmax, torch.argmin, torch.Tensor.argmax, torch.Tensor.argmin,
