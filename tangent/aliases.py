@@ -60,16 +60,21 @@ _NEW_ARRAY_FUNCTIONS = {getattr(np, n) for n in (
     "fliplr", "flipud", "cross", "kron", "diff")}
 
 
-@functools.cache
 def view_functions() -> frozenset:
     """Operations whose result may share memory with their first argument
-    (or receiver)."""
+    (or receiver): NumPy's, and those rule modules declare
+    (``rules.declare_views``: torch's reshape, transpose, ...)."""
+    return _view_functions(rules.version())
+
+
+@functools.cache
+def _view_functions(version: int) -> frozenset:
     names = ["reshape", "ravel", "transpose", "squeeze", "expand_dims", "swapaxes", "moveaxis",
              "broadcast_to", "asarray", "atleast_1d", "atleast_2d", "atleast_3d", "diagonal", "real", "imag"]
     found = {getattr(np, n) for n in names if hasattr(np, n)}
     found |= {getattr(np.ndarray, n) for n in ["reshape", "ravel", "transpose", "squeeze", "swapaxes", "view",
                                                 "diagonal", "T", "real", "imag"]}
-    return frozenset(found)
+    return frozenset(found | rules.VIEWS)
 
 
 def _is_in(callee, group) -> bool:

@@ -190,7 +190,8 @@ class ExpressionForm:
         if resolved is not UNRESOLVED:
             return global_constant(node, resolved)
         value = self.atom(node.value, out)
-        kind, callee = resolve.attribute_read(self.class_of(value), node.attr, attribute)
+        kind, callee = resolve.attribute_read(self.class_of(value), node.attr, attribute,
+                                              resolve.array_type(self.parsed))
         if kind == "property":
             # a property: call its getter like a method
             call = ast.Call(func=ast.Attribute(value=value, attr=node.attr, ctx=ast.Load()), args=[], keywords=[])
@@ -268,7 +269,7 @@ class ExpressionForm:
         ):
             receiver = self.atom(func.value, out, "obj")
             try:
-                callee, is_method = resolve.method(self.class_of(receiver), func.attr)
+                callee, is_method = resolve.method(self.class_of(receiver), func.attr, resolve.array_type(self.parsed))
             except resolve.Unresolvable as e:
                 raise self.error(node, e.message, e.hint) from None
             func = ast.Attribute(value=receiver, attr=func.attr, ctx=ast.Load())

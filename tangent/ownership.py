@@ -35,6 +35,8 @@ def input_ids(values, found: set | None = None, depth: int = 0) -> set[int]:
             while value is not None and id(value) not in found:
                 found.add(id(value))
                 value = value.base
+        elif runtime.arrays.library(value) == "torch":
+            found.add(id(value))
         elif depth < 8:
             if isinstance(value, dict):
                 input_ids(value.values(), found, depth + 1)
@@ -104,6 +106,8 @@ def owned_value(g, like, held: set[int]):
         if g.base is not None or not g.flags.writeable or id(g) in held:
             g = g.copy()
         held.add(id(g))
+    elif runtime.arrays.library(g) == "torch":
+        g = runtime.arrays.owned(g, held)
     return g
 
 

@@ -21,6 +21,7 @@ import types
 
 import numpy as np
 
+from . import rules
 from .frontend import UNRESOLVED, ParsedFunction
 
 # Methods and attributes of local values are resolved on numpy.ndarray.
@@ -60,6 +61,12 @@ def constructible(parsed: ParsedFunction, callee) -> bool:
             and inspect.getattr_static(callee, "__new__", object.__new__) is object.__new__)
 
 
+def _has_rule(callee) -> bool:
+    """Whether a callable object has rules of its own (jax.nn.relu, a
+    custom_jvp object): then it is the primitive, not its ``__call__``."""
+    return rules.lookup_adjoint(callee) is not None or rules.lookup_tangent(callee) is not None
+
+
 def known_callee(callee, func: ast.expr) -> tuple[ast.expr, object, bool]:
     """(func node, callee, is_method) for a call of an object known when
     differentiating: a callable object calls its class's ``__call__``, a
@@ -68,7 +75,8 @@ def known_callee(callee, func: ast.expr) -> tuple[ast.expr, object, bool]:
     call_method = inspect.getattr_static(type(callee), "__call__", None)
     if not isinstance(callee, (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType, np.ufunc)) \
             and isinstance(call_method, types.FunctionType) and type(callee).__module__ not in ("builtins",) \
-            and not type(callee).__module__.startswith("numpy") and isinstance(func, (ast.Name, ast.Attribute)):
+            and not type(callee).__module__.startswith("numpy") and isinstance(func, (ast.Name, ast.Attribute)) \
+            and not _has_rule(callee):
         return ast.Attribute(value=func, attr="__call__", ctx=ast.Load()), call_method, True
     if isinstance(callee, types.MethodType) and isinstance(callee.__func__, types.FunctionType) \
             and isinstance(func, ast.Attribute):
@@ -77,14 +85,30 @@ def known_callee(callee, func: ast.expr) -> tuple[ast.expr, object, bool]:
     return func, callee, False
 
 
-def method(cls: type | None, attr: str) -> tuple[object, bool]:
+def array_type(parsed: ParsedFunction) -> type:
+    """The class methods and attributes of local values of unknown class are
+    resolved on: ``numpy.ndarray``, or the array type of the one other array
+    library the function is written with (``rules.array_type_of``: a
+    function written with ``torch.*`` holds tensors)."""
+    found = getattr(parsed, "_array_type", None)
+    if found is None:
+        used = {node.id for node in ast.walk(parsed.tree) if isinstance(node, ast.Name)} - parsed.local_names
+        found = rules.array_type_of([parsed.namespace[n] for n in used if n in parsed.namespace],
+                                    getattr(parsed.namespace, "globals", parsed.namespace).values()) or ARRAY_TYPE
+        parsed._array_type = found
+    return found
+
+
+def method(cls: type | None, attr: str, array: type = ARRAY_TYPE) -> tuple[object, bool]:
     """(callee, is_method) of ``value.attr(...)`` where value's class is
-    ``cls`` (None: unknown, read as an array or list method)."""
+    ``cls`` (None: unknown, read as a method of ``array`` or a list method)."""
     if cls is None:
-        found = getattr(ARRAY_TYPE, attr, LIST_METHODS.get(attr, UNRESOLVED))
+        found = getattr(array, attr, LIST_METHODS.get(attr, UNRESOLVED))
         if found is UNRESOLVED:
             raise Unresolvable(f"cannot resolve the method .{attr}() of a local value",
-                               "Tangent reads methods of local values as NumPy array methods; call a function instead")
+                               f"Tangent reads methods of local values as methods of {array.__module__}.{array.__name__}, "
+                               "the array type of the library the function names (torch.*, jnp.*; else NumPy); "
+                               "call a function instead")
         return found, True
     found = inspect.getattr_static(cls, attr, UNRESOLVED)
     if isinstance(found, staticmethod):
@@ -103,13 +127,13 @@ def call_method(cls: type | None):
     return cls.__call__
 
 
-def attribute_read(cls: type | None, attr: str, attribute_helper):
+def attribute_read(cls: type | None, attr: str, attribute_helper, array: type = ARRAY_TYPE):
     """What reading ``value.attr`` calls: ``("property", getter)`` for a
     property of a user class, else the callee of the attribute read (an
     array attribute, or ``attribute_helper`` for an object's attribute,
     differentiable like a dict item)."""
     if cls is not None and isinstance(getattr(cls, attr, None), property):
         return "property", getattr(cls, attr).fget
-    if cls is None and hasattr(ARRAY_TYPE, attr):
-        return "attribute", getattr(ARRAY_TYPE, attr)
+    if cls is None and hasattr(array, attr):
+        return "attribute", getattr(array, attr)
     return "attribute", attribute_helper

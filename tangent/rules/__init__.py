@@ -55,9 +55,12 @@ from __future__ import annotations
 
 import ast
 import functools
+import importlib
 import inspect
+import sys
 import textwrap
 import threading
+import types
 from typing import Any, Callable, Iterable, Mapping
 
 
@@ -320,28 +323,92 @@ def nondifferentiable(*primitives: Callable) -> None:
         _changed()
 
 
+# Optional array libraries: the top-level package -> the rule module loaded
+# once the user has imported the package (``import tangent`` imports none).
+_OPTIONAL = {"torch": "torch_rules", "jax": "jax_rules"}
+_optional_loaded: set[str] = set()
+_RULE_MODULES = {f"{__name__}.{module}": package for package, module in _OPTIONAL.items()}
+# top-level package -> its array type, for methods of local values (resolve.array_type)
+_ARRAY_TYPES: dict[str, type] = {}
+
+
+def _optional_pending() -> bool:
+    return any(package in sys.modules and package not in _optional_loaded for package in _OPTIONAL)
+
+
 def load_builtin_rules() -> None:
-    """Import the rule modules (once); optional libraries are skipped if absent."""
+    """Import the rule modules (once); optional libraries are skipped if
+    absent, and the rules of torch and jax are loaded once the user has
+    imported them (``sys.modules``), never importing them here."""
     global _loaded
-    if _loaded:
+    if _loaded and not _optional_pending():
         return
     with transform_lock:
         # marked loaded only once every module has registered its rules:
         # another thread seeing _loaded must find them all (the same thread,
         # re-entering while a rule module imports, finds what is registered)
-        if _loaded or _loading:
+        if _loading:
             return
         _loading.append(True)
         try:
-            from . import builtins_rules, numpy_fast_rules, numpy_rules, runtime_rules  # noqa: F401
+            if not _loaded:
+                from . import builtins_rules, numpy_fast_rules, numpy_rules, runtime_rules  # noqa: F401
 
-            try:
-                from . import scipy_rules  # noqa: F401
-            except ImportError:
-                pass
+                try:
+                    from . import scipy_rules  # noqa: F401
+                except ImportError:
+                    pass
+            for package, module in _OPTIONAL.items():
+                if package in sys.modules and package not in _optional_loaded:
+                    _optional_loaded.add(package)
+                    importlib.import_module(f"{__name__}.{module}")
             _loaded = True
         finally:
             _loading.clear()
+
+
+# Functions of other array libraries whose result may share memory with their
+# first argument (aliases.view_functions adds them to NumPy's views).
+VIEWS: set = set()
+
+
+def declare_views(*functions: Callable) -> None:
+    """Declare functions whose result may be a view of their first argument
+    (or receiver): writes into it are refused or undone like NumPy views'."""
+    with transform_lock:
+        VIEWS.update(functions)
+        _changed()
+
+
+def register_array_type(package: str, array_type: type) -> None:
+    """Resolve methods and attributes of local values on ``array_type`` in
+    functions that read names of ``package`` (and of no other such library)."""
+    _ARRAY_TYPES[package] = array_type
+
+
+def _libraries(values: Iterable[object]) -> set[str]:
+    """The array libraries (numpy and the registered ones) ``values`` come from."""
+    found = set()
+    for value in values:
+        name = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", None)
+        if not isinstance(name, str):
+            continue
+        package = _RULE_MODULES.get(name, name.split(".")[0])  # a helper of generated code (grad_sum)
+        if package in _ARRAY_TYPES or package == "numpy":
+            found.add(package)
+    return found
+
+
+def array_type_of(used: Iterable[object], module: Iterable[object] = ()) -> type | None:
+    """The array type of the registered array library (``torch``, ``jax``)
+    a function is written with, else None (NumPy): the one library among the
+    global values it reads (``used``); when those name none (only methods of
+    local values), the one array library imported in its module (``module``:
+    the module's global values), NumPy included."""
+    load_builtin_rules()
+    found = _libraries(used) or _libraries(v for v in module if isinstance(v, types.ModuleType))
+    package = found.pop() if len(found) == 1 else None
+    return _ARRAY_TYPES.get(package)
 
 
 _loading: list = []

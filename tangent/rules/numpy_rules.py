@@ -22,7 +22,7 @@ import string
 
 import numpy as np
 
-from ..runtime import GradTuple, as_container_grad, grad_of_index, unbroadcast
+from ..runtime import GradTuple, arrays, as_container_grad, grad_of_index, unbroadcast
 from . import adjoint, bilinear, d, elementwise, linear, nondifferentiable, tangent_rule, xp
 
 # =================================================================== helpers
@@ -232,6 +232,8 @@ def matmul_adjoint_lhs(g, x, y):
     ``y``) as ``matmul`` does; batch dimensions are summed out by
     ``unbroadcast``.
     """
+    if arrays.library_of(x, y, g) is not None:  # torch tensors, JAX arrays
+        return arrays.matmul_adjoint(g, x, y, "lhs")
     x, y = np.asarray(x), np.asarray(y)
     g2 = _matmul_promote_g(g, x.ndim, y.ndim)
     y2 = y[:, None] if y.ndim == 1 else y
@@ -241,6 +243,8 @@ def matmul_adjoint_lhs(g, x, y):
 
 def matmul_adjoint_rhs(g, x, y):
     """Adjoint of ``y`` in ``x @ y`` given the output adjoint ``g``."""
+    if arrays.library_of(x, y, g) is not None:
+        return arrays.matmul_adjoint(g, x, y, "rhs")
     x, y = np.asarray(x), np.asarray(y)
     g2 = _matmul_promote_g(g, x.ndim, y.ndim)
     x2 = x[None, :] if x.ndim == 1 else x

@@ -16,6 +16,8 @@ import types
 
 import numpy as np
 
+from . import arrays
+
 
 class _ElementwiseSequence:
     """``+``, ``-`` and negation element by element, for the adjoints of
@@ -73,6 +75,8 @@ def zeros_like(x):
         if np.issubdtype(x.dtype, np.inexact):
             return np.zeros(x.shape, x.dtype)
         return np.zeros(x.shape)
+    if arrays.library(x) is not None:
+        return arrays.zeros_like(x)
     if x is None:
         # a placeholder (a variable saved before its first value): its
         # adjoint is a plain zero that later contributions add to
@@ -102,6 +106,8 @@ def unbroadcast(g, like):
     NumPy reads as an array) gets a GradList/GradTuple of its items' adjoints."""
     if isinstance(like, (list, tuple)) and not isinstance(g, (list, tuple)) and g is not None:
         return items_grad(unbroadcast(np.asarray(g), np.zeros(np.shape(like))), like)
+    if arrays.library(g) is not None or arrays.library(like) is not None:
+        return arrays.unbroadcast(g, like)
     gshape = getattr(g, "shape", ())
     lshape = getattr(like, "shape", ())
     if gshape == lshape:
@@ -132,6 +138,8 @@ def broadcast_like(g, like):
     shape = getattr(like, "shape", ())
     if getattr(g, "shape", ()) == shape:
         return g
+    if arrays.library(like) is not None:
+        return arrays.broadcast_like(g, like)
     return np.broadcast_to(g, shape)
 
 
@@ -160,6 +168,8 @@ def grad_of_index(x, index, g):
         else:
             np.add.at(out, index, g)
         return out
+    if arrays.library(x) is not None:
+        return arrays.grad_of_index(x, index, g)
     if isinstance(x, dict):
         out = zeros_like(x)
         out[index] = g
@@ -204,7 +214,7 @@ def ensure_finite(value, where):
         for v in value.values():
             ensure_finite(v, where)
         return value
-    if not np.all(np.isfinite(value)):
+    if not (arrays.all_finite(value) if arrays.library(value) is not None else np.all(np.isfinite(value))):
         raise NonFiniteGradientError(
             f"the backward step of {where}\n  produced a non-finite adjoint ({_describe_nonfinite(value)}); "
             "look for a division by zero, log or sqrt at 0, or an overflow at that line"
@@ -221,10 +231,14 @@ def _describe_nonfinite(value) -> str:
 
 def check_scalar_output(value):
     """grad() differentiates scalar-valued functions; use vjp for others."""
-    if getattr(value, "shape", ()) != () and getattr(value, "size", 1) != 1:
+    if arrays.library(value) is not None:
+        scalar = arrays.check_scalar_output(value)
+    else:
+        scalar = getattr(value, "shape", ()) == () or getattr(value, "size", 1) == 1
+    if not scalar:
         from ..errors import TangentError
 
         raise TangentError(
-            f"grad() needs a function with a scalar output, but it returned shape {value.shape}; "
+            f"grad() needs a function with a scalar output, but it returned shape {tuple(value.shape)}; "
             "use tangent.vjp (and pass the output seed) or reduce the output, e.g. with np.sum"
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import arrays
 from .adjoints import GradDict, GradList, GradTuple, is_basic_index, unbroadcast, zeros_like
 
 
@@ -26,7 +27,7 @@ MISSING = _Missing()
 
 def _items(x):
     """Objects are written and read through their __dict__."""
-    if isinstance(x, (np.ndarray, list, tuple, dict)) or not hasattr(x, "__dict__"):
+    if isinstance(x, (np.ndarray, list, tuple, dict)) or not hasattr(x, "__dict__") or arrays.library(x):
         return x
     return vars(x)
 
@@ -41,7 +42,7 @@ def copy_region(x, index):
         return region.copy()
     if isinstance(region, list):
         return list(region)
-    return region
+    return arrays.copy(region) if arrays.library(region) else region
 
 
 def restore_region(x, index, old):
@@ -63,6 +64,8 @@ def zero_region(g, index, like=None):
         out = g.copy()
         out[index] = 0
         return out
+    if arrays.library(g) is not None:
+        return arrays.zero_region(g, index)
     if isinstance(g, (GradList, GradTuple, list, tuple)):
         out = GradList(g)
         if isinstance(index, slice):
@@ -88,6 +91,9 @@ def grad_of_written(g, index, value):
     if isinstance(g, dict) and index not in g:
         return zeros_like(value)
     region = g[index]
+    if arrays.library(g) is not None and not is_basic_index(index):
+        raise NotImplementedError(f"writing into a {arrays.library(g)} array at the index array {index!r} "
+                                  "(where repeated indices make the last write win) is not supported")
     if isinstance(g, np.ndarray) and not is_basic_index(index):
         region = np.array(region, dtype=float, copy=True)
         order = np.full(g.shape, -1, dtype=np.int64)

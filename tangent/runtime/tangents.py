@@ -15,6 +15,7 @@ import numbers
 
 import numpy as np
 
+from . import arrays
 from .adjoints import GradList, GradTuple, unbroadcast, zeros_like
 
 
@@ -34,6 +35,8 @@ def broadcast_tangent(t, like, at_end=False):
         zeros = [zeros_like(v) for v in (like[:missing] if at_end else like[len(t):])]
         items = zeros + list(t) if at_end else list(t) + zeros
         return type(t)(items) if isinstance(t, (GradList, GradTuple)) else (tuple(items) if isinstance(like, tuple) else items)
+    if arrays.library(like) is not None:
+        return arrays.broadcast_tangent(t, like)
     shape = np.shape(like) if isinstance(like, (np.ndarray, np.generic, numbers.Number)) else None
     if shape is not None and isinstance(t, (list, tuple)):
         t = np.asarray(t)  # the tangent of a list operand of arithmetic with an array
@@ -57,6 +60,8 @@ def tangent_like(t, value):
     dtype (float32 results get float32 tangents, as gradients get their
     argument's dtype), through tuples, lists and dicts. Never drops an
     imaginary part; leaves Python numbers and matching dtypes alone."""
+    if arrays.library(value) is not None:
+        return arrays.tangent_like(t, value)
     if isinstance(value, (np.ndarray, np.generic)):
         dtype = value.dtype
         if isinstance(t, (np.ndarray, np.generic)) and np.issubdtype(dtype, np.inexact) and t.dtype != dtype \
@@ -79,6 +84,8 @@ def _shares_memory(a, b) -> bool:
     """Whether writing into ``a`` may change ``b`` (arrays, lists, dicts)."""
     if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
         return np.may_share_memory(a, b)
+    if arrays.library(a) is not None:
+        return arrays.shares_memory(a, b)
     return a is b and isinstance(a, (list, dict, np.ndarray))
 
 
@@ -89,6 +96,8 @@ def copy_tangent(t):
     vector, or the tangent of another value)."""
     if isinstance(t, np.ndarray):
         return t.copy()
+    if arrays.library(t) is not None:
+        return arrays.copy(t)
     if isinstance(t, (list, dict)):
         return type(t)(t)  # shallow, as the copy of a list or dict is
     return t
@@ -98,7 +107,7 @@ def fresh_tangent(t, *sources):
     """``t``, the tangent of a value that shares no memory with the inputs
     of the operation that made it, copied when it shares memory with one of
     the tangents ``sources`` it was computed from (see ``copy_tangent``)."""
-    if isinstance(t, (np.ndarray, list, dict)) and any(_shares_memory(t, s) for s in sources):
+    if (isinstance(t, (np.ndarray, list, dict)) or arrays.library(t) == "torch") and any(_shares_memory(t, s) for s in sources):
         return copy_tangent(t)
     return t
 

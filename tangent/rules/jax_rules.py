@@ -1,0 +1,212 @@
+"""Derivative rules of ``jax.numpy`` functions, ``jax.Array`` methods and
+``jax.nn``.
+
+Takes nothing; registers rules whose generated code calls ``jax.numpy``
+(``xp`` is ``jnp``) and never writes into an array (JAX arrays are
+immutable: indexing adjoints use ``.at[...].add``), so a derivative of JAX
+code returns JAX arrays and can itself be passed to ``jax.jit``. Methods of
+local values are resolved on ``jax.Array`` in functions that read jax names
+(``register_array_type``). Loaded by ``rules.load_builtin_rules`` only once
+the user has imported jax. A jax function without a rule is refused
+(NoDerivativeError naming the line); arguments a rule does not take
+(``where=``, ``initial=``) are refused by binding.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import jax.scipy.special
+
+from . import adjoint, d, elementwise, linear, nondifferentiable, register_array_type, tangent_rule
+from .array_rules import ELEMENTWISE
+from .vocabulary import bilinear, register_namespace
+
+register_namespace("jax", "jnp", "jax.numpy")
+register_array_type("jax", jax.Array)
+
+# ------------------------------------------------------------ elementwise
+_OTHER = {"sigmoid": (jax.nn.sigmoid,), "relu": (jax.nn.relu,), "abs": (jnp.abs, jnp.absolute)}
+
+for _name, _declaration in ELEMENTWISE.items():
+    _primitives = _OTHER.get(_name) or (getattr(jnp, _name),)
+    elementwise(*_primitives)(_declaration)
+
+
+@elementwise(jnp.power)
+def power(z, x1, x2):
+    return x2 * x1 ** (x2 - 1), z * jnp.log(jnp.where(x1 > 0, x1, 1))
+
+
+@elementwise(jnp.where)
+def where(z, condition, x, y):
+    return {x: condition, y: ~condition}
+
+
+# ------------------------------------------------------------- reductions
+
+
+def _expanded(g, a, axis, keepdims):
+    g = jnp.asarray(g)
+    if axis is not None and not keepdims:
+        axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+        g = jnp.expand_dims(g, tuple(ax % a.ndim for ax in axes))
+    return g
+
+
+def grad_sum(g, a, axis=None, keepdims=False):
+    """Adjoint of ``jnp.sum(a, axis, keepdims=keepdims)``: ``g`` broadcast
+    over the summed axes."""
+    return jnp.broadcast_to(_expanded(g, a, axis, keepdims), jnp.shape(a))
+
+
+def grad_mean(g, a, axis=None, keepdims=False):
+    """Adjoint of ``jnp.mean(a, axis, keepdims=keepdims)``."""
+    return grad_sum(g, a, axis, keepdims) * (jnp.size(jnp.mean(a, axis=axis)) / jnp.size(a))
+
+
+@linear(jnp.sum, jax.Array.sum, transpose=grad_sum)
+def sum_(z, a, axis=None, dtype=None, out=None, keepdims=False):
+    return jnp.sum(a, axis=axis, keepdims=keepdims)
+
+
+@linear(jnp.mean, jax.Array.mean, transpose=grad_mean)
+def mean(z, a, axis=None, dtype=None, out=None, keepdims=False):
+    return jnp.mean(a, axis=axis, keepdims=keepdims)
+
+
+def extremum_share(a, z, axis=None, keepdims=False):
+    """Where ``a`` attains its max/min ``z`` over ``axis``: 1/(number of ties), else 0."""
+    hit = (a == grad_sum(z, a, axis, keepdims)).astype(jnp.result_type(a, 0.0))
+    return hit / jnp.sum(hit, axis=axis, keepdims=True)
+
+
+@adjoint(jnp.max, jnp.min, jnp.amax, jnp.amin, jax.Array.max, jax.Array.min)
+def max_(z, a, axis=None, out=None, keepdims=False):
+    d[a] = grad_sum(d[z], a, axis, keepdims) * extremum_share(a, z, axis, keepdims)
+
+
+@tangent_rule(jnp.max, jnp.min, jnp.amax, jnp.amin, jax.Array.max, jax.Array.min)
+def t_max(z, a, axis=None, out=None, keepdims=False):
+    d[z] = jnp.sum(extremum_share(a, z, axis, keepdims) * d[a], axis=axis, keepdims=keepdims)
+
+
+@adjoint(jax.nn.logsumexp, jax.scipy.special.logsumexp)
+def logsumexp(z, a, axis=None, *, keepdims=False):
+    d[a] = grad_sum(d[z], a, axis, keepdims) * jnp.exp(a - grad_sum(z, a, axis, keepdims))
+
+
+@tangent_rule(jax.nn.logsumexp, jax.scipy.special.logsumexp)
+def t_logsumexp(z, a, axis=None, *, keepdims=False):
+    d[z] = jnp.sum(jnp.exp(a - grad_sum(z, a, axis, keepdims)) * d[a], axis=axis, keepdims=keepdims)
+
+
+def clip_inside(a, lo=None, hi=None):
+    """1.0 where ``jnp.clip`` passes ``a`` through, else 0.0."""
+    inside = jnp.ones(jnp.shape(a), dtype=bool)
+    if lo is not None:
+        inside = inside & (a >= lo)
+    if hi is not None:
+        inside = inside & (a <= hi)
+    return inside.astype(jnp.result_type(a, 0.0))
+
+
+@elementwise(jnp.clip)
+def clip(z, arr, min=None, max=None):
+    return {arr: clip_inside(arr, min, max), min: arr < min, max: arr > max}
+
+
+# ------------------------------------------------------------------ shapes
+
+
+@linear(jnp.reshape)
+def reshape(z, a, shape):
+    return jnp.reshape(a, shape), jnp.reshape(d[z], jnp.shape(a))
+
+
+@linear(jax.Array.reshape)
+def reshape_method(z, a, *shape):
+    return a.reshape(*shape), jnp.reshape(d[z], jnp.shape(a))
+
+
+@linear(jnp.ravel, jax.Array.ravel, jax.Array.flatten, jnp.squeeze, jax.Array.squeeze, jnp.expand_dims)
+def reshaped(z, a, *args, **kwargs):
+    return jnp.reshape(a, jnp.shape(z)), jnp.reshape(d[z], jnp.shape(a))
+
+
+def inverse_axes(axes, ndim: int):
+    """The axes undoing ``jnp.transpose(·, axes)`` (None: reversed)."""
+    if not axes or axes == (None,):
+        return None
+    axes = list(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else list(axes)
+    return tuple(sorted(range(ndim), key=[ax % ndim for ax in axes].__getitem__))
+
+
+@linear(jnp.transpose)
+def transpose(z, a, axes=None):
+    return jnp.transpose(a, axes), jnp.transpose(d[z], inverse_axes((axes,), jnp.ndim(a)))
+
+
+@linear(jax.Array.transpose)
+def transpose_method(z, a, *axes):
+    return a.transpose(*axes), jnp.transpose(d[z], inverse_axes(axes, jnp.ndim(a)))
+
+
+@linear(jax.Array.T)
+def T(z, a):
+    return jnp.transpose(a), jnp.transpose(d[z])
+
+
+@linear(jnp.swapaxes)
+def swapaxes(z, a, axis1, axis2):
+    return jnp.swapaxes(a, axis1, axis2), jnp.swapaxes(d[z], axis1, axis2)
+
+
+# ---------------------------------------------------------------- products
+
+
+def matmul_lhs(g, a, b):
+    """Adjoint of ``a`` in ``jnp.matmul(a, b)``."""
+    from ..runtime import arrays
+
+    return arrays.matmul_adjoint(g, a, b, "lhs")
+
+
+def matmul_rhs(g, a, b):
+    """Adjoint of ``b`` in ``jnp.matmul(a, b)``."""
+    from ..runtime import arrays
+
+    return arrays.matmul_adjoint(g, a, b, "rhs")
+
+
+@bilinear(jnp.matmul, jnp.dot, lhs=matmul_lhs, rhs=matmul_rhs)
+def matmul(z, a, b):
+    return jnp.matmul(a, b)
+
+
+# ------------------------------------------------------------------ jax.nn
+
+
+@adjoint(jax.nn.softmax)
+def softmax(z, x, axis=-1):
+    d[x] = z * (d[z] - jnp.sum(d[z] * z, axis=axis, keepdims=True))
+
+
+@tangent_rule(jax.nn.softmax)
+def t_softmax(z, x, axis=-1):
+    d[z] = z * (d[x] - jnp.sum(d[x] * z, axis=axis, keepdims=True))
+
+
+@adjoint(jax.nn.log_softmax)
+def log_softmax(z, x, axis=-1):
+    d[x] = d[z] - jnp.exp(z) * jnp.sum(d[z], axis=axis, keepdims=True)
+
+
+@tangent_rule(jax.nn.log_softmax)
+def t_log_softmax(z, x, axis=-1):
+    d[z] = d[x] - jnp.sum(jnp.exp(z) * d[x], axis=axis, keepdims=True)
+
+
+nondifferentiable(jnp.shape, jnp.ndim, jnp.size, jnp.sign, jnp.zeros, jnp.ones, jnp.zeros_like, jnp.ones_like,
+                  jnp.arange, jnp.eye, jnp.argmax, jnp.argmin, jax.Array.shape, jax.Array.ndim, jax.Array.size,
+                  jax.Array.dtype, extremum_share, clip_inside)

@@ -1,0 +1,322 @@
+"""Derivative rules of PyTorch functions and tensor methods.
+
+Takes nothing; registers, for ``torch.*`` functions, ``torch.Tensor`` methods
+and attributes and ``torch.nn.functional``, rules whose generated code calls
+torch (``xp`` is ``torch``), so a derivative of torch code is a tensor
+computed by torch, without ``requires_grad``. Methods of local values are
+resolved on ``torch.Tensor`` in functions that read torch names
+(``register_array_type``). Loaded by ``rules.load_builtin_rules`` only once
+the user has imported torch; assumes torch >= 2.0 (``torch.func`` checks the
+rules in tests/test_torch.py). Not covered here means refused: a torch
+function without a rule raises NoDerivativeError naming the line.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ..runtime import arrays, unbroadcast
+from . import adjoint, d, declare_views, elementwise, linear, nondifferentiable, register_array_type, tangent_rule
+from .array_rules import ELEMENTWISE
+from .vocabulary import bilinear, register_namespace
+
+register_namespace("torch", "torch", "torch")
+register_array_type("torch", torch.Tensor)
+
+# ------------------------------------------------------------ elementwise
+_ALIASES = {"negative": ("neg", "negative"), "abs": ("abs", "absolute")}
+_FUNCTIONAL = {"sigmoid": F.sigmoid, "relu": F.relu, "tanh": F.tanh}
+
+for _name, _declaration in ELEMENTWISE.items():
+    _primitives = []
+    for _alias in _ALIASES.get(_name, (_name,)):
+        _primitives += [getattr(torch, _alias), getattr(torch.Tensor, _alias)]
+    if _name in _FUNCTIONAL:
+        _primitives.append(_FUNCTIONAL[_name])
+    elementwise(*_primitives)(_declaration)
+
+
+def rsqrt(z, x):
+    return -0.5 * z / x
+
+
+elementwise(torch.rsqrt, torch.Tensor.rsqrt)(rsqrt)
+
+
+def log_positive(x):
+    """``log(x)`` where x > 0, else 0: the log in the derivative of
+    ``x ** y`` with respect to ``y`` (zero where x <= 0, as NumPy's rule)."""
+    x = x if arrays.library(x) else torch.as_tensor(x, dtype=torch.get_default_dtype())
+    return torch.log(torch.where(x > 0, x, torch.ones_like(x)))
+
+
+@elementwise(log_positive)
+def _log_positive(z, x):
+    return torch.where(x > 0, 1 / x, torch.zeros_like(x))
+
+
+@elementwise(torch.pow, torch.Tensor.pow)
+def pow_(z, input, exponent):
+    return exponent * input ** (exponent - 1), z * log_positive(input)
+
+
+@elementwise(torch.where)
+def where(z, condition, input, other):
+    return {input: condition, other: ~condition}
+
+
+# ------------------------------------------------------------- reductions
+
+
+def _dims(dim, ndim: int) -> list[int]:
+    """The reduced dims, sorted and non-negative (None or () for all, as torch.amax reads ())."""
+    dims = range(ndim) if dim is None or dim == () else (dim if isinstance(dim, (tuple, list)) else (dim,))
+    return sorted(d_ % max(ndim, 1) for d_ in dims)
+
+
+def grad_sum(g, input, dim=None, keepdim=False):
+    """Adjoint of ``torch.sum(input, dim, keepdim)``: ``g`` broadcast over
+    the summed dims."""
+    g = arrays.as_array(g, input)
+    if dim is not None and not keepdim:
+        for axis in _dims(dim, input.ndim):
+            g = g.unsqueeze(axis)
+    return g.expand(input.shape)
+
+
+def grad_mean(g, input, dim=None, keepdim=False):
+    """Adjoint of ``torch.mean(input, dim, keepdim)``."""
+    count = 1
+    for axis in _dims(dim, input.ndim):
+        count *= input.shape[axis]
+    return grad_sum(g, input, dim, keepdim) / count
+
+
+@linear(torch.sum, torch.Tensor.sum, transpose=grad_sum)
+def sum_(z, input, dim=None, keepdim=False, dtype=None):
+    return torch.sum(input, dim=dim, keepdim=keepdim)
+
+
+@linear(torch.mean, torch.Tensor.mean, transpose=grad_mean, transpose_rules=False)
+def mean(z, input, dim=None, keepdim=False, dtype=None):
+    return torch.mean(input, dim=dim, keepdim=keepdim)
+
+
+@linear(grad_mean)
+def grad_mean_(z, g, input, dim=None, keepdim=False):
+    return grad_mean(g, input, dim, keepdim), torch.mean(d[z], dim=dim, keepdim=keepdim)
+
+
+def extremum_share(input, z, dim=None, keepdim=False):
+    """Where ``input`` attains its max/min ``z`` over ``dim``: 1/(number of
+    ties) (torch's own convention), else 0."""
+    hit = (input == grad_sum(z, input, dim, keepdim)).to(input.dtype)
+    dims = tuple(_dims(dim, input.ndim))
+    return hit / torch.sum(hit, dim=dims, keepdim=True) if dims else hit
+
+
+@adjoint(torch.amax, torch.Tensor.amax, torch.amin, torch.Tensor.amin)
+def amax(z, input, dim=(), keepdim=False):
+    d[input] = grad_sum(d[z], input, dim, keepdim) * extremum_share(input, z, dim, keepdim)
+
+
+@tangent_rule(torch.amax, torch.Tensor.amax, torch.amin, torch.Tensor.amin)
+def t_amax(z, input, dim=(), keepdim=False):
+    d[z] = torch.sum(extremum_share(input, z, dim, keepdim) * d[input], dim=dim, keepdim=keepdim)
+
+
+# torch.max(x) and x.max() (the reduction over all elements; with a dim they
+# return (values, indices), which has no rule: refused when called so)
+@adjoint(torch.max, torch.Tensor.max, torch.min, torch.Tensor.min)
+def max_(z, input):
+    d[input] = grad_sum(d[z], input) * extremum_share(input, z)
+
+
+@tangent_rule(torch.max, torch.Tensor.max, torch.min, torch.Tensor.min)
+def t_max(z, input):
+    d[z] = torch.sum(extremum_share(input, z) * d[input])
+
+
+@adjoint(torch.logsumexp, torch.Tensor.logsumexp)
+def logsumexp(z, input, dim, keepdim=False):
+    d[input] = grad_sum(d[z], input, dim, keepdim) * torch.exp(input - grad_sum(z, input, dim, keepdim))
+
+
+@tangent_rule(torch.logsumexp, torch.Tensor.logsumexp)
+def t_logsumexp(z, input, dim, keepdim=False):
+    d[z] = torch.sum(torch.exp(input - grad_sum(z, input, dim, keepdim)) * d[input], dim=dim, keepdim=keepdim)
+
+
+def clamp_inside(input, min=None, max=None):
+    """1.0 where ``torch.clamp`` passes ``input`` through, else 0.0."""
+    inside = torch.ones_like(input, dtype=torch.bool)
+    if min is not None:
+        inside = inside & (input >= min)
+    if max is not None:
+        inside = inside & (input <= max)
+    return inside.to(input.dtype)
+
+
+@elementwise(torch.clamp, torch.Tensor.clamp, torch.clip, torch.Tensor.clip)
+def clamp(z, input, min=None, max=None):
+    return {input: clamp_inside(input, min, max), min: input < min, max: input > max}
+
+
+# ------------------------------------------------------------------ shapes
+
+
+@linear(torch.clone, torch.Tensor.clone)
+def clone(z, input):
+    return torch.clone(input), d[z]
+
+
+
+
+@linear(torch.reshape)
+def reshape(z, input, shape):
+    return torch.reshape(input, shape), torch.reshape(d[z], input.shape)
+
+
+@linear(torch.Tensor.reshape)
+def reshape_method(z, input, *shape):
+    return torch.reshape(input, z.shape), torch.reshape(d[z], input.shape)
+
+
+@linear(torch.flatten, torch.Tensor.flatten, torch.squeeze, torch.Tensor.squeeze, torch.unsqueeze,
+        torch.Tensor.unsqueeze)
+def reshaped(z, input, *args, **kwargs):
+    return torch.reshape(input, z.shape), torch.reshape(d[z], input.shape)
+
+
+@linear(torch.transpose, torch.Tensor.transpose, torch.swapaxes, torch.Tensor.swapaxes)
+def transpose(z, input, dim0, dim1):
+    return torch.transpose(input, dim0, dim1), torch.transpose(d[z], dim0, dim1)
+
+
+@linear(torch.t, torch.Tensor.t, torch.Tensor.T, torch.Tensor.mT)
+def t(z, input):
+    return torch.swapaxes(input, -1, -2) if input.ndim > 1 else input, \
+        torch.swapaxes(d[z], -1, -2) if input.ndim > 1 else d[z]
+
+
+def permutation(dims) -> tuple[int, ...]:
+    """The dims of ``permute(*dims)`` or ``permute(dims)`` as one tuple."""
+    return tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else tuple(dims)
+
+
+def inverse_permutation(dims) -> tuple[int, ...]:
+    """The dims undoing ``torch.permute(·, dims)``."""
+    dims = [p % len(dims) for p in dims]
+    return tuple(sorted(range(len(dims)), key=dims.__getitem__))
+
+
+@linear(torch.permute)
+def permute(z, input, dims):
+    return torch.permute(input, dims), torch.permute(d[z], inverse_permutation(dims))
+
+
+@linear(torch.Tensor.permute)
+def permute_method(z, input, *dims):
+    return torch.permute(input, permutation(dims)), torch.permute(d[z], inverse_permutation(permutation(dims)))
+
+
+# ---------------------------------------------------------------- products
+
+
+def matmul_lhs(g, input, other):
+    """Adjoint of ``input`` in ``torch.matmul(input, other)``."""
+    return arrays.matmul_adjoint(g, input, other, "lhs")
+
+
+def matmul_rhs(g, input, other):
+    """Adjoint of ``other`` in ``torch.matmul(input, other)``."""
+    return arrays.matmul_adjoint(g, input, other, "rhs")
+
+
+@bilinear(torch.matmul, torch.Tensor.matmul, torch.mm, torch.Tensor.mm, torch.mv, torch.Tensor.mv, torch.dot,
+          torch.Tensor.dot, lhs=matmul_lhs, rhs=matmul_rhs)
+def matmul(z, input, other):
+    return torch.matmul(input, other)
+
+
+# ------------------------------------------------------------ nn.functional
+
+
+@adjoint(torch.softmax, torch.Tensor.softmax, F.softmax)
+def softmax(z, input, dim, dtype=None):
+    d[input] = z * (d[z] - torch.sum(d[z] * z, dim=dim, keepdim=True))
+
+
+@tangent_rule(torch.softmax, torch.Tensor.softmax, F.softmax)
+def t_softmax(z, input, dim, dtype=None):
+    d[z] = z * (d[input] - torch.sum(d[input] * z, dim=dim, keepdim=True))
+
+
+@adjoint(torch.log_softmax, torch.Tensor.log_softmax, F.log_softmax)
+def log_softmax(z, input, dim, dtype=None):
+    d[input] = d[z] - torch.exp(z) * torch.sum(d[z], dim=dim, keepdim=True)
+
+
+@tangent_rule(torch.log_softmax, torch.Tensor.log_softmax, F.log_softmax)
+def t_log_softmax(z, input, dim, dtype=None):
+    d[z] = d[input] - torch.sum(torch.exp(z) * d[input], dim=dim, keepdim=True)
+
+
+@adjoint(F.linear)
+def linear_(z, input, weight, bias=None):
+    d[input] = matmul_lhs(d[z], input, weight.T)
+    d[weight] = matmul_rhs(d[z], input, weight.T).T
+    d[bias] = unbroadcast(d[z], bias)
+
+
+@tangent_rule(F.linear)
+def t_linear_(z, input, weight, bias=None):
+    d[z] = torch.matmul(d[input], weight.T) + torch.matmul(input, d[weight].T) + d[bias]
+
+
+def class_count(target) -> int:
+    """N, the number of class-index targets ``F.cross_entropy`` averages over."""
+    return max(target.numel(), 1)
+
+
+def one_hot_like(target, input):
+    """The class-index ``target`` of ``F.cross_entropy`` as one-hot rows in
+    ``input``'s dtype (raises for probability targets and images)."""
+    if target.is_floating_point() or input.ndim not in (1, 2):
+        raise NotImplementedError("tangent differentiates F.cross_entropy of (N, C) or (C,) logits with class-index "
+                                  "targets; write the loss with log_softmax for other forms")
+    return F.one_hot(target, input.shape[-1]).to(input.dtype)
+
+
+# the mean over the batch of -log_softmax(input)[i, target[i]]; any other
+# argument (weight, ignore_index, reduction, label_smoothing) is refused
+@adjoint(F.cross_entropy)
+def cross_entropy(z, input, target):
+    d[input] = d[z] * (torch.softmax(input, dim=-1) - one_hot_like(target, input)) / class_count(target)
+
+
+@tangent_rule(F.cross_entropy)
+def t_cross_entropy(z, input, target):
+    d[z] = torch.sum((torch.softmax(input, dim=-1) - one_hot_like(target, input)) * d[input]) / class_count(target)
+
+
+nondifferentiable(
+    class_count, one_hot_like, torch.Tensor.shape, torch.Tensor.ndim, torch.Tensor.dim, torch.Tensor.size, torch.Tensor.numel,
+    torch.Tensor.dtype, torch.Tensor.device, torch.numel, torch.sign, torch.Tensor.sign,
+    torch.zeros, torch.ones, torch.empty, torch.arange, torch.eye, torch.zeros_like, torch.ones_like,
+    torch.empty_like, torch.argmax, torch.argmin, torch.Tensor.argmax, torch.Tensor.argmin,
+    torch.randn, torch.rand, torch.randn_like, torch.rand_like, extremum_share, clamp_inside,
+)
+
+# results that may share memory with the argument: writes into them are
+# refused when they would change the caller's tensor (aliases.view_functions)
+declare_views(
+    torch.reshape, torch.Tensor.reshape, torch.Tensor.view, torch.Tensor.view_as, torch.flatten,
+    torch.Tensor.flatten, torch.squeeze, torch.Tensor.squeeze, torch.unsqueeze, torch.Tensor.unsqueeze,
+    torch.transpose, torch.Tensor.transpose, torch.swapaxes, torch.Tensor.swapaxes, torch.t, torch.Tensor.t,
+    torch.Tensor.T, torch.Tensor.mT, torch.permute, torch.Tensor.permute, torch.Tensor.expand,
+    torch.Tensor.expand_as, torch.narrow, torch.Tensor.narrow, torch.select, torch.Tensor.select,
+    torch.diagonal, torch.Tensor.diagonal, torch.Tensor.detach, torch.detach, torch.Tensor.real,
+    torch.Tensor.imag, torch.Tensor.unflatten, torch.as_tensor, torch.asarray,
+)

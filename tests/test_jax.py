@@ -1,0 +1,175 @@
+"""JAX through the engine: grad, jvp and hvp of ``jax.numpy`` code are JAX
+arrays computed by generated jnp code (passable to ``jax.jit``), checked
+against jax.grad / jax.jvp and central finite differences in float64.
+Skipped when jax is absent."""
+
+import pytest
+
+jax = pytest.importorskip("jax")
+import jax.numpy as jnp  # noqa: E402
+
+import tangent  # noqa: E402
+from tangent.errors import NoDerivativeError  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)
+
+
+def r(*shape, positive=False, seed=0):
+    x = jax.random.normal(jax.random.PRNGKey(seed), shape, dtype=jnp.float64)
+    return jnp.abs(x) + 0.5 if positive else x
+
+
+def elementwise(x, y):
+    return jnp.sum(jnp.exp(x) * jnp.log(y) + jnp.sin(x) * jnp.cos(y) + jnp.tanh(x) / jnp.sqrt(y))
+
+
+def activations(x, y):
+    return (jax.nn.sigmoid(x) * jax.nn.relu(x) + jnp.abs(x) * jnp.power(y, 3) + jnp.power(y, x)).sum()
+
+
+def operators(x, y, W, b):
+    h = (x * b - x / y + 2.0 - y ** 2) @ W
+    return (-h * h).sum()
+
+
+def reductions(x, y, W, b):
+    s = x.sum(axis=0, keepdims=True) * y
+    m = jnp.mean(s, axis=1)
+    return m.sum() + jnp.sum(x * y, axis=(0, 1)) + x.mean() * jnp.mean(y, 0, keepdims=True).sum()
+
+
+def shapes(x, y, W, b):
+    u = x.reshape(4, 3).T * y
+    s = jnp.transpose(x).reshape(-1)
+    return (u * u).sum() + s[2] * s[5] + (x.T @ y).sum() + jnp.reshape(y, (12,))[3] * jnp.swapaxes(x, 0, 1).sum()
+
+
+def products(x, y, W, b):
+    v = jnp.matmul(x, W) + jnp.dot(x, W) * 2
+    return (v ** 2).sum() + jnp.dot(b, b * x[0]) + (b @ x.T).sum()
+
+
+def indexing(x, y, W, b):
+    idx = jnp.array([0, 2, 2])
+    return (x[0] * y[1]).sum() + x[:, 1].sum() * x[1:, ::2].sum() + x[idx].sum() + x[1, 2] ** 2
+
+
+def selections(x, y, W, b):
+    return (jnp.maximum(x, y) * jnp.minimum(x, 2 * y) + jnp.where(x > 0, x, y * 2)).sum()
+
+
+def softmaxes(x, y, W, b):
+    return (jax.nn.softmax(x, axis=1) * y).sum() + (jax.nn.log_softmax(x * y, axis=-1) ** 2).sum() \
+        + (jax.nn.softmax(x) * x).sum()
+
+
+def extrema(x, y, W, b):
+    return jnp.max(x) * jnp.amax(x, axis=1).sum() + jnp.min(y) + x.min(axis=(0, 1), keepdims=True).sum() \
+        + jax.nn.logsumexp(x * y, axis=1).sum() + (jnp.clip(x, -0.5, 0.5) * jnp.clip(x, min=0.1)).sum() \
+        + x.max(axis=0).sum()
+
+
+CASES = [extrema, elementwise, activations, operators, reductions, shapes, products, indexing, selections, softmaxes]
+
+
+def arguments():
+    return r(3, 4, seed=1), r(3, 4, positive=True, seed=2), r(4, 5, seed=3), r(4, seed=4)
+
+
+def used(f):
+    return arguments()[:f.__code__.co_argcount]
+
+
+def close(a, b, tol=1e-9):
+    assert jnp.allclose(a, b, rtol=tol, atol=tol), (a, b)
+
+
+@pytest.mark.parametrize("f", CASES, ids=lambda f: f.__name__)
+def test_grad_against_jax(f):
+    args = used(f)
+    df = tangent.grad(f)(*args)
+    assert isinstance(df, jax.Array) and df.dtype == jnp.float64
+    close(df, jax.grad(f)(*args))
+    v, eps = r(*args[0].shape, seed=9), 1e-6
+    fd = (f(args[0] + eps * v, *args[1:]) - f(args[0] - eps * v, *args[1:])) / (2 * eps)
+    assert float(jnp.sum(df * v)) == pytest.approx(float(fd), rel=1e-6, abs=1e-6)
+
+
+@pytest.mark.parametrize("f", CASES, ids=lambda f: f.__name__)
+def test_jvp_against_jax(f):
+    args = used(f)
+    v = r(*args[0].shape, seed=9)
+    out = tangent.jvp(f)(*args, v)
+    close(out, jax.jvp(lambda a: f(a, *args[1:]), (args[0],), (v,))[1])
+
+
+@pytest.mark.parametrize("f", CASES, ids=lambda f: f.__name__)
+def test_hvp_against_jax(f):
+    args = used(f)
+    v = r(*args[0].shape, seed=9)
+    out = tangent.hvp(f)(*args, v)
+    assert isinstance(out, jax.Array)
+    close(out, jax.jvp(lambda a: jax.grad(f)(a, *args[1:]), (args[0],), (v,))[1], 1e-8)
+
+
+@pytest.mark.parametrize("f", CASES, ids=lambda f: f.__name__)
+def test_generated_gradient_is_jittable(f):
+    args = used(f)
+    close(jax.jit(tangent.grad(f))(*args), jax.grad(f)(*args))
+
+
+def mlp_loss(W1, b1, W2, x, labels):
+    h = x
+    for _ in range(3):
+        h = jnp.tanh(h @ W1 + b1)
+        h = h * 0.5 if jnp.sum(h) > 0 else h
+    return -(jax.nn.log_softmax(h @ W2, axis=1) * labels).sum() / x.shape[0]
+
+
+def test_mlp_with_loop_and_branch_all_modes():
+    W1, b1, W2, x = r(4, 4, seed=1), r(4, seed=2), r(4, 3, seed=3), r(5, 4, seed=4)
+    labels = jax.nn.one_hot(jnp.array([0, 2, 1, 1, 0]), 3)
+    args = (W1, b1, W2, x, labels)
+    grads = tangent.grad(mlp_loss, wrt=(0, 1, 2))(*args)
+    for g, e in zip(grads, jax.grad(mlp_loss, argnums=(0, 1, 2))(*args)):
+        assert isinstance(g, jax.Array)
+        close(g, e, 1e-6)
+    v = r(4, 4, seed=7)
+    close(tangent.jvp(mlp_loss)(*args, v), jax.jvp(lambda a: mlp_loss(a, *args[1:]), (W1,), (v,))[1], 1e-6)
+    expected = jax.jvp(lambda a: jax.grad(mlp_loss)(a, *args[1:]), (W1,), (v,))[1]
+    close(tangent.hvp(mlp_loss)(*args, v), expected, 1e-6)
+
+
+def uses_cumprod(x):
+    return jnp.cumprod(x).sum()
+
+
+def test_function_without_rule_is_refused_naming_the_line():
+    with pytest.raises(NoDerivativeError, match=r"test_jax.py:\d+ \(in uses_cumprod\)"):
+        tangent.grad(uses_cumprod)(r(3))
+
+
+def masked_sum(x):
+    return jnp.sum(x, where=x > 0)
+
+
+def test_unsupported_argument_is_refused():
+    with pytest.raises(tangent.TangentError):
+        tangent.grad(masked_sum)(r(3))
+
+
+def weighted_logsumexp(x):
+    return jax.nn.logsumexp(x, b=jnp.arange(3.0))
+
+
+def test_argument_the_rule_ignores_is_refused():
+    with pytest.raises(tangent.TangentError, match="b"):
+        tangent.grad(weighted_logsumexp)(r(3))
+
+
+def test_jvp_and_hvp_are_jittable():
+    f, args = products, arguments()
+    x = args[0]
+    v = r(3, 4, seed=9)
+    close(jax.jit(tangent.jvp(f))(*args, v), jax.jvp(lambda a: f(a, *args[1:]), (x,), (v,))[1])
+    close(jax.jit(tangent.hvp(f))(*args, v), jax.jvp(lambda a: jax.grad(f)(a, *args[1:]), (x,), (v,))[1], 1e-8)

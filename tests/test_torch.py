@@ -1,0 +1,265 @@
+"""PyTorch through the engine: grad, jvp and hvp of torch code are torch
+tensors computed by generated torch code, checked against torch.func and
+central finite differences in float64. Skipped when torch is absent."""
+
+import subprocess
+import sys
+
+import pytest
+
+torch = pytest.importorskip("torch")
+import torch.nn.functional as F  # noqa: E402
+
+import tangent  # noqa: E402
+from tangent.errors import NoDerivativeError  # noqa: E402
+
+D = torch.float64
+
+
+def t(*shape, positive=False, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(*shape, generator=g, dtype=D)
+    return x.abs() + 0.5 if positive else x
+
+
+# ------------------------------------------------------------ the common set
+
+
+def elementwise(x, y):
+    return torch.sum(torch.exp(x) * torch.log(y) + torch.sin(x) * torch.cos(y) + torch.tanh(x) / torch.sqrt(y))
+
+
+def activations(x, y):
+    return (torch.sigmoid(x) * torch.relu(x) + torch.abs(x) * torch.pow(y, 3) + torch.pow(y, x)).sum()
+
+
+def methods(x, y):
+    return (x.exp() * y.log() + x.tanh() * y.sqrt() + x.sigmoid() - y.rsqrt() + x.sin().cos()).sum()
+
+
+def functional(x, y):
+    return (F.relu(x) * F.sigmoid(y) + F.tanh(x * y)).sum()
+
+
+def operators(x, y, W, b):
+    h = (x * b - x / y + 2.0 - y ** 2) @ W
+    return (-h * h).sum()
+
+
+def reductions(x, y, W, b):
+    s = x.sum(dim=0, keepdim=True) * y
+    m = torch.mean(s, dim=1)
+    return m.sum() + torch.sum(x * y, dim=(0, 1)) + x.mean() * torch.mean(y, 0, True).sum() + torch.sum(x, 1).mean()
+
+
+def shapes(x, y, W, b):
+    r = x.reshape(4, 3).T * y
+    s = torch.transpose(x, 0, 1).reshape(-1)
+    return (r * r).sum() + s[2] * s[5] + (x.t() @ y).sum() + torch.reshape(y, (12,)).flatten()[3] * x.mT.sum()
+
+
+def products(x, y, W, b):
+    v = torch.matmul(x, W) + x.matmul(W) * 2
+    return (v ** 2).sum() + torch.dot(b, b * x[0]) + torch.mv(x, b).sum() + (b @ x.T).sum()
+
+
+def indexing(x, y, W, b):
+    idx = torch.tensor([0, 2, 2])
+    cols = torch.tensor([3, 0, 3])
+    return (x[0] * y[1]).sum() + x[:, 1].sum() * x[1:, ::2].sum() + x[idx].sum() + x[1, 2] ** 2 + x[x > 0].sum() \
+        + (x[:, cols] * y[:, :3]).sum() + x[idx, cols].sum() + x[None, 1, ..., 2].sum()
+
+
+def selections(x, y, W, b):
+    return (torch.maximum(x, y) * torch.minimum(x, 2 * y) + torch.where(x > 0, x, y * 2)).sum()
+
+
+def softmaxes(x, y, W, b):
+    return (torch.softmax(x, dim=1) * y).sum() + (F.log_softmax(x * y, dim=-1) ** 2).sum() \
+        + (x.softmax(0) * x).sum() + (y.log_softmax(dim=1) * x).sum()
+
+
+def shapes_more(x, y, W, b):
+    u = x.unsqueeze(0).squeeze(0) * torch.unsqueeze(y, 2).squeeze(2)
+    return (u.permute(1, 0) * x.T).sum() + torch.swapaxes(u, 0, 1).sum() + F.linear(x, W.T, W[0] * 0.5).sum()
+
+
+def extrema(x, y, W, b):
+    return x.max() * torch.amax(x, dim=1).sum() + torch.min(y) + x.amin(dim=(0, 1), keepdim=True).sum() \
+        + torch.logsumexp(x * y, dim=1).sum() + (torch.clamp(x, -0.5, 0.5) * x.clamp(min=0.1)).sum() \
+        + x.clone().sum()
+
+
+def cross_entropy(x, y, W, b):
+    return F.cross_entropy(x @ W, torch.tensor([0, 4, 2])) + F.cross_entropy(x[0] * y[1], torch.tensor(3))
+
+
+CASES = [cross_entropy, extrema, elementwise, activations, methods, functional, operators, reductions, shapes, products, indexing,
+         selections, softmaxes, shapes_more]
+
+
+def arguments():
+    return t(3, 4, seed=1), t(3, 4, positive=True, seed=2), t(4, 5, seed=3), t(4, seed=4)
+
+
+def call(f, *args):
+    n = f.__code__.co_argcount
+    return f(*args[:n])
+
+
+def directional(f, args, v, eps=1e-6):
+    """Central finite difference of f along v in its first argument."""
+    x = args[0]
+    return (call(f, x + eps * v, *args[1:]) - call(f, x - eps * v, *args[1:])) / (2 * eps)
+
+
+@pytest.mark.parametrize("f", CASES, ids=lambda f: f.__name__)
+def test_grad_against_torch_func(f):
+    args = arguments()[:f.__code__.co_argcount]
+    df = tangent.grad(f)(*args)
+    assert type(df) is torch.Tensor and df.dtype == D
+    expected = torch.func.grad(f)(*args)
+    torch.testing.assert_close(df, expected, rtol=1e-9, atol=1e-9)
+    v = t(*args[0].shape, seed=9)
+    assert float((df * v).sum()) == pytest.approx(float(directional(f, args, v)), rel=1e-6, abs=1e-6)
+
+
+@pytest.mark.parametrize("f", CASES, ids=lambda f: f.__name__)
+def test_jvp_against_torch_func(f):
+    args = arguments()[:f.__code__.co_argcount]
+    v = t(*args[0].shape, seed=9)
+    out = tangent.jvp(f)(*args, v)
+    assert isinstance(out, torch.Tensor)
+    expected = torch.func.jvp(lambda a: f(a, *args[1:]), (args[0],), (v,))[1]
+    torch.testing.assert_close(out, expected, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("f", CASES, ids=lambda f: f.__name__)
+def test_hvp_against_torch_func(f):
+    args = arguments()[:f.__code__.co_argcount]
+    v = t(*args[0].shape, seed=9)
+    out = tangent.hvp(f)(*args, v)
+    assert type(out) is torch.Tensor
+    expected = torch.func.jvp(lambda a: torch.func.grad(f)(a, *args[1:]), (args[0],), (v,))[1]
+    torch.testing.assert_close(out, expected, rtol=1e-8, atol=1e-8)
+
+
+# ------------------------------------------------------------- an MLP loss
+
+
+def mlp_loss(W1, b1, W2, x, labels, steps):
+    h = x
+    for _ in range(steps):
+        h = torch.tanh(h @ W1 + b1)
+        if h.sum() > 0:
+            h = h * 0.5
+    logits = h @ W2
+    return -(F.log_softmax(logits, dim=1) * labels).sum() / x.shape[0]
+
+
+def test_mlp_with_loop_and_branch_all_modes():
+    W1, b1, W2, x = t(4, 4, seed=1), t(4, seed=2), t(4, 3, seed=3), t(5, 4, seed=4)
+    labels = F.one_hot(torch.tensor([0, 2, 1, 1, 0]), 3).to(D)
+    args = (W1, b1, W2, x, labels, 3)
+    grads = tangent.grad(mlp_loss, wrt=(0, 1, 2))(*args)
+    expected = torch.func.grad(mlp_loss, argnums=(0, 1, 2))(*args)
+    for g, e in zip(grads, expected):
+        assert type(g) is torch.Tensor
+        torch.testing.assert_close(g, e, rtol=1e-6, atol=1e-6)
+    v = t(4, 4, seed=7)
+    tangent_out = tangent.jvp(mlp_loss)(*args, v)
+    torch.testing.assert_close(tangent_out, torch.func.jvp(lambda a: mlp_loss(a, *args[1:]), (W1,), (v,))[1])
+    h = tangent.hvp(mlp_loss)(*args, v)
+    expected_h = torch.func.jvp(lambda a: torch.func.grad(mlp_loss)(a, *args[1:]), (W1,), (v,))[1]
+    torch.testing.assert_close(h, expected_h, rtol=1e-6, atol=1e-6)
+
+
+def linear_layer(x, W, bias):
+    return (F.linear(x, W, bias) ** 2).sum() + (F.linear(x, W) * x[:, :2].sum()).sum()
+
+
+def test_linear_layer_all_arguments():
+    args = (t(3, 4, seed=1), t(2, 4, seed=2), t(2, seed=3))
+    grads = tangent.grad(linear_layer, wrt=(0, 1, 2))(*args)
+    for g, e in zip(grads, torch.func.grad(linear_layer, argnums=(0, 1, 2))(*args)):
+        torch.testing.assert_close(g, e)
+    v = t(2, 4, seed=5)
+    out = tangent.jvp(linear_layer, wrt=(1,))(*args, v)
+    torch.testing.assert_close(out, torch.func.jvp(lambda w: linear_layer(args[0], w, args[2]), (args[1],), (v,))[1])
+
+
+def test_gradient_does_not_touch_inputs_or_autograd():
+    x, y = t(3, 4), t(3, 4, positive=True)
+    before = x.clone()
+    tangent.grad(methods)(x, y)
+    assert torch.equal(x, before) and not x.requires_grad
+
+
+def shifted(x):
+    return x + 1.0
+
+
+def test_returned_derivatives_are_the_callers_own():
+    seed, x = t(3, seed=1), t(3, seed=2)
+    g = tangent.vjp(shifted)(x, seed)
+    assert g is not seed and torch.equal(g, seed)
+    g_sum = tangent.grad(methods)(x.reshape(1, 3), t(1, 3, positive=True))
+    g_sum += 1  # writable, not an expanded view
+    v = t(3, seed=3)
+    assert tangent.jvp(shifted)(x, v) is not v
+
+
+def writes_into_a_copy(x, w):
+    y = torch.clone(x)
+    y[0] = 2.0 * w[1]
+    z = x * 1.0
+    z[1:] = z[1:] * 3.0 + w[1:]
+    return torch.sum(y * x * w) + torch.sum(z)
+
+
+def test_writes_into_new_tensors():
+    x, w = t(3, seed=1), t(3, seed=2)
+    before = x.clone()
+    grads = tangent.grad(writes_into_a_copy, wrt=(0, 1))(x, w)
+    for g, e in zip(grads, torch.func.grad(writes_into_a_copy, argnums=(0, 1))(x, w)):
+        torch.testing.assert_close(g, e)
+    assert torch.equal(x, before)
+
+
+def writes_through_a_view(x, w):
+    v = x.reshape(3)
+    v[0] = 5.0
+    return torch.sum(v * w) + torch.sum(x)
+
+
+def test_write_through_a_view_of_an_argument_is_refused():
+    # torch's reshape returns a view: the write changes x, which is read afterwards
+    with pytest.raises(tangent.TangentSyntaxError, match="may share memory with the argument 'x'"):
+        tangent.grad(writes_through_a_view)(t(3), t(3))
+
+
+# --------------------------------------------------------------- refusals
+
+
+def uses_cumprod(x):
+    return torch.cumprod(x, dim=0).sum()
+
+
+def test_function_without_rule_is_refused_naming_the_line():
+    with pytest.raises(NoDerivativeError, match=r"test_torch.py:\d+ \(in uses_cumprod\)"):
+        tangent.grad(uses_cumprod)(t(3))
+
+
+def returns_vector(x):
+    return torch.exp(x)
+
+
+def test_grad_of_non_scalar_is_refused():
+    with pytest.raises(tangent.TangentError, match=r"scalar output.*\(3,\)"):
+        tangent.grad(returns_vector)(t(3))
+
+
+def test_import_tangent_does_not_import_torch():
+    code = "import sys, tangent; tangent.grad; print('torch' in sys.modules, 'jax' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
