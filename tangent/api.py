@@ -22,7 +22,7 @@ from .cache import cached, calling_primitive, clear_cache, store, weak
 from .errors import NonFiniteGradientError, TangentError
 from .frontend import recording, recording_now, unchanged
 from .jacobians import hessian_of, jacobian_of
-from .motion import split_derivative, with_aux
+from .motion import broadcasting_seed, split_derivative, with_aux
 from .ownership import input_ids, owned_gradients, returning_owned
 from .specialize import Specializations, specializing
 from .transform import Session
@@ -77,7 +77,7 @@ def _normalize_wrt(wrt) -> tuple[int, ...]:
 
 def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "reverse", *,
              optimized: bool = True, motion: str = "joint", preserve_result: bool = False,
-             check_dims: bool = False, verbose: int = 0, check_scalar: bool = False,
+             check_dims: bool | None = None, verbose: int = 0, check_scalar: bool = False,
              check_finite: bool = False) -> Callable:
     """Differentiate ``func`` by source transformation.
 
@@ -90,10 +90,14 @@ def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "rever
     ``motion="split"`` (reverse mode) gives a ``SplitDerivative`` whose
     ``forward(*args)`` returns ``(result, saved)`` and ``backward(saved,
     seed)`` the product, for several backward passes from one forward pass.
-    ``check_scalar=True`` asks for a scalar output, as ``grad`` does.
-    ``check_dims`` is accepted for code written for Google Tangent and
-    checks nothing: seeds and tangents broadcast like NumPy operands (a
-    scalar seed 1.0 for a vector output seeds every element). Example::
+    ``check_scalar=True`` asks for a scalar output, as ``grad`` does. Seeds
+    and tangents broadcast like NumPy operands (a scalar seed 1.0 for a
+    vector output seeds every element). ``check_dims`` is for code written
+    for Google Tangent: ``check_dims=False`` in reverse mode also takes a
+    seed array for a scalar result and gives ``seed * gradient``, as
+    Google's HVP tests use it (``autodiff(autodiff(f, mode="forward"),
+    mode="reverse", check_dims=False)(x, 1, v)``); ``True`` checks nothing
+    more than the default. Example::
 
         def f(x):
             return np.sin(x) * x
@@ -128,6 +132,11 @@ def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "rever
                 store(func, options, (derivative, tuple(deps.values()), version))
     if verbose:
         print(derivative.tangent_source)
+    if check_dims is False and mode == "reverse" and motion == "joint" and not check_scalar:
+        def make_split():
+            return autodiff(func, wrt, "reverse", optimized=optimized, motion="split", check_finite=check_finite)
+
+        derivative = broadcasting_seed(derivative, make_split, _positional_count(func), preserve_result, len(wrt) > 1)
     return derivative
 
 

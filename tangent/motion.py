@@ -173,3 +173,52 @@ def with_aux(split: SplitDerivative, *, check_scalar: bool, value: bool) -> Call
     derivative.tangent_source = split.tangent_source
     derivative.__name__ = f"d{name}"
     return derivative
+
+
+def _scaled(gradient, seed):
+    """``seed * gradient`` leaf by leaf (a gradient is a pytree)."""
+    if isinstance(gradient, dict):
+        return {k: _scaled(v, seed) for k, v in gradient.items()}
+    if isinstance(gradient, (list, tuple)):
+        return type(gradient)(_scaled(v, seed) for v in gradient)
+    return seed * gradient
+
+
+def broadcasting_seed(joint: Callable, make_split: Callable[[], SplitDerivative], n: int,
+                      preserve_result: bool, several: bool) -> Callable:
+    """Google Tangent's ``check_dims=False`` for reverse mode: a seed array for
+    a scalar result is allowed, and the derivative is then ``seed *
+    gradient`` (as Google's generated code broadcasts it; its HVP tests call
+    reverse over forward so). ``joint`` (the derivative, ``n`` positional
+    parameters before the seed) runs whenever the seed is a number or the
+    result is not a scalar; for an array seed one split forward sweep tells
+    which (``make_split`` builds the pair, once), so f still runs once.
+
+    Example::
+
+        df = broadcasting_seed(joint, lambda: split_derivative(f, (0,)), 1, False, False)
+        df(x, np.ones(3))     # f(x) scalar: np.ones(3) * gradient
+    """
+    splits: list[SplitDerivative] = []
+
+    def derivative(*args, **kwargs):
+        seed = args[n] if len(args) > n else None
+        if kwargs or not (isinstance(seed, np.ndarray) and seed.ndim > 0):
+            return joint(*args, **kwargs)
+        if not splits:
+            splits.append(make_split())
+        result, saved = splits[0].forward(*args[:n])
+        if np.ndim(result) == 0 and isinstance(result, (float, int, np.number, np.ndarray)):
+            gradient = splits[0].backward(saved, 1.0)
+            gradient = tuple(_scaled(g, seed) for g in gradient) if several else _scaled(gradient, seed)
+        else:
+            gradient = splits[0].backward(saved, seed)
+        return (gradient, result) if preserve_result else gradient
+
+    for attribute in ("tangent_source", "tangent_generic", "tangent_specialized_for", "tangent_filename",
+                      "__signature__"):
+        if hasattr(joint, attribute):
+            setattr(derivative, attribute, getattr(joint, attribute))
+    derivative.__wrapped__ = joint
+    derivative.__name__ = joint.__name__
+    return derivative
