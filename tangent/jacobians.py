@@ -23,7 +23,7 @@ import numpy as np
 
 from .errors import TangentError
 
-__all__ = ["flatten", "hessian_of", "jacobian_of"]
+__all__ = ["flatten", "hessian_of", "jacobian_of", "with_defaults"]
 
 
 def flatten(tree) -> tuple[np.ndarray, Callable[[np.ndarray], object]]:
@@ -122,13 +122,17 @@ def _nest(matrix: np.ndarray, out_tree, in_tree):
     return outer(out_tree)
 
 
-def _with_defaults(func, args, kwargs) -> tuple:
+def with_defaults(func: Callable, args: tuple, kwargs: dict | None = None) -> tuple:
     """Positional arguments with the function's defaults filled in, so that
-    tangents or seeds can follow them."""
-    bound = inspect.signature(func).bind(*args, **kwargs)
+    tangents or seeds can follow them. Example::
+
+        with_defaults(lambda x, y=2.0: x * y, (1.0,))   # (1.0, 2.0)
+    """
+    if kwargs:
+        raise TangentError(f"pass the arguments of {getattr(func, '__name__', 'f')} positionally "
+                           f"(got {', '.join(kwargs)} by keyword)")
+    bound = inspect.signature(func).bind(*args)
     bound.apply_defaults()
-    if bound.kwargs:
-        raise TangentError("jacobian and hessian take the function's arguments positionally")
     return tuple(bound.args)
 
 
@@ -155,7 +159,7 @@ def jacobian_of(autodiff: Callable, func: Callable, wrt: int | Sequence[int], *,
         return autodiff(func, indices, "reverse", optimized=optimized)(*args, seed)
 
     def jacobian(*args, **kwargs):
-        args = _with_defaults(func, args, kwargs)
+        args = with_defaults(func, args, kwargs)
         inputs = tuple(args[i] for i in indices) if several else args[indices[0]]
         x, unflatten_in = flatten(inputs)
         columns = []
@@ -196,7 +200,7 @@ def hessian_of(autodiff: Callable, func: Callable, wrt: int | Sequence[int], *, 
     derivative = jacobian_of(autodiff, gradient, wrt, optimized=optimized, mode="forward")
 
     def hessian(*args, **kwargs):
-        args = _with_defaults(func, args, kwargs)
+        args = with_defaults(func, args, kwargs)
         if len(args) != n:
             raise TangentError(f"hessian of {func.__name__} takes {n} arguments, got {len(args)}")
         return derivative(*args, 1.0)
