@@ -25,6 +25,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "tools"))
 
 import corpus  # noqa: E402
 
+from tests.utils import assert_tree_close, numeric_grad  # noqa: E402
+
 ALL = corpus.MODES
 ARGUMENT_WRITES = "writes into an argument (x[0] = ...): the derivative would change the caller's array"
 REFUSED = {
@@ -118,3 +120,42 @@ def test_readme_hvp():
     x = np.linspace(-1.0, 1.0, 5)
     v = np.arange(5.0)
     np.testing.assert_allclose(hvp(x, 1.0, v), 20 * x**3 * v)
+
+
+# ---- tests/test_reverse_mode.py's named tests, both motions (Google's calls without input_derivative)
+
+G = corpus.google_functions
+
+
+@pytest.mark.parametrize("optimized", [True, False])
+@pytest.mark.parametrize("motion", ["split", "joint"])
+def test_google_named_reverse_tests(motion, optimized):
+    rs = np.random.RandomState(0)
+    w, b, input_ = rs.randn(3, 5), rs.randn(5), rs.rand(3)
+    label = np.zeros(5)
+    label[1] = 1
+    dw, db = tangent.autodiff(G.logistic_regression, wrt=(2, 3), motion=motion, optimized=optimized)(input_, label, w, b)
+    assert_tree_close(dw, numeric_grad(G.logistic_regression, [input_, label, w, b], 2), rtol=1e-5)
+    assert_tree_close(db, numeric_grad(G.logistic_regression, [input_, label, w, b], 3), rtol=1e-5)
+
+    W, inputs = rs.randn(2, 3), rs.randn(3, 2)
+    dinputs, dW = tangent.autodiff(G.rnn, wrt=(0, 1), motion=motion, optimized=optimized)(inputs, W)
+    assert_tree_close(dinputs, numeric_grad(G.rnn, [inputs, W], 0), rtol=1e-5)
+    assert_tree_close(dW, numeric_grad(G.rnn, [inputs, W], 1), rtol=1e-5)
+
+    args = [rs.randn(1, 3), rs.randn(1, 3), rs.randn(3, 3), rs.randn(3, 3), rs.randn(1, 3)]
+    dx = tangent.autodiff(G.bilinear, motion=motion, optimized=optimized)(*args)
+    assert_tree_close(dx, numeric_grad(G.bilinear, args, 0), rtol=1e-5)
+
+    a = 0.7
+    assert tangent.autodiff(G.inlining_contextmanager, motion=motion, optimized=optimized)(a) == pytest.approx(
+        2.9 * a**2)
+    val = {"a": 0.5, "b": -1.5, "c": 2.0}
+    assert_tree_close(tangent.autodiff(G.dict_saxpy, motion=motion, optimized=optimized)(val),
+                      numeric_grad(G.dict_saxpy, [val], 0))
+    packed = (0.5, -1.5, 2.0)
+    assert_tree_close(tangent.autodiff(G.unpacking_args_saxpy, motion=motion, optimized=optimized)(packed),
+                      numeric_grad(G.unpacking_args_saxpy, [packed], 0))
+    p = {"i": {"j": 3.0, "k": 4.0}}
+    assert_tree_close(tangent.autodiff(G.nested_dict, motion=motion, optimized=optimized)(p),
+                      {"i": {"j": 4.0, "k": 3.0}})
