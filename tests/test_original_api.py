@@ -274,3 +274,12 @@ def test_jacobian_refuses_a_string_argument():
 
     with pytest.raises(tangent.TangentError, match="str"):
         tangent.jacobian(f, 1)(1.0, "a")
+
+
+def test_jacobian_keyword_only_defaults_and_keywords():
+    def f(x, *, scale=3.0):
+        return x * scale
+
+    np.testing.assert_allclose(tangent.jacobian(f)(X), 3.0 * np.eye(3))
+    with pytest.raises(tangent.TangentError, match="positionally"):
+        tangent.jacobian(f)(X, scale=2.0)   # refused, not dropped
