@@ -14,7 +14,7 @@ Example::
 """
 
 from . import testing  # tangent.testing.check_grads
-from .api import autodiff, clear_cache, grad, hessian, hvp, jacobian, jvp, source, vjp
+from .api import autodiff, clear_cache, grad, hessian, hvp, jacobian, jvp, source, value_and_grad, vjp
 from .codegen import show_generated_lines_in_uncaught_tracebacks
 from .display import register_ipython_display
 from .errors import (
@@ -32,7 +32,7 @@ register_ipython_display()
 show_generated_lines_in_uncaught_tracebacks()
 
 __all__ = [
-    "autodiff", "clear_cache", "grad", "hessian", "hvp", "jacobian", "jvp", "source", "vjp", "adjoint", "tangent_rule", "nondifferentiable",
+    "autodiff", "clear_cache", "grad", "hessian", "hvp", "jacobian", "jvp", "source", "value_and_grad", "vjp", "adjoint", "tangent_rule", "nondifferentiable",
     "TangentError", "TangentSyntaxError", "NoDerivativeError", "SourceUnavailableError",
     "NonFiniteGradientError", "insert_grad_of", "stop_gradient", "testing",
 ]

@@ -17,17 +17,17 @@ import re
 import sys
 from typing import Callable, Sequence
 
-import numpy as np
-
 from . import rules
 from .cache import cached, calling_primitive, clear_cache, store, weak
 from .errors import NonFiniteGradientError, TangentError
 from .frontend import recording, recording_now, unchanged
+from .jacobians import hessian_of, jacobian_of
+from .motion import broadcasting_seed, split_derivative, with_aux
 from .ownership import input_ids, owned_gradients, returning_owned
 from .specialize import Specializations, specializing
 from .transform import Session
 
-__all__ = ["autodiff", "clear_cache", "grad", "hessian", "hvp", "jacobian", "jvp", "source", "vjp"]
+__all__ = ["autodiff", "clear_cache", "grad", "hessian", "hvp", "jacobian", "jvp", "source", "value_and_grad", "vjp"]
 
 
 def _arithmetic_errors_as_nonfinite(derivative: Callable) -> Callable:
@@ -76,24 +76,46 @@ def _normalize_wrt(wrt) -> tuple[int, ...]:
 
 
 def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "reverse", *,
-             optimized: bool = True, preserve_result: bool = False, verbose: int = 0,
-             check_scalar: bool = False, check_finite: bool = False) -> Callable:
+             optimized: bool = True, motion: str = "joint", preserve_result: bool = False,
+             check_dims: bool | None = None, verbose: int = 0, check_scalar: bool = False,
+             check_finite: bool = False) -> Callable:
     """Differentiate ``func`` by source transformation.
 
     In reverse mode the derivative takes ``func``'s arguments followed by the
-    seed (the adjoint of the output) and returns the vector-Jacobian product
-    for the arguments in ``wrt``. Example::
+    seed (the adjoint of the output, default 1.0) and returns the
+    vector-Jacobian product for the arguments in ``wrt``; in forward mode it
+    takes the arguments followed by one tangent per index in ``wrt`` and
+    returns the Jacobian-vector product. With ``preserve_result=True`` it
+    returns ``(derivative, result)``, as Google Tangent does.
+    ``motion="split"`` (reverse mode) gives a ``SplitDerivative`` whose
+    ``forward(*args)`` returns ``(result, saved)`` and ``backward(saved,
+    seed)`` the product, for several backward passes from one forward pass.
+    ``check_scalar=True`` asks for a scalar output, as ``grad`` does. Seeds
+    and tangents broadcast like NumPy operands (a scalar seed 1.0 for a
+    vector output seeds every element). ``check_dims`` is for code written
+    for Google Tangent: ``check_dims=False`` in reverse mode also takes a
+    seed array for a scalar result and gives ``seed * gradient``, as
+    Google's HVP tests use it (``autodiff(autodiff(f, mode="forward"),
+    mode="reverse", check_dims=False)(x, 1, v)``); ``True`` checks nothing
+    more than the default. Example::
 
         def f(x):
             return np.sin(x) * x
         df = tangent.autodiff(f, wrt=0, mode="reverse")
         df(np.ones(3), np.ones(3))
+        # Hessian-vector product of a scalar g, forward over reverse:
+        hvp = tangent.autodiff(tangent.autodiff(g, mode="reverse"), mode="forward")
+        hvp(x, 1.0, v)
     """
     wrt = _normalize_wrt(wrt)
     if mode not in ("reverse", "forward"):
         raise TangentError(f"mode={mode!r} is not supported; use mode='reverse' or mode='forward'")
+    if motion not in ("joint", "split"):
+        raise TangentError(f"motion={motion!r} is not supported; use motion='joint' or motion='split'")
+    if motion == "split" and mode != "reverse":
+        raise TangentError("motion='split' is for reverse mode; forward mode has one sweep")
     func = calling_primitive(func)
-    options = (wrt, mode, optimized, preserve_result, check_scalar, check_finite)
+    options = (wrt, mode, optimized, preserve_result, check_scalar, check_finite, motion)
     derivative = cached(func, options)
     if derivative is None:
         with rules.transform_lock:
@@ -101,10 +123,20 @@ def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "rever
             if derivative is None:
                 version = rules.version()
                 with recording() as deps:
-                    derivative = _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_finite)
+                    if motion == "split":
+                        derivative = split_derivative(func, wrt, optimized=optimized, preserve_result=preserve_result,
+                                                      check_scalar=check_scalar, check_finite=check_finite)
+                    else:
+                        derivative = _transform(func, wrt, mode, optimized, preserve_result, check_scalar,
+                                                check_finite)
                 store(func, options, (derivative, tuple(deps.values()), version))
     if verbose:
         print(derivative.tangent_source)
+    if check_dims is False and mode == "reverse" and motion == "joint" and not check_scalar:
+        def make_split():
+            return autodiff(func, wrt, "reverse", optimized=optimized, motion="split", check_finite=check_finite)
+
+        derivative = broadcasting_seed(derivative, make_split, _positional_count(func), preserve_result, len(wrt) > 1)
     return derivative
 
 
@@ -139,23 +171,62 @@ def _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_
 
 
 def grad(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = True,
-         preserve_result: bool = False, verbose: int = 0, check_finite: bool = False) -> Callable:
+         preserve_result: bool = False, check_dims: bool = True, motion: str = "joint",
+         has_aux: bool = False, verbose: int = 0, check_finite: bool = False) -> Callable:
     """The gradient of a scalar-valued function, as generated Python source.
 
     ``grad(f, wrt)(*args)`` returns the gradient with respect to the
     positional arguments listed in ``wrt`` (one value for one index, a tuple
     otherwise), each shaped like its argument. An optional trailing argument
-    is the output seed (default 1.0). With ``check_finite=True`` the
-    derivative raises NonFiniteGradientError, naming the user's line, as soon
-    as an adjoint becomes NaN or infinite. Example::
+    is the output seed (default 1.0). ``check_dims=False`` allows a
+    non-scalar output: the seed then gives the vector-Jacobian product (as
+    ``vjp``), and ``grad(grad(f, check_dims=False), check_dims=False)`` is
+    reverse over reverse. ``preserve_result=True`` returns ``(gradient,
+    result)``; ``motion="split"`` see ``autodiff``. With ``has_aux=True``
+    ``f`` returns ``(loss, aux)`` and the derivative ``(gradient, aux)``
+    (JAX's convention; aux carries no derivative). With
+    ``check_finite=True`` the derivative raises NonFiniteGradientError,
+    naming the user's line, as soon as an adjoint becomes NaN or infinite.
+    Example::
 
         def f(x):
             return np.sum(np.tanh(x) ** 2)
         df = tangent.grad(f, verbose=1)   # prints the derivative's source
         df(np.arange(3.0))
     """
-    return autodiff(func, wrt, "reverse", optimized=optimized, preserve_result=preserve_result,
-                    verbose=verbose, check_scalar=True, check_finite=check_finite)
+    if has_aux:
+        if preserve_result or motion != "joint":
+            raise TangentError("has_aux=True goes with neither preserve_result nor motion='split'; "
+                               "use tangent.value_and_grad(f, has_aux=True) for the loss as well")
+        split = autodiff(func, wrt, "reverse", optimized=optimized, motion="split", verbose=verbose,
+                         check_finite=check_finite)
+        return with_aux(split, check_scalar=check_dims, value=False)
+    return autodiff(func, wrt, "reverse", optimized=optimized, motion=motion, preserve_result=preserve_result,
+                    verbose=verbose, check_scalar=check_dims, check_finite=check_finite)
+
+
+def value_and_grad(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = True,
+                   has_aux: bool = False, check_dims: bool = True, check_finite: bool = False) -> Callable:
+    """``value_and_grad(f, wrt)(*args)`` returns ``(f(*args), gradient)`` in
+    JAX's order, running ``f`` once; with ``has_aux=True`` (``f`` returns
+    ``(loss, aux)``) it returns ``((loss, aux), gradient)``. Example::
+
+        loss, g = tangent.value_and_grad(f)(x)
+        (loss, aux), g = tangent.value_and_grad(f_with_aux, has_aux=True)(x)
+    """
+    if has_aux:
+        split = autodiff(func, wrt, "reverse", optimized=optimized, motion="split", check_finite=check_finite)
+        return with_aux(split, check_scalar=check_dims, value=True)
+    derivative = autodiff(func, wrt, "reverse", optimized=optimized, preserve_result=True,
+                          check_scalar=check_dims, check_finite=check_finite)
+
+    def value_and_gradient(*args, **kwargs):
+        gradient, value = derivative(*args, **kwargs)
+        return value, gradient
+
+    value_and_gradient.tangent_source = derivative.tangent_source
+    value_and_gradient.__name__ = f"value_and_grad_{getattr(func, '__name__', 'f')}"
+    return value_and_gradient
 
 
 def vjp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = True,
@@ -235,76 +306,33 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
     return hessian_vector_product
 
 
-def _basis(x):
-    x = np.asarray(x, dtype=float)
-    for k in range(x.size):
-        e = np.zeros(x.size)
-        e[k] = 1.0
-        yield e.reshape(x.shape) if x.ndim else float(e[0])
+def jacobian(func: Callable, wrt: int | Sequence[int] = 0, *, optimized: bool = True, mode: str = "auto") -> Callable:
+    """The Jacobian of ``func`` with respect to the argument(s) ``wrt``.
 
-
-def jacobian(func: Callable, wrt: int = 0, *, optimized: bool = True, mode: str = "auto") -> Callable:
-    """The Jacobian of ``func`` with respect to one argument.
-
-    ``jacobian(f, wrt)(*args)`` has shape ``f(*args).shape + args[wrt].shape``;
-    it uses forward sweeps when the input is smaller than the output and
-    reverse sweeps otherwise (``mode`` forces one). Example::
+    ``jacobian(f, wrt)(*args)`` has shape ``f(*args).shape + args[wrt].shape``
+    for arrays; for dict/list/tuple arguments or results it is nested as in
+    JAX (the result's structure outside, the argument's inside, a tuple over
+    the arguments for several ``wrt``). It uses forward sweeps when the input
+    is smaller than the output and reverse sweeps otherwise (``mode``
+    forces one); default arguments may be left out. Example::
 
         J = tangent.jacobian(f)(x)
+        J_w, J_b = tangent.jacobian(g, wrt=(0, 1))({"a": A}, b)   # J_w["a"]: out.shape + A.shape
     """
     if not isinstance(wrt, int):
-        raise TangentError("jacobian takes a single argument index as wrt")
-    def forward(*args):
-        return autodiff(func, wrt, "forward", optimized=optimized, preserve_result=True)(*args)
-
-    def reverse(*args):
-        return autodiff(func, wrt, "reverse", optimized=optimized, preserve_result=True)(*args)
-
-    def jacobian_of(*args):
-        args = _with_defaults(func, args)
-        x = args[wrt]
-        in_shape = np.shape(x)
-        basis = list(_basis(x))
-        columns = []
-        if mode != "reverse" and basis:
-            # the first forward sweep also gives the output: f runs once per sweep
-            column, out = forward(*args, basis[0])
-            columns.append(np.asarray(column))
-        else:
-            out = func(*args)  # the output's shape, for the seeds of the reverse sweeps
-        out_shape = np.shape(out)
-        use_forward = mode == "forward" or (mode == "auto" and np.size(x) <= np.size(out))
-        if use_forward:
-            columns += [np.asarray(forward(*args, e)[0]) for e in basis[len(columns):]]
-            J = np.stack(columns, axis=-1) if columns else np.zeros(out_shape + (0,))
-            return J.reshape(out_shape + in_shape)
-        rows = [np.asarray(reverse(*args, u)[0]) for u in _basis(out)]
-        J = np.stack(rows, axis=0) if rows else np.zeros((0,) + in_shape)
-        return J.reshape(out_shape + in_shape)
-
-    return jacobian_of
+        _normalize_wrt(wrt)
+    return jacobian_of(autodiff, func, wrt, optimized=optimized, mode=mode)
 
 
-def hessian(func: Callable, wrt: int = 0, *, optimized: bool = True) -> Callable:
-    """The Hessian of a scalar function with respect to one argument, from
-    one Hessian-vector product per input element. Example::
+def hessian(func: Callable, wrt: int | Sequence[int] = 0, *, optimized: bool = True) -> Callable:
+    """The Hessian of a scalar function with respect to the argument(s)
+    ``wrt``, from one Hessian-vector product (forward over reverse) per input
+    element: shape ``x.shape + x.shape`` for an array, nested as JAX's
+    ``hessian`` for pytrees and several ``wrt`` (``H[i][j]`` for
+    ``wrt=(i, j)``). Example::
 
         H = tangent.hessian(f)(x)     # shape x.shape + x.shape
     """
-    product = hvp(func, wrt, optimized=optimized)
-
-    def hessian_of(*args):
-        x = args[wrt]
-        columns = [np.asarray(product(*args, e)) for e in _basis(x)]
-        H = np.stack(columns, axis=-1) if columns else np.zeros((0, 0))
-        return H.reshape(np.shape(x) + np.shape(x))
-
-    return hessian_of
-
-
-def _with_defaults(func, args) -> tuple:
-    """Positional arguments with the function's defaults filled in, so that
-    tangents or seeds can follow them."""
-    bound = inspect.signature(func).bind(*args)
-    bound.apply_defaults()
-    return tuple(bound.args)
+    if not isinstance(wrt, int):
+        _normalize_wrt(wrt)
+    return hessian_of(autodiff, func, wrt, optimized=optimized)

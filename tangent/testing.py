@@ -17,6 +17,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from . import api
+from .jacobians import with_defaults
 
 __all__ = ["check_grads"]
 
@@ -155,7 +156,7 @@ def check_grads(f: Callable, *args, modes: Sequence[str] = ("reverse", "forward"
     for mode in modes:
         if mode not in ("reverse", "forward"):
             raise ValueError(f"modes must be 'reverse' and/or 'forward', got {mode!r}")
-    args = api._with_defaults(f, tuple(args))
+    args = with_defaults(f, tuple(args))
     names = _parameter_names(f, len(args))
     if wrt is None:
         wrt = tuple(i for i, a in enumerate(args) if _differentiable(a))

@@ -33,7 +33,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("optimization", {"optimize"}),
     ("code generation", {"codegen"}),
     ("driver", {"transform"}),
-    ("interface", {"api", "cache", "ownership", "specialize", "testing", "__init__", "__main__"}),
+    ("interface", {"api", "cache", "ownership", "specialize", "testing", "motion", "jacobians", "__init__", "__main__"}),
 ]
 
 # Passes that work on any function in the intermediate form, whichever mode

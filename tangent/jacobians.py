@@ -1,0 +1,209 @@
+"""Jacobians and Hessians, for arguments and results that are pytrees.
+
+Takes a derivative maker (``api.autodiff``, passed in so that this module sits
+beside the API rather than under it) and a user's function; gives functions
+computing the full Jacobian from one forward sweep per input element or one
+reverse sweep per output element (whichever is fewer), and the Hessian as
+the Jacobian, by forward sweeps, of the generated gradient (forward over
+reverse). A pytree is a float, an array, or a dict / list / tuple of
+pytrees; the Jacobian of a result leaf of shape ``O`` with respect to an
+argument leaf of shape ``I`` has shape ``O + I``, and the Jacobians are
+nested as JAX nests them: the result's structure outside, the argument's
+inside (a tuple over the arguments for several ``wrt``). Default arguments
+are filled in before the sweeps. Assumes every leaf of a differentiated
+argument is a number or a float array (each element is an input).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .errors import TangentError
+
+__all__ = ["flatten", "hessian_of", "jacobian_of", "with_defaults"]
+
+
+def flatten(tree) -> tuple[np.ndarray, Callable[[np.ndarray], object]]:
+    """``(vector, unflatten)``: the leaves of ``tree`` as one float vector,
+    and the function rebuilding a tree of the same structure from a vector
+    (scalar leaves come back as floats, array leaves as arrays).
+
+    Example::
+
+        v, unflatten = flatten({"w": np.ones((2, 2)), "b": 0.5})   # v.size == 5
+        unflatten(np.zeros(5))   # {"w": zeros((2, 2)), "b": 0.0}
+    """
+    leaves: list[tuple[tuple, bool]] = []  # (shape, is_array) per leaf, in order
+    flat: list[np.ndarray] = []
+
+    def collect(node):
+        if isinstance(node, dict):
+            for k in node:
+                collect(node[k])
+        elif isinstance(node, (list, tuple)):
+            for v in node:
+                collect(v)
+        elif not isinstance(node, (int, float, np.number, np.ndarray)) or isinstance(node, bool):
+            raise TangentError(f"cannot differentiate with respect to a {type(node).__name__} "
+                               "(jacobian and hessian take numbers, arrays and dicts/lists/tuples of them)")
+        else:
+            leaves.append((np.shape(node), isinstance(node, np.ndarray)))
+            flat.append(np.ravel(np.asarray(node, dtype=float)))
+
+    collect(tree)
+    vector = np.concatenate(flat) if flat else np.zeros(0)
+
+    def unflatten(values: np.ndarray):
+        position = [0, 0]  # element offset, leaf index
+
+        def build(node):
+            if isinstance(node, dict):
+                return {k: build(v) for k, v in node.items()}
+            if isinstance(node, (list, tuple)):
+                return type(node)(build(v) for v in node)
+            shape, is_array = leaves[position[1]]
+            size = int(np.prod(shape, dtype=int))
+            chunk = values[position[0]:position[0] + size]
+            position[0] += size
+            position[1] += 1
+            return chunk.reshape(shape).copy() if is_array else float(chunk[0])
+
+        return build(tree)
+
+    return vector, unflatten
+
+
+def _leaf_shapes(tree) -> list[tuple]:
+    if isinstance(tree, dict):
+        return [s for k in tree for s in _leaf_shapes(tree[k])]
+    if isinstance(tree, (list, tuple)):
+        return [s for v in tree for s in _leaf_shapes(v)]
+    return [np.shape(tree)]
+
+
+def _nest(matrix: np.ndarray, out_tree, in_tree):
+    """The blocks of ``matrix`` (rows: result elements, columns: argument
+    elements) as the result's structure of the argument's structure of
+    arrays shaped result-leaf + argument-leaf."""
+    in_shapes = _leaf_shapes(in_tree)
+    row = [0]
+
+    def inner(block: np.ndarray, out_shape: tuple):
+        column = [0]
+
+        def build(node):
+            if isinstance(node, dict):
+                return {k: build(v) for k, v in node.items()}
+            if isinstance(node, (list, tuple)):
+                return type(node)(build(v) for v in node)
+            shape = np.shape(node)
+            size = int(np.prod(shape, dtype=int))
+            piece = block[:, column[0]:column[0] + size]
+            column[0] += size
+            return piece.reshape(out_shape + shape)
+
+        return build(in_tree)
+
+    def outer(node):
+        if isinstance(node, dict):
+            return {k: outer(v) for k, v in node.items()}
+        if isinstance(node, (list, tuple)):
+            return type(node)(outer(v) for v in node)
+        shape = np.shape(node)
+        size = int(np.prod(shape, dtype=int))
+        block = matrix[row[0]:row[0] + size]
+        row[0] += size
+        return inner(block, shape)
+
+    assert sum(int(np.prod(s, dtype=int)) for s in in_shapes) == matrix.shape[1]
+    return outer(out_tree)
+
+
+def with_defaults(func: Callable, args: tuple, kwargs: dict | None = None) -> tuple:
+    """Positional arguments with the function's defaults filled in, so that
+    tangents or seeds can follow them. Example::
+
+        with_defaults(lambda x, y=2.0: x * y, (1.0,))   # (1.0, 2.0)
+    """
+    if kwargs:
+        raise TangentError(f"pass the arguments of {getattr(func, '__name__', 'f')} positionally "
+                           f"(got {', '.join(kwargs)} by keyword)")
+    bound = inspect.signature(func).bind(*args)
+    bound.apply_defaults()
+    return tuple(bound.args)
+
+
+def jacobian_of(autodiff: Callable, func: Callable, wrt: int | Sequence[int], *, optimized: bool = True,
+                mode: str = "auto") -> Callable:
+    """The function ``(*args) -> Jacobian`` of ``func`` (see the module doc);
+    ``mode`` "forward", "reverse" or "auto" (fewer sweeps).
+
+    Example::
+
+        J = jacobian_of(tangent.autodiff, f, 0)(x)       # f(x).shape + x.shape
+        Jw, Jb = jacobian_of(tangent.autodiff, f, (0, 1))({"w": W}, b)
+    """
+    several = not isinstance(wrt, int)
+    indices = tuple(wrt) if several else (wrt,)
+    if mode not in ("auto", "forward", "reverse"):
+        raise TangentError(f"mode={mode!r}: use 'auto', 'forward' or 'reverse'")
+
+    def forward(args, tangent):
+        tangents = tangent if several else (tangent,)
+        return autodiff(func, indices, "forward", optimized=optimized, preserve_result=True)(*args, *tangents)
+
+    def reverse(args, seed):
+        return autodiff(func, indices, "reverse", optimized=optimized)(*args, seed)
+
+    def jacobian(*args, **kwargs):
+        args = with_defaults(func, args, kwargs)
+        inputs = tuple(args[i] for i in indices) if several else args[indices[0]]
+        x, unflatten_in = flatten(inputs)
+        columns = []
+        if mode != "reverse" and x.size:
+            # the first forward sweep also gives the result: f runs once per sweep
+            tangent, out = forward(args, unflatten_in(np.eye(x.size)[0]))
+            columns.append(flatten(tangent)[0])
+        else:
+            out = func(*args)
+        y, unflatten_out = flatten(out)
+        if mode == "forward" or (mode == "auto" and x.size <= y.size):
+            basis = np.eye(x.size)
+            columns += [flatten(forward(args, unflatten_in(e))[0])[0] for e in basis[len(columns):]]
+            matrix = np.stack(columns, axis=1) if columns else np.zeros((y.size, 0))
+        else:
+            rows = [flatten(reverse(args, unflatten_out(e)))[0] for e in np.eye(y.size)]
+            matrix = np.stack(rows, axis=0) if rows else np.zeros((0, x.size))
+        return _nest(matrix.reshape(y.size, x.size), out, inputs)
+
+    jacobian.__name__ = f"jacobian_{getattr(func, '__name__', 'f')}"
+    return jacobian
+
+
+def hessian_of(autodiff: Callable, func: Callable, wrt: int | Sequence[int], *, optimized: bool = True) -> Callable:
+    """The function ``(*args) -> Hessian`` of a scalar ``func``: the Jacobian,
+    by forward sweeps, of its generated gradient (one Hessian-vector product
+    per input element). For one array argument of shape ``I`` the Hessian
+    has shape ``I + I``; for pytrees and several ``wrt`` it is nested as
+    JAX's ``hessian`` nests it.
+
+    Example::
+
+        H = hessian_of(tangent.autodiff, f, 0)(x)
+    """
+    indices = tuple(wrt) if not isinstance(wrt, int) else (wrt,)
+    gradient = autodiff(func, indices, "reverse", optimized=optimized, check_scalar=True)
+    n = len(inspect.signature(func).parameters)
+    derivative = jacobian_of(autodiff, gradient, wrt, optimized=optimized, mode="forward")
+
+    def hessian(*args, **kwargs):
+        args = with_defaults(func, args, kwargs)
+        if len(args) != n:
+            raise TangentError(f"hessian of {func.__name__} takes {n} arguments, got {len(args)}")
+        return derivative(*args, 1.0)
+
+    hessian.__name__ = f"hessian_{getattr(func, '__name__', 'f')}"
+    return hessian
