@@ -23,10 +23,10 @@ import copy
 from collections import Counter
 from typing import NamedTuple
 
-from . import runtime
+from . import ir, runtime
 from .astwalk import names_in
 from .cfg import names_loaded
-from .ir import Comment, Restore, Save, Site, assign, call, name
+from .ir import Kind, Site, assign, call, name
 
 
 class Lowered(NamedTuple):
@@ -147,7 +147,7 @@ class _Lowering:
         if site not in self.needed:
             return []
         stack = self.stack
-        if isinstance(stmt, Save):
+        if ir.kind(stmt) is Kind.SAVE:
             saved = name(site.name)
             if site.index is not None:
                 saved = call(self.bind_global("copy_region", runtime.copy_region), saved, copy.deepcopy(site.index))
@@ -162,7 +162,7 @@ class _Lowering:
     def block(self, stmts: list[ast.stmt]) -> list[ast.stmt]:
         out: list[ast.stmt] = []
         for stmt in stmts:
-            if isinstance(stmt, (Save, Restore)):
+            if ir.kind_or_none(stmt) in (Kind.SAVE, Kind.RESTORE):
                 out += self.marker(stmt)
                 continue
             for field in ("body", "orelse"):
@@ -190,21 +190,22 @@ def prune(stmts: list[ast.stmt], needed: set[Site], keep=()) -> list[ast.stmt]:
                 and not expr.keywords and all(simple(a) for a in expr.args))
 
     def empty(body) -> bool:
-        return all(isinstance(s, (Comment, ast.Pass)) for s in body)
+        return all(ir.kind_or_none(s) in (Kind.COMMENT, Kind.PASS) for s in body)
 
     def block(body):
         out = []
         for stmt in body:
-            if isinstance(stmt, (Save, Restore)):
+            form = ir.kind_or_none(stmt)
+            if form in (Kind.SAVE, Kind.RESTORE):
                 if stmt.site in needed:
                     out.append(stmt)
                 continue
-            if isinstance(stmt, (ast.If, ast.For, ast.While)):
+            if form in (Kind.IF, Kind.FOR, Kind.WHILE):
                 body, orelse = block(stmt.body), block(stmt.orelse)
                 if empty(body) and empty(orelse):
-                    if isinstance(stmt, ast.If) and simple(stmt.test):
+                    if form is Kind.IF and simple(stmt.test):
                         continue
-                    if isinstance(stmt, ast.For) and simple(stmt.iter) and not (
+                    if form is Kind.FOR and simple(stmt.iter) and not (
                             {n.id for n in names_in(stmt.target)} & reads):
                         continue
                 stmt = copy.copy(stmt)
@@ -223,28 +224,27 @@ def restored_values_read(adjoint) -> set[int]:
 
     def walk(stmts, loops):
         for stmt in stmts:
-            if isinstance(stmt, Restore):
-                events.append(("restore", stmt.site, loops))
-                if stmt.site.index is not None:
-                    # restore_region(y, index, ...) writes into the object y
-                    # names then: if y was rebound since, its old value is read
-                    events.append(("read", stmt.site.name, loops))
-                continue
-            if isinstance(stmt, (Save, Comment)):
-                continue
-            if isinstance(stmt, (ast.For, ast.While)):
-                for n in names_loaded(stmt.iter if isinstance(stmt, ast.For) else stmt.test):
-                    events.append(("read", n, loops))
-                walk(stmt.body, loops + (id(stmt),))
-                continue
-            if isinstance(stmt, ast.If):
-                for n in names_loaded(stmt.test):
-                    events.append(("read", n, loops))
-                walk(stmt.body, loops)
-                walk(stmt.orelse, loops)
-                continue
-            for n in names_loaded(stmt):
-                events.append(("read", n, loops))
+            match form := ir.kind_or_none(stmt):
+                case Kind.RESTORE:
+                    events.append(("restore", stmt.site, loops))
+                    if stmt.site.index is not None:
+                        # restore_region(y, index, ...) writes into the object y
+                        # names then: if y was rebound since, its old value is read
+                        events.append(("read", stmt.site.name, loops))
+                case Kind.SAVE | Kind.COMMENT:
+                    pass
+                case Kind.FOR | Kind.WHILE:
+                    for n in names_loaded(stmt.iter if form is Kind.FOR else stmt.test):
+                        events.append(("read", n, loops))
+                    walk(stmt.body, loops + (id(stmt),))
+                case Kind.IF:
+                    for n in names_loaded(stmt.test):
+                        events.append(("read", n, loops))
+                    walk(stmt.body, loops)
+                    walk(stmt.orelse, loops)
+                case _:
+                    for n in names_loaded(stmt):
+                        events.append(("read", n, loops))
 
     walk(adjoint, ())
     # for each name its last read, for each loop the names read inside it
@@ -271,8 +271,8 @@ def names_read(stmts) -> set[str]:
     reads the object it writes into)."""
     found = set()
     for stmt in stmts:
-        if isinstance(stmt, (Save, Restore, Comment)):
-            if isinstance(stmt, Restore) and stmt.site.index is not None:
+        if (form := ir.kind_or_none(stmt)) in (Kind.SAVE, Kind.RESTORE, Kind.COMMENT):
+            if form is Kind.RESTORE and stmt.site.index is not None:
                 found.add(stmt.site.name)  # restore_region reads the object it writes into
             continue
         for node in names_in(stmt):
@@ -283,7 +283,7 @@ def names_read(stmts) -> set[str]:
             node = stack.pop()
             for field in ("body", "orelse"):
                 for inner in getattr(node, field, None) or ():
-                    if isinstance(inner, Restore) and inner.site.index is not None:
+                    if ir.kind_or_none(inner) is Kind.RESTORE and inner.site.index is not None:
                         found.add(inner.site.name)
                     elif isinstance(inner, ast.stmt):
                         stack.append(inner)
@@ -294,10 +294,10 @@ def mark_pure(stmts) -> None:
     """Generated adjoint assignments have no side effects (users' hook blocks
     may): the optimizer may drop those whose result nobody reads."""
     for stmt in stmts:
-        if getattr(stmt, "tangent_hook", False):
+        if ir.get(stmt, "hook", False):
             continue
         if isinstance(stmt, ast.Assign):
-            stmt.tangent_pure = True
+            ir.annotate(stmt, pure=True)
         for field in ("body", "orelse"):
             inner = getattr(stmt, field, None)
             if isinstance(inner, list):
