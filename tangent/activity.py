@@ -25,7 +25,7 @@ import operator
 from . import ir, rules
 from .cfg import CFG, assigned_names, names_loaded, solve
 from .frontend import UNRESOLVED
-from .ir import index_value
+from .ir import Kind, index_value
 from .kinds import classify_sequence_operators
 from .runtime import attribute
 
@@ -133,17 +133,18 @@ def varied_names(cfg: CFG, wrt: set[str], always: frozenset = frozenset()):
         if node is cfg.entry:
             return set(wrt)
         stmt = node.stmt
-        if isinstance(stmt, ast.For):
-            return facts - node.defs
-        if isinstance(stmt, ast.Expr) and node.defs or ir.is_setitem(stmt):
-            # facts are frozensets: unchanged when nothing is added
-            if node.defs <= facts or loads(stmt.value).isdisjoint(facts):
-                return facts
-            return facts | node.defs
-        if isinstance(stmt, ast.Assign) and node.defs:
-            if inputs_of(stmt.value).isdisjoint(facts):
-                return facts - node.defs if not node.defs.isdisjoint(facts) else facts
-            return facts if node.defs <= facts else facts | node.defs
+        match ir.kind_or_none(stmt):
+            case Kind.FOR:
+                return facts - node.defs
+            case Kind.APPEND | Kind.SETITEM:  # writes into an object: what it held stays
+                # facts are frozensets: unchanged when nothing is added
+                if node.defs <= facts or loads(stmt.value).isdisjoint(facts):
+                    return facts
+                return facts | node.defs
+            case Kind.ASSIGN | Kind.POP | Kind.UNPACK if node.defs:
+                if inputs_of(stmt.value).isdisjoint(facts):
+                    return facts - node.defs if not node.defs.isdisjoint(facts) else facts
+                return facts if node.defs <= facts else facts | node.defs
         return facts
 
     inp, _ = solve(cfg, transfer, forward=True)

@@ -386,14 +386,14 @@ def _alias_edges(order: list) -> list[tuple]:
     edges = []
     all_definitions = assigned_values(order)
     for stmt in order:
-        if ir.is_append(stmt):
-            container = stmt.value.func.value.id
-            edges += [(container, n, "contains", stmt) for n in names_loaded(stmt.value) - {container}]
-        elif ir.is_setitem(stmt) and isinstance(stmt.targets[0].value, ast.Name):
-            if isinstance(stmt.value, ast.Name):
+        match ir.kind_or_none(stmt):
+            case Kind.APPEND:
+                container = stmt.value.func.value.id
+                edges += [(container, n, "contains", stmt) for n in names_loaded(stmt.value) - {container}]
+            case Kind.SETITEM if isinstance(stmt.targets[0].value, ast.Name) and isinstance(stmt.value, ast.Name):
                 edges.append((stmt.targets[0].value.id, stmt.value.id, "contains", stmt))
-        elif isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
-            edges += [(stmt.targets[0].id, n, kind, stmt) for n, kind in _assignment_aliases(stmt, all_definitions)]
+            case Kind.ASSIGN | Kind.POP:
+                edges += [(stmt.targets[0].id, n, kind, stmt) for n, kind in _assignment_aliases(stmt, all_definitions)]
     return edges
 
 
