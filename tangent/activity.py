@@ -4,8 +4,8 @@ Question answered: which names may depend differentiably on the inputs we
 differentiate with respect to, just before each statement runs (forward
 activity), and, for one operation, which of its operands its result depends
 on differentiably. Also the shared vocabulary of one-operation values
-(``primitive_of``: callee and operand atoms; ``is_setitem`` /
-``written_region`` for writes into arrays, lists, dicts and objects).
+(``primitive_of``: callee and operand atoms; writes into arrays, lists,
+dicts and objects are classified by ``ir.kind``).
 
 Input: a function in Tangent's normal form with ``tangent_callee`` on its
 calls (frontend) and the names to differentiate with respect to.
@@ -20,12 +20,12 @@ an assignment when one of the value's differentiable inputs is varied.
 from __future__ import annotations
 
 import ast
-import copy
 import operator
 
-from . import rules
+from . import ir, rules
 from .cfg import CFG, assigned_names, names_loaded, solve
 from .frontend import UNRESOLVED
+from .ir import Kind, index_value
 from .kinds import classify_sequence_operators
 from .runtime import attribute
 
@@ -37,18 +37,6 @@ BINARY_OPERATORS = {
 UNARY_OPERATORS = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 
 
-def index_value(node: ast.expr) -> ast.expr:
-    """The index of a subscript as a value (``1:n`` -> ``slice(1, n)``)."""
-    if isinstance(node, ast.Slice):
-        parts = [p if p is not None else ast.Constant(value=None) for p in (node.lower, node.upper, node.step)]
-        while len(parts) > 2 and isinstance(parts[-1], ast.Constant) and parts[-1].value is None:
-            parts.pop()
-        return ast.Call(func=ast.Name(id="slice", ctx=ast.Load()), args=copy.deepcopy(parts), keywords=[])
-    if isinstance(node, ast.Tuple):
-        return ast.Tuple(elts=[index_value(e) for e in node.elts], ctx=ast.Load())
-    return copy.deepcopy(node)
-
-
 def primitive_of(value: ast.expr):
     """(callee, positional atoms, keyword atoms) of a one-operation value.
 
@@ -56,7 +44,7 @@ def primitive_of(value: ast.expr):
     f-strings) and UNRESOLVED for values that are not operations.
     """
     if isinstance(value, ast.BinOp):
-        callee = getattr(value, "tangent_callee", None) or BINARY_OPERATORS.get(type(value.op))
+        callee = ir.callee(value) or BINARY_OPERATORS.get(type(value.op))
         return callee, [value.left, value.right], {}
     if isinstance(value, ast.UnaryOp):
         return UNARY_OPERATORS.get(type(value.op)), [value.operand], {}
@@ -65,14 +53,14 @@ def primitive_of(value: ast.expr):
     if isinstance(value, ast.Subscript):
         return operator.getitem, [value.value, index_value(value.slice)], {}
     if isinstance(value, ast.Attribute):
-        if value.tangent_callee is attribute:
+        if ir.callee(value) is attribute:
             return attribute, [value.value, ast.Constant(value=value.attr)], {}
-        return value.tangent_callee, [value.value], {}
+        return ir.callee(value), [value.value], {}
     if isinstance(value, ast.Call):
         args = list(value.args)
-        if getattr(value, "tangent_method", False):
+        if ir.is_method(value):
             args = [value.func.value] + args
-        return value.tangent_callee, args, {k.arg: k.value for k in value.keywords}
+        return ir.callee(value), args, {k.arg: k.value for k in value.keywords}
     return UNRESOLVED, [], {}
 
 
@@ -103,22 +91,6 @@ def differentiable_inputs(value: ast.expr) -> set[str]:
     return found
 
 
-def is_setitem(stmt) -> bool:
-    """``y[index] = value`` (a write into an array, list or dict) or
-    ``obj.attr = value`` (into an object built in the function)."""
-    return isinstance(stmt, ast.Assign) and (
-        isinstance(stmt.targets[0], ast.Subscript)
-        or isinstance(stmt.targets[0], ast.Attribute) and isinstance(stmt.targets[0].value, ast.Name))
-
-
-def written_region(stmt):
-    """(variable, index as written in a subscript, index as a value) of a write."""
-    target = stmt.targets[0]
-    if isinstance(target, ast.Attribute):
-        return target.value.id, ast.Constant(value=target.attr), ast.Constant(value=target.attr)
-    return target.value.id, target.slice, index_value(target.slice)
-
-
 def is_differentiable_op(value: ast.expr) -> bool:
     """Whether the operation's result can depend differentiably on its inputs."""
     if isinstance(value, (ast.Compare,)):
@@ -127,7 +99,7 @@ def is_differentiable_op(value: ast.expr) -> bool:
         return False
     if isinstance(value, ast.BinOp) and isinstance(value.op, (ast.FloorDiv, ast.BitAnd, ast.BitOr, ast.BitXor, ast.LShift, ast.RShift)):
         return False
-    callee = getattr(value, "tangent_callee", UNRESOLVED)
+    callee = ir.get(value, "callee", UNRESOLVED)
     if callee is not UNRESOLVED and rules.is_nondifferentiable(callee):
         return False
     return True
@@ -161,17 +133,18 @@ def varied_names(cfg: CFG, wrt: set[str], always: frozenset = frozenset()):
         if node is cfg.entry:
             return set(wrt)
         stmt = node.stmt
-        if isinstance(stmt, ast.For):
-            return facts - node.defs
-        if isinstance(stmt, ast.Expr) and node.defs or is_setitem(stmt):
-            # facts are frozensets: unchanged when nothing is added
-            if node.defs <= facts or loads(stmt.value).isdisjoint(facts):
-                return facts
-            return facts | node.defs
-        if isinstance(stmt, ast.Assign) and node.defs:
-            if inputs_of(stmt.value).isdisjoint(facts):
-                return facts - node.defs if not node.defs.isdisjoint(facts) else facts
-            return facts if node.defs <= facts else facts | node.defs
+        match ir.kind_or_none(stmt):
+            case Kind.FOR:
+                return facts - node.defs
+            case Kind.APPEND | Kind.SETITEM:  # writes into an object: what it held stays
+                # facts are frozensets: unchanged when nothing is added
+                if node.defs <= facts or loads(stmt.value).isdisjoint(facts):
+                    return facts
+                return facts | node.defs
+            case Kind.ASSIGN | Kind.POP | Kind.UNPACK if node.defs:
+                if inputs_of(stmt.value).isdisjoint(facts):
+                    return facts - node.defs if not node.defs.isdisjoint(facts) else facts
+                return facts if node.defs <= facts else facts | node.defs
         return facts
 
     inp, _ = solve(cfg, transfer, forward=True)

@@ -30,11 +30,12 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from . import rules, runtime
-from .activity import BINARY_OPERATORS, is_setitem, written_region
+from . import ir, rules, runtime
+from .activity import BINARY_OPERATORS
 from .astwalk import walk_list
 from .cfg import CFG, names_loaded, solve
 from .frontend import UNRESOLVED
+from .ir import Kind
 from .kinds import integer_names
 
 # Operations whose result is part of their input in the value and in the
@@ -90,7 +91,7 @@ def _receiver(value: ast.expr) -> str | None:
     ``x.T``, ``x.reshape(...)``, ``np.reshape(x, ...)`` -> ``x``."""
     if isinstance(value, ast.Attribute):
         return value.value.id if isinstance(value.value, ast.Name) else None
-    if getattr(value, "tangent_method", False):
+    if ir.is_method(value):
         return value.func.value.id if isinstance(value.func.value, ast.Name) else None
     args = value.args if isinstance(value, ast.Call) else []
     return args[0].id if args and isinstance(args[0], ast.Name) else None
@@ -103,7 +104,7 @@ def alias_source(value: ast.expr) -> str | None:
         return value.id
     if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
         return value.value.id
-    if _is_in(getattr(value, "tangent_callee", None), view_functions()):
+    if _is_in(ir.callee(value), view_functions()):
         return _receiver(value)
     return None
 
@@ -111,7 +112,7 @@ def alias_source(value: ast.expr) -> str | None:
 def view_source(value: ast.expr) -> str | None:
     """The variable whose memory the result of ``value`` may share: views,
     and copies that ``copy=False`` (or None) turns into views."""
-    callee = getattr(value, "tangent_callee", None)
+    callee = ir.callee(value)
     if callee is None or not (_is_in(callee, view_functions()) or _is_in(callee, _COPIES)):
         return None
     if _is_in(callee, _COPIES):
@@ -139,7 +140,7 @@ def index_makes_copy(index: ast.expr, definitions: dict, base: str) -> bool:
             return True
         if isinstance(value, ast.Compare):
             return base in names_loaded(value)  # x > 0 where x is indexable by it: an array
-        callee = getattr(value, "tangent_callee", None)
+        callee = ir.callee(value)
         if isinstance(value, ast.Call) and callee is not None:
             if callee in (np.array, np.asarray) and value.args and is_list(value.args[0]):
                 return True
@@ -199,7 +200,7 @@ def argument_memory(tree: ast.FunctionDef, cfg: CFG) -> tuple[dict, dict]:
         if isinstance(stmt, ast.Assign):
             return _assignment_memory(stmt, facts, definitions, shares)
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) \
-                and getattr(stmt.value, "tangent_callee", None) in (list.append, list.extend, list.insert) \
+                and ir.callee(stmt.value) in (list.append, list.extend, list.insert) \
                 and isinstance(stmt.value.func, ast.Attribute) and isinstance(stmt.value.func.value, ast.Name):
             target = stmt.value.func.value.id
             new = {(target, f[1], False) for f in facts if f[0] in names_loaded(stmt.value) - {target}}
@@ -215,7 +216,7 @@ def _assignment_memory(stmt: ast.Assign, facts, definitions: dict, shares):
     """argument_memory's transfer through an assignment."""
     t = stmt.targets[0]
     if isinstance(t, ast.Name):
-        if getattr(stmt, "tangent_augmented", False):
+        if ir.get(stmt, "augmented", False):
             return facts  # y += e: the same object (an array) or a new number
         target = t.id
         new = set()
@@ -247,19 +248,19 @@ def _memory_sources(value: ast.expr, definitions: dict) -> list[tuple[str, bool 
             return []
         return [(value.value.id, True)]
     if isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name):
-        if getattr(value, "tangent_global", False):
+        if ir.is_global(value):
             return []
         return [(value.value.id, True)]
     if isinstance(value, (ast.List, ast.Tuple, ast.Dict)):
         return [(n, False) for n in sorted(names_loaded(value))]
     if isinstance(value, ast.BinOp):
-        if getattr(value, "tangent_callee", None) in BINARY_OPERATORS.values():
+        if ir.callee(value) in BINARY_OPERATORS.values():
             return []  # arithmetic: a new value
         return [(n, False) for n in sorted(names_loaded(value))]  # concatenation, repetition
     if isinstance(value, ast.Call):
-        callee = getattr(value, "tangent_callee", None)
+        callee = ir.callee(value)
         if _is_in(callee, view_functions()):
-            receiver = value.func.value if getattr(value, "tangent_method", False) else (
+            receiver = value.func.value if ir.is_method(value) else (
                 value.args[0] if value.args else None)
             return [(receiver.id, None)] if isinstance(receiver, ast.Name) else []
         if _is_in(callee, _CONTAINER_CALLS):
@@ -419,24 +420,25 @@ def written_alias_classes(tree: ast.FunctionDef, analysis) -> set[str]:
 
     written = set()
     for stmt in walk_list(tree):
-        if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
-            _union_assignment(stmt, union)
-        elif isinstance(stmt, ast.stmt) and is_setitem(stmt):
-            var = written_region(stmt)[0]
-            union(var, stmt.value)
-            if names_loaded(stmt.value) & analysis.varied.get(id(stmt), set()):
-                written.add(var)
-        elif isinstance(stmt, ast.Expr) and getattr(stmt.value, "tangent_callee", None) in (
-                list.append, runtime.restore_region):
-            call = stmt.value
-            var = call.func.value.id if call.tangent_callee is list.append else getattr(call.args[0], "id", None)
-            item = call.args[0] if call.tangent_callee is list.append else call.args[2]
-            if var is None:
-                continue
-            if call.tangent_callee is list.append:
-                union(var, item)
-            if names_loaded(item) & analysis.varied.get(id(stmt), set()):
-                written.add(var)
+        match ir.kind_or_none(stmt):
+            case Kind.ASSIGN | Kind.POP:
+                _union_assignment(stmt, union)
+            case Kind.SETITEM:
+                var = ir.written_region(stmt)[0]
+                union(var, stmt.value)
+                if names_loaded(stmt.value) & analysis.varied.get(id(stmt), set()):
+                    written.add(var)
+            case Kind.APPEND | Kind.RESTORE_REGION as form:
+                call = stmt.value
+                append = form is Kind.APPEND
+                var = call.func.value.id if append else getattr(call.args[0], "id", None)
+                item = call.args[0] if append else call.args[2]
+                if var is None:
+                    continue
+                if append:
+                    union(var, item)
+                if names_loaded(item) & analysis.varied.get(id(stmt), set()):
+                    written.add(var)
     roots = {find(v) for v in written}
     return {v for v in list(parent) if find(v) in roots} - integer_names(tree)
 
@@ -450,8 +452,8 @@ def _union_assignment(stmt: ast.Assign, union) -> None:
         union(target, source)
     elif isinstance(value, (ast.List, ast.Tuple, ast.Dict, ast.Attribute)):
         union(target, value)
-    elif isinstance(value, ast.Call) and not rules.is_nondifferentiable(getattr(value, "tangent_callee", None)):
-        callee = getattr(value, "tangent_callee", None)
+    elif isinstance(value, ast.Call) and not rules.is_nondifferentiable(ir.callee(value)):
+        callee = ir.callee(value)
         if callee in ITEM_READS or callee is None or rules.lookup_tangent(callee) is None:
             # a user function may return a view of an argument (the
             # function itself is no argument: h(a) does not alias h)
@@ -465,11 +467,11 @@ def _union_assignment(stmt: ast.Assign, union) -> None:
 def writes_in_place(tree: ast.FunctionDef) -> bool:
     """Whether the function writes into an array, list, dict or object."""
     for node in walk_list(tree):
-        if isinstance(node, ast.stmt) and is_setitem(node):
+        if ir.is_setitem(node):
             return True
         if isinstance(node, ast.AugAssign) and isinstance(node.target, (ast.Subscript, ast.Attribute)):
             return True
-        callee = getattr(node, "tangent_callee", None)
+        callee = ir.callee(node)
         if callee in (list.append, list.pop, list.extend, list.insert, list.remove, list.clear, list.sort,
                       list.reverse, dict.update, dict.pop, dict.setdefault, runtime.restore_region):
             return True

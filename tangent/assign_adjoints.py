@@ -22,13 +22,13 @@ import operator
 import os
 from dataclasses import dataclass, field
 
-from . import rules, runtime
+from . import ir, rules, runtime
 from .activity import primitive_of
 from .adjoints import NONZERO, ZERO, merge
 from .differentiator import Differentiator
 from .errors import TangentSyntaxError
 from .frontend import UNRESOLVED
-from .ir import Accumulate, Restore, assign, call, name, store
+from .ir import Accumulate, Kind, assign, call, name, store
 from .shape_variants import drop_unbroadcast, shape_variant
 from .templates import instantiate
 
@@ -101,7 +101,7 @@ class AssignAdjoints(Differentiator):
         raw: list[ast.stmt] = []
         if isinstance(value, ast.Name):
             raw = [Accumulate("x", value, dz)]
-        elif isinstance(value, ast.Constant) or getattr(value, "tangent_global", False):
+        elif isinstance(value, ast.Constant) or ir.is_global(value):
             return Contributions()
         elif isinstance(value, (ast.Tuple, ast.List)):
             for i, elt in enumerate(value.elts):
@@ -143,7 +143,7 @@ class AssignAdjoints(Differentiator):
         found = Contributions()
         code = found.code
         for item in raw:
-            if not isinstance(item, Accumulate):
+            if ir.kind_or_none(item) is not Kind.ACCUMULATE:
                 code.append(item)
                 continue
             atom = item.target
@@ -194,6 +194,6 @@ class AssignAdjoints(Differentiator):
         checks = [ast.Expr(value=call(check, name(v), ast.Constant(value=where))) for v in dict.fromkeys(assigned)]
         # before the restores, so the check sits with the statement's adjoint
         split = len(code)
-        while split and isinstance(code[split - 1], Restore):
+        while split and ir.kind_or_none(code[split - 1]) is Kind.RESTORE:
             split -= 1
         return code[:split] + checks + code[split:]

@@ -19,7 +19,7 @@ import ast
 import inspect
 import types as pytypes
 
-from . import rules
+from . import ir, rules
 from .activity import Analysis
 from .errors import TangentSyntaxError
 from .frontend import UNRESOLVED
@@ -59,14 +59,14 @@ def active_user_call(mode, stmt) -> CallBinding | None:
 
 def bind_user_call(parsed, analysis: Analysis, stmt, value: ast.Call, error):
     """CallBinding of ``value`` when it calls a user function, else None."""
-    callee = getattr(value, "tangent_callee", UNRESOLVED)
+    callee = ir.get(value, "callee", UNRESOLVED)
     if callee is UNRESOLVED or not isinstance(callee, pytypes.FunctionType):
         return None
     if rules.lookup_adjoint(callee) is not None or rules.lookup_tangent(callee) is not None \
             or rules.is_nondifferentiable(callee):
         return None
     args = list(value.args)
-    if getattr(value, "tangent_method", False):
+    if ir.is_method(value):
         args = [value.func.value] + args
     keywords = {k.arg: k.value for k in value.keywords}
     signature = inspect.signature(callee)

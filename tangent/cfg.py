@@ -22,6 +22,7 @@ import builtins
 from collections import deque
 from dataclasses import dataclass, field
 
+from . import ir
 from .astwalk import loaded_names, walk_list
 
 
@@ -53,7 +54,7 @@ def bindings(tree: ast.FunctionDef, counter, unfollowed) -> dict[str, list]:
             for target in node.targets:
                 if isinstance(target, ast.Name):
                     found.setdefault(target.id, []).append(node.value)
-                    if getattr(node.value, "tangent_callee", None) is builtins.range:
+                    if ir.callee(node.value) is builtins.range:
                         ranges.add(target.id)
                 else:
                     for n in walk_list(target):
@@ -62,7 +63,7 @@ def bindings(tree: ast.FunctionDef, counter, unfollowed) -> dict[str, list]:
     for node in nodes:
         if isinstance(node, ast.For):
             over_range = (isinstance(node.iter, ast.Name) and node.iter.id in ranges
-                          or getattr(node.iter, "tangent_callee", None) is builtins.range)
+                          or ir.callee(node.iter) is builtins.range)
             for n in walk_list(node.target):
                 if isinstance(n, ast.Name):
                     found.setdefault(n.id, []).append(counter if over_range else unfollowed)
@@ -138,9 +139,9 @@ class CFG:
                 defs.add(t.value.id)  # written in place
             if isinstance(t, ast.Tuple):
                 defs |= {e.id for e in t.elts if isinstance(e, ast.Name)}
-        if isinstance(stmt, ast.Expr) and getattr(stmt.value, "tangent_callee", None) is list.append:
+        if ir.is_append(stmt):
             defs = {stmt.value.func.value.id}  # appending changes the list
-        if isinstance(stmt, ast.Assign) and getattr(stmt.value, "tangent_callee", None) is list.pop:
+        if ir.is_pop(stmt):
             defs.add(stmt.value.func.value.id)
         node = self.new(stmt, defs=defs, uses=names_loaded(stmt))
         self.node_of[id(stmt)] = node

@@ -18,8 +18,7 @@ from __future__ import annotations
 import ast
 import copy
 
-from . import runtime
-from .activity import written_region
+from . import ir, runtime
 from .adjoints import MAYBE, NONZERO, ZERO, is_none
 from .differentiator import Differentiator
 from .errors import TangentSyntaxError
@@ -78,7 +77,7 @@ class ContainerAdjoints(Differentiator):
         """``y[index] = v``: v receives the adjoint of the region, which is then
         zeroed (the old values there no longer reach the output); the old
         region is put back afterwards."""
-        var, _, index = written_region(stmt)
+        var, _, index = ir.written_region(stmt)
         value = stmt.value
         site = self.tape.site_of(var, stmt)
         code: list[ast.stmt] = []
@@ -105,5 +104,5 @@ class ContainerAdjoints(Differentiator):
         else:
             code += body
         for node in code:
-            node.tangent_hook = True
+            ir.annotate(node, hook=True)
         return code

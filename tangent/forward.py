@@ -26,7 +26,7 @@ import copy
 
 import numpy as np
 
-from . import runtime
+from . import ir, runtime
 from .activity import differentiable_inputs, primitive_of, varied_names
 from .aliases import ITEM_READS as _ITEM_READS
 from .aliases import statically_fresh as _statically_fresh
@@ -41,7 +41,7 @@ from .errors import TangentSyntaxError
 from .forward_containers import ContainerTangents
 from .forward_zeros import covers_operands, negate_sequences, simplify_rule
 from .frontend import ParsedFunction
-from .ir import GradHook, ZeroDerivative, name, store
+from .ir import Kind, ZeroDerivative, name, store
 from .naming import Namer
 from .templates import instantiate
 
@@ -88,7 +88,7 @@ class ForwardMode(ContainerTangents, Differentiator):
     def tangent_name(self, var: str) -> ast.Name:
         """A load of ``var``'s tangent, marked as a tangent for the simplifier."""
         ref = name(self.d(var))
-        ref.tangent_ref = True
+        ir.annotate(ref, ref=True)
         return ref
 
     # ------------------------------------------------------------ blocks
@@ -97,20 +97,23 @@ class ForwardMode(ContainerTangents, Differentiator):
         tangents it changes; control flow kept as it is."""
         out: list[ast.stmt] = []
         for stmt in stmts:
-            if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
-                out += self.assign(stmt)
-            elif isinstance(stmt, ast.If):
-                out.append(ast.copy_location(
-                    ast.If(test=stmt.test, body=self.block(stmt.body) or [ast.Pass()], orelse=self.block(stmt.orelse)), stmt))
-            elif isinstance(stmt, ast.For):
-                out.append(ast.copy_location(
-                    ast.For(target=stmt.target, iter=stmt.iter, body=self.block(stmt.body) or [ast.Pass()], orelse=[]), stmt))
-            elif isinstance(stmt, ast.While):
-                out.append(ast.copy_location(
-                    ast.While(test=stmt.test, body=self.block(stmt.body) or [ast.Pass()], orelse=[]), stmt))
-            elif not isinstance(stmt, GradHook):  # (hooks run in the backward pass only)
-                out.append(stmt)
-                out += self.write_tangent(stmt)
+            match ir.kind_or_none(stmt):
+                case Kind.ASSIGN | Kind.POP:
+                    out += self.assign(stmt)
+                case Kind.IF:
+                    out.append(ast.copy_location(ast.If(
+                        test=stmt.test, body=self.block(stmt.body) or [ast.Pass()], orelse=self.block(stmt.orelse)), stmt))
+                case Kind.FOR:
+                    out.append(ast.copy_location(ast.For(
+                        target=stmt.target, iter=stmt.iter, body=self.block(stmt.body) or [ast.Pass()], orelse=[]), stmt))
+                case Kind.WHILE:
+                    out.append(ast.copy_location(
+                        ast.While(test=stmt.test, body=self.block(stmt.body) or [ast.Pass()], orelse=[]), stmt))
+                case Kind.HOOK:
+                    pass  # hooks run in the backward pass only
+                case _:
+                    out.append(stmt)
+                    out += self.write_tangent(stmt)
         return out
 
     def assign(self, stmt: ast.Assign) -> list[ast.stmt]:
@@ -173,7 +176,7 @@ class ForwardMode(ContainerTangents, Differentiator):
         terms simplified away, and the tangent broadcast to ``result`` when
         a dropped term may have been what broadcast it."""
         code, tangent_value, dropped = simplify_rule(raw, self.zeros_like)
-        kinds = getattr(self.tree, "tangent_kinds", {})
+        kinds = ir.get(self.tree, "kinds", {})
         sequences = {self.derivative_names[v] for v, k in kinds.items() if k == "seq" and v in self.derivative_names}
         if sequences:
             code, tangent_value = negate_sequences(code, tangent_value, sequences, self.session.bind_global("np", np))
@@ -223,7 +226,7 @@ class ForwardMode(ContainerTangents, Differentiator):
         """
         if isinstance(value, (ast.Name, ast.Subscript)) or self.fresh(tangent):
             return tangent
-        callee = getattr(value, "tangent_callee", None)
+        callee = ir.callee(value)
         if callee in _ITEM_READS:
             return tangent
         source = _view_source(value)
@@ -233,11 +236,11 @@ class ForwardMode(ContainerTangents, Differentiator):
             helper = self.session.bind_global("view_tangent", runtime.view_tangent)
             return ast.Call(func=name(helper), args=[tangent, name(result), name(source), name(self.d(source))],
                             keywords=[])
-        if getattr(tangent, "tangent_ref", False) and isinstance(tangent, ast.Name):
+        if ir.get(tangent, "ref", False) and isinstance(tangent, ast.Name):
             helper = self.session.bind_global("copy_tangent", runtime.copy_tangent)
             return ast.Call(func=name(helper), args=[tangent], keywords=[])
         sources = sorted({n.id for part in [tangent, *code] for n in ast.walk(part)
-                          if isinstance(n, ast.Name) and getattr(n, "tangent_ref", False)
+                          if isinstance(n, ast.Name) and ir.get(n, "ref", False)
                           and n.id in self.derivative_names.values()})
         if not sources:
             return tangent

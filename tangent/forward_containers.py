@@ -17,10 +17,9 @@ from __future__ import annotations
 import ast
 import copy
 
-from .activity import is_setitem, written_region
+from . import ir
 from .forward_zeros import simplify_zeros
-from .ir import name
-from .runtime import restore_region
+from .ir import Kind, name
 
 
 class ContainerTangents:
@@ -47,28 +46,28 @@ class ContainerTangents:
         ``obj.a = v``, ``lst.append(v)``, ``restore_region(y, i, old)``)
         into the tangent of what it writes; [] for any other statement and
         for writes into what never has a tangent."""
-        if is_setitem(stmt):
-            var, index, _ = written_region(stmt)
-            if var not in self.ever_varied:
-                return []
-            value = self.tangent_or_zeros(stmt.value, stmt)  # (before d(var): the order names are made in)
-            region = ast.Subscript(value=name(self.d(var)), slice=copy.deepcopy(index), ctx=ast.Store())
-            return [ast.copy_location(ast.Assign(targets=[region], value=value), stmt)]
-        callee = getattr(stmt.value, "tangent_callee", None) if isinstance(stmt, ast.Expr) else None
-        if callee is restore_region:
-            var = stmt.value.args[0]
-            if not (isinstance(var, ast.Name) and var.id in self.ever_varied):
-                return []
-            old = self.tangent_or_zeros(stmt.value.args[2], stmt)
-            mirror = ast.Call(func=copy.deepcopy(stmt.value.func),
-                              args=[name(self.d(var.id)), copy.deepcopy(stmt.value.args[1]), old], keywords=[])
-            return [ast.copy_location(ast.Expr(value=mirror), stmt)]
-        if callee is list.append:
-            lst = stmt.value.func.value
-            if lst.id not in self.ever_varied:
-                return []
-            item = self.tangent_or_zeros(stmt.value.args[0], stmt)
-            append = ast.Call(func=ast.Attribute(value=name(self.d(lst.id)), attr="append", ctx=ast.Load()),
-                              args=[item], keywords=[])
-            return [ast.copy_location(ast.Expr(value=append), stmt)]
+        match ir.kind_or_none(stmt):
+            case Kind.SETITEM:
+                var, index, _ = ir.written_region(stmt)
+                if var not in self.ever_varied:
+                    return []
+                value = self.tangent_or_zeros(stmt.value, stmt)  # (before d(var): the order names are made in)
+                region = ast.Subscript(value=name(self.d(var)), slice=copy.deepcopy(index), ctx=ast.Store())
+                return [ast.copy_location(ast.Assign(targets=[region], value=value), stmt)]
+            case Kind.RESTORE_REGION:
+                var = stmt.value.args[0]
+                if not (isinstance(var, ast.Name) and var.id in self.ever_varied):
+                    return []
+                old = self.tangent_or_zeros(stmt.value.args[2], stmt)
+                mirror = ast.Call(func=copy.deepcopy(stmt.value.func),
+                                  args=[name(self.d(var.id)), copy.deepcopy(stmt.value.args[1]), old], keywords=[])
+                return [ast.copy_location(ast.Expr(value=mirror), stmt)]
+            case Kind.APPEND:
+                lst = stmt.value.func.value
+                if lst.id not in self.ever_varied:
+                    return []
+                item = self.tangent_or_zeros(stmt.value.args[0], stmt)
+                append = ast.Call(func=ast.Attribute(value=name(self.d(lst.id)), attr="append", ctx=ast.Load()),
+                                  args=[item], keywords=[])
+                return [ast.copy_location(ast.Expr(value=append), stmt)]
         return []

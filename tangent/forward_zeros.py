@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import ast
 
+from . import ir
 from .astwalk import FastTransformer
-from .ir import Accumulate, ZeroDerivative, name
+from .ir import Kind, ZeroDerivative, name
 
 
 def is_zero(node) -> bool:
@@ -29,7 +30,7 @@ def is_zero(node) -> bool:
 
 def has_tangent(node) -> bool:
     """Whether ``node`` mentions a (non-zero) tangent."""
-    return any(getattr(n, "tangent_ref", False) for n in ast.walk(node))
+    return any(ir.get(n, "ref", False) for n in ast.walk(node))
 
 
 def has_zero(node) -> bool:
@@ -169,7 +170,7 @@ def mark_tangent(var: str, stmts) -> None:
     for stmt in stmts:
         for node in ast.walk(stmt):
             if isinstance(node, ast.Name) and node.id == var and isinstance(node.ctx, ast.Load):
-                node.tangent_ref = True
+                ir.annotate(node, ref=True)
 
 
 def simplify_rule(raw: list[ast.stmt], zeros_like: str) -> tuple[list[ast.stmt], ast.expr | None, str | None]:
@@ -187,7 +188,7 @@ def simplify_rule(raw: list[ast.stmt], zeros_like: str) -> tuple[list[ast.stmt],
     simplifier = ZeroSimplifier()
     for item in raw:
         item = substitute_zero_names(item, zero_locals)
-        if isinstance(item, Accumulate):
+        if ir.kind_or_none(item) is Kind.ACCUMULATE:
             tangent_value = simplify_zeros(item.value, zeros_like, simplifier)
         elif (isinstance(item, ast.Assign) and len(item.targets) == 1 and isinstance(item.targets[0], ast.Name)
               and has_tangent(item.value) | has_zero(item.value)):
@@ -226,7 +227,7 @@ def covers_operands(template, bound: dict, code: list[ast.AST], derivative_names
     for part in code:
         for n in ast.walk(part):
             if isinstance(n, ast.Name):
-                mentioned.add(primal_of.get(n.id, n.id) if getattr(n, "tangent_ref", False) else n.id)
+                mentioned.add(primal_of.get(n.id, n.id) if ir.get(n, "ref", False) else n.id)
     return operands <= mentioned
 
 

@@ -21,8 +21,12 @@ Contract
     ``copy_tree`` / ``copy.deepcopy`` copy it with the node; an undeclared
     name raises ``KeyError``;
   - ``kind(stmt)``: which of the statement forms of normalized (and of
-    differentiated) code a statement is, as a ``Kind``;
-  - small builders of AST nodes: ``name``, ``store``, ``assign``, ``call``.
+    differentiated) code a statement is, as a ``Kind``; ``kind_or_none``
+    for walks that meet other nodes too; the predicates ``is_setitem``,
+    ``is_append``, ``is_pop``, ``is_restore_region`` built on it, and
+    ``written_region`` (variable and index a ``SETITEM`` writes);
+  - small builders of AST nodes: ``name``, ``store``, ``assign``, ``call``,
+    ``index_value`` (a subscript's index as a value).
 * Assumes statements are normalized (see normalize.py: one operation per
   statement, loops over ``range``) when ``kind`` is asked about them.
 """
@@ -30,6 +34,7 @@ Contract
 from __future__ import annotations
 
 import ast
+import copy
 import enum
 
 from . import runtime
@@ -225,6 +230,16 @@ _SIMPLE = {
 def kind(stmt: ast.stmt) -> Kind:
     """Which form of statement ``stmt`` is. Raises ``ValueError`` on a
     statement normalized code does not contain (``with``, ``try``...)."""
+    found = kind_or_none(stmt)
+    if found is None:
+        raise ValueError(f"not a statement of normalized code: {ast.dump(stmt)[:200]}")
+    return found
+
+
+def kind_or_none(stmt: ast.AST) -> Kind | None:
+    """``kind(stmt)``, or None for a node that is not a statement of
+    normalized code (an expression, a ``with``...): for the passes that walk
+    trees holding other nodes too."""
     found = _SIMPLE.get(type(stmt))
     if found is not None:
         return found
@@ -243,7 +258,50 @@ def kind(stmt: ast.stmt) -> Kind:
         if found is runtime.restore_region:
             return Kind.RESTORE_REGION
         return Kind.EFFECT
-    raise ValueError(f"not a statement of normalized code: {ast.dump(stmt)[:200]}")
+    return None
+
+
+def is_setitem(stmt: ast.AST) -> bool:
+    """``y[index] = atom`` (a write into an array, list or dict) or
+    ``obj.attr = atom`` (into an object built in the function)."""
+    return kind_or_none(stmt) is Kind.SETITEM
+
+
+def is_append(stmt: ast.AST) -> bool:
+    """``lst.append(atom)``."""
+    return kind_or_none(stmt) is Kind.APPEND
+
+
+def is_pop(stmt: ast.AST) -> bool:
+    """``name = lst.pop(...)``."""
+    return kind_or_none(stmt) is Kind.POP
+
+
+def is_restore_region(stmt: ast.AST) -> bool:
+    """``restore_region(y, index, old)``: a backward pass's undo of a write."""
+    return kind_or_none(stmt) is Kind.RESTORE_REGION
+
+
+def index_value(node: ast.expr) -> ast.expr:
+    """The index of a subscript as a value (``1:n`` -> ``slice(1, n)``)."""
+    if isinstance(node, ast.Slice):
+        parts = [p if p is not None else ast.Constant(value=None) for p in (node.lower, node.upper, node.step)]
+        while len(parts) > 2 and isinstance(parts[-1], ast.Constant) and parts[-1].value is None:
+            parts.pop()
+        return ast.Call(func=ast.Name(id="slice", ctx=ast.Load()), args=copy.deepcopy(parts), keywords=[])
+    if isinstance(node, ast.Tuple):
+        return ast.Tuple(elts=[index_value(e) for e in node.elts], ctx=ast.Load())
+    return copy.deepcopy(node)
+
+
+def written_region(stmt: ast.Assign) -> tuple[str, ast.expr, ast.expr]:
+    """(variable, index as written in the subscript, index as a value) of a
+    ``SETITEM`` statement; an attribute write ``obj.attr = v`` is the region
+    ``"attr"`` of ``obj``."""
+    target = stmt.targets[0]
+    if isinstance(target, ast.Attribute):
+        return target.value.id, ast.Constant(value=target.attr), ast.Constant(value=target.attr)
+    return target.value.id, target.slice, index_value(target.slice)
 
 
 # --------------------------------------------------------------- builders

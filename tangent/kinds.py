@@ -25,7 +25,7 @@ import operator
 
 import numpy as np
 
-from . import runtime
+from . import ir, runtime
 from .astwalk import names_in, walk_list
 
 # The kinds: "seq" (list or tuple), "int", "float" (floats and arrays: never
@@ -85,8 +85,8 @@ def classify_sequence_operators(tree: ast.FunctionDef, argument_kinds: dict | No
     kinds = _Kinds(tree, argument_kinds)
     kinds.solve()
     for node in kinds.binops:
-        node.tangent_callee = kinds.decide(node)
-    tree.tangent_kinds = kinds.kinds
+        ir.annotate(node, callee=kinds.decide(node))
+    ir.annotate(tree, kinds=kinds.kinds)
 
 
 class _Kinds:
@@ -177,8 +177,8 @@ class _Kinds:
         if isinstance(node, ast.Constant):
             return _kind_of_value(node.value) if not isinstance(node.value, (str, bytes)) else None
         if isinstance(node, ast.Name):
-            if getattr(node, "tangent_global", False):
-                return _kind_of_value(getattr(node, "tangent_value", None))
+            if ir.is_global(node):
+                return _kind_of_value(ir.get(node, "value"))
             return self.kinds.get(node.id, _UNSEEN if node.id not in self.kinds else None)
         if isinstance(node, (ast.List, ast.Tuple, ast.ListComp)):
             return "seq"
@@ -221,9 +221,9 @@ class _Kinds:
         return None
 
     def _of_call(self, node: ast.Call):
-        callee = getattr(node, "tangent_callee", None)
+        callee = ir.callee(node)
         call_args = list(node.args)
-        if getattr(node, "tangent_method", False):
+        if ir.is_method(node):
             call_args = [node.func.value] + call_args
         if callee in (builtins.len, builtins.int):
             return "int"
@@ -282,7 +282,7 @@ def integer_names(tree: ast.FunctionDef) -> set[str]:
     for node in walk_list(tree):
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
             target, value = node.targets[0].id, node.value
-            callee = getattr(value, "tangent_callee", None)
+            callee = ir.callee(value)
             if callee is range:
                 ranges.add(target)
             elif callee is len or (isinstance(value, ast.Constant) and type(value.value) is int):
@@ -292,7 +292,7 @@ def integer_names(tree: ast.FunctionDef) -> set[str]:
     for node in walk_list(tree):
         if isinstance(node, ast.For) and isinstance(node.target, ast.Name):
             it = node.iter
-            if (isinstance(it, ast.Name) and it.id in ranges) or getattr(it, "tangent_callee", None) is range:
+            if (isinstance(it, ast.Name) and it.id in ranges) or ir.callee(it) is range:
                 ints.add(node.target.id)
             else:
                 others.add(node.target.id)

@@ -23,11 +23,13 @@ import math
 
 import numpy as np
 
-from .activity import Analysis, is_setitem
+from . import ir
+from .activity import Analysis
 from .aliases import alias_source, argument_memory, assigned_values, index_makes_copy, may_return_an_argument
 from .astwalk import walk_list
 from .cfg import CFG, bindings, names_loaded, reaching_definitions
 from .errors import TangentSyntaxError
+from .ir import Kind
 
 _NUMERIC_BUILTINS = {builtins.float, builtins.int, builtins.len, builtins.bool, builtins.complex}
 # Methods that change their object in place.
@@ -78,15 +80,14 @@ def _in_place_writes(order: list, aliases, rebinding: set[int]) -> dict[str, lis
     writes: dict[str, list] = {}
     for stmt in order:
         target = None
-        if is_setitem(stmt) and isinstance(stmt.targets[0].value, ast.Name):
-            target = stmt.targets[0].value.id
-        elif isinstance(stmt, ast.Expr) and getattr(stmt.value, "tangent_callee", None) is list.append:
-            target = stmt.value.func.value.id
-        elif isinstance(stmt, ast.Assign) and getattr(stmt.value, "tangent_callee", None) is list.pop:
-            target = stmt.value.func.value.id
-        elif getattr(stmt, "tangent_augmented", False) and aliases and id(stmt) not in rebinding:
-            # (s += e on a number rebinds s: nothing else sees it)
-            target = stmt.targets[0].id
+        match ir.kind_or_none(stmt):
+            case Kind.SETITEM if isinstance(stmt.targets[0].value, ast.Name):
+                target = stmt.targets[0].value.id
+            case Kind.APPEND | Kind.POP:
+                target = stmt.value.func.value.id
+            case Kind.ASSIGN if ir.get(stmt, "augmented", False) and aliases and id(stmt) not in rebinding:
+                # (s += e on a number rebinds s: nothing else sees it)
+                target = stmt.targets[0].id
         if target is not None:
             writes.setdefault(target, []).append(stmt)
     return writes
@@ -99,13 +100,13 @@ def _refuse_writes_into_arguments(tree: ast.FunctionDef, origin, analysis: Analy
     an item of a list or dict argument, a loop target over a list argument."""
     cfg = analysis.cfg
     sites = [(var, stmt) for var, found in writes.items() for stmt in found
-             if not getattr(stmt, "tangent_augmented", False)]
+             if not ir.get(stmt, "augmented", False)]
     for node in cfg.nodes:
         stmt = node.stmt
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Attribute) \
                 and isinstance(stmt.value.func.value, ast.Name):
             try:
-                mutates = getattr(stmt.value, "tangent_callee", None) in _MUTATING_METHODS
+                mutates = ir.callee(stmt.value) in _MUTATING_METHODS
             except TypeError:
                 mutates = False
             if mutates:
@@ -201,7 +202,7 @@ def immutable_scalars(tree: ast.FunctionDef) -> tuple[set[str], object]:
         if isinstance(value, ast.Constant):
             return isinstance(value.value, (int, float, complex, str, bytes)) or value.value is None
         if isinstance(value, ast.Name):
-            return value.id in candidates and not getattr(value, "tangent_global", False)
+            return value.id in candidates and not ir.is_global(value)
         if isinstance(value, ast.BinOp):
             return not isinstance(value.op, ast.MatMult) and scalar(value.left) and scalar(value.right)
         if isinstance(value, ast.UnaryOp):
@@ -209,7 +210,7 @@ def immutable_scalars(tree: ast.FunctionDef) -> tuple[set[str], object]:
         if isinstance(value, ast.Compare):
             return scalar(value.left) and all(scalar(c) for c in value.comparators)
         if isinstance(value, ast.Call):
-            callee = getattr(value, "tangent_callee", None)
+            callee = ir.callee(value)
             if callee in _NUMERIC_BUILTINS:
                 return True
             module = getattr(callee, "__module__", None)
@@ -241,7 +242,7 @@ def _rebinding_writes(tree: ast.FunctionDef, cfg: CFG, order: list) -> set[int]:
     """ids of the augmented assignments ``s += e`` that rebind ``s``: every
     value ``s`` may hold when they run is an immutable number (see
     immutable_scalars), so no other name sees the change."""
-    augmented = [stmt for stmt in order if getattr(stmt, "tangent_augmented", False)]
+    augmented = [stmt for stmt in order if ir.get(stmt, "augmented", False)]
     if not augmented:
         return set()
     candidates, scalar = immutable_scalars(tree)
@@ -300,7 +301,7 @@ class _AliasedWrites:
         shown = self.shown
         for written, sites in writes.items():
             for w_stmt in sites:
-                if aliases == "augmented" and not getattr(w_stmt, "tangent_augmented", False):
+                if aliases == "augmented" and not ir.get(w_stmt, "augmented", False):
                     continue
                 for other, edge in self.aliased(written, w_stmt).items():
                     for u_stmt in self.uses(other):
@@ -322,13 +323,13 @@ class _AliasedWrites:
     def uses(self, name: str) -> list:
         """The statements that read ``name`` (not counting writes into it)."""
         return [s for s in self.order if name in _own_loads(s) and not (
-            is_setitem(s) and s.targets[0].value.id == name and name not in names_loaded(s.value))]
+            ir.is_setitem(s) and s.targets[0].value.id == name and name not in names_loaded(s.value))]
 
     def rebinds(self, node, names: set[str]) -> bool:
         stmt = node.stmt
         if isinstance(stmt, ast.For):
             return isinstance(stmt.target, ast.Name) and stmt.target.id in names
-        if getattr(stmt, "tangent_augmented", False) and id(stmt) not in self.rebinding:
+        if ir.get(stmt, "augmented", False) and id(stmt) not in self.rebinding:
             return False  # y += e on an array keeps the same object (on a number it rebinds)
         return isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name) and stmt.targets[0].id in names
 
@@ -367,7 +368,7 @@ class _AliasedWrites:
         live = [e for e in live if not (e[2] == "contains" and e[0] in same)]
         # appending to or popping from a list leaves the items read from it
         # (and from the containers that hold it) alone
-        list_write = not is_setitem(w_stmt) and not getattr(w_stmt, "tangent_augmented", False)
+        list_write = not ir.is_setitem(w_stmt) and not ir.get(w_stmt, "augmented", False)
         found = {written: None}
         frontier = [written]
         while frontier:
@@ -403,14 +404,14 @@ def _alias_edges(order: list) -> list[tuple]:
     edges = []
     all_definitions = assigned_values(order)
     for stmt in order:
-        if isinstance(stmt, ast.Expr) and getattr(stmt.value, "tangent_callee", None) is list.append:
-            container = stmt.value.func.value.id
-            edges += [(container, n, "contains", stmt) for n in names_loaded(stmt.value) - {container}]
-        elif is_setitem(stmt) and isinstance(stmt.targets[0].value, ast.Name):
-            if isinstance(stmt.value, ast.Name):
+        match ir.kind_or_none(stmt):
+            case Kind.APPEND:
+                container = stmt.value.func.value.id
+                edges += [(container, n, "contains", stmt) for n in names_loaded(stmt.value) - {container}]
+            case Kind.SETITEM if isinstance(stmt.targets[0].value, ast.Name) and isinstance(stmt.value, ast.Name):
                 edges.append((stmt.targets[0].value.id, stmt.value.id, "contains", stmt))
-        elif isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
-            edges += [(stmt.targets[0].id, n, kind, stmt) for n, kind in _assignment_aliases(stmt, all_definitions)]
+            case Kind.ASSIGN | Kind.POP:
+                edges += [(stmt.targets[0].id, n, kind, stmt) for n, kind in _assignment_aliases(stmt, all_definitions)]
     return edges
 
 
@@ -430,7 +431,7 @@ def _assignment_aliases(stmt: ast.Assign, definitions: dict) -> list[tuple[str, 
         return [(n, "contains") for n in names_loaded(value) - {alias}]
     if isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name):
         return [(value.value.id, "item")]
-    callee = getattr(value, "tangent_callee", None)
+    callee = ir.callee(value)
     if isinstance(value, ast.BinOp) and getattr(callee, "__name__", "") in ("repeat", "repeat_right", "concat") \
             and getattr(callee, "__module__", "") == "tangent.runtime":
         # [a] + [b], [a] * 3: the new list holds the operands' items

@@ -29,8 +29,9 @@ import ast
 import operator
 from collections import Counter
 
+from . import ir
 from .astwalk import FastTransformer, loaded_names, names_in, stored_names, walk_list
-from .ir import Comment
+from .ir import Kind
 
 _FOLDABLE_BINOPS = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
@@ -68,7 +69,7 @@ class ConstantFolder(FastTransformer):
 
     def visit_Assign(self, node):
         saved = self.algebra
-        self.algebra = getattr(node, "tangent_pure", False)
+        self.algebra = ir.get(node, "pure", False)
         self.generic_visit(node)
         self.algebra = saved
         return node
@@ -330,9 +331,9 @@ def merge_temporaries(fdef: ast.FunctionDef, name_counts: NameCounts | None = No
 
 
 def _has_side_effects(stmt: ast.Assign) -> bool:
-    if getattr(stmt, "tangent_pure", False):
+    if ir.get(stmt, "pure", False):
         return False
-    return any(isinstance(n, (ast.Yield, ast.Await)) or isinstance(n, ast.Call) and not getattr(n, "tangent_pure_call", False)
+    return any(isinstance(n, (ast.Yield, ast.Await)) or isinstance(n, ast.Call) and not ir.get(n, "pure_call", False)
                for n in walk_list(stmt.value))
 
 
@@ -392,7 +393,7 @@ def eliminate_dead_code(fdef: ast.FunctionDef, name_counts: NameCounts | None = 
 
 
 def _empty(stmts) -> bool:
-    return all(isinstance(s, (ast.Pass, Comment)) for s in stmts)
+    return all(ir.kind_or_none(s) in (Kind.PASS, Kind.COMMENT) for s in stmts)
 
 
 _BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
@@ -491,7 +492,7 @@ def tidy_blocks(fdef: ast.FunctionDef) -> ast.FunctionDef:
                     if isinstance(stmt, ast.For) and pure(stmt.iter) and not stmt.orelse \
                             and not (names_stored(stmt.target) & loaded):
                         continue
-                    stmt.body = [s for s in stmt.body if isinstance(s, Comment)] + [ast.Pass()]
+                    stmt.body = [s for s in stmt.body if ir.kind_or_none(s) is Kind.COMMENT] + [ast.Pass()]
             elif isinstance(stmt, ast.Pass):
                 continue
             out.append(stmt)

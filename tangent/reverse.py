@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from . import ir, runtime
-from .activity import is_setitem, written_region
 from .adjoints import NONZERO, AdjointStates, merge
 from .assign_adjoints import AssignAdjoints
 from .astwalk import names_in, walk_list
@@ -45,7 +44,7 @@ from .cfg import names_loaded
 from .container_adjoints import ContainerAdjoints
 from .errors import TangentSyntaxError
 from .frontend import ParsedFunction
-from .ir import Comment, GradHook, Restore, Save, assign, call, name, store
+from .ir import Comment, Kind, Restore, Save, assign, call, name, store
 from .naming import Namer
 from .shapes import infer_shapes
 from .tape import Lowered, Tape, mark_pure, names_read
@@ -108,7 +107,7 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
     def _adopt_hook_names(self, tree):
         """``with insert_grad_of(h) as dh`` names the adjoint of h ``dh``
         when nothing else uses that name."""
-        hooks = [n for n in walk_list(tree) if isinstance(n, GradHook)]
+        hooks = [n for n in walk_list(tree) if ir.kind_or_none(n) is Kind.HOOK]
         inside = {id(n) for h in hooks for b in h.body for n in walk_list(b)}
         used_outside = {n.id for n in names_in(tree) if id(n) not in inside}
         for hook in hooks:
@@ -125,16 +124,16 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
         old values are read); reverse mode over that is not supported."""
         # (Tangent's code zeroes them even where it restores nothing; a user
         # may call zero_region, which has rules, as any other function)
-        generated = self.origin.filename.startswith("<tangent ")
+        generated = self.origin.generated
         helpers = (runtime.restore_region, runtime.zero_region) if generated else (runtime.restore_region,)
         restores = [stmt for stmt in ast.walk(tree) if isinstance(stmt, (ast.Expr, ast.Assign))
-                    and getattr(stmt.value, "tangent_callee", None) in helpers]
+                    and ir.callee(stmt.value) in helpers]
         if not restores:
             return
         tape_calls = (runtime.restore_region, runtime.copy_region)
         read_elsewhere = {n for stmt in ast.walk(tree) if isinstance(stmt, ast.stmt) and not isinstance(
             stmt, (ast.If, ast.For, ast.While, ast.FunctionDef)) and not (
-            isinstance(stmt, (ast.Expr, ast.Assign)) and getattr(stmt.value, "tangent_callee", None) in tape_calls)
+            isinstance(stmt, (ast.Expr, ast.Assign)) and ir.callee(stmt.value) in tape_calls)
             for n in names_loaded(stmt)}
         for stmt in restores:
             target = stmt.value.args[0].id if isinstance(stmt, ast.Expr) and isinstance(stmt.value.args[0], ast.Name) else None
@@ -153,34 +152,41 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
         tape = self.tape
         out = []
         for stmt in stmts:
-            if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
-                out.append(Save(tape.site(stmt.targets[0].id, stmt, depth)))
-                out += self.primal_call(stmt, depth)
-            elif isinstance(stmt, GradHook):
-                continue  # runs in the backward pass only
-            elif is_setitem(stmt):
-                var, _, index = written_region(stmt)
-                out.append(Save(tape.site(var, stmt, depth, index=index)))
-                out.append(stmt)
-            elif isinstance(stmt, ast.If):
-                out.append(ast.copy_location(ast.If(test=stmt.test, body=self.primal(stmt.body, depth),
-                                                    orelse=self.primal(stmt.orelse, depth)), stmt))
-            elif isinstance(stmt, ast.For):
-                out.append(Save(tape.site(stmt.target.id, stmt, depth)))
-                out.append(ast.copy_location(ast.For(target=stmt.target, iter=stmt.iter,
-                                                     body=self.primal(stmt.body, depth + 1), orelse=[]), stmt))
-            elif isinstance(stmt, ast.While):
-                counter = self.namer.fresh("_iterations")
-                self.counters[id(stmt)] = counter
-                tape.define(counter, depth)
-                out.append(Save(tape.site(counter, stmt, depth)))
-                out.append(ast.copy_location(assign(counter, ast.Constant(value=0)), stmt))
-                increment = assign(counter, ast.BinOp(left=name(counter), op=ast.Add(), right=ast.Constant(value=1)))
-                body = self.primal(stmt.body, depth + 1) + [ast.copy_location(increment, stmt)]
-                out.append(ast.copy_location(ast.While(test=stmt.test, body=body, orelse=[]), stmt))
-            else:
-                out.append(stmt)
+            match ir.kind_or_none(stmt):
+                case Kind.ASSIGN | Kind.POP:
+                    out.append(Save(tape.site(stmt.targets[0].id, stmt, depth)))
+                    out += self.primal_call(stmt, depth)
+                case Kind.HOOK:
+                    continue  # runs in the backward pass only
+                case Kind.SETITEM:
+                    var, _, index = ir.written_region(stmt)
+                    out.append(Save(tape.site(var, stmt, depth, index=index)))
+                    out.append(stmt)
+                case Kind.IF:
+                    out.append(ast.copy_location(ast.If(test=stmt.test, body=self.primal(stmt.body, depth),
+                                                        orelse=self.primal(stmt.orelse, depth)), stmt))
+                case Kind.FOR:
+                    out.append(Save(tape.site(stmt.target.id, stmt, depth)))
+                    out.append(ast.copy_location(ast.For(target=stmt.target, iter=stmt.iter,
+                                                         body=self.primal(stmt.body, depth + 1), orelse=[]), stmt))
+                case Kind.WHILE:
+                    out += self.primal_while(stmt, depth)
+                case _:
+                    out.append(stmt)
         return out
+
+    def primal_while(self, stmt: ast.While, depth: int) -> list[ast.stmt]:
+        """A while loop of the primal sweep, counting its iterations (the
+        adjoint sweep runs its body that many times)."""
+        tape = self.tape
+        counter = self.namer.fresh("_iterations")
+        self.counters[id(stmt)] = counter
+        tape.define(counter, depth)
+        save = Save(tape.site(counter, stmt, depth))  # (sites are made in statement order)
+        start = ast.copy_location(assign(counter, ast.Constant(value=0)), stmt)
+        increment = assign(counter, ast.BinOp(left=name(counter), op=ast.Add(), right=ast.Constant(value=1)))
+        body = self.primal(stmt.body, depth + 1) + [ast.copy_location(increment, stmt)]
+        return [save, start, ast.copy_location(ast.While(test=stmt.test, body=body, orelse=[]), stmt)]
 
     def primal_call(self, stmt: ast.Assign, depth: int) -> list[ast.stmt]:
         """``z = g(...)`` of a user function g with an active argument becomes
@@ -191,7 +197,7 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
         fwd, bwd = self.session.split(binding.callee, tuple(binding.active), self.origin, stmt,
                                       static=binding.static, types=binding.types)
         target = stmt.targets[0].id
-        tape = self.namer.fresh(f"_{stmt.value.tangent_callee.__name__.strip('_')}_tape")
+        tape = self.namer.fresh(f"_{ir.callee(stmt.value).__name__.strip('_')}_tape")
         self.tape.define(tape, depth)
         self.subroutines[id(stmt)] = Subroutine(fwd, bwd, binding.bindings, binding.active, tape)
         value = ast.Call(func=name(fwd), args=copy.deepcopy(binding.args), keywords=copy.deepcopy(stmt.value.keywords))
@@ -209,7 +215,7 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
             code, state = self.adjoint_statement(stmt, state)
             if self.check_finite and isinstance(stmt, ast.Assign):
                 code = self.finite_checks(stmt, code)
-            if any(not isinstance(c, (Restore, Comment)) for c in code):
+            if any(ir.kind_or_none(c) not in (Kind.RESTORE, Kind.COMMENT) for c in code):
                 line = getattr(stmt, "lineno", None)
                 if line and line != last_line and not isinstance(stmt, (ast.For, ast.While)) and not (
                         # an `if` on its first statement's line (a guard that control-flow
@@ -224,26 +230,27 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
 
     def adjoint_statement(self, stmt, state):
         """(adjoint code, state before) of one statement."""
-        if isinstance(stmt, ast.Assign) and getattr(stmt.value, "tangent_callee", None) is list.pop:
-            return self.adjoint_pop(stmt, state), state
-        if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
-            target = stmt.targets[0].id
-            code = self.adjoint_assign(stmt, target, state)
-            # pops in the reverse order of the pushes: the tape was saved last
-            if id(stmt) in self.subroutines:
-                code.append(Restore(self.tape.site_of(self.subroutines[id(stmt)].tape, stmt)))
-            code.append(Restore(self.tape.site_of(target, stmt)))
-            return code, state
-        if isinstance(stmt, ast.If):
-            return self.adjoint_if(stmt, state)
-        if isinstance(stmt, (ast.For, ast.While)):
-            return self.adjoint_loop(stmt, state)
-        if isinstance(stmt, GradHook):
-            return self.grad_hook(stmt, state), state
-        if is_setitem(stmt):
-            return self.adjoint_setitem(stmt, state), state
-        if isinstance(stmt, ast.Expr) and getattr(stmt.value, "tangent_callee", None) is list.append:
-            return self.adjoint_append(stmt, state), state
+        match ir.kind_or_none(stmt):
+            case Kind.POP:
+                return self.adjoint_pop(stmt, state), state
+            case Kind.ASSIGN:
+                target = stmt.targets[0].id
+                code = self.adjoint_assign(stmt, target, state)
+                # pops in the reverse order of the pushes: the tape was saved last
+                if id(stmt) in self.subroutines:
+                    code.append(Restore(self.tape.site_of(self.subroutines[id(stmt)].tape, stmt)))
+                code.append(Restore(self.tape.site_of(target, stmt)))
+                return code, state
+            case Kind.IF:
+                return self.adjoint_if(stmt, state)
+            case Kind.FOR | Kind.WHILE:
+                return self.adjoint_loop(stmt, state)
+            case Kind.HOOK:
+                return self.grad_hook(stmt, state), state
+            case Kind.SETITEM:
+                return self.adjoint_setitem(stmt, state), state
+            case Kind.APPEND:
+                return self.adjoint_append(stmt, state), state
         return [], state
 
     def adjoint_if(self, stmt: ast.If, state: dict):
@@ -322,7 +329,7 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
             return result
         var = result.id
         in_place = any(site.name == var and site.index is not None for site in self.tape.sites) or any(
-            isinstance(n, ast.Call) and getattr(n, "tangent_callee", None) in (list.append, list.pop)
+            isinstance(n, ast.Call) and ir.callee(n) in (list.append, list.pop)
             and isinstance(n.func, ast.Attribute) and isinstance(n.func.value, ast.Name) and n.func.value.id == var
             for n in walk_list(self.tree))
         if not in_place and self.tape.def_count[var] <= 1:
@@ -331,10 +338,10 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
         value: ast.expr = name(var)
         if in_place:
             value = call(self.session.bind_global("copy_tangent", runtime.copy_tangent), value)
-            value.tangent_pure_call = True  # a fresh copy: dropped when unread
+            ir.annotate(value, pure_call=True)  # a fresh copy: dropped when unread
         primal.append(assign(kept, value))
         if in_place and self.tape.def_count[var] <= 1 and not any(
-                isinstance(n, ast.Call) and getattr(n, "tangent_callee", None) in (list.append, list.pop)
+                isinstance(n, ast.Call) and ir.callee(n) in (list.append, list.pop)
                 for n in walk_list(self.tree)):
             self.copied_for_regions = (primal[-1], var)  # no copy if no region is restored (lower_markers)
         if var in self.shapes:
@@ -367,7 +374,7 @@ def drop_dead_tail(adjoint: list[ast.stmt], live_after: set[str]) -> list[ast.st
     live = set(live_after)
     out: list[ast.stmt] = []
     for stmt in reversed(adjoint):
-        if isinstance(stmt, ast.Assign) and getattr(stmt, "tangent_pure", False) and all(
+        if isinstance(stmt, ast.Assign) and ir.get(stmt, "pure", False) and all(
                 isinstance(t, ast.Name) for t in stmt.targets):
             stored = {t.id for t in stmt.targets}
             if not stored & live:

@@ -35,6 +35,7 @@ import operator
 
 import numpy as np
 
+from . import ir
 from .cfg import bindings
 from .rules.shape_values import (
     DYNAMIC,
@@ -117,7 +118,7 @@ def _definitions(tree: ast.FunctionDef) -> dict[str, list]:
     arrays resized in place)."""
     definitions = bindings(tree, counter=Array((), integer=True), unfollowed=UNKNOWN)
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node, "tangent_callee", None) is np.ndarray.resize \
+        if isinstance(node, ast.Call) and ir.callee(node) is np.ndarray.resize \
                 and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
             definitions.setdefault(node.func.value.id, []).append(UNKNOWN)
     return definitions
@@ -154,8 +155,8 @@ class _Evaluator:
             if value is None:
                 raise _NotYet
             return value
-        if getattr(node, "tangent_global", False):
-            return _global(getattr(node, "tangent_value", None))
+        if ir.is_global(node):
+            return _global(ir.get(node, "value"))
         if isinstance(node, ast.BinOp):
             return self.call(_OPERATORS.get(type(node.op)), [self.of(node.left), self.of(node.right)], {})
         if isinstance(node, ast.UnaryOp):
@@ -171,11 +172,11 @@ class _Evaluator:
             return _tuple([self.of(e) for e in node.elts])
         if isinstance(node, ast.Call):
             args = list(node.args)
-            if getattr(node, "tangent_method", False):
+            if ir.is_method(node):
                 args = [node.func.value] + args
             if any(isinstance(a, ast.Starred) for a in args) or any(k.arg is None for k in node.keywords):
                 return UNKNOWN
-            return self.call(getattr(node, "tangent_callee", None), [self.of(a) for a in args],
+            return self.call(ir.callee(node), [self.of(a) for a in args],
                              {k.arg: self.of(k.value) for k in node.keywords})
         return UNKNOWN
 

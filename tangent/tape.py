@@ -28,10 +28,10 @@ import copy
 from collections import Counter
 from typing import NamedTuple
 
-from . import runtime
+from . import ir, runtime
 from .astwalk import names_in, walk_list
 from .cfg import names_loaded
-from .ir import Comment, Restore, Save, Site, assign, call, name
+from .ir import Kind, Site, assign, call, name
 
 
 class Lowered(NamedTuple):
@@ -191,7 +191,7 @@ def fixed_integers(tree: ast.FunctionDef, def_count: Counter) -> set[str]:
     while True:
         more = {n for n, v in once.items() if n not in found and (
             _integer_arithmetic(v, found)
-            or isinstance(v, ast.Call) and getattr(v, "tangent_callee", None) is len
+            or isinstance(v, ast.Call) and ir.callee(v) is len
             or isinstance(v, ast.Subscript) and isinstance(v.value, ast.Name) and v.value.id in shapes
             and isinstance(v.slice, ast.Constant) and type(v.slice.value) is int)}
         if not more:
@@ -212,7 +212,7 @@ class _Lowering:
         if site not in self.needed:
             return []
         stack = self.stack
-        if isinstance(stmt, Save):
+        if ir.kind(stmt) is Kind.SAVE:
             saved = name(site.name)
             if site.index is not None:
                 saved = call(self.bind_global("copy_region", runtime.copy_region), saved, copy.deepcopy(site.index))
@@ -227,7 +227,7 @@ class _Lowering:
     def block(self, stmts: list[ast.stmt]) -> list[ast.stmt]:
         out: list[ast.stmt] = []
         for stmt in stmts:
-            if isinstance(stmt, (Save, Restore)):
+            if ir.kind_or_none(stmt) in (Kind.SAVE, Kind.RESTORE):
                 out += self.marker(stmt)
                 continue
             for field in ("body", "orelse"):
@@ -255,21 +255,22 @@ def prune(stmts: list[ast.stmt], needed: set[Site], keep=()) -> list[ast.stmt]:
                 and not expr.keywords and all(simple(a) for a in expr.args))
 
     def empty(body) -> bool:
-        return all(isinstance(s, (Comment, ast.Pass)) for s in body)
+        return all(ir.kind_or_none(s) in (Kind.COMMENT, Kind.PASS) for s in body)
 
     def block(body):
         out = []
         for stmt in body:
-            if isinstance(stmt, (Save, Restore)):
+            form = ir.kind_or_none(stmt)
+            if form in (Kind.SAVE, Kind.RESTORE):
                 if stmt.site in needed:
                     out.append(stmt)
                 continue
-            if isinstance(stmt, (ast.If, ast.For, ast.While)):
+            if form in (Kind.IF, Kind.FOR, Kind.WHILE):
                 body, orelse = block(stmt.body), block(stmt.orelse)
                 if empty(body) and empty(orelse):
-                    if isinstance(stmt, ast.If) and simple(stmt.test):
+                    if form is Kind.IF and simple(stmt.test):
                         continue
-                    if isinstance(stmt, ast.For) and simple(stmt.iter) and not (
+                    if form is Kind.FOR and simple(stmt.iter) and not (
                             {n.id for n in names_in(stmt.target)} & reads):
                         continue
                 stmt = copy.copy(stmt)
@@ -334,26 +335,25 @@ def restored_values_read(adjoint, shape_args=None) -> RestoredReads:
 
     def walk(stmts, loops):
         for stmt in stmts:
-            if isinstance(stmt, Restore):
-                events.append(("restore", stmt.site, loops, False))
-                if stmt.site.index is not None:
-                    # restore_region(y, index, ...) writes into the object y
-                    # names then: if y was rebound since, its old value is read
-                    read([stmt.site.name], loops, shape=True)
-                continue
-            if isinstance(stmt, (Save, Comment)):
-                continue
-            if isinstance(stmt, (ast.For, ast.While)):
-                read(names_loaded(stmt.iter if isinstance(stmt, ast.For) else stmt.test), loops)
-                walk(stmt.body, loops + (id(stmt),))
-                continue
-            if isinstance(stmt, ast.If):
-                read(names_loaded(stmt.test), loops)
-                walk(stmt.body, loops)
-                walk(stmt.orelse, loops)
-                continue
-            for n, shape in _reads(stmt, shape_args):
-                events.append(("read", n, loops, shape))
+            match form := ir.kind_or_none(stmt):
+                case Kind.RESTORE:
+                    events.append(("restore", stmt.site, loops, False))
+                    if stmt.site.index is not None:
+                        # restore_region(y, index, ...) writes into the object y
+                        # names then: if y was rebound since, its old value is read
+                        read([stmt.site.name], loops, shape=True)
+                case Kind.SAVE | Kind.COMMENT:
+                    pass
+                case Kind.FOR | Kind.WHILE:
+                    read(names_loaded(stmt.iter if form is Kind.FOR else stmt.test), loops)
+                    walk(stmt.body, loops + (id(stmt),))
+                case Kind.IF:
+                    read(names_loaded(stmt.test), loops)
+                    walk(stmt.body, loops)
+                    walk(stmt.orelse, loops)
+                case _:
+                    for n, shape in _reads(stmt, shape_args):
+                        events.append(("read", n, loops, shape))
 
     walk(adjoint, ())
     found = RestoredReads(set(), set())
@@ -381,8 +381,8 @@ def names_read(stmts) -> set[str]:
     reads the object it writes into)."""
     found = set()
     for stmt in stmts:
-        if isinstance(stmt, (Save, Restore, Comment)):
-            if isinstance(stmt, Restore) and stmt.site.index is not None:
+        if (form := ir.kind_or_none(stmt)) in (Kind.SAVE, Kind.RESTORE, Kind.COMMENT):
+            if form is Kind.RESTORE and stmt.site.index is not None:
                 found.add(stmt.site.name)  # restore_region reads the object it writes into
             continue
         for node in names_in(stmt):
@@ -393,7 +393,7 @@ def names_read(stmts) -> set[str]:
             node = stack.pop()
             for field in ("body", "orelse"):
                 for inner in getattr(node, field, None) or ():
-                    if isinstance(inner, Restore) and inner.site.index is not None:
+                    if ir.kind_or_none(inner) is Kind.RESTORE and inner.site.index is not None:
                         found.add(inner.site.name)
                     elif isinstance(inner, ast.stmt):
                         stack.append(inner)
@@ -404,10 +404,10 @@ def mark_pure(stmts) -> None:
     """Generated adjoint assignments have no side effects (users' hook blocks
     may): the optimizer may drop those whose result nobody reads."""
     for stmt in stmts:
-        if getattr(stmt, "tangent_hook", False):
+        if ir.get(stmt, "hook", False):
             continue
         if isinstance(stmt, ast.Assign):
-            stmt.tangent_pure = True
+            ir.annotate(stmt, pure=True)
         for field in ("body", "orelse"):
             inner = getattr(stmt, field, None)
             if isinstance(inner, list):

@@ -30,7 +30,7 @@ import os
 import types as types_module
 import weakref
 
-from . import optimize, rules, runtime
+from . import ir, optimize, rules, runtime
 from .astwalk import copy_nodes, names_in, walk_list
 from .codegen import compile_source, to_source
 from .errors import SourceUnavailableError, TangentSyntaxError
@@ -108,8 +108,8 @@ class Session:
         renames: dict[str, str] = {}
         for node in walk_list(tree):  # only ids change, not the tree's shape: a list walk sees the same nodes
             if isinstance(node, ast.Name) and node.id not in local:
-                if hasattr(node, "tangent_value"):
-                    node.id = self.bind_global(node.id, node.tangent_value)
+                if ir.has(node, "value"):
+                    node.id = self.bind_global(node.id, ir.get(node, "value"))
                     continue
                 if node.id not in renames:
                     if node.id in parsed.namespace:

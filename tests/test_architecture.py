@@ -294,6 +294,74 @@ def test_every_annotation_the_package_uses_is_declared():
     assert not missing, f"declare in ir.ANNOTATIONS: {sorted(missing)}"
 
 
+# Modules that still read or write node annotations as attributes
+# (``getattr(node, "tangent_callee", None)``, ``node.tangent_normal = True``)
+# instead of through ir.annotate / ir.get / ir.has / ir.callee...: the
+# normalization layer, edited in parallel in round 2. The lead empties this.
+ANNOTATIONS_BY_ATTRIBUTE: set[str] = {
+    "anf",              # round 2: normalization helper's files
+    "anf_expressions",  # round 2: normalization helper's files
+    "controlflow",      # round 2: normalization helper's files
+    "desugar",          # round 2: normalization helper's files
+}
+
+
+def _annotation_attribute_uses(path: pathlib.Path) -> list[str]:
+    """Where the module at ``path`` touches a declared annotation as an
+    attribute: ``getattr/hasattr/setattr/delattr(node, "tangent_<name>")``
+    or ``node.tangent_<name>`` (read or written)."""
+    declared = {"tangent_" + k for k in ir.ANNOTATIONS}
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and node.func.id in ("getattr", "hasattr", "setattr", "delattr") and len(node.args) >= 2 \
+                and isinstance(node.args[1], ast.Constant) and node.args[1].value in declared:
+            found.append(f"{node.func.id}(..., {node.args[1].value!r}) on line {node.lineno}")
+        elif isinstance(node, ast.Attribute) and node.attr in declared:
+            found.append(f".{node.attr} on line {node.lineno}")
+    return found
+
+
+def test_annotations_are_read_and_written_through_ir():
+    """Only ir stores annotations on nodes: everyone else uses ir.annotate,
+    ir.get, ir.has and the named readers (ir.callee, ir.is_method...)."""
+    offenders = {}
+    for key, path in _modules().items():
+        if key == "ir" or key in ANNOTATIONS_BY_ATTRIBUTE:
+            continue
+        if uses := _annotation_attribute_uses(path):
+            offenders[key] = uses
+    assert not offenders, f"use ir.annotate / ir.get / ir.has instead: {offenders}"
+    still = {key for key in ANNOTATIONS_BY_ATTRIBUTE if _annotation_attribute_uses(_modules()[key])}
+    assert still == ANNOTATIONS_BY_ATTRIBUTE, f"remove from ANNOTATIONS_BY_ATTRIBUTE: {ANNOTATIONS_BY_ATTRIBUTE - still}"
+
+
+def test_the_annotation_check_sees_reads_and_writes(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text('x = getattr(n, "tangent_callee", None)\nn.tangent_normal = True\nf.tangent_source = s\n')
+    assert len(_annotation_attribute_uses(module)) == 2  # tangent_source: a derivative's, not a node's
+
+
+def test_statement_predicates_of_ir():
+    def f(x):
+        y = np.zeros(2)
+        y[0] = x
+        lst = [x]
+        lst.append(x)
+        z = lst.pop()
+        return y[0] + z
+
+    body = normalized(f).body
+    assert [s for s in body if ir.is_setitem(s)] and [s for s in body if ir.is_append(s)]
+    assert [s for s in body if ir.is_pop(s)]
+    write = next(s for s in body if ir.is_setitem(s))
+    var, index, value = ir.written_region(write)
+    assert var == "y" and ast.unparse(index) == ast.unparse(value) == "0"
+    assert ir.kind_or_none(ast.parse("with f(): pass").body[0]) is None
+    assert ir.kind_or_none(ir.name("x")) is None and not ir.is_setitem(ir.name("x"))
+    assert ast.unparse(ir.index_value(ast.parse("a[1:n]").body[0].value.slice)) == "slice(1, n)"
+
+
 def test_normalized_calls_carry_their_annotations():
     def f(x):
         return np.sin(x) * np.pi
