@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import ast
 import operator
-from collections import Counter
 
 from . import ir
-from .astwalk import FastTransformer, loaded_names, names_in, stored_names, walk_list
+from .astwalk import FastTransformer, loaded_names, names_in, walk_list
 from .ir import Kind
+from .name_counts import NameCounts, StatementNames
 
 _FOLDABLE_BINOPS = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
@@ -171,60 +171,7 @@ def fold_constants(fdef: ast.FunctionDef, counts: NameCounts | None = None) -> a
     return _fix_empty_bodies(fdef)
 
 
-def _loads(node) -> list[ast.Name]:
-    return [n for n in names_in(node) if isinstance(n.ctx, ast.Load)]
-
-
-def _stores(node) -> set[str]:
-    return stored_names(node)
-
-
-class NameCounts:
-    """How often each name of a function is assigned (``stores``,
-    parameters included) and read (``loads``), counted in one walk and then
-    kept exact by the passes as they change the function (``forget`` what
-    they drop), instead of a walk of the whole function before each pass."""
-
-    def __init__(self, fdef: ast.FunctionDef):
-        self.stores: Counter = Counter()
-        self.loads: Counter = Counter()
-        self.forget(fdef, -1)
-        for a in fdef.args.posonlyargs + fdef.args.args + fdef.args.kwonlyargs:
-            self.stores[a.arg] += 1
-
-    def forget(self, node: ast.AST, sign: int = 1) -> None:
-        """``node`` left the function: its names no longer count."""
-        stores, loads = self.stores, self.loads
-        for n in names_in(node):
-            if isinstance(n.ctx, ast.Store):
-                stores[n.id] -= sign
-            elif isinstance(n.ctx, ast.Load):
-                loads[n.id] -= sign
-
-
-class _StatementNames:
-    """Each statement's loaded Name nodes and stored names, found once:
-    ``propagate_copies`` only renames loads and deletes statements, so both
-    stay valid while it runs."""
-
-    def __init__(self):
-        self._loads: dict[int, list[ast.Name]] = {}
-        self._stores: dict[int, set[str]] = {}
-
-    def loads(self, s) -> list[ast.Name]:
-        found = self._loads.get(id(s))
-        if found is None:
-            found = self._loads[id(s)] = _loads(s)
-        return found
-
-    def stores(self, s) -> set[str]:
-        found = self._stores.get(id(s))
-        if found is None:
-            found = self._stores[id(s)] = _stores(s)
-        return found
-
-
-def _last_use(a: str, b: str, rest: list[ast.stmt], uses_total: int, names: _StatementNames) -> int | None:
+def _last_use(a: str, b: str, rest: list[ast.stmt], uses_total: int, names: StatementNames) -> int | None:
     """For the copy ``a = b`` followed by ``rest``: the index in ``rest`` of
     the last use of ``a`` (-1 when none) if every use can read ``b`` instead,
     else None. Uses of ``a`` outside ``rest`` (``uses_total`` counts every use
@@ -263,7 +210,7 @@ def propagate_copies(fdef: ast.FunctionDef, name_counts: NameCounts | None = Non
     kept exact."""
     name_counts = name_counts or NameCounts(fdef)
     counts, loads = name_counts.stores, name_counts.loads  # kept exact as copies are substituted
-    names = _StatementNames()
+    names = StatementNames()
 
     def block(stmts):
         i = 0
