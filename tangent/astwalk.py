@@ -16,7 +16,6 @@ nodes with plain loops:
 * ``copy_nodes(x)``: a copy of the nodes and lists of a tree sharing every
   other value its nodes hold (annotations such as ``tangent_value``);
 * ``FastTransformer``: an ``ast.NodeTransformer`` with the same results;
-* ``fix_missing_locations``: ``ast.fix_missing_locations``, the same result;
 * ``children_fields(cls)``: the fields of a node class that may hold nodes
   with children or locations (what the helpers above descend into).
 
@@ -267,45 +266,3 @@ class FastTransformer(ast.NodeTransformer):
                 else:
                     setattr(node, field, new_node)
         return node
-
-
-def fix_missing_locations(node: ast.AST) -> ast.AST:
-    """``ast.fix_missing_locations`` without recursion through generators
-    (same depth-first order, so the same result)."""
-    stack = [(node, 1, 0, 1, 0)]
-    pop, push = stack.pop, stack.append
-    while stack:
-        n, lineno, col_offset, end_lineno, end_col_offset = pop()
-        attributes = n._attributes
-        if attributes:
-            if "lineno" in attributes:
-                if not hasattr(n, "lineno"):
-                    n.lineno = lineno
-                else:
-                    lineno = n.lineno
-            if "end_lineno" in attributes:
-                if getattr(n, "end_lineno", None) is None:
-                    n.end_lineno = end_lineno
-                else:
-                    end_lineno = n.end_lineno
-            if "col_offset" in attributes:
-                if not hasattr(n, "col_offset"):
-                    n.col_offset = col_offset
-                else:
-                    col_offset = n.col_offset
-            if "end_col_offset" in attributes:
-                if getattr(n, "end_col_offset", None) is None:
-                    n.end_col_offset = end_col_offset
-                else:
-                    end_col_offset = n.end_col_offset
-        fields = _children.get(n.__class__) or children_fields(n.__class__)
-        children = []
-        for f in fields:
-            v = getattr(n, f, None)
-            if v.__class__ is list:
-                children.extend([x for x in v if isinstance(x, _AST)])
-            elif isinstance(v, _AST):
-                children.append(v)
-        for child in reversed(children):
-            push((child, lineno, col_offset, end_lineno, end_col_offset))
-    return node

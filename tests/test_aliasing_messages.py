@@ -130,7 +130,7 @@ def test_reverse_over_a_gradient_that_restores_arrays_is_refused_naming_the_user
 
 def _sum_over_list(x, xs):
     total = 0.0
-    for i in range(2):
+    for _ in range(2):
         total = total + sum(np.sum(np.sin(x) * w) for w in xs)
     return total
 

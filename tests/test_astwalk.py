@@ -32,18 +32,6 @@ def test_walk_list_is_ast_walk():
         assert astwalk.walk_list(tree) == list(ast.walk(tree)), path
 
 
-def test_fix_missing_locations_is_the_stdlib_one():
-    for path, tree in trees():
-        for i, node in enumerate(ast.walk(tree)):
-            for j, attribute in enumerate(("lineno", "col_offset", "end_lineno", "end_col_offset")):
-                if (i + j) % 3 == 0 and hasattr(node, attribute):
-                    delattr(node, attribute)
-        theirs = copy.deepcopy(tree)
-        ast.fix_missing_locations(theirs)
-        astwalk.fix_missing_locations(tree)
-        assert ast.dump(tree, include_attributes=True) == ast.dump(theirs, include_attributes=True), path
-
-
 def test_copy_tree_is_a_deep_copy_sharing_only_contexts_and_operators():
     for path, tree in trees():
         if not tree.body:
