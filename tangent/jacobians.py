@@ -23,7 +23,32 @@ import numpy as np
 
 from .errors import TangentError
 
-__all__ = ["flatten", "hessian_of", "jacobian_of", "with_defaults"]
+__all__ = ["flatten", "hessian_of", "jacobian_of", "rebuild", "with_defaults"]
+
+
+def rebuild(like, flat, leaf: Callable):
+    """A value structured like ``like`` (numbers and arrays in nested dicts,
+    lists and tuples) whose leaves are ``leaf(item, chunk)``: ``item`` the
+    leaf of ``like``, ``chunk`` the next ``np.size(item)`` entries of ``flat``
+    along its first axis. Example::
+
+        rebuild({"w": np.ones(2), "b": 0.5}, np.arange(3.0), lambda item, c: c)
+        # {"w": array([0., 1.]), "b": array([2.])}
+    """
+    position = 0
+
+    def build(item):
+        nonlocal position
+        if isinstance(item, dict):
+            return {k: build(v) for k, v in item.items()}
+        if isinstance(item, (list, tuple)):
+            return type(item)(build(v) for v in item)
+        size = int(np.size(item))
+        chunk = flat[position:position + size]
+        position += size
+        return leaf(item, chunk)
+
+    return build(like)
 
 
 def flatten(tree) -> tuple[np.ndarray, Callable[[np.ndarray], object]]:
@@ -36,7 +61,6 @@ def flatten(tree) -> tuple[np.ndarray, Callable[[np.ndarray], object]]:
         v, unflatten = flatten({"w": np.ones((2, 2)), "b": 0.5})   # v.size == 5
         unflatten(np.zeros(5))   # {"w": zeros((2, 2)), "b": 0.0}
     """
-    leaves: list[tuple[tuple, bool]] = []  # (shape, is_array) per leaf, in order
     flat: list[np.ndarray] = []
 
     def collect(node):
@@ -50,28 +74,14 @@ def flatten(tree) -> tuple[np.ndarray, Callable[[np.ndarray], object]]:
             raise TangentError(f"cannot differentiate with respect to a {type(node).__name__} "
                                "(jacobian and hessian take numbers, arrays and dicts/lists/tuples of them)")
         else:
-            leaves.append((np.shape(node), isinstance(node, np.ndarray)))
             flat.append(np.ravel(np.asarray(node, dtype=float)))
 
     collect(tree)
     vector = np.concatenate(flat) if flat else np.zeros(0)
 
     def unflatten(values: np.ndarray):
-        position = [0, 0]  # element offset, leaf index
-
-        def build(node):
-            if isinstance(node, dict):
-                return {k: build(v) for k, v in node.items()}
-            if isinstance(node, (list, tuple)):
-                return type(node)(build(v) for v in node)
-            shape, is_array = leaves[position[1]]
-            size = int(np.prod(shape, dtype=int))
-            chunk = values[position[0]:position[0] + size]
-            position[0] += size
-            position[1] += 1
-            return chunk.reshape(shape).copy() if is_array else float(chunk[0])
-
-        return build(tree)
+        return rebuild(tree, values, lambda item, chunk: chunk.reshape(np.shape(item)).copy()
+                       if isinstance(item, np.ndarray) else float(chunk[0]))
 
     return vector, unflatten
 
@@ -89,37 +99,13 @@ def _nest(matrix: np.ndarray, out_tree, in_tree):
     elements) as the result's structure of the argument's structure of
     arrays shaped result-leaf + argument-leaf."""
     in_shapes = _leaf_shapes(in_tree)
-    row = [0]
+    assert sum(int(np.prod(s, dtype=int)) for s in in_shapes) == matrix.shape[1]
 
     def inner(block: np.ndarray, out_shape: tuple):
-        column = [0]
+        # the argument's elements are the block's columns
+        return rebuild(in_tree, block.T, lambda item, columns: columns.T.reshape(out_shape + np.shape(item)))
 
-        def build(node):
-            if isinstance(node, dict):
-                return {k: build(v) for k, v in node.items()}
-            if isinstance(node, (list, tuple)):
-                return type(node)(build(v) for v in node)
-            shape = np.shape(node)
-            size = int(np.prod(shape, dtype=int))
-            piece = block[:, column[0]:column[0] + size]
-            column[0] += size
-            return piece.reshape(out_shape + shape)
-
-        return build(in_tree)
-
-    def outer(node):
-        if isinstance(node, dict):
-            return {k: outer(v) for k, v in node.items()}
-        if isinstance(node, (list, tuple)):
-            return type(node)(outer(v) for v in node)
-        shape = np.shape(node)
-        size = int(np.prod(shape, dtype=int))
-        block = matrix[row[0]:row[0] + size]
-        row[0] += size
-        return inner(block, shape)
-
-    assert sum(int(np.prod(s, dtype=int)) for s in in_shapes) == matrix.shape[1]
-    return outer(out_tree)
+    return rebuild(out_tree, matrix, lambda item, rows: inner(rows, np.shape(item)))
 
 
 def with_defaults(func: Callable, args: tuple, kwargs: dict | None = None) -> tuple:

@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from . import api
-from .jacobians import with_defaults
+from .jacobians import rebuild, with_defaults
 
 __all__ = ["check_grads"]
 
@@ -79,23 +79,14 @@ def _paths(like) -> list[str]:
 
 def _rebuild(like, flat: np.ndarray, float64: bool = True):
     """A value structured like ``like`` holding ``flat``'s numbers."""
-    position = [0]
-
-    def build(item):
-        if isinstance(item, dict):
-            return {k: build(v) for k, v in item.items()}
-        if isinstance(item, (list, tuple)):
-            return type(item)(build(v) for v in item)
-        size = int(np.size(item))
-        chunk = flat[position[0]:position[0] + size]
-        position[0] += size
+    def leaf(item, chunk):
         if isinstance(item, np.ndarray):
             dtype = np.result_type(float, item.dtype) if float64 else item.dtype
             return chunk.reshape(item.shape).astype(dtype)
         value = chunk[0]
         return complex(value) if np.iscomplexobj(value) else float(value)
 
-    return build(like)
+    return rebuild(like, flat, leaf)
 
 
 def _snapshot(value):
