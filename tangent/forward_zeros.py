@@ -59,21 +59,15 @@ class ZeroSimplifier(FastTransformer):
     def visit_BinOp(self, node):
         self.generic_visit(node)
         left, right = is_zero(node.left), is_zero(node.right)
-        if isinstance(node.op, ast.Add):
+        if isinstance(node.op, (ast.Add, ast.Sub)):
             if left and right:
                 return node.left
-            if left:
+            if right:
+                self._drop("left")
+                return node.left
+            if left and isinstance(node.op, ast.Add):
                 self._drop("right")
                 return node.right
-            if right:
-                self._drop("left")
-                return node.left
-        elif isinstance(node.op, ast.Sub):
-            if left and right:
-                return node.left
-            if right:
-                self._drop("left")
-                return node.left
             if left:
                 self._drop("left")  # (sequences have no "-": only broadcasting matters)
                 return ast.UnaryOp(op=ast.USub(), operand=node.right)
