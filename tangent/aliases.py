@@ -402,6 +402,42 @@ def written_alias_classes(tree: ast.FunctionDef, analysis) -> set[str]:
     reads, views, containers holding them and calls) with a variable that
     is written in place with a varied value (``analysis``: an
     activity.Analysis of ``tree``). Integer names share nothing."""
+    find, parent, written = _alias_classes(tree, analysis)
+    roots = {find(v) for v in written}
+    return {v for v in list(parent) if find(v) in roots} - integer_names(tree)
+
+
+def names_sharing_memory(tree: ast.FunctionDef, analysis, shapes=None, arrays=frozenset()) -> set[str]:
+    """The variables that may share memory with another variable of the
+    function (a view, an alias, a container holding it; as for
+    ``written_alias_classes``). Example: after ``v = y[:2]`` both y and v.
+    With ``shapes`` (name -> shape, in specialised code), ``y[i, j]`` with
+    one integer index per axis of y reads a number, which shares nothing;
+    ``y[i] = v`` into a name of ``arrays`` (names that hold NumPy arrays
+    where they are written into) copies v's values: y does not hold v."""
+    ints = integer_names(tree)
+
+    def element(value) -> bool:
+        if not (shapes and isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name)):
+            return False
+        shape = shapes.get(value.value.id)
+        index = value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
+        return shape is not None and len(index) == len(shape) and all(
+            isinstance(i, ast.Constant) and type(i.value) is int or isinstance(i, ast.Name) and i.id in ints
+            for i in index)
+
+    find, parent, _ = _alias_classes(tree, analysis, element, arrays)
+    size: dict[str, int] = {}
+    for v in list(parent):
+        size[find(v)] = size.get(find(v), 0) + 1
+    return {v for v in list(parent) if size[find(v)] > 1} - integer_names(tree)
+
+
+def _alias_classes(tree: ast.FunctionDef, analysis, element=lambda value: False, arrays=frozenset()):
+    """(find, parent, written): a union-find over the function's variables
+    joining those that may share memory, and the variables written in place
+    with a varied value. ``element(value)``: the value is certainly a number
+    read out of an array (it joins nothing)."""
     parent: dict[str, str] = {}
 
     def find(a):
@@ -422,10 +458,12 @@ def written_alias_classes(tree: ast.FunctionDef, analysis) -> set[str]:
     for stmt in walk_list(tree):
         match ir.kind_or_none(stmt):
             case Kind.ASSIGN | Kind.POP:
-                _union_assignment(stmt, union)
+                if not element(stmt.value):
+                    _union_assignment(stmt, union)
             case Kind.SETITEM:
                 var = ir.written_region(stmt)[0]
-                union(var, stmt.value)
+                if var not in arrays:
+                    union(var, stmt.value)
                 if names_loaded(stmt.value) & analysis.varied.get(id(stmt), set()):
                     written.add(var)
             case Kind.APPEND | Kind.RESTORE_REGION as form:
@@ -439,8 +477,7 @@ def written_alias_classes(tree: ast.FunctionDef, analysis) -> set[str]:
                     union(var, item)
                 if names_loaded(item) & analysis.varied.get(id(stmt), set()):
                     written.add(var)
-    roots = {find(v) for v in written}
-    return {v for v in list(parent) if find(v) in roots} - integer_names(tree)
+    return find, parent, written
 
 
 def _union_assignment(stmt: ast.Assign, union) -> None:

@@ -37,6 +37,7 @@ from typing import NamedTuple
 
 from . import ir, runtime
 from .adjoints import NONZERO, AdjointStates, merge
+from .aliases import names_sharing_memory
 from .assign_adjoints import AssignAdjoints
 from .astwalk import names_in, walk_list
 from .calls import active_user_call
@@ -353,8 +354,11 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
         adjoint reads the variable after restoring it (``Tape.lower``).
         Returns (primal, adjoint, names to initialise to None, uses_stack)."""
         # a name of kind "float" (numbers and arrays, never a sequence) that
-        # the function writes into holds an array there
+        # the function writes into holds an array there; one that may share
+        # memory with another variable (a view v = y[:2]) is not one of these:
+        # reads of v see y's restored values
         arrays = {n for n, k in ir.get(self.tree, "kinds", {}).items() if k == "float"}
+        arrays -= names_sharing_memory(self.tree, self.analysis, self.shapes, arrays)
         lowered = self.tape.lower(primal, adjoint, self.analysis, self.wrt, self.session.bind_global,
                                   live_out=live_out, keep=self.after_adjoint, arrays=arrays)
         if self.copied_for_regions is not None:

@@ -179,3 +179,21 @@ def test_an_if_with_an_empty_branch():
     # (the comment rule of an if looks at its first statement: there may be none)
     x = np.array([0.3, -1.2, 0.8])
     np.testing.assert_allclose(tangent.grad(empty_then)(x), numeric_grad(empty_then, (x,), 0), rtol=1e-6)
+
+
+def _write_read_through_view(x):
+    y = x + 0.0
+    y[np.array([0, 2])] *= y[:2]  # y[:2] is a view of y, read by the backward pass
+    return np.sum(np.sin(y))
+
+
+def test_a_write_into_an_array_with_a_view_still_restores_its_old_values():
+    # the backward pass reads v, a view of y: y's old region must be restored first
+    # (fuzz seed 272074: y4[idx] *= y4[:2] gave a wrong gradient when the restore was dropped)
+    x = np.array([0.65, 0.87, 0.5])
+    got = tangent.grad(_write_read_through_view)(x)
+    np.testing.assert_allclose(got, numeric_grad(_write_read_through_view, (x,), 0), rtol=1e-6, atol=1e-8)
+    got = tangent.hvp(_write_read_through_view)(x, np.array([0.3, -0.2, 1.0]))
+    g = tangent.grad(_write_read_through_view)
+    eps, v = 1e-5, np.array([0.3, -0.2, 1.0])
+    np.testing.assert_allclose(got, (g(x + eps * v) - g(x - eps * v)) / (2 * eps), rtol=1e-5, atol=1e-7)
