@@ -32,7 +32,6 @@ from .aliases import ITEM_READS as _ITEM_READS
 from .aliases import statically_fresh as _statically_fresh
 from .aliases import view_source as _view_source
 from .aliases import writes_in_place as _writes_in_place
-from .aliases import written_alias_classes as _written_alias_classes
 from .astwalk import names_in, walk_list
 from .calls import active_user_call
 from .cfg import names_loaded
@@ -43,6 +42,7 @@ from .forward_zeros import covers_operands, negate_sequences, simplify_rule
 from .frontend import ParsedFunction
 from .ir import Kind, ZeroDerivative, name, store
 from .naming import Namer
+from .sharing import written_alias_classes as _written_alias_classes
 from .templates import instantiate
 
 

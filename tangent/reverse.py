@@ -37,7 +37,6 @@ from typing import NamedTuple
 
 from . import ir, runtime
 from .adjoints import NONZERO, AdjointStates, merge
-from .aliases import names_sharing_memory
 from .assign_adjoints import AssignAdjoints
 from .astwalk import names_in, walk_list
 from .calls import active_user_call
@@ -48,6 +47,7 @@ from .frontend import ParsedFunction
 from .ir import Comment, Kind, Restore, Save, assign, call, name, store
 from .naming import Namer
 from .shapes import infer_shapes
+from .sharing import names_sharing_memory
 from .tape import Lowered, Tape, mark_pure, names_read
 
 
