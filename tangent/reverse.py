@@ -358,7 +358,10 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
         # memory with another variable (a view v = y[:2]) is not one of these:
         # reads of v see y's restored values
         arrays = {n for n, k in ir.get(self.tree, "kinds", {}).items() if k == "float"}
-        arrays -= names_sharing_memory(self.tree, self.analysis, self.shapes, arrays)
+        written = {site.name for site in self.tape.sites if site.index is not None}
+        arrays &= written  # (only these matter: the alias classes are found only if there are any)
+        if arrays:
+            arrays -= names_sharing_memory(self.tree, self.analysis, self.shapes, arrays)
         lowered = self.tape.lower(primal, adjoint, self.analysis, self.wrt, self.session.bind_global,
                                   live_out=live_out, keep=self.after_adjoint, arrays=arrays)
         if self.copied_for_regions is not None:
