@@ -1063,3 +1063,12 @@ def rules_in_branch(x):
                          ids=lambda f: f.__name__)
 def test_rules_in_programs(f):
     check(f, P(3, 3) * np.sign(R(3, 3)))
+
+
+@pytest.mark.parametrize("fn", [np.atleast_1d, np.atleast_2d, np.atleast_3d])
+@pytest.mark.parametrize("x", [0.7, np.array([0.3, -1.2]), np.array([[0.5, 2.0, -0.1]])])
+def test_atleast_nd(fn, x):
+    def f(x):
+        return np.sum(np.sin(fn(x)) * fn(x))
+
+    check(f, x)

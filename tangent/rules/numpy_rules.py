@@ -1175,6 +1175,11 @@ def squeeze(z, a, axis=None):
     return np.reshape(a, np.shape(z)), np.reshape(d[z], np.shape(a))
 
 
+@linear(np.atleast_1d, np.atleast_2d, np.atleast_3d)
+def atleast_nd(z, a):  # one argument; with several NumPy returns a tuple (the call is refused)
+    return np.reshape(a, np.shape(z)), np.reshape(d[z], np.shape(a))
+
+
 @linear(np.transpose, transpose=grad_transpose)
 def transpose(z, a, axes=None):
     return np.transpose(a, axes)
