@@ -400,6 +400,30 @@ def names_read(stmts) -> set[str]:
     return found
 
 
+def names_live_in(stmts, live_out=()) -> set[str]:
+    """The names ``stmts`` may read before assigning them (a liveness sweep
+    backwards), plus ``live_out`` where the statements may leave it unset.
+
+    Conservative: a plain ``x = ...`` kills ``x``; a ``for`` loop's target
+    is assigned before each pass of its body (so the body's reads of it are
+    not live in, its other reads are), but not if it runs no pass, so reads
+    after the loop stay live; every other compound statement kills nothing.
+    The tape of a called function holds only these names: a loop variable
+    that the backward sweep's own loop assigns is not saved (it may never
+    have been bound, when the forward loop ran no pass)."""
+    live = set(live_out)
+    for stmt in reversed(stmts):
+        if type(stmt) is ast.Assign and all(isinstance(t, ast.Name) for t in stmt.targets):
+            live -= {t.id for t in stmt.targets}
+            live |= names_read([stmt])
+        elif type(stmt) is ast.For and not stmt.orelse:
+            targets = {n.id for n in names_in(stmt.target) if isinstance(n.ctx, ast.Store)}
+            live |= names_loaded(stmt.iter) | (names_live_in(stmt.body) - targets)
+        else:
+            live |= names_read([stmt])
+    return live
+
+
 def mark_pure(stmts) -> None:
     """Generated adjoint assignments have no side effects (users' hook blocks
     may): the optimizer may drop those whose result nobody reads."""

@@ -41,6 +41,7 @@ from .naming import Namer
 from .normalize import normalize
 from .reverse import ReverseMode, names_read
 from .shapes import describe_argument
+from .tape import names_live_in
 
 
 @contextlib.contextmanager
@@ -174,7 +175,7 @@ class Session:
         # The tape holds what the adjoint reads of the primal's locals.
         live = names_read(adjoint) & primal_locals
         primal, adjoint, init, uses_stack = mode.lower_markers(primal, adjoint, live)
-        tape_names = sorted((names_read(adjoint) & primal_locals) | ({mode.stack_name} if uses_stack else set()))
+        tape_names = sorted((names_live_in(adjoint) & primal_locals) | ({mode.stack_name} if uses_stack else set()))
         ret_stmt = tree.body[-1]
         maybe_undefined = [v for v in tape_names if v not in mode.analysis.defined_before(ret_stmt) and v != mode.stack_name]
         init = sorted(set(init) | set(maybe_undefined))

@@ -151,3 +151,23 @@ def test_branches_whose_adjoints_only_restore(c):
     for f in (branch_nothing_reads, branch_both_sides_unread):
         x = 1.3
         assert tangent.grad(f)(x, c) == pytest.approx(numeric_grad(f, [x, c], 0))
+
+
+def helper_with_a_loop(a, n):
+    total = np.zeros(np.shape(a))
+    for k in range(n):
+        total = total + a * k
+    return total
+
+
+def calls_helper_with_a_loop(a, n):
+    return np.sum(helper_with_a_loop(a, n) + a)
+
+
+@pytest.mark.parametrize("n", [0, 1, 3])
+def test_a_called_function_whose_loop_runs_no_pass(n):
+    """The tape of a called function held the loop variable, unbound when
+    the loop ran no pass (UnboundLocalError); the backward loop assigns it."""
+    a = np.array([0.5, -1.5])
+    df = tangent.grad(calls_helper_with_a_loop)
+    assert_tree_close(df(a, n), numeric_grad(calls_helper_with_a_loop, (a, n), 0))

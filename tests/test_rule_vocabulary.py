@@ -289,3 +289,24 @@ def test_math_hypot_at_the_origin(x):
 
 def lambda_free_hypot(x, y):
     return math.hypot(x, y) * x
+
+
+def poisson_like(k, mu):
+    return k * np.log(mu) - mu
+
+
+@elementwise(poisson_like)
+def _poisson_like(z, k, mu):
+    return {mu: k / mu - 1.0}
+
+
+def sum_poisson_like(k, mu):
+    return np.sum(poisson_like(k, mu))
+
+
+def test_an_elementwise_partial_for_a_later_argument_is_summed_to_its_shape():
+    """The only partial is for the second argument: a scalar mu against an
+    array k gets a scalar adjoint (it used to keep k's shape)."""
+    k = np.arange(1.0, 5.0)
+    assert np.shape(tangent.grad(sum_poisson_like, wrt=1)(k, 2.0)) == ()
+    check_grad(sum_poisson_like, k, 2.0, wrt=(1,))

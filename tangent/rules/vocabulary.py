@@ -230,7 +230,11 @@ def elementwise(*primitives: Callable) -> Callable[[Callable], Callable]:
             partials = dict(zip(params, returned.elts))
         else:
             partials = {params[0]: returned}
-        several = len(partials) > 1
+        # A single partial needs no unbroadcast only when it is the first of
+        # one array argument (``sin(x)``): then the result is shaped like it.
+        positional = [a.arg for a in tree.args.posonlyargs + tree.args.args][1:]
+        required = positional[: len(positional) - len(tree.args.defaults)]
+        several = len(partials) > 1 or len(required) > 1 or next(iter(partials)) != params[0]
         reverse = []
         for param, partial in partials.items():
             grad = _signed_times(_d(result), partial)
