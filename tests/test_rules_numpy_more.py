@@ -177,3 +177,78 @@ def test_average_returned_refused():
 
     with pytest.raises(tangent.TangentError):
         tangent.grad(f)(R(3))
+
+
+# ------------------------------------------------------------ complex values
+# The convention (docs/complex.md): for a real-valued f of z = x + iy the
+# gradient is df/dx - i df/dy, and a tangent is a complex direction.
+
+
+def _fd_complex(f, z, eps=1e-6):
+    """df/dx - i df/dy at each element of z, by central differences."""
+    out = np.zeros(z.shape, dtype=complex)
+    for k in np.ndindex(z.shape):
+        e = np.zeros(z.shape, dtype=complex)
+        e[k] = eps
+        dx = (f(z + e) - f(z - e)) / (2 * eps)
+        dy = (f(z + 1j * e) - f(z - 1j * e)) / (2 * eps)
+        out[k] = dx - 1j * dy
+    return out
+
+
+def c_abs(z):
+    return np.sum(np.abs(z)) + abs(z[0]) ** 2
+
+
+def c_real_imag(z):
+    return np.sum(np.real(z) * np.imag(z) + np.real(z * z)) + np.sum(z.imag ** 2)
+
+
+def c_conj(z):
+    return np.sum(np.real(z * np.conj(z))) + np.sum(np.imag(np.conj(z) * np.exp(z)))
+
+
+def c_mixed(z):
+    w = np.exp(1j * z) * z
+    return np.sum(np.abs(w) ** 2) + np.sum(np.real(np.conj(w) * np.sin(z)))
+
+
+@pytest.mark.parametrize("f", [c_abs, c_real_imag, c_conj, c_mixed], ids=lambda f: f.__name__)
+def test_complex_convention(f):
+    z = R(3) + 1j * R(3)
+    g = tangent.grad(f)(z)
+    assert g.dtype == np.complex128
+    np.testing.assert_allclose(g, _fd_complex(f, z), rtol=1e-6, atol=1e-7)
+    v = R(3) + 1j * R(3)
+    eps = 1e-6
+    np.testing.assert_allclose(tangent.jvp(f)(z, v), (f(z + eps * v) - f(z - eps * v)) / (2 * eps), rtol=1e-6)
+    # a first-order change is Re(sum(gradient * dz))
+    np.testing.assert_allclose(np.real(np.sum(g * v)), tangent.jvp(f)(z, v), rtol=1e-10)
+
+
+def test_abs_of_real_values_unchanged():
+    x = np.array([-1.5, 0.5, 2.0])
+    np.testing.assert_array_equal(tangent.grad(lambda_free_abs)(x), np.sign(x))
+
+
+def lambda_free_abs(x):
+    return np.sum(np.abs(x))
+
+
+# ------------------------------------------------------------ shape rules
+
+
+@pytest.mark.parametrize("fn, args, kwargs", [
+    (np.sinc, (np.ones((2, 3)),), {}), (np.real, (np.ones(4),), {}), (np.tril, (np.ones((3, 4)),), {"k": 1}),
+    (np.triu, (np.ones((2, 3, 3)), -1), {}), (np.nansum, (np.ones((2, 3)),), {"axis": 1}),
+    (np.nanmean, (np.ones((2, 3)), 0), {"keepdims": True}), (np.median, (np.ones((2, 3)),), {}),
+], ids=lambda x: getattr(x, "__name__", ""))
+def test_shape_rules_match_numpy(fn, args, kwargs):
+    from tangent.rules import numpy_shapes  # noqa: F401 (declares the rules)
+    from tangent.rules.shape_values import Array, Static
+    from tangent.shapes import rule_for
+
+    values = [Array(np.shape(a)) if isinstance(a, np.ndarray) else Static(a) for a in args]
+    keywords = {k: Static(v) for k, v in kwargs.items()}
+    got = rule_for(fn)(fn, *values, **keywords)
+    assert tuple(got) == np.shape(fn(*args, **kwargs))

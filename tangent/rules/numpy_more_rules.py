@@ -18,6 +18,9 @@ df/dx - i df/dy, the conjugate of the steepest-ascent direction, so that a
 first-order change is Re(grad * dz).
 """
 
+import builtins
+import operator
+
 import numpy as np
 
 from ..runtime import unbroadcast
@@ -231,6 +234,14 @@ def grad_imag(g, val):
     if np.iscomplexobj(val):
         return -1j * g
     return np.zeros(np.shape(val))
+
+
+def abs_slope(x):
+    """d|x|/dx: the sign of a real ``x``; for a complex ``x`` the conjugate
+    of x / |x| (0 at 0), the gradient of |x| in docs/complex.md's convention."""
+    if np.iscomplexobj(x):
+        return np.conj(x) / np.where(x == 0, 1.0, np.abs(x))
+    return np.sign(x)
 
 
 def grad_real(g, val):
@@ -478,6 +489,19 @@ def average(z, a, axis=None, weights=None, returned=False, keepdims=False):
 def t_average(z, a, axis=None, weights=None, returned=False, keepdims=False):
     d[z] = (tangent_average(d[a], a, axis, weights, returned, keepdims)
             + tangent_average_weights(d[weights], z, a, axis, weights, returned, keepdims))
+
+
+# Replaces builtins_rules' abs (d[z] * np.sign(x)), which is right for real x
+# only: for complex x the reverse rule needs conj(x) / |x| and the forward
+# rule the real part of the product.
+@adjoint(builtins.abs, operator.abs, np.absolute)
+def abs_(z, x):
+    d[x] = d[z] * abs_slope(x)
+
+
+@tangent_rule(builtins.abs, operator.abs, np.absolute)
+def t_abs(z, x):
+    d[z] = np.real(d[x] * abs_slope(x))
 
 
 @linear(np.real, np.ndarray.real)
