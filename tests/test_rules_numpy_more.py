@@ -213,7 +213,12 @@ def c_mixed(z):
     return np.sum(np.abs(w) ** 2) + np.sum(np.real(np.conj(w) * np.sin(z)))
 
 
-@pytest.mark.parametrize("f", [c_abs, c_real_imag, c_conj, c_mixed], ids=lambda f: f.__name__)
+def c_vdot_convolve(z):
+    w = np.array([0.5 - 1.0j, 2.0 + 0.3j, -1.0j])
+    return np.real(np.vdot(z, w) * np.vdot(w, z * z)) + np.sum(np.abs(np.convolve(z, w, "same")) ** 2)
+
+
+@pytest.mark.parametrize("f", [c_abs, c_real_imag, c_conj, c_mixed, c_vdot_convolve], ids=lambda f: f.__name__)
 def test_complex_convention(f):
     z = R(3) + 1j * R(3)
     g = tangent.grad(f)(z)

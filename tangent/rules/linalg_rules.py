@@ -144,13 +144,14 @@ def grad_kron_rhs(g, a, b):
 
 
 def grad_vdot_lhs(g, a, b):
-    """Adjoint of ``a`` in ``np.vdot(a, b)`` (real arrays): g b, shaped like a."""
-    return np.reshape(g * np.ravel(b), np.shape(a))
+    """Adjoint of ``a`` in ``np.vdot(a, b) = sum(conj(a) b)``: conj(g b),
+    shaped like a (docs/complex.md's convention; g b for real arrays)."""
+    return np.reshape(np.conj(g * np.ravel(b)), np.shape(a))
 
 
 def grad_vdot_rhs(g, a, b):
-    """Adjoint of ``b`` in ``np.vdot(a, b)`` (real arrays)."""
-    return np.reshape(g * np.ravel(a), np.shape(b))
+    """Adjoint of ``b`` in ``np.vdot(a, b)``: g conj(a)."""
+    return np.reshape(g * np.conj(np.ravel(a)), np.shape(b))
 
 
 def _cross_axes(axisa, axisb, axisc, axis):

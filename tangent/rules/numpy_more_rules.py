@@ -208,13 +208,15 @@ def _full_adjoint(g, na, nv, mode):
 
 
 def grad_convolve_lhs(g, a, v, mode="full"):
-    """Adjoint of ``a`` in ``np.convolve(a, v, mode)``: a correlation with v."""
-    return np.correlate(_full_adjoint(g, np.size(a), np.size(v), mode), v, "valid")
+    """Adjoint of ``a`` in ``np.convolve(a, v, mode)``: a correlation with v
+    (written as a convolution with v reversed: ``np.correlate`` would
+    conjugate a complex v)."""
+    return np.convolve(_full_adjoint(g, np.size(a), np.size(v), mode), v[::-1], "valid")
 
 
 def grad_convolve_rhs(g, a, v, mode="full"):
     """Adjoint of ``v`` in ``np.convolve(a, v, mode)``."""
-    return np.correlate(_full_adjoint(g, np.size(a), np.size(v), mode), a, "valid")
+    return np.convolve(_full_adjoint(g, np.size(a), np.size(v), mode), a[::-1], "valid")
 
 
 # ------------------------------------------------------------- elementwise
