@@ -293,3 +293,14 @@ def test_lstsq_rank_deficient_refused():
     a = np.array([[1.0, 2.0], [2.0, 4.0], [3.0, 6.0]])
     with pytest.raises(tangent.NotDifferentiableError, match="rank-deficient"):
         tangent.grad(lstsq_x)(a, R(3))
+
+
+def test_pinv_cutoff_refused():
+    """A singular value that rcond drops makes pinv a truncated inverse,
+    discontinuous in a: refused, not a wrong derivative."""
+    def f(a):
+        return np.sum(np.linalg.pinv(a, rcond=0.1) ** 2)
+
+    a = np.diag([1.0, 0.05, 2.0])
+    with pytest.raises(tangent.NotDifferentiableError, match="rank-deficient"):
+        tangent.grad(f)(a)

@@ -102,10 +102,14 @@ def check_distinct(w, used, what):
               "(use only the values, or a function of the vectors invariant to their rotation)")
 
 
-def check_full_rank(a, what):
-    """Raise when the matrix (or any matrix of the stack) ``a`` is rank-deficient."""
-    rank = np.linalg.matrix_rank(a)
-    refuse_if(bool(np.any(rank < min(np.shape(a)[-2:]))),
+def check_full_rank(a, what, rcond=None, rtol=None):
+    """Raise when the matrix (or any matrix of the stack) ``a`` is
+    rank-deficient, or has a singular value that ``rcond``/``rtol`` (or
+    NumPy's default cutoff) would drop."""
+    s = np.linalg.svd(a, compute_uv=False)
+    given = [t for t in (rcond, rtol) if t is not None and t is not np._NoValue and t > 0]
+    cutoff = max(given + [1e-15, max(np.shape(a)[-2:]) * np.finfo(float).eps])
+    refuse_if(bool(np.any(s <= cutoff * s[..., :1])),
               f"{what} of a rank-deficient matrix is not differentiable (it is discontinuous there)")
 
 
@@ -411,15 +415,15 @@ def tangent_qr(da, z, a, mode="reduced"):
 # ------------------------------------------------------------ pinv, lstsq
 
 
-def check_pinv(a, hermitian):
+def check_pinv(a, hermitian, rcond=None, rtol=None):
     refuse_if(bool(hermitian), "np.linalg.pinv(a, hermitian=True) is not differentiated; drop hermitian=True")
-    check_full_rank(a, "np.linalg.pinv")
+    check_full_rank(a, "np.linalg.pinv", rcond, rtol)
 
 
-def grad_pinv(g, z, a, hermitian=False):
+def grad_pinv(g, z, a, hermitian=False, rcond=None, rtol=None):
     """Adjoint of ``a`` in ``z = pinv(a)`` (constant rank):
     -P^T g P^T + (I - A P) g^T P P^T + P^T P g^T (I - P A)."""
-    check_pinv(a, hermitian)
+    check_pinv(a, hermitian, rcond, rtol)
     pt, gt = matrix_transpose(z), matrix_transpose(g)
     rows = identity_rows(a) - np.matmul(a, z)
     cols = eye_of(a) - np.matmul(z, a)
@@ -427,9 +431,9 @@ def grad_pinv(g, z, a, hermitian=False):
             + np.matmul(pt, np.matmul(z, np.matmul(gt, cols))))
 
 
-def tangent_pinv(da, z, a, hermitian=False):
+def tangent_pinv(da, z, a, hermitian=False, rcond=None, rtol=None):
     """Tangent of ``pinv(a)`` along ``da`` (Golub and Pereyra)."""
-    check_pinv(a, hermitian)
+    check_pinv(a, hermitian, rcond, rtol)
     pt, dat = matrix_transpose(z), matrix_transpose(da)
     rows = identity_rows(a) - np.matmul(a, z)
     cols = eye_of(a) - np.matmul(z, a)
@@ -442,11 +446,11 @@ def _columns(x):
     return np.reshape(x, (np.shape(x)[0], -1))
 
 
-def grad_lstsq(g, z, a, b):
+def grad_lstsq(g, z, a, b, rcond=None):
     """Adjoints of ``a`` and ``b`` in ``z = np.linalg.lstsq(a, b)``: through
     x = pinv(a) b, the residuals sum((b - a x)^2) (whose derivative in x
     vanishes: a^T (b - a x) = 0) and the singular values."""
-    check_full_rank(a, "np.linalg.lstsq")
+    check_full_rank(a, "np.linalg.lstsq", rcond)
     x, res = z[0], z[1]
     p = np.linalg.pinv(a)
     gx = _columns(dense_grad(g[0], x))
@@ -460,10 +464,10 @@ def grad_lstsq(g, z, a, b):
     return ga, np.reshape(gb, np.shape(b))
 
 
-def tangent_lstsq(da, db, z, a, b):
+def tangent_lstsq(da, db, z, a, b, rcond=None):
     """Tangent of ``np.linalg.lstsq(a, b)`` along ``da`` (with ``db`` None)
     or ``db`` (with ``da`` None)."""
-    check_full_rank(a, "np.linalg.lstsq")
+    check_full_rank(a, "np.linalg.lstsq", rcond)
     x, res = z[0], z[1]
     p = np.linalg.pinv(a)
     b2, x2 = _columns(b), _columns(x)
@@ -590,24 +594,24 @@ def t_qr(z, a, mode="reduced"):
 
 @adjoint(np.linalg.pinv)
 def pinv(z, a, rcond=None, hermitian=False, rtol=None):
-    d[a] = grad_pinv(d[z], z, a, hermitian)
+    d[a] = grad_pinv(d[z], z, a, hermitian, rcond, rtol)
 
 
 @tangent_rule(np.linalg.pinv)
 def t_pinv(z, a, rcond=None, hermitian=False, rtol=None):
-    d[z] = tangent_pinv(d[a], z, a, hermitian)
+    d[z] = tangent_pinv(d[a], z, a, hermitian, rcond, rtol)
 
 
 @adjoint(np.linalg.lstsq)
 def lstsq(z, a, b, rcond=None):
-    grads = grad_lstsq(d[z], z, a, b)
+    grads = grad_lstsq(d[z], z, a, b, rcond)
     d[a] = grads[0]
     d[b] = grads[1]
 
 
 @tangent_rule(np.linalg.lstsq)
 def t_lstsq(z, a, b, rcond=None):
-    d[z] = tangent_lstsq(d[a], None, z, a, b) + tangent_lstsq(None, d[b], z, a, b)
+    d[z] = tangent_lstsq(d[a], None, z, a, b, rcond) + tangent_lstsq(None, d[b], z, a, b, rcond)
 
 
 nondifferentiable(np.linalg.matrix_rank, check_distinct, check_full_rank, check_svd, check_qr, check_pinv,
