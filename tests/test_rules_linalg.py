@@ -304,3 +304,10 @@ def test_pinv_cutoff_refused():
     a = np.diag([1.0, 0.05, 2.0])
     with pytest.raises(tangent.NotDifferentiableError, match="rank-deficient"):
         tangent.grad(f)(a)
+
+
+def test_eigh_repeated_eigenvalues_forward_names_eigvalsh():
+    a = np.diag([1.0, 1.0, 2.0])
+    with pytest.raises(tangent.NotDifferentiableError, match="eigvalsh"):
+        tangent.jvp(eigh_values)(a, R(3, 3))
+    np.testing.assert_allclose(tangent.jvp(eigvalsh_upper)(a, np.eye(3)), 3 * (1 + 1 + 4), rtol=1e-12)

@@ -92,14 +92,13 @@ def inverse_gaps(w):
     return safe_divide(1.0 - eye_of(w), gaps)
 
 
-def check_distinct(w, used, what):
+def check_distinct(w, used, what, hint="use only the values, or a function of the vectors invariant to their rotation"):
     """Raise when ``w`` has repeated values (along its last axis) and the
     derivative of the vectors, ``used``, is not zero."""
     gaps = w[..., None, :] - w[..., :, None]
     tied = np.any((gaps == 0) & (np.eye(np.shape(w)[-1]) == 0))
     refuse_if(bool(tied) and bool(np.any(used != 0)),
-              f"{what} are repeated: the derivative of the vectors does not exist there "
-              "(use only the values, or a function of the vectors invariant to their rotation)")
+              f"{what} are repeated: the derivative of the vectors does not exist there ({hint})")
 
 
 def check_full_rank(a, what, rcond=None, rtol=None):
@@ -264,7 +263,9 @@ def tangent_eigh(da, z, UPLO="L"):
     w, v = z[0], z[1]
     dsym = from_lower(da) if UPLO == "L" else from_upper(da)
     x = np.matmul(matrix_transpose(v), np.matmul(dsym, v))
-    check_distinct(w, x * (1.0 - eye_of(w)), "eigenvalues")
+    check_distinct(w, x * (1.0 - eye_of(w)), "eigenvalues",
+                   "forward mode differentiates the vectors whenever eigh returns them: "
+                   "use np.linalg.eigvalsh for the values alone")
     return GradTuple((np.diagonal(x, axis1=-2, axis2=-1), np.matmul(v, inverse_gaps(w) * x)))
 
 
@@ -329,7 +330,9 @@ def tangent_svd_parts(da, u, s, vh):
     dp = np.matmul(matrix_transpose(u), np.matmul(da, v))
     ds = np.diagonal(dp, axis1=-2, axis2=-1)
     used = np.abs(dp) * (1.0 - eye_of(s))
-    check_distinct(s, used, "singular values")
+    check_distinct(s, used, "singular values",
+                   "forward mode differentiates the vectors whenever svd returns them: "
+                   "use np.linalg.svdvals for the values alone")
     f = inverse_gaps(s * s)
     inv_s = safe_divide(1.0, s)
     sdiag = s[..., :, None] * eye_of(s)
