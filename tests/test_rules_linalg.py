@@ -311,3 +311,11 @@ def test_eigh_repeated_eigenvalues_forward_names_eigvalsh():
     with pytest.raises(tangent.NotDifferentiableError, match="eigvalsh"):
         tangent.jvp(eigh_values)(a, R(3, 3))
     np.testing.assert_allclose(tangent.jvp(eigvalsh_upper)(a, np.eye(3)), 3 * (1 + 1 + 4), rtol=1e-12)
+
+
+def test_svd_hermitian_refused():
+    def f(a):
+        return np.sum(np.linalg.svd(a, compute_uv=False, hermitian=True))
+
+    with pytest.raises(tangent.NotDifferentiableError, match="hermitian"):
+        tangent.grad(f)(SPD(3))

@@ -285,9 +285,12 @@ def tangent_eigvalsh(da, a, UPLO="L"):
 # --------------------------------------------------------------------- svd
 
 
-def check_svd(a, full_matrices, compute_uv):
-    """Refuse the SVDs whose vectors are not functions of ``a``."""
+def check_svd(a, full_matrices, compute_uv, hermitian=False):
+    """Refuse the SVDs whose vectors are not functions of ``a``, and
+    ``hermitian=True`` (NumPy then factors one triangle by eigh)."""
     m, n = np.shape(a)[-2:]
+    refuse_if(bool(hermitian), "np.linalg.svd(a, hermitian=True) is not differentiated; drop hermitian=True "
+              "(or differentiate np.linalg.eigh)")
     refuse_if(bool(full_matrices) and bool(compute_uv) and m != n,
               "np.linalg.svd(a, full_matrices=True) of a non-square matrix: its extra singular vectors are "
               "not determined by a; pass full_matrices=False")
@@ -316,9 +319,9 @@ def grad_svd_parts(gu, gs, gvh, u, s, vh):
     return core + np.matmul(left, vh) + right
 
 
-def grad_svd(g, z, a, full_matrices=True, compute_uv=True):
+def grad_svd(g, z, a, full_matrices=True, compute_uv=True, hermitian=False):
     """Adjoint of ``a`` in ``z = np.linalg.svd(a, full_matrices, compute_uv)``."""
-    check_svd(a, full_matrices, compute_uv)
+    check_svd(a, full_matrices, compute_uv, hermitian)
     if not compute_uv:
         return grad_svdvals(g, a)
     return grad_svd_parts(dense_grad(g[0], z[0]), dense_grad(g[1], z[1]), dense_grad(g[2], z[2]), z[0], z[1], z[2])
@@ -343,9 +346,9 @@ def tangent_svd_parts(da, u, s, vh):
     return du, ds, matrix_transpose(dv)
 
 
-def tangent_svd(da, z, a, full_matrices=True, compute_uv=True):
+def tangent_svd(da, z, a, full_matrices=True, compute_uv=True, hermitian=False):
     """Tangent of ``np.linalg.svd(a, full_matrices, compute_uv)``."""
-    check_svd(a, full_matrices, compute_uv)
+    check_svd(a, full_matrices, compute_uv, hermitian)
     if not compute_uv:
         return tangent_svdvals(da, a)
     du, ds, dvh = tangent_svd_parts(da, z[0], z[1], z[2])
@@ -567,12 +570,12 @@ def t_eigvalsh(z, a, UPLO="L"):
 
 @adjoint(np.linalg.svd)
 def svd(z, a, full_matrices=True, compute_uv=True, hermitian=False):
-    d[a] = grad_svd(d[z], z, a, full_matrices, compute_uv)
+    d[a] = grad_svd(d[z], z, a, full_matrices, compute_uv, hermitian)
 
 
 @tangent_rule(np.linalg.svd)
 def t_svd(z, a, full_matrices=True, compute_uv=True, hermitian=False):
-    d[z] = tangent_svd(d[a], z, a, full_matrices, compute_uv)
+    d[z] = tangent_svd(d[a], z, a, full_matrices, compute_uv, hermitian)
 
 
 @adjoint(np.linalg.svdvals)
