@@ -79,7 +79,7 @@ def known_callee(callee, func: ast.expr) -> tuple[ast.expr, object, bool]:
             and not _has_rule(callee):
         return ast.Attribute(value=func, attr="__call__", ctx=ast.Load()), call_method, True
     if isinstance(callee, types.MethodType) and isinstance(callee.__func__, types.FunctionType) \
-            and isinstance(func, ast.Attribute):
+            and isinstance(func, ast.Attribute) and not _has_rule(callee):
         # a method of an object known when differentiating (e.g. self of a bound method)
         return func, callee.__func__, True
     return func, callee, False

@@ -352,7 +352,14 @@ def load_builtin_rules() -> None:
         _loading.append(True)
         try:
             if not _loaded:
-                from . import builtins_rules, numpy_fast_rules, numpy_rules, runtime_rules  # noqa: F401
+                from . import (  # noqa: F401
+                    builtins_rules,
+                    linalg_rules,
+                    numpy_fast_rules,
+                    numpy_more_rules,
+                    numpy_rules,
+                    runtime_rules,
+                )
 
                 try:
                     from . import scipy_rules  # noqa: F401

@@ -188,3 +188,19 @@ def transposed(value):
     """``x.T``: the reversed shape."""
     return tuple(reversed(shape_of(value)))
 
+
+
+# ------------------------------------------- rules/numpy_more_rules.py, linalg_rules.py
+
+
+@shape_rule(np.sinc, np.real, np.imag, np.tril, np.triu)
+def same_shape(fn, a, k=None):
+    """``np.sinc(x)``, ``np.real(z)``, ``np.tril(m, k)``: the argument's shape."""
+    return shape_of(a)
+
+
+@shape_rule(np.nansum, np.nanmean, np.median)
+def nan_reduction(fn, a, axis=None, *, keepdims=None, **shapeless):
+    """``np.nansum(x, axis, keepdims=...)``, ``np.median``: a reduction
+    (positional arguments after the axis are refused)."""
+    return reduction(fn, a, axis, keepdims=keepdims)

@@ -203,3 +203,7 @@ def a_grad_log_softmax(z, g, zz, axis=None):
 @tangent_rule(grad_log_softmax)
 def t_grad_log_softmax(z, g, zz, axis=None):
     d[z] = grad_log_softmax(d[g], zz, axis) - d[zz] * np.exp(zz) * np.sum(g, axis=axis, keepdims=True)
+
+
+# the rest of SciPy: more of scipy.special, scipy.stats, scipy.linalg
+from . import scipy_linalg_rules, special_rules, stats_rules  # noqa: E402, F401
