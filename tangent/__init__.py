@@ -20,12 +20,12 @@ from .display import register_ipython_display
 from .errors import (
     NoDerivativeError,
     NonFiniteGradientError,
+    NotDifferentiableError,
     SourceUnavailableError,
     TangentError,
     TangentSyntaxError,
 )
 from .rules import adjoint, nondifferentiable, tangent_rule
-from .rules.domain import NotDifferentiableError
 from .surgery import insert_grad_of, stop_gradient
 
 __version__ = "0.1.0"

@@ -34,6 +34,20 @@ class SourceUnavailableError(TangentError):
     """The source of a function cannot be read (built in, or defined in a REPL)."""
 
 
+class NotDifferentiableError(TangentError, ValueError):
+    """The derivative was asked for where it does not exist (or where Tangent
+    does not define it), e.g. the eigenvectors of a matrix with a repeated
+    eigenvalue (raised while the derivative runs, by ``rules.domain``).
+
+    Example::
+
+        try:
+            tangent.grad(f)(a)
+        except tangent.NotDifferentiableError as e:
+            print(e)
+    """
+
+
 class NonFiniteGradientError(TangentError):
     """An adjoint became NaN or infinite while the derivative ran."""
 

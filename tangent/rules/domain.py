@@ -7,22 +7,8 @@ message that names the function and what to do instead: never an inf, a nan
 or a silently wrong number. ``refuse_if`` carries no derivative.
 """
 
-from ..errors import TangentError
+from ..errors import NotDifferentiableError
 from . import nondifferentiable
-
-
-class NotDifferentiableError(TangentError, ValueError):
-    """The derivative was asked for where it does not exist (or where Tangent
-    does not define it), e.g. the eigenvectors of a matrix with a repeated
-    eigenvalue.
-
-    Example::
-
-        try:
-            tangent.grad(f)(a)
-        except tangent.NotDifferentiableError as e:
-            print(e)
-    """
 
 
 def refuse_if(condition: bool, message: str) -> None:
@@ -32,3 +18,5 @@ def refuse_if(condition: bool, message: str) -> None:
 
 
 nondifferentiable(refuse_if)
+
+__all__ = ["NotDifferentiableError", "refuse_if"]

@@ -205,5 +205,5 @@ def t_grad_log_softmax(z, g, zz, axis=None):
     d[z] = grad_log_softmax(d[g], zz, axis) - d[zz] * np.exp(zz) * np.sum(g, axis=axis, keepdims=True)
 
 
-# the rest of SciPy: more of scipy.special, scipy.stats, scipy.linalg
-from . import scipy_linalg_rules, special_rules, stats_rules  # noqa: E402, F401
+# more of scipy.special (scipy.stats and scipy.linalg: loaded once the user imports them)
+from . import special_rules  # noqa: E402, F401
