@@ -26,6 +26,7 @@ from .errors import (
 )
 from .rules import adjoint, nondifferentiable, tangent_rule
 from .surgery import insert_grad_of, stop_gradient
+from .tracing import TracingError, trace
 
 __version__ = "0.1.0"
 register_ipython_display()
@@ -35,4 +36,5 @@ __all__ = [
     "autodiff", "clear_cache", "grad", "hessian", "hvp", "jacobian", "jvp", "source", "value_and_grad", "vjp", "adjoint", "tangent_rule", "nondifferentiable",
     "TangentError", "TangentSyntaxError", "NoDerivativeError", "SourceUnavailableError",
     "NonFiniteGradientError", "insert_grad_of", "stop_gradient", "testing",
+    "trace", "TracingError",
 ]

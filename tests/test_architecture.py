@@ -34,7 +34,8 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("optimization", {"optimize"}),
     ("code generation", {"codegen"}),
     ("driver", {"transform"}),
-    ("interface", {"api", "cache", "ownership", "specialize", "testing", "motion", "jacobians", "__init__", "__main__"}),
+    ("interface", {"api", "cache", "ownership", "specialize", "testing", "motion", "jacobians", "__init__", "__main__",
+                   "tracing"}),
 ]
 
 # Passes that work on any function in the intermediate form, whichever mode
