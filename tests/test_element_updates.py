@@ -15,7 +15,7 @@ B = np.array([0.5, 1.0, -1.0, 2.0])
 
 def smoothing_sweeps(b):
     u = np.zeros(4)
-    for k in range(3):
+    for k in range(3):  # noqa: B007 (three sweeps)
         for i in range(1, 4):
             u[i] = 0.5 * (u[i - 1] + b[i])
     return np.sum(u * u)
