@@ -21,8 +21,9 @@ constants of the program with a zero derivative; ``fn`` must not write into
 traced values, convert them to Python numbers (``float(x)``, ``math.sin``)
 or hand them to code outside NumPy that reads their memory: each raises a
 ``TracingError`` saying so. ``fn`` runs once more (on tracers) at each
-derivative call. Derivatives to second order (``hvp``) go through the
-program's generated gradient.
+derivative call. Second order: forward over reverse (``hvp``, ``hessian``)
+goes through the program's generated gradient; reverse over reverse is not
+provided.
 """
 
 from __future__ import annotations
@@ -371,10 +372,45 @@ def trace_jvp(traced_fn, args: tuple, tangents: tuple):
     result = program.func(*values)
     if not traced:
         return np.zeros_like(result) if isinstance(result, np.ndarray) else 0.0
-    chosen = [tangents[i] if tangents[i] is not None else np.zeros_like(args[i]) for i in traced]
-    chosen = [np.broadcast_to(t, np.shape(args[i])).astype(np.result_type(args[i], float)) if np.ndim(t) == 0
-              and np.ndim(args[i]) else t for t, i in zip(chosen, traced)]
-    return program.derivative("jvp")(*values, *chosen)
+    return program.derivative("jvp")(*values, *[_tangent_for(tangents[i], args[i]) for i in traced])
+
+
+def trace_vjp_jvp(traced_fn, seed_and_args: tuple, tangents: tuple):
+    """The tangent of ``trace_vjp(traced_fn, seed, *args)`` along the
+    tangents of the seed and the arguments (None: not varied), by forward
+    mode over the program's generated vector-Jacobian product: what a
+    Hessian-vector product through a traced function needs. Example::
+
+        trace_vjp_jvp(tangent.trace(f), (1.0, x), (None, v))   # (H @ v,)
+    """
+    seed, args = seed_and_args[0], seed_and_args[1:]
+    program, values, traced = _record(traced_fn.__wrapped__, traced_fn.tangent_label, args)
+    out: list = [None] * len(args)
+    if not traced:
+        return tuple(out)
+    vjp = program.derivative("vjp")
+    n = len(values)
+    with program._lock:
+        if "vjp_jvp" not in program._derivatives:
+            from . import api
+
+            program._derivatives["vjp_jvp"] = api.jvp(vjp, tuple(range(len(traced))) + (n,))
+        vjp_jvp = program._derivatives["vjp_jvp"]
+    chosen = [_tangent_for(tangents[1 + i], args[i]) for i in traced]
+    seed_tangent = tangents[0] if tangents[0] is not None else np.zeros_like(np.asarray(seed, dtype=float))
+    got = vjp_jvp(*values, seed, *chosen, seed_tangent)
+    got = (got,) if len(traced) == 1 else got
+    for i, t in zip(traced, got):
+        out[i] = t
+    return tuple(out)
+
+
+def _tangent_for(t, like):
+    if t is None:
+        return np.zeros_like(like) if isinstance(like, np.ndarray) else 0.0
+    if np.ndim(t) == 0 and np.ndim(like):
+        return np.full(np.shape(like), t, dtype=np.result_type(like, float))
+    return t
 
 
 def trace(fn: Callable) -> Callable:
@@ -420,22 +456,33 @@ def _register_rules(traced: Callable, names: list[str]) -> None:
         taken.add(base)
         return base
 
-    z, grads, me = fresh("result"), fresh("grads"), fresh("traced")
-    vjp_name, jvp_name = fresh("trace_vjp"), fresh("trace_jvp")
-    params = ", ".join([z] + names)
+    z, grads, me, seed = fresh("result"), fresh("grads"), fresh("traced"), fresh("seed")
+    vjp_name, jvp_name, vjp_jvp_name = fresh("trace_vjp"), fresh("trace_jvp"), fresh("trace_vjp_jvp")
     args = "".join(n + ", " for n in names)
-    adjoint = [f"def adjoint_of_trace({params}):", f"    {grads} = {vjp_name}({me}, d[{z}], {args})"]
-    adjoint += [f"    d[{n}] = {grads}[{i}]" for i, n in enumerate(names)]
-    tangent = [f"def tangent_of_trace({params}):",
-               f"    d[{z}] = {jvp_name}({me}, ({args}), ({''.join(f'd[{n}], ' for n in names)}))"]
-    namespace = {vjp_name: trace_vjp, jvp_name: trace_jvp, me: traced, "np": np}
-    signature = inspect.Signature([inspect.Parameter(z, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-                                  + list(traced.__signature__.parameters.values()))
+    # the gradient, a function of fixed arity with a forward rule of its own (for hvp)
+    label = traced.tangent_label
+    gradient_name = "gradient_of_" + "".join(c if c.isalnum() else "_" for c in traced.__name__)
+    namespace = {vjp_name: trace_vjp, jvp_name: trace_jvp, vjp_jvp_name: trace_vjp_jvp, me: traced, "np": np}
+    exec(f"def {gradient_name}({seed}, {args}):\n    return {vjp_name}({me}, {seed}, {args})\n", namespace)
+    gradient = namespace[gradient_name]
+    gradient.__qualname__ = f"gradient of tangent.trace({label})"
+    parameter = functools.partial(inspect.Parameter, kind=inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    own = list(traced.__signature__.parameters.values())
+    templates = [
+        (traced, "adjoint", [f"def adjoint_of_trace({z}, {args}):", f"    {grads} = {gradient_name}(d[{z}], {args})",
+                             *[f"    d[{n}] = {grads}[{i}]" for i, n in enumerate(names)]], [parameter(z), *own]),
+        (traced, "tangent", [f"def tangent_of_trace({z}, {args}):",
+                             f"    d[{z}] = {jvp_name}({me}, ({args}), ({''.join(f'd[{n}], ' for n in names)}))"],
+         [parameter(z), *own]),
+        (gradient, "tangent", [f"def tangent_of_trace_gradient({z}, {seed}, {args}):",
+                               f"    d[{z}] = {vjp_jvp_name}({me}, ({seed}, {args}), "
+                               f"({''.join(f'd[{n}], ' for n in [seed, *names])}))"],
+         [parameter(z), parameter(seed), *[parameter(n) for n in names]]),
+    ]
     import ast
 
-    for kind, lines, register in (("adjoint", adjoint, rules.register_adjoint),
-                                  ("tangent", tangent, rules.register_tangent)):
+    for primitive, kind, lines, params in templates:
         tree = ast.parse("\n".join(lines)).body[0]
-        template = rules.Template(traced, kind, tree=tree, signature=signature, namespace=namespace,
-                                  label=f"tangent.trace({traced.tangent_label})")
-        register(template, [traced])
+        template = rules.Template(primitive, kind, tree=tree, signature=inspect.Signature(params),
+                                  namespace=namespace, label=f"tangent.trace({label})")
+        (rules.register_adjoint if kind == "adjoint" else rules.register_tangent)(template, [primitive])

@@ -94,3 +94,16 @@ def test_what_tracing_cannot_record_is_refused(fn, words):
 
     with pytest.raises(tangent.TracingError, match=words):
         tangent.grad(f)(X.copy())
+
+
+def _fd_hvp(f, x, v, *rest, step=1e-4):
+    return (numeric_grad(f, [x + step * v, *rest], 0) - numeric_grad(f, [x - step * v, *rest], 0)) / (2 * step)
+
+
+def test_second_order_forward_over_reverse_through_a_traced_function():
+    v = np.array([1.0, -0.5, 2.0])
+    np.testing.assert_allclose(tangent.hvp(uses_traced)(X.copy(), W.copy(), v), _fd_hvp(uses_traced, X, v, W),
+                               rtol=1e-4, atol=1e-5)
+    H = tangent.hessian(uses_vector)(X.copy())
+    np.testing.assert_allclose(H, np.stack([_fd_hvp(uses_vector, X, e) for e in np.eye(3)], axis=1),
+                               rtol=1e-4, atol=1e-5)
