@@ -59,6 +59,9 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: 
         # (code Tangent generated writes into its tape on purpose; the user's
         # writes in it were checked when the user's function was transformed)
         _refuse_writes_into_arguments(tree, origin, analysis, writes)
+        from .calls import refuse_writing_helpers  # (calls reads writes with this module)
+
+        refuse_writing_helpers(tree, origin)
     if not writes or not aliases:
         return
     _AliasedWrites(tree, origin, analysis.cfg, order, rebinding).check(writes, aliases)

@@ -350,7 +350,7 @@ def trace_vjp(traced_fn, seed, *args):
 
         trace_vjp(tangent.trace(f), 1.0, x)   # (gradient of f at x,)
     """
-    program, values, traced = _record(traced_fn.__wrapped__, traced_fn.tangent_label, args)
+    program, values, traced = _record(traced_fn.__wrapped__, traced_fn.trace_label, args)
     grads: list = [None] * len(args)
     if not traced:
         return tuple(grads)
@@ -368,7 +368,7 @@ def trace_jvp(traced_fn, args: tuple, tangents: tuple):
 
         trace_jvp(tangent.trace(f), (x,), (v,))   # J(x) @ v
     """
-    program, values, traced = _record(traced_fn.__wrapped__, traced_fn.tangent_label, args)
+    program, values, traced = _record(traced_fn.__wrapped__, traced_fn.trace_label, args)
     result = program.func(*values)
     if not traced:
         return np.zeros_like(result) if isinstance(result, np.ndarray) else 0.0
@@ -384,7 +384,7 @@ def trace_vjp_jvp(traced_fn, seed_and_args: tuple, tangents: tuple):
         trace_vjp_jvp(tangent.trace(f), (1.0, x), (None, v))   # (H @ v,)
     """
     seed, args = seed_and_args[0], seed_and_args[1:]
-    program, values, traced = _record(traced_fn.__wrapped__, traced_fn.tangent_label, args)
+    program, values, traced = _record(traced_fn.__wrapped__, traced_fn.trace_label, args)
     out: list = [None] * len(args)
     if not traced:
         return tuple(out)
@@ -440,7 +440,7 @@ def trace(fn: Callable) -> Callable:
     def traced(*args, **kwargs):
         return fn(*args, **kwargs)
 
-    traced.tangent_label = getattr(fn, "__qualname__", getattr(fn, "__name__", repr(fn)))
+    traced.trace_label = getattr(fn, "__qualname__", getattr(fn, "__name__", repr(fn)))
     traced.__signature__ = signature
     _register_rules(traced, [p.name for p in params])
     return traced
@@ -460,7 +460,7 @@ def _register_rules(traced: Callable, names: list[str]) -> None:
     vjp_name, jvp_name, vjp_jvp_name = fresh("trace_vjp"), fresh("trace_jvp"), fresh("trace_vjp_jvp")
     args = "".join(n + ", " for n in names)
     # the gradient, a function of fixed arity with a forward rule of its own (for hvp)
-    label = traced.tangent_label
+    label = traced.trace_label
     gradient_name = "gradient_of_" + "".join(c if c.isalnum() else "_" for c in traced.__name__)
     namespace = {vjp_name: trace_vjp, jvp_name: trace_jvp, vjp_jvp_name: trace_vjp_jvp, me: traced, "np": np}
     exec(f"def {gradient_name}({seed}, {args}):\n    return {vjp_name}({me}, {seed}, {args})\n", namespace)

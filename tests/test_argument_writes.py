@@ -344,3 +344,42 @@ def test_a_written_index_list_argument():
 def test_the_generated_code_works_on_a_copy_and_writes_back():
     text = tangent.source(tangent.grad(subscript2))
     assert "x_copy = private_copy(x)" in text and "write_back_arguments(x, x_copy)" in text, text
+
+
+# ----------------------------------------------- helpers writing into their parameters
+
+
+def fill_first(u, b):
+    u[0] = b[0] * 2.0
+    return 0.0
+
+
+def calls_a_writing_helper(b):
+    u = np.zeros(2)
+    fill_first(u, b)  # changes u: once differentiated as if it did not (a silently wrong derivative)
+    return np.sum(u * b)
+
+
+def swap(r, k):
+    r[0], r[k] = r[k], r[0]
+
+
+def calls_an_index_helper(x, r):
+    swap(r, 1)
+    return np.sum(x[r] * x)
+
+
+@pytest.mark.parametrize("f, args, line, helper, param", [
+    (calls_a_writing_helper, (np.array([0.5, 1.5]),), "fill_first(u, b)", "fill_first", "'u'"),
+    (calls_an_index_helper, (np.array([0.5, 1.5, -1.0]), [0, 2, 1]), "swap(r, 1)", "swap", "'r'"),
+])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_helper_writing_into_its_parameter_is_refused(f, args, line, helper, param, mode):
+    with pytest.raises(tangent.TangentSyntaxError) as info:
+        if mode == "reverse":
+            tangent.grad(f)(*args)
+        else:
+            tangent.jvp(f)(*args, np.ones_like(args[0]))
+    message = str(info.value)
+    assert "test_argument_writes.py" in message and line in message and helper in message and param in message
+    assert "'_" not in message, message
