@@ -31,7 +31,7 @@ from . import ir
 from .astwalk import walk_list
 from .cfg import CFG
 from .mutations import argument_writes
-from .rules.argument_rules import private_copy, write_back_arguments
+from .rules.argument_rules import private_copy, refuse_shared_arguments, write_back_arguments
 
 
 def own_written_arguments(tree: ast.FunctionDef, origin, bind, fresh) -> list[str]:
@@ -60,7 +60,12 @@ def own_written_arguments(tree: ast.FunctionDef, origin, bind, fresh) -> list[st
             node.id = copies[node.id]
     first, ret = tree.body[0], tree.body[-1]
     copy_fn, back_fn = bind("private_copy", private_copy), bind("write_back_arguments", write_back_arguments)
-    entry = [ast.copy_location(_assign(copies[p], _call(copy_fn, private_copy, p)), first) for p in chosen]
+    entry = []
+    if len(params) > 1:  # f(a, a): the copy would not see writes through the other argument
+        check = bind("refuse_shared_arguments", refuse_shared_arguments)
+        entry += [ast.copy_location(ast.Expr(value=_call(check, refuse_shared_arguments, p,
+                                                         *[q for q in params if q != p])), first) for p in chosen]
+    entry += [ast.copy_location(_assign(copies[p], _call(copy_fn, private_copy, p)), first) for p in chosen]
     back = [ast.copy_location(ast.Expr(value=_call(back_fn, write_back_arguments, p, copies[p])), ret)
             for p in chosen]
     tree.body[:] = entry + tree.body[:-1] + back + [ret]

@@ -383,3 +383,19 @@ def test_a_helper_writing_into_its_parameter_is_refused(f, args, line, helper, p
     message = str(info.value)
     assert "test_argument_writes.py" in message and line in message and helper in message and param in message
     assert "'_" not in message, message
+
+
+def writes_x_reads_y(x, y):
+    x[0] = 5.0 * y[1]
+    return np.sum(y * x)
+
+
+def test_a_written_argument_passed_twice_is_refused_at_the_call():
+    a = np.array([1.0, 2.0])
+    with pytest.raises(tangent.TangentError, match="shares memory with another of its arguments"):
+        tangent.grad(writes_x_reads_y)(a, a)
+    x, y = np.array([1.0, 2.0]), np.array([1.0, 2.0])
+    gx, gy = tangent.grad(writes_x_reads_y, wrt=(0, 1))(x, y)
+    assert_tree_close(gx, numeric_grad(_copying(writes_x_reads_y), [np.array([1.0, 2.0]), y.copy()], 0))
+    assert_tree_close(gy, numeric_grad(_copying(writes_x_reads_y), [np.array([1.0, 2.0]), y.copy()], 1))
+    assert x[0] == 10.0

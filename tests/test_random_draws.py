@@ -112,3 +112,15 @@ def test_draws_from_numpys_global_generator():
     np.random.seed(3)
     expected = numeric_grad(lambda mu: (np.random.seed(3), global_draw(mu))[1], [MU.copy()], 0)
     assert_tree_close(got, expected)
+
+
+def shuffles(mu, rs):
+    y = mu * 1.0
+    rs.shuffle(y)  # writes into y: not a draw the derivative can treat as a constant
+    return np.sum(y * np.arange(3.0))
+
+
+def test_a_shuffle_in_place_of_a_differentiated_value_is_refused():
+    with pytest.raises(tangent.TangentError) as info:
+        tangent.grad(shuffles)(MU.copy(), fresh("RandomState"))
+    assert "test_random_draws.py" in str(info.value) and "rs.shuffle(y)" in str(info.value)

@@ -144,9 +144,43 @@ def _write_back(caller, final, depth: int):
 _MISSING = object()
 
 
+def refuse_shared_arguments(written, *others) -> None:
+    """Raise when an argument the function writes into shares memory with
+    another argument (``f(a, a)``): the private copy would not see the
+    function's writes through the other one. Example::
+
+        refuse_shared_arguments(x, y)   # nothing, when x and y share no memory
+    """
+    mine = _arrays(written, [], 0)
+    theirs = _arrays(others, [], 0)
+    for a in mine:
+        for b in theirs:
+            if np.shares_memory(a, b):
+                from ..errors import TangentError
+
+                raise TangentError(
+                    "the function writes into an argument that shares memory with another of its arguments "
+                    "(the same array passed twice, or a view of it); pass a copy: f(x, x.copy())")
+
+
+def _arrays(value, found: list, depth: int) -> list:
+    if isinstance(value, np.ndarray):
+        found.append(value)
+    elif depth < 8 and isinstance(value, (list, tuple)):
+        for v in value:
+            _arrays(v, found, depth + 1)
+    elif depth < 8 and isinstance(value, dict):
+        for v in value.values():
+            _arrays(v, found, depth + 1)
+    elif depth < 8 and hasattr(value, "__dict__") and not isinstance(value, _ATOMS):
+        for v in vars(value).values():
+            _arrays(v, found, depth + 1)
+    return found
+
+
 @linear(private_copy)
 def l_private_copy(z, value, memo=None):
     return private_copy(value), d[z]
 
 
-nondifferentiable(write_back_arguments)
+nondifferentiable(write_back_arguments, refuse_shared_arguments)
