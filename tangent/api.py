@@ -368,6 +368,8 @@ def _once_on_the_caller(make: Callable, func: Callable, wrt, **options) -> Calla
 
     def autodiff_on_copies(f, *rest, **kwargs):
         derivative = autodiff(real.get(id(f), f), *rest, **kwargs)
+        if id(derivative) in wrappers:  # (one wrapper per derivative, however many sweeps ask for it)
+            return wrappers[id(derivative)]
         writes = "write_back_arguments(" in getattr(derivative, "tangent_source", "")
 
         def run(*args):
@@ -378,10 +380,12 @@ def _once_on_the_caller(make: Callable, func: Callable, wrt, **options) -> Calla
         run.__signature__ = getattr(derivative, "__signature__", None) or inspect.signature(derivative)
         run.__name__ = derivative.__name__
         real[id(run)] = derivative
-        keep.append(run)
+        wrappers[id(derivative)] = run
+        keep.append((run, derivative))
         return run
 
-    keep: list = []  # the wrappers ``real`` is keyed by, alive as long as it is
+    wrappers: dict = {}
+    keep: list = []  # what ``real`` and ``wrappers`` are keyed by, alive as long as they are
     real[id(on_copies)] = func
     inner = make(autodiff_on_copies, on_copies, wrt, **options)
 
