@@ -27,6 +27,7 @@ from .errors import (
 )
 from .rules import adjoint, nondifferentiable, tangent_rule
 from .surgery import insert_grad_of, stop_gradient
+from .tracing import TracingError, trace
 
 __version__ = "0.1.0"
 register_ipython_display()
@@ -36,4 +37,5 @@ __all__ = [
     "autodiff", "clear_cache", "grad", "hessian", "hvp", "jacobian", "jvp", "source", "value_and_grad", "vjp", "adjoint", "tangent_rule", "nondifferentiable",
     "TangentError", "TangentSyntaxError", "NoDerivativeError", "SourceUnavailableError",
     "NonFiniteGradientError", "NotDifferentiableError", "insert_grad_of", "stop_gradient", "testing",
+    "trace", "TracingError",
 ]

@@ -46,6 +46,7 @@ ITEM_READS = (runtime.attribute, list.pop, builtins.max, builtins.min)
 # an item read from it does not.
 _CONTAINER_CALLS = {list, tuple, dict, sorted, reversed, zip, enumerate, map, filter, list.copy, dict.copy,
                     dict.items, dict.values, dict.keys}
+CONTAINER_CALLS = frozenset(_CONTAINER_CALLS)
 # NumPy functions whose results are always arrays of one or more dimensions:
 # indexing with them (advanced indexing) copies.
 _INDEX_ARRAY_FUNCTIONS = ("arange", "nonzero", "flatnonzero", "argsort", "argwhere")

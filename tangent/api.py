@@ -17,6 +17,8 @@ import re
 import sys
 from typing import Callable, Sequence
 
+import numpy as np
+
 from . import rules
 from .cache import cached, calling_primitive, clear_cache, store, weak
 from .errors import NonFiniteGradientError, TangentError
@@ -24,8 +26,11 @@ from .frontend import recording, recording_now, unchanged
 from .jacobians import hessian_of, jacobian_of
 from .motion import broadcasting_seed, split_derivative, with_aux
 from .ownership import input_ids, owned_gradients, returning_owned
+from .rules.argument_rules import private_copy, write_back_arguments
 from .specialize import Specializations, specializing
 from .transform import Session
+
+_GENERATORS = (np.random.RandomState, np.random.Generator)
 
 __all__ = ["autodiff", "clear_cache", "grad", "hessian", "hvp", "jacobian", "jvp", "source", "value_and_grad", "vjp"]
 
@@ -321,7 +326,7 @@ def jacobian(func: Callable, wrt: int | Sequence[int] = 0, *, optimized: bool = 
     """
     if not isinstance(wrt, int):
         _normalize_wrt(wrt)
-    return jacobian_of(autodiff, func, wrt, optimized=optimized, mode=mode)
+    return _once_on_the_caller(jacobian_of, func, wrt, optimized=optimized, mode=mode)
 
 
 def hessian(func: Callable, wrt: int | Sequence[int] = 0, *, optimized: bool = True) -> Callable:
@@ -335,4 +340,62 @@ def hessian(func: Callable, wrt: int | Sequence[int] = 0, *, optimized: bool = T
     """
     if not isinstance(wrt, int):
         _normalize_wrt(wrt)
-    return hessian_of(autodiff, func, wrt, optimized=optimized)
+    return _once_on_the_caller(hessian_of, func, wrt, optimized=optimized)
+
+
+def _once_on_the_caller(make: Callable, func: Callable, wrt, **options) -> Callable:
+    """``make(autodiff, func, wrt, **options)`` (jacobian_of, hessian_of),
+    for a ``func`` that may write into its arguments or draw from a random
+    generator argument: those call ``func`` and its derivatives once per
+    sweep, so each such call gets private copies of the arguments as they
+    were on entry (a generator in the same state, so every sweep draws the
+    same numbers), and the caller's arguments then receive what the last
+    one left in its copies, as after one call of ``func``
+    (``private_arguments``, ``rules.random_rules``)."""
+    last: list = []
+    real: dict = {}
+
+    def copied(args):
+        copies = private_copy(tuple(args))
+        last[:] = [copies]
+        return copies
+
+    def on_copies(*args):
+        return func(*copied(args))  # (the reverse sweeps' Jacobian calls func for the result's shape)
+
+    on_copies.__signature__ = inspect.signature(func)
+    on_copies.__name__ = getattr(func, "__name__", "f")
+
+    def autodiff_on_copies(f, *rest, **kwargs):
+        derivative = autodiff(real.get(id(f), f), *rest, **kwargs)
+        if id(derivative) in wrappers:  # (one wrapper per derivative, however many sweeps ask for it)
+            return wrappers[id(derivative)]
+        writes = "write_back_arguments(" in getattr(derivative, "tangent_source", "")
+
+        def run(*args):
+            if writes or any(isinstance(a, _GENERATORS) for a in args):
+                return derivative(*copied(args))
+            return derivative(*args)
+
+        run.__signature__ = getattr(derivative, "__signature__", None) or inspect.signature(derivative)
+        run.__name__ = derivative.__name__
+        real[id(run)] = derivative
+        wrappers[id(derivative)] = run
+        keep.append((run, derivative))
+        return run
+
+    wrappers: dict = {}
+    keep: list = []  # what ``real`` and ``wrappers`` are keyed by, alive as long as they are
+    real[id(on_copies)] = func
+    inner = make(autodiff_on_copies, on_copies, wrt, **options)
+
+    def run_once(*args, **kwargs):
+        last.clear()
+        out = inner(*args, **kwargs)
+        if last:
+            for arg, final in zip(args, last[0]):
+                write_back_arguments(arg, final)
+        return out
+
+    run_once.__name__ = inner.__name__
+    return run_once

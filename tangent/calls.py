@@ -18,11 +18,17 @@ from __future__ import annotations
 import ast
 import inspect
 import types as pytypes
+import weakref
 
 from . import ir, rules
 from .activity import Analysis
-from .errors import TangentSyntaxError
-from .frontend import UNRESOLVED
+from .astwalk import names_in
+from .cfg import CFG
+from .errors import TangentError, TangentSyntaxError
+from .frontend import UNRESOLVED, parse_function
+from .mutations import argument_writes
+from .naming import Namer
+from .normalize import normalize
 
 
 class CallBinding:
@@ -88,3 +94,110 @@ def bind_user_call(parsed, analysis: Analysis, stmt, value: ast.Call, error):
     active = [p for p, arg in bindings.items()
               if isinstance(arg, ast.Name) and analysis.is_varied(arg.id, stmt) and p not in static]
     return CallBinding(callee, args, keywords, bindings, active, static, types)
+
+
+_written: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def parameters_written(callee) -> dict[str, int | None]:
+    """{parameter: line of the first write}: the parameters of the user's
+    function ``callee`` that it writes into in place (``p[i] = v``, an
+    append, through a view or an item of it), as its normalized source
+    shows; empty when it writes into none or its source cannot be read.
+
+    Example::
+
+        def reset(r):
+            r[0] = 0
+        parameters_written(reset)   # {"r": 2} (the line in the file)
+    """
+    try:
+        return _written[callee]
+    except (KeyError, TypeError):
+        pass
+    found: dict[str, int | None] = {}
+    try:
+        parsed = parse_function(callee)
+        namer = Namer(parsed.local_names | {n.id for n in names_in(parsed.tree)} | {"d"})
+        tree = normalize(parsed, namer)
+        for _, stmt, owners, _, _ in argument_writes(tree, CFG.build(tree)):
+            for owner in owners:
+                found.setdefault(owner, getattr(stmt, "lineno", None))
+    except (TangentError, OSError, TypeError, SyntaxError):
+        found = _syntactic_writes(callee)  # (not in Tangent's language: what its source shows)
+    try:
+        _written[callee] = found
+    except TypeError:
+        pass
+    return found
+
+
+def refuse_writing_helpers(tree: ast.FunctionDef, origin) -> None:
+    """Refuse calls of the user's functions that write into a parameter
+    bound to one of the caller's variables: the caller's derivative would
+    not know the variable changed (a silently wrong derivative). The
+    function a derivative is asked for may write into its own arguments
+    (``private_arguments``); a helper may not."""
+    if origin.generated:
+        return
+    for stmt in ast.walk(tree):
+        value = getattr(stmt, "value", None)
+        if not isinstance(stmt, (ast.Assign, ast.Expr)) or not isinstance(value, ast.Call):
+            continue
+        callee = ir.get(value, "callee", UNRESOLVED)
+        if not isinstance(callee, pytypes.FunctionType) or rules.lookup_adjoint(callee) is not None \
+                or rules.lookup_tangent(callee) is not None or rules.is_nondifferentiable(callee):
+            continue
+        written = parameters_written(callee)
+        if not written:
+            continue
+        args = ([value.func.value] if ir.is_method(value) else []) + list(value.args)
+        try:
+            bound = inspect.signature(callee).bind(*args, **{k.arg: k.value for k in value.keywords if k.arg})
+        except TypeError:
+            continue
+        for param, arg in bound.arguments.items():
+            if param in written and isinstance(arg, ast.Name):
+                line = written[param]
+                where = f" (line {line})" if line is not None else ""
+                raise origin.error(
+                    TangentSyntaxError, stmt,
+                    f"{callee.__qualname__} writes into its parameter {param!r}{where}, which changes the caller's "
+                    "variable passed to it; the derivative cannot follow a helper's writes into its caller's values",
+                    f"write into a copy inside {callee.__name__} ({param} = {param}.copy()) and return the new value",
+                )
+
+
+_MUTATING_NAMES = {"append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse", "update",
+                   "setdefault", "popitem", "fill", "put", "resize"}
+
+
+def _syntactic_writes(callee) -> dict[str, int | None]:
+    """parameters_written read off the raw source, for a function Tangent
+    cannot normalize: ``p[i] = v`` (also in a tuple target), ``p[i] += v``,
+    ``p.append(v)`` and other mutating methods on a parameter ``p``."""
+    try:
+        tree = parse_function(callee).tree
+    except (TangentError, OSError, TypeError, SyntaxError):
+        return {}
+    params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+    found: dict[str, int | None] = {}
+
+    def base(node):
+        while isinstance(node, (ast.Subscript, ast.Attribute)):
+            node = node.value
+        return node.id if isinstance(node, ast.Name) else None
+
+    for node in ast.walk(tree):
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = [t for target in node.targets for t in ast.walk(target) if isinstance(t, ast.Subscript)]
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Subscript):
+            targets = [node.target]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATING_NAMES:
+            targets = [node.func]
+        for target in targets:
+            name = base(target.value)
+            if name in params:
+                found.setdefault(name, getattr(node, "lineno", None))
+    return found

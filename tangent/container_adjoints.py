@@ -87,9 +87,10 @@ class ContainerAdjoints(Differentiator):
                 written = self.session.bind_global("grad_of_written", runtime.grad_of_written)
                 code += self.states.accumulate(value.id, call(written, dvar, copy.deepcopy(index), copy.deepcopy(value)),
                                                state)
+        code.append(Restore(site))  # first: the zeroed region takes the old value's shape (a list item's may differ)
+        if state.get(var, ZERO) != ZERO:
             zero = self.session.bind_global("zero_region", runtime.zero_region)
             code.append(assign(self.d(var), call(zero, name(self.d(var)), copy.deepcopy(index), name(var))))
-        code.append(Restore(site))
         return code
 
     def grad_hook(self, stmt: GradHook, state: dict) -> list[ast.stmt]:

@@ -30,6 +30,7 @@ from .astwalk import walk_list
 from .cfg import CFG, bindings, names_loaded, reaching_definitions
 from .errors import TangentSyntaxError
 from .ir import Kind
+from .rules.argument_rules import private_copy, write_back_arguments
 
 _NUMERIC_BUILTINS = {builtins.float, builtins.int, builtins.len, builtins.bool, builtins.complex}
 # Methods that change their object in place.
@@ -58,6 +59,9 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: 
         # (code Tangent generated writes into its tape on purpose; the user's
         # writes in it were checked when the user's function was transformed)
         _refuse_writes_into_arguments(tree, origin, analysis, writes)
+        from .calls import refuse_writing_helpers  # (calls reads writes with this module)
+
+        refuse_writing_helpers(tree, origin)
     if not writes or not aliases:
         return
     _AliasedWrites(tree, origin, analysis.cfg, order, rebinding).check(writes, aliases)
@@ -98,7 +102,46 @@ def _refuse_writes_into_arguments(tree: ast.FunctionDef, origin, analysis: Analy
     """Refuse writes into any value that may be (part of) an object the caller
     passed: an argument itself, a view of it (a basic slice, a reshape, .T),
     an item of a list or dict argument, a loop target over a list argument."""
-    cfg = analysis.cfg
+    found = argument_writes(tree, analysis.cfg, writes)
+    if not found:
+        return
+    var, stmt, owners, facts, made = found[0]
+    argument = owners[0]
+    if origin.generated:
+        raise _refused_in_generated_code(origin, stmt)
+    if var == argument and (var, var, True) in facts and not made.get(var):
+        raise origin.error(
+            TangentSyntaxError, stmt,
+            f"this writes into the argument {var!r}, changing the caller's value, which the derivative cannot undo",
+            f"copy it first: {var} = {var}.copy()",
+        )
+    where = [s for s in made.get(var, []) if getattr(s, "lineno", None) is not None]
+    line = where[0].lineno if where else None
+    text = origin.text(line) if line is not None else ""
+    since = f" (since line {line}{': ' + text if text else ''})" if line is not None else ""
+    shown = _user_words(tree)
+    raise origin.error(
+        TangentSyntaxError, stmt,
+        f"this writes into {shown(var)}, which may share memory with the argument {argument!r}{since}, "
+        "changing the caller's value, which the derivative cannot undo",
+        f"write into a copy: make one with .copy() (or np.copy(...)){' on line ' + str(line) if line else ''}, "
+        "before this write",
+    )
+
+
+def argument_writes(tree: ast.FunctionDef, cfg: CFG, writes: dict | None = None) -> list[tuple]:
+    """The writes into memory the caller may own, in source order:
+    ``(var, stmt, owners, facts, made)`` for each statement writing into
+    ``var`` (``y[i] = v``, an append or another mutating method) where
+    ``var`` may share memory with the parameters ``owners`` (sorted);
+    ``facts`` and ``made`` as ``aliases.argument_memory`` gives them at
+    that statement. ``writes`` is ``_in_place_writes``' answer (computed
+    when not given). Example::
+
+        owners = {o for _, _, found, _, _ in argument_writes(tree, CFG.build(tree)) for o in found}
+    """
+    if writes is None:
+        writes = _in_place_writes(_statements(tree.body), False, set())
     sites = [(var, stmt) for var, found in writes.items() for stmt in found
              if not ir.get(stmt, "augmented", False)]
     for node in cfg.nodes:
@@ -112,36 +155,17 @@ def _refuse_writes_into_arguments(tree: ast.FunctionDef, origin, analysis: Analy
             if mutates:
                 sites.append((stmt.value.func.value.id, stmt))
     if not sites:
-        return  # nothing writes into anything: what may share memory does not matter
+        return []  # nothing writes into anything: what may share memory does not matter
     facts, made = argument_memory(tree, cfg)
+    out = []
     for var, stmt in sites:
         node = cfg.node_of.get(id(stmt))
         if node is None:
             continue
         owners = sorted({f[1] for f in facts[node] if f[0] == var and f[2]})
-        if not owners:
-            continue
-        argument = owners[0]
-        if origin.generated:
-            raise _refused_in_generated_code(origin, stmt)
-        if var == argument and (var, var, True) in facts[node] and not made.get(var):
-            raise origin.error(
-                TangentSyntaxError, stmt,
-                f"this writes into the argument {var!r}, changing the caller's value, which the derivative cannot undo",
-                f"copy it first: {var} = {var}.copy()",
-            )
-        where = [s for s in made.get(var, []) if getattr(s, "lineno", None) is not None]
-        line = where[0].lineno if where else None
-        text = origin.text(line) if line is not None else ""
-        since = f" (since line {line}{': ' + text if text else ''})" if line is not None else ""
-        shown = _user_words(tree)
-        raise origin.error(
-            TangentSyntaxError, stmt,
-            f"this writes into {shown(var)}, which may share memory with the argument {argument!r}{since}, "
-            "changing the caller's value, which the derivative cannot undo",
-            f"write into a copy: make one with .copy() (or np.copy(...)){' on line ' + str(line) if line else ''}, "
-            "before this write",
-        )
+        if owners:
+            out.append((var, stmt, owners, facts[node], made))
+    return out
 
 
 def _user_words(tree: ast.FunctionDef):
@@ -159,6 +183,9 @@ def _user_words(tree: ast.FunctionDef):
                 user_names.setdefault(stmt.value.id, stmt.targets[0].id)
 
     def words(var, avoid=None, depth=0):
+        value = definitions.get(var)
+        if isinstance(value, ast.Call) and ir.callee(value) is private_copy and isinstance(value.args[0], ast.Name):
+            return value.args[0].id  # the private copy of an argument (private_arguments)
         if not var.startswith("_") or depth > 8:
             return var
         became = user_names.get(var)
@@ -323,7 +350,8 @@ class _AliasedWrites:
     def uses(self, name: str) -> list:
         """The statements that read ``name`` (not counting writes into it)."""
         return [s for s in self.order if name in _own_loads(s) and not (
-            ir.is_setitem(s) and s.targets[0].value.id == name and name not in names_loaded(s.value))]
+            ir.is_setitem(s) and s.targets[0].value.id == name and name not in names_loaded(s.value))
+            and not _writes_back(s)]
 
     def rebinds(self, node, names: set[str]) -> bool:
         stmt = node.stmt
@@ -382,6 +410,14 @@ class _AliasedWrites:
                         frontier.append(there)
         found.pop(written)
         return found
+
+
+def _writes_back(stmt) -> bool:
+    """Whether ``stmt`` writes a private copy back into the caller's argument
+    (private_arguments): a read of primal values only, with no derivative,
+    so what aliases the copy does not matter to it."""
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) \
+        and ir.callee(stmt.value) is write_back_arguments
 
 
 def _own_loads(stmt) -> set[str]:

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import ast
 
-from . import ir, rules
-from .aliases import ITEM_READS, alias_source
+from . import ir, rules, runtime
+from .aliases import CONTAINER_CALLS, ITEM_READS, alias_source
 from .astwalk import walk_list
 from .cfg import names_loaded
 from .ir import Kind
@@ -108,6 +108,15 @@ def _alias_classes(tree: ast.FunctionDef, analysis, element=lambda value: False,
     return find, parent, written
 
 
+def _holds_items(callee) -> bool:
+    """Whether the call's result holds its argument's items (a container
+    call, or the sequence a for loop runs over)."""
+    try:
+        return callee in CONTAINER_CALLS or callee is runtime.as_sequence
+    except TypeError:  # unhashable
+        return False
+
+
 def _union_assignment(stmt: ast.Assign, union) -> None:
     """written_alias_classes: join ``target = value``'s target with what
     the value may share memory with."""
@@ -119,7 +128,9 @@ def _union_assignment(stmt: ast.Assign, union) -> None:
         union(target, value)
     elif isinstance(value, ast.Call) and not rules.is_nondifferentiable(ir.callee(value)):
         callee = ir.callee(value)
-        if callee in ITEM_READS or callee is None or rules.lookup_tangent(callee) is None:
+        # (list(us), as_sequence(us) of a for loop: a new container of us's items, which may be written)
+        if callee in ITEM_READS or callee is None or rules.lookup_tangent(callee) is None \
+                or _holds_items(callee):
             # a user function may return a view of an argument (the
             # function itself is no argument: h(a) does not alias h)
             operands = value.args + [k.value for k in value.keywords]

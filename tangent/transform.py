@@ -39,6 +39,7 @@ from .frontend import ParsedFunction, local_names, parse_function, recording_now
 from .ir import assign, call, name, store
 from .naming import Namer
 from .normalize import normalize
+from .private_arguments import own_written_arguments
 from .reverse import ReverseMode, names_read
 from .shapes import describe_argument
 from .tape import names_live_in
@@ -166,6 +167,8 @@ class Session:
         bwd = self.module_names.fresh(f"{base}_bwd")
         self.splits[key] = (fwd, bwd)
         parsed, tree, namer = self.prepare_callee(func, origin, node, static, types)
+        if origin is None:  # the entry of a split derivative (motion.py)
+            own_written_arguments(tree, parsed.origin, self.bind_global, namer.fresh)
         mode = ReverseMode(self, parsed, tree, list(active), namer, check_finite=self.check_finite)
         primal, adjoint, result, grads, seed = mode.run()
         params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
@@ -308,6 +311,7 @@ class Session:
             parsed, tree, namer = self.prepare(func)
             if keep:
                 _Prepared.keep(self, func, parsed, tree, namer)
+        own_written_arguments(tree, parsed.origin, self.bind_global, namer.fresh)
         origin = parsed.origin
         self.derived_from = getattr(origin, "derived_from", None) or (
             f"{os.path.basename(origin.filename)}:{tree.lineno} (in {origin.func_name})")

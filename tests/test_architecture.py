@@ -27,13 +27,15 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("base", {"errors", "naming", "astwalk", "name_counts", "ir", "runtime", "rules", "templates", "surgery", "display"}),
     ("frontend", {"frontend", "resolve"}),
     ("normalization", {"controlflow", "desugar", "normalize", "anf", "anf_expressions", "fence"}),
-    ("analyses", {"cfg", "activity", "kinds", "aliases", "sharing", "mutations", "calls", "shapes"}),
+    ("analyses", {"cfg", "activity", "kinds", "aliases", "sharing", "mutations", "calls", "shapes",
+                  "private_arguments"}),
     ("differentiation", {"differentiator", "reverse", "forward", "forward_zeros", "forward_containers", "tape",
                          "adjoints", "assign_adjoints", "container_adjoints", "shape_variants"}),
     ("optimization", {"optimize"}),
     ("code generation", {"codegen"}),
     ("driver", {"transform"}),
-    ("interface", {"api", "cache", "ownership", "specialize", "testing", "motion", "jacobians", "__init__", "__main__"}),
+    ("interface", {"api", "cache", "ownership", "specialize", "testing", "motion", "jacobians", "__init__", "__main__",
+                   "tracing"}),
 ]
 
 # Passes that work on any function in the intermediate form, whichever mode

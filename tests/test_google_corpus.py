@@ -28,13 +28,10 @@ import corpus  # noqa: E402
 from tests.utils import assert_tree_close, numeric_grad  # noqa: E402
 
 ALL = corpus.MODES
-ARGUMENT_WRITES = "writes into an argument (x[0] = ...): the derivative would change the caller's array"
 REFUSED = {
-    **{("test_subscript2", m): ARGUMENT_WRITES for m in ALL},
-    **{("test_subscript3", m): ARGUMENT_WRITES for m in ALL},
     **{("dict_wrapper", m): "dict(a=..., b=...) as a call" for m in ALL},
     **{(name, "rev_over_rev"): "reverse mode over a derivative that writes array elements (y[i] = ...)"
-       for name in ("active_subscript", "init_array_grad_maybe_active", "rnn")},
+       for name in ("active_subscript", "init_array_grad_maybe_active", "rnn", "test_subscript2", "test_subscript3")},
 }
 GOOGLE_INTERNALS = "calls Google Tangent's runtime internals tangent.Stack / push / pop"
 NOT_APPLICABLE = {

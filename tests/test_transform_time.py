@@ -137,7 +137,8 @@ def test_the_collector_is_paused_while_transforming_and_restored_after():
 
 def test_the_collector_is_restored_after_a_failed_transform():
     def refused(x):
-        x[0] = 1.0
+        x[0] = 1.0  # (a write into an argument that is also rebound: refused)
+        x = x * 2.0
         return np.sum(x)
 
     tangent.clear_cache()

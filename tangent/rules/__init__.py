@@ -355,11 +355,13 @@ def load_builtin_rules() -> None:
         try:
             if not _loaded:
                 from . import (  # noqa: F401
+                    argument_rules,
                     builtins_rules,
                     linalg_rules,
                     numpy_fast_rules,
                     numpy_more_rules,
                     numpy_rules,
+                    random_rules,
                     runtime_rules,
                 )
 

@@ -75,7 +75,10 @@ def zero_region(g, index, like=None):
         return GradTuple(out) if isinstance(g, tuple) else out
     if isinstance(g, dict):
         out = GradDict(g)
-        out[index] = zeros_like(like[index]) if like is not None else None
+        if like is not None and index not in like:
+            out.pop(index, None)  # (a key the write created, now removed again: no adjoint)
+        else:
+            out[index] = zeros_like(like[index]) if like is not None else None
         return out
     return zero_region(np.asarray(g, dtype=float), index)
 
