@@ -26,7 +26,7 @@ from .frontend import recording, recording_now, unchanged
 from .jacobians import hessian_of, jacobian_of
 from .motion import broadcasting_seed, split_derivative, with_aux
 from .ownership import input_ids, owned_gradients, returning_owned
-from .rules.argument_rules import private_copy, write_back_arguments
+from .runtime.arguments import private_copy, write_back_arguments
 from .specialize import Specializations, specializing
 from .transform import Session
 

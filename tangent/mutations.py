@@ -30,7 +30,7 @@ from .astwalk import walk_list
 from .cfg import CFG, bindings, names_loaded, reaching_definitions
 from .errors import TangentSyntaxError
 from .ir import Kind
-from .rules.argument_rules import private_copy, write_back_arguments
+from .runtime.arguments import private_copy, write_back_arguments
 
 _NUMERIC_BUILTINS = {builtins.float, builtins.int, builtins.len, builtins.bool, builtins.complex}
 # Methods that change their object in place.

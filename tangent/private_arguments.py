@@ -31,7 +31,7 @@ from . import ir
 from .astwalk import walk_list
 from .cfg import CFG
 from .mutations import argument_writes
-from .rules.argument_rules import private_copy, refuse_shared_arguments, write_back_arguments
+from .runtime.arguments import private_copy, refuse_shared_arguments, write_back_arguments
 
 
 def own_written_arguments(tree: ast.FunctionDef, origin, bind, fresh) -> list[str]:

@@ -23,7 +23,6 @@ import numpy as np
 
 from . import rules
 from .frontend import UNRESOLVED, ParsedFunction
-from .rules.random_rules import random_draw_method
 
 # Methods and attributes of local values are resolved on numpy.ndarray.
 ARRAY_TYPE = np.ndarray
@@ -106,6 +105,8 @@ def method(cls: type | None, attr: str, array: type = ARRAY_TYPE) -> tuple[objec
     if cls is None:
         found = getattr(array, attr, LIST_METHODS.get(attr, UNRESOLVED))
         if found is UNRESOLVED:
+            from .rules.random_rules import random_draw_method  # here: importing rules registers them all
+
             found = random_draw_method(attr) or UNRESOLVED  # rs.randn(3) on a RandomState or Generator
         if found is UNRESOLVED:
             raise Unresolvable(f"cannot resolve the method .{attr}() of a local value",

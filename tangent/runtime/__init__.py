@@ -11,7 +11,9 @@ objects); nothing here knows of ASTs or of the transformation.
 - ``regions``: saving and undoing writes into containers, and their adjoints;
 - ``tangents``: forward mode's tangents, broadcast, in their value's dtype,
   owned where the values are;
-- ``sequences``: derivatives of list and tuple repetition and concatenation.
+- ``sequences``: derivatives of list and tuple repetition and concatenation;
+- ``arguments``: private copies of arguments a function writes into, and the
+  write-back of what it left in them.
 
 The operations named for rule lookup below (``repeat``, ``concat``, ...) stay
 in this module: the analysis recognises them by ``__module__ ==

@@ -1,0 +1,178 @@
+"""Writes into the caller's arguments: the private copies a derivative works
+on, and the write-back of what the function left in them.
+
+A function that writes into an argument (``x[0] = a * b``, ``params['W'] -=
+lr * g``, ``r[n] = r[k]`` on a list) is differentiated as if it began with
+``x = private_copy(x)`` and ended, just before it returns, with
+``write_back_arguments(x_caller, x)`` (``mutations.own_written_arguments``
+rewrites the normalized function so). The derivative then differentiates
+with respect to the value at entry (the copy is the identity), its own writes
+go into memory it owns, and the caller's object ends up holding what the
+function left in it, as after a call of the function itself. The seed and the
+tangents are never written into: the copy's tangent is a copy too.
+
+``private_copy`` copies arrays (NumPy's and any with a ``copy`` method),
+lists, tuples, dicts and objects (through their ``__dict__``), keeping
+sharing inside one argument (a list holding one array twice holds one copy
+twice); a random generator is copied in its state (the copy draws what the
+original would). ``write_back_arguments(caller, final)`` writes arrays in place
+(``caller[...] = final``, so the caller's arrays keep their identity, as
+in-place updates do) and replaces the items, keys and attributes of
+containers and objects by copies of the final ones (the backward sweep may
+later restore values in the private copies: the caller keeps the final
+ones).
+"""
+
+from __future__ import annotations
+
+import copy
+import types
+
+import numpy as np
+
+_GENERATORS = (np.random.RandomState, np.random.Generator)
+_ATOMS = (int, float, complex, bool, str, bytes, type(None), np.generic, types.FunctionType,
+          types.BuiltinFunctionType, types.ModuleType, type)
+
+
+def private_copy(value, memo: dict | None = None):
+    """A copy of ``value`` that shares no writable memory with it: arrays
+    copied, containers and objects rebuilt around copies of their items.
+
+    Example::
+
+        x = np.ones(2); y = private_copy(x); y[0] = 5.0   # x unchanged
+    """
+    memo = {} if memo is None else memo
+    if isinstance(value, _ATOMS):
+        return value
+    key = id(value)
+    if key in memo:
+        return memo[key]
+    if isinstance(value, np.ndarray):
+        out = value.copy()
+    elif isinstance(value, _GENERATORS):
+        out = copy.deepcopy(value)  # the same state: it draws what the original would
+    elif isinstance(value, list):
+        out = memo[key] = []
+        out.extend(private_copy(v, memo) for v in value)
+    elif isinstance(value, tuple):
+        items = [private_copy(v, memo) for v in value]
+        out = type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
+    elif isinstance(value, dict):
+        out = memo[key] = type(value)() if type(value) is dict else value.copy()
+        out.clear()
+        for k, v in value.items():
+            out[k] = private_copy(v, memo)
+    elif hasattr(value, "shape") and hasattr(value, "dtype") and (hasattr(value, "clone") or hasattr(value, "copy")):
+        out = value.clone() if hasattr(value, "clone") else value.copy()  # another library's array (torch: clone)
+    elif hasattr(value, "__dict__"):
+        out = memo[key] = object.__new__(type(value))
+        for k, v in vars(value).items():
+            setattr(out, k, private_copy(v, memo))
+    else:
+        out = value
+    memo[key] = out
+    return out
+
+
+def write_back_arguments(caller, final) -> None:
+    """Make the caller's object ``caller`` hold what the function left in its
+    private copy ``final``: arrays written in place, items, keys and
+    attributes replaced by (copies of) the final ones.
+
+    Example::
+
+        x = np.zeros(2); write_back_arguments(x, np.ones(2))   # x is now [1., 1.]
+    """
+    _write_back(caller, final, 0)
+
+
+def _write_back(caller, final, depth: int):
+    """``caller`` updated in place to hold ``final`` where it can be; returns
+    the object the caller's container should hold in its place."""
+    if caller is final:
+        return caller
+    if isinstance(caller, np.ndarray) and isinstance(final, np.ndarray):
+        if caller.shape == final.shape and caller.flags.writeable:
+            caller[...] = final
+            return caller
+        return final.copy()
+    if isinstance(caller, np.random.RandomState) and isinstance(final, np.random.RandomState):
+        caller.set_state(final.get_state())  # as far on as the draws of one call took it
+        return caller
+    if isinstance(caller, np.random.Generator) and isinstance(final, np.random.Generator):
+        caller.bit_generator.state = final.bit_generator.state
+        return caller
+    if depth > 16 or isinstance(caller, _ATOMS):
+        return private_copy(final)
+    if isinstance(caller, list) and isinstance(final, list):
+        kept = [_write_back(caller[i], v, depth + 1) if i < len(caller) else private_copy(v)
+                for i, v in enumerate(final)]
+        caller[:] = kept
+        return caller
+    if isinstance(caller, tuple) and isinstance(final, tuple) and len(caller) == len(final):
+        for c, v in zip(caller, final):
+            _write_back(c, v, depth + 1)  # a tuple itself cannot change; its items may
+        return caller
+    if isinstance(caller, dict) and isinstance(final, dict):
+        for k in [k for k in caller if k not in final]:
+            del caller[k]
+        for k, v in final.items():
+            caller[k] = _write_back(caller[k], v, depth + 1) if k in caller else private_copy(v)
+        return caller
+    if hasattr(caller, "shape") and hasattr(caller, "dtype") and hasattr(final, "shape") \
+            and tuple(caller.shape) == tuple(final.shape):
+        try:
+            caller[...] = final  # another library's array
+            return caller
+        except (TypeError, ValueError, RuntimeError):
+            return private_copy(final)
+    if hasattr(caller, "__dict__") and type(caller) is type(final) and not isinstance(caller, type):
+        attrs = vars(final)
+        for k in [k for k in vars(caller) if k not in attrs]:
+            delattr(caller, k)
+        for k, v in attrs.items():
+            old = vars(caller).get(k, _MISSING)
+            setattr(caller, k, private_copy(v) if old is _MISSING else _write_back(old, v, depth + 1))
+        return caller
+    return private_copy(final)
+
+
+_MISSING = object()
+
+
+def refuse_shared_arguments(written, *others) -> None:
+    """Raise when an argument the function writes into shares memory with
+    another argument (``f(a, a)``): the private copy would not see the
+    function's writes through the other one. Example::
+
+        refuse_shared_arguments(x, y)   # nothing, when x and y share no memory
+    """
+    mine = _arrays(written, [], 0)
+    theirs = _arrays(others, [], 0)
+    for a in mine:
+        for b in theirs:
+            if np.shares_memory(a, b):
+                from ..errors import TangentError
+
+                raise TangentError(
+                    "the function writes into an argument that shares memory with another of its arguments "
+                    "(the same array passed twice, or a view of it); pass a copy: f(x, x.copy())")
+
+
+def _arrays(value, found: list, depth: int) -> list:
+    if isinstance(value, np.ndarray):
+        found.append(value)
+    elif depth < 8 and isinstance(value, (list, tuple)):
+        for v in value:
+            _arrays(v, found, depth + 1)
+    elif depth < 8 and isinstance(value, dict):
+        for v in value.values():
+            _arrays(v, found, depth + 1)
+    elif depth < 8 and hasattr(value, "__dict__") and not isinstance(value, _ATOMS):
+        for v in vars(value).values():
+            _arrays(v, found, depth + 1)
+    return found
+
+
