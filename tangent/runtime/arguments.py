@@ -70,8 +70,17 @@ def private_copy(value, memo: dict | None = None):
         out = memo[key] = object.__new__(type(value))
         for k, v in vars(value).items():
             setattr(out, k, private_copy(v, memo))
-    else:
-        out = value
+    else:  # __slots__ and other objects: copied as Python copies them, or refused
+        try:
+            out = copy.deepcopy(value, memo)
+        except Exception as error:
+            from ..errors import TangentError
+
+            raise TangentError(
+                f"cannot copy an argument of type {type(value).__name__} that the function writes into "
+                f"({type(error).__name__}: {error}); the derivative works on a private copy of such arguments: "
+                "pass a copyable value (arrays, lists, dicts, objects with a __dict__) or copy it inside the function"
+            ) from error
     memo[key] = out
     return out
 
