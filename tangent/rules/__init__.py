@@ -325,7 +325,7 @@ def nondifferentiable(*primitives: Callable) -> None:
 
 # Optional array libraries: the top-level package -> the rule module loaded
 # once the user has imported the package (``import tangent`` imports none).
-_OPTIONAL = {"torch": "torch_rules", "jax": "jax_rules"}
+_OPTIONAL = {"torch": "torch_rules", "jax": "jax_rules", "tensorflow": "tf_rules"}
 _optional_loaded: set[str] = set()
 _RULE_MODULES = {f"{__name__}.{module}": package for package, module in _OPTIONAL.items()}
 # top-level package -> its array type, for methods of local values (resolve.array_type)
@@ -338,7 +338,7 @@ def _optional_pending() -> bool:
 
 def load_builtin_rules() -> None:
     """Import the rule modules (once); optional libraries are skipped if
-    absent, and the rules of torch and jax are loaded once the user has
+    absent, and the rules of torch, jax and tensorflow are loaded once the user has
     imported them (``sys.modules``), never importing them here."""
     global _loaded
     if _loaded and not _optional_pending():
