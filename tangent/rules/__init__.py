@@ -414,6 +414,14 @@ def array_type_of(used: Iterable[object], module: Iterable[object] = ()) -> type
 _loading: list = []
 
 
+def is_library_function(callee) -> bool:
+    """Whether ``callee`` is a function of a registered array library
+    (``tensorflow``, ``torch``, ``jax``): a primitive, differentiated by its
+    rule or refused, never by reading the library's own source."""
+    module = getattr(callee, "__module__", None)
+    return isinstance(module, str) and module.split(".")[0] in _ARRAY_TYPES
+
+
 def lookup_adjoint(obj):
     load_builtin_rules()
     return ADJOINTS.get(obj)
