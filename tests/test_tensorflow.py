@@ -276,3 +276,37 @@ def returns_vector(x):
 def test_grad_of_non_scalar_is_refused():
     with pytest.raises(tangent.TangentError, match=r"scalar output"):
         tangent.grad(returns_vector)(t(3))
+
+
+# ------------------------------------------------------ jacobian / hessian
+
+
+def layer(W, x):
+    return tf.tanh(tf.reshape(W @ tf.reshape(x, (3, 1)), (2,))) * tf.reduce_sum(x[:2])
+
+
+def scalar_loss(W, x):
+    return tf.reduce_sum(tf.tanh(W @ tf.reshape(x, (3, 1))) ** 2) + tf.reduce_sum(W * W) * x[0]
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_jacobian_is_a_tensor(mode):
+    W, x = t(2, 3, seed=1), t(3, seed=2)
+    J = tangent.jacobian(layer, (0, 1), mode=mode)(W, x)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([W, x])
+        y = layer(W, x)
+    for got, e in zip(J, (tape.jacobian(y, W), tape.jacobian(y, x))):
+        close(got, e)
+
+
+def test_hessian_is_a_tensor():
+    W, x = t(2, 3, seed=1), t(3, seed=2)
+    H = tangent.hessian(scalar_loss)(W, x)
+    with tf.GradientTape() as outer:
+        outer.watch(W)
+        with tf.GradientTape() as inner:
+            inner.watch(W)
+            y = scalar_loss(W, x)
+        g = inner.gradient(y, W)
+    close(H, outer.jacobian(g, W), 1e-8)

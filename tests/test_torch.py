@@ -263,3 +263,33 @@ def test_import_tangent_does_not_import_torch():
     code = "import sys, tangent; tangent.grad; print('torch' in sys.modules, 'jax' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+# ------------------------------------------------------ jacobian / hessian
+
+
+def layer(W, x):
+    return torch.tanh(W @ x) * x[:2].sum()
+
+
+def scalar_loss(W, x):
+    return (torch.tanh(W @ x) ** 2).sum() + (W * W).sum() * x[0]
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_jacobian_is_a_tensor(mode):
+    W, x = t(2, 3, seed=1), t(3, seed=2)
+    J = tangent.jacobian(layer, (0, 1), mode=mode)(W, x)
+    expected = torch.func.jacrev(layer, argnums=(0, 1))(W, x)
+    for got, e in zip(J, expected):
+        assert type(got) is torch.Tensor and got.dtype == D
+        torch.testing.assert_close(got, e, rtol=1e-9, atol=1e-9)
+
+
+def test_hessian_is_a_tensor():
+    W, x = t(2, 3, seed=1), t(3, seed=2)
+    H = tangent.hessian(scalar_loss)(W, x)
+    assert type(H) is torch.Tensor and H.shape == (2, 3, 2, 3)
+    torch.testing.assert_close(H, torch.func.hessian(scalar_loss)(W, x), rtol=1e-8, atol=1e-8)
+    H32 = tangent.hessian(scalar_loss)(W.float(), x.float())
+    assert H32.dtype == torch.float32
