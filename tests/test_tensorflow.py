@@ -310,3 +310,51 @@ def test_hessian_is_a_tensor():
             y = scalar_loss(W, x)
         g = inner.gradient(y, W)
     close(H, outer.jacobian(g, W), 1e-8)
+
+
+def einsums(x, W):
+    return tf.reduce_sum(tf.einsum("ij,jk->ik", x, W) ** 2) + tf.reduce_sum(tf.einsum("ij,ij->i", x, x) * x[:, 0])
+
+
+def squared_gradient(x, W):
+    g = d_einsums(x, W)
+    return tf.reduce_sum(g * g)
+
+
+d_einsums = tangent.grad(einsums)
+
+
+def test_grad_of_grad_through_einsum():
+    x, W = t(3, 4, seed=1), t(4, 2, seed=2)
+    with tf.GradientTape() as outer:
+        outer.watch(x)
+        with tf.GradientTape() as inner:
+            inner.watch(x)
+            y = einsums(x, W)
+        g = inner.gradient(y, x)
+        norm = tf.reduce_sum(g * g)
+    close(tangent.grad(squared_gradient)(x, W), outer.gradient(norm, x), 1e-8)
+
+
+def test_rule_helpers_have_rules_of_their_own():
+    """What a first derivative of TF code calls can be differentiated again:
+    forward rules for hvp, reverse rules for grad of grad and grad of jvp."""
+    import ast
+    import types
+
+    from tangent import rules
+    from tangent.rules import tf_rules
+
+    def helper(obj):
+        return isinstance(obj, types.FunctionType) and obj.__module__ == tf_rules.__name__
+
+    called = set()
+    for table in (rules.ADJOINTS, rules.TANGENTS):
+        for primitive, template in list(table._by_key.items()):
+            if getattr(primitive, "__module__", "").startswith("tensorflow") or helper(primitive):
+                called |= {template.namespace.get(n.func.id) for n in ast.walk(template.tree)
+                           if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    called = {f for f in called if helper(f) and not rules.is_nondifferentiable(f)}
+    assert tf_rules.grad_reduce_sum in called and tf_rules.matmul_lhs in called
+    assert sorted(f.__name__ for f in called if rules.lookup_tangent(f) is None) == ["tangent_grad_einsum"]
+    assert sorted(f.__name__ for f in called if rules.lookup_adjoint(f) is None) == ["tangent_grad_einsum"]

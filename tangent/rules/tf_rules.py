@@ -442,6 +442,25 @@ def t_tangent_einsum(z, dop, i, equation, op0, op1=None, op2=None):
             + tangent_grad_einsum(d[op2], 2, dop, i, equation, op0, op1, op2))
 
 
+# grad_einsum(g, i, ...) is the transpose of the einsum in operand i: its
+# adjoint in g is that einsum with the adjoint as operand i (tangent_einsum),
+# in operand j the einsum's adjoint for j with the adjoint as operand i
+@adjoint(grad_einsum)
+def a_grad_einsum(z, g, i, equation, op0, op1=None, op2=None):
+    d[g] = tangent_einsum(d[z], i, equation, op0, op1, op2)
+    d[op0] = tangent_grad_einsum(d[z], i, g, 0, equation, op0, op1, op2)
+    d[op1] = tangent_grad_einsum(d[z], i, g, 1, equation, op0, op1, op2)
+    d[op2] = tangent_grad_einsum(d[z], i, g, 2, equation, op0, op1, op2)
+
+
+@adjoint(tangent_einsum)
+def a_tangent_einsum(z, dop, i, equation, op0, op1=None, op2=None):
+    d[dop] = grad_einsum(d[z], i, equation, op0, op1, op2)
+    d[op0] = tangent_grad_einsum(dop, i, d[z], 0, equation, op0, op1, op2)
+    d[op1] = tangent_grad_einsum(dop, i, d[z], 1, equation, op0, op1, op2)
+    d[op2] = tangent_grad_einsum(dop, i, d[z], 2, equation, op0, op1, op2)
+
+
 # ------------------------------------------------------------------ tf.nn
 
 
@@ -575,5 +594,5 @@ nondifferentiable(
     tf.math.equal, tf.math.not_equal, tf.math.greater, tf.math.less, tf.math.greater_equal, tf.math.less_equal,
     tf.math.is_finite, tf.math.is_nan, tf.random.normal, tf.random.uniform, tf.constant, tf.Tensor.shape,
     tf.Tensor.dtype, tf.Tensor.ndim, tf.Tensor.get_shape, mask, one_hot_like, extremum_share, reduced_count,
-    replaced,
+    replaced, inverse_perm,
 )

@@ -423,7 +423,8 @@ nondifferentiable(
     torch.Tensor.dtype, torch.Tensor.device, torch.numel, torch.sign, torch.Tensor.sign,
     torch.zeros, torch.ones, torch.empty, torch.arange, torch.eye, torch.zeros_like, torch.ones_like,
     torch.empty_like, torch.argmax, torch.argmin, torch.Tensor.argmax, torch.Tensor.argmin,
-    torch.randn, torch.rand, torch.randn_like, torch.rand_like, extremum_share, clamp_inside,
+    torch.randn, torch.rand, torch.randn_like, torch.rand_like, extremum_share, clamp_inside, permutation,
+    inverse_permutation,
 )
 
 # results that may share memory with the argument: writes into them are
