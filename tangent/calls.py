@@ -66,7 +66,7 @@ def active_user_call(mode, stmt) -> CallBinding | None:
 def bind_user_call(parsed, analysis: Analysis, stmt, value: ast.Call, error):
     """CallBinding of ``value`` when it calls a user function, else None."""
     callee = ir.get(value, "callee", UNRESOLVED)
-    if callee is UNRESOLVED or not isinstance(callee, pytypes.FunctionType):
+    if callee is UNRESOLVED or not isinstance(callee, pytypes.FunctionType) or rules.is_library_function(callee):
         return None
     if rules.lookup_adjoint(callee) is not None or rules.lookup_tangent(callee) is not None \
             or rules.is_nondifferentiable(callee):

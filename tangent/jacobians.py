@@ -12,16 +12,54 @@ nested as JAX nests them: the result's structure outside, the argument's
 inside (a tuple over the arguments for several ``wrt``). Default arguments
 are filled in before the sweeps. Assumes every leaf of a differentiated
 argument is a number or a float array (each element is an input).
+
+Leaves may be tensors of another array library (torch, JAX, TensorFlow):
+the seeds and tangents the sweeps pass are then tensors of the leaf's
+library, dtype and device, and each Jacobian block is a tensor of its
+argument leaf's library (else of its result leaf's), in that leaf's float
+dtype. The blocks are assembled in NumPy (float64) in between.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import math
 from typing import Callable, Sequence
 
 import numpy as np
 
 from .errors import TangentError
+from .runtime import arrays
+
+
+def _shape(x) -> tuple:
+    return tuple(x.shape) if arrays.library(x) is not None else np.shape(x)
+
+
+def _to_numpy(x) -> np.ndarray:
+    """A tensor of another library (or a number, an array) as a float64 NumPy array."""
+    found = arrays.library(x)
+    if found == "torch":
+        x = x.detach().cpu().numpy()
+    elif found == "tensorflow":
+        x = x.numpy()
+    return np.asarray(x, dtype=complex if np.iscomplexobj(x) else float)
+
+
+def _like(values: np.ndarray, like):
+    """``values`` as a tensor of ``like``'s library, device and float dtype."""
+    found = arrays.library(like)
+    if found == "torch":
+        torch = importlib.import_module("torch")
+        dtype = like.dtype if like.dtype.is_floating_point or like.dtype.is_complex else torch.get_default_dtype()
+        return torch.as_tensor(values, dtype=dtype, device=like.device)
+    if found == "tensorflow":
+        tf = importlib.import_module("tensorflow")
+        return tf.convert_to_tensor(values, dtype=like.dtype if like.dtype.is_floating or like.dtype.is_complex
+                                    else tf.float64)
+    jnp = importlib.import_module("jax.numpy")
+    return jnp.asarray(values, dtype=like.dtype if jnp.issubdtype(like.dtype, jnp.inexact) else None)
 
 __all__ = ["flatten", "hessian_of", "jacobian_of", "rebuild", "with_defaults"]
 
@@ -43,7 +81,7 @@ def rebuild(like, flat, leaf: Callable):
             return {k: build(v) for k, v in item.items()}
         if isinstance(item, (list, tuple)):
             return type(item)(build(v) for v in item)
-        size = int(np.size(item))
+        size = math.prod(_shape(item))
         chunk = flat[position:position + size]
         position += size
         return leaf(item, chunk)
@@ -70,6 +108,8 @@ def flatten(tree) -> tuple[np.ndarray, Callable[[np.ndarray], object]]:
         elif isinstance(node, (list, tuple)):
             for v in node:
                 collect(v)
+        elif arrays.library(node) is not None:
+            flat.append(np.ravel(_to_numpy(node)))
         elif not isinstance(node, (int, float, np.number, np.ndarray)) or isinstance(node, bool):
             raise TangentError(f"cannot differentiate with respect to a {type(node).__name__} "
                                "(jacobian and hessian take numbers, arrays and dicts/lists/tuples of them)")
@@ -79,9 +119,13 @@ def flatten(tree) -> tuple[np.ndarray, Callable[[np.ndarray], object]]:
     collect(tree)
     vector = np.concatenate(flat) if flat else np.zeros(0)
 
+    def leaf(item, chunk: np.ndarray):
+        if arrays.library(item) is not None:
+            return _like(chunk.reshape(_shape(item)), item)
+        return chunk.reshape(np.shape(item)).copy() if isinstance(item, np.ndarray) else float(chunk[0])
+
     def unflatten(values: np.ndarray):
-        return rebuild(tree, values, lambda item, chunk: chunk.reshape(np.shape(item)).copy()
-                       if isinstance(item, np.ndarray) else float(chunk[0]))
+        return rebuild(tree, values, leaf)
 
     return vector, unflatten
 
@@ -91,7 +135,7 @@ def _leaf_shapes(tree) -> list[tuple]:
         return [s for k in tree for s in _leaf_shapes(tree[k])]
     if isinstance(tree, (list, tuple)):
         return [s for v in tree for s in _leaf_shapes(v)]
-    return [np.shape(tree)]
+    return [_shape(tree)]
 
 
 def _nest(matrix: np.ndarray, out_tree, in_tree):
@@ -101,11 +145,18 @@ def _nest(matrix: np.ndarray, out_tree, in_tree):
     in_shapes = _leaf_shapes(in_tree)
     assert sum(int(np.prod(s, dtype=int)) for s in in_shapes) == matrix.shape[1]
 
-    def inner(block: np.ndarray, out_shape: tuple):
+    def inner(out_item, block: np.ndarray):
         # the argument's elements are the block's columns
-        return rebuild(in_tree, block.T, lambda item, columns: columns.T.reshape(out_shape + np.shape(item)))
+        def leaf(item, columns):
+            values = columns.T.reshape(_shape(out_item) + _shape(item))
+            for like in (item, out_item):
+                if arrays.library(like) is not None:
+                    return _like(values, like)
+            return values
 
-    return rebuild(out_tree, matrix, lambda item, rows: inner(rows, np.shape(item)))
+        return rebuild(in_tree, block.T, leaf)
+
+    return rebuild(out_tree, matrix, inner)
 
 
 def with_defaults(func: Callable, args: tuple, kwargs: dict | None = None) -> tuple:

@@ -113,7 +113,7 @@ def _refuse_writes_into_arguments(tree: ast.FunctionDef, origin, analysis: Analy
         raise origin.error(
             TangentSyntaxError, stmt,
             f"this writes into the argument {var!r}, changing the caller's value, which the derivative cannot undo",
-            f"copy it first: {var} = {var}.copy()",
+            f"copy it first: {var} = {var}{_copy_spelling(tree)[0]}",
         )
     where = [s for s in made.get(var, []) if getattr(s, "lineno", None) is not None]
     line = where[0].lineno if where else None
@@ -124,7 +124,8 @@ def _refuse_writes_into_arguments(tree: ast.FunctionDef, origin, analysis: Analy
         TangentSyntaxError, stmt,
         f"this writes into {shown(var)}, which may share memory with the argument {argument!r}{since}, "
         "changing the caller's value, which the derivative cannot undo",
-        f"write into a copy: make one with .copy() (or np.copy(...)){' on line ' + str(line) if line else ''}, "
+        f"write into a copy: make one with {'%s (or %s)' % _copy_spelling(tree)}"
+        f"{' on line ' + str(line) if line else ''}, "
         "before this write",
     )
 
@@ -166,6 +167,16 @@ def argument_writes(tree: ast.FunctionDef, cfg: CFG, writes: dict | None = None)
         if owners:
             out.append((var, stmt, owners, facts[node], made))
     return out
+
+
+def _copy_spelling(tree: ast.FunctionDef) -> tuple[str, str]:
+    """How the function's array library copies an array: (method, function)."""
+    for node in ast.walk(tree):
+        callee = ir.get(node, "callee", None)
+        module = getattr(callee, "__module__", None) or getattr(getattr(callee, "__objclass__", None), "__module__", "")
+        if isinstance(module, str) and module.split(".")[0] == "torch":
+            return ".clone()", "torch.clone(...)"
+    return ".copy()", "np.copy(...)"
 
 
 def _user_words(tree: ast.FunctionDef):

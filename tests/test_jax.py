@@ -173,3 +173,27 @@ def test_jvp_and_hvp_are_jittable():
     v = r(3, 4, seed=9)
     close(jax.jit(tangent.jvp(f))(*args, v), jax.jvp(lambda a: f(a, *args[1:]), (x,), (v,))[1])
     close(jax.jit(tangent.hvp(f))(*args, v), jax.jvp(lambda a: jax.grad(f)(a, *args[1:]), (x,), (v,))[1], 1e-8)
+
+
+def layer(W, x):
+    return jnp.tanh(W @ x) * jnp.sum(x[:2])
+
+
+def scalar_loss(W, x):
+    return jnp.sum(jnp.tanh(W @ x) ** 2) + jnp.sum(W * W) * x[0]
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_jacobian_is_a_jax_array(mode):
+    W, x = r(2, 3, seed=1), r(3, seed=2)
+    J = tangent.jacobian(layer, (0, 1), mode=mode)(W, x)
+    for got, e in zip(J, jax.jacobian(layer, argnums=(0, 1))(W, x)):
+        assert isinstance(got, jax.Array) and got.dtype == jnp.float64
+        close(got, e)
+
+
+def test_hessian_is_a_jax_array():
+    W, x = r(2, 3, seed=1), r(3, seed=2)
+    H = tangent.hessian(scalar_loss)(W, x)
+    assert isinstance(H, jax.Array) and H.shape == (2, 3, 2, 3)
+    close(H, jax.hessian(scalar_loss)(W, x), 1e-8)

@@ -94,7 +94,14 @@ def cross_entropy(x, y, W, b):
     return F.cross_entropy(x @ W, torch.tensor([0, 4, 2])) + F.cross_entropy(x[0] * y[1], torch.tensor(3))
 
 
-CASES = [cross_entropy, extrema, elementwise, activations, methods, functional, operators, reductions, shapes, products, indexing,
+def joins(x, y, W, b):
+    c = torch.cat([x, y * x, x[:, :2]], dim=1)
+    s = torch.stack([x, torch.exp(y)], dim=2)
+    u = torch.cumsum(x * y, dim=1) + x.cumsum(0) + torch.concat((x, y), 0)[1:4]
+    return (c * c).sum() + (s[:, :, 0] * s[:, :, 1]).sum() + (torch.stack([x, y]) ** 2).sum() + (u * u).sum()
+
+
+CASES = [joins, cross_entropy, extrema, elementwise, activations, methods, functional, operators, reductions, shapes, products, indexing,
          selections, softmaxes, shapes_more]
 
 
@@ -263,3 +270,80 @@ def test_import_tangent_does_not_import_torch():
     code = "import sys, tangent; tangent.grad; print('torch' in sys.modules, 'jax' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+# ------------------------------------------------------ jacobian / hessian
+
+
+def layer(W, x):
+    return torch.tanh(W @ x) * x[:2].sum()
+
+
+def scalar_loss(W, x):
+    return (torch.tanh(W @ x) ** 2).sum() + (W * W).sum() * x[0]
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_jacobian_is_a_tensor(mode):
+    W, x = t(2, 3, seed=1), t(3, seed=2)
+    J = tangent.jacobian(layer, (0, 1), mode=mode)(W, x)
+    expected = torch.func.jacrev(layer, argnums=(0, 1))(W, x)
+    for got, e in zip(J, expected):
+        assert type(got) is torch.Tensor and got.dtype == D
+        torch.testing.assert_close(got, e, rtol=1e-9, atol=1e-9)
+
+
+def test_hessian_is_a_tensor():
+    W, x = t(2, 3, seed=1), t(3, seed=2)
+    H = tangent.hessian(scalar_loss)(W, x)
+    assert type(H) is torch.Tensor and H.shape == (2, 3, 2, 3)
+    torch.testing.assert_close(H, torch.func.hessian(scalar_loss)(W, x), rtol=1e-8, atol=1e-8)
+    H32 = tangent.hessian(scalar_loss)(W.float(), x.float())
+    assert H32.dtype == torch.float32
+
+
+# ------------------------------------------------------------ convolution
+
+
+def convnet(image, kernel, bias):
+    h = torch.tanh(F.conv2d(image, kernel, bias, padding=1))
+    s = F.conv2d(image, kernel, stride=2, dilation=1)
+    return (h * h).sum() + torch.sin(s).sum() + (F.conv2d(image, kernel[:, :1], groups=3) ** 2).sum()
+
+
+@pytest.mark.parametrize("i", [0, 1, 2], ids=["image", "kernel", "bias"])
+def test_conv2d_all_modes(i):
+    args = (t(2, 3, 6, 6, seed=1), t(3, 3, 3, 3, seed=2), t(3, seed=3))
+    v = t(*args[i].shape, seed=5)
+    g = tangent.grad(convnet, wrt=i)(*args)
+    torch.testing.assert_close(g, torch.func.grad(convnet, argnums=i)(*args))
+
+    def along(a):
+        return convnet(*args[:i], a, *args[i + 1:])
+
+    torch.testing.assert_close(tangent.jvp(convnet, wrt=i)(*args, v), torch.func.jvp(along, (args[i],), (v,))[1])
+    expected = torch.func.jvp(lambda a: torch.func.grad(along)(a), (args[i],), (v,))[1]
+    torch.testing.assert_close(tangent.hvp(convnet, wrt=i)(*args, v), expected, rtol=1e-8, atol=1e-8)
+
+
+def max_over_dim(x):
+    values, indices = x.max(dim=1)
+    return values.sum()
+
+
+def test_max_with_a_dim_is_refused_saying_what_to_write():
+    with pytest.raises(tangent.TangentSyntaxError, match=r"torch\.amax\(input, dim\)"):
+        tangent.grad(max_over_dim)(t(3, 4))
+
+
+def writes_into_argument(x):
+    x[0] = 1.0
+    return (x * x).sum()
+
+
+def test_refusal_of_writes_into_arguments_says_clone():
+    with pytest.raises(tangent.TangentSyntaxError, match=r"x = x\.clone\(\)") as info:
+        tangent.grad(writes_into_argument)(t(3))
+    assert ".copy()" not in str(info.value)
+    with pytest.raises(tangent.TangentSyntaxError, match=r"\.clone\(\) \(or torch\.clone\(\.\.\.\)\)"):
+        tangent.grad(writes_through_a_view)(t(3), t(3))

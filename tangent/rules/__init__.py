@@ -326,7 +326,7 @@ def nondifferentiable(*primitives: Callable) -> None:
 # Optional array libraries: the top-level package -> the rule module loaded
 # once the user has imported the package (``import tangent`` imports none).
 # SciPy's stats and linalg (a second to import) are optional in the same way.
-_OPTIONAL = {"torch": "torch_rules", "jax": "jax_rules", "scipy.stats": "stats_rules",
+_OPTIONAL = {"torch": "torch_rules", "jax": "jax_rules", "tensorflow": "tf_rules", "scipy.stats": "stats_rules",
              "scipy.linalg": "scipy_linalg_rules"}
 _optional_loaded: set[str] = set()
 _RULE_MODULES = {f"{__name__}.{module}": package for package, module in _OPTIONAL.items()}
@@ -340,7 +340,7 @@ def _optional_pending() -> bool:
 
 def load_builtin_rules() -> None:
     """Import the rule modules (once); optional libraries are skipped if
-    absent, and the rules of torch and jax are loaded once the user has
+    absent, and the rules of torch, jax and tensorflow are loaded once the user has
     imported them (``sys.modules``), never importing them here."""
     global _loaded
     if _loaded and not _optional_pending():
@@ -423,6 +423,14 @@ def array_type_of(used: Iterable[object], module: Iterable[object] = ()) -> type
 
 
 _loading: list = []
+
+
+def is_library_function(callee) -> bool:
+    """Whether ``callee`` is a function of a registered array library
+    (``tensorflow``, ``torch``, ``jax``): a primitive, differentiated by its
+    rule or refused, never by reading the library's own source."""
+    module = getattr(callee, "__module__", None)
+    return isinstance(module, str) and module.split(".")[0] in _ARRAY_TYPES
 
 
 def lookup_adjoint(obj):

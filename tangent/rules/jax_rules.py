@@ -209,4 +209,4 @@ def t_log_softmax(z, x, axis=-1):
 
 nondifferentiable(jnp.shape, jnp.ndim, jnp.size, jnp.sign, jnp.zeros, jnp.ones, jnp.zeros_like, jnp.ones_like,
                   jnp.arange, jnp.eye, jnp.argmax, jnp.argmin, jax.Array.shape, jax.Array.ndim, jax.Array.size,
-                  jax.Array.dtype, extremum_share, clip_inside)
+                  jax.Array.dtype, extremum_share, clip_inside, inverse_axes)

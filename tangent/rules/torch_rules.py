@@ -16,8 +16,20 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..runtime import arrays, unbroadcast
-from . import adjoint, d, declare_views, elementwise, linear, nondifferentiable, register_array_type, tangent_rule
+from ..runtime import arrays, as_container_grad, unbroadcast
+from . import (
+    Template,
+    adjoint,
+    d,
+    declare_views,
+    elementwise,
+    linear,
+    nondifferentiable,
+    register_adjoint,
+    register_array_type,
+    register_tangent,
+    tangent_rule,
+)
 from .array_rules import ELEMENTWISE
 from .vocabulary import bilinear, register_namespace
 
@@ -126,16 +138,20 @@ def t_amax(z, input, dim=(), keepdim=False):
     d[z] = torch.sum(extremum_share(input, z, dim, keepdim) * d[input], dim=dim, keepdim=keepdim)
 
 
-# torch.max(x) and x.max() (the reduction over all elements; with a dim they
-# return (values, indices), which has no rule: refused when called so)
-@adjoint(torch.max, torch.Tensor.max, torch.min, torch.Tensor.min)
 def max_(z, input):
     d[input] = grad_sum(d[z], input) * extremum_share(input, z)
 
 
-@tangent_rule(torch.max, torch.Tensor.max, torch.min, torch.Tensor.min)
 def t_max(z, input):
     d[z] = torch.sum(extremum_share(input, z) * d[input])
+
+
+# torch.max(x) and x.max(), the reduction over all elements; with a dim they
+# return (values, indices), which has no rule: the label says what to write
+_MAX_LABEL = ("for torch.max/min(input) and input.max/min() over all elements; with a dim they return "
+              "(values, indices): write torch.amax(input, dim) or torch.amin(input, dim) for the values")
+register_adjoint(Template(max_, "adjoint", label=_MAX_LABEL), [torch.max, torch.Tensor.max, torch.min, torch.Tensor.min])
+register_tangent(Template(t_max, "tangent", label=_MAX_LABEL), [torch.max, torch.Tensor.max, torch.min, torch.Tensor.min])
 
 
 @adjoint(torch.logsumexp, torch.Tensor.logsumexp)
@@ -221,6 +237,46 @@ def permute_method(z, input, *dims):
     return torch.permute(input, permutation(dims)), torch.permute(d[z], inverse_permutation(permutation(dims)))
 
 
+def grad_cat(g, tensors, dim=0):
+    """Adjoint of ``torch.cat(tensors, dim)``: ``g`` split into one piece per input."""
+    return as_container_grad(list(torch.split(g, [t_.shape[dim] for t_ in tensors], dim=dim)), tensors)
+
+
+def grad_stack(g, tensors, dim=0):
+    """Adjoint of ``torch.stack(tensors, dim)``: one slice of ``g`` per input."""
+    return as_container_grad(list(torch.unbind(g, dim)), tensors)
+
+
+@linear(torch.cat, torch.concat, torch.concatenate, transpose=grad_cat, transpose_rules=False)
+def cat(z, tensors, dim=0):
+    return torch.cat(tensors, dim)
+
+
+@linear(torch.stack, transpose=grad_stack, transpose_rules=False)
+def stack(z, tensors, dim=0):
+    return torch.stack(tensors, dim)
+
+
+@linear(grad_cat)
+def l_grad_cat(z, g, tensors, dim=0):
+    return grad_cat(g, tensors, dim), torch.cat(list(d[z]), dim)
+
+
+@linear(grad_stack)
+def l_grad_stack(z, g, tensors, dim=0):
+    return grad_stack(g, tensors, dim), torch.stack(list(d[z]), dim)
+
+
+def grad_cumsum(g, input, dim):
+    """Adjoint of ``torch.cumsum(input, dim)``: a reversed cumulative sum of ``g``."""
+    return torch.flip(torch.cumsum(torch.flip(g, [dim]), dim), [dim])
+
+
+@linear(torch.cumsum, torch.Tensor.cumsum, transpose=grad_cumsum)
+def cumsum(z, input, dim):
+    return torch.cumsum(input, dim)
+
+
 # ---------------------------------------------------------------- products
 
 
@@ -301,12 +357,74 @@ def t_cross_entropy(z, input, target):
     d[z] = torch.sum((torch.softmax(input, dim=-1) - one_hot_like(target, input)) * d[input]) / class_count(target)
 
 
+def _check_conv(input, padding):
+    if input.ndim != 4 or isinstance(padding, str):
+        raise NotImplementedError("tangent differentiates F.conv2d of batched (N, C, H, W) inputs with numeric "
+                                  "padding; pad with F.pad first for padding='same' or 'valid'")
+
+
+def conv2d_plain(input, weight, stride=1, padding=0, dilation=1, groups=1):
+    """``F.conv2d`` without a bias (the product the rules of F.conv2d take apart)."""
+    return F.conv2d(input, weight, None, stride, padding, dilation, groups)
+
+
+def conv2d_input(g, input, weight, stride=1, padding=0, dilation=1, groups=1):
+    """Adjoint of ``input`` in ``F.conv2d(input, weight, ...)``."""
+    _check_conv(input, padding)
+    return torch.nn.grad.conv2d_input(input.shape, weight, g, stride, padding, dilation, groups)
+
+
+def conv2d_weight(g, input, weight, stride=1, padding=0, dilation=1, groups=1):
+    """Adjoint of ``weight`` in ``F.conv2d(input, weight, ...)``."""
+    _check_conv(input, padding)
+    return torch.nn.grad.conv2d_weight(input, weight.shape, g, stride, padding, dilation, groups)
+
+
+@bilinear(conv2d_plain, lhs=conv2d_input, rhs=conv2d_weight)
+def l_conv2d_plain(z, input, weight, stride=1, padding=0, dilation=1, groups=1):
+    return conv2d_plain(input, weight, stride, padding, dilation, groups)
+
+
+def bias_grad(g):
+    """Adjoint of the bias of ``F.conv2d``: ``g`` summed over all but the channel dim."""
+    return torch.sum(g, dim=(0, 2, 3))
+
+
+def bias_image(b):
+    """The bias of ``F.conv2d`` shaped to broadcast over (N, C, H, W)."""
+    return b[:, None, None]
+
+
+@linear(bias_grad)
+def l_bias_grad(z, g):
+    return bias_grad(g), d[z][None, :, None, None].expand(g.shape)
+
+
+@linear(bias_image)
+def l_bias_image(z, b):
+    return bias_image(b), torch.sum(d[z], dim=(1, 2))
+
+
+@adjoint(F.conv2d)
+def conv2d(z, input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    d[input] = conv2d_input(d[z], input, weight, stride, padding, dilation, groups)
+    d[weight] = conv2d_weight(d[z], input, weight, stride, padding, dilation, groups)
+    d[bias] = bias_grad(d[z])
+
+
+@tangent_rule(F.conv2d)
+def t_conv2d(z, input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    d[z] = conv2d_plain(d[input], weight, stride, padding, dilation, groups) \
+        + conv2d_plain(input, d[weight], stride, padding, dilation, groups) + bias_image(d[bias])
+
+
 nondifferentiable(
     class_count, one_hot_like, torch.Tensor.shape, torch.Tensor.ndim, torch.Tensor.dim, torch.Tensor.size, torch.Tensor.numel,
     torch.Tensor.dtype, torch.Tensor.device, torch.numel, torch.sign, torch.Tensor.sign,
     torch.zeros, torch.ones, torch.empty, torch.arange, torch.eye, torch.zeros_like, torch.ones_like,
     torch.empty_like, torch.argmax, torch.argmin, torch.Tensor.argmax, torch.Tensor.argmin,
-    torch.randn, torch.rand, torch.randn_like, torch.rand_like, extremum_share, clamp_inside,
+    torch.randn, torch.rand, torch.randn_like, torch.rand_like, extremum_share, clamp_inside, permutation,
+    inverse_permutation,
 )
 
 # results that may share memory with the argument: writes into them are

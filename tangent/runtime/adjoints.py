@@ -93,6 +93,8 @@ def zeros_like(x):
         return GradList(zeros_like(v) for v in x)
     if isinstance(x, dict):
         return GradDict((k, zeros_like(v)) for k, v in x.items())
+    if type(x).__name__ == "TensorShape":  # tf.Tensor.shape: integers, zeros as a tuple's
+        return GradTuple(0.0 for _ in x)
     if hasattr(x, "__dict__") and not isinstance(x, (type, types.FunctionType, types.ModuleType)):
         # an object: the adjoints of its numeric attributes, by name
         return GradDict((k, zeros_like(v)) for k, v in vars(x).items()

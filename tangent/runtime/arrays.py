@@ -16,11 +16,12 @@ None, so NumPy results are unchanged.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import math
 import numbers
 
-_LIBRARIES = {"torch": "torch", "jax": "jax", "jaxlib": "jax"}
+_LIBRARIES = {"torch": "torch", "jax": "jax", "jaxlib": "jax", "tensorflow": "tensorflow"}
 _by_type: dict[type, str | None] = {}
 
 
@@ -224,3 +225,23 @@ def matmul_adjoint(g, x, y, side: str):
     x2 = x[None, :] if x.ndim == 1 else x
     gy = xp.matmul(xp.swapaxes(x2, -1, -2), g)
     return unbroadcast(gy[..., 0] if y.ndim == 1 else gy, y)
+
+
+# ------------------------------------------------------------- TensorFlow
+# TensorFlow tensors and variables: the helpers above delegate to runtime/tf.py
+# (TensorFlow neither promotes dtypes nor writes into tensors).
+
+
+def _or_tensorflow(helper):
+    @functools.wraps(helper)
+    def dispatch(*args):
+        if library_of(*args) == "tensorflow":
+            return getattr(importlib.import_module(f"{__package__}.tf"), helper.__name__)(*args)
+        return helper(*args)
+
+    return dispatch
+
+
+for _helper in (is_inexact, zeros_like, as_array, sum_to_shape, unbroadcast, broadcast_like, grad_of_index,
+                zero_region, all_finite, broadcast_tangent, tangent_like, copy, matmul_adjoint):
+    globals()[_helper.__name__] = _or_tensorflow(_helper)
