@@ -334,6 +334,7 @@ class _AliasedWrites:
         self.rebinding = rebinding
         self.edges = _alias_edges(order)
         self.shown = _user_words(tree)
+        self.copy_spelling = _copy_spelling(tree)
 
     def check(self, writes: dict, aliases) -> None:
         shown = self.shown
@@ -354,7 +355,7 @@ class _AliasedWrites:
                                 f"{shown(other, avoid=shown.words(written))} (since line {line}"
                                 f"{': ' + text if text else ''}), read after this write; "
                                 "Tangent cannot differentiate through that aliasing",
-                                f"keep an independent copy on line {line} (e.g. with .copy() or np.copy(...)), "
+                                f"keep an independent copy on line {line} (e.g. with {self.copy_spelling[0]} or {self.copy_spelling[1]}), "
                                 "or write into a copy made just before this line",
                             )
 
