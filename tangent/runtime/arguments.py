@@ -31,6 +31,8 @@ import types
 import numpy as np
 
 _GENERATORS = (np.random.RandomState, np.random.Generator)
+# libraries whose arrays are immutable values: their own tensors are never copied
+_IMMUTABLE_ARRAYS = {"tensorflow", "jax", "jaxlib"}
 _ATOMS = (int, float, complex, bool, str, bytes, type(None), np.generic, types.FunctionType,
           types.BuiltinFunctionType, types.ModuleType, type)
 
@@ -49,6 +51,8 @@ def private_copy(value, memo: dict | None = None):
     key = id(value)
     if key in memo:
         return memo[key]
+    if type(value).__module__.split(".")[0] in _IMMUTABLE_ARRAYS:
+        return value  # a tf.Tensor or jax.Array cannot be written into (and must not be rebuilt)
     if isinstance(value, np.ndarray):
         out = value.copy()
     elif isinstance(value, _GENERATORS):
