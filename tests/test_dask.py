@@ -3,9 +3,8 @@ over Dask data return Dask arrays without computing anything (every test
 runs the derivative under a scheduler that raises), and their values agree
 with closed forms computed by Dask and with central finite differences in
 float64 (tests/utils.py). Small sizes; the 1.6 GB run is
-benchmarks/dask_lazy.py. Skipped when dask is absent. Also: the runtime's
-dispatch for a non-NumPy array-API library (array-api-strict), when that is
-installed.
+benchmarks/dask_lazy.py. Skipped when dask is absent (array-API arrays
+without the NumPy protocol: tests/test_array_api_strict.py).
 """
 
 import warnings
@@ -215,23 +214,3 @@ def _placed(index, value):
     out = np.zeros((4, 3))
     np.add.at(out, index, value)
     return out
-
-
-# ------------------------------------------------- array-API arrays (no NumPy protocol)
-
-
-def test_array_api_strict_dispatch():
-    """Arrays of a library that is neither NumPy nor NumPy-protocol (no
-    ``__array_function__``): the runtime computes with their own namespace."""
-    xp = pytest.importorskip("array_api_strict")
-    x = xp.reshape(xp.arange(6, dtype=xp.float64), (2, 3))
-    assert runtime.arrays.library(x) == "array_api_strict" and runtime.arrays.namespace(x) is xp
-    ones = xp.ones((2, 3), dtype=xp.float64)
-    out = [runtime.zeros_like(x), runtime.unbroadcast(ones, xp.ones((1, 3), dtype=xp.float64)),
-           runtime.broadcast_like(2.0, x), runtime.grad_of_index(x, (0, slice(None)), xp.ones(3, dtype=xp.float64)),
-           runtime.zero_region(ones, (0, 1)), runtime.broadcast_tangent(1.0, x), runtime.unbroadcast(ones, 1.0)]
-    assert all(type(o) is type(x) for o in out)
-    expected = [np.zeros((2, 3)), np.full((1, 3), 2.0), np.full((2, 3), 2.0), [[1, 1, 1], [0, 0, 0]],
-                [[1, 0, 1], [1, 1, 1]], np.ones((2, 3)), 6.0]
-    for o, e in zip(out, expected):
-        np.testing.assert_array_equal(np.asarray(o), e)

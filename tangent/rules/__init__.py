@@ -325,7 +325,7 @@ def nondifferentiable(*primitives: Callable) -> None:
 
 # Optional array libraries: the top-level package -> the rule module loaded
 # once the user has imported the package (``import tangent`` imports none).
-_OPTIONAL = {"torch": "torch_rules", "jax": "jax_rules"}
+_OPTIONAL = {"torch": "torch_rules", "jax": "jax_rules", "array_api_strict": "array_api_strict_rules"}
 _optional_loaded: set[str] = set()
 _RULE_MODULES = {f"{__name__}.{module}": package for package, module in _OPTIONAL.items()}
 # top-level package -> its array type, for methods of local values (resolve.array_type)
