@@ -117,10 +117,14 @@ def test_jvp_and_hvp_are_lazy_and_right():
     np.testing.assert_allclose(h.compute(), fd, rtol=1e-6, atol=1e-8)
 
 
-@pytest.mark.parametrize("f", [logistic, features, pieces])
+def reshaped(W, b, X, y):
+    return np.sum(np.reshape(X * W, (-1,)) ** 2) + np.sum(np.ravel(X * b) * 2) + np.sum((X @ W).reshape(-1, 2) ** 3)
+
+
+@pytest.mark.parametrize("f", [logistic, features, pieces, reshaped])
 def test_more_functions_stay_lazy(f):
     """Broadcasting, reductions over axes, max, var, concatenate, indexing,
-    prod: every gradient that depends on the data is a Dask array."""
+    prod, reshape: every gradient that depends on the data is a Dask array."""
     Xn, yn, X, y = data(4)
     rng = np.random.default_rng(5)
     W, b = rng.standard_normal(COLS), rng.standard_normal(COLS) if f is not logistic else 0.3
