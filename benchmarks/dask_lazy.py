@@ -83,7 +83,7 @@ def run(mode: str, rows: int, chunk: int, cols: int) -> dict:
     kind = f"{type(result).__module__}.{type(result).__name__}"
 
     start = time.perf_counter()
-    value = np.asarray(result.compute())
+    value = np.asarray(result.compute() if hasattr(result, "compute") else result)  # (computed already?)
     compute = time.perf_counter() - start
     peak = _peak_rss_mb()
 

@@ -116,7 +116,7 @@ def _owned_array(g, like, held: set[int]):
     NumPy (a gradient over Dask data stays lazy), in the float dtype of a
     NumPy argument ``like`` and broadcast to its shape when ``g`` is 0-d."""
     arrays = runtime.arrays
-    if isinstance(like, np.ndarray) and arrays.library(g) != "torch":
+    if isinstance(like, np.ndarray) and isinstance(g.dtype, np.dtype):  # Dask, CuPy: NumPy's dtypes
         dtype = like.dtype if like.dtype.kind in "fc" else _FLOAT
         if arrays.is_complex(g) and dtype.kind != "c":
             dtype = np.result_type(dtype, g.dtype)  # never drop an imaginary part
