@@ -121,10 +121,16 @@ def reshaped(W, b, X, y):
     return np.sum(np.reshape(X * W, (-1,)) ** 2) + np.sum(np.ravel(X * b) * 2) + np.sum((X @ W).reshape(-1, 2) ** 3)
 
 
-@pytest.mark.parametrize("f", [logistic, features, pieces, reshaped])
+def masked(W, b, X, y):
+    Z = X * W
+    return np.sum(Z[Z > 0.5] ** 2) + np.sum(b * W)  # Z[mask]: a Dask array of unknown length
+
+
+@pytest.mark.parametrize("f", [logistic, features, pieces, reshaped, masked])
 def test_more_functions_stay_lazy(f):
     """Broadcasting, reductions over axes, max, var, concatenate, indexing,
-    prod, reshape: every gradient that depends on the data is a Dask array."""
+    prod, reshape, boolean masks: every gradient that depends on the data is
+    a Dask array."""
     Xn, yn, X, y = data(4)
     rng = np.random.default_rng(5)
     W, b = rng.standard_normal(COLS), rng.standard_normal(COLS) if f is not logistic else 0.3

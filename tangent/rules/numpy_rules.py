@@ -54,7 +54,7 @@ def shape_like(g, x):
     ``x`` is a (nested) list or tuple, else reshaped to ``x``'s shape."""
     if isinstance(x, (list, tuple)):
         return as_container_grad([shape_like(gi, xi) for gi, xi in zip(g, x)], x)
-    if np.shape(g) != np.shape(x):
+    if np.shape(g) != np.shape(x) and not arrays.same_shape(np.shape(g), np.shape(x)):  # (NaN: Dask's unknown)
         return np.reshape(g, np.shape(x))
     return g
 

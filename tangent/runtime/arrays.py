@@ -94,6 +94,19 @@ def asarray(x):
     return x if library(x) in PROTOCOL else np.asarray(x)
 
 
+def _known(shape) -> bool:
+    """Whether no length in ``shape`` is unknown (NaN: a Dask array after a
+    boolean mask)."""
+    return not any(isinstance(n, float) and math.isnan(n) for n in shape)
+
+
+def same_shape(a, b) -> bool:
+    """``a.shape == b.shape`` (of values or shapes), unknown lengths
+    (NaN) counting as equal: a Dask array's adjoint is shaped like it."""
+    sa, sb = tuple(getattr(a, "shape", a)), tuple(getattr(b, "shape", b))
+    return len(sa) == len(sb) and all(x == y or not (_known((x,)) or _known((y,))) for x, y in zip(sa, sb))
+
+
 def broadcast_to(g, shape, like):
     """``np.broadcast_to(g, shape)`` in the library of ``like`` (the array the
     result stands for), so that the adjoint of a Dask array is a Dask array
@@ -102,6 +115,8 @@ def broadcast_to(g, shape, like):
         return np.broadcast_to(g, shape)
     xp = namespace(like if library(like) is not None else g)
     g = g if library(g) is not None else xp.asarray(g)
+    if library(like) == "dask" and not _known(shape):  # lengths known once computed
+        return g + xp.zeros_like(like)
     if library(like) == "dask" and len(shape) == like.ndim and all(n == 1 for n in g.shape):
         return xp.broadcast_to(g, shape, chunks=like.chunks)
     return xp.broadcast_to(g, shape)
@@ -196,7 +211,7 @@ def unbroadcast(g, like):
     """``runtime.unbroadcast`` for a tensor ``g`` or ``like``."""
     gshape = tuple(getattr(g, "shape", ()))
     lshape = tuple(getattr(like, "shape", ()))
-    if gshape == lshape:
+    if gshape == lshape or same_shape(gshape, lshape):
         return g
     if library(g) is None:  # a number's adjoint broadcast to a tensor's shape
         return broadcast_like(g, like)
@@ -246,8 +261,12 @@ def grad_of_index(x, index, g):
                                   f"(which may repeat elements) needs bincount, which {xp.__name__} lacks")
     size = math.prod(out.shape)
     positions = xp.reshape(xp.arange(size), out.shape)[index]
-    g = xp.reshape(xp.broadcast_to(as_array(g, out), positions.shape), (-1,))
-    sums = xp.bincount(xp.reshape(positions, (-1,)), weights=g, minlength=size)
+    g = as_array(g, out)
+    if not same_shape(g, positions):
+        g = xp.broadcast_to(g, positions.shape)
+    if positions.ndim != 1:  # (a boolean mask gives 1-D positions, of unknown length for Dask)
+        positions, g = xp.reshape(positions, (-1,)), xp.reshape(g, (-1,))
+    sums = xp.bincount(positions, weights=g, minlength=size)
     return xp.reshape(sums, out.shape).astype(out.dtype)
 
 
