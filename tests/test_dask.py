@@ -126,6 +126,20 @@ def masked(W, b, X, y):
     return np.sum(Z[Z > 0.5] ** 2) + np.sum(b * W)  # Z[mask]: a Dask array of unknown length
 
 
+def test_vjp_with_a_dask_seed():
+    Xn, yn, X, y = data(11)
+    W = np.linspace(-1.0, 1.0, COLS)
+
+    def residual(W, X, y):
+        return np.tanh(X @ W) - y
+
+    with lazy():
+        g = tangent.vjp(residual)(W, X, y, y)
+    assert isinstance(g, da.Array)
+    expected = numeric_grad(residual, (W, Xn, yn), 0, seed=yn)
+    np.testing.assert_allclose(g.compute(), expected, rtol=1e-6, atol=1e-8)
+
+
 @pytest.mark.parametrize("f", [logistic, features, pieces, reshaped, masked])
 def test_more_functions_stay_lazy(f):
     """Broadcasting, reductions over axes, max, var, concatenate, indexing,
