@@ -35,7 +35,7 @@ def input_ids(values, found: set | None = None, depth: int = 0) -> set[int]:
             while value is not None and id(value) not in found:
                 found.add(id(value))
                 value = value.base
-        elif runtime.arrays.library(value) == "torch":
+        elif runtime.arrays.library(value) not in (None, "jax"):  # torch, Dask, CuPy, ...
             found.add(id(value))
         elif depth < 8:
             if isinstance(value, dict):
@@ -74,6 +74,8 @@ def owned_value(g, like, held: set[int]):
                 and id(g) not in held:
             held.add(id(g))
             return g
+    if runtime.arrays.library(g) not in (None, "jax"):  # torch, Dask, CuPy: kept in their library
+        return _owned_array(g, like, held)
     if isinstance(g, dict):
         attrs = vars(like) if hasattr(like, "__dict__") and not isinstance(like, dict) else like
         attrs = attrs if isinstance(attrs, dict) else {}
@@ -106,9 +108,25 @@ def owned_value(g, like, held: set[int]):
         if g.base is not None or not g.flags.writeable or id(g) in held:
             g = g.copy()
         held.add(id(g))
-    elif runtime.arrays.library(g) == "torch":
-        g = runtime.arrays.owned(g, held)
     return g
+
+
+def _owned_array(g, like, held: set[int]):
+    """``owned_value`` for an array of another library: never converted to
+    NumPy (a gradient over Dask data stays lazy), in the float dtype of a
+    NumPy argument ``like`` and broadcast to its shape when ``g`` is 0-d."""
+    arrays = runtime.arrays
+    if isinstance(like, np.ndarray) and isinstance(g.dtype, np.dtype):  # Dask, CuPy: NumPy's dtypes
+        dtype = like.dtype if like.dtype.kind in "fc" else _FLOAT
+        if arrays.is_complex(g) and dtype.kind != "c":
+            dtype = np.result_type(dtype, g.dtype)  # never drop an imaginary part
+        if g.shape != like.shape and not g.shape:
+            g = arrays.broadcast_to(g, like.shape, g)
+        if g.dtype != dtype:
+            g = g.astype(dtype)
+            held.add(id(g))
+            return g
+    return arrays.owned(g, held)
 
 
 def owned_gradients(value, likes: list, held: set[int]):

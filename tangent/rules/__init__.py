@@ -326,7 +326,8 @@ def nondifferentiable(*primitives: Callable) -> None:
 # Optional array libraries: the top-level package -> the rule module loaded
 # once the user has imported the package (``import tangent`` imports none).
 # SciPy's stats and linalg (a second to import) are optional in the same way.
-_OPTIONAL = {"torch": "torch_rules", "jax": "jax_rules", "tensorflow": "tf_rules", "scipy.stats": "stats_rules",
+_OPTIONAL = {"torch": "torch_rules", "jax": "jax_rules", "tensorflow": "tf_rules",
+             "array_api_strict": "array_api_strict_rules", "scipy.stats": "stats_rules",
              "scipy.linalg": "scipy_linalg_rules"}
 _optional_loaded: set[str] = set()
 _RULE_MODULES = {f"{__name__}.{module}": package for package, module in _OPTIONAL.items()}

@@ -151,7 +151,7 @@ def is_basic_index(index) -> bool:
     for part in parts:
         if isinstance(part, (slice, type(None), type(Ellipsis), numbers.Integral)):
             continue
-        arr = np.asarray(part)
+        arr = arrays.asarray(part)  # a Dask mask keeps its dtype uncomputed
         if arr.dtype != np.bool_:
             return False
     return True
@@ -163,14 +163,14 @@ def grad_of_index(x, index, g):
     Repeated integer indices accumulate (``np.add.at``). Works for arrays,
     tuples, lists and dicts.
     """
-    if isinstance(x, np.ndarray):
+    if isinstance(x, np.ndarray) and arrays.library(g) is None:
         out = zeros_like(x)
         if is_basic_index(index):
             out[index] += g
         else:
             np.add.at(out, index, g)
         return out
-    if arrays.library(x) is not None:
+    if arrays.library(x) is not None or isinstance(x, np.ndarray):  # or g of another library
         return arrays.grad_of_index(x, index, g)
     if isinstance(x, dict):
         out = zeros_like(x)
@@ -225,7 +225,10 @@ def ensure_finite(value, where):
 
 
 def _describe_nonfinite(value) -> str:
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):  # a device array (CuPy) NumPy cannot read
+        return "NaN or inf"
     nan, inf = int(np.isnan(arr).sum()), int(np.isinf(arr).sum())
     parts = [f"{nan} NaN" if nan else "", f"{inf} inf" if inf else ""]
     return " and ".join(p for p in parts if p) + (f" of {arr.size} values" if arr.size > 1 else "")

@@ -107,7 +107,7 @@ def fresh_tangent(t, *sources):
     """``t``, the tangent of a value that shares no memory with the inputs
     of the operation that made it, copied when it shares memory with one of
     the tangents ``sources`` it was computed from (see ``copy_tangent``)."""
-    if (isinstance(t, (np.ndarray, list, dict)) or arrays.library(t) == "torch") and any(_shares_memory(t, s) for s in sources):
+    if (isinstance(t, (np.ndarray, list, dict)) or arrays.library(t) not in (None, "jax")) and any(_shares_memory(t, s) for s in sources):
         return copy_tangent(t)
     return t
 
