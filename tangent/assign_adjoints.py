@@ -71,6 +71,7 @@ class AssignAdjoints(Differentiator):
 
     def adjoint_assign(self, stmt: ast.Assign, target: str, state: dict) -> list[ast.stmt]:
         """The adjoint of ``target = value``; ``state`` is updated in place."""
+        self.states.release(target, state)
         current = state.get(target, ZERO)
         if current == ZERO:
             return []
