@@ -301,3 +301,30 @@ def test_add_at_promotes_a_real_buffer_for_a_complex_contribution():
 def test_add_at_of_an_unknown_buffer_is_an_error():
     with pytest.raises(TypeError):
         add_at(types.SimpleNamespace(), 0, 1.0)
+
+
+def test_container_rebound_in_the_loop():
+    def f(xs):
+        s = 0.0
+        for t in range(3):
+            s = s + np.sum(np.sin(xs[t]))
+            xs = xs * 1.5
+        return s
+
+    check_grads(f, np.array([[0.1, 0.2], [0.3, -0.4], [0.5, 0.6]]))
+
+
+def test_check_finite_checks_each_contribution_not_the_buffer():
+    def f(xs):
+        s = 0.0
+        for t in range(xs.shape[0]):
+            s = s + np.sum(np.log(xs[t]))
+        return s
+
+    df = tangent.grad(f, check_finite=True)
+    backward = _loop_bodies(tangent.source(df))[-1]
+    assert "ensure_finite(dxs" not in backward
+    xs = np.array([[1.0, 2.0], [0.5, 4.0]])
+    assert np.allclose(df(xs), 1.0 / xs)
+    with pytest.raises(tangent.NonFiniteGradientError):
+        df(np.array([[1.0, 2.0], [0.0, 4.0]]))
