@@ -328,3 +328,33 @@ def test_check_finite_checks_each_contribution_not_the_buffer():
     assert np.allclose(df(xs), 1.0 / xs)
     with pytest.raises(tangent.NonFiniteGradientError):
         df(np.array([[1.0, 2.0], [0.0, 4.0]]))
+
+
+# ------------------------------------------- forward mode over tape-like lists
+
+
+def test_item_of_an_append_only_list_written_in_place():
+    # lst is used only by [], append and pop: appending writes into lst alone,
+    # but the item popped and written into is still y (forward mode must see it)
+    def f(x):
+        lst = []
+        y = x * 1.0
+        lst.append(y)
+        z = lst.pop()
+        z[0] = x[1] * 3.0
+        return np.sum(y * y)
+
+    check_grads(f, np.array([0.5, -1.5, 2.0]), modes=("forward",), order=1)
+
+
+def test_hvp_of_a_loop_that_pushes_inactive_items():
+    def f(W, xs):
+        h = np.zeros(2)
+        for t in range(xs.shape[0]):
+            h = np.tanh(W @ h + xs[t])
+        return np.sum(h * h)
+
+    rng = np.random.default_rng(7)
+    check_grads(f, rng.standard_normal((2, 2)), rng.standard_normal((3, 2)), wrt=0, modes=("reverse",), order=2)
+    source = tangent.source(tangent.hvp(f))
+    assert "view_tangent" not in source and "dxs = " not in source
