@@ -10,8 +10,20 @@ goes through ``add_grad``) and that bring an adjoint to the state a join
 point (the end of a branch, a loop's head) expects, and ``merge``, the state
 at a join point.
 
+Indexed contributions (``grad_of_index(x, i, g)``, ``grad_of_attribute(obj,
+name, g)``: the adjoint of a read ``x[i]``) go into a BUFFER: an adjoint that
+the generated code allocated itself and that no other name refers to, so
+that ``add_at(dx, i, g)`` may add into it in place, in O(size of g) rather
+than O(size of x). The first contribution makes the buffer
+(``grad_of_index`` allocates a fresh adjoint); a loop whose body reads
+``x[i]`` gets one ``zeros_like(x)`` before it: every leaf of the container
+is allocated once, the leaves never read stay zeros. A BUFFER stops being
+one (becomes NONZERO, no code needed) as soon as its value may be shared:
+another kind of contribution, a join with a NONZERO path, or the adjoint
+of a statement that assigns or writes into ``x`` (which reads ``dx``).
+
 Assumes: at run time a ZERO adjoint has no value, a MAYBE one holds ``None``
-or a value, a NONZERO one holds a value.
+or a value, a NONZERO or BUFFER one holds a value; a BUFFER one is fresh.
 """
 
 from __future__ import annotations
@@ -27,32 +39,41 @@ from .naming import Namer
 
 
 class AdjointState(enum.Enum):
-    """Zero (no code has assigned it), nonzero (it holds a value), maybe
-    (``None`` or a value, decided at run time)."""
+    """Zero (no code has assigned it), buffer (it holds a value that only it
+    refers to, allocated by generated code: indexed contributions are added
+    into it in place), nonzero (it holds a value), maybe (``None`` or a
+    value, decided at run time)."""
 
     ZERO = "zero"
+    BUFFER = "buffer"
     NONZERO = "nonzero"
     MAYBE = "maybe"
 
 
-ZERO, NONZERO, MAYBE = AdjointState.ZERO, AdjointState.NONZERO, AdjointState.MAYBE
+ZERO, BUFFER, NONZERO, MAYBE = AdjointState.ZERO, AdjointState.BUFFER, AdjointState.NONZERO, AdjointState.MAYBE
 State = dict  # variable -> AdjointState, ZERO entries left out
+# The order of states (merge never gives a lower one than any input): each
+# variable's state at a loop head rises at most ``len(ORDER) - 1`` times.
+ORDER = (ZERO, BUFFER, NONZERO, MAYBE)
 
 
 def merge(states: list[Mapping[str, AdjointState]], defined: Iterable[str]) -> State:
     """The state where paths with these states meet. Differing states give
     NONZERO when every path can make a zero adjoint real (``zeros_like(x)``
-    needs x to be defined there, ``defined``), MAYBE otherwise. The result
-    is at least each input in the order ZERO < NONZERO < MAYBE."""
+    needs x to be defined there, ``defined``), MAYBE otherwise; ZERO and
+    BUFFER alone give BUFFER (a fresh ``zeros_like(x)`` on the zero paths).
+    The result is at least each input in the order ``ORDER``."""
     merged = {}
     for var in set().union(*states):
         values = {s.get(var, ZERO) for s in states}
         if len(values) == 1:
             merged[var] = values.pop()
-        elif MAYBE in values or var not in defined:
+        elif MAYBE in values or (ZERO in values and var not in defined):
             merged[var] = MAYBE
-        else:
+        elif NONZERO in values:
             merged[var] = NONZERO
+        else:
+            merged[var] = BUFFER
     return {k: v for k, v in merged.items() if v != ZERO}
 
 
@@ -85,24 +106,49 @@ class AdjointStates:
     def zeros_like(self, var: str) -> ast.Call:
         return call(self.bind_global("zeros_like", runtime.zeros_like), name(var))
 
+    def indexed(self, var: str, value: ast.expr) -> tuple[ast.expr, ast.expr] | None:
+        """(index, contribution) when ``value`` is the adjoint of a read
+        ``var[index]`` or ``var.name`` (``grad_of_index(var, index, g)``,
+        ``grad_of_attribute(var, name, g)``), else None."""
+        if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and len(value.args) == 3
+                and value.func.id.startswith("grad_of_") and not value.keywords
+                and isinstance(value.args[0], ast.Name) and value.args[0].id == var):
+            return None
+        helpers = {self.bind_global("grad_of_index", runtime.grad_of_index),
+                   self.bind_global("grad_of_attribute", runtime.grad_of_attribute)}
+        return (value.args[1], value.args[2]) if value.func.id in helpers else None
+
     def accumulate(self, var: str, value: ast.expr, state: State) -> list[ast.stmt]:
-        """Add ``value`` to the adjoint of ``var``, which is then NONZERO."""
+        """Add ``value`` to the adjoint of ``var``, which is then NONZERO, or
+        BUFFER for an indexed contribution to a ZERO or BUFFER adjoint."""
         dvar = self.d(var)
         current = state.get(var, ZERO)
         state[var] = NONZERO
+        indexed = self.indexed(var, value) if current in (ZERO, BUFFER) else None
+        if indexed is not None:
+            state[var] = BUFFER
+            if current == BUFFER:
+                return [assign(dvar, call(self.bind_global("add_at", runtime.add_at), name(dvar), *indexed))]
         if current == ZERO:
             return [assign(dvar, value)]
-        if current == NONZERO:
+        if current in (NONZERO, BUFFER):
             return [assign(dvar, ast.BinOp(left=name(dvar), op=ast.Add(), right=value))]
         return [assign(dvar, call(self.bind_global("add_grad", runtime.add), name(dvar), value))]
 
+    def release(self, var: str, state: State) -> None:
+        """The adjoint of ``var`` is about to be read (by the adjoint of a
+        statement assigning or writing into ``var``): a BUFFER becomes
+        NONZERO, since what reads it may keep it."""
+        if state.get(var) == BUFFER:
+            state[var] = NONZERO
+
     def materialize(self, var: str, have: AdjointState, want: AdjointState) -> list[ast.stmt]:
         """Code taking the adjoint of ``var`` from ``have`` to ``want``
-        (never down the order ZERO < NONZERO < MAYBE, except MAYBE ->
-        NONZERO: a ``None`` adjoint becomes zeros)."""
-        if have == want or (have == NONZERO and want == MAYBE):
+        (never down ``ORDER``, except MAYBE -> NONZERO: a ``None`` adjoint
+        becomes zeros)."""
+        if have == want or (have in (BUFFER, NONZERO) and want in (NONZERO, MAYBE)):
             return []
-        if have == ZERO and want == NONZERO:
+        if have == ZERO and want in (BUFFER, NONZERO):
             if var in self.python_numbers:
                 return [assign(self.d(var), ast.Constant(value=0.0))]
             return [assign(self.d(var), self.zeros_like(var))]
@@ -113,7 +159,8 @@ class AdjointStates:
         raise AssertionError((var, have, want))
 
     def make_nonzero(self, var: str, state: State) -> list[ast.stmt]:
-        """Code making the adjoint of ``var`` a real value; it is NONZERO after."""
+        """Code making the adjoint of ``var`` a real value; it is NONZERO
+        after (a BUFFER too: the caller may share it)."""
         code = self.materialize(var, state.get(var, ZERO), NONZERO)
         state[var] = NONZERO
         return code

@@ -71,6 +71,7 @@ class AssignAdjoints(Differentiator):
 
     def adjoint_assign(self, stmt: ast.Assign, target: str, state: dict) -> list[ast.stmt]:
         """The adjoint of ``target = value``; ``state`` is updated in place."""
+        self.states.release(target, state)
         current = state.get(target, ZERO)
         if current == ZERO:
             return []
@@ -184,8 +185,12 @@ class AssignAdjoints(Differentiator):
     def finite_checks(self, stmt, code):
         """After the adjoint of ``stmt``, check every adjoint it assigned."""
         adjoints = set(self.adjoint_names.values())
+        # dx = add_at(dx, i, g) adds a contribution that was checked when it
+        # was computed: checking all of dx at each step would cost O(size of dx)
+        add_at = self.session.bind_global("add_at", runtime.add_at)
         assigned = [t.id for c in code if isinstance(c, ast.Assign) for t in c.targets
-                    if isinstance(t, ast.Name) and t.id in adjoints]
+                    if isinstance(t, ast.Name) and t.id in adjoints
+                    and not (isinstance(c.value, ast.Call) and getattr(c.value.func, "id", None) == add_at)]
         if not assigned:
             return code
         check = self.session.bind_global("ensure_finite", runtime.ensure_finite)

@@ -33,6 +33,7 @@ class ContainerAdjoints(Differentiator):
         the element is removed again so that ``lst`` is as it was before."""
         lst = stmt.value.func.value.id
         value = stmt.value.args[0]
+        self.states.release(lst, state)
         code: list[ast.stmt] = []
         if state.get(lst, ZERO) != ZERO:
             code += self.states.make_nonzero(lst, state)
@@ -57,6 +58,8 @@ class ContainerAdjoints(Differentiator):
         if stmt.value.args or stmt.value.keywords:
             raise self.error(TangentSyntaxError, stmt, "pop with an index is not supported in reverse mode",
                              "pop from the end of the list")
+        self.states.release(lst, state)
+        self.states.release(target, state)
         code: list[ast.stmt] = []
         zeros = self.session.bind_global("zeros_like", runtime.zeros_like)
         if state.get(lst, ZERO) != ZERO or state.get(target, ZERO) != ZERO:
@@ -80,6 +83,7 @@ class ContainerAdjoints(Differentiator):
         var, _, index = ir.written_region(stmt)
         value = stmt.value
         site = self.tape.site_of(var, stmt)
+        self.states.release(var, state)
         code: list[ast.stmt] = []
         if state.get(var, ZERO) != ZERO:
             dvar = name(self.d(var))

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import ast
 import copy
+import operator
+import types
 
 import numpy as np
 
@@ -31,7 +33,6 @@ from .activity import differentiable_inputs, primitive_of, varied_names
 from .aliases import ITEM_READS as _ITEM_READS
 from .aliases import statically_fresh as _statically_fresh
 from .aliases import view_source as _view_source
-from .aliases import writes_in_place as _writes_in_place
 from .astwalk import names_in, walk_list
 from .calls import active_user_call
 from .cfg import names_loaded
@@ -59,7 +60,8 @@ class ForwardMode(ContainerTangents, Differentiator):
 
     def __init__(self, session, parsed: ParsedFunction, tree: ast.FunctionDef, wrt: list[str], namer: Namer):
         super().__init__(session, parsed, tree, wrt, namer)
-        shared = _written_alias_classes(tree, self.analysis)
+        private = private_lists(tree)
+        shared = _written_alias_classes(tree, self.analysis, private=private)
         if shared:
             # A value that shares memory with one written with a varied value
             # has a tangent from the start, aliased as the values are, so that
@@ -72,7 +74,9 @@ class ForwardMode(ContainerTangents, Differentiator):
         # Forward mode mirrors the program's in-place writes into tangents, so
         # in a function that writes in place a tangent must share memory with
         # another one only where the values do (see ``owned``).
-        self.writes_in_place = _writes_in_place(tree)
+        # (Appends to and pops from private lists write into nothing a
+        # tangent could share: the tangent list is the only one written.)
+        self.writes_in_place = _writes_beyond(tree, private)
 
     def zeros(self, atom: ast.expr) -> ast.expr:
         """``zeros_like(atom)``: the zero tangent of ``atom``'s value."""
@@ -127,6 +131,7 @@ class ForwardMode(ContainerTangents, Differentiator):
             out = [stmt]
             if target in self.ever_varied:
                 out.append(ast.copy_location(ast.Assign(targets=[store(self.d(target))], value=self.zeros(name(target))), stmt))
+                self.mark_pure_calls(out[-1:])
             return out
         sub = self.subroutine(stmt, target)
         if sub is not None:
@@ -145,6 +150,7 @@ class ForwardMode(ContainerTangents, Differentiator):
         elif self.writes_in_place:
             tangent_value = self.owned(stmt, value, result, tangent_value, tangent_code)
         out.append(ast.copy_location(ast.Assign(targets=[store(dtarget)], value=tangent_value), stmt))
+        self.mark_pure_calls(tangent_code + out[-1:])
         if result != target:
             out.append(ast.copy_location(ast.Assign(targets=[store(target)], value=name(result)), stmt))
         return out
@@ -168,7 +174,11 @@ class ForwardMode(ContainerTangents, Differentiator):
             return None
 
         raw = instantiate(template, bound, derivative, self.namer, self.session.bind_global, callee)
-        return self.rule_result(template, bound, raw, result)
+        code, tangent_value = self.rule_result(template, bound, raw, result)
+        if callee is operator.mul and len(args) == 2 and all(isinstance(a, ast.Name) for a in args) \
+                and args[0].id == args[1].id:
+            tangent_value = _doubled(tangent_value)
+        return code, tangent_value
 
     def rule_result(self, template, bound: dict, raw: list[ast.stmt], result: str):
         """(statements, tangent expression or None for zero) of the
@@ -186,6 +196,29 @@ class ForwardMode(ContainerTangents, Differentiator):
             tangent_value = ast.Call(func=name(self.broadcast_tangent), args=[tangent_value, name(result)],
                                      keywords=keywords)
         return code, tangent_value
+
+    # ------------------------------------------------------------ dead tangents
+    def mark_pure_calls(self, stmts) -> None:
+        """Annotate ``pure_call`` on the calls in these tangent assignments
+        whose callee certainly has no side effects (NumPy, math, Tangent's
+        runtime and rules; the array methods of ``_PURE_METHODS``), so
+        that the optimizer drops a tangent nobody reads (``d_x =
+        zeros_like(x)`` overwritten before it is read). Other calls (user
+        functions, ``append``/``pop`` on tangents, ``add_at``) stay."""
+        for stmt in stmts:
+            if not (isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets)):
+                continue
+            for node in walk_list(stmt.value):
+                if isinstance(node, ast.Call) and self.pure_callee(node.func):
+                    ir.annotate(node, pure_call=True)
+
+    def pure_callee(self, func: ast.expr) -> bool:
+        if isinstance(func, ast.Attribute):
+            root = func.value
+            if isinstance(root, ast.Name) and isinstance(self.session.namespace.get(root.id), types.ModuleType):
+                return _pure_function(getattr(self.session.namespace[root.id], func.attr, None))
+            return func.attr in _PURE_METHODS
+        return isinstance(func, ast.Name) and _pure_function(self.session.namespace.get(func.id))
 
     # ------------------------------------------------------------ sharing memory
     def only_fresh(self, var: str, code, seen=None) -> bool:
@@ -312,6 +345,80 @@ class ForwardMode(ContainerTangents, Differentiator):
         return code, result, tangent
 
 
+
+
+def _doubled(tangent):
+    """``dx * x + x * dx`` (the tangent of ``x * x`` on numbers or arrays)
+    -> ``2.0 * (dx * x)``: the same sum, exactly, one operation fewer."""
+    if isinstance(tangent, ast.BinOp) and isinstance(tangent.op, ast.Add) \
+            and all(isinstance(t, ast.BinOp) and isinstance(t.op, ast.Mult) for t in (tangent.left, tangent.right)):
+        left, right = tangent.left, tangent.right
+        if ast.dump(left.left) == ast.dump(right.right) and ast.dump(left.right) == ast.dump(right.left):
+            return ast.BinOp(left=ast.Constant(value=2.0), op=ast.Mult(), right=left)
+    return tangent
+
+
+_PURE_MODULES = ("numpy", "math", "tangent.runtime", "tangent.rules", "scipy.special")
+_IMPURE = {runtime.add_at, np.copyto, np.put, np.place, np.putmask}
+_PURE_METHODS = frozenset({"sum", "reshape", "transpose", "astype", "copy", "conj", "conjugate", "ravel",
+                           "squeeze", "swapaxes", "mean", "dot", "max", "min", "prod"})
+
+
+def _pure_function(value) -> bool:
+    """Whether calling ``value`` certainly has no side effects."""
+    if isinstance(value, np.ufunc):
+        return True
+    module = getattr(value, "__module__", None) or ""
+    return callable(value) and not isinstance(value, type) and value not in _IMPURE \
+        and module.startswith(_PURE_MODULES) and "random" not in module
+
+
+_IN_PLACE_METHODS = (list.append, list.pop, list.extend, list.insert, list.remove, list.clear, list.sort,
+                     list.reverse, dict.update, dict.pop, dict.setdefault, runtime.restore_region)
+
+
+def _writes_beyond(tree: ast.FunctionDef, private: frozenset[str]) -> bool:
+    """``aliases.writes_in_place``, except that appends to and pops from
+    the lists ``private`` do not count."""
+    for node in walk_list(tree):
+        if ir.is_setitem(node):
+            return True
+        if isinstance(node, ast.AugAssign) and isinstance(node.target, (ast.Subscript, ast.Attribute)):
+            return True
+        callee = ir.callee(node)
+        if callee in _IN_PLACE_METHODS:
+            if callee in (list.append, list.pop) and isinstance(node.func, ast.Attribute) \
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id in private:
+                continue
+            return True
+    return False
+
+
+def private_lists(tree: ast.FunctionDef) -> frozenset[str]:
+    """Local lists that no other name can hold: each use of the name is
+    ``x = []``, ``x.append(v)`` or ``v = x.pop()`` (the tape of a generated
+    gradient). Appending to one changes that list only, not its items.
+
+    Example: in ``s = []; s.append(h); h = s.pop()``, ``s`` is private."""
+    params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+    if tree.args.vararg or tree.args.kwarg:
+        return frozenset()
+    allowed: set[int] = set()  # ids of the Name nodes in the allowed uses
+    for node in walk_list(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                and isinstance(node.value, ast.List) and not node.value.elts:
+            allowed.add(id(node.targets[0]))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and isinstance(node.func.value, ast.Name) and not node.keywords and (
+                    node.func.attr == "append" and len(node.args) == 1 or node.func.attr == "pop" and not node.args):
+            allowed.add(id(node.func.value))
+    found: dict[str, bool] = {}
+    for node in walk_list(tree):
+        if isinstance(node, ast.Name):
+            found[node.id] = found.get(node.id, True) and id(node) in allowed
+    created = {t.id for node in walk_list(tree) if isinstance(node, ast.Assign)
+               for t in node.targets if isinstance(t, ast.Name) and id(t) in allowed}
+    return frozenset(n for n, ok in found.items() if ok and n in created and n not in params)
 
 
 __all__ = ["ForwardMode"]

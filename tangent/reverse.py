@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from . import ir, runtime
-from .adjoints import NONZERO, AdjointStates, merge
+from .adjoints import NONZERO, ORDER, AdjointStates, merge
 from .assign_adjoints import AssignAdjoints
 from .astwalk import names_in, walk_list
 from .calls import active_user_call
@@ -269,12 +269,12 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
         after the loop and the state after a (backward) iteration reach.
 
         The head is found by iteration: ``merge`` gives at least each of its
-        inputs in the order ZERO < NONZERO < MAYBE, so the head only rises,
-        and each variable can rise twice at most: ``2 * variables + 1``
-        rounds always suffice (the assertion says so)."""
+        inputs in the order ``adjoints.ORDER``, so the head only rises, and
+        each variable can rise ``len(ORDER) - 1`` times at most: that many
+        rounds per variable, plus one, always suffice (the assertion says so)."""
         defined = self.analysis.defined_before(stmt)
         head = dict(state)
-        for _ in range(2 * self.variables + 1):
+        for _ in range((len(ORDER) - 1) * self.variables + 1):
             body, back = self.adjoint(stmt.body, head)
             new_head = merge([head, back], defined)
             if new_head == head:

@@ -25,14 +25,16 @@ from .ir import Kind
 from .kinds import integer_names
 
 
-def written_alias_classes(tree: ast.FunctionDef, analysis) -> set[str]:
+def written_alias_classes(tree: ast.FunctionDef, analysis, private=frozenset()) -> set[str]:
     """The variables that may share memory (through copies of names, item
     reads, views, containers holding them and calls) with a variable that
     is written in place with a varied value (``analysis``: an
-    activity.Analysis of ``tree``). Integer names share nothing."""
+    activity.Analysis of ``tree``). Integer names share nothing. A write
+    into a list of ``private`` (lists no other name can hold: appended to
+    and popped from only) reaches that list alone, not its items."""
     find, parent, written = _alias_classes(tree, analysis)
-    roots = {find(v) for v in written}
-    return {v for v in list(parent) if find(v) in roots} - integer_names(tree)
+    roots = {find(v) for v in written - private}
+    return ({v for v in list(parent) if find(v) in roots} | (written & private)) - integer_names(tree)
 
 
 def names_sharing_memory(tree: ast.FunctionDef, analysis, shapes=None, arrays=frozenset()) -> set[str]:

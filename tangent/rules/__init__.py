@@ -356,6 +356,7 @@ def load_builtin_rules() -> None:
         try:
             if not _loaded:
                 from . import (  # noqa: F401
+                    accumulation_rules,
                     argument_rules,
                     builtins_rules,
                     linalg_rules,

@@ -11,6 +11,7 @@ objects); nothing here knows of ASTs or of the transformation.
 - ``regions``: saving and undoing writes into containers, and their adjoints;
 - ``tangents``: forward mode's tangents, broadcast, in their value's dtype,
   owned where the values are;
+- ``accumulation``: indexed contributions added into an adjoint allocated once;
 - ``sequences``: derivatives of list and tuple repetition and concatenation;
 - ``arguments``: private copies of arguments a function writes into, and the
   write-back of what it left in them.
@@ -22,6 +23,7 @@ in this module: the analysis recognises them by ``__module__ ==
 
 from __future__ import annotations
 
+from .accumulation import add_at
 from .adjoints import (
     GradDict,
     GradList,
@@ -99,7 +101,7 @@ def add_or_concat(a, b):
 
 
 __all__ = [
-    "GradDict", "GradList", "GradTuple", "MISSING", "add", "add_grad", "add_grad_back", "add_or_concat",
+    "GradDict", "GradList", "GradTuple", "MISSING", "add", "add_at", "add_grad", "add_grad_back", "add_or_concat",
     "add_tangent", "append_grad", "as_container_grad", "as_sequence", "attribute", "broadcast_like",
     "broadcast_tangent", "check_scalar_output", "concat", "concat_values", "copy_region", "copy_tangent",
     "ensure_finite", "fresh_tangent", "grad_of_attribute", "grad_of_broadcast_tangent", "grad_of_index",
