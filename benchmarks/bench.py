@@ -45,7 +45,8 @@ from typing import Callable
 
 import numpy as np
 
-import tangent
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout's tangent
+import tangent  # noqa: E402
 
 try:
     from scipy.special import logsumexp
