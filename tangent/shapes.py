@@ -73,21 +73,21 @@ MAX_DEPTH = 6
 def argument_kind(value) -> object:
     """What specialised code may depend on of an argument (the key of its
     specialisation): its type; for an array (subclasses too) its shape and
-    dtype; for a dict, list or tuple (exactly those types) its keys or
-    length and the kinds of its items; for an object of a user's class its
-    attributes' names and kinds. Nested, up to MAX_DEPTH levels and
-    MAX_LEAVES items (beyond: the type alone, which ``describe_kind`` does
-    not describe).
+    dtype; for a dict, list or tuple (exactly those types) its keys (None
+    for a list or tuple) and the kinds of its items; for an object of a
+    user's class its attributes' names and kinds. Nested, up to MAX_DEPTH
+    levels and MAX_LEAVES items (beyond: the type alone, which
+    ``describe_kind`` does not describe). Runs at every call: kept cheap.
 
     Example::
 
         argument_kind(np.ones(3))   # (numpy.ndarray, (3,), 'd')
-        argument_kind({'W': np.ones((2, 3))})   # (dict, ('W', (numpy.ndarray, (2, 3), 'd')))
+        argument_kind({'W': np.ones((2, 3))})   # (dict, ('W',), (numpy.ndarray, (2, 3), 'd'))
     """
     kind = type(value)
     if kind is np.ndarray or isinstance(value, np.ndarray):  # subclasses too: the shape matters
         return (kind, value.shape, value.dtype.char)
-    if kind is dict or kind is list or kind is tuple or _has_attributes(value):
+    if kind is dict or kind is list or kind is tuple or (kind not in _PLAIN and _has_attributes(value)):
         budget = [MAX_LEAVES]
         try:
             return _container_kind(value, kind, budget, MAX_DEPTH)
@@ -96,56 +96,70 @@ def argument_kind(value) -> object:
     return kind
 
 
+# types never described by their attributes (a fast path of argument_kind)
+_PLAIN = frozenset({float, int, bool, complex, str, bytes, type(None), np.float64, np.float32, np.int64})
+
+
 class _TooBig(Exception):
     pass
 
 
 def _has_attributes(value) -> bool:
     """An instance of a user's class whose attributes are plain reads of
-    its ``__dict__`` (not an array, number, class, module or function)."""
-    kind = type(value)
-    return (kind.__module__ != "builtins" and kind.__getattribute__ is object.__getattribute__
-            and not isinstance(value, (np.ndarray, np.generic, type))
-            and isinstance(getattr(value, "__dict__", None), dict))
-
-
-def _item_kind(value, budget, depth):
-    kind = type(value)
-    if kind is np.ndarray:
-        return (kind, value.shape, value.dtype.char)
-    if kind is dict or kind is list or kind is tuple or _has_attributes(value):
-        return _container_kind(value, kind, budget, depth)
-    return kind
+    its ``__dict__`` (see ``_class_attributes``)."""
+    return _class_attributes(type(value)) is not None and isinstance(getattr(value, "__dict__", None), dict)
 
 
 def _container_kind(value, kind, budget, depth):
+    """(kind, keys or None, kind of each item...)."""
     if depth == 0:
         raise _TooBig
     if kind is dict:
-        items = value.items()
+        keys, items = tuple(value), value.values()
     elif kind is list or kind is tuple:
-        items = enumerate(value)
+        keys, items = None, value
     else:
         shadowed = _class_attributes(kind)
-        items = [(k, v) for k, v in value.__dict__.items() if type(k) is str and k not in shadowed]
-    budget[0] -= len(value) if kind in (dict, list, tuple) else len(items)
+        attributes = value.__dict__
+        keys = tuple(k for k in attributes if type(k) is str and k not in shadowed)
+        items = [attributes[k] for k in keys]
+    budget[0] -= len(items)
     if budget[0] < 0:
         raise _TooBig
-    return (kind, *((k, _item_kind(v, budget, depth - 1)) for k, v in items))
+    out = [kind, keys]
+    for item in items:
+        t = type(item)
+        if t is np.ndarray:
+            out.append((t, item.shape, item.dtype.char))
+        elif t is dict or t is list or t is tuple or (t not in _PLAIN and _has_attributes(item)):
+            out.append(_container_kind(item, t, budget, depth - 1))
+        else:
+            out.append(t)
+    return tuple(out)
 
 
-_SHADOWED: dict = {}
+_CLASSES: dict = {}
+_ARRAY_PROTOCOLS = ("__array__", "__array_namespace__", "__torch_function__", "__jax_array__", "__getitem__",
+                    "__len__", "__iter__")
 
 
-def _class_attributes(kind) -> frozenset:
-    """Names of the class's data descriptors (properties, slots): they take
-    precedence over the instance's attributes of the same name. (Read once
-    per class: a property added to a class after its first call is not seen.)"""
-    names = _SHADOWED.get(kind)
-    if names is None:
-        names = _SHADOWED[kind] = frozenset(
-            name for klass in kind.__mro__ for name, attr in vars(klass).items()
-            if hasattr(type(attr), "__set__") or hasattr(type(attr), "__delete__"))
+def _class_attributes(kind) -> frozenset | None:
+    """For a user's class whose instances' attributes are plain reads of
+    their ``__dict__``: the names of its data descriptors (properties,
+    slots), which take precedence over the instance's attributes of the same
+    name. None for other classes: builtins, a custom ``__getattribute__``,
+    arrays and array-likes of any library, containers. (Read once per
+    class: a property added to a class after its first call is not seen.)"""
+    names = _CLASSES.get(kind, _CLASSES)
+    if names is not _CLASSES:
+        return names
+    names = None
+    if (kind.__module__ != "builtins" and kind.__getattribute__ is object.__getattribute__
+            and not issubclass(kind, (np.ndarray, np.generic, type))
+            and not any(hasattr(kind, p) for p in _ARRAY_PROTOCOLS)):
+        names = frozenset(name for klass in kind.__mro__ for name, attr in vars(klass).items()
+                          if hasattr(type(attr), "__set__") or hasattr(type(attr), "__delete__"))
+    _CLASSES[kind] = names
     return names
 
 
@@ -165,7 +179,8 @@ def describe_kind(kind) -> Value:
     if issubclass(head, np.ndarray):
         return Array(tuple(kind[1]))
     name = {dict: "dict", list: "list", tuple: "tuple"}.get(head, "object")
-    return Struct(name, tuple((key, describe_kind(item)) for key, item in kind[1:]))
+    keys = kind[1] if kind[1] is not None else range(len(kind) - 2)
+    return Struct(name, tuple((key, describe_kind(item)) for key, item in zip(keys, kind[2:], strict=True)))
 
 
 def describe_argument(value):
@@ -262,18 +277,19 @@ def _escaping(tree: ast.FunctionDef, evaluator: "_Evaluator") -> bool:
             value = evaluator.of(node)
         except _NotYet:
             continue
-        if isinstance(value, Struct) and not _reads(node, parents):
+        if isinstance(value, Struct) and not _reads(node, value, parents):
             return True
     return False
 
 
-def _reads(node: ast.expr, parents: dict) -> bool:
+def _reads(node: ast.expr, value: Struct, parents: dict) -> bool:
     parent = parents.get(id(node))
-    if isinstance(parent, (ast.Subscript, ast.Attribute)) and parent.value is node:
+    read = ast.Attribute if value.kind == "object" else ast.Subscript  # (no __getitem__ of an object)
+    if isinstance(parent, read) and parent.value is node:
         return isinstance(parent.ctx, ast.Load) and not (
             isinstance(parents.get(id(parent)), ast.Call) and parents[id(parent)].func is parent)
     if isinstance(parent, ast.Call) and ir.callee(parent) is len and parent.args == [node] and not parent.keywords:
-        return True
+        return value.kind != "object"
     return isinstance(parent, ast.Assign) and parent.value is node and all(
         isinstance(t, ast.Name) for t in parent.targets)
 

@@ -301,6 +301,19 @@ def test_the_key_captures_structure_and_leaves():
                                              ("inner", Struct("list", ((0, Array((), real=True)),)))))
 
 
+class ArrayLike:
+    def __init__(self):
+        self.data = np.ones(2)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data
+
+
+def test_array_likes_are_not_described_by_their_attributes():
+    assert argument_kind(ArrayLike()) is ArrayLike
+    assert describe_argument(ArrayLike()) is None
+
+
 def test_a_self_referencing_object_is_keyed():
     model = Params(W=np.ones(2))
     model.me = model
