@@ -24,7 +24,9 @@ Usage::
     python benchmarks/bench_styles.py --peers none      # Tangent only
     python benchmarks/bench_styles.py --only rnn --style dict
 
-One thread: the BLAS thread variables are set before NumPy is imported.
+One thread: the BLAS thread variables are set before NumPy is imported. Times are
+the process's CPU time (``--wall``: the wall clock), which other processes on a
+loaded machine inflate less.
 """
 
 import os
@@ -435,9 +437,12 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="shorter rounds")
     parser.add_argument("--only", choices=sorted({w.name for w in WORKLOADS}))
     parser.add_argument("--style", choices=["dict", "list", "object"])
+    parser.add_argument("--wall", action="store_true", help="time by the wall clock (default: the process's CPU "
+                        "time, which other processes on a loaded machine inflate less)")
     parser.add_argument("--peers", default="all", help="'all', 'none' or a comma-separated list of "
                         + ", ".join(PEERS))
     opts = parser.parse_args(argv)
+    bench.CLOCK = time.perf_counter if opts.wall else time.process_time
     plan = bench.QUICK_PLAN if opts.quick else bench.TimingPlan(sample_time=0.05, budget=6.0, min_rounds=5,
                                                                  max_rounds=41)
     available = bench.available_peers()
@@ -446,7 +451,8 @@ def main(argv=None):
     versions = {"python": platform.python_version(), "numpy": np.__version__, "tangent": tangent.__version__,
                 **{p: available[p] for p in peers}}
     print("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}\n")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}; "
+          f"clock: {'wall' if opts.wall else 'process CPU time'}\n")
     bench.settle_allocator()
     rows = []
     for w in WORKLOADS:
