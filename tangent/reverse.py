@@ -46,7 +46,7 @@ from .errors import TangentSyntaxError
 from .frontend import ParsedFunction
 from .ir import Comment, Kind, Restore, Save, assign, call, name, store
 from .naming import Namer
-from .shapes import infer_shapes
+from .shapes import infer_shapes, numbers_to_math
 from .sharing import names_sharing_memory
 from .tape import Lowered, Tape, mark_pure, names_read
 
@@ -93,6 +93,8 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
         # undoing broadcasting that cannot happen are left out.
         self.arguments = {k: v for k, v in (arguments or {}).items() if v is not None}
         self.shapes = infer_shapes(tree, {k: v[1] for k, v in self.arguments.items()}) if self.arguments else {}
+        if self.arguments:
+            numbers_to_math(tree, self.shapes, session.bind_global)  # np.sin(x) of a float: math.sin
         self.adjoint_names = self.derivative_names
         numbers = [k for k, v in self.arguments.items() if v[0] in ("float", "int") and self.shapes.get(k) == ()]
         self.states = AdjointStates(self.derivative_names, namer, session.bind_global, numbers)

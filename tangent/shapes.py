@@ -31,6 +31,7 @@ any shape, as it never produces a value.
 from __future__ import annotations
 
 import ast
+import math
 import operator
 
 import numpy as np
@@ -43,6 +44,7 @@ from .rules.shape_values import (
     Array,
     Ints,
     Static,
+    Struct,
     Value,
     apply_rule,
     attribute_rule_for,
@@ -62,17 +64,142 @@ _OPERATORS = {
 # ------------------------------------------------------------ the fixpoint
 
 
+# Containers bigger than this (in leaves) or deeper are described by their
+# type alone: the key of every call walks them.
+MAX_LEAVES = 256
+MAX_DEPTH = 6
+
+
+def argument_kind(value) -> object:
+    """What specialised code may depend on of an argument (the key of its
+    specialisation): its type; for an array (subclasses too) its shape and
+    dtype; for a dict, list or tuple (exactly those types) its keys (None
+    for a list or tuple) and the kinds of its items; for an object of a
+    user's class its attributes' names and kinds. Nested, up to MAX_DEPTH
+    levels and MAX_LEAVES items (beyond: the type alone, which
+    ``describe_kind`` does not describe). Runs at every call: kept cheap.
+
+    Example::
+
+        argument_kind(np.ones(3))   # (numpy.ndarray, (3,), 'd')
+        argument_kind({'W': np.ones((2, 3))})   # (dict, ('W',), (numpy.ndarray, (2, 3), 'd'))
+    """
+    kind = type(value)
+    if kind is np.ndarray or isinstance(value, np.ndarray):  # subclasses too: the shape matters
+        return (kind, value.shape, value.dtype.char)
+    if kind is dict or kind is list or kind is tuple or (kind not in _PLAIN and _has_attributes(value)):
+        budget = [MAX_LEAVES]
+        try:
+            return _container_kind(value, kind, budget, MAX_DEPTH)
+        except _TooBig:
+            return kind
+    return kind
+
+
+# types never described by their attributes (a fast path of argument_kind)
+_PLAIN = frozenset({float, int, bool, complex, str, bytes, type(None), np.float64, np.float32, np.int64})
+
+
+class _TooBig(Exception):
+    pass
+
+
+def _has_attributes(value) -> bool:
+    """An instance of a user's class whose attributes are plain reads of
+    its ``__dict__`` (see ``_class_attributes``)."""
+    return _class_attributes(type(value)) is not None and isinstance(getattr(value, "__dict__", None), dict)
+
+
+def _container_kind(value, kind, budget, depth):
+    """(kind, keys or None, kind of each item...)."""
+    if depth == 0:
+        raise _TooBig
+    if kind is dict:
+        keys, items = tuple(value), value.values()
+    elif kind is list or kind is tuple:
+        keys, items = None, value
+    else:
+        shadowed = _class_attributes(kind)
+        attributes = value.__dict__
+        keys = tuple(k for k in attributes if type(k) is str and k not in shadowed)
+        items = [attributes[k] for k in keys]
+    budget[0] -= len(items)
+    if budget[0] < 0:
+        raise _TooBig
+    out = [kind, keys]
+    for item in items:
+        t = type(item)
+        if t is np.ndarray:
+            out.append((t, item.shape, item.dtype.char))
+        elif t is dict or t is list or t is tuple or (t not in _PLAIN and _has_attributes(item)):
+            out.append(_container_kind(item, t, budget, depth - 1))
+        else:
+            out.append(t)
+    return tuple(out)
+
+
+_CLASSES: dict = {}
+_ARRAY_PROTOCOLS = ("__array__", "__array_namespace__", "__torch_function__", "__jax_array__", "__getitem__",
+                    "__len__", "__iter__")
+
+
+def _class_attributes(kind) -> frozenset | None:
+    """For a user's class whose instances' attributes are plain reads of
+    their ``__dict__``: the names of its data descriptors (properties,
+    slots), which take precedence over the instance's attributes of the same
+    name. None for other classes: builtins, a custom ``__getattribute__``,
+    arrays and array-likes of any library, containers. (Read once per
+    class: a property added to a class after its first call is not seen.)"""
+    names = _CLASSES.get(kind, _CLASSES)
+    if names is not _CLASSES:
+        return names
+    names = None
+    if (kind.__module__ != "builtins" and kind.__getattribute__ is object.__getattribute__
+            and not issubclass(kind, (np.ndarray, np.generic, type))
+            and not any(hasattr(kind, p) for p in _ARRAY_PROTOCOLS)):
+        names = frozenset(name for klass in kind.__mro__ for name, attr in vars(klass).items()
+                          if hasattr(type(attr), "__set__") or hasattr(type(attr), "__delete__"))
+    _CLASSES[kind] = names
+    return names
+
+
+def describe_kind(kind) -> Value:
+    """The abstract value of an argument of this ``argument_kind``: an
+    Array for numbers and arrays of known shape, a Struct for containers,
+    UNKNOWN for anything else (booleans, strings, a container too big to be
+    keyed). Uses nothing but the kind, so specialised code assumes nothing
+    its key does not capture."""
+    if isinstance(kind, type):
+        if kind is float or kind is np.float64:
+            return Array((), real=True)
+        if kind is int:
+            return Array((), integer=True, real=True)
+        return UNKNOWN
+    head = kind[0]
+    if issubclass(head, np.ndarray):
+        return Array(tuple(kind[1]))
+    name = {dict: "dict", list: "list", tuple: "tuple"}.get(head, "object")
+    keys = kind[1] if kind[1] is not None else range(len(kind) - 2)
+    return Struct(name, tuple((key, describe_kind(item)) for key, item in zip(keys, kind[2:], strict=True)))
+
+
 def describe_argument(value):
-    """What shape inference needs of an argument: its shape for arrays and
-    numbers, None for anything else (containers, objects)."""
+    """What shape inference needs of an argument: ("array", shape, dtype
+    char) for arrays, ("float" | "int", its Value, dtype char) for Python
+    numbers (and NumPy float64 scalars), ("struct", Struct, None) for a
+    container or object of known structure, None for anything else. The
+    second item is what ``infer_shapes`` takes as known."""
     if isinstance(value, np.ndarray):
         return ("array", value.shape, value.dtype.char)
     if isinstance(value, bool):
         return None
     if isinstance(value, float):
-        return ("float", (), "d")
+        return ("float", describe_kind(type(value)) if type(value) in (float, np.float64) else Array(()), "d")
     if isinstance(value, int):
-        return ("int", (), "l")
+        return ("int", Array((), integer=True, real=type(value) is int), "l")
+    described = describe_kind(argument_kind(value))
+    if isinstance(described, Struct):
+        return ("struct", described, None)
     return None
 
 
@@ -87,14 +214,39 @@ def infer_shapes(tree: ast.FunctionDef, known: dict) -> dict:
         params.append(args.vararg.arg)
     if args.kwarg:
         params.append(args.kwarg.arg)
+    known = {name: shape if isinstance(shape, (Struct, Array)) else Array(tuple(shape)) for name, shape in known.items()}
+    values = _fixpoint(definitions, params, known)
+    if any(isinstance(v, Struct) for v in values.values()):
+        escaping = _escaping(tree, _Evaluator(values, set(definitions) | set(values)))
+        if escaping:
+            # a container that may be changed or read otherwise than by indexing:
+            # its structure is not assumed (nor any container's)
+            known = {k: v for k, v in known.items() if not isinstance(v, Struct)}
+            values = _fixpoint(definitions, params, known)
+    # (a name still without a value is defined only from names that never get
+    # one, so its definitions never run: it is left out, None to callers)
+    shapes = Shapes({name: (v.shape if isinstance(v, Array) else None) for name, v in values.items()})
+    shapes.reals = frozenset(name for name, v in values.items() if isinstance(v, Array) and v.real)
+    return shapes
+
+
+class Shapes(dict):
+    """{name: shape or None}; ``reals``: the names certainly holding a
+    Python number (or a NumPy float64 or int64 scalar)."""
+
+    reals: frozenset = frozenset()
+
+
+def _fixpoint(definitions: dict, params: list, known: dict) -> dict:
+    """{name: Value} from the parameters' known Values."""
     # a parameter's value on entry is one of its definitions
     values: dict[str, Value | None] = {p: UNKNOWN for p in params}
-    values.update({name: Array(tuple(shape)) for name, shape in known.items()})
+    values.update(known)
     evaluator = _Evaluator(values, set(definitions) | set(values))
     # Converges by construction: a name's value only rises (each update is a
-    # join with the old value) in a lattice of height 4 (see join), so every
-    # pass but the last raises some name: at most 4 * (number of names) + 1.
-    limit = 4 * len(definitions) + 1
+    # join with the old value) in a lattice of height 5 (see join), so every
+    # pass but the last raises some name: at most 5 * (number of names) + 1.
+    limit = 5 * len(definitions) + 1
     for _ in range(limit + 1):
         changed = False
         for name, defs in definitions.items():
@@ -107,9 +259,39 @@ def infer_shapes(tree: ast.FunctionDef, known: dict) -> dict:
             break
     else:
         raise AssertionError("shape inference did not converge")  # pragma: no cover
-    # (a name still without a value is defined only from names that never get
-    # one, so its definitions never run: it is left out, None to callers)
-    return {name: (v.shape if isinstance(v, Array) else None) for name, v in values.items()}
+    return values
+
+
+def _escaping(tree: ast.FunctionDef, evaluator: "_Evaluator") -> bool:
+    """Whether a container of known structure may be used otherwise than
+    read: each expression whose value is a Struct must be indexed or have
+    an attribute read (the result bound to a name or used as a value, never
+    called nor written), be ``len``'s argument, or be the whole value of
+    ``name = ...``. Anything else (passed to a function, returned, stored
+    into, a method called on it) may change what the structure describes."""
+    parents = {id(child): node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.Name, ast.Subscript, ast.Attribute)) or not isinstance(node.ctx, ast.Load):
+            continue
+        try:
+            value = evaluator.of(node)
+        except _NotYet:
+            continue
+        if isinstance(value, Struct) and not _reads(node, value, parents):
+            return True
+    return False
+
+
+def _reads(node: ast.expr, value: Struct, parents: dict) -> bool:
+    parent = parents.get(id(node))
+    read = ast.Attribute if value.kind == "object" else ast.Subscript  # (no __getitem__ of an object)
+    if isinstance(parent, read) and parent.value is node:
+        return isinstance(parent.ctx, ast.Load) and not (
+            isinstance(parents.get(id(parent)), ast.Call) and parents[id(parent)].func is parent)
+    if isinstance(parent, ast.Call) and ir.callee(parent) is len and parent.args == [node] and not parent.keywords:
+        return value.kind != "object"
+    return isinstance(parent, ast.Assign) and parent.value is node and all(
+        isinstance(t, ast.Name) for t in parent.targets)
 
 
 def _definitions(tree: ast.FunctionDef) -> dict[str, list]:
@@ -166,8 +348,11 @@ class _Evaluator:
             parts = index.elts if isinstance(index, ast.Tuple) else [index]
             return self.call(operator.getitem, [self.of(node.value)] + [self.index(p) for p in parts], {})
         if isinstance(node, ast.Attribute):
+            base = self.of(node.value)
+            if isinstance(base, Struct):
+                return base.item(node.attr) if base.kind == "object" and _has(base, node.attr) else UNKNOWN
             rule = attribute_rule_for(node.attr)
-            return apply_rule(rule, self.of(node.value)) if rule is not None else UNKNOWN
+            return apply_rule(rule, base) if rule is not None else UNKNOWN
         if isinstance(node, ast.Tuple):
             return _tuple([self.of(e) for e in node.elts])
         if isinstance(node, ast.Call):
@@ -195,15 +380,21 @@ class _Evaluator:
 
     @staticmethod
     def call(callee, args: list, keywords: dict) -> Value:
+        if callee is len and len(args) == 1 and isinstance(args[0], Struct) and args[0].kind != "object":
+            return Array((), len(args[0].items), integer=True)  # the key captures the length
         rule = rule_for(callee) if callee is not None else None
         if rule is None:
             return UNKNOWN
         return apply_rule(rule, callee, *args, **keywords)
 
 
+def _has(struct: Struct, key) -> bool:
+    return any(k == key for k, _ in struct.items)
+
+
 def _constant(value) -> Value:
     if isinstance(value, (int, float, complex)):  # (bools too, as NumPy reads them)
-        return Array((), value, integer=type(value) is int)
+        return Array((), value, integer=type(value) is int, real=not isinstance(value, complex))
     return Static(value)
 
 
@@ -225,6 +416,32 @@ def _tuple(items: list) -> Value:
     if all(isinstance(i, (Array, Static)) and i.value is not DYNAMIC for i in items):
         return Static(tuple(i.value for i in items))
     return UNKNOWN
+
+
+def numbers_to_math(tree: ast.FunctionDef, shapes: Shapes, bind_global) -> int:
+    """Specialised code only: rewrite ``np.sin(x)`` where ``x`` is certainly
+    a Python number (``shapes.reals``) into ``math.sin(x)`` (the functions of
+    ``rules.numpy_fast_rules.MATH_EQUIVALENTS``), in place, so that the
+    primal and its adjoint (math's rule) run on floats. ``bind_global(hint,
+    value)`` names ``math`` in the generated module. Returns the number of
+    calls rewritten."""
+    from .rules.numpy_fast_rules import MATH_EQUIVALENTS
+
+    rewritten = 0
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords
+                and isinstance(node.args[0], ast.Name) and node.args[0].id in shapes.reals
+                and not ir.is_method(node)):
+            continue
+        callee = ir.callee(node)
+        function = MATH_EQUIVALENTS.get(callee) if isinstance(callee, np.ufunc) else None
+        if function is None:
+            continue
+        module = ast.Name(id=bind_global("math", math), ctx=ast.Load())
+        node.func = ast.copy_location(ast.Attribute(value=module, attr=function.__name__, ctx=ast.Load()), node.func)
+        ir.annotate(node, callee=function)
+        rewritten += 1
+    return rewritten
 
 
 def _load_rules() -> None:

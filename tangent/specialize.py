@@ -2,8 +2,9 @@
 
 Takes a generic derivative and a function generating code for given example
 arguments; gives the implementation to run for each combination of argument
-kinds (type, and for arrays shape and dtype), generating it at the first call
-with that combination. With the shapes known, sums that undo broadcasting
+kinds (``shapes.argument_kind``: type; for arrays shape and dtype; for dicts,
+lists, tuples and objects their structure and their items' kinds, nested),
+generating it at the first call with that combination. With the shapes known, sums that undo broadcasting
 which cannot happen are left out, and Python floats get float arithmetic.
 Assumes the specialised code depends only on the arguments' kinds, never on
 their values (it is generated, never run, from the examples), and that a
@@ -16,26 +17,13 @@ import inspect
 import sys
 from typing import Callable, Sequence
 
-import numpy as np
-
 from . import rules
 from .errors import TangentError
+from .shapes import argument_kind
+
+__all__ = ["MAX_SPECIALIZATIONS", "Specializations", "argument_kind", "specializing"]
 
 MAX_SPECIALIZATIONS = 16
-
-
-def argument_kind(value) -> object:
-    """What specialised code depends on of an argument: its type, and for an
-    array (subclasses too) its shape and dtype.
-
-    Example::
-
-        argument_kind(np.ones(3))   # (numpy.ndarray, (3,), 'd')
-    """
-    kind = type(value)
-    if kind is np.ndarray or isinstance(value, np.ndarray):  # subclasses too: the shape matters
-        return (kind, value.shape, value.dtype.char)
-    return kind
 
 
 class Specializations:

@@ -4,13 +4,17 @@ Derivatives are specialised to their arguments' types and shapes at their
 first call; there these variants replace the general rules, whose helpers
 spend most of their time on small arrays working out shapes and axes. Each
 ``when`` predicate receives the shape of every argument (None if unknown)
-and the value of every literal argument.
+and the value of every literal argument. ``MATH_EQUIVALENTS``: the NumPy
+functions that specialised code calls as ``math``'s on Python numbers.
 """
 
+import math
 import operator
 
 import numpy as np
 
+from .. import runtime
+from ..runtime import unbroadcast
 from . import adjoint, d
 
 
@@ -99,3 +103,29 @@ def getitem_new_axes(z, x, index):
 @adjoint(operator.mul, np.multiply, when=lambda shapes, constants: ("x", "y") in constants.get("same", ()))
 def square_by_product(z, x, y):
     d[x] = 2.0 * d[z] * x
+
+
+def _numbers(shapes, constants):
+    """Both operands of known shape: numbers or arrays, never sequences."""
+    return shapes.get("x1") is not None and shapes.get("x2") is not None
+
+
+@adjoint(runtime.mul_or_repeat, when=_numbers)
+def mul_of_numbers(z, x1, x2):
+    d[x1] = unbroadcast(d[z] * x2, x1)
+    d[x2] = unbroadcast(d[z] * x1, x2)
+
+
+@adjoint(runtime.add_or_concat, when=_numbers)
+def add_of_numbers(z, x1, x2):
+    d[x1] = unbroadcast(d[z], x1)
+    d[x2] = unbroadcast(d[z], x2)
+
+
+# NumPy's functions of one number that specialised code calls as math's when
+# the argument is certainly a Python number (shapes.Array.real): the same
+# float64 result at a tenth of the cost. Only functions defined on every
+# finite float: where NumPy returns nan for an infinite argument (sin, cos,
+# tan), math raises ValueError instead.
+MATH_EQUIVALENTS = {np.sin: math.sin, np.cos: math.cos, np.tan: math.tan, np.tanh: math.tanh,
+                    np.arctan: math.atan, np.arcsinh: math.asinh, np.fabs: math.fabs}

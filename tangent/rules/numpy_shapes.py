@@ -18,6 +18,7 @@ import operator
 
 import numpy as np
 
+from .. import runtime
 from .shape_values import (
     DYNAMIC,
     UNKNOWN,
@@ -25,6 +26,7 @@ from .shape_values import (
     Ints,
     NotKnown,
     Static,
+    Struct,
     attribute_rule,
     broadcast,
     matmul_shape,
@@ -39,6 +41,9 @@ try:
 except ImportError:  # pragma: no cover
     _logsumexp = None
 
+# the operators that keep Python numbers real (not **: (-8.0) ** (1 / 3) is complex)
+_REAL_CLOSED = (operator.add, operator.sub, operator.mul, operator.truediv, operator.floordiv, operator.mod,
+                operator.neg, operator.pos)
 # the operators that keep integers integers
 _INTEGER_CLOSED = (operator.add, operator.sub, operator.mul, operator.floordiv, operator.mod, operator.neg,
                    operator.pos, operator.invert)
@@ -52,7 +57,15 @@ def operator_elementwise(fn, *operands):
     arrays only: on lists and tuples they concatenate and repeat)."""
     shape = broadcast(*[shape_of(a) for a in operands])
     integer = fn in _INTEGER_CLOSED and all(a.integer for a in operands)
-    return Array(shape, integer=integer)
+    return Array(shape, integer=integer, real=fn in _REAL_CLOSED and all(a.real for a in operands))
+
+
+@shape_rule(runtime.mul_or_repeat, runtime.add_or_concat)
+def number_or_sequence(fn, a, b):
+    """``a * b``, ``a + b`` whose operands' kinds were not known when
+    normalizing: of numbers and arrays of known shape (an Array is never a
+    list or tuple), arithmetic."""
+    return operator_elementwise(operator.mul if fn is runtime.mul_or_repeat else operator.add, a, b)
 
 
 def _elementwise_ufunc(fn) -> bool:
@@ -65,7 +78,8 @@ def ufunc(fn, *args):
     keywords: ``out=`` and ``where=`` are not followed)."""
     if len(args) != fn.nin:
         raise NotKnown
-    return broadcast(*[shape_of(a) for a in args])
+    shape = broadcast(*[shape_of(a) for a in args])
+    return Array(shape, real=shape == () and all(a.real for a in args))  # (of numbers: a float64 scalar)
 
 
 def _math_function(fn) -> bool:
@@ -74,10 +88,11 @@ def _math_function(fn) -> bool:
 
 @shape_rule(builtins.float, builtins.abs, where=_math_function)
 def of_numbers(fn, *args):
-    """``math.exp(x)``, ``float(x)``, ``abs(x)`` of numbers: a number."""
+    """``math.exp(x)``, ``float(x)``, ``abs(x)`` of numbers: a number (a
+    Python one, except abs of a NumPy scalar)."""
     if not all(shape_of(a) == () for a in args):
         raise NotKnown
-    return ()
+    return Array((), real=fn is not builtins.abs or all(a.real for a in args))
 
 
 @shape_rule(np.sum, np.mean, np.max, np.min, np.prod, np.std, np.var, np.amax, np.amin,
@@ -137,9 +152,12 @@ def transpose(fn, a):
 def index(fn, base, *parts):
     """``x[i, 1:3, None]``: integers drop an axis, static slices keep part of
     it, None adds one; other indices (arrays, Ellipsis, unknown slices) are
-    not followed. ``x.shape[k]`` is an integer."""
+    not followed. ``x.shape[k]`` is an integer; ``params['W']``,
+    ``layers[i]`` of a container of known structure its item."""
     if isinstance(base, Ints):
         return _index_ints(base, parts)
+    if isinstance(base, Struct):
+        return _index_struct(base, parts)
     shape = shape_of(base)
     out, dim = [], 0
     for part in parts:
@@ -154,6 +172,27 @@ def index(fn, base, *parts):
             raise NotKnown
         dim += 1
     return tuple(out) + tuple(shape[dim:])
+
+
+def _index_struct(base: Struct, parts: tuple):
+    """An item of a dict by its key, of a list or tuple by an integer (a
+    dynamic one: the join of all items), a slice of a tuple or list."""
+    if len(parts) != 1 or base.kind == "object":
+        raise NotKnown
+    part = parts[0]
+    if base.kind == "dict":
+        return base.item(static(part))
+    if isinstance(part, Static) and isinstance(part.value, slice):
+        return Struct(base.kind, tuple(enumerate(v for _, v in base.items[part.value])))
+    if not (isinstance(part, Array) and part.integer and part.shape == ()):
+        raise NotKnown
+    if part.value is DYNAMIC:
+        # any item: known only if they all agree (an index out of range raises)
+        values = {v for _, v in base.items}
+        if len(values) != 1:
+            raise NotKnown
+        return values.pop()
+    return base.items[part.value][1]  # (negative indices count from the end, as in Python)
 
 
 def _index_ints(base: Ints, parts: tuple):

@@ -47,11 +47,15 @@ DYNAMIC = _Dynamic()
 @dataclass(frozen=True)
 class Array:
     """A number or array of shape ``shape``; ``value`` when known statically
-    (Python ints and floats only), ``integer`` when certainly an integer."""
+    (Python ints and floats only), ``integer`` when certainly an integer,
+    ``real`` when certainly a Python int or float or a NumPy float64 or
+    int64 scalar (what ``math``'s functions take, computing in the same
+    precision; never an array, a complex or a float32)."""
 
     shape: tuple
     value: object = DYNAMIC
     integer: bool = False
+    real: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,25 @@ class Static:
     value: object
 
 
-Value = Array | Ints | Static | _Unknown
+@dataclass(frozen=True)
+class Struct:
+    """A container whose structure is known: ``kind`` is "dict", "list",
+    "tuple" or "object"; ``items`` the pairs (key, index or attribute name,
+    Value of the item), in order. Only the example arguments' descriptions
+    make these (the specialisation key captures the structure)."""
+
+    kind: str
+    items: tuple
+
+    def item(self, key) -> "Value":
+        """The Value of the item at ``key`` (NotKnown if absent)."""
+        for k, v in self.items:
+            if _same(k, key):
+                return v
+        raise NotKnown
+
+
+Value = Array | Ints | Static | Struct | _Unknown
 
 
 class NotKnown(Exception):
@@ -82,18 +104,22 @@ def _same(a, b) -> bool:
 
 def join(a: Value | None, b: Value | None) -> Value | None:
     """The least abstract value covering both (None: no value yet, the
-    bottom). Per name the lattice has height 4: None < Array(s, v, True) <
-    Array(s, DYNAMIC, True) < Array(s, DYNAMIC, False) < UNKNOWN (Ints and
-    Static are shorter chains)."""
+    bottom). Per name the lattice has height 5: None < Array(s, v, True,
+    True) < Array(s, DYNAMIC, True, True) < Array(s, DYNAMIC, False, True) <
+    Array(s, DYNAMIC, False, False) < UNKNOWN (Ints, Static and Struct are
+    shorter chains)."""
     if a is None:
         return b
     if b is None:
         return a
     if isinstance(a, Array) and isinstance(b, Array) and a.shape == b.shape:
-        return Array(a.shape, a.value if _same(a.value, b.value) else DYNAMIC, a.integer and b.integer)
+        return Array(a.shape, a.value if _same(a.value, b.value) else DYNAMIC, a.integer and b.integer,
+                     a.real and b.real)
     if isinstance(a, Ints) and isinstance(b, Ints):
         return Ints(a.value if _same(a.value, b.value) else DYNAMIC)
     if isinstance(a, Static) and isinstance(b, Static) and _same(a.value, b.value):
+        return a
+    if isinstance(a, Struct) and a == b:
         return a
     return UNKNOWN
 
