@@ -32,7 +32,6 @@ ARGUMENT_WRITES = "writes into an argument (x[0] = ...): the derivative would ch
 REFUSED = {
     **{("test_subscript2", m): ARGUMENT_WRITES for m in ALL},
     **{("test_subscript3", m): ARGUMENT_WRITES for m in ALL},
-    **{("dict_wrapper", m): "dict(a=..., b=...) as a call" for m in ALL},
     **{(name, "rev_over_rev"): "reverse mode over a derivative that writes array elements (y[i] = ...)"
        for name in ("active_subscript", "init_array_grad_maybe_active", "rnn")},
 }
