@@ -97,6 +97,8 @@ class _Expressions(ast.NodeTransformer):
     def visit_Call(self, node: ast.Call):
         owner = self.owner
         setup, node = calls.expand_call(owner, node)
+        if not isinstance(node, ast.Call):  # zip(*rows): a comprehension
+            return owner.stmt_expr(setup, node)
         setup += values.function_arguments(owner, node)
         if not isinstance(node.func, (ast.Name, ast.Attribute)):
             made = values.function_value(owner, node.func)
@@ -176,6 +178,7 @@ class Desugar(Inlining):
         self.lambdas: set[str] = set()  # the names given to lambdas passed as values
         self.callee_of: dict[str, object] = {}  # nested functions standing for the user's functions
         self.inlined_callees: set = set()
+        self.global_names: set[str] = set()  # names made for globals (global_name)
         self.returns_function: dict = {}  # the user's functions: whether each returns a function
 
     # ------------------------------------------------------------ helpers
@@ -201,6 +204,7 @@ class Desugar(Inlining):
         """A fresh name the function reads as the global ``value``."""
         name = self.namer.fresh(hint)
         self.parsed.namespace[name] = value
+        self.global_names.add(name)
         return name
 
     def builtin(self, name: str) -> ast.Name:

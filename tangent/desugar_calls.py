@@ -31,7 +31,7 @@ import types
 import numpy as np
 
 from .frontend import UNRESOLVED
-from .rules.builtins_rules import sort_order
+from .rules.builtins_rules import keys_of, sort_order
 
 _DICT_VIEWS = ("items", "values", "keys")
 
@@ -290,15 +290,15 @@ def rewrite_call(owner, node: ast.Call, callee) -> tuple[list[ast.stmt], ast.exp
 
 
 def loop_over_dict_view(owner, stmt: ast.For) -> None:
-    """``for k, v in d.items():`` -> ``for k in d: k, v = k, d[k]`` (likewise
-    ``.values()``, ``.keys()``), in place."""
+    """``for k, v in d.items():`` -> ``for k in keys_of(d): v = d[k]``
+    (likewise ``.values()``, ``.keys()``), in place."""
     it = stmt.iter
     if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute) and it.func.attr in _DICT_VIEWS
             and not it.args and not it.keywords and isinstance(it.func.value, ast.Name)
             and it.func.value.id not in owner.parsed.types and owner.parsed.resolve(it.func) is UNRESOLVED):
         return
     receiver, view = it.func.value, it.func.attr
-    stmt.iter = copy.deepcopy(receiver)
+    stmt.iter = _call(_name(owner.global_name("keys_of", keys_of)), copy.deepcopy(receiver))
     if view == "keys":
         return
     key = owner.local("key")
@@ -306,8 +306,11 @@ def loop_over_dict_view(owner, stmt: ast.For) -> None:
     item.slice = _name(key)
     if view == "values":
         heads = [_assign(stmt.target, item)]
-    elif isinstance(stmt.target, (ast.Tuple, ast.List)) and len(stmt.target.elts) == 2:
-        heads = [_assign(stmt.target.elts[0], _name(key)), _assign(stmt.target.elts[1], item)]
+    elif isinstance(stmt.target, (ast.Tuple, ast.List)) and len(stmt.target.elts) == 2 \
+            and isinstance(stmt.target.elts[0], ast.Name):  # the key is the loop variable itself
+        key = stmt.target.elts[0].id
+        item.slice = _name(key)
+        heads = [_assign(stmt.target.elts[1], item)]
     else:  # (a key in a tuple with a value would be read as carrying a derivative)
         heads = [_assign(stmt.target, ast.Tuple(elts=[_name(key), item], ctx=ast.Load()))]
     stmt.body = [ast.copy_location(h, stmt) for h in heads] + stmt.body
@@ -342,7 +345,7 @@ def _dict_method(owner, node: ast.Call) -> ast.expr | None:
     for sub in ast.walk(elt):
         if isinstance(sub, ast.Subscript):
             sub.slice = _name(k)
-    return _comprehension(elt, [k], [copy.deepcopy(receiver)])
+    return _comprehension(elt, [k], [_call(_name(owner.global_name("keys_of", keys_of)), copy.deepcopy(receiver))])
 
 
 def _sorted(owner, node: ast.Call):

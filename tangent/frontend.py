@@ -290,7 +290,8 @@ def _lambda_def(func, lines: list[str], first_line: int, filename: str) -> ast.F
         module, shift = None, 0
     found = [node for node in ast.walk(module)] if module is not None else []
     lambdas = [n for n in found if isinstance(n, ast.Lambda) and n.lineno + shift == func.__code__.co_firstlineno]
-    positions = [(line, col) for line, _, col, _ in func.__code__.co_positions() if line is not None and col is not None]
+    positions = [(line, col) for line, _, col, end in func.__code__.co_positions()
+                 if line is not None and col is not None and end is not None and end > col]
     if len(lambdas) > 1 and positions:
         def holds(lam):
             body = lam.body

@@ -131,7 +131,7 @@ class Inlining:
         final = body.pop()
         if not capture:
             body.append(ast.copy_location(ast.Assign(targets=[_name(result, ast.Store())], value=final.value), final))
-        self.parsed.local_names = self.parsed.local_names | set(renames.values()) | {result}
+        self.parsed.local_names = self.parsed.local_names | (set(renames.values()) - self.global_names) | {result}
         self.inlining.add(fname)
         callee = self.callee_of.get(fname)
         self.inlined_callees.add(callee)

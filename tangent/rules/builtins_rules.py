@@ -361,3 +361,18 @@ def sort_order(keys, reverse=False):
 
 
 nondifferentiable(sort_order)
+
+
+def keys_of(mapping):
+    """The keys of a dict, as a list: loops over ``d.items()``,
+    ``d.values()`` and ``d.keys()`` are desugared to loops over
+    ``keys_of(d)`` reading ``d[k]`` (keys carry no derivative).
+
+    Example::
+
+        keys_of({"a": 1.0, "b": 2.0})  # ['a', 'b']
+    """
+    return list(mapping)
+
+
+nondifferentiable(keys_of)
