@@ -252,6 +252,7 @@ class Desugar(Inlining):
         target = stmt.targets[0] if len(stmt.targets) == 1 else None
         if isinstance(target, (ast.Tuple, ast.List)) and any(isinstance(e, ast.Starred) for e in target.elts):
             return calls.starred_assignment(self, target, stmt.value)
+        calls.note_element_class(self, target, stmt.value)
         if isinstance(target, ast.Name) and isinstance(stmt.value, (ast.Name, ast.Call)):
             made = values.function_value(self, stmt.value)
             if made is not None:  # g = functools.partial(...), step = make_step(a), h = g
@@ -343,6 +344,7 @@ class Desugar(Inlining):
         ``for i in range(len(seq)): t = seq[i]``."""
         assert not stmt.orelse, "for ... else is lowered in controlflow.py"
         calls.loop_over_dict_view(self, stmt)
+        calls.note_item_class(self, stmt)
         it = stmt.iter = self.rewritten_iterable(stmt.iter)
         callee = self.parsed.resolve(it.func) if isinstance(it, ast.Call) else UNRESOLVED
         if callee is builtins.range and isinstance(stmt.target, ast.Name):

@@ -25,11 +25,13 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import functools
 import inspect
 import types
 
 import numpy as np
 
+from . import resolve
 from .frontend import UNRESOLVED
 from .rules.builtins_rules import keys_of, sort_order
 
@@ -87,6 +89,32 @@ def forget(owner, stmt: ast.stmt) -> None:
         if isinstance(node, ast.Name) and node.id in owner.known \
                 and (id(node) not in allowed or not isinstance(node.ctx, ast.Load)):
             del owner.known[node.id]
+
+
+def _assigned_once(owner, name: str) -> bool:
+    stores = [n for n in ast.walk(owner.parsed.tree) if isinstance(n, ast.Name) and n.id == name
+              and isinstance(n.ctx, ast.Store)]
+    params = owner.parsed.tree.args
+    return len(stores) + (name in {a.arg for a in params.posonlyargs + params.args + params.kwonlyargs}) == 1
+
+
+def note_element_class(owner, target: ast.expr | None, value: ast.expr) -> None:
+    """``layers = [Layer(...), Layer(...)]`` (assigned once): its items' class."""
+    if not isinstance(target, ast.Name) or not isinstance(value, (ast.List, ast.Tuple)) or not value.elts:
+        return
+    classes = {owner.parsed.resolve(e.func) if isinstance(e, ast.Call) else None for e in value.elts}
+    cls = classes.pop() if len(classes) == 1 else None
+    if isinstance(cls, type) and resolve.constructible(owner.parsed, cls) and _assigned_once(owner, target.id):
+        owner.parsed.element_types[target.id] = cls
+
+
+def note_item_class(owner, stmt: ast.For) -> None:
+    """``for layer in layers:`` over items of a known class: the loop
+    variable's class (when the loop alone assigns it)."""
+    it, target = stmt.iter, stmt.target
+    if isinstance(it, ast.Name) and isinstance(target, ast.Name) and it.id in owner.parsed.element_types \
+            and _assigned_once(owner, target.id):
+        owner.parsed.types[target.id] = owner.parsed.element_types[it.id]
 
 
 def sequence_items(owner, value: ast.expr) -> list[ast.expr] | None:
@@ -271,6 +299,13 @@ def rewrite_call(owner, node: ast.Call, callee) -> tuple[list[ast.stmt], ast.exp
     if isinstance(func, ast.Attribute) and callee is UNRESOLVED and not node.keywords:
         found = _dict_method(owner, node)
         return None if found is None else ([], found)
+    if isinstance(callee, functools.partial):  # a partial object made outside the function
+        keywords = {k: ast.keyword(arg=k, value=_name(owner.global_name(k, v))) for k, v in callee.keywords.items()}
+        keywords.update({kw.arg: kw for kw in node.keywords})
+        hint = getattr(callee.func, "__name__", "function")
+        return [], ast.Call(func=_name(owner.global_name(hint, callee.func)),
+                            args=[_name(owner.global_name("arg", a)) for a in callee.args] + node.args,
+                            keywords=list(keywords.values()))
     if callee is builtins.dict and not node.args and all(kw.arg for kw in node.keywords):
         return [], ast.Dict(keys=[ast.Constant(value=kw.arg) for kw in node.keywords],
                             values=[kw.value for kw in node.keywords])

@@ -155,12 +155,33 @@ class ParsedFunction:
         # Classes of local variables known from annotations or from the
         # call that led here (``self`` of a method).
         self.types: dict[str, type] = {}
+        # Classes of the items of local lists, tuples and dicts (annotated
+        # ``layers: list[Layer]``, or built of objects of one class): a loop
+        # over one knows its variable's class (desugar.py).
+        self.element_types: dict[str, type] = {}
         args = tree.args
         for arg in args.posonlyargs + args.args + args.kwonlyargs:
             if arg.annotation is not None:
                 annotation = self.resolve_global(arg.annotation)
-                if isinstance(annotation, type) and annotation.__module__ not in ("builtins", "numpy"):
+                if _user_class(annotation):
                     self.types[arg.arg] = annotation
+                elif isinstance(arg.annotation, ast.Subscript):
+                    item = self.element_annotation(arg.annotation)
+                    if item is not None:
+                        self.element_types[arg.arg] = item
+
+    def element_annotation(self, node: ast.Subscript) -> type | None:
+        """``Cls`` of ``list[Cls]``, ``tuple[Cls, ...]``, ``dict[str, Cls]``,
+        ``Sequence[Cls]`` (and the like), when a user class."""
+        base = getattr(self.resolve_global(node.value), "__name__", "")
+        if base not in ("list", "tuple", "dict", "Sequence", "Iterable", "Mapping", "List", "Tuple", "Dict"):
+            return None
+        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        items = [i for i in items if not (isinstance(i, ast.Constant) and i.value is Ellipsis)]
+        if not items:
+            return None
+        found = self.resolve_global(items[-1])
+        return found if _user_class(found) and (base in ("dict", "Mapping", "Dict") or len(items) == 1) else None
 
     def resolve_global(self, node: ast.expr):
         """Resolve ``node`` ignoring local names (for annotations)."""
@@ -196,6 +217,10 @@ class ParsedFunction:
                 _note((id(base), node.attr), ("attribute", base, node.attr, raw_attribute(base, node.attr)))
             return getattr(base, node.attr, UNRESOLVED)
         return UNRESOLVED
+
+
+def _user_class(obj) -> bool:
+    return isinstance(obj, type) and obj.__module__ not in ("builtins", "numpy")
 
 
 def local_names(tree: ast.FunctionDef) -> set[str]:
