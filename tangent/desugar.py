@@ -225,7 +225,6 @@ class Desugar(Inlining):
         for stmt in stmts:
             saved, self.current = self.current, stmt
             rebound = set() if _is_definition(stmt) else _bound_names([stmt]) & set(self.local_functions)
-            calls.forget(self, stmt)
             known = dict(self.known)
             out += self.statement(stmt)
             if isinstance(stmt, (ast.If, ast.For, ast.While)):  # what a branch or loop learns stays in it
@@ -236,6 +235,7 @@ class Desugar(Inlining):
         return out
 
     def statement(self, stmt: ast.stmt) -> list[ast.stmt]:
+        calls.forget(self, stmt)
         handler = getattr(self, "stmt_" + type(stmt).__name__, None)
         return handler(stmt) if handler is not None else [stmt]
 

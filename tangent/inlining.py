@@ -170,12 +170,13 @@ class Inlining:
             value = bound.get(param, copy.deepcopy(defaults.get(param)))
             if value is None:
                 raise self.error(node, f"missing argument {param!r} for {self.shown(fname)}")
-            if isinstance(value, ast.Name) and value.id in self.local_functions:
+            if param in stored:  # (a parameter the body assigns is a variable)
+                pass
+            elif isinstance(value, ast.Name) and value.id in self.local_functions:
                 self.local_functions[renames[param]] = self.local_functions[value.id]
                 continue
-            function = calls.global_function(self, value)
-            if function is not None:  # read in the body as the global function itself
-                renames[param] = self.global_name(param, function)
+            elif (function := calls.global_function(self, value)) is not None:
+                renames[param] = self.global_name(param, function)  # read in the body as that function
                 continue
             binding = self.at(ast.Assign(targets=[_name(renames[param], ast.Store())], value=value))
             ir.annotate(binding, parameter=True)  # a plain binding (no aliasing of built objects)

@@ -407,6 +407,13 @@ def nested_function_returned(x):
     return g  # ERR
 
 
+def grown_in_a_branch(x):
+    t = [x[0], x[1]]
+    if x[2] > 0:
+        t.append(x[2])
+    return np.sum(cat_sum(1.0, *t))  # ERR
+
+
 def _line(func, marker="# ERR"):
     import inspect
     lines, first = inspect.getsourcelines(func)
@@ -415,6 +422,7 @@ def _line(func, marker="# ERR"):
 
 @pytest.mark.parametrize("f, words", [
     (star_into_numpy, "number of items"),
+    (grown_in_a_branch, "number of items in *t"),
     (unknown_keys, "keys of **opts"),
     (lambda_in_a_list, "lambda"),
     (nested_function_returned, "used as a value"),
