@@ -159,6 +159,8 @@ class ParsedFunction:
         # ``layers: list[Layer]``, or built of objects of one class): a loop
         # over one knows its variable's class (desugar.py).
         self.element_types: dict[str, type] = {}
+        # Whether the function was a generator (its tree returns the list it yields).
+        self.generator = False
         args = tree.args
         for arg in args.posonlyargs + args.args + args.kwonlyargs:
             if arg.annotation is not None:
@@ -297,9 +299,11 @@ def parse_function(func) -> ParsedFunction:
         file_lines = [line.rstrip("\n") for line in linecache.getlines(filename)]
     origin = Origin(filename, file_lines, func.__qualname__)
     origin.derived_from = getattr(func, "tangent_derived_from", None)
-    _generators_as_lists(tree, origin)
+    parsed_generator = _generators_as_lists(tree, origin)
 
-    return ParsedFunction(func, tree, origin, Namespace(func))
+    parsed = ParsedFunction(func, tree, origin, Namespace(func))
+    parsed.generator = parsed_generator  # read into a list: only its callers can be differentiated
+    return parsed
 
 
 def _lambda_def(func, lines: list[str], first_line: int, filename: str) -> ast.FunctionDef:
@@ -378,13 +382,15 @@ def _own_nodes(fdef: ast.FunctionDef):
             todo.extend(ast.iter_child_nodes(node))
 
 
-def _generators_as_lists(tree: ast.FunctionDef, origin: Origin) -> None:
+def _generators_as_lists(tree: ast.FunctionDef, origin: Origin) -> bool:
     """Rewrite each generator function in ``tree`` (itself or a nested def)
     to return the list of the values it yields: the callers Tangent
     supports consume a generator entirely (``sum(g(x))``, ``list(g(x))``, a
     for loop), and a list gives them the same values. A ``yield`` used as a
     value stays for the fence to refuse; ``return value`` in a generator and
-    ``while True:`` without a way out are refused here."""
+    ``while True:`` without a way out are refused here. Returns whether
+    ``tree`` itself was a generator."""
+    generator = False
     for fdef in [n for n in walk_list(tree) if isinstance(n, ast.FunctionDef)]:
         own = list(_own_nodes(fdef))
         if not any(isinstance(n, ast.Expr) and isinstance(n.value, (ast.Yield, ast.YieldFrom)) for n in own):
@@ -406,3 +412,5 @@ def _generators_as_lists(tree: ast.FunctionDef, origin: Origin) -> None:
         fdef.body = [start] + [_Yields(items).visit(s) for s in fdef.body]
         fdef.body.append(ast.copy_location(ast.Return(value=ast.Name(id=items, ctx=ast.Load())), fdef.body[-1]))
         ast.fix_missing_locations(fdef)
+        generator = generator or fdef is tree
+    return generator

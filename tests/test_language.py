@@ -439,3 +439,8 @@ def test_refusals_name_the_line_and_no_internal_name(f, words):
 def test_endless_generator_refused():
     with pytest.raises(tangent.TangentSyntaxError, match="endless generator"):
         tangent.grad(calls_endless)(X.copy())
+
+
+def test_a_generator_itself_is_refused():
+    with pytest.raises(tangent.TangentSyntaxError, match="consumes it"):
+        tangent.grad(scaled_copies)
