@@ -178,6 +178,7 @@ class Desugar(Inlining):
         self.lambdas: set[str] = set()  # the names given to lambdas passed as values
         self.callee_of: dict[str, object] = {}  # nested functions standing for the user's functions
         self.inlined_callees: set = set()
+        self.original: dict[str, str] = {}  # inlined functions' renamed variables: their names in the source
         self.global_names: set[str] = set()  # names made for globals (global_name)
         self.returns_function: dict = {}  # the user's functions: whether each returns a function
 
@@ -193,6 +194,14 @@ class Desugar(Inlining):
 
     def expr(self, node: ast.expr) -> ast.expr:
         return _Expressions(self).visit(node)
+
+    def user_text(self, node: ast.expr) -> str:
+        """``node`` as the user wrote it (inlined functions' names as in their source)."""
+        node = copy.deepcopy(node)
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name):
+                sub.id = self.original.get(sub.id, sub.id)
+        return ast.unparse(node)
 
     def local(self, base: str) -> str:
         """A fresh local variable."""

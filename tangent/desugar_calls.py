@@ -179,7 +179,7 @@ def expand_call(owner, node: ast.Call) -> tuple[list[ast.stmt], ast.expr]:
         if items is None:
             arity = _positional_arity(owner, node)
             if arity is None or any(isinstance(a, ast.Starred) for a in node.args[k + 1:]):
-                raise owner.error(node, f"the number of items in *{ast.unparse(arg.value)} is not known when "
+                raise owner.error(node, f"the number of items in *{owner.user_text(arg.value)} is not known when "
                                   "differentiating", "pass the items explicitly, or build the sequence in the "
                                   "function as a tuple or list display")
             seq = owner.local("args")
@@ -193,7 +193,7 @@ def expand_call(owner, node: ast.Call) -> tuple[list[ast.stmt], ast.expr]:
             continue
         pairs = mapping_items(owner, kw.value)
         if pairs is None:
-            raise owner.error(node, f"the keys of **{ast.unparse(kw.value)} are not known when differentiating",
+            raise owner.error(node, f"the keys of **{owner.user_text(kw.value)} are not known when differentiating",
                               "pass the keywords explicitly, or build the dict in the function with constant keys")
         for key, value in pairs:  # (later keywords win: a partial's are overridden by the call's)
             keywords[key] = ast.keyword(arg=key, value=value)
@@ -279,7 +279,7 @@ def _applied(owner, fn: ast.expr, *args: ast.expr) -> ast.Call:
 def _function_argument(owner, node: ast.Call, fn: ast.expr, what: str) -> ast.expr:
     if isinstance(fn, ast.Name) and fn.id in owner.local_functions or global_function(owner, fn) is not None:
         return fn
-    raise owner.error(node, f"cannot tell which function {what} is given: {ast.unparse(fn)}",
+    raise owner.error(node, f"cannot tell which function {what} is given: {owner.user_text(fn)}",
                       "pass a lambda, a nested function or a function defined at module level")
 
 

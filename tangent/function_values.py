@@ -97,7 +97,7 @@ def partial_function(owner, node: ast.Call) -> tuple[list[ast.stmt], str]:
     else:
         target = owner.parsed.resolve(node.args[0])
         if target is UNRESOLVED or not callable(target):
-            raise owner.error(node, f"cannot tell which function functools.partial is given: {ast.unparse(node.args[0])}",
+            raise owner.error(node, f"cannot tell which function functools.partial is given: {owner.user_text(node.args[0])}",
                               "pass a function defined at module level, a nested function or a lambda")
         func = node.args[0]
     values: list[ast.expr] = []

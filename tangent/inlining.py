@@ -163,6 +163,7 @@ class Inlining:
         renames = {v: self.namer.fresh(f"{v}_{fname.strip('_')}" if not v.startswith("_") else v)
                    for v in set(params) | stored}
         renames.update(keep or {})
+        self.original.update({new: old for old, new in renames.items()})
         out: list[ast.stmt] = []
         for param in params:
             if keep and param in keep:

@@ -414,6 +414,12 @@ def grown_in_a_branch(x):
     return np.sum(cat_sum(1.0, *t))  # ERR
 
 
+def star_in_a_nested_function(x):
+    def g(v):
+        return np.add(*v)  # ERR
+    return np.sum(g(list(x)))
+
+
 def _line(func, marker="# ERR"):
     import inspect
     lines, first = inspect.getsourcelines(func)
@@ -423,6 +429,7 @@ def _line(func, marker="# ERR"):
 @pytest.mark.parametrize("f, words", [
     (star_into_numpy, "number of items"),
     (grown_in_a_branch, "number of items in *t"),
+    (star_in_a_nested_function, "number of items in *v "),
     (unknown_keys, "keys of **opts"),
     (lambda_in_a_list, "lambda"),
     (nested_function_returned, "used as a value"),
