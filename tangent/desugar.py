@@ -36,23 +36,15 @@ import ast
 import builtins
 import copy
 
+from . import desugar_calls as calls
 from . import fence, resolve
-from .controlflow import iteration_plan, lower_control_flow
+from . import function_values as values
+from .controlflow import iteration_plan
 from .errors import TangentSyntaxError
-from .frontend import UNRESOLVED, ParsedFunction, parse_function
+from .frontend import UNRESOLVED, ParsedFunction
+from .inlining import Inlining, StmtExpr, _Renamer
 from .ir import GradHook
 from .naming import Namer
-
-
-class StmtExpr(ast.expr):
-    """Statements to run, then the value of the name ``result``."""
-
-    _fields = ("body",)
-
-    def __init__(self, body: list[ast.stmt] | None = None, result: str = ""):
-        super().__init__()
-        self.body = body or []
-        self.result = result
 
 
 def is_atom(node: ast.expr) -> bool:
@@ -96,35 +88,6 @@ def _bound_names(stmts: list[ast.stmt]) -> set[str]:
     return names
 
 
-def _bind_arguments(fname: str, args: ast.arguments, node: ast.Call) -> tuple[list, dict, dict]:
-    """(parameter names, {parameter: argument}, {parameter: default}) of a
-    call of the nested function ``fname``; raises Unresolvable."""
-    params = [a.arg for a in args.posonlyargs + args.args]
-    defaults = dict(zip(params[len(params) - len(args.defaults):], args.defaults))
-    for a, default in zip(args.kwonlyargs, args.kw_defaults):
-        params.append(a.arg)
-        if default is not None:
-            defaults[a.arg] = default
-    if len(node.args) > len(args.posonlyargs + args.args):
-        raise resolve.Unresolvable(f"too many arguments for {fname}")
-    bound: dict[str, ast.expr] = dict(zip(params, node.args))
-    for kw in node.keywords:
-        if kw.arg not in params or kw.arg in bound:
-            raise resolve.Unresolvable(f"bad keyword argument {kw.arg!r} for {fname}")
-        bound[kw.arg] = kw.value
-    return params, bound, defaults
-
-
-class _Renamer(ast.NodeTransformer):
-    def __init__(self, renames: dict[str, str]):
-        self.renames = renames
-
-    def visit_Name(self, node):
-        if node.id in self.renames:
-            return ast.copy_location(ast.Name(id=self.renames[node.id], ctx=node.ctx), node)
-        return node
-
-
 class _Expressions(ast.NodeTransformer):
     """Desugars inside one expression, in the order A-normal form evaluates it."""
 
@@ -133,6 +96,17 @@ class _Expressions(ast.NodeTransformer):
 
     def visit_Call(self, node: ast.Call):
         owner = self.owner
+        setup, node = calls.expand_call(owner, node)
+        if not isinstance(node, ast.Call):  # zip(*rows): a comprehension
+            return owner.stmt_expr(setup, node)
+        setup += values.function_arguments(owner, node)
+        if not isinstance(node.func, (ast.Name, ast.Attribute)):
+            made = values.function_value(owner, node.func)
+            if made is not None:
+                setup += made[0]
+                node.func = _name(made[1])
+        if setup or not isinstance(node, ast.Call):
+            return owner.stmt_expr(setup, node)
         func = node.func
         if isinstance(func, ast.Name) and func.id in owner.local_functions:
             return owner.inline(func.id, node)
@@ -141,9 +115,30 @@ class _Expressions(ast.NodeTransformer):
                               "defined or rebound in a branch or a loop",
                               "define it once, before the branch or loop, and choose inside it what it computes")
         callee = owner.parsed.resolve(func)
+        rewritten = calls.rewrite_call(owner, node, callee)
+        if rewritten is not None:
+            return owner.stmt_expr(*rewritten) if rewritten[0] else self.visit(rewritten[1])
         if callee is not UNRESOLVED and resolve.constructible(owner.parsed, callee):
             return owner.construct(callee, func, node)
+        if values.wants_inlining(owner, node, callee):
+            return owner.inline(values.module_function(owner, callee), node)
+        values.function_defaults(owner, node, callee)
         return self.generic_visit(node)
+
+    def visit_Name(self, node: ast.Name):
+        if isinstance(node.ctx, ast.Load) and node.id in self.owner.local_functions:
+            what = "a lambda" if node.id in self.owner.lambdas else f"the nested function {node.id!r}"
+            raise self.owner.error(node, f"{what} is used as a value here: Tangent inlines nested functions and "
+                                   "lambdas where they are called", "call it, or pass it to a function of yours, "
+                                   "map, filter, sorted or functools.partial")
+        return node
+
+    def visit_List(self, node):
+        if isinstance(node.ctx, ast.Load) and any(isinstance(e, ast.Starred) for e in node.elts):
+            return self.visit(calls.starred_display(self.owner, node))
+        return self.generic_visit(node)
+
+    visit_Tuple = visit_List
 
     def visit_IfExp(self, node: ast.IfExp):
         node.body = self.visit(node.body)
@@ -157,12 +152,16 @@ class _Expressions(ast.NodeTransformer):
     visit_GeneratorExp = visit_DictComp = visit_ListComp
 
     def visit_Lambda(self, node):
-        return node  # only as ``f = lambda``, consumed before (the fence refuses others)
+        raise self.owner.error(node, "a lambda can only be called, passed to a function or assigned to a name",
+                               "write f = lambda ...: ... and call f(...), or use a def")
 
-    visit_JoinedStr = visit_StmtExpr = visit_Lambda
+    def visit_JoinedStr(self, node):
+        return node
+
+    visit_StmtExpr = visit_JoinedStr
 
 
-class Desugar:
+class Desugar(Inlining):
     """The desugaring pass (see module doc); ``body`` desugars statements."""
 
     def __init__(self, parsed: ParsedFunction, namer: Namer):
@@ -175,6 +174,13 @@ class Desugar:
         # nested functions whose definition here depends on the path taken
         # (defined in a branch or a loop): calling one is refused
         self.ambiguous: set[str] = set()
+        self.known: dict[str, tuple] = {}  # names bound to displays: their items (desugar_calls)
+        self.lambdas: set[str] = set()  # the names given to lambdas passed as values
+        self.callee_of: dict[str, object] = {}  # nested functions standing for the user's functions
+        self.inlined_callees: set = set()
+        self.original: dict[str, str] = {}  # inlined functions' renamed variables: their names in the source
+        self.global_names: set[str] = set()  # names made for globals (global_name)
+        self.returns_function: dict = {}  # the user's functions: whether each returns a function
 
     # ------------------------------------------------------------ helpers
     def error(self, node, message: str, hint: str = "") -> TangentSyntaxError:
@@ -189,37 +195,58 @@ class Desugar:
     def expr(self, node: ast.expr) -> ast.expr:
         return _Expressions(self).visit(node)
 
+    def user_text(self, node: ast.expr) -> str:
+        """``node`` as the user wrote it (inlined functions' names as in their source)."""
+        node = copy.deepcopy(node)
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name):
+                sub.id = self.original.get(sub.id, sub.id)
+        return ast.unparse(node)
+
+    def local(self, base: str) -> str:
+        """A fresh local variable."""
+        name = self.temp(base)
+        self.parsed.local_names = self.parsed.local_names | {name}
+        return name
+
+    def global_name(self, hint: str, value) -> str:
+        """A fresh name the function reads as the global ``value``."""
+        name = self.namer.fresh(hint)
+        self.parsed.namespace[name] = value
+        self.global_names.add(name)
+        return name
+
+    def builtin(self, name: str) -> ast.Name:
+        """A name for the builtin ``name`` (even where a local shadows it)."""
+        if name not in self.parsed.local_names and self.parsed.resolve(_name(name)) is getattr(builtins, name):
+            return _name(name)
+        return _name(self.global_name(name, getattr(builtins, name)))
+
+    def stmt_expr(self, setup: list[ast.stmt], value: ast.expr) -> StmtExpr:
+        """The statements, then ``value`` (desugared) in a fresh name."""
+        result = self.local("value")
+        return StmtExpr(setup + self.statement(self.at(ast.Assign(targets=[_name(result, ast.Store())], value=value))),
+                        result)
+
     # --------------------------------------------------------- statements
     def body(self, stmts: list[ast.stmt]) -> list[ast.stmt]:
         out: list[ast.stmt] = []
         for stmt in stmts:
             saved, self.current = self.current, stmt
             rebound = set() if _is_definition(stmt) else _bound_names([stmt]) & set(self.local_functions)
+            known = dict(self.known)
             out += self.statement(stmt)
+            if isinstance(stmt, (ast.If, ast.For, ast.While)):  # what a branch or loop learns stays in it
+                self.known = {k: v for k, v in known.items() if self.known.get(k) == v}
             for fname in rebound:  # a nested function's name given another value: calls after it are not inlined
                 self.local_functions.pop(fname, None)
             self.current = saved
         return out
 
     def statement(self, stmt: ast.stmt) -> list[ast.stmt]:
+        calls.forget(self, stmt)
         handler = getattr(self, "stmt_" + type(stmt).__name__, None)
         return handler(stmt) if handler is not None else [stmt]
-
-    def define(self, fdef: ast.FunctionDef) -> list[ast.stmt]:
-        """Note a nested function for inlining. Default values that read
-        local variables are computed here, where Python computes them, into
-        fresh names (the statements returned)."""
-        out: list[ast.stmt] = []
-        for defaults in (fdef.args.defaults, fdef.args.kw_defaults):
-            for k, default in enumerate(defaults):
-                if default is not None and any(isinstance(n, ast.Name) and n.id in self.parsed.local_names
-                                               for n in ast.walk(default)):
-                    name = self.temp("default")
-                    self.parsed.local_names = self.parsed.local_names | {name}
-                    out += self.statement(self.at(ast.Assign(targets=[_name(name, ast.Store())], value=default)))
-                    defaults[k] = _name(name)
-        self.local_functions[fdef.name] = fdef
-        return out
 
     def stmt_FunctionDef(self, stmt):
         return self.define(stmt)
@@ -231,8 +258,19 @@ class Desugar:
                                    body=[ast.copy_location(ast.Return(value=lam.body), stmt)],
                                    decorator_list=[], returns=None, type_params=[])
             return self.define(ast.copy_location(fdef, stmt))
+        target = stmt.targets[0] if len(stmt.targets) == 1 else None
+        if isinstance(target, (ast.Tuple, ast.List)) and any(isinstance(e, ast.Starred) for e in target.elts):
+            return calls.starred_assignment(self, target, stmt.value)
+        calls.note_element_class(self, target, stmt.value)
+        if isinstance(target, ast.Name) and isinstance(stmt.value, (ast.Name, ast.Call)):
+            made = values.function_value(self, stmt.value)
+            if made is not None:  # g = functools.partial(...), step = make_step(a), h = g
+                self.local_functions[target.id] = self.local_functions[made[1]]
+                return made[0]
         stmt.value = self.expr(stmt.value)
         stmt.targets = [self.expr(t) for t in stmt.targets]
+        if target is not None:
+            calls.note_known(self, target, stmt.value)
         return [stmt]
 
     def stmt_AnnAssign(self, stmt):
@@ -314,7 +352,9 @@ class Desugar:
         """``for t in range(...)`` stays; any other iterable is read by index:
         ``for i in range(len(seq)): t = seq[i]``."""
         assert not stmt.orelse, "for ... else is lowered in controlflow.py"
-        it = stmt.iter
+        calls.loop_over_dict_view(self, stmt)
+        calls.note_item_class(self, stmt)
+        it = stmt.iter = self.rewritten_iterable(stmt.iter)
         callee = self.parsed.resolve(it.func) if isinstance(it, ast.Call) else UNRESOLVED
         if callee is builtins.range and isinstance(stmt.target, ast.Name):
             stmt.iter = self.expr(it)
@@ -340,76 +380,18 @@ class Desugar:
         out.append(self.at(loop))
         return out
 
-    # ------------------------------------------------ nested functions
-    def inline(self, fname: str, node: ast.Call, keep: dict | None = None) -> StmtExpr:
-        """A call of a nested function: its parameters bound to the arguments,
-        then its body, renamed apart, its return value in a fresh name.
-        ``keep`` binds parameters to the caller's names themselves (the
-        object a constructor builds)."""
-        fdef = self.local_functions[fname]
-        if fname in self.inlining:
-            raise self.error(node, f"the nested function {fname!r} calls itself; recursion is only supported for "
-                             "module-level functions", "define it at module level")
-        try:
-            params, bound, defaults = _bind_arguments(fname, fdef.args, node)
-        except resolve.Unresolvable as e:
-            raise self.error(node, e.message) from None
-        stored = {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-        renames = {v: self.namer.fresh(f"{v}_{fname.strip('_')}" if not v.startswith("_") else v)
-                   for v in set(params) | stored}
-        renames.update(keep or {})
-        out: list[ast.stmt] = []
-        for param in params:
-            if keep and param in keep:
-                continue  # bound to the caller's variable itself (the object being built)
-            value = bound.get(param, copy.deepcopy(defaults.get(param)))
-            if value is None:
-                raise self.error(node, f"missing argument {param!r} for {fname}")
-            binding = self.at(ast.Assign(targets=[_name(renames[param], ast.Store())], value=value))
-            binding.tangent_parameter = True  # a plain binding (no aliasing of built objects)
-            out += self.statement(binding)
-        result = self.namer.fresh(f"_{fname}")
-        wrapper = ast.FunctionDef(name=fname, args=ast.arguments(posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[],
-                                                                 defaults=[]),
-                                  body=copy.deepcopy(fdef.body), decorator_list=[], returns=None, type_params=[])
-        wrapper = lower_control_flow(wrapper, self.parsed, self.namer)
-        body = [_Renamer(renames).visit(s) for s in wrapper.body]
-        if not body or not isinstance(body[-1], ast.Return):
-            raise self.error(fdef, f"the nested function {fname!r} must end with a return statement")
-        final = body.pop()
-        body.append(ast.copy_location(ast.Assign(targets=[_name(result, ast.Store())], value=final.value), final))
-        self.parsed.local_names = self.parsed.local_names | set(renames.values()) | {result}
-        self.inlining.add(fname)
-        scope = dict(self.local_functions), set(self.ambiguous)  # its own nested functions are its own
-        try:
-            out += self.body(body)
-        finally:
-            self.inlining.discard(fname)
-            self.local_functions, self.ambiguous = scope
-        return StmtExpr(out, result)
-
-    def construct(self, cls: type, func: ast.expr, node: ast.Call) -> StmtExpr:
-        """Cls(args) -> obj = object.__new__(Cls); Cls.__init__ inlined on obj.
-        The object's attributes then behave like the items of a dict."""
-        obj = self.temp(cls.__name__.lower())
-        new = ast.Call(func=ast.Attribute(value=_name("object"), attr="__new__", ctx=ast.Load()),
-                       args=[copy.deepcopy(func)], keywords=[])
-        new.tangent_callee = object.__new__
-        new.tangent_method = False
-        new.tangent_pure_call = False
-        first = self.at(ast.Assign(targets=[_name(obj, ast.Store())], value=new))
-        first.tangent_normal = True  # A-normal form notes obj as an object built here
-        self.parsed.local_names = self.parsed.local_names | {obj}
-        parsed_init = parse_function(cls.__init__)
-        fence.check(parsed_init)
-        init = parsed_init.tree
-        init.body = list(init.body) + [ast.copy_location(ast.Return(value=ast.Constant(value=None)), init.body[-1])]
-        name = f"__init_{cls.__name__}"
-        self.local_functions[name] = init
-        call = ast.Call(func=_name(name), args=[_name(obj)] + list(node.args), keywords=node.keywords)
-        self_param = (init.args.posonlyargs + init.args.args)[0].arg
-        inlined = self.inline(name, call, keep={self_param: obj})
-        return StmtExpr([first] + inlined.body, obj)
+    def rewritten_iterable(self, it: ast.expr) -> ast.expr:
+        """A loop's iterable (or enumerate's, zip's) desugared first when
+        desugar_calls rewrites it (``d.items()``, ``map(...)``, ``zip(*rows)``)."""
+        if not isinstance(it, ast.Call):
+            return it
+        callee = self.parsed.resolve(it.func)
+        if callee in (builtins.enumerate, builtins.zip) and all(not isinstance(a, ast.Starred) for a in it.args):
+            it.args = [self.rewritten_iterable(a) for a in it.args]
+            return it
+        if calls.rewritten_iterable(self, it, callee):
+            return self.expr(it)
+        return it
 
     # ------------------------------------------------- comprehensions
     def comprehension(self, node) -> StmtExpr:

@@ -88,22 +88,6 @@ def _jumps_out(node: ast.AST, in_loop: bool = False) -> bool:
     return any(_jumps_out(child, in_loop) for child in ast.iter_child_nodes(node))
 
 
-def _is_lambda_definition(node: ast.Lambda, ctx: Context) -> bool:
-    parent = ctx.parent
-    if isinstance(parent, ast.AnnAssign):
-        return parent.value is node and isinstance(parent.target, ast.Name)
-    return (isinstance(parent, ast.Assign) and parent.value is node and len(parent.targets) == 1
-            and isinstance(parent.targets[0], ast.Name))
-
-
-def _store_context(node: ast.Starred, ctx: Context) -> bool:
-    return isinstance(ctx.parent, (ast.Tuple, ast.List)) and isinstance(ctx.parent.ctx, ast.Store)
-
-
-def _display_context(node: ast.Starred, ctx: Context) -> bool:
-    return isinstance(ctx.parent, (ast.Tuple, ast.List)) and not isinstance(ctx.parent.ctx, ast.Store)
-
-
 def _declaration(node: ast.AST, ctx: Context) -> str:
     if ctx.nested:
         return "nonlocal/global in a nested function cannot be differentiated"
@@ -133,10 +117,11 @@ REFUSALS: tuple[Refusal, ...] = (
             "assign to the adjoint instead, under an if",
             applies=lambda node, ctx: is_grad_hook(node, ctx.parsed) and any(_jumps_out(s) for s in node.body),
             example="for i in range(2):\n    with insert_grad_of(x) as dx:  # refused\n        break\ny = x"),
-    Refusal("generators and coroutines (`yield`, `await`)", (ast.Yield, ast.YieldFrom, ast.Await),
-            "generators and coroutines cannot be differentiated",
-            "return a value (e.g. a list or an array) instead of yielding",
-            example="yield x  # refused\ny = x"),
+    Refusal("`yield` used as a value, and coroutines (`await`)", (ast.Yield, ast.YieldFrom, ast.Await),
+            lambda node, ctx: "coroutines cannot be differentiated" if isinstance(node, ast.Await)
+            else "a yield used as a value cannot be differentiated",
+            "yield values in statements of their own (a generator is read into a list), or return a list",
+            example="z = yield x  # refused\ny = x"),
     Refusal("`global` / `nonlocal`", (ast.Global, ast.Nonlocal), _declaration,
             lambda node, ctx: "return the new value instead" if ctx.nested
             else "pass the value in as an argument and return the new value",
@@ -157,40 +142,20 @@ REFUSALS: tuple[Refusal, ...] = (
             "decorated nested functions are not supported", "define it at module level",
             applies=lambda node, ctx: bool(node.decorator_list),
             example="@staticmethod\ndef g(v):  # refused\n    return v\ny = g(x)"),
-    Refusal("nested functions and lambdas with `*args` or `**kwargs`", (ast.FunctionDef, ast.Lambda),
-            "nested functions with *args or **kwargs are not supported", "list the parameters explicitly",
-            applies=lambda node, ctx: bool(node.args.vararg or node.args.kwarg),
-            example="def g(*vs):  # refused\n    return vs[0]\ny = g(x)"),
-    Refusal("lambdas passed as values (a lambda may only be assigned to a name and called)", (ast.Lambda,),
-            "a lambda can only be assigned to a name and called",
-            "write f = lambda ...: ... and call f(...), or use a def",
-            applies=lambda node, ctx: not _is_lambda_definition(node, ctx),
-            example="y = sum(map(lambda v: v * v, [x]))  # refused"),
     Refusal("set comprehensions", (ast.SetComp,),
             "set comprehensions cannot be differentiated", "build a list instead",
             example="s = {v for v in [x]}  # refused\ny = x"),
     Refusal("assignment expressions (`:=`)", (ast.NamedExpr,),
             "assignment expressions (:=) are not supported", "assign in a separate statement",
             example="y = (z := x) * z  # refused"),
-    Refusal("starred elements in a tuple or list display (`[*a, b]`)", (ast.Starred,),
-            "starred elements in a tuple or list display are not supported",
-            "build the sequence with explicit elements", applies=_display_context,
-            example="v = [*[x], x]  # refused\ny = v[0]"),
-    Refusal("starred assignment targets (`a, *b = ...`)", (ast.Starred,),
-            "starred assignment targets are not supported", "assign the items one by one", applies=_store_context,
-            example="a, *b = x, x, x  # refused\ny = a"),
-    Refusal("star-arguments in calls (`f(*args)`)", (ast.Starred,),
-            "star-arguments (*args) in calls are not supported", "pass the arguments explicitly",
-            applies=lambda node, ctx: isinstance(ctx.parent, ast.Call),
-            example="y = max(*[x, x])  # refused"),
+    Refusal("starred targets of `for` loops and comprehensions (`for a, *b in ...`)", (ast.For, ast.comprehension),
+            "starred targets of a loop are not supported", "unpack the item in the loop body: a, *b = item",
+            applies=lambda node, ctx: any(isinstance(n, ast.Starred) for n in ast.walk(node.target)),
+            example="for a, *b in [(x, x)]:  # refused\n    y = a"),
     Refusal("dict unpacking in a dict display (`{**d}`)", (ast.Dict,),
             "dict unpacking (**) in a dict display is not supported", "write the items explicitly",
             applies=lambda node, ctx: any(k is None for k in node.keys),
             example="d = {**{'a': x}}  # refused\ny = d['a']"),
-    Refusal("keyword unpacking in calls (`f(**kwargs)`)", (ast.keyword,),
-            "keyword unpacking (**kwargs) in calls is not supported", "pass the keywords explicitly",
-            applies=lambda node, ctx: node.arg is None,
-            example="y = max(x, **{})  # refused"),
     Refusal("augmented assignment into an attribute (`obj.a += v`)", (ast.AugAssign,),
             "augmented assignment into an attribute is not supported",
             "write obj.attr = obj.attr + ... on a new object, or use a plain variable",

@@ -155,12 +155,35 @@ class ParsedFunction:
         # Classes of local variables known from annotations or from the
         # call that led here (``self`` of a method).
         self.types: dict[str, type] = {}
+        # Classes of the items of local lists, tuples and dicts (annotated
+        # ``layers: list[Layer]``, or built of objects of one class): a loop
+        # over one knows its variable's class (desugar.py).
+        self.element_types: dict[str, type] = {}
+        # Whether the function was a generator (its tree returns the list it yields).
+        self.generator = False
         args = tree.args
         for arg in args.posonlyargs + args.args + args.kwonlyargs:
             if arg.annotation is not None:
                 annotation = self.resolve_global(arg.annotation)
-                if isinstance(annotation, type) and annotation.__module__ not in ("builtins", "numpy"):
+                if _user_class(annotation):
                     self.types[arg.arg] = annotation
+                elif isinstance(arg.annotation, ast.Subscript):
+                    item = self.element_annotation(arg.annotation)
+                    if item is not None:
+                        self.element_types[arg.arg] = item
+
+    def element_annotation(self, node: ast.Subscript) -> type | None:
+        """``Cls`` of ``list[Cls]``, ``tuple[Cls, ...]``, ``dict[str, Cls]``,
+        ``Sequence[Cls]`` (and the like), when a user class."""
+        base = getattr(self.resolve_global(node.value), "__name__", "")
+        if base not in ("list", "tuple", "dict", "Sequence", "Iterable", "Mapping", "List", "Tuple", "Dict"):
+            return None
+        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        items = [i for i in items if not (isinstance(i, ast.Constant) and i.value is Ellipsis)]
+        if not items:
+            return None
+        found = self.resolve_global(items[-1])
+        return found if _user_class(found) and (base in ("dict", "Mapping", "Dict") or len(items) == 1) else None
 
     def resolve_global(self, node: ast.expr):
         """Resolve ``node`` ignoring local names (for annotations)."""
@@ -196,6 +219,10 @@ class ParsedFunction:
                 _note((id(base), node.attr), ("attribute", base, node.attr, raw_attribute(base, node.attr)))
             return getattr(base, node.attr, UNRESOLVED)
         return UNRESOLVED
+
+
+def _user_class(obj) -> bool:
+    return isinstance(obj, type) and obj.__module__ not in ("builtins", "numpy")
 
 
 def local_names(tree: ast.FunctionDef) -> set[str]:
@@ -247,20 +274,21 @@ def parse_function(func) -> ParsedFunction:
             f"cannot read the source of {func.__qualname__} ({e}); define it in a file "
             "(functions typed into a REPL or built by exec have no source)"
         ) from None
-    source = textwrap.dedent("".join(lines))
-    try:
-        module = ast.parse(source)
-    except SyntaxError as e:
-        raise SourceUnavailableError(f"cannot parse the source of {func.__qualname__}: {e}") from None
-    tree = module.body[0]
-    if isinstance(tree, ast.AsyncFunctionDef):
-        raise TangentSyntaxError(f"{filename}:{first_line}: async functions cannot be differentiated")
-    if not isinstance(tree, ast.FunctionDef):
-        raise SourceUnavailableError(
-            f"{filename}:{first_line}: {func.__qualname__} is a lambda or its source is not a "
-            "def statement; write it as a def"
-        )
-    ast.increment_lineno(tree, max(first_line, 1) - 1)
+    if func.__name__ == "<lambda>":
+        tree = _lambda_def(func, lines, first_line, filename)
+    else:
+        source = textwrap.dedent("".join(lines))
+        try:
+            module = ast.parse(source)
+        except SyntaxError as e:
+            raise SourceUnavailableError(f"cannot parse the source of {func.__qualname__}: {e}") from None
+        tree = module.body[0]
+        if isinstance(tree, ast.AsyncFunctionDef):
+            raise TangentSyntaxError(f"{filename}:{first_line}: async functions cannot be differentiated")
+        if not isinstance(tree, ast.FunctionDef):
+            raise SourceUnavailableError(
+                f"{filename}:{first_line}: the source of {func.__qualname__} is not a def statement; write it as a def")
+        ast.increment_lineno(tree, max(first_line, 1) - 1)
     tree.decorator_list = []
     try:
         with open(filename, encoding="utf-8") as fh:
@@ -271,5 +299,118 @@ def parse_function(func) -> ParsedFunction:
         file_lines = [line.rstrip("\n") for line in linecache.getlines(filename)]
     origin = Origin(filename, file_lines, func.__qualname__)
     origin.derived_from = getattr(func, "tangent_derived_from", None)
+    parsed_generator = _generators_as_lists(tree, origin)
 
-    return ParsedFunction(func, tree, origin, Namespace(func))
+    parsed = ParsedFunction(func, tree, origin, Namespace(func))
+    parsed.generator = parsed_generator  # read into a list: only its callers can be differentiated
+    return parsed
+
+
+def _lambda_def(func, lines: list[str], first_line: int, filename: str) -> ast.FunctionDef:
+    """``def <name>(params): return body`` for a lambda, with the file's line
+    numbers. The lambda is found among those starting on its line by the
+    columns its code was compiled from; two that cannot be told apart are
+    refused."""
+    source = "".join(lines)
+    try:  # ``if 1:`` keeps an indented statement's columns
+        module = ast.parse("if 1:\n" + source if source[:1].isspace() else source)
+        shift = first_line - 2 if source[:1].isspace() else first_line - 1
+    except SyntaxError:
+        module, shift = None, 0
+    found = [node for node in ast.walk(module)] if module is not None else []
+    lambdas = [n for n in found if isinstance(n, ast.Lambda) and n.lineno + shift == func.__code__.co_firstlineno]
+    positions = [(line, col) for line, _, col, end in func.__code__.co_positions()
+                 if line is not None and col is not None and end is not None and end > col]
+    if len(lambdas) > 1 and positions:
+        def holds(lam):
+            body = lam.body
+            start, end = (body.lineno + shift, body.col_offset), (body.end_lineno + shift, body.end_col_offset)
+            return all(start <= pos <= end for pos in positions)
+        lambdas = [lam for lam in lambdas if holds(lam)] or lambdas
+    if len(lambdas) != 1:
+        why = "two lambdas on that line cannot be told apart" if lambdas else "its source could not be read"
+        raise TangentSyntaxError(f"{filename}:{func.__code__.co_firstlineno}: cannot differentiate this lambda: {why}\n"
+                                 "    assign each lambda on a line of its own, or write it as a def")
+    lam = lambdas[0]
+    ast.increment_lineno(lam, shift)
+    parent = next((n for n in found if isinstance(n, ast.Assign) and n.value is lam
+                   and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)), None)
+    name = parent.targets[0].id if parent is not None else "lambda_"
+    tree = ast.FunctionDef(name=name, args=lam.args, body=[ast.Return(value=lam.body)], decorator_list=[],
+                           returns=None, type_params=[])
+    return ast.fix_missing_locations(ast.copy_location(tree.body[0], lam) and ast.copy_location(tree, lam))
+
+
+class _Yields(ast.NodeTransformer):
+    """A generator's body made to build the list of what it yields."""
+
+    def __init__(self, items: str):
+        self.items = items
+
+    def _append(self, value: ast.expr, at: ast.AST) -> ast.stmt:
+        call = ast.Call(func=ast.Attribute(value=ast.Name(id=self.items, ctx=ast.Load()), attr="append",
+                                           ctx=ast.Load()), args=[value], keywords=[])
+        return ast.copy_location(ast.Expr(value=call), at)
+
+    def visit_Expr(self, node):
+        if isinstance(node.value, ast.Yield):
+            return self._append(node.value.value or ast.Constant(value=None), node)
+        if isinstance(node.value, ast.YieldFrom):
+            item = self.items + "_item"
+            loop = ast.For(target=ast.Name(id=item, ctx=ast.Store()), iter=node.value.value,
+                           body=[self._append(ast.Name(id=item, ctx=ast.Load()), node)], orelse=[])
+            return ast.copy_location(loop, node)
+        return node
+
+    def visit_Return(self, node):
+        if node.value is not None:
+            return node  # refused below
+        return ast.copy_location(ast.Return(value=ast.Name(id=self.items, ctx=ast.Load())), node)
+
+    def visit_FunctionDef(self, node):
+        return node  # a scope of its own
+
+    visit_Lambda = visit_AsyncFunctionDef = visit_ClassDef = visit_FunctionDef
+
+
+def _own_nodes(fdef: ast.FunctionDef):
+    todo = list(fdef.body)
+    while todo:
+        node = todo.pop()
+        yield node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            todo.extend(ast.iter_child_nodes(node))
+
+
+def _generators_as_lists(tree: ast.FunctionDef, origin: Origin) -> bool:
+    """Rewrite each generator function in ``tree`` (itself or a nested def)
+    to return the list of the values it yields: the callers Tangent
+    supports consume a generator entirely (``sum(g(x))``, ``list(g(x))``, a
+    for loop), and a list gives them the same values. A ``yield`` used as a
+    value stays for the fence to refuse; ``return value`` in a generator and
+    ``while True:`` without a way out are refused here. Returns whether
+    ``tree`` itself was a generator."""
+    generator = False
+    for fdef in [n for n in walk_list(tree) if isinstance(n, ast.FunctionDef)]:
+        own = list(_own_nodes(fdef))
+        if not any(isinstance(n, ast.Expr) and isinstance(n.value, (ast.Yield, ast.YieldFrom)) for n in own):
+            continue
+        first = min((n for n in own if isinstance(n, ast.Expr) and isinstance(n.value, (ast.Yield, ast.YieldFrom))),
+                    key=lambda n: (n.lineno, n.col_offset))
+        for node in own:
+            if isinstance(node, ast.Return) and node.value is not None:
+                raise origin.error(TangentSyntaxError, first, "a generator that also returns a value (line "
+                                   f"{node.lineno}) cannot be differentiated", "end it with a bare return, or return a list")
+            if isinstance(node, ast.While) and isinstance(node.test, ast.Constant) and node.test.value \
+                    and not any(isinstance(n, (ast.Break, ast.Return)) for n in ast.walk(node)):
+                raise origin.error(TangentSyntaxError, node, "an endless generator cannot be differentiated: "
+                                   "Tangent reads a generator into a list", "yield a finite number of values, or return a list")
+        taken = {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name)}
+        items = next(f"yielded{k or ''}" for k in range(len(taken) + 1) if f"yielded{k or ''}" not in taken)
+        start = ast.copy_location(ast.Assign(targets=[ast.Name(id=items, ctx=ast.Store())],
+                                             value=ast.List(elts=[], ctx=ast.Load())), fdef.body[0])
+        fdef.body = [start] + [_Yields(items).visit(s) for s in fdef.body]
+        fdef.body.append(ast.copy_location(ast.Return(value=ast.Name(id=items, ctx=ast.Load())), fdef.body[-1]))
+        ast.fix_missing_locations(fdef)
+        generator = generator or fdef is tree
+    return generator

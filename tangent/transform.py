@@ -315,6 +315,9 @@ class Session:
         origin = parsed.origin
         self.derived_from = getattr(origin, "derived_from", None) or (
             f"{os.path.basename(origin.filename)}:{tree.lineno} (in {origin.func_name})")
+        if getattr(parsed, "generator", False):
+            raise parsed.origin.error(TangentSyntaxError, tree, "a generator cannot be differentiated itself",
+                                      "differentiate a function that consumes it, e.g. sum(g(x)) or list(g(x))")
         if tree.args.vararg or tree.args.kwarg:
             raise parsed.origin.error(TangentSyntaxError, tree, "functions with *args or **kwargs cannot be differentiated yet",
                                       "give the function explicit parameters")

@@ -26,7 +26,8 @@ PACKAGE = pathlib.Path(tangent.__file__).parent
 LAYERS: list[tuple[str, set[str]]] = [
     ("base", {"errors", "naming", "astwalk", "name_counts", "ir", "runtime", "rules", "templates", "surgery", "display"}),
     ("frontend", {"frontend", "resolve"}),
-    ("normalization", {"controlflow", "desugar", "normalize", "anf", "anf_expressions", "fence"}),
+    ("normalization", {"controlflow", "desugar", "desugar_calls", "function_values", "inlining", "normalize", "anf",
+                       "anf_expressions", "fence"}),
     ("analyses", {"cfg", "activity", "kinds", "aliases", "sharing", "mutations", "calls", "shapes",
                   "private_arguments"}),
     ("differentiation", {"differentiator", "reverse", "forward", "forward_zeros", "forward_containers", "tape",

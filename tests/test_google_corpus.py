@@ -29,7 +29,6 @@ from tests.utils import assert_tree_close, numeric_grad  # noqa: E402
 
 ALL = corpus.MODES
 REFUSED = {
-    **{("dict_wrapper", m): "dict(a=..., b=...) as a call" for m in ALL},
     **{(name, "rev_over_rev"): "reverse mode over a derivative that writes array elements (y[i] = ...)"
        for name in ("active_subscript", "init_array_grad_maybe_active", "rnn", "test_subscript2", "test_subscript3")},
 }
