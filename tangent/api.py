@@ -135,6 +135,7 @@ def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "rever
                         derivative = _transform(func, wrt, mode, optimized, preserve_result, check_scalar,
                                                 check_finite)
                 store(func, options, (derivative, tuple(deps.values()), version))
+                derivative.tangent_generators = _generators_read(deps.values())
     if verbose:
         print(derivative.tangent_source)
     if check_dims is False and mode == "reverse" and motion == "joint" and not check_scalar:
@@ -343,6 +344,40 @@ def hessian(func: Callable, wrt: int | Sequence[int] = 0, *, optimized: bool = T
     return _once_on_the_caller(hessian_of, func, wrt, optimized=optimized)
 
 
+def _generators_read(deps) -> tuple:
+    """The random generators a derivative draws from that are not its
+    arguments: global ``RandomState``/``Generator`` objects its functions
+    read, and the one behind NumPy's module-level draws (``np.random.randn``
+    is a method of a global ``RandomState``)."""
+    found = {}
+    for dep in deps:
+        value = dep[-1]
+        owner = getattr(value, "__self__", None)
+        for candidate in (value, owner):
+            if isinstance(candidate, _GENERATORS):
+                found[id(candidate)] = candidate
+    return tuple(found.values())
+
+
+def _global_generators(func) -> tuple:
+    """The generators among ``func``'s module globals, and NumPy's global one."""
+    values = list(getattr(func, "__globals__", {}).values()) + [np.random.random_sample]
+    return _generators_read([(v,) for v in values])
+
+
+def _generator_state(generator):
+    if isinstance(generator, np.random.RandomState):
+        return generator.get_state()
+    return generator.bit_generator.state
+
+
+def _set_generator_state(generator, state) -> None:
+    if isinstance(generator, np.random.RandomState):
+        generator.set_state(state)
+    else:
+        generator.bit_generator.state = state
+
+
 def _once_on_the_caller(make: Callable, func: Callable, wrt, **options) -> Callable:
     """``make(autodiff, func, wrt, **options)`` (jacobian_of, hessian_of),
     for a ``func`` that may write into its arguments or draw from a random
@@ -361,6 +396,9 @@ def _once_on_the_caller(make: Callable, func: Callable, wrt, **options) -> Calla
         return copies
 
     def on_copies(*args):
+        for generator in _global_generators(func):
+            if id(generator) in entry_states:
+                _set_generator_state(generator, entry_states[id(generator)])
         return func(*copied(args))  # (the reverse sweeps' Jacobian calls func for the result's shape)
 
     on_copies.__signature__ = inspect.signature(func)
@@ -372,7 +410,16 @@ def _once_on_the_caller(make: Callable, func: Callable, wrt, **options) -> Calla
             return wrappers[id(derivative)]
         writes = "write_back_arguments(" in getattr(derivative, "tangent_source", "")
 
+        # (a derivative of a generated gradient, as in hessian, draws where the gradient does)
+        generators = tuple({id(g): g for source in (derivative, real.get(id(f), f))
+                            for g in getattr(source, "tangent_generators", ())}.values())
+
         def run(*args):
+            for generator in generators:  # every sweep draws what the first one drew
+                if id(generator) in entry_states:
+                    _set_generator_state(generator, entry_states[id(generator)])
+                else:
+                    entry_states[id(generator)] = _generator_state(generator)
             if writes or any(isinstance(a, _GENERATORS) for a in args):
                 return derivative(*copied(args))
             return derivative(*args)
@@ -389,8 +436,13 @@ def _once_on_the_caller(make: Callable, func: Callable, wrt, **options) -> Calla
     real[id(on_copies)] = func
     inner = make(autodiff_on_copies, on_copies, wrt, **options)
 
+    entry_states: dict = {}  # id of a global generator -> its state when the first sweep drew
+
     def run_once(*args, **kwargs):
         last.clear()
+        entry_states.clear()
+        for generator in _global_generators(func):
+            entry_states[id(generator)] = _generator_state(generator)  # (func itself may draw first)
         out = inner(*args, **kwargs)
         if last:
             for arg, final in zip(args, last[0]):

@@ -124,3 +124,43 @@ def test_a_shuffle_in_place_of_a_differentiated_value_is_refused():
     with pytest.raises(tangent.TangentError) as info:
         tangent.grad(shuffles)(MU.copy(), fresh("RandomState"))
     assert "test_random_draws.py" in str(info.value) and "rs.shuffle(y)" in str(info.value)
+
+
+GLOBAL_RS = np.random.RandomState(0)
+
+
+def scaled_by_a_global_draw(x):
+    return x * GLOBAL_RS.randn(3)
+
+
+def sine_scaled_by_a_module_draw(x):
+    return np.sin(x) * np.random.randn(3)
+
+
+def global_draw_energy(x):
+    return np.sum(x * x * GLOBAL_RS.randn(3))
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_jacobian_sweeps_draw_one_number_from_a_global_generator(mode):
+    """Each sweep of a Jacobian calls the derivative; a global generator
+    advanced between them, so each column came from another draw (diagonal
+    entries of three different draws, silently). Every sweep now draws what
+    the first drew: the Jacobian of x * e for one draw e."""
+    x = np.arange(1.0, 4.0)
+    GLOBAL_RS.seed(0)
+    J = tangent.jacobian(scaled_by_a_global_draw, mode=mode)(x)
+    e = np.random.RandomState(0).randn(3)
+    assert_tree_close(J, np.diag(e))
+    np.random.seed(1)
+    J = tangent.jacobian(sine_scaled_by_a_module_draw, mode=mode)(x)
+    np.random.seed(1)
+    assert_tree_close(J, np.diag(np.cos(x) * np.random.randn(3)))
+
+
+def test_hessian_sweeps_draw_one_number_from_a_global_generator():
+    x = np.arange(1.0, 4.0)
+    GLOBAL_RS.seed(3)
+    H = tangent.hessian(global_draw_energy)(x)
+    e = np.random.RandomState(3).randn(3)
+    assert_tree_close(H, np.diag(2.0 * e))
