@@ -25,6 +25,7 @@ from .errors import (
     TangentSyntaxError,
 )
 from .rules import adjoint, nondifferentiable, tangent_rule
+from .runtime.checkpointing import checkpoint, checkpointed
 from .surgery import insert_grad_of, stop_gradient
 
 __version__ = "0.1.0"
@@ -34,5 +35,5 @@ show_generated_lines_in_uncaught_tracebacks()
 __all__ = [
     "autodiff", "clear_cache", "grad", "hessian", "hvp", "jacobian", "jvp", "source", "value_and_grad", "vjp", "adjoint", "tangent_rule", "nondifferentiable",
     "TangentError", "TangentSyntaxError", "NoDerivativeError", "SourceUnavailableError",
-    "NonFiniteGradientError", "insert_grad_of", "stop_gradient", "testing",
+    "NonFiniteGradientError", "insert_grad_of", "stop_gradient", "testing", "checkpoint", "checkpointed",
 ]

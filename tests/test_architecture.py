@@ -29,7 +29,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("normalization", {"controlflow", "desugar", "normalize", "anf", "anf_expressions", "fence"}),
     ("analyses", {"cfg", "activity", "kinds", "aliases", "sharing", "mutations", "calls", "shapes"}),
     ("differentiation", {"differentiator", "reverse", "forward", "forward_zeros", "forward_containers", "tape",
-                         "adjoints", "assign_adjoints", "container_adjoints", "shape_variants"}),
+                         "adjoints", "assign_adjoints", "container_adjoints", "shape_variants", "checkpointing"}),
     ("optimization", {"optimize"}),
     ("code generation", {"codegen"}),
     ("driver", {"transform"}),

@@ -1,0 +1,126 @@
+"""Memory and time of checkpointed gradients (issue 14).
+
+For a tanh RNN (hidden 256, loss = sum of the final state) at several
+sequence lengths, and for a 1-D heat equation, the script prints the peak
+traced memory (``tracemalloc``) and the time of one gradient call with:
+no checkpointing, ``tangent.checkpoint(cell)`` in the loop,
+``tangent.checkpointed(range(T), snapshots=k)`` for k = 10, 60, sqrt(T),
+and ``tangent.grad(f, memory_limit=...)``. Each gradient is compared with
+the plain one (max abs difference, printed). The first call of a gradient
+specialises it; the figures are of a later call.
+
+Usage::
+
+    python benchmarks/checkpointing.py            # T = 1,000 / 4,000 / 16,000 and heat 10^5 steps
+    python benchmarks/checkpointing.py --quick    # T = 200 / 1,000 and heat 10^4 steps
+
+Runs on one thread (the BLAS thread variables are set before NumPy loads).
+"""
+
+import os
+
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
+os.environ["OMP_NUM_THREADS"] = "1"
+os.environ["MKL_NUM_THREADS"] = "1"
+
+import argparse  # noqa: E402
+import math  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import tangent  # noqa: E402
+
+HIDDEN = 256
+
+
+def cell(W, h, x):
+    return np.tanh(W @ h + x)
+
+
+def rnn_plain(W, h, xs):
+    for t in range(xs.shape[0]):
+        h = cell(W, h, xs[t])
+    return np.sum(h)
+
+
+def rnn_checkpoint(W, h, xs):
+    for t in range(xs.shape[0]):
+        h = tangent.checkpoint(cell)(W, h, xs[t])
+    return np.sum(h)
+
+
+def rnn_snapshots(W, h, xs, k):
+    for t in tangent.checkpointed(range(xs.shape[0]), snapshots=k):
+        h = cell(W, h, xs[t])
+    return np.sum(h)
+
+
+def measure(df, args, repeat=1):
+    """(peak traced bytes, seconds, result) of a call of ``df`` (after a first call)."""
+    df(*args)
+    best = math.inf
+    for _ in range(repeat):
+        tracemalloc.start()
+        start = time.perf_counter()
+        out = df(*args)
+        seconds = time.perf_counter() - start
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        best = min(best, seconds)
+    # time without tracing (tracemalloc slows allocation down)
+    times = []
+    for _ in range(max(repeat, 1)):
+        start = time.perf_counter()
+        df(*args)
+        times.append(time.perf_counter() - start)
+    return peak, min(times), out
+
+
+def difference(a, b):
+    return max(float(np.max(np.abs(x - y))) for x, y in zip(a, b))
+
+
+def rnn_rows(T):
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(HIDDEN, HIDDEN)) / math.sqrt(HIDDEN)
+    h = rng.normal(size=HIDDEN)
+    xs = rng.normal(size=(T, HIDDEN))
+    args = (W, h, xs)
+    plain = tangent.grad(rnn_plain, wrt=(0, 1))
+    peak0, time0, ref = measure(plain, args)
+    rows = [(f"rnn T={T}", "plain", peak0, time0, 0.0, peak0, time0)]
+    variants = [("checkpoint(cell)", tangent.grad(rnn_checkpoint, wrt=(0, 1)), args)]
+    snapshots = rnn_snapshots
+    for k in (10, 60, math.isqrt(T)):
+        variants.append((f"snapshots={k}", tangent.grad(snapshots, wrt=(0, 1)), args + (k,)))
+    for label, df, call_args in variants:
+        peak, seconds, out = measure(df, call_args)
+        rows.append((f"rnn T={T}", label, peak, seconds, difference(out, ref), peak0, time0))
+    return rows
+
+
+def show(rows):
+    print(f"{'workload':<16} {'gradient':<24} {'peak MB':>9} {'% plain':>8} {'time s':>8} {'x plain':>8} {'max |diff|':>11}")
+    for work, label, peak, seconds, diff, peak0, time0 in rows:
+        print(f"{work:<16} {label:<24} {peak / 1e6:9.2f} {100 * peak / peak0:7.1f}% {seconds:8.3f} "
+              f"{seconds / time0:8.2f} {diff:11.1e}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller T")
+    parser.add_argument("--T", type=int, nargs="*", help="sequence lengths of the RNN")
+    options = parser.parse_args()
+    lengths = options.T or ([200, 1000] if options.quick else [1000, 4000, 16000])
+    rows = []
+    for T in lengths:
+        rows += rnn_rows(T)
+    show(rows)
+
+
+if __name__ == "__main__":
+    main()
