@@ -13,6 +13,7 @@ Usage::
 
     python benchmarks/checkpointing.py            # T = 1,000 / 4,000 / 16,000 and heat 10^5 steps
     python benchmarks/checkpointing.py --quick    # T = 200 / 1,000 and heat 10^4 steps
+    python benchmarks/checkpointing.py --T 4000 --no-heat
 
 Runs on one thread (the BLAS thread variables are set before NumPy loads).
 """
@@ -59,6 +60,12 @@ def rnn_snapshots(W, h, xs, k):
     return np.sum(h)
 
 
+def heat(u, r, steps):
+    for _t in range(steps):
+        u = u + r * (np.roll(u, 1) - 2.0 * u + np.roll(u, -1))
+    return np.sum(u * u)
+
+
 def measure(df, args, repeat=1):
     """(peak traced bytes, seconds, result) of a call of ``df`` (after a first call)."""
     df(*args)
@@ -97,16 +104,40 @@ def rnn_rows(T):
     snapshots = rnn_snapshots
     for k in (10, 60, math.isqrt(T)):
         variants.append((f"snapshots={k}", tangent.grad(snapshots, wrt=(0, 1)), args + (k,)))
+    limit = "2.5 MB"  # (the adjoint of W and its parts take about 1 MB whatever T)
+    variants.append((f"memory_limit={limit}", tangent.grad(rnn_plain, wrt=(0, 1), memory_limit=limit), args))
     for label, df, call_args in variants:
         peak, seconds, out = measure(df, call_args)
+        if label.startswith("memory_limit"):
+            label += " (within)" if peak <= tangent.runtime.checkpointing.parse_memory(limit) else " (OVER)"
         rows.append((f"rnn T={T}", label, peak, seconds, difference(out, ref), peak0, time0))
     return rows
 
 
+def heat_rows(steps, points, plain_steps):
+    """The heat equation: plain at ``plain_steps`` (the tape of 10^5 steps
+    does not fit), memory_limit at ``steps``; the limit is checked."""
+    u = np.sin(np.linspace(0.0, 2 * np.pi, points))
+    r = 0.25
+    rows = []
+    plain = tangent.grad(heat, wrt=(0, 1))
+    peak0, time0, ref = measure(plain, (u, r, plain_steps))
+    rows.append((f"heat {plain_steps}", f"plain (N={points})", peak0, time0, 0.0, peak0, time0))
+    short = tangent.grad(heat, wrt=(0, 1), memory_limit="1 MB")
+    peak, seconds, out = measure(short, (u, r, plain_steps))
+    rows.append((f"heat {plain_steps}", "memory_limit=1 MB", peak, seconds, difference(out, ref), peak0, time0))
+    for limit in ("1 MB", "10 MB"):
+        df = tangent.grad(heat, wrt=(0, 1), memory_limit=limit)
+        peak, seconds, out = measure(df, (u, r, steps))
+        within = "within" if peak <= tangent.runtime.checkpointing.parse_memory(limit) else "OVER"
+        rows.append((f"heat {steps}", f"memory_limit={limit} ({within})", peak, seconds, math.nan, math.nan, math.nan))
+    return rows
+
+
 def show(rows):
-    print(f"{'workload':<16} {'gradient':<24} {'peak MB':>9} {'% plain':>8} {'time s':>8} {'x plain':>8} {'max |diff|':>11}")
+    print(f"{'workload':<16} {'gradient':<30} {'peak MB':>9} {'% plain':>8} {'time s':>8} {'x plain':>8} {'max |diff|':>11}")
     for work, label, peak, seconds, diff, peak0, time0 in rows:
-        print(f"{work:<16} {label:<24} {peak / 1e6:9.2f} {100 * peak / peak0:7.1f}% {seconds:8.3f} "
+        print(f"{work:<16} {label:<30} {peak / 1e6:9.2f} {100 * peak / peak0:7.1f}% {seconds:8.3f} "
               f"{seconds / time0:8.2f} {diff:11.1e}")
 
 
@@ -114,12 +145,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller T")
     parser.add_argument("--T", type=int, nargs="*", help="sequence lengths of the RNN")
+    parser.add_argument("--no-heat", action="store_true", help="the RNN only")
     options = parser.parse_args()
     lengths = options.T or ([200, 1000] if options.quick else [1000, 4000, 16000])
     rows = []
     for T in lengths:
         rows += rnn_rows(T)
+    if not options.no_heat:
+        rows += heat_rows(10**4 if options.quick else 10**5, 1000, 10**3 if options.quick else 10**4)
     show(rows)
+    print("(% plain and x plain: against the plain gradient of the same workload and length; the heat equation's "
+          "plain tape at the longest length does not fit: only memory_limit runs there)")
 
 
 if __name__ == "__main__":

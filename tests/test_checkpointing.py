@@ -505,3 +505,14 @@ def test_bad_memory_limit(limit):
 def test_memory_limit_is_for_reverse_mode():
     with pytest.raises(tangent.TangentError, match="memory_limit is for reverse mode"):
         tangent.autodiff(heat, mode="forward", memory_limit="1 MB")
+
+
+def test_hvp_through_a_checkpointed_loop_is_refused_clearly():
+    W, h, xs = rnn_args(T=4)
+    with pytest.raises(tangent.TangentSyntaxError, match="checkpointed loop again .hvp") as info:
+        tangent.hvp(rnn_loop, wrt=(1,))(W, h, xs, 2, h)
+    assert "test_checkpointing.py:" in str(info.value)
+    # forward mode alone: the loop as written
+    v = np.ones_like(h)
+    got = tangent.jvp(rnn_loop, wrt=(1,))(W, h, xs, 2, v)
+    np.testing.assert_allclose(got, tangent.jvp(rnn_loop_plain, wrt=(1,))(W, h, xs, 2, v), rtol=0, atol=1e-12)

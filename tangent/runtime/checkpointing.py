@@ -93,10 +93,7 @@ def state_bytes(state) -> int:
 def binomial(s: int, t: int) -> int:
     """beta(s, t) = C(s + t, s): how many steps ``s`` snapshots reverse with
     at most ``t`` forward runs of each step (Griewank's bound)."""
-    out = 1
-    for i in range(1, s + 1):
-        out = out * (t + i) // i
-    return out
+    return math.comb(s + t, s)
 
 
 def repetitions(steps: int, snapshots: int) -> int:
@@ -291,3 +288,11 @@ def checkpointed_loop_adjoint(record: LoopRecord, fwd, bwd, positions: tuple, se
     values = record.initial + record.readonly
     out = [dstate[p] if p < n else sums[p] for p in positions]
     return tuple(zeros_like(values[p]) if g is None else g for p, g in zip(positions, out))
+
+
+# Generated code differentiated again (tangent.hvp is forward mode over the
+# gradient; grad of grad) meets these drivers: refused, by calls.py.
+_REFUSAL = ("differentiating the gradient of a checkpointed loop again (hvp, grad of grad) is not supported yet",
+            "use tangent.checkpoint(cell) for the loop's body, or a plain range loop (and no memory_limit)")
+checkpointed_loop.tangent_refusal = _REFUSAL
+checkpointed_loop_adjoint.tangent_refusal = _REFUSAL
