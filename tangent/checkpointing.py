@@ -397,7 +397,7 @@ class CheckpointedLoops:
         value = call(driver, name(plan.record), name(plan.fwd), name(plan.bwd), positions,
                      ast.Tuple(elts=seeds, ctx=ast.Load()))
         targets = ast.Tuple(elts=[ast.Name(id=p, ctx=ast.Store()) for p in parts], ctx=ast.Store())
-        code: list[ast.stmt] = [self.loop_comment(stmt, "its steps reversed (recomputed from the snapshots)"),
+        code: list[ast.stmt] = [self.loop_comment(stmt, "its steps reversed, recomputed from the snapshots"),
                                 ast.copy_location(ast.Assign(targets=[targets], value=value), stmt)]
         for c in plan.carried:
             state.pop(c, None)

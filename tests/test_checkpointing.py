@@ -516,3 +516,73 @@ def test_hvp_through_a_checkpointed_loop_is_refused_clearly():
     v = np.ones_like(h)
     got = tangent.jvp(rnn_loop, wrt=(1,))(W, h, xs, 2, v)
     np.testing.assert_allclose(got, tangent.jvp(rnn_loop_plain, wrt=(1,))(W, h, xs, 2, v), rtol=0, atol=1e-12)
+
+
+# ------------------------------------------------------------ other array libraries
+try:
+    import torch
+except ImportError:  # (the tests that use it skip)
+    torch = None
+try:
+    import jax
+    import jax.numpy as jnp
+except ImportError:
+    jax = jnp = None
+
+
+def torch_cell(W, h, x):
+    return torch.tanh(W @ h + x)
+
+
+def library_rnn_call(W, h, xs):
+    for t in range(xs.shape[0]):
+        h = tangent.checkpoint(torch_cell)(W, h, xs[t])
+    return torch.sum(h * h)
+
+
+def library_rnn_loop(W, h, xs):
+    for t in tangent.checkpointed(range(xs.shape[0]), snapshots=2):
+        h = torch.tanh(W @ h + xs[t])
+    return torch.sum(h * h)
+
+
+def library_rnn_plain(W, h, xs):
+    for t in range(xs.shape[0]):
+        h = torch.tanh(W @ h + xs[t])
+    return torch.sum(h * h)
+
+
+@pytest.mark.parametrize("f", [library_rnn_call, library_rnn_loop])
+@pytest.mark.skipif(torch is None, reason="torch is not installed")
+def test_torch_tensors(f):
+    W, h, xs = (torch.tensor(a) for a in rnn_args(T=6))
+    got = tangent.grad(f, wrt=(0, 1))(W, h, xs)
+    ref = tangent.grad(library_rnn_plain, wrt=(0, 1))(W, h, xs)
+    for g, r, i in zip(got, ref, (0, 1)):
+        assert isinstance(g, torch.Tensor) and g.dtype == torch.float64
+        np.testing.assert_allclose(g.numpy(), r.numpy(), rtol=0, atol=1e-10)
+        fd = numeric_grad(lambda *a: float(library_rnn_plain(*(torch.tensor(v) for v in a))),
+                          [a.numpy() for a in (W, h, xs)], i)
+        np.testing.assert_allclose(g.numpy(), fd, rtol=1e-5, atol=1e-6)
+
+
+def jax_rnn_loop(W, h, xs):
+    for t in tangent.checkpointed(range(xs.shape[0]), snapshots=3):
+        h = jnp.tanh(W @ h + xs[t])
+    return jnp.sum(h * h)
+
+
+def jax_rnn_plain(W, h, xs):
+    for t in range(xs.shape[0]):
+        h = jnp.tanh(W @ h + xs[t])
+    return jnp.sum(h * h)
+
+
+@pytest.mark.skipif(jax is None, reason="jax is not installed")
+def test_jax_arrays():
+    jax.config.update("jax_enable_x64", True)
+    W, h, xs = (jax.numpy.asarray(a) for a in rnn_args(T=6))
+    got = tangent.grad(jax_rnn_loop, wrt=(0, 1))(W, h, xs)
+    ref = jax.grad(jax_rnn_plain, argnums=(0, 1))(W, h, xs)  # another library's AD
+    for g, r in zip(got, ref):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(r), rtol=1e-10, atol=1e-12)

@@ -294,5 +294,5 @@ def checkpointed_loop_adjoint(record: LoopRecord, fwd, bwd, positions: tuple, se
 # gradient; grad of grad) meets these drivers: refused, by calls.py.
 _REFUSAL = ("differentiating the gradient of a checkpointed loop again (hvp, grad of grad) is not supported yet",
             "use tangent.checkpoint(cell) for the loop's body, or a plain range loop (and no memory_limit)")
-checkpointed_loop.tangent_refusal = _REFUSAL
-checkpointed_loop_adjoint.tangent_refusal = _REFUSAL
+checkpointed_loop.refusal_when_differentiated = _REFUSAL
+checkpointed_loop_adjoint.refusal_when_differentiated = _REFUSAL
