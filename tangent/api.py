@@ -24,6 +24,7 @@ from .frontend import recording, recording_now, unchanged
 from .jacobians import hessian_of, jacobian_of
 from .motion import broadcasting_seed, split_derivative, with_aux
 from .ownership import input_ids, owned_gradients, returning_owned
+from .runtime import checkpointing as _checkpointing
 from .runtime.checkpointing import parse_memory
 from .specialize import Specializations, specializing
 from .transform import Session
@@ -349,3 +350,7 @@ def hessian(func: Callable, wrt: int | Sequence[int] = 0, *, optimized: bool = T
     if not isinstance(wrt, int):
         _normalize_wrt(wrt)
     return hessian_of(autodiff, func, wrt, optimized=optimized)
+
+
+# the checkpointing drivers' forward-mode rules differentiate the loop's step (runtime/checkpointing.py)
+_checkpointing.jvp_of = lambda func, wrt: jvp(func, wrt, preserve_result=True)

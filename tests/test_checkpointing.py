@@ -507,15 +507,33 @@ def test_memory_limit_is_for_reverse_mode():
         tangent.autodiff(heat, mode="forward", memory_limit="1 MB")
 
 
-def test_hvp_through_a_checkpointed_loop_is_refused_clearly():
-    W, h, xs = rnn_args(T=4)
-    with pytest.raises(tangent.TangentSyntaxError, match="checkpointed loop again .hvp") as info:
-        tangent.hvp(rnn_loop, wrt=(1,))(W, h, xs, 2, h)
-    assert "test_checkpointing.py:" in str(info.value)
-    # forward mode alone: the loop as written
-    v = np.ones_like(h)
-    got = tangent.jvp(rnn_loop, wrt=(1,))(W, h, xs, 2, v)
-    np.testing.assert_allclose(got, tangent.jvp(rnn_loop_plain, wrt=(1,))(W, h, xs, 2, v), rtol=0, atol=1e-12)
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_hvp_through_a_checkpointed_loop(k):
+    """Forward over reverse: the drivers' forward rules run the schedule on
+    (value, tangent) pairs."""
+    W, h, xs = rnn_args(T=5)
+    rng = np.random.default_rng(5)
+    vW, vh = rng.normal(size=W.shape), rng.normal(size=h.shape)
+    before = [np.copy(a) for a in (W, h, xs, vW, vh)]
+    got = tangent.hvp(rnn_loop, wrt=(0, 1))(W, h, xs, k, vW, vh)
+    ref = tangent.hvp(rnn_loop_plain, wrt=(0, 1))(W, h, xs, k, vW, vh)
+    dplain = tangent.grad(rnn_loop_plain, wrt=(0, 1))
+    eps = 1e-6
+    plus, minus = dplain(W + eps * vW, h + eps * vh, xs, k), dplain(W - eps * vW, h - eps * vh, xs, k)
+    for g, r, p, m in zip(got, ref, plus, minus):
+        np.testing.assert_allclose(g, r, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(g, (p - m) / (2 * eps), rtol=1e-5, atol=1e-7)
+    for a, b in zip((W, h, xs, vW, vh), before):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_hvp_with_several_carried_values():
+    rng = np.random.default_rng(1)
+    W, h, xs = rnn_args(T=6)
+    U, c = rng.normal(size=W.shape) * 0.3, rng.normal(size=h.shape)
+    v = rng.normal(size=h.shape)
+    got = tangent.hvp(lstm_like, wrt=(3,))(W, U, h, c, xs, v)
+    np.testing.assert_allclose(got, tangent.hvp(lstm_like_plain, wrt=(3,))(W, U, h, c, xs, v), rtol=0, atol=1e-10)
 
 
 # ------------------------------------------------------------ other array libraries
@@ -586,3 +604,13 @@ def test_jax_arrays():
     ref = jax.grad(jax_rnn_plain, argnums=(0, 1))(W, h, xs)  # another library's AD
     for g, r in zip(got, ref):
         np.testing.assert_allclose(np.asarray(g), np.asarray(r), rtol=1e-10, atol=1e-12)
+
+
+def test_split_motion_backward_twice():
+    W, h, xs = rnn_args(T=7)
+    df = tangent.grad(rnn_loop, wrt=(0, 1), motion="split")
+    _, saved = df.forward(W, h, xs, 2)
+    ref = tangent.grad(rnn_loop_plain, wrt=(0, 1))(W, h, xs, 2)
+    for _ in range(2):  # the snapshots freed by the first backward sweep are taken again
+        for g, r in zip(df.backward(saved), ref):
+            np.testing.assert_allclose(g, r, rtol=0, atol=1e-10)

@@ -352,7 +352,7 @@ def load_builtin_rules() -> None:
         _loading.append(True)
         try:
             if not _loaded:
-                from . import builtins_rules, numpy_fast_rules, numpy_rules, runtime_rules  # noqa: F401
+                from . import builtins_rules, checkpointing_rules, numpy_fast_rules, numpy_rules, runtime_rules  # noqa: F401
 
                 try:
                     from . import scipy_rules  # noqa: F401

@@ -179,7 +179,7 @@ def run_backward(step, reverse_step, steps: int, snapshots: int, snaps: dict, ds
     ``step(i, state) -> state`` to advance and ``reverse_step(i, state,
     dstate) -> dstate`` to reverse a step; returns the adjoint of the state
     before the loop. ``snaps`` holds the forward sweep's snapshots (it is
-    emptied)."""
+    emptied: a snapshot is freed once the schedule is done with it)."""
     state = None
     for action in backward_schedule(steps, snapshots):
         match action:
@@ -209,7 +209,7 @@ class LoopRecord:
     sweep: the step function, the loop's values, the read-only arguments,
     the snapshots of the carried state (at most ``snapshots`` of them)."""
 
-    __slots__ = ("step", "values", "snapshots", "readonly", "initial", "snaps")
+    __slots__ = ("step", "values", "snapshots", "readonly", "initial", "snaps", "reversed")
 
     def __init__(self, step, values, snapshots, readonly, initial):
         self.step = step
@@ -218,6 +218,7 @@ class LoopRecord:
         self.readonly = readonly
         self.initial = initial
         self.snaps: dict = {}
+        self.reversed = False  # a backward sweep frees the snapshots as it goes
 
     def advance(self, i: int, state: tuple) -> tuple:
         """The carried state after step ``i`` from ``state`` (the primal)."""
@@ -284,15 +285,112 @@ def checkpointed_loop_adjoint(record: LoopRecord, fwd, bwd, positions: tuple, se
         return new
 
     steps = len(record.values)
+    if record.reversed:  # reversed before (the split motion's backward, called again): the snapshots anew
+        run_forward(record.advance, steps, record.snapshots, record.initial, record.snaps)
+    record.reversed = True
     dstate = run_backward(record.advance, reverse_step, steps, record.snapshots, record.snaps, dstate)
     values = record.initial + record.readonly
     out = [dstate[p] if p < n else sums[p] for p in positions]
     return tuple(zeros_like(values[p]) if g is None else g for p, g in zip(positions, out))
 
 
-# Generated code differentiated again (tangent.hvp is forward mode over the
-# gradient; grad of grad) meets these drivers: refused, by calls.py.
-_REFUSAL = ("differentiating the gradient of a checkpointed loop again (hvp, grad of grad) is not supported yet",
-            "use tangent.checkpoint(cell) for the loop's body, or a plain range loop (and no memory_limit)")
-checkpointed_loop.refusal_when_differentiated = _REFUSAL
-checkpointed_loop_adjoint.refusal_when_differentiated = _REFUSAL
+# ------------------------------------------------------------ forward over reverse
+# tangent.hvp differentiates the generated gradient in forward mode; the rules
+# of the two drivers (rules/checkpointing_rules.py) call these, which run the
+# same schedule on (value, tangent) pairs with the forward-mode derivatives of
+# the step, of its fwd and of its bwd. ``jvp_of(func, wrt)`` is set by
+# tangent.api: a function of (*args, *tangents) -> (tangent, result).
+jvp_of = None
+
+
+class TangentRecord:
+    """The tangent of a ``LoopRecord``: its snapshots again, as (value,
+    tangent) pairs (the record's own are freed by its backward sweep), and
+    the tangents of the read-only values."""
+
+    __slots__ = ("snaps", "readonly")
+
+    def __init__(self, snaps: dict, readonly: tuple):
+        self.snaps = snaps
+        self.readonly = readonly
+
+
+def _tangents(tangents, values) -> tuple:
+    """Tangents (None or missing: zeros) of ``values``."""
+    tangents = tuple(tangents) if isinstance(tangents, (tuple, list)) else (None,) * len(values)
+    return tuple(zeros_like(v) if t is None else t for t, v in zip(tangents, values))
+
+
+def _pair_advance(step, values, readonly, dreadonly):
+    """advance(i, (state, dstate)) for the schedule, on pairs."""
+    n_args = None
+
+    def advance(i, pair):
+        nonlocal n_args
+        state, dstate = pair
+        positions = tuple(range(1, 1 + len(state) + len(readonly)))
+        tangent, out = jvp_of(step, positions)(values[i], *state, *readonly, *dstate, *dreadonly)
+        if len(state) == 1:
+            return (out,), (tangent,)
+        return tuple(out), _tangents(tangent, out)
+    return advance
+
+
+def checkpointed_loop_tangent(step, values, snapshots, carried, readonly, dcarried, dreadonly) -> tuple:
+    """The tangent of ``checkpointed_loop(step, values, snapshots, carried,
+    readonly)``: of the carried values after the loop, then a
+    ``TangentRecord`` (the same snapshots, with their tangents)."""
+    steps = len(values)
+    if snapshots is None:
+        snapshots = default_snapshots(steps)
+    carried, readonly = tuple(carried), tuple(readonly)
+    dcarried, dreadonly = _tangents(dcarried, carried), _tangents(dreadonly, readonly)
+    advance = _pair_advance(step, values, readonly, dreadonly)
+    taken = set(forward_snapshots(steps, snapshots)) if steps else set()
+    pair, dsnaps = (carried, dcarried), {}
+    for i in range(steps):
+        if i in taken:
+            dsnaps[i] = pair
+        pair = advance(i, pair)
+    return (*pair[1], TangentRecord(dsnaps, dreadonly))
+
+
+def checkpointed_loop_adjoint_tangent(record: LoopRecord, drecord: TangentRecord, fwd, bwd, positions, seeds,
+                                      dseeds) -> tuple:
+    """The tangent of ``checkpointed_loop_adjoint(record, fwd, bwd,
+    positions, seeds)`` (forward over reverse: the adjoints' tangents)."""
+    n = len(record.initial)
+    seeds, readonly, dreadonly = tuple(seeds), record.readonly, drecord.readonly
+    dseeds = tuple(dseeds) if isinstance(dseeds, (tuple, list)) else (None,) * len(seeds)
+    adj, dadj = [None] * n, [None] * n
+    for p, seed, dseed in zip([p for p in positions if p < n], seeds, dseeds):
+        adj[p], dadj[p] = seed, dseed
+    sums: dict = {p: (None, None) for p in positions if p >= n}
+    params = tuple(range(1, 1 + n + len(readonly)))
+
+    def reverse_step(i, pair, adjoints):
+        (state, dstate), (adj, dadj) = pair, adjoints
+        dresult_out, (result, tape) = jvp_of(fwd, params)(record.values[i], *state, *readonly, *dstate, *dreadonly)
+        dres, dtape = dresult_out
+        results = (result,) if n == 1 else tuple(result)
+        seed = tuple(a if a is not None else zeros_like(r) for a, r in zip(adj, results))
+        dseed = tuple(t if t is not None else zeros_like(r) for t, r in zip(dadj, results))
+        seed, dseed = (seed[0], dseed[0]) if n == 1 else (seed, dseed)
+        dout, out = jvp_of(bwd, (0, 1))(tape, seed, dtape, dseed)
+        if len(positions) == 1:
+            out, dout = (out,), (dout,)
+        new, dnew = [None] * n, [None] * n
+        for p, g, dg in zip(positions, out, dout):
+            if p < n:
+                new[p], dnew[p] = g, dg
+            else:
+                total, dtotal = sums[p]
+                sums[p] = (add(total, g), add(dtotal, dg))
+        return new, dnew
+
+    pairs = drecord.snaps
+    advance = _pair_advance(record.step, record.values, readonly, dreadonly)
+    adj, dadj = run_backward(advance, reverse_step, len(record.values), record.snapshots, pairs, (adj, dadj))
+    values = record.initial + readonly
+    out = [dadj[p] if p < n else sums[p][1] for p in positions]
+    return tuple(zeros_like(values[p]) if g is None else g for p, g in zip(positions, out))
