@@ -1,17 +1,31 @@
-"""Checkpointed calls in reverse mode: what the forward sweep keeps of them.
+"""Checkpointing in reverse mode: what the forward sweep keeps, and what the
+backward sweep recomputes (docs/checkpointing.md).
 
-Takes: a normalized call ``z = g(...)`` marked by normalization as written
-``tangent.checkpoint(g)(...)`` (the ``checkpoint`` annotation), in the
-function reverse mode differentiates. Gives: the statements of the forward
-sweep (the arguments kept in a tuple, then g's plain primal) and, for the
-backward sweep, the statement recomputing g's tape from the kept arguments
-(``recompute``); ``reverse.ReverseMode`` puts them in place and saves the
-tuple on the tape like any other variable.
+Takes: statements of the normalized function reverse mode differentiates.
 
-Soundness: an argument is kept by reference, so it is copied when the
+* A call ``z = g(...)`` marked by normalization as written
+  ``tangent.checkpoint(g)(...)`` (the ``checkpoint`` annotation):
+  ``CheckpointedCalls`` gives the forward sweep's statements (the arguments
+  kept in a tuple, then g's plain primal) and the backward sweep's
+  recomputation of g's tape from them before ``g_bwd``; the tuple is saved
+  on the tape like any other variable.
+* A loop written ``for t in tangent.checkpointed(range(...), snapshots=k)``
+  (the ``checkpointed`` annotation), or, under ``grad(memory_limit=...)``, a
+  range loop at the top of the entry function: ``CheckpointedLoops`` makes
+  the user's loop body a step function ``step(t, *carried, *read_only) ->
+  carried`` (compiled from the user's lines, ``step_function``), splits it
+  into fwd/bwd like any user function, and replaces the loop by calls of the
+  runtime driver (``runtime.checkpointed_loop`` in the forward sweep,
+  ``runtime.checkpointed_loop_adjoint`` in the backward one), which follows
+  the binomial schedule.
+
+Soundness: a kept argument is held by reference, so it is copied when the
 caller or g (or a function g calls) may write into it, or into a value it
 may share memory with, before the backward sweep reads it
-(``arguments_to_copy``): then the copies hold the values g was called with.
+(``arguments_to_copy``). A checkpointed loop's snapshots are references to
+the carried values, so a loop that writes into a value it does not assign
+is refused (``loop_variables``); the step's own writes into its parameters
+are refused when it is split, as for any user function.
 """
 
 from __future__ import annotations
