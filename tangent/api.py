@@ -198,7 +198,7 @@ def grad(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = T
     ``memory_limit`` (bytes, or a string such as ``"500 MB"``) checkpoints
     the ``range`` loops of ``f`` (docs/checkpointing.md): at the first call
     the number of snapshots of each loop's state is chosen from the sizes
-    seen to keep them within half the limit (a comment in the generated
+    seen to keep the gradient within the limit (a comment in the generated
     source says what was chosen). Example::
 
         def f(x):

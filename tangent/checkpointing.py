@@ -356,7 +356,7 @@ class CheckpointedLoops:
         if written:
             snapshots, what = ir.get(stmt, "checkpointed"), "binomial checkpointing of the loop"
         else:
-            snapshots, what = self.budget_snapshots(carried)
+            snapshots, what = self.budget_snapshots(carried, [r for r in readonly if r in active])
         driver = self.session.bind_global("checkpointed_loop", runtime.checkpointed_loop)
         value = call(driver, name(plan.step), copy.deepcopy(stmt.iter), copy.deepcopy(snapshots),
                      ast.Tuple(elts=[name(c) for c in carried], ctx=ast.Load()),
@@ -366,26 +366,32 @@ class CheckpointedLoops:
         return saves + [self.loop_comment(stmt, what),
                         ast.copy_location(ast.Assign(targets=[targets], value=value), stmt)]
 
-    def budget_snapshots(self, carried: list[str]) -> tuple[ast.expr, str]:
-        """(snapshots, comment) for a loop under the memory limit: as many
-        snapshots of the carried values as half the limit holds (the other
-        half is for one step's tape and the adjoints), counted from the
-        shapes of the first call's values (8 bytes an element), or at run
-        time when they are not known."""
-        budget = self.memory_limit // 2
+    def budget_snapshots(self, carried: list[str], readonly: list[str]) -> tuple[ast.expr, str]:
+        """(snapshots, comment) for a loop under the memory limit, counted
+        from the shapes of the first call's values (8 bytes an element): 80%
+        of what the limit leaves once the adjoints of the read-only values
+        (three arrays each: the sum, a step's part, its making) and one
+        step's tape and adjoint (counted as 24 states) are taken off. When the shapes are not
+        known, at run time, half the limit."""
         limit = f"memory_limit={self.memory_limit / 1e6:g} MB"
-        # (a carried parameter whose shape inference does not follow: the
-        # shape it has on entry, the first call's argument's)
-        shapes = [self.shapes.get(c) or (self.arguments.get(c) or (None, None))[1] for c in carried]
-        if not self.arguments or any(s is None for s in shapes):
+
+        def shape(v):  # (a carried parameter shape inference does not follow: its shape on entry)
+            return self.shapes.get(v) or (self.arguments.get(v) or (None, None))[1]
+
+        shapes, others = [shape(c) for c in carried], [shape(r) for r in readonly]
+        if not self.arguments or any(s is None for s in shapes + others):
+            budget = self.memory_limit // 2
             value = call(self.session.bind_global("snapshots_within", runtime.snapshots_within),
                          ast.Constant(value=budget), ast.Tuple(elts=[name(c) for c in carried], ctx=ast.Load()))
             return value, f"{limit}: binomial checkpointing, snapshots of the state chosen at run time to fit {budget} bytes"
         each = 64 + sum(8 * math.prod(s) + 112 for s in shapes)
-        count = max(1, budget // each)
+        reserved = 24 * each + sum(3 * (8 * math.prod(s) + 112) for s in others)
+        count = max(1, int(0.8 * (self.memory_limit - reserved)) // each)
         state = ", ".join(f"{c} {s}" for c, s in zip(carried, shapes))
-        return ast.Constant(value=count), (f"{limit}: binomial checkpointing with at most {count} snapshots of "
-                                           f"the state ({state}: {each} bytes each), half the limit")
+        return ast.Constant(value=count), (f"{limit}: binomial checkpointing with at most {count} snapshots of the "
+                                           f"state ({state}: {each} bytes each), 80% of the limit less "
+                                           f"{reserved} bytes for one step"
+                                           + (f" and the adjoints of {', '.join(readonly)}" if readonly else ""))
 
     def loop_comment(self, stmt: ast.For, what: str) -> Comment:
         """``# file:line: for t in ...: <what>`` above a driver call."""
