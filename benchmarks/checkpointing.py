@@ -66,10 +66,11 @@ def heat(u, r, steps):
     return np.sum(u * u)
 
 
-def measure(df, args, repeat=1, warm=None):
+def measure(df, args, repeat=1, warm=None, timed=True):
     """(peak traced bytes, seconds, result) of a call of ``df`` after a
     first call (with ``warm``, arguments of the same shapes, if given: the
-    first call specialises the code to the shapes)."""
+    first call specialises the code to the shapes); without ``timed`` the
+    seconds are those of the traced call."""
     df(*(warm or args))
     best = math.inf
     for _ in range(repeat):
@@ -80,6 +81,8 @@ def measure(df, args, repeat=1, warm=None):
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         best = min(best, seconds)
+    if not timed:
+        return peak, best, out
     # time without tracing (tracemalloc slows allocation down)
     times = []
     for _ in range(max(repeat, 1)):
@@ -116,12 +119,20 @@ def rnn_rows(T):
     return rows
 
 
-def heat_rows(steps, points, plain_steps):
+def heat_rows(steps, points, plain_steps, limits_only=False):
     """The heat equation: plain at ``plain_steps`` (the tape of 10^5 steps
-    does not fit), memory_limit at ``steps``; the limit is checked."""
+    does not fit), memory_limit at ``steps``; the limit is checked. With
+    ``limits_only``, only the memory_limit rows at ``steps``."""
     u = np.sin(np.linspace(0.0, 2 * np.pi, points))
     r = 0.25
     rows = []
+    for limit in ("10 MB", "1 MB") if limits_only else ():
+        df = tangent.grad(heat, wrt=(0, 1), memory_limit=limit)
+        peak, seconds, out = measure(df, (u, r, steps), warm=(u, r, 10), timed=False)
+        within = "within" if peak <= tangent.runtime.checkpointing.parse_memory(limit) else "OVER"
+        show([(f"heat {steps}", f"memory_limit={limit} ({within})", peak, seconds, math.nan, math.nan, math.nan)])
+    if limits_only:
+        return []
     plain = tangent.grad(heat, wrt=(0, 1))
     peak0, time0, ref = measure(plain, (u, r, plain_steps))
     rows.append((f"heat {plain_steps}", f"plain (N={points})", peak0, time0, 0.0, peak0, time0))
@@ -151,9 +162,14 @@ def main():
     parser.add_argument("--quick", action="store_true", help="smaller T")
     parser.add_argument("--T", type=int, nargs="*", help="sequence lengths of the RNN")
     parser.add_argument("--no-heat", action="store_true", help="the RNN only")
+    parser.add_argument("--heat-only", action="store_true",
+                        help="only the heat equation's memory_limit rows at 10^5 steps (time: of the traced call)")
     options = parser.parse_args()
     lengths = options.T or ([200, 1000] if options.quick else [1000, 4000, 16000])
     show_header()
+    if options.heat_only:
+        heat_rows(10**5, 1000, 0, limits_only=True)
+        return
     for T in lengths:
         show(rnn_rows(T))
     if not options.no_heat:
