@@ -26,6 +26,7 @@ from .errors import (
     TangentSyntaxError,
 )
 from .rules import adjoint, nondifferentiable, tangent_rule
+from .runtime.checkpointing import checkpoint, checkpointed
 from .surgery import insert_grad_of, stop_gradient
 from .tracing import TracingError, trace
 
@@ -37,5 +38,5 @@ __all__ = [
     "autodiff", "clear_cache", "grad", "hessian", "hvp", "jacobian", "jvp", "source", "value_and_grad", "vjp", "adjoint", "tangent_rule", "nondifferentiable",
     "TangentError", "TangentSyntaxError", "NoDerivativeError", "SourceUnavailableError",
     "NonFiniteGradientError", "NotDifferentiableError", "insert_grad_of", "stop_gradient", "testing",
-    "trace", "TracingError",
+    "trace", "TracingError", "checkpoint", "checkpointed",
 ]

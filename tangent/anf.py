@@ -111,9 +111,16 @@ class ANF(ExpressionForm):
         it = stmt.iter
         assert isinstance(stmt.target, ast.Name) and isinstance(it, ast.Call) \
             and self.parsed.resolve(it.func) is builtins.range, "other loops are desugared"
+        snapshots = getattr(stmt, "tangent_checkpointed", None)  # `for t in tangent.checkpointed(range(...), snapshots=k)`
+        if snapshots is not None and not isinstance(snapshots, ast.Constant):
+            var = self.namer.fresh("_snapshots")
+            out.append(self.assign(var, self.operation(snapshots, out)))
+            snapshots = ast.Name(id=var, ctx=ast.Load())
         range_name = self.atom(it, out, "range")
         loop = ast.For(target=ast.Name(id=stmt.target.id, ctx=ast.Store()), iter=range_name,
                        body=self.body(stmt.body), orelse=[])
+        if snapshots is not None:
+            loop.tangent_checkpointed = snapshots
         out.append(self.at(loop))
 
     def stmt_Return(self, stmt, out):

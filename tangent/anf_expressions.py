@@ -255,6 +255,14 @@ class ExpressionForm:
     def call(self, node: ast.Call, out: list) -> ast.Call:
         """A call on atoms, its callee resolved (see resolve.py)."""
         func = node.func
+        try:
+            inner = resolve.checkpointed_function(self.parsed, func)
+        except resolve.Unresolvable as e:
+            raise self.error(node, e.message, e.hint) from None
+        if inner is not None:  # tangent.checkpoint(g)(...): a call of g, marked (see reverse.py)
+            marked = self.call(ast.Call(func=inner, args=node.args, keywords=node.keywords), out)
+            marked.tangent_checkpoint = True
+            return marked
         preset = getattr(node, "tangent_callee", None)
         if preset is not None:
             func = ast.Name(id=func.id, ctx=ast.Load())

@@ -26,7 +26,9 @@ from .frontend import recording, recording_now, unchanged
 from .jacobians import hessian_of, jacobian_of
 from .motion import broadcasting_seed, split_derivative, with_aux
 from .ownership import input_ids, owned_gradients, returning_owned
+from .runtime import checkpointing as _checkpointing
 from .runtime.arguments import private_copy, write_back_arguments
+from .runtime.checkpointing import parse_memory
 from .specialize import Specializations, specializing
 from .transform import Session
 
@@ -83,7 +85,7 @@ def _normalize_wrt(wrt) -> tuple[int, ...]:
 def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "reverse", *,
              optimized: bool = True, motion: str = "joint", preserve_result: bool = False,
              check_dims: bool | None = None, verbose: int = 0, check_scalar: bool = False,
-             check_finite: bool = False) -> Callable:
+             check_finite: bool = False, memory_limit: int | str | None = None) -> Callable:
     """Differentiate ``func`` by source transformation.
 
     In reverse mode the derivative takes ``func``'s arguments followed by the
@@ -120,7 +122,10 @@ def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "rever
     if motion == "split" and mode != "reverse":
         raise TangentError("motion='split' is for reverse mode; forward mode has one sweep")
     func = calling_primitive(func)
-    options = (wrt, mode, optimized, preserve_result, check_scalar, check_finite, motion)
+    memory_limit = parse_memory(memory_limit)  # (bytes; see tangent/checkpointing.py)
+    if memory_limit is not None and (mode != "reverse" or motion != "joint"):
+        raise TangentError("memory_limit is for reverse mode with motion='joint' (tangent.grad, tangent.vjp)")
+    options = (wrt, mode, optimized, preserve_result, check_scalar, check_finite, motion, memory_limit)
     derivative = cached(func, options)
     if derivative is None:
         with rules.transform_lock:
@@ -133,7 +138,7 @@ def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "rever
                                                       check_scalar=check_scalar, check_finite=check_finite)
                     else:
                         derivative = _transform(func, wrt, mode, optimized, preserve_result, check_scalar,
-                                                check_finite)
+                                                check_finite, memory_limit)
                 store(func, options, (derivative, tuple(deps.values()), version))
                 derivative.tangent_generators = _generators_read(deps.values())
     if verbose:
@@ -146,12 +151,13 @@ def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "rever
     return derivative
 
 
-def _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_finite) -> Callable:
+def _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_finite, memory_limit=None) -> Callable:
     """Generate the derivative of ``func`` (not cached), wrapped as the API
     returns it: specialised to argument shapes (optimized reverse mode),
     with arithmetic errors reported as non-finite (check_finite), returning
     values the caller owns."""
     session = Session(optimized=optimized, check_finite=check_finite)
+    session.memory_limit = memory_limit
     if mode == "reverse":
         entry = session.reverse(func, wrt, preserve_result=preserve_result, check_scalar=check_scalar)
     else:
@@ -166,6 +172,7 @@ def _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_
             if func() is None or not unchanged(deps):
                 raise TangentError("the function or what it reads changed since it was differentiated")
             special = Session(optimized=True, check_finite=check_finite)
+            special.memory_limit = memory_limit
             name = special.reverse(func(), wrt, preserve_result=preserve_result, check_scalar=check_scalar,
                                    example_args=args)
             return special.build(name, f"d{getattr(func(), '__name__', 'f')}")
@@ -178,7 +185,8 @@ def _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_
 
 def grad(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = True,
          preserve_result: bool = False, check_dims: bool = True, motion: str = "joint",
-         has_aux: bool = False, verbose: int = 0, check_finite: bool = False) -> Callable:
+         has_aux: bool = False, verbose: int = 0, check_finite: bool = False,
+         memory_limit: int | str | None = None) -> Callable:
     """The gradient of a scalar-valued function, as generated Python source.
 
     ``grad(f, wrt)(*args)`` returns the gradient with respect to the
@@ -193,7 +201,11 @@ def grad(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = T
     (JAX's convention; aux carries no derivative). With
     ``check_finite=True`` the derivative raises NonFiniteGradientError,
     naming the user's line, as soon as an adjoint becomes NaN or infinite.
-    Example::
+    ``memory_limit`` (bytes, or a string such as ``"500 MB"``) checkpoints
+    the ``range`` loops of ``f`` (docs/checkpointing.md): at the first call
+    the number of snapshots of each loop's state is chosen from the sizes
+    seen to keep the gradient within the limit (a comment in the generated
+    source says what was chosen). Example::
 
         def f(x):
             return np.sum(np.tanh(x) ** 2)
@@ -201,6 +213,8 @@ def grad(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = T
         df(np.arange(3.0))
     """
     if has_aux:
+        if memory_limit is not None:
+            raise TangentError("has_aux=True does not go with memory_limit yet")
         if preserve_result or motion != "joint":
             raise TangentError("has_aux=True goes with neither preserve_result nor motion='split'; "
                                "use tangent.value_and_grad(f, has_aux=True) for the loss as well")
@@ -208,7 +222,7 @@ def grad(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = T
                          check_finite=check_finite)
         return with_aux(split, check_scalar=check_dims, value=False)
     return autodiff(func, wrt, "reverse", optimized=optimized, motion=motion, preserve_result=preserve_result,
-                    verbose=verbose, check_scalar=check_dims, check_finite=check_finite)
+                    verbose=verbose, check_scalar=check_dims, check_finite=check_finite, memory_limit=memory_limit)
 
 
 def value_and_grad(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = True,
@@ -451,3 +465,8 @@ def _once_on_the_caller(make: Callable, func: Callable, wrt, **options) -> Calla
 
     run_once.__name__ = inner.__name__
     return run_once
+
+
+
+# the checkpointing drivers' forward-mode rules differentiate the loop's step (runtime/checkpointing.py)
+_checkpointing.jvp_of = lambda func, wrt: jvp(func, wrt, preserve_result=True)

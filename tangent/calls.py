@@ -60,6 +60,8 @@ def active_user_call(mode, stmt) -> CallBinding | None:
         return mode.error(TangentSyntaxError, stmt, message, hint)
 
     binding = bind_user_call(mode.parsed, mode.analysis, stmt, value, error)
+    if binding is not None and binding.active and hasattr(binding.callee, "refusal_when_differentiated"):
+        raise error(*binding.callee.refusal_when_differentiated)  # a runtime helper not differentiated yet
     return binding if binding is not None and binding.active else None
 
 

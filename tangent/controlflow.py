@@ -18,9 +18,10 @@ from __future__ import annotations
 import ast
 import builtins
 
+from .errors import TangentSyntaxError
 from .frontend import UNRESOLVED, ParsedFunction
 from .naming import Namer
-from .runtime import as_sequence
+from .runtime import as_sequence, checkpointed
 
 
 def _name(id_: str) -> ast.Name:
@@ -251,6 +252,9 @@ def iteration_plan(iter_node: ast.expr, parsed: ParsedFunction, namer: Namer):
     iterating ``iter_node`` by index: range, enumerate, zip, reversed, and
     anything with ``len`` and integer indexing (arrays, lists, tuples)."""
     callee = parsed.resolve(iter_node.func) if isinstance(iter_node, ast.Call) else UNRESOLVED
+    if callee is checkpointed:  # (the loop has a break, continue or return: desugar handles the others)
+        raise parsed.origin.error(TangentSyntaxError, iter_node, "a checkpointed loop cannot stop early "
+                                  "(break, continue or return in it)", "use a plain range loop")
     args = iter_node.args if isinstance(iter_node, ast.Call) else []
     plain = not (isinstance(iter_node, ast.Call) and iter_node.keywords)
 

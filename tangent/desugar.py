@@ -356,6 +356,8 @@ class Desugar(Inlining):
         calls.note_item_class(self, stmt)
         it = stmt.iter = self.rewritten_iterable(stmt.iter)
         callee = self.parsed.resolve(it.func) if isinstance(it, ast.Call) else UNRESOLVED
+        if resolve.checkpointed_range(self.parsed, stmt) is not None:  # see reverse.py (checkpointing)
+            it, callee = it.args[0], builtins.range
         if callee is builtins.range and isinstance(stmt.target, ast.Name):
             stmt.iter = self.expr(it)
             stmt.body = self.loop_body(stmt.body, stmt.target)

@@ -142,6 +142,8 @@ ANNOTATIONS: dict[str, str] = {
     "parameter": "Assign (desugar -> anf): binds an inlined function's parameter (no aliasing of built objects)",
     "retest": "While (desugar -> anf): the loop test as re-evaluated after the body",
     "indexed": "For (desugar -> anf): a loop over a sequence, lowered to a loop over its indices",
+    "checkpoint": "Call (anf -> reverse): written `tangent.checkpoint(g)(...)`: g's insides are recomputed, not taped",
+    "checkpointed": "For (desugar -> reverse): written `for t in tangent.checkpointed(range(...), snapshots=k)`: k (an atom)",
     "kinds": "FunctionDef: analysis' kind of each variable (name -> 'float', 'int', ... or None)",
 }
 

@@ -15,14 +15,17 @@ type is only known at run time.
 from __future__ import annotations
 
 import ast
+import builtins
 import copy
 import inspect
 import types
 
 import numpy as np
 
-from . import rules
+from . import ir, rules
+from .errors import TangentSyntaxError
 from .frontend import UNRESOLVED, ParsedFunction
+from .runtime.checkpointing import checkpoint, checkpointed
 
 # Methods and attributes of local values are resolved on numpy.ndarray.
 ARRAY_TYPE = np.ndarray
@@ -39,6 +42,37 @@ class Unresolvable(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+
+
+def checkpointed_function(parsed: ParsedFunction, func: ast.expr) -> ast.expr | None:
+    """The ``g`` of a call ``tangent.checkpoint(g)(...)`` (whose ``func`` is
+    ``func``), or None."""
+    if not (isinstance(func, ast.Call) and parsed.resolve(func.func) is checkpoint):
+        return None
+    if len(func.args) != 1 or func.keywords or not isinstance(func.args[0], (ast.Name, ast.Attribute)):
+        raise Unresolvable("tangent.checkpoint takes one function, by its name", "write tangent.checkpoint(cell)(x, ...)")
+    if isinstance(func.args[0], ast.Name) and func.args[0].id in parsed.local_names:
+        raise Unresolvable(f"tangent.checkpoint of the nested function {func.args[0].id!r} is not supported",
+                           "define the checkpointed function at module level")
+    return func.args[0]
+
+
+def checkpointed_range(parsed: ParsedFunction, loop: ast.For):
+    """For ``for t in tangent.checkpointed(range(...), snapshots=k)``: the
+    snapshots argument (an expression; the constant None when not given),
+    also set as the loop's ``checkpointed`` annotation; None for other
+    loops. Other uses of ``checkpointed`` are refused."""
+    it = loop.iter
+    if not (isinstance(it, ast.Call) and parsed.resolve(it.func) is checkpointed):
+        return None
+    inner = it.args[0] if len(it.args) == 1 else None
+    if not (isinstance(inner, ast.Call) and parsed.resolve(inner.func) is builtins.range) or \
+            [k.arg for k in it.keywords] not in ([], ["snapshots"]) or not isinstance(loop.target, ast.Name):
+        raise parsed.origin.error(TangentSyntaxError, loop, "tangent.checkpointed takes a range and snapshots=k",
+                                  "write `for t in tangent.checkpointed(range(n), snapshots=k):`")
+    snapshots = it.keywords[0].value if it.keywords else ast.Constant(value=None)
+    ir.annotate(loop, checkpointed=snapshots)
+    return snapshots
 
 
 def is_pure_function(callee) -> bool:

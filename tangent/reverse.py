@@ -41,6 +41,7 @@ from .assign_adjoints import AssignAdjoints
 from .astwalk import names_in, walk_list
 from .calls import active_user_call
 from .cfg import names_loaded
+from .checkpointing import CheckpointedCalls, CheckpointedLoops
 from .container_adjoints import ContainerAdjoints
 from .errors import TangentSyntaxError
 from .frontend import ParsedFunction
@@ -61,6 +62,15 @@ class Subroutine:
     bindings: dict  # g's parameter -> the atom passed
     active: list  # g's active parameters
     tape: str
+    # written `tangent.checkpoint(g)(...)`: the tuple of the arguments kept
+    # (saved instead of the tape, which the backward sweep recomputes)
+    inputs: str | None = None
+    call: ast.Call | None = None
+
+    @property
+    def saved(self) -> str:
+        """The variable the forward sweep keeps for the backward sweep."""
+        return self.inputs or self.tape
 
 
 class ReverseSweeps(NamedTuple):
@@ -75,7 +85,7 @@ class ReverseSweeps(NamedTuple):
     seed: str
 
 
-class ReverseMode(AssignAdjoints, ContainerAdjoints):
+class ReverseMode(CheckpointedCalls, CheckpointedLoops, AssignAdjoints, ContainerAdjoints):
     """Differentiates one normalized function in reverse mode.
 
     ``session`` provides ``bind_global(name, value) -> name`` and
@@ -102,14 +112,14 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
         self.stack_name = self.tape.stack_name
         self.counters: dict[int, str] = {}
         self.subroutines: dict[int, Subroutine] = {}
+        self.init_checkpointing(session)
         self.variables = len({n.id for n in names_in(tree)} | set(self.tape.def_count))
         self.after_adjoint: set[str] = set()  # names read after the adjoint sweep (set by run)
         self.copied_for_regions: tuple | None = None  # (the copy of the result, its variable), see keep_result
         self._adopt_hook_names(tree)
 
     def _adopt_hook_names(self, tree):
-        """``with insert_grad_of(h) as dh`` names the adjoint of h ``dh``
-        when nothing else uses that name."""
+        """``with insert_grad_of(h) as dh`` names h's adjoint ``dh`` (if nothing else uses that name)."""
         hooks = [n for n in walk_list(tree) if ir.kind_or_none(n) is Kind.HOOK]
         inside = {id(n) for h in hooks for b in h.body for n in walk_list(b)}
         used_outside = {n.id for n in names_in(tree) if id(n) not in inside}
@@ -168,6 +178,8 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
                 case Kind.IF:
                     out.append(ast.copy_location(ast.If(test=stmt.test, body=self.primal(stmt.body, depth),
                                                         orelse=self.primal(stmt.orelse, depth)), stmt))
+                case Kind.FOR if (loop := self.checkpointed_loop(stmt, depth)):
+                    out += loop
                 case Kind.FOR:
                     out.append(Save(tape.site(stmt.target.id, stmt, depth)))
                     out.append(ast.copy_location(ast.For(target=stmt.target, iter=stmt.iter,
@@ -201,8 +213,10 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
                                       static=binding.static, types=binding.types)
         target = stmt.targets[0].id
         tape = self.namer.fresh(f"_{ir.callee(stmt.value).__name__.strip('_')}_tape")
-        self.tape.define(tape, depth)
         self.subroutines[id(stmt)] = Subroutine(fwd, bwd, binding.bindings, binding.active, tape)
+        if ir.get(stmt.value, "checkpoint", False):
+            return self.checkpointed_call(stmt, binding, depth)
+        self.tape.define(tape, depth)
         value = ast.Call(func=name(fwd), args=copy.deepcopy(binding.args), keywords=copy.deepcopy(stmt.value.keywords))
         new = ast.Assign(targets=[ast.Tuple(elts=[store(target), store(tape)], ctx=ast.Store())], value=value)
         return [Save(self.tape.site(tape, stmt, depth)), ast.copy_location(new, stmt)]
@@ -241,11 +255,13 @@ class ReverseMode(AssignAdjoints, ContainerAdjoints):
                 code = self.adjoint_assign(stmt, target, state)
                 # pops in the reverse order of the pushes: the tape was saved last
                 if id(stmt) in self.subroutines:
-                    code.append(Restore(self.tape.site_of(self.subroutines[id(stmt)].tape, stmt)))
+                    code.append(Restore(self.tape.site_of(self.subroutines[id(stmt)].saved, stmt)))
                 code.append(Restore(self.tape.site_of(target, stmt)))
                 return code, state
             case Kind.IF:
                 return self.adjoint_if(stmt, state)
+            case Kind.FOR if id(stmt) in self.checkpointed_loops:  # (see checkpointing.py)
+                return self.checkpointed_loop_adjoint(stmt, state), state
             case Kind.FOR | Kind.WHILE:
                 return self.adjoint_loop(stmt, state)
             case Kind.HOOK:

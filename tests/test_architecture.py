@@ -31,7 +31,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("analyses", {"cfg", "activity", "kinds", "aliases", "sharing", "mutations", "calls", "shapes",
                   "private_arguments"}),
     ("differentiation", {"differentiator", "reverse", "forward", "forward_zeros", "forward_containers", "tape",
-                         "adjoints", "assign_adjoints", "container_adjoints", "shape_variants"}),
+                         "adjoints", "assign_adjoints", "container_adjoints", "shape_variants", "checkpointing"}),
     ("optimization", {"optimize"}),
     ("code generation", {"codegen"}),
     ("driver", {"transform"}),

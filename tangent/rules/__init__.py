@@ -359,6 +359,7 @@ def load_builtin_rules() -> None:
                     accumulation_rules,
                     argument_rules,
                     builtins_rules,
+                    checkpointing_rules,
                     linalg_rules,
                     numpy_fast_rules,
                     numpy_more_rules,

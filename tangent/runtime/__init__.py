@@ -40,6 +40,7 @@ from .adjoints import (
     unbroadcast,
     zeros_like,
 )
+from .checkpointing import checkpoint, checkpointed, checkpointed_loop, checkpointed_loop_adjoint, snapshots_within
 from .regions import (
     MISSING,
     append_grad,
@@ -103,7 +104,8 @@ def add_or_concat(a, b):
 __all__ = [
     "GradDict", "GradList", "GradTuple", "MISSING", "add", "add_at", "add_grad", "add_grad_back", "add_or_concat",
     "add_tangent", "append_grad", "as_container_grad", "as_sequence", "attribute", "broadcast_like",
-    "broadcast_tangent", "check_scalar_output", "concat", "concat_values", "copy_region", "copy_tangent",
+    "broadcast_tangent", "check_scalar_output", "checkpoint", "checkpointed", "checkpointed_loop",
+    "checkpointed_loop_adjoint", "snapshots_within", "concat", "concat_values", "copy_region", "copy_tangent",
     "ensure_finite", "fresh_tangent", "grad_of_attribute", "grad_of_broadcast_tangent", "grad_of_index",
     "grad_of_written", "items_grad", "mul_grad", "mul_grad_back", "mul_or_repeat", "part_grad", "place_grad",
     "repeat", "repeat_grad", "repeat_right", "repeat_values", "restore_region", "split_last", "tangent_like",
