@@ -33,7 +33,7 @@ import numpy as np
 
 from . import resolve
 from .frontend import UNRESOLVED
-from .rules.builtins_rules import keys_of, sort_order
+from .runtime.sequences import keys_of, sort_order
 
 _DICT_VIEWS = ("items", "values", "keys")
 

@@ -14,6 +14,7 @@ import operator
 import numpy as np
 
 from ..runtime import GradList, GradTuple, broadcast_like, unbroadcast, zeros_like
+from ..runtime.sequences import keys_of, sort_order
 from . import adjoint, d, elementwise, linear, nondifferentiable, tangent_rule
 
 # -------------------------------------------- operators and their ufuncs
@@ -347,32 +348,4 @@ nondifferentiable(
 # them are read by index; list(zip(a, b)) and the like raise NoDerivativeError.)
 
 
-def sort_order(keys, reverse=False):
-    """The permutation ``sorted`` applies to items with these keys (stable,
-    like ``sorted``): ``sorted(xs, key=k)`` is desugared to
-    ``[xs[i] for i in sort_order([k(v) for v in xs])]``, so the derivative
-    takes the permutation from the primal and does not differentiate the key.
-
-    Example::
-
-        sort_order([3.0, 1.0, 2.0])  # [1, 2, 0]
-    """
-    return sorted(range(len(keys)), key=keys.__getitem__, reverse=bool(reverse))
-
-
-nondifferentiable(sort_order)
-
-
-def keys_of(mapping):
-    """The keys of a dict, as a list: loops over ``d.items()``,
-    ``d.values()`` and ``d.keys()`` are desugared to loops over
-    ``keys_of(d)`` reading ``d[k]`` (keys carry no derivative).
-
-    Example::
-
-        keys_of({"a": 1.0, "b": 2.0})  # ['a', 'b']
-    """
-    return list(mapping)
-
-
-nondifferentiable(keys_of)
+nondifferentiable(sort_order, keys_of)

@@ -117,3 +117,31 @@ def add_tangent(da, db, a, b):
     if _is_concatenation(a, b):
         return concat_values(da, db)
     return da + db
+
+
+# ------------------------------------------------ desugared builtins (not differentiated)
+
+
+def sort_order(keys, reverse=False):
+    """The permutation ``sorted`` applies to items with these keys (stable,
+    like ``sorted``): ``sorted(xs, key=k)`` is desugared to
+    ``[xs[i] for i in sort_order([k(v) for v in xs])]``, so the derivative
+    takes the permutation from the primal and does not differentiate the key.
+
+    Example::
+
+        sort_order([3.0, 1.0, 2.0])  # [1, 2, 0]
+    """
+    return sorted(range(len(keys)), key=keys.__getitem__, reverse=bool(reverse))
+
+
+def keys_of(mapping):
+    """The keys of a dict, as a list: loops over ``d.items()``,
+    ``d.values()`` and ``d.keys()`` are desugared to loops over
+    ``keys_of(d)`` reading ``d[k]`` (keys carry no derivative).
+
+    Example::
+
+        keys_of({"a": 1.0, "b": 2.0})  # ['a', 'b']
+    """
+    return list(mapping)
