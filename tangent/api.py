@@ -379,17 +379,34 @@ def _global_generators(func) -> tuple:
     return _generators_read([(v,) for v in values])
 
 
-def _generator_state(generator):
-    if isinstance(generator, np.random.RandomState):
-        return generator.get_state()
-    return generator.bit_generator.state
+class _DrawOnce:
+    """The states of the global generators a Jacobian's sweeps draw from, as
+    at the first draw: each sweep starts them from there, so every sweep
+    draws the same numbers (``func`` itself, called for the result's shape,
+    included)."""
 
+    def __init__(self):
+        self.states: dict = {}
 
-def _set_generator_state(generator, state) -> None:
-    if isinstance(generator, np.random.RandomState):
-        generator.set_state(state)
-    else:
-        generator.bit_generator.state = state
+    def start(self, func) -> None:
+        self.states.clear()
+        for generator in _global_generators(func):
+            self.states[id(generator)] = self.state(generator)
+
+    def rewind(self, generators) -> None:
+        for generator in generators:
+            if id(generator) not in self.states:
+                self.states[id(generator)] = self.state(generator)
+            elif isinstance(generator, np.random.RandomState):
+                generator.set_state(self.states[id(generator)])
+            else:
+                generator.bit_generator.state = self.states[id(generator)]
+
+    @staticmethod
+    def state(generator):
+        if isinstance(generator, np.random.RandomState):
+            return generator.get_state()
+        return generator.bit_generator.state
 
 
 def _once_on_the_caller(make: Callable, func: Callable, wrt, **options) -> Callable:
@@ -403,6 +420,7 @@ def _once_on_the_caller(make: Callable, func: Callable, wrt, **options) -> Calla
     (``private_arguments``, ``rules.random_rules``)."""
     last: list = []
     real: dict = {}
+    draws = _DrawOnce()
 
     def copied(args):
         copies = private_copy(tuple(args))
@@ -410,9 +428,7 @@ def _once_on_the_caller(make: Callable, func: Callable, wrt, **options) -> Calla
         return copies
 
     def on_copies(*args):
-        for generator in _global_generators(func):
-            if id(generator) in entry_states:
-                _set_generator_state(generator, entry_states[id(generator)])
+        draws.rewind(_global_generators(func))
         return func(*copied(args))  # (the reverse sweeps' Jacobian calls func for the result's shape)
 
     on_copies.__signature__ = inspect.signature(func)
@@ -429,11 +445,7 @@ def _once_on_the_caller(make: Callable, func: Callable, wrt, **options) -> Calla
                             for g in getattr(source, "tangent_generators", ())}.values())
 
         def run(*args):
-            for generator in generators:  # every sweep draws what the first one drew
-                if id(generator) in entry_states:
-                    _set_generator_state(generator, entry_states[id(generator)])
-                else:
-                    entry_states[id(generator)] = _generator_state(generator)
+            draws.rewind(generators)  # every sweep draws what the first one drew
             if writes or any(isinstance(a, _GENERATORS) for a in args):
                 return derivative(*copied(args))
             return derivative(*args)
@@ -450,13 +462,9 @@ def _once_on_the_caller(make: Callable, func: Callable, wrt, **options) -> Calla
     real[id(on_copies)] = func
     inner = make(autodiff_on_copies, on_copies, wrt, **options)
 
-    entry_states: dict = {}  # id of a global generator -> its state when the first sweep drew
-
     def run_once(*args, **kwargs):
         last.clear()
-        entry_states.clear()
-        for generator in _global_generators(func):
-            entry_states[id(generator)] = _generator_state(generator)  # (func itself may draw first)
+        draws.start(func)
         out = inner(*args, **kwargs)
         if last:
             for arg, final in zip(args, last[0]):

@@ -48,6 +48,7 @@ from .aliases import writes_in_place
 from .astwalk import walk_list
 from .errors import TangentSyntaxError
 from .ir import Comment, Restore, Save, assign, call, name
+from .rules.shape_values import Array
 from .sharing import names_sharing_memory
 
 _MUTATING_METHODS = {"append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse", "update",
@@ -376,7 +377,12 @@ class CheckpointedLoops:
         limit = f"memory_limit={self.memory_limit / 1e6:g} MB"
 
         def shape(v):  # (a carried parameter shape inference does not follow: its shape on entry)
-            return self.shapes.get(v) or (self.arguments.get(v) or (None, None))[1]
+            for known in (self.shapes.get(v), (self.arguments.get(v) or (None, None))[1]):
+                if isinstance(known, Array):
+                    known = known.shape
+                if isinstance(known, tuple) and all(isinstance(n, int) for n in known):
+                    return known
+            return None
 
         shapes, others = [shape(c) for c in carried], [shape(r) for r in readonly]
         if not self.arguments or any(s is None for s in shapes + others):

@@ -101,6 +101,10 @@ class _Expressions(ast.NodeTransformer):
             return owner.stmt_expr(setup, node)
         setup += values.function_arguments(owner, node)
         if not isinstance(node.func, (ast.Name, ast.Attribute)):
+            try:  # tangent.checkpoint(g)(...): g named as tangent.checkpoint needs it
+                resolve.checkpointed_function(owner.parsed, node.func)
+            except resolve.Unresolvable as refusal:
+                raise owner.error(node, refusal.message, refusal.hint) from None
             made = values.function_value(owner, node.func)
             if made is not None:
                 setup += made[0]

@@ -98,9 +98,7 @@ class ReverseMode(CheckpointedCalls, CheckpointedLoops, AssignAdjoints, Containe
         kinds = {k: {"array": "float", "float": "float", "int": "int"}.get(v[0]) for k, v in (arguments or {}).items() if v}
         super().__init__(session, parsed, tree, wrt, namer, argument_kinds=kinds)
         self.check_finite = check_finite
-        # Specialisation: descriptions of the arguments' values (see
-        # shapes.describe_argument) let shapes be inferred, so that sums
-        # undoing broadcasting that cannot happen are left out.
+        # specialisation: the arguments' descriptions (shapes.describe_argument) give shapes
         self.arguments = {k: v for k, v in (arguments or {}).items() if v is not None}
         self.shapes = infer_shapes(tree, {k: v[1] for k, v in self.arguments.items()}) if self.arguments else {}
         if self.arguments:

@@ -351,7 +351,7 @@ def test_rule_helpers_have_rules_of_their_own():
     called = set()
     for table in (rules.ADJOINTS, rules.TANGENTS):
         for primitive, template in list(table._by_key.items()):
-            if getattr(primitive, "__module__", "").startswith("tensorflow") or helper(primitive):
+            if (getattr(primitive, "__module__", None) or "").startswith("tensorflow") or helper(primitive):
                 called |= {template.namespace.get(n.func.id) for n in ast.walk(template.tree)
                            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
     called = {f for f in called if helper(f) and not rules.is_nondifferentiable(f)}
