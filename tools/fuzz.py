@@ -62,10 +62,22 @@ if ROOT not in sys.path:
 import tangent  # noqa: E402
 
 MODES = ("reverse", "forward", "hvp", "grad2")
-BACKENDS = ("numpy", "jax")
+BACKENDS = ("numpy", "jax", "torch")
 # the array library a program is written with (always read as ``np``: the
 # generator's vocabulary is NumPy's, which jax.numpy shares)
-IMPORTS = {"numpy": "import numpy as np", "jax": "import jax.numpy as np"}
+IMPORTS = {"numpy": "import numpy as np", "jax": "import jax.numpy as np", "torch": "import torch"}
+# for torch the program is written in NumPy's vocabulary and then renamed
+# (torch_source); reductions with an axis are written with dim= by the generator
+TORCH_NAMES = [
+    (r"np\.(ones|zeros)\((\((?:\d+, ?)*\d*\))\)", r"torch.\1(\2, dtype=torch.float64)"),
+    (r"np\.array\(\[", "torch.tensor(["), (r"\bnp\.", "torch."),
+]
+
+
+def torch_source(source: str) -> str:
+    for pattern, new in TORCH_NAMES:
+        source = re.sub(pattern, new, source)
+    return source
 
 # ============================================================ program representation
 
@@ -125,7 +137,8 @@ class Program:
         for name, params, body in self.helpers:
             out += ["", f"def {name}({', '.join(params)}):"] + render_block(body, 1) + [""]
         out += ["", f"def f({', '.join(self.params)}):", "    tick()"] + render_block(self.body, 1)
-        return "\n".join(out) + "\n"
+        text = "\n".join(out) + "\n"
+        return torch_source(text) if self.backend == "torch" else text
 
 
 # ============================================================ the generator
@@ -145,6 +158,8 @@ BINARY = [
 # jax.numpy functions Tangent has no rule for (yet): a program using one is
 # refused, so the generator leaves them out for the jax backend
 JAX_NO_RULE = ("np.arctan(", "np.add(", "np.multiply(", "np.hypot(", "np.prod(", "np.stack(", "np.outer(")
+# the same for torch (which has a rule for torch.stack)
+TORCH_NO_RULE = ("np.arctan(", "np.add(", "np.multiply(", "np.hypot(", "np.prod(", "np.outer(")
 MATH_UNARY = ["math.sin({0})", "math.cos({0})", "math.tanh({0})", "math.exp(math.tanh({0}))",
               "math.sqrt({0} * {0} + 1.0)", "math.atan({0})"]
 
@@ -172,7 +187,7 @@ class Gen:
         # writes into arrays and no in-place operators on them, and no
         # ``math.`` calls (which jax.grad cannot trace)
         self.backend = backend
-        missing = JAX_NO_RULE if backend == "jax" else ()
+        missing = {"jax": JAX_NO_RULE, "torch": TORCH_NO_RULE}.get(backend, ())
         self.unary, self.binary = ([f for f in forms if not f.startswith(missing)] for forms in (UNARY, BINARY))
         self.missing = missing
 
@@ -212,6 +227,8 @@ class Gen:
 
     def const(self, shape):
         c = round(self.r.uniform(-1.5, 1.5), 2)
+        if shape == () and self.backend == "torch":
+            return Expr(f"torch.tensor({c!r}, dtype=torch.float64)", [], ())  # torch functions take no floats
         if shape == ():
             return Expr(repr(c), [], ())
         return Expr(f"({c} * np.ones({shape}))", [], shape)
@@ -244,7 +261,7 @@ class Gen:
             floats = [Expr(n, [], ()) for n, t in env.items() if t[0] == "f"]
             if floats:
                 return Expr(r.choice(MATH_UNARY), [r.choice(floats)], ())
-        if shape == (2, 3) and not self.missing and r.random() < 0.5:
+        if shape == (2, 3) and "np.stack(" not in self.missing and r.random() < 0.5:
             return Expr("np.stack([{0}, {1}])", [self.expr(env, (3,), depth - 1), self.expr(env, (3,), depth - 1)],
                         shape)
         if shape == (2, 3) and not self.missing and r.random() < 0.5:
@@ -262,6 +279,8 @@ class Gen:
             axis = 0 if shape == (3,) else 1
             fn = r.choice([f"np.sum({{0}}, axis={axis})", f"np.mean({{0}}, axis={axis})",
                            f"({{0}}).sum(axis={axis})", f"np.max({{0}}, axis={axis})"])
+            if self.backend == "torch":
+                fn = fn.replace("np.max(", "np.amax(").replace("axis=", "dim=")
             return Expr(fn, [self.expr(env, (2, 3), depth - 1)], shape)
         return Expr(r.choice(self.unary), [self.expr(env, shape, depth - 1)], shape)
 
@@ -286,6 +305,9 @@ class Gen:
             (3,): [("{0}[%d]" % r.randrange(-2, 2), (2, 3)), ("{0}[::-1]", (3,)), ("{0}[np.array([0, 0, 2])]", (3,))],
             (2, 3): [("{0}[::-1]", (2, 3)), ("{0}[:, ::-1]", (2, 3))],
         }[shape]
+        if self.backend == "torch":  # torch slices take no negative step: a reversal is an index tensor
+            forms = [(fmt.replace("[::-1]", "[np.array([%s])]" % ", ".join(map(str, range(src[0])[::-1])))
+                      .replace("[:, ::-1]", "[:, np.array([2, 1, 0])]"), src) for fmt, src in forms]
         fmt, src = r.choice(forms)
         # index a variable most of the time, as people do
         cands = self.leaves(env, src)
@@ -722,12 +744,17 @@ def library(backend: str):
 
         jax.config.update("jax_enable_x64", True)
         return jax
+    if backend == "torch":
+        import torch
+        import torch.func  # noqa: F401
+
+        return torch
     return np
 
 
 def lib_array(x) -> bool:
-    """Is ``x`` an array of another library than NumPy (a jax array)?"""
-    return type(x).__module__.split(".")[0] in ("jax", "jaxlib")
+    """Is ``x`` an array of another library than NumPy (a jax array, a torch tensor)?"""
+    return type(x).__module__.split(".")[0] in ("jax", "jaxlib", "torch")
 
 
 def to_backend(tree, backend: str):
@@ -738,6 +765,10 @@ def to_backend(tree, backend: str):
         return {k: to_backend(v, backend) for k, v in tree.items()}
     if isinstance(tree, (list, tuple)):
         return type(tree)(to_backend(v, backend) for v in tree)
+    if backend == "torch":
+        torch = library("torch")  # floats too: torch functions take tensors
+        return torch.tensor(tree, dtype=torch.float64) if isinstance(tree, float) else (
+            torch.from_numpy(tree.copy()) if isinstance(tree, np.ndarray) else tree)
     return library(backend).numpy.asarray(tree) if isinstance(tree, np.ndarray) else tree
 
 
@@ -827,7 +858,7 @@ def run_primal(module, args, backend="numpy"):
             raise Invalid(f"f raises {type(error).__name__}: {error}") from None
     if not identical(copies, to_backend(args, backend)):
         raise Invalid("f mutates its arguments")
-    if np.ndim(out) != 0 or not np.isfinite(out) or abs(float(out)) > 1e6:
+    if (out.ndim if lib_array(out) else np.ndim(out)) != 0 or not np.isfinite(float(out)) or abs(float(out)) > 1e6:
         raise Invalid(f"f returns {out!r}")
     return float(out)
 
@@ -904,11 +935,14 @@ def check_fresh(result, args, wrt, what, backend="numpy"):
             raise Failure("wrong", f"{what}: gradient of argument {i} is not shaped like it: {g!r}")
         for leaf, like in zip(leaves(g), leaves(args[i])):
             if backend != "numpy":
-                if isinstance(like, np.ndarray) and (not lib_array(leaf) or leaf.dtype != like.dtype):
+                if isinstance(like, np.ndarray) and (not lib_array(leaf) or
+                                                     str(leaf.dtype).replace("torch.", "") != str(like.dtype)):
                     got = (f"a {backend} array of {leaf.dtype}" if lib_array(leaf)
                            else f"a {type(leaf).__name__}, not a {backend} array")
                     raise Failure("dtype", f"{what}: the derivative for a {backend} {like.dtype} array is {got}")
-                continue  # jax arrays are immutable: no aliasing to check
+                if backend == "torch" and any(leaf is x for x in leaves(args)):
+                    raise Failure("aliased", f"{what}: a returned tensor is an input")
+                continue
             if isinstance(like, np.ndarray) and (not isinstance(leaf, np.ndarray) or leaf.dtype != like.dtype):
                 raise Failure("dtype", f"{what}: the derivative for a {like.dtype} array is "
                               f"{getattr(leaf, 'dtype', type(leaf).__name__)}")
@@ -1013,9 +1047,10 @@ class Case:
 
     def library_reference(self, mode):
         """The derivative by the backend's own AD, flat (None for NumPy, or where it cannot run f)."""
-        if self.backend != "jax":
+        if self.backend == "numpy":
             return None
-        jax = library("jax")
+        lib = library(self.backend)
+        grad, jvp = (lib.grad, lib.jvp) if self.backend == "jax" else (lib.func.grad, lib.func.jvp)
         args = self.fresh(self.args)
 
         def g(*xs):
@@ -1031,19 +1066,20 @@ class Case:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 if mode == "reverse":
-                    out = jax.grad(g, argnums=argnums)(*primals)
+                    out = grad(g, argnums=argnums)(*primals)
                 elif mode == "forward":
-                    out = jax.jvp(g, primals, tangents)[1]
+                    out = jvp(g, primals, tangents)[1]
                 else:  # hvp, grad2: H v (the Hessian is symmetric)
-                    out = jax.jvp(jax.grad(g, argnums=argnums), primals, tangents)[1]
-        except Exception:  # noqa: BLE001  (jax cannot run this program: FD alone is the reference)
+                    out = jvp(grad(g, argnums=argnums), primals, tangents)[1]
+        except Exception:  # noqa: BLE001  (the library cannot run this program: FD alone is the reference)
             return None
         return flatten(out)
 
     def against_library(self, mode, got, what):
         want = self.library_reference(mode)
         if want is not None:
-            how = {"reverse": "jax.grad", "forward": "jax.jvp"}.get(mode, "jax.jvp of jax.grad")
+            ns = "jax" if self.backend == "jax" else "torch.func"
+            how = {"reverse": f"{ns}.grad", "forward": f"{ns}.jvp"}.get(mode, f"{ns}.jvp of {ns}.grad")
             close(got, want, f"{what} against {how}", rtol=1e-8, atol=1e-10)
             self.library_checked = True
 
@@ -1077,6 +1113,13 @@ class Case:
 
     def check_float32(self, df):
         single = as_float32(self.args)
+        if self.backend != "numpy":
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    self.f(*to_backend(single, self.backend))
+            except Exception:  # noqa: BLE001  (f itself does not run at float32: torch mixes no dtypes in @)
+                return
         check_fresh(self.call(df, to_backend(single, self.backend), "grad (float32 arguments)"), single, self.wrt,
                     "grad (float32 arguments)", self.backend)
 
