@@ -21,7 +21,9 @@ With ``--backend jax`` the programs are written with ``jax.numpy`` (and none
 of the constructs JAX cannot run: item writes into arrays, in-place operators)
 and called with jax float64 arrays; derivatives must also be jax arrays of
 their argument's dtype and agree with ``jax.grad`` / ``jax.jvp`` wherever JAX
-runs the program. The default ``--backend numpy`` is unchanged.
+runs the program. ``--backend torch`` renames the programs to ``torch.``
+functions (``dim=``, float64 tensors) and compares with ``torch.func``. The
+default ``--backend numpy`` is unchanged.
 
 A ``TangentError`` raised when the function is transformed is a refusal, not a
 failure, if it names the user's line. A failure is shrunk to a minimal program
@@ -1444,7 +1446,7 @@ def main(argv=None) -> int:
     parser.add_argument("--n", type=int, default=100, help="number of programs (per mode)")
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: " + ", ".join(MODES))
     parser.add_argument("--backend", default="numpy", choices=BACKENDS,
-                        help="the array library programs are written with (jax: also checked against jax's own AD)")
+                        help="the array library programs are written with (jax, torch: also checked against its own AD)")
     parser.add_argument("--seconds", type=float, default=None, help="stop after this long (overrides --n)")
     parser.add_argument("--out", default=None, help="folder for replay files of shrunk failures")
     parser.add_argument("--no-shrink", action="store_true")
