@@ -17,6 +17,14 @@ attributes), differentiates each in the modes asked for and checks:
 - f's body runs exactly once per derivative call;
 - returned gradients are fresh, writable arrays shaped like their argument.
 
+With ``--backend jax`` the programs are written with ``jax.numpy`` (and none
+of the constructs JAX cannot run: item writes into arrays, in-place operators)
+and called with jax float64 arrays; derivatives must also be jax arrays of
+their argument's dtype and agree with ``jax.grad`` / ``jax.jvp`` wherever JAX
+runs the program. ``--backend torch`` renames the programs to ``torch.``
+functions (``dim=``, float64 tensors) and compares with ``torch.func``. The
+default ``--backend numpy`` is unchanged.
+
 A ``TangentError`` raised when the function is transformed is a refusal, not a
 failure, if it names the user's line. A failure is shrunk to a minimal program
 and written as a file that replays it (``python tools/fuzz.py --replay FILE``,
@@ -25,6 +33,7 @@ regression test. Example::
 
     python tools/fuzz.py --seed 1 --n 200 --modes reverse,forward,hvp,grad2
     python tools/fuzz.py --seed 7 --seconds 600 --out /tmp/fuzz-failures
+    python tools/fuzz.py --backend jax --seed 1 --n 60
 """
 
 from __future__ import annotations
@@ -55,6 +64,22 @@ if ROOT not in sys.path:
 import tangent  # noqa: E402
 
 MODES = ("reverse", "forward", "hvp", "grad2")
+BACKENDS = ("numpy", "jax", "torch")
+# the array library a program is written with (always read as ``np``: the
+# generator's vocabulary is NumPy's, which jax.numpy shares)
+IMPORTS = {"numpy": "import numpy as np", "jax": "import jax.numpy as np", "torch": "import torch"}
+# for torch the program is written in NumPy's vocabulary and then renamed
+# (torch_source); reductions with an axis are written with dim= by the generator
+TORCH_NAMES = [
+    (r"np\.(ones|zeros)\((\((?:\d+, ?)*\d*\))\)", r"torch.\1(\2, dtype=torch.float64)"),
+    (r"np\.array\(\[", "torch.tensor(["), (r"\bnp\.", "torch."),
+]
+
+
+def torch_source(source: str) -> str:
+    for pattern, new in TORCH_NAMES:
+        source = re.sub(pattern, new, source)
+    return source
 
 # ============================================================ program representation
 
@@ -103,9 +128,10 @@ class Program:
     params: list  # parameter names
     body: list
     uses_box: bool = False
+    backend: str = "numpy"
 
     def source(self) -> str:
-        out = ["import math", "", "import numpy as np", "", "CALLS = []", "", "",
+        out = ["import math", "", IMPORTS[self.backend], "", "CALLS = []", "", "",
                "def tick():", "    CALLS.append(1)", ""]
         if self.uses_box:
             out += ["", "class Box:", "    def __init__(self, a, b):", "        self.a = a",
@@ -113,7 +139,8 @@ class Program:
         for name, params, body in self.helpers:
             out += ["", f"def {name}({', '.join(params)}):"] + render_block(body, 1) + [""]
         out += ["", f"def f({', '.join(self.params)}):", "    tick()"] + render_block(self.body, 1)
-        return "\n".join(out) + "\n"
+        text = "\n".join(out) + "\n"
+        return torch_source(text) if self.backend == "torch" else text
 
 
 # ============================================================ the generator
@@ -130,6 +157,11 @@ BINARY = [
     "np.maximum({0}, {1})", "np.minimum({0}, {1})", "np.where({0} > {1}, {0}, {1})",
     "np.add({0}, {1})", "np.multiply({0}, {1})", "np.hypot({0}, {1})",
 ]
+# jax.numpy functions Tangent has no rule for (yet): a program using one is
+# refused, so the generator leaves them out for the jax backend
+JAX_NO_RULE = ("np.arctan(", "np.add(", "np.multiply(", "np.hypot(", "np.prod(", "np.stack(", "np.outer(")
+# the same for torch (which has a rule for torch.stack)
+TORCH_NO_RULE = ("np.arctan(", "np.add(", "np.multiply(", "np.hypot(", "np.prod(", "np.outer(")
 MATH_UNARY = ["math.sin({0})", "math.cos({0})", "math.tanh({0})", "math.exp(math.tanh({0}))",
               "math.sqrt({0} * {0} + 1.0)", "math.atan({0})"]
 
@@ -149,10 +181,17 @@ def smaller_shapes(shape):
 class Gen:
     """Writes one random program and its arguments."""
 
-    def __init__(self, seed: int):
+    def __init__(self, seed: int, backend: str = "numpy"):
         self.r = random.Random(seed)
         self.counter = itertools.count()
         self.uses_box = False
+        # jax arrays are immutable: for "jax" the generator writes no item
+        # writes into arrays and no in-place operators on them, and no
+        # ``math.`` calls (which jax.grad cannot trace)
+        self.backend = backend
+        missing = {"jax": JAX_NO_RULE, "torch": TORCH_NO_RULE}.get(backend, ())
+        self.unary, self.binary = ([f for f in forms if not f.startswith(missing)] for forms in (UNARY, BINARY))
+        self.missing = missing
 
     def fresh(self, stem="v"):
         return f"{stem}{next(self.counter)}"
@@ -190,6 +229,8 @@ class Gen:
 
     def const(self, shape):
         c = round(self.r.uniform(-1.5, 1.5), 2)
+        if shape == () and self.backend == "torch":
+            return Expr(f"torch.tensor({c!r}, dtype=torch.float64)", [], ())  # torch functions take no floats
         if shape == ():
             return Expr(repr(c), [], ())
         return Expr(f"({c} * np.ones({shape}))", [], shape)
@@ -206,41 +247,44 @@ class Gen:
             return self.const(shape)
         choice = r.random()
         if choice < 0.3:
-            return Expr(r.choice(UNARY), [self.expr(env, shape, depth - 1)], shape)
+            return Expr(r.choice(self.unary), [self.expr(env, shape, depth - 1)], shape)
         if choice < 0.6:
             s1, s2 = shape, r.choice(smaller_shapes(shape))
             if r.random() < 0.5:
                 s1, s2 = s2, s1
-            return Expr(r.choice(BINARY), [self.expr(env, s1, depth - 1), self.expr(env, s2, depth - 1)], shape)
+            return Expr(r.choice(self.binary), [self.expr(env, s1, depth - 1), self.expr(env, s2, depth - 1)], shape)
         if choice < 0.72:
             return self.reduction(env, shape, depth)
         if choice < 0.82:
             return self.matmul(env, shape, depth)
         if choice < 0.92:
             return self.index(env, shape, depth)
-        if shape == () and r.random() < 0.5:
+        if shape == () and self.backend == "numpy" and r.random() < 0.5:
             floats = [Expr(n, [], ()) for n, t in env.items() if t[0] == "f"]
             if floats:
                 return Expr(r.choice(MATH_UNARY), [r.choice(floats)], ())
-        if shape == (2, 3) and r.random() < 0.5:
+        if shape == (2, 3) and "np.stack(" not in self.missing and r.random() < 0.5:
             return Expr("np.stack([{0}, {1}])", [self.expr(env, (3,), depth - 1), self.expr(env, (3,), depth - 1)],
                         shape)
-        if shape == (2, 3) and r.random() < 0.5:
+        if shape == (2, 3) and not self.missing and r.random() < 0.5:
             return Expr("np.outer({0}, {1})", [self.expr(env, (2,), depth - 1), self.expr(env, (3,), depth - 1)], shape)
-        return Expr(r.choice(UNARY), [self.expr(env, shape, depth - 1)], shape)
+        return Expr(r.choice(self.unary), [self.expr(env, shape, depth - 1)], shape)
 
     def reduction(self, env, shape, depth):
         r = self.r
         if shape == ():
             src = r.choice([(2,), (3,), (2, 3)])
-            fn = r.choice(["np.sum({0})", "np.mean({0})", "np.max({0})", "({0}).sum()", "np.prod({0})"])
+            fn = r.choice([f for f in ["np.sum({0})", "np.mean({0})", "np.max({0})", "({0}).sum()", "np.prod({0})"]
+                           if not f.startswith(self.missing)])
             return Expr(fn, [self.expr(env, src, depth - 1)], shape)
         if shape in ((3,), (2,)):
             axis = 0 if shape == (3,) else 1
             fn = r.choice([f"np.sum({{0}}, axis={axis})", f"np.mean({{0}}, axis={axis})",
                            f"({{0}}).sum(axis={axis})", f"np.max({{0}}, axis={axis})"])
+            if self.backend == "torch":
+                fn = fn.replace("np.max(", "np.amax(").replace("axis=", "dim=")
             return Expr(fn, [self.expr(env, (2, 3), depth - 1)], shape)
-        return Expr(r.choice(UNARY), [self.expr(env, shape, depth - 1)], shape)
+        return Expr(r.choice(self.unary), [self.expr(env, shape, depth - 1)], shape)
 
     def matmul(self, env, shape, depth):
         r = self.r
@@ -250,7 +294,7 @@ class Gen:
             (3,): [("({0} @ {1})", (2,), (2, 3)), ("(({0}).T @ {1})", (2, 3), (2,))],
         }.get(shape)
         if not forms:
-            return Expr(r.choice(UNARY), [self.expr(env, shape, depth - 1)], shape)
+            return Expr(r.choice(self.unary), [self.expr(env, shape, depth - 1)], shape)
         fmt, a, b = r.choice(forms)
         return Expr(fmt, [self.expr(env, a, depth - 1), self.expr(env, b, depth - 1)], shape)
 
@@ -263,6 +307,9 @@ class Gen:
             (3,): [("{0}[%d]" % r.randrange(-2, 2), (2, 3)), ("{0}[::-1]", (3,)), ("{0}[np.array([0, 0, 2])]", (3,))],
             (2, 3): [("{0}[::-1]", (2, 3)), ("{0}[:, ::-1]", (2, 3))],
         }[shape]
+        if self.backend == "torch":  # torch slices take no negative step: a reversal is an index tensor
+            forms = [(fmt.replace("[::-1]", "[np.array([%s])]" % ", ".join(map(str, range(src[0])[::-1])))
+                      .replace("[:, ::-1]", "[:, np.array([2, 1, 0])]"), src) for fmt, src in forms]
         fmt, src = r.choice(forms)
         # index a variable most of the time, as people do
         cands = self.leaves(env, src)
@@ -298,6 +345,8 @@ class Gen:
         op = r.choice(["+=", "-=", "*="]) if r.random() < 0.3 else "="
         if op == "*=":
             e = Expr("np.tanh({0})", [e], shape)
+        if op != "=" and self.backend != "numpy":
+            return Stmt(f"{name} = {name} {op[0]} {{0}}", [e])  # no in-place operator on an immutable array
         return Stmt(f"{name} {op} {{0}}", [e])
 
     def block(self, env, n, depth, in_loop=None, fixed_env=False):
@@ -331,6 +380,8 @@ class Gen:
         kinds += ["return"]
         if depth <= 0:
             kinds = ["assign", "update", "setitem"]
+        if self.backend != "numpy":
+            kinds = [k for k in kinds if k not in ("setitem", "alias")]  # both write into an array
         kind = r.choice(kinds)
         if kind in ("if", "for", "forlist", "while"):
             return self.carried(env) + (self.control(kind, env, depth, in_loop) or [])
@@ -634,7 +685,7 @@ class Gen:
         params = list(env)
         body = self.block(env, r.randrange(2, 7), 3)
         body.append(Stmt("return {0}", [self.result(env)]))
-        prog = Program([(n, p, b) for n, p, b in helper_defs], params, body, self.uses_box)
+        prog = Program([(n, p, b) for n, p, b in helper_defs], params, body, self.uses_box, self.backend)
         return prog, kinds
 
     def value(self, t):
@@ -688,13 +739,48 @@ def unflatten(like, vec, start=0):
     return float(vec[start]), start + 1
 
 
+def library(backend: str):
+    """The module of a backend (jax: with float64 enabled), imported on first use."""
+    if backend == "jax":
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        return jax
+    if backend == "torch":
+        import torch
+        import torch.func  # noqa: F401
+
+        return torch
+    return np
+
+
+def lib_array(x) -> bool:
+    """Is ``x`` an array of another library than NumPy (a jax array, a torch tensor)?"""
+    return type(x).__module__.split(".")[0] in ("jax", "jaxlib", "torch")
+
+
+def to_backend(tree, backend: str):
+    """``tree`` with every NumPy array made an array of ``backend`` (same dtype; floats stay floats)."""
+    if backend == "numpy":
+        return tree
+    if isinstance(tree, dict):
+        return {k: to_backend(v, backend) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(to_backend(v, backend) for v in tree)
+    if backend == "torch":
+        torch = library("torch")  # floats too: torch functions take tensors
+        return torch.tensor(tree, dtype=torch.float64) if isinstance(tree, float) else (
+            torch.from_numpy(tree.copy()) if isinstance(tree, np.ndarray) else tree)
+    return library(backend).numpy.asarray(tree) if isinstance(tree, np.ndarray) else tree
+
+
 def same_structure(a, b) -> bool:
     if isinstance(a, dict):
         return isinstance(b, dict) and a.keys() == b.keys() and all(same_structure(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)):
         return isinstance(b, (list, tuple)) and len(a) == len(b) and all(map(same_structure, a, b))
     if isinstance(a, np.ndarray):
-        return isinstance(b, np.ndarray) and b.shape == a.shape
+        return (isinstance(b, np.ndarray) or lib_array(b)) and b.shape == a.shape
     return np.ndim(b) == 0
 
 
@@ -706,6 +792,9 @@ def identical(a, b) -> bool:
     if isinstance(a, np.ndarray):
         return isinstance(b, np.ndarray) and a.shape == b.shape and a.dtype == b.dtype and np.array_equal(
             a, b, equal_nan=True)
+    if lib_array(a) or lib_array(b):
+        return type(a) is type(b) and a.shape == b.shape and a.dtype == b.dtype and np.array_equal(
+            np.asarray(a), np.asarray(b), equal_nan=True)
     return type(a) is type(b) and (a == b or (a != a and b != b))
 
 
@@ -762,16 +851,16 @@ def load(source: str, tag: str):
 _loaded = itertools.count()
 
 
-def run_primal(module, args):
-    copies = copy.deepcopy(args)
+def run_primal(module, args, backend="numpy"):
+    copies = to_backend(copy.deepcopy(args), backend)
     with np.errstate(all="raise"):
         try:
             out = module.f(*copies)
         except Exception as error:  # noqa: BLE001
             raise Invalid(f"f raises {type(error).__name__}: {error}") from None
-    if not identical(copies, args):
+    if not identical(copies, to_backend(args, backend)):
         raise Invalid("f mutates its arguments")
-    if np.ndim(out) != 0 or not np.isfinite(out) or abs(float(out)) > 1e6:
+    if (out.ndim if lib_array(out) else np.ndim(out)) != 0 or not np.isfinite(float(out)) or abs(float(out)) > 1e6:
         raise Invalid(f"f returns {out!r}")
     return float(out)
 
@@ -836,8 +925,9 @@ def as_tuple(value, wrt):
     return value if len(wrt) > 1 else (value,)
 
 
-def check_fresh(result, args, wrt, what):
-    """Returned derivatives are shaped like their argument and share no memory with inputs."""
+def check_fresh(result, args, wrt, what, backend="numpy"):
+    """Returned derivatives are shaped like their argument and share no memory with inputs
+    (for another backend than NumPy: are arrays of that library, of the argument's dtype)."""
     results = as_tuple(result, wrt)
     if not isinstance(results, tuple) or len(results) != len(wrt):
         raise Failure("wrong", f"{what}: returned {type(result).__name__}, expected one value per wrt")
@@ -846,6 +936,15 @@ def check_fresh(result, args, wrt, what):
         if not same_structure(args[i], g):
             raise Failure("wrong", f"{what}: gradient of argument {i} is not shaped like it: {g!r}")
         for leaf, like in zip(leaves(g), leaves(args[i])):
+            if backend != "numpy":
+                if isinstance(like, np.ndarray) and (not lib_array(leaf) or
+                                                     str(leaf.dtype).replace("torch.", "") != str(like.dtype)):
+                    got = (f"a {backend} array of {leaf.dtype}" if lib_array(leaf)
+                           else f"a {type(leaf).__name__}, not a {backend} array")
+                    raise Failure("dtype", f"{what}: the derivative for a {backend} {like.dtype} array is {got}")
+                if backend == "torch" and any(leaf is x for x in leaves(args)):
+                    raise Failure("aliased", f"{what}: a returned tensor is an input")
+                continue
             if isinstance(like, np.ndarray) and (not isinstance(leaf, np.ndarray) or leaf.dtype != like.dtype):
                 raise Failure("dtype", f"{what}: the derivative for a {like.dtype} array is "
                               f"{getattr(leaf, 'dtype', type(leaf).__name__)}")
@@ -859,12 +958,20 @@ def check_fresh(result, args, wrt, what):
 class Case:
     """One program, its arguments, the arguments differentiated and the vectors."""
 
-    def __init__(self, source, args, wrt, vectors, tag="case"):
+    def __init__(self, source, args, wrt, vectors, tag="case", backend="numpy"):
+        # args and vectors are kept as NumPy float64 (the finite-difference
+        # reference works on them); each call gets fresh arrays of the backend
         self.source, self.args, self.wrt, self.vectors = source, args, tuple(wrt), vectors
+        self.backend = backend
+        self.library_checked = False  # whether the last check compared with the library's own AD
         self.module = load(source, tag)
         self.f = self.module.f
         self.filename = self.module.__file__
-        self.value = run_primal(self.module, args)
+        self.value = run_primal(self.module, args, backend)
+
+    def fresh(self, tree):
+        """A copy of ``tree`` made of the backend's arrays."""
+        return to_backend(copy.deepcopy(tree), self.backend)
 
     def calls(self):
         return len(self.module.CALLS)
@@ -875,7 +982,7 @@ class Case:
         vec = flatten(self.args)
         moved, _ = unflatten_all(self.args, vec + 1e-4 * (1 + np.abs(vec)) * rng.uniform(-1, 1, vec.size))
         try:
-            return Case(self.source, moved, self.wrt, self.vectors, tag="nearby")
+            return Case(self.source, moved, self.wrt, self.vectors, tag="nearby", backend=self.backend)
         except Invalid:
             return None
 
@@ -905,7 +1012,8 @@ class Case:
             message = str(error)
             if os.path.basename(self.filename) not in message and "line" not in message:
                 raise Failure("refusal-without-line", f"{what}: {message}") from None
-            if re.search(r"'_\w*'|\bstack\b", message.split("\n", 1)[-1]):
+            tail = message.split("\n", 1)[-1]
+            if re.search(r"'_\w*'", tail) or (re.search(r"\bstack\b", tail) and "np.stack(" not in self.source):
                 # generated programs name no variable with a leading underscore
                 raise Failure("internal-name", f"{what}: the refusal names a variable Tangent made: {message}") from None
             raise Refused(message) from None
@@ -918,7 +1026,7 @@ class Case:
     def phi(self, vec):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return np.array([self.f(*partial_args(self.args, self.wrt, vec))])
+            return np.array([self.f(*to_backend(partial_args(self.args, self.wrt, vec), self.backend))])
 
     def fd_grad(self):
         n = flatten([self.args[i] for i in self.wrt]).size
@@ -932,13 +1040,53 @@ class Case:
         def g(d):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                return flatten(as_tuple(grad_fn(*partial_args(self.args, self.wrt, base + d)), self.wrt))
+                return flatten(as_tuple(grad_fn(*to_backend(partial_args(self.args, self.wrt, base + d), self.backend)),
+                                        self.wrt))
 
         return fd_derivative(g, n, direction=v)[0]
 
     # --- modes ---------------------------------------------------------------
 
+    def library_reference(self, mode):
+        """The derivative by the backend's own AD, flat (None for NumPy, or where it cannot run f)."""
+        if self.backend == "numpy":
+            return None
+        lib = library(self.backend)
+        grad, jvp = (lib.grad, lib.jvp) if self.backend == "jax" else (lib.func.grad, lib.func.jvp)
+        args = self.fresh(self.args)
+
+        def g(*xs):
+            full = list(args)
+            for i, x in zip(self.wrt, xs):
+                full[i] = x
+            return self.f(*full)
+
+        primals = tuple(args[i] for i in self.wrt)
+        tangents = tuple(self.fresh(self.vectors))
+        argnums = tuple(range(len(primals)))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if mode == "reverse":
+                    out = grad(g, argnums=argnums)(*primals)
+                elif mode == "forward":
+                    out = jvp(g, primals, tangents)[1]
+                else:  # hvp, grad2: H v (the Hessian is symmetric)
+                    out = jvp(grad(g, argnums=argnums), primals, tangents)[1]
+        except Exception:  # noqa: BLE001  (the library cannot run this program: FD alone is the reference)
+            return None
+        return flatten(out)
+
+    def against_library(self, mode, got, what):
+        want = self.library_reference(mode)
+        if want is not None:
+            ns = "jax" if self.backend == "jax" else "torch.func"
+            how = {"reverse": f"{ns}.grad", "forward": f"{ns}.jvp"}.get(mode, f"{ns}.jvp of {ns}.grad")
+            close(got, want, f"{what} against {how}", rtol=1e-8, atol=1e-10)
+            self.library_checked = True
+
     def check(self, mode):
+        self.library_checked = False
         getattr(self, "check_" + mode)()
 
     def reverse_derivative(self, optimized=True):
@@ -946,71 +1094,89 @@ class Case:
 
     def check_reverse(self):
         df = self.reverse_derivative()
-        g1 = self.call(df, copy.deepcopy(self.args), "grad (first call)")
-        check_fresh(g1, self.args, self.wrt, "grad")
-        g2 = self.call(df, copy.deepcopy(self.args), "grad (second call)")
+        g1 = self.call(df, self.fresh(self.args), "grad (first call)")
+        check_fresh(g1, self.args, self.wrt, "grad", self.backend)
+        g2 = self.call(df, self.fresh(self.args), "grad (second call)")
         close(flatten(g2), flatten(g1), "grad: second call against first", rtol=1e-12, atol=1e-12)
         generic = getattr(df, "tangent_generic", None)
         if generic is not None:
-            g3 = self.call(generic, copy.deepcopy(self.args), "grad (generic code)")
+            g3 = self.call(generic, self.fresh(self.args), "grad (generic code)")
             close(flatten(g3), flatten(g1), "grad: generic code against specialised", rtol=1e-9, atol=1e-12)
-        g4 = self.call(self.reverse_derivative(optimized=False), copy.deepcopy(self.args), "grad (optimized=False)")
+        g4 = self.call(self.reverse_derivative(optimized=False), self.fresh(self.args), "grad (optimized=False)")
         close(flatten(g4), flatten(g1), "grad: optimized=False against optimized", rtol=1e-9, atol=1e-12)
-        single = as_float32(self.args)
-        check_fresh(self.call(df, single, "grad (float32 arguments)"), single, self.wrt, "grad (float32 arguments)")
-        g5 = self.call(df, copy.deepcopy(self.args) + [2.0], "grad (seed 2.0)")
+        if self.backend == "numpy":
+            self.check_float32(df)
+        g5 = self.call(df, self.fresh(self.args) + [2.0], "grad (seed 2.0)")
         close(flatten(g5), 2 * flatten(g1), "grad: seed 2.0 against twice seed 1.0", rtol=1e-9, atol=1e-12)
         close(flatten(g1), self.fd_grad(), "grad against finite differences")
+        self.against_library("reverse", flatten(g1), "grad")
+        if self.backend != "numpy":
+            self.check_float32(df)  # last: a dtype failure must not hide a wrong number
+
+    def check_float32(self, df):
+        single = as_float32(self.args)
+        if self.backend != "numpy":
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    self.f(*to_backend(single, self.backend))
+            except Exception:  # noqa: BLE001  (f itself does not run at float32: torch mixes no dtypes in @)
+                return
+        check_fresh(self.call(df, to_backend(single, self.backend), "grad (float32 arguments)"), single, self.wrt,
+                    "grad (float32 arguments)", self.backend)
 
     def forward_derivative(self, optimized=True):
         return self.transform(lambda: tangent.jvp(self.f, wrt=self.wrt, optimized=optimized), "jvp")
 
     def check_forward(self):
         jf = self.forward_derivative()
-        inputs = copy.deepcopy(self.args) + copy.deepcopy(self.vectors)
+        inputs = self.fresh(self.args) + self.fresh(self.vectors)
         t1 = self.call(jf, inputs, "jvp (first call)")
-        t2 = self.call(jf, copy.deepcopy(self.args) + copy.deepcopy(self.vectors), "jvp (second call)")
+        t2 = self.call(jf, self.fresh(self.args) + self.fresh(self.vectors), "jvp (second call)")
         close(t2, t1, "jvp: second call against first", rtol=1e-12, atol=1e-12)
-        t3 = self.call(self.forward_derivative(optimized=False), copy.deepcopy(self.args) + copy.deepcopy(self.vectors),
+        t3 = self.call(self.forward_derivative(optimized=False), self.fresh(self.args) + self.fresh(self.vectors),
                        "jvp (optimized=False)")
         close(t3, t1, "jvp: optimized=False against optimized", rtol=1e-9, atol=1e-12)
         v = flatten(self.vectors)
         base = flatten([self.args[i] for i in self.wrt])
         want = fd_derivative(lambda d: self.phi(base + d), base.size, direction=v)[0]
         close(np.reshape(t1, (1,)), want, "jvp against finite differences")
+        self.against_library("forward", np.reshape(t1, (1,)), "jvp")
         # <u, J v> == <J^T u, v>, with u = 1 for a scalar output
         try:
             df = tangent.grad(self.f, wrt=self.wrt)
         except tangent.TangentError:
             return
-        g = flatten(self.call(df, copy.deepcopy(self.args), "grad (for consistency)"))
+        g = flatten(self.call(df, self.fresh(self.args), "grad (for consistency)"))
         close(np.reshape(t1, (1,)), np.array([g @ v]), "<u, J v> against <J^T u, v>", rtol=1e-8, atol=1e-10)
 
     def check_hvp(self):
         hf = self.transform(lambda: tangent.hvp(self.f, wrt=self.wrt), "hvp")
-        inputs = copy.deepcopy(self.args) + copy.deepcopy(self.vectors)
+        inputs = self.fresh(self.args) + self.fresh(self.vectors)
         h1 = self.call(hf, inputs, "hvp (first call)")
-        check_fresh(h1, self.args, self.wrt, "hvp")
-        h2 = self.call(hf, copy.deepcopy(self.args) + copy.deepcopy(self.vectors), "hvp (second call)")
+        check_fresh(h1, self.args, self.wrt, "hvp", self.backend)
+        h2 = self.call(hf, self.fresh(self.args) + self.fresh(self.vectors), "hvp (second call)")
         close(flatten(h2), flatten(h1), "hvp: second call against first", rtol=1e-12, atol=1e-12)
         hu = self.transform(lambda: tangent.hvp(self.f, wrt=self.wrt, optimized=False), "hvp (optimized=False)")
-        h3 = self.call(hu, copy.deepcopy(self.args) + copy.deepcopy(self.vectors), "hvp (optimized=False)")
+        h3 = self.call(hu, self.fresh(self.args) + self.fresh(self.vectors), "hvp (optimized=False)")
         close(flatten(h3), flatten(h1), "hvp: optimized=False against optimized", rtol=1e-9, atol=1e-12)
         df = self.reverse_derivative()
         want = self.grad_along(df, flatten(self.vectors))
         close(flatten(h1), want, "hvp against finite differences of the gradient")
+        self.against_library("hvp", flatten(h1), "hvp")
 
     def check_grad2(self):
         df = self.reverse_derivative()
         second = self.transform(lambda: tangent.vjp(df, wrt=self.wrt), "vjp of grad")
-        seed = tuple(copy.deepcopy(self.vectors)) if len(self.wrt) > 1 else copy.deepcopy(self.vectors[0])
-        r1 = self.call(second, copy.deepcopy(self.args) + [1.0, seed], "vjp of grad (first call)")
-        check_fresh(r1, self.args, self.wrt, "vjp of grad")
-        r2 = self.call(second, copy.deepcopy(self.args) + [1.0, copy.deepcopy(seed)], "vjp of grad (second call)")
+        seed = tuple(self.fresh(self.vectors)) if len(self.wrt) > 1 else self.fresh(self.vectors[0])
+        r1 = self.call(second, self.fresh(self.args) + [1.0, seed], "vjp of grad (first call)")
+        check_fresh(r1, self.args, self.wrt, "vjp of grad", self.backend)
+        r2 = self.call(second, self.fresh(self.args) + [1.0, copy.deepcopy(seed)], "vjp of grad (second call)")
         close(flatten(r2), flatten(r1), "vjp of grad: second call against first", rtol=1e-12, atol=1e-12)
         # the Hessian is symmetric: H u from differences of the gradient along u
         want = self.grad_along(df, flatten(self.vectors))
         close(flatten(r1), want, "vjp of grad against finite differences of the gradient")
+        self.against_library("grad2", flatten(r1), "vjp of grad")
 
 
 class Refused(Exception):
@@ -1020,17 +1186,19 @@ class Refused(Exception):
 # ============================================================ generation, running, shrinking
 
 
-def make_case(seed: int):
-    """A valid program for ``seed`` (retrying derived seeds until one is valid)."""
+def make_case(seed: int, backend: str = "numpy"):
+    """A valid program for ``seed`` written with ``backend`` (retrying derived seeds until one is valid)."""
+    if backend != "numpy":
+        library(backend)
     for attempt in range(50):
-        gen = Gen(seed * 1000 + attempt)
+        gen = Gen(seed * 1000 + attempt, backend)
         prog, kinds = gen.program()
         args = [gen.value(t) for t in kinds]
         n = len(args)
         wrt = tuple(sorted(gen.r.sample(range(n), gen.r.randrange(1, n + 1))))
         vectors = [gen.value(kinds[i]) for i in wrt]
         try:
-            case = Case(prog.source(), args, wrt, vectors, tag=f"s{seed}")
+            case = Case(prog.source(), args, wrt, vectors, tag=f"s{seed}", backend=backend)
         except Invalid:
             continue
         return prog, case
@@ -1094,7 +1262,7 @@ def still_fails(prog, args, wrt, vectors, mode, sig):
     if not names_defined(source):
         return False
     try:
-        case = Case(source, args, wrt, vectors, tag="shrink")
+        case = Case(source, args, wrt, vectors, tag="shrink", backend=prog.backend)
     except Invalid:
         return False
     except Exception:  # noqa: BLE001
@@ -1210,7 +1378,7 @@ Replay: python {self_path}  (or python tools/fuzz.py --replay {self_path})
 import numpy as np  # noqa: F401  (ARGS may use it)
 
 MODE = {mode!r}
-WRT = {wrt!r}
+{backend_line}WRT = {wrt!r}
 ARGS = {args}
 VECTORS = {vectors}
 SOURCE = """\\
@@ -1228,8 +1396,9 @@ if __name__ == "__main__":
 '''
 
 
-def write_replay(path, source, args, wrt, vectors, mode, summary, origin):
-    text = REPLAY_TEMPLATE.format(origin=origin, summary="\n".join("    " + line if line else "" for line in
+def write_replay(path, source, args, wrt, vectors, mode, summary, origin, backend="numpy"):
+    backend_line = f"BACKEND = {backend!r}\n" if backend != "numpy" else ""
+    text = REPLAY_TEMPLATE.format(origin=origin, backend_line=backend_line, summary="\n".join("    " + line if line else "" for line in
                                                                    summary.splitlines()).strip(),
                                   self_path=path, mode=mode, wrt=wrt, args=literal(list(args)),
                                   vectors=literal(list(vectors)), source=source,
@@ -1248,7 +1417,10 @@ def load_replay(path):
 def replay_outcome(path):
     """(outcome, message) of a replay file: 'ok', 'refused', 'unreliable' or a Failure."""
     rec = load_replay(path)
-    case = Case(rec.SOURCE, rec.ARGS, rec.WRT, rec.VECTORS, tag="replay")
+    backend = getattr(rec, "BACKEND", "numpy")
+    if backend != "numpy":
+        library(backend)
+    case = Case(rec.SOURCE, rec.ARGS, rec.WRT, rec.VECTORS, tag="replay", backend=backend)
     modes = (rec.MODE,) if isinstance(rec.MODE, str) else rec.MODE
     results = [outcome(case, mode) for mode in modes]
     for result, message in results:
@@ -1273,6 +1445,8 @@ def main(argv=None) -> int:
     parser.add_argument("--summary", default=None, help=argparse.SUPPRESS)  # a job's counts, as JSON
     parser.add_argument("--n", type=int, default=100, help="number of programs (per mode)")
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: " + ", ".join(MODES))
+    parser.add_argument("--backend", default="numpy", choices=BACKENDS,
+                        help="the array library programs are written with (jax, torch: also checked against its own AD)")
     parser.add_argument("--seconds", type=float, default=None, help="stop after this long (overrides --n)")
     parser.add_argument("--out", default=None, help="folder for replay files of shrunk failures")
     parser.add_argument("--no-shrink", action="store_true")
@@ -1290,6 +1464,7 @@ def main(argv=None) -> int:
     if opts.jobs > 1:
         return run_jobs(opts, modes)
     counts = {m: {"ok": 0, "refused": 0, "unreliable": 0, "fail": 0} for m in modes}
+    checked = {m: 0 for m in modes}  # ok results also checked against the library's own AD
     kinds: dict = {}
     refusals: dict = {}
     start = time.time()
@@ -1305,7 +1480,7 @@ def main(argv=None) -> int:
         seed = opts.seed + k * opts.step
         k += 1
         try:
-            prog, case = make_case(seed)
+            prog, case = make_case(seed, opts.backend)
         except Exception as error:  # noqa: BLE001  (a generator bug must not end a soak)
             print(f"seed {seed}: the generator failed: {type(error).__name__}: {error}", flush=True)
             continue
@@ -1325,6 +1500,7 @@ def main(argv=None) -> int:
                     print(case.source)
             else:
                 counts[mode][result] += 1
+                checked[mode] += result == "ok" and case.library_checked
                 if result == "refused":
                     first = message.strip().splitlines()
                     key = (first[1] if len(first) > 1 else first[0])[:100]
@@ -1338,16 +1514,18 @@ def main(argv=None) -> int:
                 small, wrt, vectors = shrink(prog, case, mode, signature(result), time.time() + opts.shrink_seconds)
             path = os.path.join(opts.out, f"seed{seed_}_{mode}.py")
             try:
-                shrunk_case = Case(small.source(), case.args, wrt, vectors, tag="final")
+                shrunk_case = Case(small.source(), case.args, wrt, vectors, tag="final", backend=opts.backend)
                 _, message = outcome(shrunk_case, mode)
             except Exception:  # noqa: BLE001
                 pass
-            write_replay(path, small.source(), case.args, wrt, vectors, mode, message,
-                         f"--seed {seed_} --modes {mode}")
+            origin = f"--seed {seed_} --modes {mode}" + (f" --backend {opts.backend}" if opts.backend != "numpy" else "")
+            write_replay(path, small.source(), case.args, wrt, vectors, mode, message, origin, opts.backend)
             print(f"wrote {path}")
     seeds = f"{opts.seed}..{seed}" + (f" step {opts.step}" if opts.step != 1 else "")
     summary = {"seeds": seeds, "programs": k, "seconds": elapsed, "counts": counts,
                "kinds": {f"{m} {kd}": n for (m, kd), n in kinds.items()}, "refusals": refusals}
+    if opts.backend != "numpy":
+        summary["library"] = {"backend": opts.backend, "checked": checked}
     if opts.summary:
         with open(opts.summary, "w") as fh:
             json.dump(summary, fh)
@@ -1360,6 +1538,10 @@ def report(summary, modes) -> int:
     for m in modes:
         c = summary["counts"][m]
         print(f"{m:8} {c['ok']:6} {c['refused']:8} {c['unreliable']:11} {c['fail']:6}")
+    lib = summary.get("library")
+    if lib:
+        print(f"ok results also checked against {lib['backend']}'s own AD: "
+              + ", ".join(f"{m} {lib['checked'][m]}" for m in modes))
     if summary["kinds"]:
         print("failures by kind: " + ", ".join(f"{kd}: {n}" for kd, n in sorted(summary["kinds"].items())))
     refusals = summary["refusals"]
@@ -1378,7 +1560,7 @@ def run_jobs(opts, modes) -> int:
     procs = []
     for j in range(opts.jobs):
         args = [sys.executable, os.path.abspath(__file__), "--seed", str(opts.seed + j), "--step", str(opts.jobs),
-                "--modes", ",".join(modes), "--summary", os.path.join(folder, f"{j}.json"),
+                "--modes", ",".join(modes), "--backend", opts.backend, "--summary", os.path.join(folder, f"{j}.json"),
                 "--shrink-seconds", str(opts.shrink_seconds)]
         args += ["--seconds", str(opts.seconds)] if opts.seconds is not None else ["--n", str(-(-opts.n // opts.jobs))]
         args += ["--out", opts.out] if opts.out else []
@@ -1390,6 +1572,8 @@ def run_jobs(opts, modes) -> int:
     total = {"seeds": [], "programs": 0, "seconds": 0.0, "counts": {m: {"ok": 0, "refused": 0, "unreliable": 0,
                                                                           "fail": 0} for m in modes},
              "kinds": {}, "refusals": {}}
+    if opts.backend != "numpy":
+        total["library"] = {"backend": opts.backend, "checked": {m: 0 for m in modes}}
     for j in range(opts.jobs):
         with open(os.path.join(folder, f"{j}.json")) as fh:
             part = json.load(fh)
@@ -1399,6 +1583,8 @@ def run_jobs(opts, modes) -> int:
         for m in modes:
             for key, n in part["counts"][m].items():
                 total["counts"][m][key] += n
+            if "library" in total:
+                total["library"]["checked"][m] += part["library"]["checked"][m]
         for table in ("kinds", "refusals"):
             for key, n in part[table].items():
                 total[table][key] = total[table].get(key, 0) + n
