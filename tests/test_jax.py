@@ -197,3 +197,19 @@ def test_hessian_is_a_jax_array():
     H = tangent.hessian(scalar_loss)(W, x)
     assert isinstance(H, jax.Array) and H.shape == (2, 3, 2, 3)
     close(H, jax.hessian(scalar_loss)(W, x), 1e-8)
+
+
+def where_of_floats(a, b):
+    return jnp.where(b > a, b, a)
+
+
+def test_where_of_python_floats():
+    """The adjoint/tangent of the second operand used ~condition: on a Python
+    bool ~True is -2, so jvp gave -0.675 where jax.jvp gives -0.238 (found by
+    tools/fuzz.py --backend jax)."""
+    a, b, ta, tb = -0.788183, 0.985344, 0.218689, -0.237579
+    got = tangent.jvp(where_of_floats, wrt=(0, 1))(a, b, ta, tb)
+    want = jax.jvp(where_of_floats, (a, b), (ta, tb))[1]
+    assert abs(float(got) - float(want)) < 1e-12
+    ga, gb = tangent.grad(where_of_floats, wrt=(0, 1))(b, a)
+    assert (float(ga), float(gb)) == (1.0, 0.0)

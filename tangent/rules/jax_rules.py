@@ -40,7 +40,7 @@ def power(z, x1, x2):
 
 @elementwise(jnp.where)
 def where(z, condition, x, y):
-    return {x: condition, y: ~condition}
+    return {x: condition, y: jnp.logical_not(condition)}  # (not ~: a Python bool's ~True is -2)
 
 
 # ------------------------------------------------------------- reductions
