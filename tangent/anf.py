@@ -93,6 +93,7 @@ class ANF(ExpressionForm):
         out.append(self.at(ast.If(test=test, body=self.body(stmt.body), orelse=self.body(stmt.orelse))))
 
     def stmt_While(self, stmt, out):
+        snapshots = self.snapshots(stmt, out)  # `while tangent.checkpointed(condition, snapshots=k)`
         test = self.condition(stmt.test, out)
         body = self.body(stmt.body)
         saved, self.current = self.current, stmt
@@ -100,7 +101,19 @@ class ANF(ExpressionForm):
         retest_value = self.operation(getattr(stmt, "tangent_retest", stmt.test), retest)
         retest.append(self.assign(test.id, retest_value))
         self.current = saved
-        out.append(self.at(ast.While(test=test, body=body + retest, orelse=[])))
+        loop = ast.While(test=test, body=body + retest, orelse=[])
+        if snapshots is not None:
+            loop.tangent_checkpointed = snapshots
+        out.append(self.at(loop))
+
+    def snapshots(self, stmt, out):
+        """A checkpointed loop's snapshots argument as an atom (None for other loops)."""
+        snapshots = getattr(stmt, "tangent_checkpointed", None)
+        if snapshots is not None and not isinstance(snapshots, ast.Constant):
+            var = self.namer.fresh("_snapshots")
+            out.append(self.assign(var, self.operation(snapshots, out)))
+            snapshots = ast.Name(id=var, ctx=ast.Load())
+        return snapshots
 
     def stmt_For(self, stmt, out):
         """``for i in range(...)`` (the user's) or ``for i in _range`` (desugar's)."""
@@ -111,11 +124,7 @@ class ANF(ExpressionForm):
         it = stmt.iter
         assert isinstance(stmt.target, ast.Name) and isinstance(it, ast.Call) \
             and self.parsed.resolve(it.func) is builtins.range, "other loops are desugared"
-        snapshots = getattr(stmt, "tangent_checkpointed", None)  # `for t in tangent.checkpointed(range(...), snapshots=k)`
-        if snapshots is not None and not isinstance(snapshots, ast.Constant):
-            var = self.namer.fresh("_snapshots")
-            out.append(self.assign(var, self.operation(snapshots, out)))
-            snapshots = ast.Name(id=var, ctx=ast.Load())
+        snapshots = self.snapshots(stmt, out)  # `for t in tangent.checkpointed(range(...), snapshots=k)`
         range_name = self.atom(it, out, "range")
         loop = ast.For(target=ast.Name(id=stmt.target.id, ctx=ast.Store()), iter=range_name,
                        body=self.body(stmt.body), orelse=[])

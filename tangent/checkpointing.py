@@ -49,6 +49,7 @@ from .astwalk import walk_list
 from .errors import TangentSyntaxError
 from .ir import Comment, Restore, Save, assign, call, name
 from .rules.shape_values import Array
+from .runtime.checkpointing import checkpointed_while
 from .sharing import names_sharing_memory
 
 _MUTATING_METHODS = {"append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse", "update",
@@ -216,13 +217,15 @@ def upward_exposed(stmts, defined=frozenset()) -> tuple[set[str], set[str]]:
     return exposed, defined
 
 
-def user_loop(parsed, stmt: ast.For, written: bool) -> ast.For | None:
+def user_loop(parsed, stmt: ast.For | ast.While, written: bool) -> ast.For | ast.While | None:
     """The user's ``for`` statement (in ``parsed.tree``) ``stmt`` came from:
     a checkpointed loop (``written``) or a range loop (None if there is none
     or more than one at that line)."""
     wanted = runtime.checkpointed if written else builtins.range
-    found = [node for node in ast.walk(parsed.tree) if isinstance(node, ast.For) and node.lineno == stmt.lineno
-             and isinstance(node.iter, ast.Call) and parsed.resolve(node.iter.func) is wanted]
+    kind = type(stmt)
+    found = [node for node in ast.walk(parsed.tree) if isinstance(node, kind) and node.lineno == stmt.lineno
+             and isinstance(head := node.iter if kind is ast.For else node.test, ast.Call)
+             and parsed.resolve(head.func) is wanted]
     if written and len(found) != 1:
         raise AssertionError(f"no checkpointed loop at line {stmt.lineno}")
     return found[0] if len(found) == 1 else None
@@ -233,7 +236,7 @@ def loop_variables(parsed, loop: ast.For, error) -> tuple[list[str], list[str]]:
     body_nodes = {id(n) for s in loop.body for n in ast.walk(s)}
     outside = {n.id for n in ast.walk(parsed.tree) if id(n) not in body_nodes
                and isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-    target = loop.target.id
+    target = loop.target.id if isinstance(loop, ast.For) else None
     order: list[str] = []
     for s in loop.body:
         for n in ast.walk(s):
@@ -256,6 +259,10 @@ def loop_variables(parsed, loop: ast.For, error) -> tuple[list[str], list[str]]:
     in_hooks = set().union(*(_stores(h) for h in hooks))  # adjoints, in the backward pass
     assigned = set().union(*(_stores(s) for s in loop.body)) - in_hooks
     exposed, _ = upward_exposed(loop.body)
+    if isinstance(loop, ast.While):  # (the condition reads the state before each step and after the last)
+        condition = loop.test.args[0]
+        exposed |= _loads(condition)
+        order += [n.id for n in ast.walk(condition) if isinstance(n, ast.Name) and n.id not in order]
     if target in outside:
         raise error(loop, f"the loop variable {target!r} of a checkpointed loop is read after the loop",
                     "read it only inside the loop")
@@ -264,9 +271,10 @@ def loop_variables(parsed, loop: ast.For, error) -> tuple[list[str], list[str]]:
     return carried, readonly
 
 
-def step_function(parsed, loop: ast.For, carried, readonly):
+def step_function(parsed, loop: ast.For | ast.While, carried, readonly):
     """The body of the user's ``loop`` as a function ``<f>_step(t, *carried,
-    *readonly)`` returning the carried values: compiled from the user's own
+    *readonly)`` returning the carried values (for a ``while`` loop, the
+    pair of it and ``<f>_condition(*carried, *readonly)``): compiled from the user's own
     lines (the same line numbers, in a source registered with linecache
     under a name that says where it comes from), with the globals and the
     closure of the user's function."""
@@ -282,13 +290,19 @@ def step_function(parsed, loop: ast.For, carried, readonly):
         body = textwrap.dedent("\n".join(body)).split("\n")
     freevars = func.__code__.co_freevars
     results = carried[0] if len(carried) == 1 else "(" + ", ".join(carried) + ",)"
+    target = loop.target.id if isinstance(loop, ast.For) else "_" if "_" not in carried + readonly else "_step"
     lines = [""] * (loop.lineno - 2) + [
         f"def _make_{fname}({', '.join(freevars)}):",
-        f"    def {fname}({', '.join([loop.target.id] + carried + readonly)}):",
+        f"    def {fname}({', '.join([target] + carried + readonly)}):",
         *("        " + line if line else "" for line in body),
         f"        return {results}",
-        f"    return {fname}",
     ]
+    if isinstance(loop, ast.While):  # and the condition, a function of the state: (step, condition)
+        lines += [f"    def {parsed.name}_condition({', '.join(carried + readonly)}):",
+                  f"        return {ast.unparse(loop.test.args[0])}",
+                  f"    return {fname}, {parsed.name}_condition"]
+    else:
+        lines.append(f"    return {fname}")
     source = "\n".join(lines) + "\n"
     directory, base = os.path.split(origin.filename)
     filename = os.path.join(directory, f"<checkpointed loop of {parsed.name} at line {loop.lineno}>", base)
@@ -302,7 +316,7 @@ def step_function(parsed, loop: ast.For, carried, readonly):
         except ValueError:
             cells.append(None)
     step = made[f"_make_{fname}"](*cells)
-    weakref.finalize(step, linecache.cache.pop, filename, None)
+    weakref.finalize(step if isinstance(loop, ast.For) else step[0], linecache.cache.pop, filename, None)
     return step
 
 
@@ -347,6 +361,10 @@ class CheckpointedLoops:
                                  f"{var!r} is carried from step to step of this checkpointed loop but may not be "
                                  "assigned before it", f"assign {var} before the loop")
         step = step_function(self.parsed, loop, carried, readonly)
+        condition = None
+        if isinstance(stmt, ast.While):
+            step, condition = step
+            condition = self.session.bind_global(condition.__name__, condition)
         static = {p: self.parsed.static[p] for p in readonly if p in self.parsed.static}
         types = {p: self.parsed.types[p] for p in readonly if p in self.parsed.types}
         fwd, bwd = self.session.split(step, tuple(active), self.origin, stmt, static=static, types=types)
@@ -358,8 +376,13 @@ class CheckpointedLoops:
             snapshots, what = ir.get(stmt, "checkpointed"), "binomial checkpointing of the loop"
         else:
             snapshots, what = self.budget_snapshots(carried, [r for r in readonly if r in active])
-        driver = self.session.bind_global("checkpointed_loop", runtime.checkpointed_loop)
-        value = call(driver, name(plan.step), copy.deepcopy(stmt.iter), copy.deepcopy(snapshots),
+        if condition is None:
+            driver = self.session.bind_global("checkpointed_loop", runtime.checkpointed_loop)
+            head = copy.deepcopy(stmt.iter)
+        else:
+            what = "checkpointing of the while loop: snapshots at a doubling stride, the trip count recorded"
+            driver, head = self.session.bind_global("checkpointed_while", checkpointed_while), name(condition)
+        value = call(driver, name(plan.step), head, copy.deepcopy(snapshots),
                      ast.Tuple(elts=[name(c) for c in carried], ctx=ast.Load()),
                      ast.Tuple(elts=[name(r) for r in readonly], ctx=ast.Load()))
         targets = ast.Tuple(elts=[ast.Name(id=c, ctx=ast.Store()) for c in carried + [record]], ctx=ast.Store())

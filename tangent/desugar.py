@@ -300,6 +300,7 @@ class Desugar(Inlining):
         """The test is desugared twice: before the loop, and for its
         evaluation after the body (``tangent_retest``), each with the nested
         functions known there."""
+        resolve.checkpointed_condition(self.parsed, stmt)  # `while tangent.checkpointed(...)`: see reverse.py
         test = copy.deepcopy(stmt.test)
         stmt.test = self.expr(stmt.test)
         entry = self.enter_loop(_bound_names(stmt.body))

@@ -143,7 +143,7 @@ ANNOTATIONS: dict[str, str] = {
     "retest": "While (desugar -> anf): the loop test as re-evaluated after the body",
     "indexed": "For (desugar -> anf): a loop over a sequence, lowered to a loop over its indices",
     "checkpoint": "Call (anf -> reverse): written `tangent.checkpoint(g)(...)`: g's insides are recomputed, not taped",
-    "checkpointed": "For (desugar -> reverse): written `for t in tangent.checkpointed(range(...), snapshots=k)`: k (an atom)",
+    "checkpointed": "For/While (desugar -> reverse): written `for t in tangent.checkpointed(range(...), snapshots=k)` or `while tangent.checkpointed(test, snapshots=k)`: k (an atom)",
     "kinds": "FunctionDef: analysis' kind of each variable (name -> 'float', 'int', ... or None)",
 }
 

@@ -75,6 +75,28 @@ def checkpointed_range(parsed: ParsedFunction, loop: ast.For):
     return snapshots
 
 
+def checkpointed_condition(parsed: ParsedFunction, loop: ast.While):
+    """For ``while tangent.checkpointed(condition, snapshots=k):``: the loop's
+    test becomes ``condition`` and its ``checkpointed`` annotation the
+    snapshots argument (the constant None when not given); None for other
+    loops."""
+    test = loop.test
+    if not (isinstance(test, ast.Call) and parsed.resolve(test.func) is checkpointed):
+        if any(isinstance(n, ast.Call) and parsed.resolve(n.func) is checkpointed for n in ast.walk(test)):
+            raise parsed.origin.error(TangentSyntaxError, loop, "a checkpointed while loop cannot stop early (break "
+                                      "or return in it), and tangent.checkpointed must be its whole condition",
+                                      "write `while tangent.checkpointed(condition, snapshots=k):` and fold the "
+                                      "early exit into the condition, or use a plain while loop")
+        return None
+    if len(test.args) != 1 or [k.arg for k in test.keywords] not in ([], ["snapshots"]):
+        raise parsed.origin.error(TangentSyntaxError, loop, "tangent.checkpointed in a while loop takes the "
+                                  "condition and snapshots=k", "write `while tangent.checkpointed(x > 0, snapshots=k):`")
+    snapshots = test.keywords[0].value if test.keywords else ast.Constant(value=None)
+    loop.test = test.args[0]
+    ir.annotate(loop, checkpointed=snapshots)
+    return snapshots
+
+
 def is_pure_function(callee) -> bool:
     """NumPy and math functions without side effects: a result nobody reads
     need not be computed (random number generators excepted)."""

@@ -176,7 +176,7 @@ class ReverseMode(CheckpointedCalls, CheckpointedLoops, AssignAdjoints, Containe
                 case Kind.IF:
                     out.append(ast.copy_location(ast.If(test=stmt.test, body=self.primal(stmt.body, depth),
                                                         orelse=self.primal(stmt.orelse, depth)), stmt))
-                case Kind.FOR if (loop := self.checkpointed_loop(stmt, depth)):
+                case Kind.FOR | Kind.WHILE if (loop := self.checkpointed_loop(stmt, depth)):
                     out += loop
                 case Kind.FOR:
                     out.append(Save(tape.site(stmt.target.id, stmt, depth)))
@@ -258,7 +258,7 @@ class ReverseMode(CheckpointedCalls, CheckpointedLoops, AssignAdjoints, Containe
                 return code, state
             case Kind.IF:
                 return self.adjoint_if(stmt, state)
-            case Kind.FOR if id(stmt) in self.checkpointed_loops:  # (see checkpointing.py)
+            case Kind.FOR | Kind.WHILE if id(stmt) in self.checkpointed_loops:  # (see checkpointing.py)
                 return self.checkpointed_loop_adjoint(stmt, state), state
             case Kind.FOR | Kind.WHILE:
                 return self.adjoint_loop(stmt, state)

@@ -615,3 +615,168 @@ def test_split_motion_backward_twice():
     for _ in range(2):  # the snapshots freed by the first backward sweep are taken again
         for g, r in zip(df.backward(saved), ref):
             np.testing.assert_allclose(g, r, rtol=0, atol=1e-10)
+
+
+# ------------------------------------------------------------ checkpointed while loops
+def rnn_while(W, h, xs, n, k):
+    i = 0
+    while tangent.checkpointed(i < n, snapshots=k):
+        h = np.tanh(W @ h + xs[i])
+        i = i + 1
+    return np.sum(h * h)
+
+
+def rnn_while_plain(W, h, xs, n, k):
+    i = 0
+    while i < n:
+        h = np.tanh(W @ h + xs[i])
+        i = i + 1
+    return np.sum(h * h)
+
+
+@pytest.mark.parametrize("steps", [0, 1, 2, 3, 4, 18, 40])
+@pytest.mark.parametrize("snapshots", [1, 2, 3, 4, 7])
+def test_online_schedule(steps, snapshots):
+    """The forward sweep keeps at most k snapshots, at multiples of one
+    stride, the first at step 0; the backward sweep reverses every step once,
+    from the last, each from the state the primal had before it."""
+    states = [(float(i),) for i in range(steps + 1)]
+    live = []
+
+    def advance(i, state):
+        assert state == states[i]
+        return states[i + 1]
+
+    class Snaps(dict):
+        def __setitem__(self, key, value):
+            super().__setitem__(key, value)
+            live.append(len(self))
+
+    snaps = Snaps()
+    final, trips = schedule.online_snapshots(advance, lambda s: s[0] < steps, snapshots, states[0], snaps)
+    assert final == states[steps] and trips == steps
+    assert max(live, default=0) <= snapshots
+    if steps:
+        assert 0 in snaps and len({b - a for a, b in zip(sorted(snaps), sorted(snaps)[1:])}) <= 1
+    reversed_steps = []
+
+    def reverse_step(i, state, d):
+        assert state == states[i]
+        reversed_steps.append(i)
+        return d + 1
+
+    assert schedule.reverse_segments(advance, reverse_step, steps, snapshots, snaps, 0) == steps
+    assert reversed_steps == list(range(steps - 1, -1, -1)) and not snaps
+
+
+@pytest.mark.parametrize("k", [1, 3, 4])
+def test_checkpointed_while_loop(k):
+    """Trip counts 0, 1, k - 1, k and 5k + 3: the gradient equals the plain
+    while loop's (1e-10) and finite differences."""
+    for n in sorted({0, 1, k - 1, k, 5 * k + 3}):
+        W, h, xs = rnn_args(T=max(n, 1))
+        check_against_plain(rnn_while, rnn_while_plain, [W, h, xs, n, k], wrt=(0, 1, 2))
+
+
+def converge(x, a, k):
+    """A condition reading a value the body writes (carried state)."""
+    err = 1.0
+    while tangent.checkpointed(err > 1e-3, snapshots=k):
+        y = 0.5 * (x + a / x)
+        err = np.max(np.abs(y - x))
+        x = y
+    return np.sum(x)
+
+
+def converge_plain(x, a, k):
+    err = 1.0
+    while err > 1e-3:
+        y = 0.5 * (x + a / x)
+        err = np.max(np.abs(y - x))
+        x = y
+    return np.sum(x)
+
+
+def test_checkpointed_while_with_a_data_dependent_condition():
+    x, a = np.array([3.0, 5.0, 2.5]), np.array([2.0, 3.0, 4.0])
+    for k in (1, 2, 5):
+        check_against_plain(converge, converge_plain, [x, a, k], wrt=(0, 1))
+
+
+def test_checkpointed_while_is_the_loop_outside_grad():
+    W, h, xs = rnn_args(T=6)
+    assert rnn_while(W, h, xs, 6, 2) == rnn_while_plain(W, h, xs, 6, 2)
+    assert tangent.checkpointed(np.float64(0.0) > 1) == False  # noqa: E712 (its truth value)
+
+
+def test_the_generated_code_of_a_checkpointed_while_loop():
+    df = tangent.grad(rnn_while, wrt=(0,))
+    code = tangent.source(df)
+    assert "checkpointed_while(rnn_while_step, rnn_while_condition, k, (h, i), (W, xs, n))" in code
+    assert "checkpointed_loop_adjoint(" in code
+    assert not any(line.strip().startswith("while") for line in code.split("def df")[-1].splitlines())
+
+
+def test_checkpointed_while_inside_a_loop():
+    def f(W, h, xs, n, k):
+        for _ in range(2):
+            i = 0
+            while tangent.checkpointed(i < n, snapshots=k):
+                h = np.tanh(W @ h + xs[i])
+                i = i + 1
+        return np.sum(h * h)
+
+    def plain(W, h, xs, n, k):
+        for _ in range(2):
+            i = 0
+            while i < n:
+                h = np.tanh(W @ h + xs[i])
+                i = i + 1
+        return np.sum(h * h)
+
+    W, h, xs = rnn_args(T=7)
+    check_against_plain(f, plain, [W, h, xs, 7, 2], wrt=(0, 1))
+
+
+def stops_early(W, h, xs, n, k):
+    i = 0
+    while tangent.checkpointed(i < n, snapshots=k):
+        h = np.tanh(W @ h + xs[i])
+        if np.sum(h) > 10:
+            break
+        i = i + 1
+    return np.sum(h)
+
+
+def test_checkpointed_while_that_stops_early_is_refused():
+    with pytest.raises(tangent.TangentSyntaxError, match="cannot stop early") as info:
+        tangent.grad(stops_early)
+    assert "test_checkpointing.py" in str(info.value) and "_stack" not in str(info.value)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 9])
+def test_hvp_through_a_checkpointed_while_loop(n):
+    W, h, xs = rnn_args(T=max(n, 1))
+    rng = np.random.default_rng(6)
+    vW, vh = rng.normal(size=W.shape), rng.normal(size=h.shape)
+    before = [np.copy(a) for a in (W, h, xs, vW, vh)]
+    got = tangent.hvp(rnn_while, wrt=(0, 1))(W, h, xs, n, 2, vW, vh)
+    ref = tangent.hvp(rnn_while_plain, wrt=(0, 1))(W, h, xs, n, 2, vW, vh)
+    dplain = tangent.grad(rnn_while_plain, wrt=(0, 1))
+    eps = 1e-6
+    plus, minus = dplain(W + eps * vW, h + eps * vh, xs, n, 2), dplain(W - eps * vW, h - eps * vh, xs, n, 2)
+    for g, r, p, m in zip(got, ref, plus, minus):
+        np.testing.assert_allclose(g, r, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(g, (p - m) / (2 * eps), rtol=1e-5, atol=1e-7)
+    for a, b in zip((W, h, xs, vW, vh), before):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_split_motion_backward_twice_through_a_while_loop():
+    W, h, xs = rnn_args(T=7)
+    df = tangent.grad(rnn_while, wrt=(0, 1), motion="split")
+    _, saved = df.forward(W, h, xs, 7, 2)
+    ref = tangent.grad(rnn_while_plain, wrt=(0, 1))(W, h, xs, 7, 2)
+    for _ in range(2):
+        for g, r in zip(df.backward(saved), ref):
+            np.testing.assert_allclose(g, r, rtol=0, atol=1e-10)

@@ -4,7 +4,12 @@ differentiated in forward mode (``tangent.hvp``): the tangents are computed
 by the same binomial schedule run on (value, tangent) pairs."""
 
 from .. import runtime
-from ..runtime.checkpointing import checkpointed_loop_adjoint_tangent, checkpointed_loop_tangent
+from ..runtime.checkpointing import (
+    checkpointed_loop_adjoint_tangent,
+    checkpointed_loop_tangent,
+    checkpointed_while,
+    checkpointed_while_tangent,
+)
 from . import d, tangent_rule
 
 
@@ -16,3 +21,8 @@ def t_checkpointed_loop(z, step, values, snapshots, carried, readonly):
 @tangent_rule(runtime.checkpointed_loop_adjoint)
 def t_checkpointed_loop_adjoint(z, record, fwd, bwd, positions, seeds):
     d[z] = checkpointed_loop_adjoint_tangent(record, d[record], fwd, bwd, positions, seeds, d[seeds])
+
+
+@tangent_rule(checkpointed_while)
+def t_checkpointed_while(z, step, condition, snapshots, carried, readonly):
+    d[z] = checkpointed_while_tangent(step, condition, snapshots, carried, readonly, d[carried], d[readonly])

@@ -241,6 +241,83 @@ def checkpointed_loop(step, values, snapshots, carried: tuple, readonly: tuple) 
     return (*state, record)
 
 
+class WhileRecord(LoopRecord):
+    """A ``LoopRecord`` of a checkpointed ``while`` loop: its trip count was
+    found by the forward sweep (``values`` is ``range`` of it), whose online
+    schedule kept at most ``snapshots`` snapshots at multiples of a stride."""
+
+    __slots__ = ()
+
+
+def reverse_segments(advance, reverse_step, steps: int, snapshots: int, snaps: dict, dstate):
+    """The backward sweep after ``online_snapshots``: the segments between
+    the kept snapshots from the last, each with its now known length under
+    the binomial schedule (``run_forward`` then ``run_backward``) with the
+    slots the earlier snapshots leave free; ``snaps`` is emptied as it goes."""
+    starts = sorted(snaps)
+    ends = starts[1:] + [steps]
+    for index in range(len(starts) - 1, -1, -1):
+        start, end = starts[index], ends[index]
+        free = snapshots - index  # (the snapshot at the start included)
+
+        def shifted_advance(i, state, start=start):
+            return advance(start + i, state)
+
+        def shifted_reverse(i, state, dstate, start=start):
+            return reverse_step(start + i, state, dstate)
+
+        local: dict = {}
+        run_forward(shifted_advance, end - start, free, snaps.pop(start), local)
+        dstate = run_backward(shifted_advance, shifted_reverse, end - start, free, local, dstate)
+    return dstate
+
+
+def online_snapshots(advance, condition, snapshots: int, state, snaps: dict, steps: int | None = None):
+    """The forward sweep of a checkpointed ``while`` loop (online thinning):
+    a snapshot at each step that is a multiple of the stride (1 at first);
+    when ``snapshots`` are held, every other one is dropped and the stride
+    doubles. Runs while ``condition(state)`` holds (or ``steps`` steps when
+    the count is known); returns (the final state, the trip count)."""
+    stride, i = 1, 0
+    while (i < steps) if steps is not None else condition(state):
+        if i % stride == 0:
+            if len(snaps) == snapshots:
+                stride *= 2
+                for j in [j for j in snaps if j % stride]:
+                    del snaps[j]
+            if i % stride == 0:
+                snaps[i] = state
+        state = advance(i, state)
+        i += 1
+    return state, i
+
+
+def checkpointed_while(step, condition, snapshots, carried: tuple, readonly: tuple) -> tuple:
+    """The forward sweep of ``while checkpointed(condition, snapshots=k)``
+    whose body is ``carried = step(t, *carried, *readonly)`` (``t`` the step
+    number) and whose test is ``condition(*carried, *readonly)``: the
+    carried values after the loop, then the ``WhileRecord`` for
+    ``checkpointed_loop_adjoint``. The condition is the primal's only."""
+    if snapshots is None:
+        snapshots = 32
+    if not isinstance(snapshots, int) or isinstance(snapshots, bool) or snapshots < 1:
+        raise ValueError(f"snapshots must be a positive integer, got {snapshots!r}")
+    readonly, carried = tuple(readonly), tuple(carried)
+    record = WhileRecord(step, None, snapshots, readonly, carried)
+    record.values = _Steps()
+    state, trips = online_snapshots(record.advance, lambda state: bool(condition(*state, *readonly)),
+                                    snapshots, carried, record.snaps)
+    record.values = range(trips)
+    return (*state, record)
+
+
+class _Steps:
+    """The step numbers while the trip count is not yet known."""
+
+    def __getitem__(self, i):
+        return i
+
+
 def accumulate(total, g):
     """``total + g`` for a sum of adjoints over steps, in place into
     ``total`` (a copy the driver owns) where both are NumPy arrays of the
@@ -286,9 +363,13 @@ def checkpointed_loop_adjoint(record: LoopRecord, fwd, bwd, positions: tuple, se
 
     steps = len(record.values)
     if record.reversed:  # reversed before (the split motion's backward, called again): the snapshots anew
-        run_forward(record.advance, steps, record.snapshots, record.initial, record.snaps)
+        if isinstance(record, WhileRecord):
+            online_snapshots(record.advance, None, record.snapshots, record.initial, record.snaps, steps)
+        else:
+            run_forward(record.advance, steps, record.snapshots, record.initial, record.snaps)
     record.reversed = True
-    dstate = run_backward(record.advance, reverse_step, steps, record.snapshots, record.snaps, dstate)
+    backward = reverse_segments if isinstance(record, WhileRecord) else run_backward
+    dstate = backward(record.advance, reverse_step, steps, record.snapshots, record.snaps, dstate)
     values = record.initial + record.readonly
     out = [dstate[p] if p < n else sums[p] for p in positions]
     return tuple(zeros_like(values[p]) if g is None else g for p, g in zip(positions, out))
@@ -355,6 +436,21 @@ def checkpointed_loop_tangent(step, values, snapshots, carried, readonly, dcarri
     return (*pair[1], TangentRecord(dsnaps, dreadonly))
 
 
+def checkpointed_while_tangent(step, condition, snapshots, carried, readonly, dcarried, dreadonly) -> tuple:
+    """The tangent of ``checkpointed_while(step, condition, snapshots,
+    carried, readonly)``: of the carried values after the loop, then a
+    ``TangentRecord`` (the same online schedule's snapshots, with their
+    tangents); the condition reads the values only."""
+    snapshots = 32 if snapshots is None else snapshots
+    carried, readonly = tuple(carried), tuple(readonly)
+    dcarried, dreadonly = _tangents(dcarried, carried), _tangents(dreadonly, readonly)
+    advance = _pair_advance(step, _Steps(), readonly, dreadonly)
+    dsnaps: dict = {}
+    pair, _ = online_snapshots(advance, lambda pair: bool(condition(*pair[0], *readonly)), snapshots,
+                               (carried, dcarried), dsnaps)
+    return (*pair[1], TangentRecord(dsnaps, dreadonly))
+
+
 def checkpointed_loop_adjoint_tangent(record: LoopRecord, drecord: TangentRecord, fwd, bwd, positions, seeds,
                                       dseeds) -> tuple:
     """The tangent of ``checkpointed_loop_adjoint(record, fwd, bwd,
@@ -390,7 +486,8 @@ def checkpointed_loop_adjoint_tangent(record: LoopRecord, drecord: TangentRecord
 
     pairs = drecord.snaps
     advance = _pair_advance(record.step, record.values, readonly, dreadonly)
-    adj, dadj = run_backward(advance, reverse_step, len(record.values), record.snapshots, pairs, (adj, dadj))
+    backward = reverse_segments if isinstance(record, WhileRecord) else run_backward
+    adj, dadj = backward(advance, reverse_step, len(record.values), record.snapshots, pairs, (adj, dadj))
     values = record.initial + readonly
     out = [dadj[p] if p < n else sums[p][1] for p in positions]
     return tuple(zeros_like(values[p]) if g is None else g for p, g in zip(positions, out))
