@@ -396,15 +396,23 @@ def statically_fresh(tangent: ast.expr, zeros_like: str, broadcast_tangent: str,
             and tangent.func.id == zeros_like)
 
 
-def writes_in_place(tree: ast.FunctionDef) -> bool:
-    """Whether the function writes into an array, list, dict or object."""
+IN_PLACE_METHODS = (list.append, list.pop, list.extend, list.insert, list.remove, list.clear, list.sort,
+                    list.reverse, dict.update, dict.pop, dict.setdefault, runtime.restore_region)
+
+
+def writes_in_place(tree: ast.FunctionDef, private: frozenset[str] = frozenset()) -> bool:
+    """Whether the function writes into an array, list, dict or object;
+    appends to and pops from the lists ``private`` (which no other name can
+    hold, see ``forward.private_lists``) do not count."""
     for node in walk_list(tree):
         if ir.is_setitem(node):
             return True
         if isinstance(node, ast.AugAssign) and isinstance(node.target, (ast.Subscript, ast.Attribute)):
             return True
         callee = ir.callee(node)
-        if callee in (list.append, list.pop, list.extend, list.insert, list.remove, list.clear, list.sort,
-                      list.reverse, dict.update, dict.pop, dict.setdefault, runtime.restore_region):
+        if callee in IN_PLACE_METHODS:
+            if callee in (list.append, list.pop) and isinstance(node.func, ast.Attribute) \
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id in private:
+                continue
             return True
     return False

@@ -33,6 +33,7 @@ from .activity import differentiable_inputs, primitive_of, varied_names
 from .aliases import ITEM_READS as _ITEM_READS
 from .aliases import statically_fresh as _statically_fresh
 from .aliases import view_source as _view_source
+from .aliases import writes_in_place
 from .astwalk import names_in, walk_list
 from .calls import active_user_call
 from .cfg import names_loaded
@@ -76,7 +77,7 @@ class ForwardMode(ContainerTangents, Differentiator):
         # another one only where the values do (see ``owned``).
         # (Appends to and pops from private lists write into nothing a
         # tangent could share: the tangent list is the only one written.)
-        self.writes_in_place = _writes_beyond(tree, private)
+        self.writes_in_place = writes_in_place(tree, private)
 
     def zeros(self, atom: ast.expr) -> ast.expr:
         """``zeros_like(atom)``: the zero tangent of ``atom``'s value."""
@@ -371,27 +372,6 @@ def _pure_function(value) -> bool:
     module = getattr(value, "__module__", None) or ""
     return callable(value) and not isinstance(value, type) and value not in _IMPURE \
         and module.startswith(_PURE_MODULES) and "random" not in module
-
-
-_IN_PLACE_METHODS = (list.append, list.pop, list.extend, list.insert, list.remove, list.clear, list.sort,
-                     list.reverse, dict.update, dict.pop, dict.setdefault, runtime.restore_region)
-
-
-def _writes_beyond(tree: ast.FunctionDef, private: frozenset[str]) -> bool:
-    """``aliases.writes_in_place``, except that appends to and pops from
-    the lists ``private`` do not count."""
-    for node in walk_list(tree):
-        if ir.is_setitem(node):
-            return True
-        if isinstance(node, ast.AugAssign) and isinstance(node.target, (ast.Subscript, ast.Attribute)):
-            return True
-        callee = ir.callee(node)
-        if callee in _IN_PLACE_METHODS:
-            if callee in (list.append, list.pop) and isinstance(node.func, ast.Attribute) \
-                    and isinstance(node.func.value, ast.Name) and node.func.value.id in private:
-                continue
-            return True
-    return False
 
 
 def private_lists(tree: ast.FunctionDef) -> frozenset[str]:
