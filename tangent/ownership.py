@@ -74,6 +74,8 @@ def owned_value(g, like, held: set[int]):
                 and id(g) not in held:
             held.add(id(g))
             return g
+    if runtime.arrays.library(g) in ("torch", "jax"):
+        g = _in_float_dtype_of(g, like)
     if runtime.arrays.library(g) not in (None, "jax"):  # torch, Dask, CuPy: kept in their library
         return _owned_array(g, like, held)
     if isinstance(g, dict):
@@ -109,6 +111,24 @@ def owned_value(g, like, held: set[int]):
             g = g.copy()
         held.add(id(g))
     return g
+
+
+def _real_float(dtype) -> bool:
+    if isinstance(dtype, np.dtype):
+        return dtype.kind == "f"
+    return bool(getattr(dtype, "is_floating_point", False)) and not getattr(dtype, "is_complex", False)
+
+
+def _in_float_dtype_of(g, like):
+    """A torch or JAX gradient in the float dtype of its argument ``like`` of
+    the same library (float32 in, float32 out, as for NumPy: the float seed
+    1.0 or a float64 constant may have promoted it)."""
+    g_dtype, like_dtype = getattr(g, "dtype", None), getattr(like, "dtype", None)
+    if like_dtype is None or g_dtype == like_dtype or runtime.arrays.library(like) != runtime.arrays.library(g):
+        return g
+    if not (_real_float(g_dtype) and _real_float(like_dtype)):
+        return g
+    return g.to(like_dtype) if hasattr(g, "to") and not hasattr(g, "astype") else g.astype(like_dtype)
 
 
 def _owned_array(g, like, held: set[int]):

@@ -213,3 +213,15 @@ def test_where_of_python_floats():
     assert abs(float(got) - float(want)) < 1e-12
     ga, gb = tangent.grad(where_of_floats, wrt=(0, 1))(b, a)
     assert (float(ga), float(gb)) == (1.0, 0.0)
+
+
+def test_a_float32_argument_gets_a_float32_gradient():
+    """With x64 enabled the seed 1.0 promoted the gradient to float64 (found
+    by tools/fuzz.py --backend jax); NumPy and jax.grad give float32."""
+    x = jnp.ones(3, dtype=jnp.float32)
+    g = tangent.grad(lambda_free_sum)(x)
+    assert g.dtype == jax.grad(lambda_free_sum)(x).dtype == jnp.float32
+
+
+def lambda_free_sum(x):
+    return jnp.sum(x * x)
