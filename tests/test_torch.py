@@ -358,3 +358,20 @@ def test_writes_into_a_torch_argument_and_the_refusal_through_a_view_says_clone(
     with pytest.raises(tangent.TangentSyntaxError, match=r"\.clone\(\) or torch\.clone\(\.\.\.\)") as info:
         tangent.grad(writes_through_a_view)(t(3), t(3))
     assert ".copy()" not in str(info.value)
+
+
+def minimum_against_a_product(a, b):
+    return torch.sum(torch.sin(torch.minimum(0.5 * torch.ones((2,), dtype=torch.float64), a @ b)))
+
+
+def test_minimum_keeps_float64_in_second_order():
+    """The tie share (x < y) + 0.5 * (x == y) is torch's default float32;
+    a 0-d float64 adjoint times it was rounded to float32 (hvp off by 1e-9
+    against torch.func; found by tools/fuzz.py --backend torch)."""
+    a = torch.tensor([0.3, 0.2], dtype=torch.float64)
+    b = torch.tensor([0.7, 0.1], dtype=torch.float64)
+    v = torch.tensor([0.3, -0.5], dtype=torch.float64)
+    got = tangent.hvp(minimum_against_a_product)(a, b, v)
+    want = torch.func.jvp(lambda p: torch.func.grad(minimum_against_a_product)(p, b), (a,), (v,))[1]
+    assert got.dtype == torch.float64
+    assert torch.allclose(got, want, rtol=1e-12, atol=1e-14)

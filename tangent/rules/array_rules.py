@@ -85,12 +85,14 @@ def negative(z, x):
     return -1
 
 
+# (the shares times ones_like(z): in the result's dtype, where torch's bool + 0.5 is its
+# default float32 and would round a float64 tangent)
 def maximum(z, x, y):
-    return (x > y) + 0.5 * (x == y), (y > x) + 0.5 * (x == y)
+    return xp.ones_like(z) * ((x > y) + 0.5 * (x == y)), xp.ones_like(z) * ((y > x) + 0.5 * (x == y))
 
 
 def minimum(z, x, y):
-    return (x < y) + 0.5 * (x == y), (y < x) + 0.5 * (x == y)
+    return xp.ones_like(z) * ((x < y) + 0.5 * (x == y)), xp.ones_like(z) * ((y < x) + 0.5 * (x == y))
 
 
 ELEMENTWISE: dict[str, Callable] = {
