@@ -382,6 +382,8 @@ def matmul_adjoint(g, x, y, side: str):
     lib = library_of(x, y, g)
     xp = _torch() if lib == "torch" else _jnp() if lib == "jax" else namespace(next(v for v in (x, y, g) if library(v)))
     g = as_array(g, x if library(x) else y)
+    if lib == "torch" and g.dtype != x.dtype and x.dtype == y.dtype:
+        g = g.to(x.dtype)  # torch's matmul takes one dtype: an adjoint promoted by float64 constants
     if y.ndim == 1:
         g = g[..., None]
     if x.ndim == 1:
