@@ -337,16 +337,21 @@ def grad_outer_rhs(g, a, b):
     return np.reshape(np.matmul(np.ravel(a), g), np.shape(b))
 
 
+def _ndim(op) -> int:
+    return len(op.shape) if hasattr(op, "shape") else np.ndim(op)  # (a tf.Tensor: not converted)
+
+
 def _einsum_specs(subscripts, operands):
-    """Input specs and explicit output spec of an einsum, with ``...``
-    replaced by letters (right-aligned, as broadcasting does)."""
+    """Input specs and explicit output spec of an einsum (NumPy's, and
+    TensorFlow's: ``tf_rules``), with ``...`` replaced by letters
+    (right-aligned, as broadcasting does)."""
     if not isinstance(subscripts, str):
         raise NotImplementedError("Tangent differentiates np.einsum only with a subscripts string")
     spec = subscripts.replace(" ", "")
     lhs, arrow, output = spec.partition("->")
     inputs = lhs.split(",")
     free = [c for c in string.ascii_letters if c not in spec]
-    ell_dims = [np.ndim(op) - (len(s) - 3) if "..." in s else 0 for s, op in zip(inputs, operands)]
+    ell_dims = [_ndim(op) - (len(s) - 3) if "..." in s else 0 for s, op in zip(inputs, operands)]
     ell = "".join(free[: max(ell_dims, default=0)])
     inputs = [s.replace("...", ell[len(ell) - n:]) for s, n in zip(inputs, ell_dims)]
     if arrow:

@@ -28,6 +28,7 @@ from ..runtime import unbroadcast
 from ..runtime.adjoints import as_container_grad
 from . import adjoint, d, elementwise, linear, nondifferentiable, register_array_type, tangent_rule
 from .array_rules import ELEMENTWISE
+from .numpy_rules import _einsum_specs
 from .vocabulary import bilinear, register_namespace
 
 register_namespace("tensorflow", "tf", "tensorflow")
@@ -347,24 +348,6 @@ def matmul_rhs(g, a, b, transpose_a=False, transpose_b=False):
 @bilinear(tf.linalg.matmul, lhs=matmul_lhs, rhs=matmul_rhs)
 def matmul(z, a, b, transpose_a=False, transpose_b=False, name=None):
     return tf.matmul(a, b, transpose_a=transpose_a, transpose_b=transpose_b)
-
-
-def _einsum_specs(equation, operands):
-    """Input specs and explicit output spec of an einsum, ``...`` replaced
-    by letters (right-aligned, as broadcasting does)."""
-    spec = equation.replace(" ", "")
-    lhs, arrow, output = spec.partition("->")
-    inputs = lhs.split(",")
-    free = [c for c in string.ascii_letters if c not in spec]
-    ell_dims = [len(op.shape) - (len(s) - 3) if "..." in s else 0 for s, op in zip(inputs, operands)]
-    ell = "".join(free[: max(ell_dims, default=0)])
-    inputs = [s.replace("...", ell[len(ell) - n:]) for s, n in zip(inputs, ell_dims)]
-    if arrow:
-        output = output.replace("...", ell)
-    else:
-        letters = "".join(inputs)
-        output = ell + "".join(sorted(c for c in set(letters) - set(ell) if letters.count(c) == 1))
-    return inputs, output
 
 
 def grad_einsum(g, i, equation, op0, op1=None, op2=None):
