@@ -144,6 +144,12 @@ class _Expressions(ast.NodeTransformer):
 
     visit_Tuple = visit_List
 
+    def visit_Dict(self, node: ast.Dict):
+        if any(k is None for k in node.keys):  # {**d, "k": v}
+            setup, value = calls.unpacked_dict(self.owner, node)
+            return self.owner.stmt_expr(setup, value) if setup else self.visit(value)
+        return self.generic_visit(node)
+
     def visit_IfExp(self, node: ast.IfExp):
         node.body = self.visit(node.body)
         node.orelse = self.visit(node.orelse)
@@ -263,7 +269,7 @@ class Desugar(Inlining):
                                    decorator_list=[], returns=None, type_params=[])
             return self.define(ast.copy_location(fdef, stmt))
         target = stmt.targets[0] if len(stmt.targets) == 1 else None
-        if isinstance(target, (ast.Tuple, ast.List)) and any(isinstance(e, ast.Starred) for e in target.elts):
+        if isinstance(target, (ast.Tuple, ast.List)) and any(isinstance(e, ast.Starred) for e in ast.walk(target)):
             return calls.starred_assignment(self, target, stmt.value)
         calls.note_element_class(self, target, stmt.value)
         if isinstance(target, ast.Name) and isinstance(stmt.value, (ast.Name, ast.Call)):
@@ -357,6 +363,10 @@ class Desugar(Inlining):
         """``for t in range(...)`` stays; any other iterable is read by index:
         ``for i in range(len(seq)): t = seq[i]``."""
         assert not stmt.orelse, "for ... else is lowered in controlflow.py"
+        if any(isinstance(n, ast.Starred) for n in ast.walk(stmt.target)):  # for a, *b in rows:
+            row = self.local("row")
+            stmt.body = [ast.copy_location(ast.Assign(targets=[stmt.target], value=_name(row)), stmt)] + stmt.body
+            stmt.target = _name(row, ast.Store())
         calls.loop_over_dict_view(self, stmt)
         calls.note_item_class(self, stmt)
         it = stmt.iter = self.rewritten_iterable(stmt.iter)

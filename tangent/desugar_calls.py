@@ -9,12 +9,14 @@ here takes). Gives calls in the form the rest of desugaring reads:
   or, for a callee with a fixed number of parameters, read by index from
   the sequence; ``zip(*pairs)`` becomes a comprehension transposing it;
 * ``[*a, b]`` becomes ``list(a) + [b]``; ``a, *b = seq`` item assignments;
+* ``{**d, "k": v}`` a display, or a dict filled from ``d``'s keys;
 * (function values: function_values.py);
 * ``map``, ``filter``, ``sorted(..., key=...)`` become comprehensions (the
   sort's permutation comes from the primal: ``sort_order`` is not
   differentiated), ``dict(a=...)`` a display, ``d.items()`` / ``.values()``
   / ``.keys()`` comprehensions over the keys, ``d.get(k, v)`` of a dict of
-  known keys the item or the default.
+  known keys the item or the default, of another local dict (an argument)
+  ``d[k] if k in d else v``.
 
 Refusals (an unknown number of items, a function value passed where it
 cannot be inlined) are raised naming the user's line.
@@ -78,6 +80,8 @@ def forget(owner, stmt: ast.stmt) -> None:
             allowed.add(id(node.value))
         elif isinstance(node, ast.keyword) and node.arg is None:
             allowed.add(id(node.value))
+        elif isinstance(node, ast.Dict):
+            allowed.update(id(v) for k, v in zip(node.keys, node.values) if k is None)
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
                 and node.func.attr in _DICT_VIEWS + ("get",):
             allowed.add(id(node.func.value))
@@ -235,17 +239,54 @@ def starred_display(owner, node: ast.List | ast.Tuple) -> ast.expr:
     return _call(owner.builtin("tuple"), value) if isinstance(node, ast.Tuple) else value
 
 
+def unpacked_dict(owner, node: ast.Dict) -> tuple[list[ast.stmt], ast.expr]:
+    """``{**d, "k": v}``: (statements, expression). A display when the keys
+    of every ``**`` part are known strings; else a dict filled in order by a
+    loop over each unpacked dict's keys (``keys_of``) and item assignments."""
+    pairs: dict[str, ast.expr] = {}
+    for key, value in zip(node.keys, node.values):
+        found = mapping_items(owner, value) if key is None else \
+            [(key.value, value)] if isinstance(key, ast.Constant) and isinstance(key.value, str) else None
+        if found is None:
+            break
+        for k, v in found:  # (a later key's value wins; the key keeps its first position, as in Python)
+            pairs[k] = v
+    else:
+        return [], ast.Dict(keys=[ast.Constant(value=k) for k in pairs], values=list(pairs.values()))
+    result = owner.local("dict")
+    stmts: list[ast.stmt] = [owner.at(_assign(result, ast.Dict(keys=[], values=[])))]
+    for key, value in zip(node.keys, node.values):
+        if key is not None:
+            stmts.append(owner.at(_assign(ast.Subscript(value=_name(result), slice=key, ctx=ast.Store()), value)))
+            continue
+        source, k = value, owner.local("key")
+        if not isinstance(value, ast.Name):
+            source = _name(owner.local("mapping"))
+            stmts.append(owner.at(_assign(source.id, value)))
+        fill = owner.at(_assign(ast.Subscript(value=_name(result), slice=_name(k), ctx=ast.Store()), _item(source, 0)))
+        fill.value.slice = _name(k)
+        stmts.append(owner.at(ast.For(target=_name(k, ast.Store()), iter=_call(_name(owner.global_name(
+            "keys_of", keys_of)), copy.deepcopy(source)), body=[fill], orelse=[])))
+    return owner.body(stmts), _name(result)
+
+
 def starred_assignment(owner, target: ast.Tuple | ast.List, value: ast.expr) -> list[ast.stmt]:
-    """``a, *b, c = value`` as assignments of its items (``b`` a list)."""
+    """``a, *b, c = value`` as assignments of its items (``b`` a list); also
+    a target with a starred one nested in it (``i, (a, *b) = value``)."""
     elts = target.elts
-    k = next(i for i, e in enumerate(elts) if isinstance(e, ast.Starred))
-    after = len(elts) - k - 1
+    k = next((i for i, e in enumerate(elts) if isinstance(e, ast.Starred)), None)
+    after = len(elts) - k - 1 if k is not None else 0
     items = sequence_items(owner, value)
     out: list[ast.stmt] = []
     if items is not None:
-        if len(items) < len(elts) - 1:
+        if len(items) < len(elts) - (k is not None) or k is None and len(items) != len(elts):
             raise owner.error(value, f"not enough values to unpack (expected at least {len(elts) - 1}, got {len(items)})")
-        pieces = items[:k] + [ast.List(elts=items[k:len(items) - after], ctx=ast.Load())] + items[len(items) - after:]
+        pieces = items if k is None else \
+            items[:k] + [ast.List(elts=items[k:len(items) - after], ctx=ast.Load())] + items[len(items) - after:]
+    elif k is None:
+        seq = owner.local("items")
+        out += owner.statement(owner.at(_assign(seq, value)))
+        pieces = [_item(_name(seq), i) for i in range(len(elts))]
     else:
         seq = owner.local("items")
         out += owner.statement(owner.at(_assign(seq, value)))
@@ -368,9 +409,16 @@ def _dict_method(owner, node: ast.Call) -> ast.expr | None:
     if func.attr == "get" and 1 <= len(node.args) <= 2:
         known = mapping_items(owner, receiver) if isinstance(receiver, ast.Name) else None
         key = node.args[0]
+        default = node.args[1] if len(node.args) == 2 else ast.Constant(value=None)
         if known is not None and isinstance(key, ast.Constant):
             found = dict(known).get(key.value)
-            return found if found is not None else (node.args[1] if len(node.args) == 2 else ast.Constant(value=None))
+            return found if found is not None else default
+        if isinstance(receiver, ast.Name) and receiver.id in owner.parsed.local_names \
+                and (isinstance(key, ast.Constant) or isinstance(key, ast.Name) and key.id in owner.parsed.local_names):
+            # a dict whose keys are known at run time: d[k] if k in d else default
+            test = ast.Compare(left=copy.deepcopy(key), ops=[ast.In()], comparators=[copy.deepcopy(receiver)])
+            return ast.IfExp(test=test, body=ast.Subscript(value=copy.deepcopy(receiver), slice=copy.deepcopy(key),
+                                                           ctx=ast.Load()), orelse=default)
         return None
     if func.attr not in _DICT_VIEWS or node.args or not isinstance(receiver, ast.Name):
         return None
