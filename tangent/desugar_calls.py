@@ -6,8 +6,10 @@ here takes). Gives calls in the form the rest of desugaring reads:
 * ``f(*seq)`` and ``f(**d)`` with the items spelled out, when they are known
   when differentiating: ``seq`` a tuple or list display, or a name bound to
   one (``owner.known``, forgotten as soon as the name is used otherwise);
-  or, for a callee with a fixed number of parameters, read by index from
-  the sequence; ``zip(*pairs)`` becomes a comprehension transposing it;
+  or, for a callee of the user's with a fixed number of parameters, read by
+  index from the sequence (with defaults: one call per length it accepts,
+  chosen by ``len(seq)``); into the ``*args`` of a function inlined, a tuple
+  built at run time; ``zip(*pairs)`` becomes a comprehension transposing it;
 * ``[*a, b]`` becomes ``list(a) + [b]``; ``a, *b = seq`` item assignments;
 * ``{**d, "k": v}`` a display, or a dict filled from ``d``'s keys;
 * (function values: function_values.py);
@@ -144,25 +146,56 @@ def mapping_items(owner, value: ast.expr) -> list[tuple[str, ast.expr]] | None:
     return None
 
 
-def _positional_arity(owner, node: ast.Call) -> int | None:
-    """How many positional parameters the callee of ``node`` has, when it
-    is a function of the user's without ``*args``."""
+def _parameters(owner, node: ast.Call) -> tuple[list[str], int, bool] | None:
+    """(positional parameter names, how many of them have defaults, whether
+    it takes ``*args``) of the callee of ``node``, when a function of the user's."""
     func = node.func
     if isinstance(func, ast.Name) and func.id in owner.local_functions:
         args = owner.local_functions[func.id].args
-        if args.vararg:
-            return None
-        names = [a.arg for a in args.posonlyargs + args.args]
-    else:
-        callee = owner.parsed.resolve(func)
-        if not isinstance(callee, types.FunctionType):
-            return None
-        params = inspect.signature(callee).parameters.values()
-        if any(p.kind is p.VAR_POSITIONAL for p in params):
-            return None
-        names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        return [a.arg for a in args.posonlyargs + args.args], len(args.defaults), args.vararg is not None
+    callee = owner.parsed.resolve(func)
+    if not isinstance(callee, types.FunctionType):
+        return None
+    params = inspect.signature(callee).parameters.values()
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return ([p.name for p in positional], len([p for p in positional if p.default is not p.empty]),
+            any(p.kind is p.VAR_POSITIONAL for p in params))
+
+
+def _inlined(owner, node: ast.Call) -> bool:
+    """Whether the call is of a nested function or a function of the user's
+    (inlined where it is called when it takes ``*args``)."""
+    from .function_values import inlinable  # (function_values builds on this module)
+    func = node.func
+    return isinstance(func, ast.Name) and func.id in owner.local_functions or inlinable(owner, owner.parsed.resolve(func))
+
+
+def _positional_arity(owner, node: ast.Call) -> tuple[int, int] | None:
+    """(fewest, most) positional arguments the callee of ``node`` takes
+    beyond its keywords, when it is a function of the user's without ``*args``."""
+    found = _parameters(owner, node)
+    if found is None or found[2]:
+        return None
+    names, defaulted, _ = found
     keywords = {kw.arg for kw in node.keywords}
-    return len([n for n in names if n not in keywords])
+    most = len([n for n in names if n not in keywords])
+    fewest = len([n for n in names[:len(names) - defaulted] if n not in keywords])
+    return fewest, most
+
+
+def _by_length(owner, node: ast.Call, k: int, seq: str, lengths: range) -> ast.expr:
+    """The call with ``*seq`` (its ``k``-th argument) spelled out for each
+    length the callee accepts: ``f(s[0]) if len(s) == 1 else f(s[0], s[1])``."""
+    def spelled(n: int) -> ast.Call:
+        call = copy.deepcopy(node)
+        call.args = call.args[:k] + [_item(_name(seq), i) for i in range(n)] + call.args[k + 1:]
+        return call
+    value: ast.expr = spelled(lengths[-1])
+    for n in reversed(lengths[:-1]):
+        test = ast.Compare(left=_call(owner.builtin("len"), _name(seq)), ops=[ast.Eq()],
+                           comparators=[ast.Constant(value=n)])
+        value = ast.IfExp(test=test, body=spelled(n), orelse=value)
+    return value
 
 
 def expand_call(owner, node: ast.Call) -> tuple[list[ast.stmt], ast.expr]:
@@ -172,6 +205,7 @@ def expand_call(owner, node: ast.Call) -> tuple[list[ast.stmt], ast.expr]:
         return [], node
     setup: list[ast.stmt] = []
     args: list[ast.expr] = []
+    dispatch = None
     for k, arg in enumerate(node.args):
         if not isinstance(arg, ast.Starred):
             args.append(arg)
@@ -180,6 +214,10 @@ def expand_call(owner, node: ast.Call) -> tuple[list[ast.stmt], ast.expr]:
         if items is None and owner.parsed.resolve(node.func) is builtins.zip and len(node.args) == 1 \
                 and not node.keywords:
             return transposed(owner, arg.value)
+        params = _parameters(owner, node) if items is None else None
+        if params is not None and params[2] and len(args) >= len(params[0]) and _inlined(owner, node):
+            args.append(arg)  # into the *args of a function inlined: a tuple built at run time
+            continue
         if items is None:
             arity = _positional_arity(owner, node)
             if arity is None or any(isinstance(a, ast.Starred) for a in node.args[k + 1:]):
@@ -188,7 +226,13 @@ def expand_call(owner, node: ast.Call) -> tuple[list[ast.stmt], ast.expr]:
                                   "function as a tuple or list display")
             seq = owner.local("args")
             setup += owner.statement(owner.at(_assign(seq, arg.value)))
-            items = [_item(_name(seq), i) for i in range(arity - (len(node.args) - 1))]
+            others = len(node.args) - 1
+            lengths = range(max(arity[0] - others, 0), arity[1] - others + 1)
+            if len(lengths) > 1:  # the callee has defaults: which it takes depends on the length
+                dispatch = (len(args), seq, lengths)
+                args.append(arg)
+                continue
+            items = [_item(_name(seq), i) for i in range(arity[1] - others)]
         args.extend(items)
     keywords: dict[str, ast.keyword] = {}
     for kw in node.keywords:
@@ -202,6 +246,8 @@ def expand_call(owner, node: ast.Call) -> tuple[list[ast.stmt], ast.expr]:
         for key, value in pairs:  # (later keywords win: a partial's are overridden by the call's)
             keywords[key] = ast.keyword(arg=key, value=value)
     node.args, node.keywords = args, list(keywords.values())
+    if dispatch is not None:
+        return setup, _by_length(owner, node, *dispatch)
     return setup, node
 
 

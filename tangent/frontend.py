@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import inspect
 import textwrap
 import types
@@ -161,6 +162,10 @@ class ParsedFunction:
         self.element_types: dict[str, type] = {}
         # Whether the function was a generator (its tree returns the list it yields).
         self.generator = False
+        # Parameters whose default is a function (``nonlinearity=np.tanh``):
+        # the function is differentiated calling it (in ``static`` too) and
+        # checks at run time that it is given no other (normalize.py).
+        self.default_functions: dict[str, object] = {}
         args = tree.args
         for arg in args.posonlyargs + args.args + args.kwonlyargs:
             if arg.annotation is not None:
@@ -303,7 +308,16 @@ def parse_function(func) -> ParsedFunction:
 
     parsed = ParsedFunction(func, tree, origin, Namespace(func))
     parsed.generator = parsed_generator  # read into a list: only its callers can be differentiated
+    for name, param in inspect.signature(func).parameters.items():
+        if _function_valued(param.default):  # def predict(x, nonlinearity=np.tanh)
+            parsed.static[name] = parsed.default_functions[name] = param.default
     return parsed
+
+
+def _function_valued(value) -> bool:
+    """A function, builtin or ufunc (not a class, not an array)."""
+    return isinstance(value, (types.FunctionType, types.BuiltinFunctionType, functools.partial)) \
+        or type(value).__name__ == "ufunc"
 
 
 def _lambda_def(func, lines: list[str], first_line: int, filename: str) -> ast.FunctionDef:

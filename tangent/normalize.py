@@ -10,7 +10,9 @@ with structured control flow only. The passes, in order:
    comprehensions, loops over sequences and gradient hooks;
 4. anf.py: one operation per statement, calls resolved (resolve.py).
 
-Assumes the ParsedFunction's ``static``/``types`` are filled in; extends its
+A parameter whose default is a function (``nonlinearity=np.tanh``) is
+read as that function and checked at run time (first statement) to be given
+no other. Assumes the ParsedFunction's ``static``/``types`` are filled in; extends its
 ``local_names`` with the names the passes introduce. The statements it makes
 beyond Python's own (``GradHook``) are defined in ir.py.
 """
@@ -27,6 +29,7 @@ from .desugar import desugar
 from .errors import TangentSyntaxError
 from .frontend import ParsedFunction, local_names
 from .naming import Namer
+from .runtime.arguments import check_default_function
 
 
 def normalize(parsed: ParsedFunction, namer: Namer) -> ast.FunctionDef:
@@ -38,7 +41,9 @@ def normalize(parsed: ParsedFunction, namer: Namer) -> ast.FunctionDef:
         print(ast.unparse(tree))
     """
     fence.check(parsed)
-    tree = lower_control_flow(copy_tree(parsed.tree), parsed, namer)
+    tree = copy_tree(parsed.tree)
+    tree.body = _default_function_checks(parsed, namer, tree) + tree.body
+    tree = lower_control_flow(tree, parsed, namer)
     parsed.local_names = parsed.local_names | local_names(tree)
     body = anf(desugar(tree.body, parsed, namer), parsed, namer)
     if not body or not isinstance(body[-1], ast.Return):
@@ -49,3 +54,20 @@ def normalize(parsed: ParsedFunction, namer: Namer) -> ast.FunctionDef:
         )
     tree.body = body
     return tree
+
+
+def _default_function_checks(parsed: ParsedFunction, namer: Namer, tree: ast.FunctionDef) -> list[ast.stmt]:
+    """``check_default_function(nonlinearity, <np.tanh>, ...)`` for each
+    parameter whose default is a function and that is differentiated as
+    calling it: the derivative refuses, at run time, to be given another."""
+    checks: list[ast.stmt] = []
+    for param, default in parsed.default_functions.items():
+        if parsed.static.get(param) is not default:
+            continue  # (a call passes another function: that one is differentiated)
+        helper, value = namer.fresh("check_default_function"), namer.fresh(f"default_{param}")
+        parsed.namespace[helper], parsed.namespace[value] = check_default_function, default
+        call = ast.Call(func=ast.Name(id=helper, ctx=ast.Load()),
+                        args=[ast.Name(id=param, ctx=ast.Load()), ast.Name(id=value, ctx=ast.Load()),
+                              ast.Constant(value=parsed.func.__qualname__), ast.Constant(value=param)], keywords=[])
+        checks.append(ast.copy_location(ast.Expr(value=call), tree.body[0] if tree.body else tree))
+    return checks

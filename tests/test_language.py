@@ -411,7 +411,12 @@ def grown_in_a_branch(x):
     t = [x[0], x[1]]
     if x[2] > 0:
         t.append(x[2])
-    return np.sum(cat_sum(1.0, *t))  # ERR
+    return np.sum(cat_sum(1.0, *t))
+
+
+def test_star_of_a_list_grown_in_a_branch_into_varargs():
+    check(grown_in_a_branch, X.copy())
+    check(grown_in_a_branch, -X)
 
 
 def star_in_a_nested_function(x):
@@ -428,7 +433,6 @@ def _line(func, marker="# ERR"):
 
 @pytest.mark.parametrize("f, words", [
     (star_into_numpy, "number of items"),
-    (grown_in_a_branch, "number of items in *t"),
     (star_in_a_nested_function, "number of items in *v "),
     (unknown_keys, "keys of **opts"),
     (lambda_in_a_list, "lambda"),

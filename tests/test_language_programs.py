@@ -84,3 +84,66 @@ def test_starred_targets_in_comprehensions_and_enumerate():
             s = s + (i + 1.0) * a * len(b)
         return np.sum(heads[0] + heads[1] + s)
     check_grads(f, X.copy())
+
+
+# ------------------------------------------------ f(*item) of a run-time length
+def affine(h, W, b=0.0):
+    return np.dot(W, h) + b
+
+
+def convnet_head(x, params):
+    """Layers stored as (W, b) or (W,) tuples in a dict argument."""
+    h = x
+    for name in ["conv", "dense"]:
+        h = np.tanh(affine(h, *params[name]))
+    return np.sum(h ** 2)
+
+
+def scale_all(h, *factors):
+    for factor in factors:
+        h = h * factor
+    return h
+
+
+def ode_net(x, layers):
+    """An explicit-Euler ODE net whose steps' factors are items of a list argument."""
+    for layer in layers:
+        x = x + 0.1 * np.sin(scale_all(x, *layer))
+    return np.sum(x)
+
+
+def test_star_call_of_a_run_time_length_with_defaults():
+    params = {"conv": (0.5 * np.eye(3) + 0.1, 0.2 * X), "dense": (np.full((3, 3), 0.3),)}
+    check_grads(convnet_head, X.copy(), params)
+
+
+def test_star_call_into_varargs_of_a_run_time_length():
+    check_grads(ode_net, X.copy(), [(X, 2.0), (1.5,), (X, X, 0.5)])
+
+
+# ------------------------------------------------ a function-valued default of f itself
+def bnn_predict(x, W=np.array([[0.5, -0.2, 0.1], [0.3, 0.8, -0.4]]), nonlinearity=np.tanh):
+    """A Bayesian neural net's mean prediction with a chosen nonlinearity."""
+    return np.sum(np.dot(W, nonlinearity(x)) ** 2)
+
+
+def softplus(v):
+    return np.log1p(np.exp(v))
+
+
+def bnn_softplus(x, nonlinearity=softplus):
+    return np.sum(nonlinearity(x) * x)
+
+
+def test_function_valued_default_of_the_differentiated_function():
+    check_grads(bnn_predict, X.copy(), wrt=0)
+    check_grads(bnn_softplus, X.copy(), wrt=0)
+    assert "nonlinearity(x)" in tangent.source(tangent.grad(bnn_softplus))
+
+
+def test_another_function_than_the_default_is_refused_at_the_call():
+    df = tangent.grad(bnn_softplus)
+    expected = tangent.grad(lambda x: np.sum(softplus(x) * x))(X)
+    np.testing.assert_allclose(df(X, softplus), expected)  # the default itself, passed explicitly
+    with pytest.raises(tangent.TangentError, match="default nonlinearity=softplus .* another nonlinearity"):
+        df(X, np.sin)

@@ -21,6 +21,9 @@ in-place updates do) and replaces the items, keys and attributes of
 containers and objects by copies of the final ones (the backward sweep may
 later restore values in the private copies: the caller keeps the final
 ones).
+
+``check_default_function`` guards a parameter whose default is a function
+(the derivative calls the default; normalize.py inserts the check).
 """
 
 from __future__ import annotations
@@ -189,3 +192,25 @@ def _arrays(value, found: list, depth: int) -> list:
     return found
 
 
+
+
+def check_default_function(given, default, function: str, parameter: str) -> None:
+    """Raise a TangentError unless ``given`` is ``default``: a derivative of
+    ``def predict(x, nonlinearity=np.tanh)`` is generated calling the
+    default, so another function passed to it would be called without being
+    differentiated.
+
+    Example::
+
+        check_default_function(np.tanh, np.tanh, "predict", "nonlinearity")  # passes
+    """
+    if given is default:
+        return
+    from ..errors import TangentError
+
+    shown = getattr(default, "__name__", repr(default))
+    other = getattr(given, "__name__", repr(given))
+    raise TangentError(
+        f"the derivative of {function} was generated for its default {parameter}={shown} and cannot be given "
+        f"another {parameter} ({other}); differentiate a function that passes it, e.g. "
+        f"tangent.grad(lambda x: {function}(x, {parameter}={other}))")
