@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from . import rules
+from . import rules, varargs
 from .cache import cached, calling_primitive, clear_cache, store, weak
 from .errors import NonFiniteGradientError, TangentError
 from .frontend import recording, recording_now, unchanged
@@ -104,7 +104,8 @@ def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "rever
     seed array for a scalar result and gives ``seed * gradient``, as
     Google's HVP tests use it (``autodiff(autodiff(f, mode="forward"),
     mode="reverse", check_dims=False)(x, 1, v)``); ``True`` checks nothing
-    more than the default. Example::
+    more than the default. For ``def f(x, *args)`` the seed is the keyword
+    ``dresult=`` (see tangent/varargs.py). Example::
 
         def f(x):
             return np.sin(x) * x
@@ -122,6 +123,14 @@ def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "rever
     if motion == "split" and mode != "reverse":
         raise TangentError("motion='split' is for reverse mode; forward mode has one sweep")
     func = calling_primitive(func)
+    if varargs.takes_varargs(func):  # one derivative per number of arguments, made at a call (varargs.py)
+        if motion == "split":
+            raise TangentError(f"motion='split' of {func.__name__}, which takes *args, is not supported yet")
+        return varargs.per_count(func, lambda fixed: autodiff(
+            fixed, wrt, mode, optimized=optimized, preserve_result=preserve_result, check_dims=check_dims,
+            verbose=verbose, check_scalar=check_scalar, check_finite=check_finite, memory_limit=memory_limit),
+            tangents=len(wrt) if mode == "forward" else 0, seeded=mode == "reverse", what="the derivative",
+            options=(wrt, mode, optimized, preserve_result, check_dims, check_scalar, check_finite, memory_limit))
     memory_limit = parse_memory(memory_limit)  # (bytes; see tangent/checkpointing.py)
     if memory_limit is not None and (mode != "reverse" or motion != "joint"):
         raise TangentError("memory_limit is for reverse mode with motion='joint' (tangent.grad, tangent.vjp)")
@@ -302,6 +311,9 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
         tangent.hvp(f)(x, v)
     """
     wrt = _normalize_wrt(wrt)
+    if varargs.takes_varargs(func):
+        return varargs.per_count(func, lambda fixed: hvp(fixed, wrt, optimized=optimized, verbose=verbose),
+                                 tangents=len(wrt), seeded=False, options=("hvp", wrt, optimized), what="the hvp")
     gradient = grad(func, wrt, optimized=optimized)
     forward_over_reverse = autodiff(gradient, wrt, "forward", optimized=optimized, verbose=verbose)
     n = _positional_count(func)
@@ -341,6 +353,9 @@ def jacobian(func: Callable, wrt: int | Sequence[int] = 0, *, optimized: bool = 
     """
     if not isinstance(wrt, int):
         _normalize_wrt(wrt)
+    if varargs.takes_varargs(func):
+        return varargs.per_count(func, lambda fixed: jacobian(fixed, wrt, optimized=optimized, mode=mode), tangents=0,
+                                 seeded=False, options=("jacobian", wrt, optimized, mode), what="the Jacobian")
     return _once_on_the_caller(jacobian_of, func, wrt, optimized=optimized, mode=mode)
 
 
@@ -355,6 +370,9 @@ def hessian(func: Callable, wrt: int | Sequence[int] = 0, *, optimized: bool = T
     """
     if not isinstance(wrt, int):
         _normalize_wrt(wrt)
+    if varargs.takes_varargs(func):
+        return varargs.per_count(func, lambda fixed: hessian(fixed, wrt, optimized=optimized), tangents=0,
+                                 seeded=False, options=("hessian", wrt, optimized), what="the Hessian")
     return _once_on_the_caller(hessian_of, func, wrt, optimized=optimized)
 
 

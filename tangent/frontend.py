@@ -308,10 +308,35 @@ def parse_function(func) -> ParsedFunction:
 
     parsed = ParsedFunction(func, tree, origin, Namespace(func))
     parsed.generator = parsed_generator  # read into a list: only its callers can be differentiated
-    for name, param in inspect.signature(func).parameters.items():
+    _read_parameters(parsed, func)
+    return parsed
+
+
+def _read_parameters(parsed: ParsedFunction, func) -> None:
+    """A copy of a ``*args`` function made by varargs.fixed_arity read with
+    its fixed parameters; function-valued defaults noted."""
+    signature = inspect.signature(func)
+    if getattr(func, "varargs_fixed", None) is not None:
+        _fix_varargs(parsed.tree, [p.name for p in signature.parameters.values()
+                                   if p.kind is p.POSITIONAL_OR_KEYWORD][len(parsed.tree.args.args):])
+        parsed.local_names = local_names(parsed.tree)
+    for name, param in signature.parameters.items():
         if _function_valued(param.default):  # def predict(x, nonlinearity=np.tanh)
             parsed.static[name] = parsed.default_functions[name] = param.default
-    return parsed
+
+
+def _fix_varargs(tree: ast.FunctionDef, names: list[str]) -> None:
+    """``def f(x, *args)`` read as ``def f(x, args_0, args_1)`` beginning
+    ``args = (args_0, args_1)`` (a copy of f made by varargs.fixed_arity)."""
+    args = tree.args
+    vararg = args.vararg.arg
+    if names:
+        args.defaults = []  # (every call reaching *args fills the parameters before it)
+    args.args = list(args.args) + [ast.arg(arg=name) for name in names]
+    args.vararg = None
+    packed = ast.Assign(targets=[ast.Name(id=vararg, ctx=ast.Store())],
+                        value=ast.Tuple(elts=[ast.Name(id=n, ctx=ast.Load()) for n in names], ctx=ast.Load()))
+    tree.body = [ast.copy_location(packed, tree.body[0])] + tree.body
 
 
 def _function_valued(value) -> bool:

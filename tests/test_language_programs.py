@@ -8,6 +8,7 @@ import pytest
 
 import tangent
 from tangent.testing import check_grads
+from tests.utils import numeric_grad
 
 X = np.array([0.3, -0.7, 1.1])
 
@@ -147,3 +148,66 @@ def test_another_function_than_the_default_is_refused_at_the_call():
     np.testing.assert_allclose(df(X, softplus), expected)  # the default itself, passed explicitly
     with pytest.raises(tangent.TangentError, match="default nonlinearity=softplus .* another nonlinearity"):
         df(X, np.sin)
+
+
+# ------------------------------------------------ grad of def f(x, *args) itself
+def elbo_of_samples(mu, *samples):
+    """A Monte-Carlo VI objective over however many samples are passed."""
+    total = 0.0
+    for eps in samples:
+        z = mu + 0.5 * eps
+        total = total + np.sum(np.log1p(z ** 2)) / len(samples)
+    return total
+
+
+def _numeric(f, args, index):
+    return numeric_grad(f, args, index)  # central differences in float64
+
+
+def test_grad_of_a_function_taking_varargs():
+    samples = (np.array([0.2, -1.0, 0.4]), np.array([1.1, 0.3, -0.2]))
+    df = tangent.grad(elbo_of_samples)
+    for args in [(X,) + samples, (X, samples[0]), (X,) + samples * 2]:
+        np.testing.assert_allclose(df(*args), _numeric(elbo_of_samples, args, 0), rtol=1e-6, atol=1e-8)
+    # the seed is the keyword dresult= (a trailing positional value is one more sample)
+    np.testing.assert_allclose(df(X, *samples, dresult=3.0), 3.0 * df(X, *samples))
+    assert tangent.grad(elbo_of_samples) is df
+    # wrt may name an item of *args
+    dmu, deps = tangent.grad(elbo_of_samples, wrt=(0, 2))(X, *samples)
+    np.testing.assert_allclose(deps, _numeric(elbo_of_samples, (X,) + samples, 2), rtol=1e-6, atol=1e-8)
+
+
+def test_forward_and_second_order_of_a_function_taking_varargs():
+    samples = (np.array([0.2, -1.0, 0.4]), np.array([1.1, 0.3, -0.2]))
+    v = np.array([0.5, -0.25, 1.0])
+    expected = _numeric(elbo_of_samples, (X,) + samples, 0) @ v
+    np.testing.assert_allclose(tangent.jvp(elbo_of_samples)(X, *samples, v), expected, rtol=1e-6)
+    grad_along = lambda x: tangent.grad(elbo_of_samples)(x, *samples) @ v  # noqa: E731
+    hv = tangent.hvp(elbo_of_samples)(X, *samples, v)
+    np.testing.assert_allclose(hv, _numeric(grad_along, (X,), 0), rtol=1e-5, atol=1e-7)
+
+
+def cubic_of_sum(x, *coefficients):
+    return x ** 3 * sum(coefficients)
+
+
+def test_grad_of_grad_of_a_function_taking_varargs():
+    second = tangent.grad(tangent.grad(cubic_of_sum))(0.5, 1.0, 2.0)
+    first = tangent.grad(cubic_of_sum)
+    np.testing.assert_allclose(second, _numeric(lambda x: first(x, 1.0, 2.0), (0.5,), 0), rtol=1e-6)
+
+
+def test_jacobian_and_hessian_of_a_function_taking_varargs():
+    samples = (np.array([0.2, -1.0, 0.4]),)
+    H = tangent.hessian(elbo_of_samples)(X, *samples)
+    first = tangent.grad(elbo_of_samples)
+    for k in range(3):
+        row = _numeric(lambda x: first(x, *samples)[k], (X,), 0)
+        np.testing.assert_allclose(H[k], row, rtol=1e-5, atol=1e-7)
+    J = tangent.jacobian(cubic_of_sum)(X, 1.0, 2.0)
+    np.testing.assert_allclose(J, np.diag(9.0 * X ** 2), rtol=1e-10)
+
+
+def test_split_motion_of_a_function_taking_varargs_is_refused():
+    with pytest.raises(tangent.TangentError, match=r"motion='split' of elbo_of_samples, which takes \*args"):
+        tangent.grad(elbo_of_samples, motion="split")
