@@ -33,6 +33,7 @@ from .anf_expressions import ExpressionForm, describe
 from .desugar import StmtExpr, is_atom
 from .frontend import UNRESOLVED, ParsedFunction
 from .naming import Namer
+from .runtime.arguments import private_copy
 
 
 class ANF(ExpressionForm):
@@ -189,6 +190,8 @@ class ANF(ExpressionForm):
             # obj = object.__new__(Cls), as in generated code that built an object: writable attributes
             self.constructed.add(target)
             self.parsed.types[target] = self.parsed.resolve(value.args[0])
+        elif isinstance(value, ast.Call) and getattr(value, "tangent_callee", None) is private_copy:
+            self.constructed.add(target)  # x_copy = private_copy(x), as in generated code: writable attributes
 
     def rebind(self, target: str, value: ast.expr, out: list) -> None:
         """``target = value``; when the value reads the target itself
@@ -216,8 +219,9 @@ class ANF(ExpressionForm):
                     out.append(self.assign(name, item))
                     self.assign_target(elt, ast.Name(id=name, ctx=ast.Load()), out)
         elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) \
-                and target.value.id in self.constructed:
-            # obj.attr = v on an object built in this function: a write like d["attr"] = v
+                and (target.value.id in self.constructed or target.value.id in self.parameters):
+            # obj.attr = v on an object built in this function or an argument
+            # (private_arguments.py): a write like d["attr"] = v
             value = value if is_atom(value) else self.atom(value, out)
             store = ast.Attribute(value=ast.Name(id=target.value.id, ctx=ast.Load()), attr=target.attr, ctx=ast.Store())
             out.append(self.at(ast.Assign(targets=[store], value=value)))
@@ -226,8 +230,12 @@ class ANF(ExpressionForm):
             value = value if is_atom(value) else self.atom(value, out)
             store = ast.Subscript(value=ast.Name(id=target.value.id, ctx=ast.Load()), slice=index, ctx=ast.Store())
             out.append(self.at(ast.Assign(targets=[store], value=value)))
+        elif isinstance(target, ast.Attribute):
+            raise self.error(target, f"assignment to {self.shown(target)} is not supported: attributes are "
+                             "assigned only on an argument or an object built in the function, by its own name",
+                             "assign through the argument's name, or build a new object")
         else:
-            raise self.error(target, f"assignment to {ast.unparse(target)} is not supported",
+            raise self.error(target, f"assignment to {self.shown(target)} is not supported",
                              "assign to a plain variable or into an array element")
 
 

@@ -80,8 +80,20 @@ class ExpressionForm:
         self.namer = namer
         self.current: ast.stmt | None = None
         self.constructed: set[str] = set()  # objects built in the function (writable attributes)
+        args = parsed.tree.args
+        # the function's parameters: ``obj.a = v`` on one is a write into an
+        # argument (private_arguments.py; refused in a helper, calls.py)
+        self.parameters = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs} - set(parsed.static)
 
     # ------------------------------------------------------------ helpers
+    def shown(self, node: ast.expr) -> str:
+        """``node`` as the user wrote it (inlined functions' variables by their names in the source)."""
+        node = copy.deepcopy(node)
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name):
+                sub.id = self.parsed.original_names.get(sub.id, sub.id)
+        return ast.unparse(node)
+
     def error(self, node, message: str, hint: str = "") -> TangentSyntaxError:
         return self.origin.error(TangentSyntaxError, node if getattr(node, "lineno", None) else self.current, message, hint)
 

@@ -188,7 +188,7 @@ class Desugar(Inlining):
         self.lambdas: set[str] = set()  # the names given to lambdas passed as values
         self.callee_of: dict[str, object] = {}  # nested functions standing for the user's functions
         self.inlined_callees: set = set()
-        self.original: dict[str, str] = {}  # inlined functions' renamed variables: their names in the source
+        self.original = parsed.original_names  # inlined functions' renamed variables: their names in the source
         self.global_names: set[str] = set()  # names made for globals (global_name)
         self.returns_function: dict = {}  # the user's functions: whether each returns a function
 

@@ -166,6 +166,9 @@ class ParsedFunction:
         # the function is differentiated calling it (in ``static`` too) and
         # checks at run time that it is given no other (normalize.py).
         self.default_functions: dict[str, object] = {}
+        # Variables of inlined functions (renamed apart): their names in the
+        # source, for messages (desugar.py fills it).
+        self.original_names: dict[str, str] = {}
         args = tree.args
         for arg in args.posonlyargs + args.args + args.kwonlyargs:
             if arg.annotation is not None:

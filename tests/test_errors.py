@@ -281,8 +281,8 @@ def varargs(*xs):
 
 
 def test_varargs_function():
-    message = transform_error(varargs)
-    assert f"{THIS_FILE}:{line_of(varargs, 'def varargs')}" in message
+    # supported since round 4 (tangent/varargs.py): one derivative per number of arguments
+    assert tangent.grad(varargs, wrt=(0, 1))(3.0, 5.0) == (5.0, 3.0)  # d(a*b) = (b, a)
 
 
 # =====================================================================

@@ -211,3 +211,63 @@ def test_jacobian_and_hessian_of_a_function_taking_varargs():
 def test_split_motion_of_a_function_taking_varargs_is_refused():
     with pytest.raises(tangent.TangentError, match=r"motion='split' of elbo_of_samples, which takes \*args"):
         tangent.grad(elbo_of_samples, motion="split")
+
+
+# ------------------------------------------------ obj.a = v on an argument object
+class ODEState:
+    def __init__(self, h, t):
+        self.h = h
+        self.t = t
+
+
+def ode_net_rollout(W, state: ODEState):
+    """An ODE net integrated in place in the caller's state object (Euler steps)."""
+    for _ in range(3):
+        state.h = state.h + 0.1 * np.tanh(np.dot(W, state.h)) * state.t
+        state.t = state.t + 0.1
+    return np.sum(state.h ** 2)
+
+
+def _fresh_state():
+    return ODEState(np.array([0.5, -0.3, 0.8]), 1.0)
+
+
+W0 = np.array([[0.4, -0.2, 0.1], [0.3, 0.5, -0.6], [-0.1, 0.2, 0.7]])
+
+
+def _rollout_of(W):
+    return ode_net_rollout(W, _fresh_state())
+
+
+def test_attribute_writes_into_an_argument_object():
+    expected_state = _fresh_state()
+    value = ode_net_rollout(W0.copy(), expected_state)
+    state = _fresh_state()
+    g, result = tangent.grad(ode_net_rollout, preserve_result=True)(W0.copy(), state)
+    np.testing.assert_allclose(g, numeric_grad(_rollout_of, [W0.copy()], 0), rtol=1e-6, atol=1e-8)
+    assert result == value
+    # the derivative does to the caller's object what the function does
+    np.testing.assert_array_equal(state.h, expected_state.h)
+    assert state.t == expected_state.t
+    # with respect to the object: the value at entry (a dict of its attributes' gradients)
+    dstate = tangent.grad(ode_net_rollout, wrt=1)(W0.copy(), _fresh_state())
+    h0 = _fresh_state().h
+    np.testing.assert_allclose(dstate["h"], numeric_grad(lambda h: ode_net_rollout(W0, ODEState(h.copy(), 1.0)), [h0], 0),
+                               rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(dstate["t"], numeric_grad(lambda t: ode_net_rollout(W0, ODEState(h0.copy(), t)), [1.0], 0),
+                               rtol=1e-6, atol=1e-8)
+
+
+def test_attribute_writes_into_an_argument_object_forward_and_second_order():
+    V = np.array([[0.1, 0.0, -0.3], [0.2, 0.1, 0.0], [0.0, -0.4, 0.5]])
+    state = _fresh_state()
+    jv = tangent.jvp(ode_net_rollout)(W0.copy(), state, V)
+    fd = (_rollout_of(W0 + 1e-6 * V) - _rollout_of(W0 - 1e-6 * V)) / 2e-6
+    np.testing.assert_allclose(jv, fd, rtol=1e-6)
+    expected_state = _fresh_state()
+    ode_net_rollout(W0.copy(), expected_state)
+    np.testing.assert_array_equal(state.h, expected_state.h)
+    hv = tangent.hvp(ode_net_rollout)(W0.copy(), _fresh_state(), V)
+    gradient = lambda W: tangent.grad(ode_net_rollout)(W, _fresh_state())  # noqa: E731
+    step = 1e-5
+    np.testing.assert_allclose(hv, (gradient(W0 + step * V) - gradient(W0 - step * V)) / (2 * step), rtol=1e-5, atol=1e-7)
