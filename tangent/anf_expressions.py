@@ -303,7 +303,8 @@ class ExpressionForm:
             if func.id in self.parsed.local_names:
                 raise self.error(
                     node,
-                    f"cannot call the local variable {func.id!r}: the function it holds is unknown when differentiating",
+                    f"cannot call the local variable {self.shown(func)!r}: the function it holds is unknown when "
+                    "differentiating",
                     "call the function by its global name",
                 )
         raise self.error(node, f"cannot resolve the function {ast.unparse(func)!r}",

@@ -117,7 +117,7 @@ class Inlining:
         A parameter given a function is that function in the body."""
         fdef = self.local_functions[fname]
         if fname in self.inlining:
-            raise self.error(node, f"the nested function {fname!r} calls itself; recursion is only supported for "
+            raise self.error(node, f"the nested function {self.shown(fname)!r} calls itself; recursion is only supported for "
                              "module-level functions", "define it at module level")
         out, renames = self.bind_parameters(fname, fdef, node, keep)
         result = self.namer.fresh(f"_{fname}")
@@ -127,7 +127,7 @@ class Inlining:
         wrapper = lower_control_flow(wrapper, self.parsed, self.namer)
         body = [_Renamer(renames).visit(s) for s in wrapper.body]
         if not body or not isinstance(body[-1], ast.Return):
-            raise self.error(fdef, f"the nested function {fname!r} must end with a return statement")
+            raise self.error(fdef, f"the nested function {self.shown(fname)!r} must end with a return statement")
         final = body.pop()
         if not capture:
             body.append(ast.copy_location(ast.Assign(targets=[_name(result, ast.Store())], value=final.value), final))

@@ -164,11 +164,15 @@ def method(cls: type | None, attr: str, array: type = ARRAY_TYPE) -> tuple[objec
             from .rules.random_rules import random_draw_method  # here: importing rules registers them all
 
             found = random_draw_method(attr) or UNRESOLVED  # rs.randn(3) on a RandomState or Generator
+        if found is UNRESOLVED and hasattr(dict, attr):
+            raise Unresolvable(f"the dict method .{attr}() is not supported (of dicts: .get(), .items(), .values(), "
+                               ".keys())", "write it with items, d[k] = v, or build a new dict ({**d, k: v})")
         if found is UNRESOLVED:
-            raise Unresolvable(f"cannot resolve the method .{attr}() of a local value",
-                               f"Tangent reads methods of local values as methods of {array.__module__}.{array.__name__}, "
-                               "the array type of the library the function names (torch.*, jnp.*; else NumPy); "
-                               "call a function instead")
+            raise Unresolvable(f"cannot resolve the method .{attr}() of a local value: its class is not known when "
+                               f"differentiating, and {array.__module__}.{array.__name__} (the array type the function "
+                               "uses) and lists have no such method",
+                               "annotate the parameter with its class (def loss(model: MLP, x)) or call a function "
+                               "instead")
         return found, True
     found = inspect.getattr_static(cls, attr, UNRESOLVED)
     if isinstance(found, staticmethod):
