@@ -83,6 +83,10 @@ def fixed_names(code: types.CodeType, n: int) -> list[str]:
     return names
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def per_count(func: Callable, make: Callable, *, tangents: int, seeded: bool, options: tuple,
               what: str) -> Callable:
     """A derivative of the ``*args`` function ``func`` that, at a call,
@@ -120,8 +124,9 @@ def per_count(func: Callable, make: Callable, *, tangents: int, seeded: bool, op
     def derivative(*args, **kwargs):
         n = len(args) - base - tangents
         if n < 0:
-            raise TangentError(f"{what} of {name} takes at least {base} arguments"
-                               + (f" and {tangents} tangents" if tangents else "") + f", got {len(args)} values")
+            raise TangentError(f"{what} of {name} takes at least {_count(base, 'argument')}"
+                               + (f" and {_count(tangents, 'tangent')}" if tangents else "")
+                               + f", got {_count(len(args), 'value')}")
         seed = (kwargs.pop("dresult"),) if seeded and "dresult" in kwargs else ()
         split = len(args) - tangents
         args = args[:split] + (1.0,) * inner_seeds + seed + args[split:]
