@@ -163,7 +163,7 @@ class ANF(ExpressionForm):
             raise self.error(
                 stmt,
                 "a call whose result is discarded may mutate a value "
-                f"({ast.unparse(func)}); Tangent cannot undo that in the backward pass",
+                f"({self.shown(func)}); Tangent cannot undo that in the backward pass",
                 "assign the result to a new variable instead of mutating in place",
             )
         if func.attr == "pop":  # a discarded pop still moves the list's adjoint

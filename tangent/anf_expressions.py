@@ -134,7 +134,7 @@ class ExpressionForm:
         """Normalize ``node`` to a single operation on atoms (or an atom)."""
         handler = getattr(self, "op_" + type(node).__name__, None)
         if handler is None:
-            raise self.error(node, f"the expression {ast.unparse(node)!r} is not supported")
+            raise self.error(node, f"the expression {self.shown(node)!r} is not supported")
         return handler(node, out)
 
     def op_Name(self, node, out):
@@ -307,7 +307,7 @@ class ExpressionForm:
                     "differentiating",
                     "call the function by its global name",
                 )
-        raise self.error(node, f"cannot resolve the function {ast.unparse(func)!r}",
+        raise self.error(node, f"cannot resolve the function {self.shown(func)!r}",
                          "make sure it is defined or imported before differentiating")
 
     def class_of(self, atom: ast.expr):

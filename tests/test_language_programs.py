@@ -1,7 +1,12 @@
 """Natural research programs using the constructs of issue 13 that were still
 refused (a VI/GP/HMM/ODE-net/convnet snippet each): every one is checked
 against central finite differences in reverse and forward mode and at second
-order (tangent.testing.check_grads: hvp and the vjp of grad)."""
+order (tangent.testing.check_grads: hvp and the vjp of grad; functions that
+write into their arguments or take *args against tests/utils.numeric_grad on
+fresh copies, since check_grads passes seeds positionally and checks that
+arguments stay unchanged). Refusals name the user's variables."""
+
+import re
 
 import numpy as np
 import pytest
@@ -271,3 +276,40 @@ def test_attribute_writes_into_an_argument_object_forward_and_second_order():
     gradient = lambda W: tangent.grad(ode_net_rollout)(W, _fresh_state())  # noqa: E731
     step = 1e-5
     np.testing.assert_allclose(hv, (gradient(W0 + step * V) - gradient(W0 - step * V)) / (2 * step), rtol=1e-5, atol=1e-7)
+
+
+# ------------------------------------------------ messages name the user's variables
+def _mutating_nested(x):
+    def g(dd):
+        dd.update({"a": x})
+        return x
+    return np.sum(g({}))
+
+
+def _aliased_attribute(x, state):
+    s = state
+    s.h = x
+    return np.sum(state.h)
+
+
+class _Model:
+    def forward(self, x):
+        return 2.0 * x
+
+
+def _unannotated_model(x, model):
+    return np.sum(model.forward(x))
+
+
+@pytest.mark.parametrize("f, args, words", [
+    (_mutating_nested, (X,), "(dd.update)"),
+    (_aliased_attribute, (X, ODEState(X, 1.0)), "assignment to s.h is not supported"),
+    (_unannotated_model, (X, _Model()), "annotate the parameter with its class"),
+])
+def test_refusals_name_the_users_variables(f, args, words):
+    with pytest.raises(tangent.TangentSyntaxError) as info:
+        tangent.grad(f)(*args)
+    message = str(info.value)
+    assert words in message, message
+    assert "NumPy array methods" not in message
+    assert not re.search(r"'_\w+'|\b_[a-z]\w*\b|dd_g|s_\w", message.split("\n", 1)[1]), message
