@@ -153,13 +153,16 @@ def refuse_writing_helpers(tree: ast.FunctionDef, origin) -> None:
         written = parameters_written(callee)
         if not written:
             continue
+        from .private_arguments import checked_arguments  # (the calls it surrounds with check_restored)
+
+        checked = checked_arguments(tree)
         args = ([value.func.value] if ir.is_method(value) else []) + list(value.args)
         try:
             bound = inspect.signature(callee).bind(*args, **{k.arg: k.value for k in value.keywords if k.arg})
         except TypeError:
             continue
         for param, arg in bound.arguments.items():
-            if param in written and isinstance(arg, ast.Name):
+            if param in written and isinstance(arg, ast.Name) and arg.id not in checked:
                 line = written[param]
                 where = f" (line {line})" if line is not None else ""
                 raise origin.error(

@@ -15,10 +15,14 @@ function left in it.
 Input: the entry function in normal form (one ``return`` at its end), its
 ``Origin`` and ``bind(hint, value) -> name`` binding a global of the
 generated module. Output: the names of the rewritten parameters (the tree is
-changed in place). Assumes: applied to the function a derivative is asked
-for only (a helper's writes into its parameters change its caller's
-variables, which the caller's derivative would not know of: they stay
-refused), and not to code Tangent generated. A parameter the function binds
+changed in place). Applied to the function a derivative is asked for and to
+the helpers it calls (not to code Tangent generated). A helper's writes
+into its parameters change its caller's variables, which the caller's
+derivative would not know of: each call of such a helper is surrounded by
+``snapshot_argument`` / ``check_restored`` (``_with_restore_checks``), so
+the caller's derivative goes on only if the helper left the argument as it
+found it and the argument holds no floats (an index list a recursive helper
+permutes and restores); other such calls stay refused (calls.py). A parameter the function binds
 again (``x = ...``, a loop over it as target) keeps its refusal: the final
 object would not be the one the name holds.
 """
@@ -26,12 +30,20 @@ object would not be the one the name holds.
 from __future__ import annotations
 
 import ast
+import inspect
+import types
 
 from . import ir
 from .astwalk import walk_list
 from .cfg import CFG
 from .mutations import argument_writes
-from .runtime.arguments import private_copy, refuse_shared_arguments, write_back_arguments
+from .runtime.arguments import (
+    check_restored,
+    private_copy,
+    refuse_shared_arguments,
+    snapshot_argument,
+    write_back_arguments,
+)
 
 
 def own_written_arguments(tree: ast.FunctionDef, origin, bind, fresh) -> list[str]:
@@ -46,6 +58,7 @@ def own_written_arguments(tree: ast.FunctionDef, origin, bind, fresh) -> list[st
         return []
     if not tree.body or not isinstance(tree.body[-1], ast.Return):
         return []
+    tree.body[:] = _with_restore_checks(tree.body, origin, bind, fresh)
     params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
     written = set()
     for _, _, owners, _, _ in argument_writes(tree, CFG.build(tree)):
@@ -89,3 +102,68 @@ def _rebound_names(tree: ast.FunctionDef) -> set[str]:
         if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
             found.add(node.id)
     return found
+
+
+def _with_restore_checks(stmts: list[ast.stmt], origin, bind, fresh) -> list[ast.stmt]:
+    """``stmts`` with each call of a helper that writes into a parameter
+    bound to a variable (``permute(r, n)``, writing ``r[n] = r[k]``) between
+    ``r_before = snapshot_argument(r)`` and ``check_restored(r, r_before,
+    ...)``: the caller's derivative assumes the helper leaves its arguments
+    as it found them, and that check makes it so (calls.py then lets the
+    call through)."""
+    out: list[ast.stmt] = []
+    for stmt in stmts:
+        if isinstance(stmt, (ast.If, ast.For, ast.While)):
+            stmt.body = _with_restore_checks(stmt.body, origin, bind, fresh)
+            stmt.orelse = _with_restore_checks(stmt.orelse, origin, bind, fresh)
+        found = _helper_writes(stmt)
+        if not found:
+            out.append(stmt)
+            continue
+        where = origin.where(stmt)
+        snapshot, check = bind("snapshot_argument", snapshot_argument), bind("check_restored", check_restored)
+        after = []
+        for function, param, arg in found:
+            before = fresh(f"{arg}_before")
+            out.append(ast.copy_location(_assign(before, _call(snapshot, snapshot_argument, arg)), stmt))
+            call = _call(check, check_restored, arg, before)
+            call.args += [ast.Constant(value=function), ast.Constant(value=param), ast.Constant(value=where)]
+            after.append(ast.copy_location(ast.Expr(value=call), stmt))
+        out += [stmt] + after
+    return out
+
+
+def _helper_writes(stmt: ast.stmt) -> list[tuple[str, str, str]]:
+    """(helper, parameter, the caller's variable) for each parameter the
+    helper called by ``stmt`` writes into and does not rebind (so that its
+    derivative works on a private copy of it)."""
+    from . import rules
+    from .calls import parameters_written  # (calls reads writes through modules that import this one)
+    from .frontend import parse_function
+
+    value = getattr(stmt, "value", None)
+    if not isinstance(stmt, (ast.Assign, ast.Expr)) or not isinstance(value, ast.Call):
+        return []
+    callee = ir.get(value, "callee", None)
+    if not isinstance(callee, types.FunctionType) or rules.lookup_adjoint(callee) is not None \
+            or rules.lookup_tangent(callee) is not None or rules.is_nondifferentiable(callee):
+        return []
+    written = parameters_written(callee)
+    if not written:
+        return []
+    rebound = _rebound_names(parse_function(callee).tree)
+    args = ([value.func.value] if ir.is_method(value) else []) + list(value.args)
+    try:
+        bound = inspect.signature(callee).bind(*args, **{k.arg: k.value for k in value.keywords if k.arg})
+    except TypeError:
+        return []
+    return [(callee.__qualname__, p, arg.id) for p, arg in bound.arguments.items()
+            if p in written and p not in rebound and isinstance(arg, ast.Name)]
+
+
+def checked_arguments(tree: ast.FunctionDef) -> set[str]:
+    """The variables whose calls of helpers writing into them are checked to
+    leave them restored (``check_restored``), in ``tree``."""
+    return {stmt.value.args[0].id for stmt in walk_list(tree) if isinstance(stmt, ast.Expr)
+            and isinstance(stmt.value, ast.Call) and ir.get(stmt.value, "callee", None) is check_restored
+            and isinstance(stmt.value.args[0], ast.Name)}

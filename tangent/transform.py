@@ -167,8 +167,8 @@ class Session:
         bwd = self.module_names.fresh(f"{base}_bwd")
         self.splits[key] = (fwd, bwd)
         parsed, tree, namer = self.prepare_callee(func, origin, node, static, types)
-        if origin is None:  # the entry of a split derivative (motion.py)
-            own_written_arguments(tree, parsed.origin, self.bind_global, namer.fresh)
+        # (the entry of a split derivative (motion.py), or a helper writing into its parameters)
+        own_written_arguments(tree, parsed.origin, self.bind_global, namer.fresh)
         mode = ReverseMode(self, parsed, tree, list(active), namer, check_finite=self.check_finite)
         primal, adjoint, result, grads, seed = mode.run()
         params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
@@ -263,6 +263,7 @@ class Session:
             return self.jvps[key]
         fname = self.module_names.fresh(f"{func.__name__}_jvp")
         parsed, tree, namer = self.prepare_callee(func, origin, node, static, types)
+        own_written_arguments(tree, parsed.origin, self.bind_global, namer.fresh)  # (a helper writing into them)
         mode = ForwardMode(self, parsed, tree, list(active), namer)
         tangent_params = {p: mode.d(p) for p in active}
         self.jvps[key] = (fname, tangent_params)

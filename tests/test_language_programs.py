@@ -313,3 +313,70 @@ def test_refusals_name_the_users_variables(f, args, words):
     assert words in message, message
     assert "NumPy array methods" not in message
     assert not re.search(r"'_\w+'|\b_[a-z]\w*\b|dd_g|s_\w", message.split("\n", 1)[1]), message
+
+
+# ------------------------------------------------ a recursive helper permuting an index list
+def rotated_energy(x, r, n):
+    """An energy summed over rotations of the index list r (changed and restored)."""
+    if n == 0:
+        return np.sum(x[r] * x)
+    t = int(r[n])
+    r[n] = r[0]
+    r[0] = t
+    v = rotated_energy(x, r, n - 1)
+    r[0] = r[n]
+    r[n] = t
+    return v + x[r[n]] ** 2 * x[r[0]]
+
+
+def index_list_model(x, r):
+    return rotated_energy(x, r, len(r) - 1)
+
+
+def test_a_recursive_helper_that_permutes_and_restores_an_index_list():
+    r = [0, 1, 2, 3]
+    x = np.array([0.5, 0.2, -0.3, 0.9])
+    # (check_grads also checks that r is left as it was; reverse over reverse of
+    # writes is refused, README: hvp is forward over reverse)
+    check_grads(index_list_model, x, r, order=1)
+    check_grads(index_list_model, x, r, modes=("forward",))
+    assert r == [0, 1, 2, 3]
+
+
+def _breaks_the_list(r):
+    r[0] = 5
+    return 0.0
+
+
+def _calls_a_helper_that_does_not_restore(x, r):
+    z = _breaks_the_list(r)
+    return np.sum(x[r]) + z
+
+
+def _clears(buf):
+    buf[0] = 1.0
+    buf[0] = 0.0
+    return 0.0
+
+
+def _calls_a_helper_writing_floats(x):
+    b = np.zeros(2)
+    return np.sum(x) + _clears(b)
+
+
+@pytest.mark.parametrize("f, args, words", [
+    (_calls_a_helper_that_does_not_restore, lambda: (X, [0, 1, 2]), "did not restore it"),
+    (_calls_a_helper_writing_floats, lambda: (X,), "holds floating-point values"),
+])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_helper_writing_into_its_parameter_without_restoring_it_is_refused(f, args, words, mode):
+    args = args()
+    with pytest.raises(tangent.TangentSyntaxError) as info:
+        if mode == "reverse":
+            tangent.grad(f)(*args)
+        else:
+            tangent.jvp(f)(*args, np.ones(3))
+    message = str(info.value)
+    assert f"test_language_programs.py:{f.__code__.co_firstlineno + 1}" in message or \
+        f"test_language_programs.py:{f.__code__.co_firstlineno + 2}" in message, message
+    assert words in message and "'_" not in message, message

@@ -4,7 +4,13 @@ write-back and the check for shared arguments carry no derivative."""
 
 from __future__ import annotations
 
-from ..runtime.arguments import private_copy, refuse_shared_arguments, write_back_arguments
+from ..runtime.arguments import (
+    check_restored,
+    private_copy,
+    refuse_shared_arguments,
+    snapshot_argument,
+    write_back_arguments,
+)
 from . import d, linear, nondifferentiable
 
 
@@ -13,4 +19,4 @@ def l_private_copy(z, value, memo=None):
     return private_copy(value), d[z]
 
 
-nondifferentiable(write_back_arguments, refuse_shared_arguments)
+nondifferentiable(write_back_arguments, refuse_shared_arguments, snapshot_argument, check_restored)

@@ -24,6 +24,9 @@ ones).
 
 ``check_default_function`` guards a parameter whose default is a function
 (the derivative calls the default; normalize.py inserts the check).
+``snapshot_argument`` / ``check_restored`` surround a call of a helper that
+writes into an argument (private_arguments.py): the caller's derivative
+goes on only if the helper left it as it found it, holding no floats.
 """
 
 from __future__ import annotations
@@ -214,3 +217,69 @@ def check_default_function(given, default, function: str, parameter: str) -> Non
         f"the derivative of {function} was generated for its default {parameter}={shown} and cannot be given "
         f"another {parameter} ({other}); differentiate a function that passes it, e.g. "
         f"tangent.grad(lambda x: {function}(x, {parameter}={other}))")
+
+
+def snapshot_argument(value):
+    """A copy of what ``value`` holds before a call of a helper that writes
+    into it (compared by ``check_restored`` after the call).
+
+    Example::
+
+        r = [0, 2, 1]; before = snapshot_argument(r)
+    """
+    return private_copy(value)
+
+
+def check_restored(value, before, function: str, parameter: str, where: str = "") -> None:
+    """Raise a TangentSyntaxError (naming ``where``, the user's call) unless
+    ``value`` holds what it held ``before`` the call of ``function`` and
+    holds no floats: the derivative of a caller follows a helper's writes
+    into an argument only when they are undone before it returns, on data
+    that carries no derivative (an index list that a recursive helper
+    permutes and restores).
+
+    Example::
+
+        check_restored([0, 2, 1], [0, 2, 1], "permute", "r")   # passes
+    """
+    from ..errors import TangentSyntaxError
+
+    if _holds_floats(before, 0):
+        problem = (f"{function} writes into its parameter {parameter!r}, which holds floating-point values here; "
+                   "the derivative follows a helper's writes into its caller's values only on data without "
+                   "derivatives (integers) that it restores before returning")
+    elif not _same_content(value, before, 0):
+        problem = (f"{function} changed its parameter {parameter!r} and did not restore it before returning; the "
+                   "derivative follows a helper's writes into its caller's values only when they are undone (as a "
+                   "recursive helper that swaps items and swaps them back does)")
+    else:
+        return
+    raise TangentSyntaxError(f"{where}\n  {problem}\n  write into a copy inside {function} ({parameter} = "
+                             f"{parameter}.copy()) and return the new value, or do the writes in the function "
+                             "you differentiate")
+
+
+def _holds_floats(value, depth: int) -> bool:
+    if depth > 50:
+        return True
+    if isinstance(value, (bool, int, str, bytes, type(None), np.integer, np.bool_)):
+        return False
+    if isinstance(value, np.ndarray):
+        return not (np.issubdtype(value.dtype, np.integer) or value.dtype == bool)
+    if isinstance(value, (list, tuple)):
+        return any(_holds_floats(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_floats(v, depth + 1) for v in value.values())
+    return True  # floats, complex numbers, other libraries' arrays, objects: refused
+
+
+def _same_content(a, b, depth: int) -> bool:
+    if depth > 50 or type(a) is not type(b):
+        return False
+    if isinstance(a, np.ndarray):
+        return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b))
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same_content(x, y, depth + 1) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same_content(a[k], b[k], depth + 1) for k in a)
+    return bool(a == b)
