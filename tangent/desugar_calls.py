@@ -105,10 +105,17 @@ def _assigned_once(owner, name: str) -> bool:
 
 
 def note_element_class(owner, target: ast.expr | None, value: ast.expr) -> None:
-    """``layers = [Layer(...), Layer(...)]`` (assigned once): its items' class."""
-    if not isinstance(target, ast.Name) or not isinstance(value, (ast.List, ast.Tuple)) or not value.elts:
+    """``layers = [Layer(...), Layer(...)]`` or ``[Layer(W, b) for W, b in
+    ...]`` (assigned once): its items' class."""
+    if isinstance(value, ast.ListComp):
+        elts = [value.elt]
+    elif isinstance(value, (ast.List, ast.Tuple)):
+        elts = value.elts
+    else:
         return
-    classes = {owner.parsed.resolve(e.func) if isinstance(e, ast.Call) else None for e in value.elts}
+    if not isinstance(target, ast.Name) or not elts:
+        return
+    classes = {owner.parsed.resolve(e.func) if isinstance(e, ast.Call) else None for e in elts}
     cls = classes.pop() if len(classes) == 1 else None
     if isinstance(cls, type) and resolve.constructible(owner.parsed, cls) and _assigned_once(owner, target.id):
         owner.parsed.element_types[target.id] = cls

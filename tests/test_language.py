@@ -455,3 +455,27 @@ def test_endless_generator_refused():
 def test_a_generator_itself_is_refused():
     with pytest.raises(tangent.TangentSyntaxError, match="consumes it"):
         tangent.grad(scaled_copies)
+
+
+class Dense:
+    def __init__(self, W, b):
+        self.W = W
+        self.b = b
+
+    def __call__(self, v):
+        return np.tanh(v @ self.W + self.b)
+
+
+def layers_from_comprehension(Ws, bs, x):
+    layers = [Dense(W, b) for W, b in zip(Ws, bs)]
+    for layer in layers:
+        x = layer(x)
+    return np.sum(x ** 2)
+
+
+def test_objects_built_by_a_comprehension_and_called():
+    # the items' class comes from the comprehension's constructor call
+    rng = np.random.RandomState(5)
+    Ws, bs = [rng.randn(3, 4), rng.randn(4, 2)], [rng.randn(4), rng.randn(2)]
+    check(layers_from_comprehension, Ws, bs, rng.randn(5, 3), wrt=(0, 1), order=1)
+    check(layers_from_comprehension, Ws, bs, rng.randn(5, 3), wrt=(0, 1), modes=("forward",))
