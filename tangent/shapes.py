@@ -227,14 +227,18 @@ def infer_shapes(tree: ast.FunctionDef, known: dict) -> dict:
     # one, so its definitions never run: it is left out, None to callers)
     shapes = Shapes({name: (v.shape if isinstance(v, Array) else None) for name, v in values.items()})
     shapes.reals = frozenset(name for name, v in values.items() if isinstance(v, Array) and v.real)
+    shapes.structs = {name: v for name, v in values.items() if isinstance(v, Struct)}
     return shapes
 
 
 class Shapes(dict):
     """{name: shape or None}; ``reals``: the names certainly holding a
-    Python number (or a NumPy float64 or int64 scalar)."""
+    Python number (or a NumPy float64 or int64 scalar); ``structs``: the
+    names holding a container whose structure is assumed (never written,
+    passed on or called: only read), {name: Struct}."""
 
     reals: frozenset = frozenset()
+    structs: dict = {}
 
 
 def _fixpoint(definitions: dict, params: list, known: dict) -> dict:
