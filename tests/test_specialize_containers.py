@@ -274,7 +274,9 @@ def test_big_containers_fall_back_to_the_generic_code():
             total = total + values[i] * values[i]
         return total
 
-    values = [float(i) for i in range(300)]
+    from tangent.shapes import MAX_LEAVES
+
+    values = [float(i) for i in range(MAX_LEAVES + 44)]
     assert argument_kind(values) is list  # too many leaves to key on each call
     df = tangent.grad(f)
     assert_tree_close(df(values), [2.0 * v for v in values])
@@ -487,3 +489,41 @@ def test_an_aliased_container_written_in_the_loop_is_not_shared():
         return  # refusing is fine; a wrong answer is not
     assert np.isclose(got, numeric_grad(lambda x: f(x, {"k": 1.0}), [2.0], 0))
     assert "consts['k']" in specialised_source(df_or_refusal, 2.0, {"k": 1.0}).split("for ")[1]
+
+
+# ------------------------------------------------------------ scalars and shape facts
+
+
+def scaled_loop(x, s):
+    t = 0.0
+    for _ in range(3):
+        t = t + np.sum(np.sin(x * s) * s)
+    return t
+
+
+@pytest.mark.parametrize("scalar", [np.float32, np.float16])
+def test_numpy_float32_and_float16_scalars_are_specialised(scalar):
+    x = np.linspace(0.1, 1.0, 3).astype(np.float32)
+    s = scalar(0.7)
+    df = tangent.grad(scaled_loop, wrt=(0, 1))
+    source = specialised_source(df, x, s)
+    assert "unbroadcast" not in source and "grad_sum" not in source and "math." not in source
+    dx, ds = df(x, s)
+    assert dx.dtype == np.float32 and type(ds) is scalar
+    want_x = numeric_grad(scaled_loop, [x.astype(float), float(s)], 0)
+    want_s = numeric_grad(scaled_loop, [x.astype(float), float(s)], 1)
+    tolerance = 2e-3 if scalar is np.float16 else 1e-4
+    assert np.allclose(dx, want_x, rtol=tolerance, atol=tolerance)
+    assert np.isclose(float(ds), want_s, rtol=tolerance, atol=tolerance)
+
+
+def mean_of_squares(x):
+    return np.mean(np.sin(x) ** 2) + np.mean(x, axis=0, keepdims=True).sum()
+
+
+def test_the_size_ratio_of_a_mean_is_a_constant():
+    x = rng().standard_normal((3, 4))
+    df = tangent.grad(mean_of_squares)
+    source = specialised_source(df, x)
+    assert "np.size" not in source
+    assert_tree_close(df(x), numeric_grad(mean_of_squares, [x], 0))
