@@ -71,6 +71,8 @@ def add(a, b):
 
 def zeros_like(x):
     """A zero adjoint shaped like the primal value ``x`` (floats for ints)."""
+    if type(x) is float:
+        return 0.0
     if isinstance(x, np.ndarray):  # (dtype.kind, not np.issubdtype: called per leaf of every buffer)
         return np.zeros(x.shape, x.dtype if x.dtype.kind in "fc" else float)
     if arrays.library(x) is not None:
