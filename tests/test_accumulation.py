@@ -363,20 +363,39 @@ def test_hvp_of_a_loop_that_pushes_inactive_items():
 # ------------------------------------------------------------ buffers that own their slots
 
 
-def test_buffer_like_slots_are_added_into_in_place():
+def test_buffer_like_slots_take_then_sum_then_add_in_place():
     from tangent.runtime import buffer_like
 
     layers = [(np.ones((2, 2)), np.ones(2)), (np.ones((2, 2)), np.ones(2))]
     buf = buffer_like(layers)
-    slot = buf[1]
-    leaves = (slot[0], slot[1])
     contribution = GradTuple((np.full((2, 2), 2.0), np.full(2, 3.0)))
     buf = add_at(buf, 1, contribution)
+    assert buf[1] is contribution  # zeros + g is g: taken, no full-size sum
+    buf = add_at(buf, 1, contribution)
+    summed = buf[1]
+    assert summed is not contribution and np.array_equal(contribution[0], np.full((2, 2), 2.0))
+    leaves = (summed[0], summed[1])
     again = add_at(buf, 1, contribution)
-    assert again is buf and buf[1] is slot and buf[1][0] is leaves[0]  # no new arrays
-    assert np.array_equal(buf[1][0], np.full((2, 2), 4.0)) and np.array_equal(buf[1][1], np.full(2, 6.0))
+    assert again is buf and buf[1][0] is leaves[0] and buf[1][1] is leaves[1]  # the sum is owned: in place
+    assert np.array_equal(buf[1][0], np.full((2, 2), 6.0)) and np.array_equal(buf[1][1], np.full(2, 9.0))
     assert np.array_equal(contribution[0], np.full((2, 2), 2.0))  # the contribution is never written into
     assert np.array_equal(buf[0][0], np.zeros((2, 2))) and np.array_equal(layers[1][0], np.ones((2, 2)))
+
+
+def test_a_zero_slot_takes_only_a_contribution_of_its_shape_and_dtype():
+    from tangent.runtime import buffer_like, grad_of_index
+
+    buf = add_at(buffer_like([np.zeros(3), np.zeros(3, np.float32)]), 0, np.ones(1))  # broadcasts
+    assert buf[0].shape == (3,) and np.array_equal(buf[0], np.ones(3))
+    buf = add_at(buf, 1, np.ones(3))  # float64 into a float32 slot: the sum's dtype, as zeros + g
+    assert buf[1].dtype == np.float64
+    d = grad_of_index({"a": np.zeros(2), "b": np.zeros(2)}, "a", np.ones(2))
+    g = np.full(2, 5.0)
+    d = add_at(d, "b", g)
+    d = add_at(d, "b", g)
+    assert np.array_equal(g, np.full(2, 5.0)) and np.array_equal(d["b"], np.full(2, 10.0))
+    t = add_at(grad_of_index((np.zeros(2), np.zeros(2)), -1, np.ones(2)), 0, np.ones(2))
+    assert isinstance(t, GradTuple) and np.array_equal(t[0], np.ones(2)) and np.array_equal(t[1], np.ones(2))
 
 
 def test_a_slot_the_buffer_does_not_own_is_replaced_then_owned():

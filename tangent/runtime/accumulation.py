@@ -4,10 +4,12 @@ Takes an adjoint *buffer*, an index and the contribution of one read
 ``x[index]`` (or ``obj.name``); gives the buffer with the contribution added
 there, in O(size of the contribution): a NumPy array buffer is added into in
 place (``np.add.at`` for indices that may repeat); a list or dict buffer has
-the slot added into in place when the buffer *owns* it (its value, an array
-or a container of them, was allocated here: by ``buffer_like`` or by an
-earlier sum for that slot, and never handed out), and otherwise replaced by
-the slot plus the contribution (a slot's value that the buffer does not own,
+the contribution itself put into a slot that is still zeros (``zeros + g``
+is ``g`` when the shapes and dtypes agree: no full-size sum), the slot added
+into in place when the buffer *owns* it (its value, an array or a container
+of them, was allocated here: by ``buffer_like`` or by an earlier sum for
+that slot, and never handed out), and otherwise replaced by the slot plus
+the contribution (a slot's value that the buffer does not own,
 and the contribution, are never written into: either may be shared).
 
 Assumes, and generated code guarantees (``adjoints.BUFFER``): the buffer is
@@ -28,6 +30,7 @@ from . import arrays
 from .adjoints import GradDict, GradList, GradTuple, add, is_basic_index, zeros_like
 
 _OWNED = "_tangent_owned"  # attribute of a Grad container: the keys of the slots it owns
+_ZERO = "_tangent_zero"  # and the keys of its slots still zeros (set by grad_of_index too)
 
 
 def buffer_like(x):
@@ -48,6 +51,7 @@ def buffer_like(x):
         else:
             out = (GradTuple if isinstance(x, tuple) else GradList)(slots[k] for k in range(len(x)))
         setattr(out, _OWNED, {k for k, v in slots.items() if _is_owned_value(v)})
+        setattr(out, _ZERO, set(slots))
         return out
     out = zeros_like(x)
     if isinstance(out, (GradDict, GradList, GradTuple)):  # an object's attributes
@@ -63,6 +67,21 @@ def _is_owned_value(v) -> bool:
     if isinstance(v, (GradDict, GradList, GradTuple)):
         owned = getattr(v, _OWNED, ())
         return len(owned) == len(v)
+    return False
+
+
+def _same_kind(zeros, g) -> bool:
+    """Whether ``zeros + g`` is ``g`` itself: the same shape, dtype and
+    structure (no ``None`` in g, which stands for zeros but must not reach
+    the caller)."""
+    if type(zeros) is np.ndarray:
+        return type(g) is np.ndarray and g.shape == zeros.shape and g.dtype == zeros.dtype
+    if type(zeros) is float:
+        return type(g) is float
+    if isinstance(zeros, (GradTuple, GradList)):
+        return type(g) is type(zeros) and len(g) == len(zeros) and all(map(_same_kind, zeros, g))
+    if isinstance(zeros, GradDict):
+        return type(g) is GradDict and g.keys() == zeros.keys() and all(_same_kind(zeros[k], g[k]) for k in g)
     return False
 
 
@@ -109,30 +128,60 @@ def _can_add_into(slot, g) -> bool:
     return False
 
 
-def _add_slot(slots, index, g, owned):
-    """``slots[index] += g`` for a list or dict of adjoints: in place into a
-    slot the buffer owns (``owned``: the set of such keys, or None), else
-    by replacement (the sum, a new array, is owned from then on)."""
+def _add_slot(slots, index, g, owned, zero=None):
+    """``slots[index] += g`` for a list or dict of adjoints: ``g`` itself
+    into a slot still zeros (``zero``: the set of such keys, or None) when
+    it has the zeros' shape and dtype; in place into a slot the buffer owns
+    (``owned``: the set of such keys, or None); else by replacement (the
+    sum, a new array, is owned from then on)."""
     if isinstance(index, slice):
         positions = range(*index.indices(len(slots)))
         for position, part in zip(positions, g):
-            _add_slot(slots, position, part, owned)
+            _add_slot(slots, position, part, owned, zero)
         return
     if isinstance(slots, dict) and index not in slots:  # an attribute's first contribution
         slots[index] = g
         if owned is not None:
             owned.discard(index)
         return
+    if type(index) is int and index < 0 and not isinstance(slots, dict):
+        index += len(slots)
     old = slots[index]
+    if zero is not None and index in zero:
+        zero.discard(index)
+        if _same_kind(old, g):  # zeros + g is g: take it (shared from now on: never written into)
+            slots[index] = g
+            if owned is not None:
+                owned.discard(index)
+            return
     if owned is not None and index in owned and _add_into(old, g):
         return
     new = add(old, g)
     slots[index] = new
     if owned is not None:
-        if isinstance(new, np.ndarray) and new is not old and new is not g:
+        if _fresh(new, old, g):
             owned.add(index)
+            _mark_owned(new)
         else:
             owned.discard(index)
+
+
+def _mark_owned(value) -> None:
+    """Record that a Grad container made of new arrays owns all its slots."""
+    if isinstance(value, (GradTuple, GradList)):
+        setattr(value, _OWNED, set(range(len(value))))
+        for item in value:
+            _mark_owned(item)
+
+
+def _fresh(new, old, g) -> bool:
+    """Whether the sum ``new = add(old, g)`` is made of new arrays only (no
+    leaf of either operand: ``None`` stands for zeros and gives the other)."""
+    if isinstance(new, np.ndarray):
+        return type(new) is np.ndarray and new is not old and new is not g
+    if isinstance(new, (GradTuple, GradList)) and isinstance(old, (list, tuple)) and isinstance(g, (list, tuple)):
+        return len(new) == len(old) == len(g) and all(map(_fresh, new, old, g))
+    return False
 
 
 def _is_complex(g) -> bool:
@@ -161,18 +210,21 @@ def add_at(buffer, index, g):
             np.add.at(buffer, index, g)
         return buffer
     if isinstance(buffer, GradTuple):
-        owned = getattr(buffer, _OWNED, None)
-        if owned is not None and type(index) is int and index in owned and _add_into(buffer[index], g):
+        owned, zero = getattr(buffer, _OWNED, None), getattr(buffer, _ZERO, None)
+        if owned is not None and type(index) is int and index in owned and (zero is None or index not in zero) \
+                and _add_into(buffer[index], g):
             return buffer
         slots = GradList(buffer)
         owned = set(owned) if owned is not None else None
-        _add_slot(slots, index, g, owned)
+        zero = set(zero) if zero is not None else None
+        _add_slot(slots, index, g, owned, zero)
         out = GradTuple(slots)
-        if owned is not None:
-            setattr(out, _OWNED, owned)
+        for name, keys in ((_OWNED, owned), (_ZERO, zero)):
+            if keys is not None:
+                setattr(out, name, keys)
         return out
     if isinstance(buffer, (GradList, GradDict)):
-        _add_slot(buffer, index, g, getattr(buffer, _OWNED, None))
+        _add_slot(buffer, index, g, getattr(buffer, _OWNED, None), getattr(buffer, _ZERO, None))
         return buffer
     if arrays.library(buffer) is not None:
         return buffer + arrays.grad_of_index(buffer, index, g)
