@@ -16,8 +16,9 @@ the generated code allocated itself and that no other name refers to, so
 that ``add_at(dx, i, g)`` may add into it in place, in O(size of g) rather
 than O(size of x). The first contribution makes the buffer
 (``grad_of_index`` allocates a fresh adjoint); a loop whose body reads
-``x[i]`` gets one ``zeros_like(x)`` before it: every leaf of the container
-is allocated once, the leaves never read stay zeros. A BUFFER stops being
+``x[i]`` gets one ``buffer_like(x)`` (zeros that the buffer owns, so that
+``add_at`` adds into a list's or dict's slots in place) before it: every
+leaf of the container is allocated once, the leaves never read stay zeros. A BUFFER stops being
 one (becomes NONZERO, no code needed) as soon as its value may be shared:
 another kind of contribution, a join with a NONZERO path, or the adjoint
 of a statement that assigns or writes into ``x`` (which reads ``dx``).
@@ -151,6 +152,8 @@ class AdjointStates:
         if have == ZERO and want in (BUFFER, NONZERO):
             if var in self.python_numbers:
                 return [assign(self.d(var), ast.Constant(value=0.0))]
+            if want == BUFFER:  # zeros it owns: add_at adds into them in place
+                return [assign(self.d(var), call(self.bind_global("buffer_like", runtime.buffer_like), name(var)))]
             return [assign(self.d(var), self.zeros_like(var))]
         if have == ZERO and want == MAYBE:
             return [assign(self.d(var), ast.Constant(value=None))]

@@ -68,6 +68,8 @@ def owned_value(g, like, held: set[int]):
 
         owned_value(1, np.zeros(2, np.float32), set())   # array([1., 1.], dtype=float32)
     """
+    if type(g) is float and (type(like) is float or type(like) is int):  # a number's, fast: nothing to copy
+        return g
     if isinstance(like, np.ndarray) and isinstance(g, np.ndarray):  # the common case, fast
         dtype = like.dtype if like.dtype.kind in "fc" else _FLOAT
         if g.dtype == dtype and g.shape == like.shape and g.base is None and g.flags.writeable \

@@ -8,7 +8,8 @@ Gives: ``shape_variant``, the faster rule variant registered for the
 arguments' shapes (``rules.lookup_adjoint_variants``), if one applies; and
 ``drop_unbroadcast``, the statement with ``unbroadcast(e, like)`` replaced by
 ``e`` where ``like`` has the result's shape, by a sum over the known axes
-where it does not, and ``np.shape(x)`` of a known shape by the literal.
+where it does not, and ``np.shape(x)``, ``np.size(x)`` and ``np.ndim(x)`` of a
+known shape by the literal.
 
 Assumes: every adjoint rule's ``e`` in ``unbroadcast(e, like)`` has the
 shape of the statement's result (which is why this works per statement,
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import math
 
 import numpy as np
 
@@ -83,6 +85,9 @@ def shape_variant(callee, args: list[ast.expr], keywords: dict[str, ast.expr], s
     return None
 
 
+_SHAPE_FACTS = {"shape": tuple, "size": math.prod, "ndim": len}
+
+
 class _DropUnbroadcast(ast.NodeTransformer):
     def __init__(self, result_shape: tuple, shapes: dict, namespace: dict):
         self.result_shape = result_shape
@@ -92,10 +97,12 @@ class _DropUnbroadcast(ast.NodeTransformer):
     def visit_Call(self, node):
         self.generic_visit(node)
         namespace = self.namespace
-        if (isinstance(node.func, ast.Attribute) and node.func.attr == "shape" and len(node.args) == 1
-                and isinstance(node.func.value, ast.Name) and namespace.get(node.func.value.id) is np
+        if (isinstance(node.func, ast.Attribute) and node.func.attr in _SHAPE_FACTS and len(node.args) == 1
+                and not node.keywords and isinstance(node.func.value, ast.Name)
+                and namespace.get(node.func.value.id) is np
                 and isinstance(_shape_of_atom(node.args[0], self.shapes), tuple)):
-            return ast.Constant(value=_shape_of_atom(node.args[0], self.shapes))  # np.shape(x) of a known shape
+            # np.shape(x), np.size(x), np.ndim(x) of a known shape: the literal
+            return ast.Constant(value=_SHAPE_FACTS[node.func.attr](_shape_of_atom(node.args[0], self.shapes)))
         if not (isinstance(node.func, ast.Name) and namespace.get(node.func.id) is runtime.unbroadcast
                 and len(node.args) == 2):
             return node

@@ -66,7 +66,7 @@ _OPERATORS = {
 
 # Containers bigger than this (in leaves) or deeper are described by their
 # type alone: the key of every call walks them.
-MAX_LEAVES = 256
+MAX_LEAVES = 1024
 MAX_DEPTH = 6
 
 
@@ -172,6 +172,8 @@ def describe_kind(kind) -> Value:
     if isinstance(kind, type):
         if kind is float or kind is np.float64:
             return Array((), real=True)
+        if kind is np.float32 or kind is np.float16:
+            return Array(())
         if kind is int:
             return Array((), integer=True, real=True)
         return UNKNOWN
@@ -185,8 +187,9 @@ def describe_kind(kind) -> Value:
 
 def describe_argument(value):
     """What shape inference needs of an argument: ("array", shape, dtype
-    char) for arrays, ("float" | "int", its Value, dtype char) for Python
-    numbers (and NumPy float64 scalars), ("struct", Struct, None) for a
+    char) for arrays and NumPy float32 and float16 scalars, ("float" |
+    "int", its Value, dtype char) for Python numbers (and NumPy float64
+    scalars), ("struct", Struct, None) for a
     container or object of known structure, None for anything else. The
     second item is what ``infer_shapes`` takes as known."""
     if isinstance(value, np.ndarray):
@@ -197,6 +200,8 @@ def describe_argument(value):
         return ("float", describe_kind(type(value)) if type(value) in (float, np.float64) else Array(()), "d")
     if isinstance(value, int):
         return ("int", Array((), integer=True, real=type(value) is int), "l")
+    if isinstance(value, (np.float32, np.float16)):  # a scalar of its own dtype, never a Python float
+        return ("array", (), value.dtype.char)
     described = describe_kind(argument_kind(value))
     if isinstance(described, Struct):
         return ("struct", described, None)
@@ -227,14 +232,18 @@ def infer_shapes(tree: ast.FunctionDef, known: dict) -> dict:
     # one, so its definitions never run: it is left out, None to callers)
     shapes = Shapes({name: (v.shape if isinstance(v, Array) else None) for name, v in values.items()})
     shapes.reals = frozenset(name for name, v in values.items() if isinstance(v, Array) and v.real)
+    shapes.structs = {name: v for name, v in values.items() if isinstance(v, Struct)}
     return shapes
 
 
 class Shapes(dict):
     """{name: shape or None}; ``reals``: the names certainly holding a
-    Python number (or a NumPy float64 or int64 scalar)."""
+    Python number (or a NumPy float64 or int64 scalar); ``structs``: the
+    names holding a container whose structure is assumed (never written,
+    passed on or called: only read), {name: Struct}."""
 
     reals: frozenset = frozenset()
+    structs: dict = {}
 
 
 def _fixpoint(definitions: dict, params: list, known: dict) -> dict:

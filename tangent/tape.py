@@ -285,6 +285,7 @@ def prune(stmts: list[ast.stmt], needed: set[Site], keep=()) -> list[ast.stmt]:
 # for lists and dicts, its items' shapes): name -> position of that argument.
 _SHAPE_ONLY = {"grad_of_index": (runtime.grad_of_index, 0), "zero_region": (runtime.zero_region, 2),
                "unbroadcast": (runtime.unbroadcast, 1), "zeros_like": (runtime.zeros_like, 0),
+               "buffer_like": (runtime.buffer_like, 0),
                "grad_of_written": (runtime.grad_of_written, 2)}
 
 

@@ -33,6 +33,7 @@ import weakref
 from . import ir, optimize, rules, runtime
 from .astwalk import copy_nodes, names_in, walk_list
 from .codegen import compile_source, to_source
+from .container_reads import share_container_reads
 from .errors import SourceUnavailableError, TangentSyntaxError
 from .forward import ForwardMode
 from .frontend import ParsedFunction, local_names, parse_function, recording_now, unchanged
@@ -233,6 +234,7 @@ class Session:
         if example_args is not None:
             params = [a.arg for a in args.posonlyargs + args.args]
             arguments = {p: describe_argument(v) for p, v in zip(params, example_args)}
+            share_container_reads(tree, arguments)  # one read per container item, at the entry
         mode = ReverseMode(self, parsed, tree, wrt_names, namer, check_finite=self.check_finite, arguments=arguments)
         primal, adjoint, result, grads, seed = mode.run()
         primal, adjoint, init, uses_stack = mode.lower_markers(primal, adjoint)

@@ -73,7 +73,7 @@ def test_loop_body_adds_into_the_buffer(as_array):
     backward = _loop_bodies(source)[-1]
     assert "add_at(dxs, t, " in backward
     assert "grad_of_index" not in backward and "zeros_like" not in backward
-    assert source.count("zeros_like(xs)") == 1  # allocated once, before the loop
+    assert source.count("buffer_like(xs)") == 1  # allocated once, before the loop
 
 
 def test_list_of_layers():
@@ -358,3 +358,85 @@ def test_hvp_of_a_loop_that_pushes_inactive_items():
     check_grads(f, rng.standard_normal((2, 2)), rng.standard_normal((3, 2)), wrt=0, modes=("reverse",), order=2)
     source = tangent.source(tangent.hvp(f))
     assert "view_tangent" not in source and "dxs = " not in source
+
+
+# ------------------------------------------------------------ buffers that own their slots
+
+
+def test_buffer_like_slots_take_then_sum_then_add_in_place():
+    from tangent.runtime import buffer_like
+
+    layers = [(np.ones((2, 2)), np.ones(2)), (np.ones((2, 2)), np.ones(2))]
+    buf = buffer_like(layers)
+    contribution = GradTuple((np.full((2, 2), 2.0), np.full(2, 3.0)))
+    buf = add_at(buf, 1, contribution)
+    assert buf[1] is contribution  # zeros + g is g: taken, no full-size sum
+    buf = add_at(buf, 1, contribution)
+    summed = buf[1]
+    assert summed is not contribution and np.array_equal(contribution[0], np.full((2, 2), 2.0))
+    leaves = (summed[0], summed[1])
+    again = add_at(buf, 1, contribution)
+    assert again is buf and buf[1][0] is leaves[0] and buf[1][1] is leaves[1]  # the sum is owned: in place
+    assert np.array_equal(buf[1][0], np.full((2, 2), 6.0)) and np.array_equal(buf[1][1], np.full(2, 9.0))
+    assert np.array_equal(contribution[0], np.full((2, 2), 2.0))  # the contribution is never written into
+    assert np.array_equal(buf[0][0], np.zeros((2, 2))) and np.array_equal(layers[1][0], np.ones((2, 2)))
+
+
+def test_a_zero_slot_takes_only_a_contribution_of_its_shape_and_dtype():
+    from tangent.runtime import buffer_like, grad_of_index
+
+    buf = add_at(buffer_like([np.zeros(3), np.zeros(3, np.float32)]), 0, np.ones(1))  # broadcasts
+    assert buf[0].shape == (3,) and np.array_equal(buf[0], np.ones(3))
+    buf = add_at(buf, 1, np.ones(3))  # float64 into a float32 slot: the sum's dtype, as zeros + g
+    assert buf[1].dtype == np.float64
+    d = grad_of_index({"a": np.zeros(2), "b": np.zeros(2)}, "a", np.ones(2))
+    g = np.full(2, 5.0)
+    d = add_at(d, "b", g)
+    d = add_at(d, "b", g)
+    assert np.array_equal(g, np.full(2, 5.0)) and np.array_equal(d["b"], np.full(2, 10.0))
+    t = add_at(grad_of_index((np.zeros(2), np.zeros(2)), -1, np.ones(2)), 0, np.ones(2))
+    assert isinstance(t, GradTuple) and np.array_equal(t[0], np.ones(2)) and np.array_equal(t[1], np.ones(2))
+
+
+def test_a_slot_the_buffer_does_not_own_is_replaced_then_owned():
+    from tangent.runtime import buffer_like
+
+    shared = np.array([1.0, 2.0])
+    d = add_at(GradDict(), "a", shared)  # an attribute's first contribution: the contribution itself
+    d = add_at(d, "a", shared)
+    assert np.array_equal(shared, [1.0, 2.0]) and np.array_equal(d["a"], [2.0, 4.0])
+    buf = buffer_like({"w": np.zeros(2), "v": [np.zeros(2)]})
+    wider = add_at(buf, "w", np.ones((3, 2)))  # the sum broadcasts wider than the slot: replaced
+    assert wider["w"].shape == (3, 2)
+    inner = np.ones(2)
+    buf = add_at(buf, "v", GradList([inner]))
+    assert np.array_equal(inner, np.ones(2)) and np.array_equal(buf["v"][0], np.ones(2))
+    assert np.array_equal(add_at(buffer_like([np.zeros(2, np.float32)]), 0, np.ones(2))[0], np.ones(2))
+    complex_slot = add_at(buffer_like([np.zeros(2)]), 0, np.array([1j, 0]))
+    assert complex_slot[0].dtype == np.complex128  # never dropped into a real slot
+
+
+def shared_contribution(params, x):
+    total = 0.0
+    for i in range(len(params)):
+        v = params[i] * x
+        total = total + np.sum(np.sin(v) * params[0])
+    return total
+
+
+def test_in_place_slots_with_one_contribution_in_two_slots():
+    rng = np.random.default_rng(5)
+    params = [rng.standard_normal(3) for _ in range(3)]
+    check_grads(shared_contribution, params, rng.standard_normal(3), wrt=0)
+
+
+def test_many_layers_are_specialised_and_owned():
+    from .utils import assert_tree_close, numeric_grad
+
+    rng = np.random.default_rng(6)
+    layers = [(rng.standard_normal((3, 3)) * 0.5, rng.standard_normal(3)) for _ in range(90)]  # 270 items
+    x = rng.standard_normal((2, 3))
+    df = tangent.grad(mlp_layers)
+    source = tangent.source(df.tangent_specialized_for(layers, x))
+    assert "buffer_like(layers)" in source and "unbroadcast" not in source
+    assert_tree_close(df(layers, x), numeric_grad(mlp_layers, [layers, x], 0))

@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("frontend", {"frontend", "resolve"}),
     ("normalization", {"controlflow", "desugar", "desugar_calls", "function_values", "inlining", "normalize", "anf",
                        "anf_expressions", "fence"}),
-    ("analyses", {"cfg", "activity", "kinds", "aliases", "sharing", "mutations", "calls", "shapes",
+    ("analyses", {"cfg", "activity", "kinds", "aliases", "sharing", "mutations", "calls", "shapes", "container_reads",
                   "private_arguments"}),
     ("differentiation", {"differentiator", "reverse", "forward", "forward_zeros", "forward_containers", "tape",
                          "adjoints", "assign_adjoints", "container_adjoints", "shape_variants", "checkpointing"}),

@@ -3,16 +3,23 @@
 Takes an adjoint *buffer*, an index and the contribution of one read
 ``x[index]`` (or ``obj.name``); gives the buffer with the contribution added
 there, in O(size of the contribution): a NumPy array buffer is added into in
-place (``np.add.at`` for indices that may repeat), a list or dict buffer has
-the one slot replaced by the slot plus the contribution (the slot's old
-value and the contribution are never written into: either may be shared).
+place (``np.add.at`` for indices that may repeat); a list or dict buffer has
+the contribution itself put into a slot that is still zeros (``zeros + g``
+is ``g`` when the shapes and dtypes agree: no full-size sum), the slot added
+into in place when the buffer *owns* it (its value, an array or a container
+of them, was allocated here: by ``buffer_like`` or by an earlier sum for
+that slot, and never handed out), and otherwise replaced by the slot plus
+the contribution (a slot's value that the buffer does not own,
+and the contribution, are never written into: either may be shared).
 
 Assumes, and generated code guarantees (``adjoints.BUFFER``): the buffer is
-an adjoint that generated code allocated itself (``zeros_like(x)``,
-``grad_of_index(x, ...)``, ``grad_of_attribute(obj, ...)`` or an earlier
-``add_at``) and that no other variable, argument, seed or returned value
-refers to. A tuple buffer (immutable) and an array of another library are
-returned as a new value instead: callers always use the returned value.
+an adjoint that generated code allocated itself (``buffer_like(x)``,
+``zeros_like(x)``, ``grad_of_index(x, ...)``, ``grad_of_attribute(obj, ...)``
+or an earlier ``add_at``) and that no other variable, argument, seed or
+returned value refers to while it is added into; once anything else may
+hold it, generated code adds to it with ``+`` only. A tuple buffer
+(immutable) and an array of another library are returned as a new value
+instead: callers always use the returned value.
 """
 
 from __future__ import annotations
@@ -20,20 +27,161 @@ from __future__ import annotations
 import numpy as np
 
 from . import arrays
-from .adjoints import GradDict, GradList, GradTuple, add, is_basic_index
+from .adjoints import GradDict, GradList, GradTuple, add, is_basic_index, zeros_like
+
+_OWNED = "_tangent_owned"  # attribute of a Grad container: the keys of the slots it owns
+_ZERO = "_tangent_zero"  # and the keys of its slots still zeros (set by grad_of_index too)
 
 
-def _add_slot(slots, index, g):
-    """``slots[index] += g`` for a list or dict of adjoints, by replacement."""
+def buffer_like(x):
+    """A zero adjoint of ``x`` that owns its leaves: ``zeros_like(x)``
+    whose lists, dicts and tuples (``Grad*``) record that every slot was
+    allocated here, so that ``add_at`` may add into the slots in place.
+
+    Example::
+
+        buf = buffer_like([np.ones(2), np.ones(3)])
+        buf = add_at(buf, 1, np.ones(3))   # buf[1] += 1 in place, no new array
+    """
+    if isinstance(x, (list, tuple, dict)) and not isinstance(x, np.ndarray):
+        items = x.items() if isinstance(x, dict) else enumerate(x)
+        slots = {k: buffer_like(v) for k, v in items}
+        if isinstance(x, dict):
+            out = GradDict(slots)
+        else:
+            out = (GradTuple if isinstance(x, tuple) else GradList)(slots[k] for k in range(len(x)))
+        setattr(out, _OWNED, {k for k, v in slots.items() if _is_owned_value(v)})
+        setattr(out, _ZERO, set(slots))
+        return out
+    out = zeros_like(x)
+    if isinstance(out, (GradDict, GradList, GradTuple)):  # an object's attributes
+        setattr(out, _OWNED, {k for k, v in (out.items() if isinstance(out, dict) else enumerate(out))
+                              if isinstance(v, np.ndarray)})
+    return out
+
+
+def _is_owned_value(v) -> bool:
+    """A value ``buffer_like`` made that the slot holding it owns whole."""
+    if isinstance(v, np.ndarray):
+        return True
+    if isinstance(v, (GradDict, GradList, GradTuple)):
+        owned = getattr(v, _OWNED, ())
+        return len(owned) == len(v)
+    return False
+
+
+def _same_kind(zeros, g) -> bool:
+    """Whether ``zeros + g`` is ``g`` itself: the same shape, dtype and
+    structure (no ``None`` in g, which stands for zeros but must not reach
+    the caller)."""
+    if type(zeros) is np.ndarray:
+        return type(g) is np.ndarray and g.shape == zeros.shape and g.dtype == zeros.dtype
+    if type(zeros) is float:
+        return type(g) is float
+    if isinstance(zeros, (GradTuple, GradList)):
+        return type(g) is type(zeros) and len(g) == len(zeros) and all(map(_same_kind, zeros, g))
+    if isinstance(zeros, GradDict):
+        return type(g) is GradDict and g.keys() == zeros.keys() and all(_same_kind(zeros[k], g[k]) for k in g)
+    return False
+
+
+def _fits(slot, g) -> bool:
+    """Whether ``slot += g`` (a NumPy array the buffer owns) gives what
+    ``slot + g`` would: the same shape and dtype, g a NumPy value."""
+    if type(g) is np.ndarray and g.shape == slot.shape and g.dtype == slot.dtype:  # the common case, fast
+        return True
+    if isinstance(g, np.ndarray):
+        try:
+            shape = g.shape == slot.shape or np.broadcast_shapes(g.shape, slot.shape) == slot.shape
+        except ValueError:
+            return False
+        return shape and np.result_type(slot, g) == slot.dtype
+    if isinstance(g, (float, int, np.floating, np.integer)) and not isinstance(g, bool):
+        return np.result_type(slot, g) == slot.dtype
+    return False
+
+
+def _add_into(slot, g) -> bool:
+    """Add ``g`` into the owned value ``slot`` in place (an array, or a Grad
+    container owning all its slots); False, changing nothing, when it cannot."""
+    if not _can_add_into(slot, g):
+        return False
+    if isinstance(slot, np.ndarray):
+        np.add(slot, g, out=slot)
+    else:
+        pairs = ((slot[k], v) for k, v in g.items()) if isinstance(slot, dict) else zip(slot, g)
+        for a, b in pairs:
+            if b is not None:
+                _add_into(a, b)
+    return True
+
+
+def _can_add_into(slot, g) -> bool:
+    if isinstance(slot, np.ndarray):
+        return _fits(slot, g)
+    if isinstance(slot, (GradDict, GradList, GradTuple)) and _is_owned_value(slot):
+        if isinstance(slot, dict):
+            return isinstance(g, dict) and all(k in slot and (v is None or _can_add_into(slot[k], v))
+                                               for k, v in g.items())
+        return isinstance(g, (list, tuple)) and not isinstance(g, np.ndarray) and len(g) == len(slot) and all(
+            b is None or _can_add_into(a, b) for a, b in zip(slot, g))
+    return False
+
+
+def _add_slot(slots, index, g, owned, zero=None):
+    """``slots[index] += g`` for a list or dict of adjoints: ``g`` itself
+    into a slot still zeros (``zero``: the set of such keys, or None) when
+    it has the zeros' shape and dtype; in place into a slot the buffer owns
+    (``owned``: the set of such keys, or None); else by replacement (the
+    sum, a new array, is owned from then on)."""
     if isinstance(index, slice):
         positions = range(*index.indices(len(slots)))
         for position, part in zip(positions, g):
-            slots[position] = add(slots[position], part)
+            _add_slot(slots, position, part, owned, zero)
         return
     if isinstance(slots, dict) and index not in slots:  # an attribute's first contribution
         slots[index] = g
-    else:
-        slots[index] = add(slots[index], g)
+        if owned is not None:
+            owned.discard(index)
+        return
+    if type(index) is int and index < 0 and not isinstance(slots, dict):
+        index += len(slots)
+    old = slots[index]
+    if zero is not None and index in zero:
+        zero.discard(index)
+        if _same_kind(old, g):  # zeros + g is g: take it (shared from now on: never written into)
+            slots[index] = g
+            if owned is not None:
+                owned.discard(index)
+            return
+    if owned is not None and index in owned and _add_into(old, g):
+        return
+    new = add(old, g)
+    slots[index] = new
+    if owned is not None:
+        if _fresh(new, old, g):
+            owned.add(index)
+            _mark_owned(new)
+        else:
+            owned.discard(index)
+
+
+def _mark_owned(value) -> None:
+    """Record that a Grad container made of new arrays owns all its slots."""
+    if isinstance(value, (GradTuple, GradList)):
+        setattr(value, _OWNED, set(range(len(value))))
+        for item in value:
+            _mark_owned(item)
+
+
+def _fresh(new, old, g) -> bool:
+    """Whether the sum ``new = add(old, g)`` is made of new arrays only (no
+    leaf of either operand: ``None`` stands for zeros and gives the other)."""
+    if isinstance(new, np.ndarray):
+        return type(new) is np.ndarray and new is not old and new is not g
+    if isinstance(new, (GradTuple, GradList)) and isinstance(old, (list, tuple)) and isinstance(g, (list, tuple)):
+        return len(new) == len(old) == len(g) and all(map(_fresh, new, old, g))
+    return False
 
 
 def _is_complex(g) -> bool:
@@ -62,11 +210,21 @@ def add_at(buffer, index, g):
             np.add.at(buffer, index, g)
         return buffer
     if isinstance(buffer, GradTuple):
+        owned, zero = getattr(buffer, _OWNED, None), getattr(buffer, _ZERO, None)
+        if owned is not None and type(index) is int and index in owned and (zero is None or index not in zero) \
+                and _add_into(buffer[index], g):
+            return buffer
         slots = GradList(buffer)
-        _add_slot(slots, index, g)
-        return GradTuple(slots)
+        owned = set(owned) if owned is not None else None
+        zero = set(zero) if zero is not None else None
+        _add_slot(slots, index, g, owned, zero)
+        out = GradTuple(slots)
+        for name, keys in ((_OWNED, owned), (_ZERO, zero)):
+            if keys is not None:
+                setattr(out, name, keys)
+        return out
     if isinstance(buffer, (GradList, GradDict)):
-        _add_slot(buffer, index, g)
+        _add_slot(buffer, index, g, getattr(buffer, _OWNED, None), getattr(buffer, _ZERO, None))
         return buffer
     if arrays.library(buffer) is not None:
         return buffer + arrays.grad_of_index(buffer, index, g)

@@ -71,10 +71,10 @@ def add(a, b):
 
 def zeros_like(x):
     """A zero adjoint shaped like the primal value ``x`` (floats for ints)."""
-    if isinstance(x, np.ndarray):
-        if np.issubdtype(x.dtype, np.inexact):
-            return np.zeros(x.shape, x.dtype)
-        return np.zeros(x.shape)
+    if type(x) is float:
+        return 0.0
+    if isinstance(x, np.ndarray):  # (dtype.kind, not np.issubdtype: called per leaf of every buffer)
+        return np.zeros(x.shape, x.dtype if x.dtype.kind in "fc" else float)
     if arrays.library(x) is not None:
         return arrays.zeros_like(x)
     if x is None:
@@ -175,6 +175,7 @@ def grad_of_index(x, index, g):
     if isinstance(x, dict):
         out = zeros_like(x)
         out[index] = g
+        out._tangent_zero = set(out) - {index}  # slots still zeros (accumulation.add_at may replace them)
         return out
     if isinstance(x, (tuple, list)):
         out = GradList(zeros_like(v) for v in x)
@@ -182,7 +183,10 @@ def grad_of_index(x, index, g):
             out[index] = list(g)
         else:
             out[index] = g
-        return GradTuple(out) if isinstance(x, tuple) else out
+        out = GradTuple(out) if isinstance(x, tuple) else out
+        if type(index) is int:
+            out._tangent_zero = set(range(len(out))) - {index % len(out)}
+        return out
     return grad_of_index(np.asarray(x), index, g)
 
 
