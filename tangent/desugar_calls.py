@@ -105,15 +105,9 @@ def _assigned_once(owner, name: str) -> bool:
 
 
 def note_element_class(owner, target: ast.expr | None, value: ast.expr) -> None:
-    """``layers = [Layer(...), Layer(...)]`` or ``[Layer(W, b) for W, b in
-    ...]`` (assigned once): its items' class."""
-    if isinstance(value, ast.ListComp):
-        elts = [value.elt]
-    elif isinstance(value, (ast.List, ast.Tuple)):
-        elts = value.elts
-    else:
-        return
-    if not isinstance(target, ast.Name) or not elts:
+    """``layers = [Layer(...), Layer(...)]`` or ``[Layer(W, b) for ...]`` (assigned once): its items' class."""
+    elts = [value.elt] if isinstance(value, ast.ListComp) else getattr(value, "elts", None)
+    if not isinstance(target, ast.Name) or not isinstance(value, (ast.List, ast.Tuple, ast.ListComp)) or not elts:
         return
     classes = {owner.parsed.resolve(e.func) if isinstance(e, ast.Call) else None for e in elts}
     cls = classes.pop() if len(classes) == 1 else None
