@@ -1,0 +1,105 @@
+"""Runtime helpers for derivatives compiled with numba (``compile="numba"``).
+
+The numba lowering (``tangent.numba_backend``) rewrites the generated source so
+that every call it keeps is to numpy, math or one of the helpers here, each an
+``numba.njit`` function or a ``numba.extending.overload`` that numba compiles
+for the argument types it sees. ``NUMBA_HELPERS`` maps the Python runtime
+helper (``tangent.runtime``) that generated code names to its numba version;
+a helper missing from it has no numba version and the lowering refuses code
+calling it. Imported only when numba is installed and asked for.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import types
+from numba.extending import overload
+
+from . import arrays as _arrays
+from . import tangents as _tangents
+
+__all__ = ["NUMBA_HELPERS", "check_scalar_output", "empty_stack", "reversed_sequence", "tangent_like", "zeros_like"]
+
+
+@numba.njit(cache=True)
+def empty_stack(like):
+    """An empty list holding values of ``like``'s numba type (a typed tape)."""
+    stack = [like]
+    stack.pop()
+    return stack
+
+
+def reversed_sequence(sequence):
+    """``reversed(sequence)`` for a range, an array or a list (numba has no ``reversed``)."""
+    return reversed(sequence)
+
+
+@overload(reversed_sequence)
+def _reversed_sequence(sequence):
+    if isinstance(sequence, types.RangeType):
+        def backwards(sequence):
+            start, step = sequence.start, sequence.step
+            return range(start + (len(sequence) - 1) * step, start - step, -step)
+        return backwards
+    if isinstance(sequence, (types.Array, types.List)):
+        return lambda sequence: sequence[::-1]
+    return None
+
+
+def zeros_like(x):
+    """A zero adjoint shaped like ``x``, in its float dtype (float64 for integers)."""
+    return _arrays.zeros_like(x)
+
+
+@overload(zeros_like)
+def _zeros_like(x):
+    if isinstance(x, types.Array):
+        if isinstance(x.dtype, (types.Float, types.Complex)):
+            return lambda x: np.zeros_like(x)
+        return lambda x: np.zeros(x.shape, np.float64)
+    if isinstance(x, types.Complex):
+        return lambda x: 0j
+    if isinstance(x, (types.Number, types.Boolean)):
+        return lambda x: 0.0
+    return None
+
+
+def tangent_like(t, value):
+    """The tangent ``t`` in ``value``'s floating dtype."""
+    return _tangents.tangent_like(t, value)
+
+
+@overload(tangent_like)
+def _tangent_like(t, value):
+    if (isinstance(t, types.Array) and isinstance(value, types.Array) and isinstance(value.dtype, types.Float)
+            and isinstance(t.dtype, types.Float) and t.dtype != value.dtype):
+        dtype = value.dtype
+        return lambda t, value: t.astype(dtype)
+    return lambda t, value: t
+
+
+def check_scalar_output(value):
+    """Whether ``value`` is one number (as ``grad`` requires)."""
+    return _arrays.check_scalar_output(value)
+
+
+@overload(check_scalar_output)
+def _check_scalar_output(value):
+    if isinstance(value, types.Array):
+        return lambda value: value.size == 1
+    return lambda value: True
+
+
+def _python_helpers() -> dict:
+    from . import adjoints, tangents
+    found = {}
+    for module in (adjoints, tangents, _arrays):
+        for name in ("zeros_like", "tangent_like", "check_scalar_output"):
+            if hasattr(module, name):
+                found[id(getattr(module, name))] = name
+    return found
+
+
+# id of a Python runtime helper -> the name of its numba version in this module
+NUMBA_HELPERS: dict[int, str] = _python_helpers()
