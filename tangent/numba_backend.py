@@ -28,7 +28,6 @@ import ast
 import builtins
 import hashlib
 import importlib.util
-import math
 import os
 import re
 import sys
@@ -38,43 +37,23 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .errors import TangentError
+from .numba_lowering import (
+    BUILTINS,
+    Label,
+    NumbaRefusal,
+    free_names,
+    global_line,
+    lower,
+    lower_lines,
+    module_text,
+    refuse,
+    require_numba,
+    why_not,
+)
 from .ownership import input_ids, owned_gradients, owned_value
 from .shapes import argument_kind
 
 __all__ = ["NumbaRefusal", "cache_dir", "check_options", "check_transformable", "compiling", "compiling_for", "lower"]
-
-_COMMENT = re.compile(r"\s*# (\S+:\d+: .*)")
-_PUSH = re.compile(r"^(\s*)stack\.append\((\w+)\)$")
-_POP = re.compile(r"^(\s*)(\w+) = stack\.pop\(\)$")
-_NEW_STACK = re.compile(r"^(\s*)stack = \[\]$")
-_PLACEHOLDER = re.compile(r"^(\s*)(\w+) = None$")
-_REVERSED = re.compile(r"\breversed\(")
-_MODULES = {"numpy": "numpy", "math": "math", "cmath": "cmath"}
-_BUILTINS = {"range", "len", "float", "int", "bool", "complex", "abs", "min", "max", "round", "True", "False",
-             "None", "enumerate", "zip", "tuple", "sum", "pow", "divmod", "print", "reversed", "reversed_sequence"}
-
-
-class NumbaRefusal(TangentError):
-    """``compile="numba"`` was asked for code numba cannot compile (or
-    numba is not installed); the message names the user's line and says
-    what to do instead.
-
-    Example::
-
-        try:
-            tangent.grad(f, compile="numba")(x)
-        except tangent.NumbaRefusal as e:
-            print(e)   # ... drop compile="numba" or rewrite the line
-    """
-
-
-def _numba():
-    try:
-        import numba
-    except ImportError as error:
-        raise NumbaRefusal('compile="numba" needs numba: pip install "tangent[numba]" (numba>=0.60)') from error
-    return numba
 
 
 def cache_dir() -> Path:
@@ -83,164 +62,9 @@ def cache_dir() -> Path:
     return Path(root) / "numba"
 
 
-def _where(lines: Sequence[str], index: int, fallback: str) -> str:
-    """The user's line (``file.py:N: source``) of generated line ``index`` (0-based)."""
-    for line in reversed(lines[: index + 1]):
-        found = _COMMENT.match(line)
-        if found:
-            return found.group(1)
-    return fallback
-
-
-def _refuse(lines, index, fallback, what) -> NumbaRefusal:
-    return NumbaRefusal(f"{_where(lines, index, fallback)}\n  cannot be compiled with numba: {what}; "
-                        'drop compile="numba" for this function or rewrite that line')
-
-
-# ---- lowering ----------------------------------------------------------------
-
-
-def _lower_lines(source: str, fallback: str) -> tuple[list[str], list[str]]:
-    """The generated lines with typed stacks; and the pushed variables, in order."""
-    lines, pushed = [], []
-    for index, line in enumerate(source.splitlines()):
-        push, pop, new = _PUSH.match(line), _POP.match(line), _NEW_STACK.match(line)
-        if push:
-            name = push.group(2)
-            pushed += [name] if name not in pushed else []
-            line = f"{push.group(1)}stack_{name}.append({name})"
-        elif pop:
-            line = f"{pop.group(1)}{pop.group(2)} = stack_{pop.group(2)}.pop()"
-        elif new:
-            line = f"{new.group(1)}STACKS"
-        elif re.search(r"\bstack\b", line) and not _COMMENT.match(line):
-            raise _refuse(source.splitlines(), index, fallback, "the tape holds values other than variables")
-        lines.append(_REVERSED.sub("reversed_sequence(", line) if not _COMMENT.match(line) else line)
-    return lines, pushed
-
-
-def _placeholder(numba_type) -> str:
-    """Source of a value of ``numba_type`` (what a variable holds before its loop)."""
-    from numba import types
-    if isinstance(numba_type, types.Boolean):
-        return "False"
-    if isinstance(numba_type, types.Integer):
-        return "0"
-    if isinstance(numba_type, types.Float):
-        return "0.0"
-    if isinstance(numba_type, types.Complex):
-        return "0j"
-    if isinstance(numba_type, types.Array) and numba_type.layout in "CA" and numba_type.mutable:
-        empty = f"np.empty({(0,) * numba_type.ndim}, np.{numba_type.dtype})"
-        return empty if numba_type.layout == "C" else f"{empty}[::-1]"
-    if isinstance(numba_type, types.Array) and numba_type.layout == "F":
-        return f"np.empty({(0,) * numba_type.ndim}, np.{numba_type.dtype}).T"
-    return ""
-
-
-def lower(source: str, pushed_types: dict, fallback: str = "the derivative") -> tuple[str, list[str]]:
-    """The generated ``source`` with one typed stack per pushed variable
-    (``pushed_types``: variable -> numba type of what is pushed; None: as
-    Python lists, for the probe run). Returns the lowered functions' source
-    and the pushed variables. Example::
-
-        lower("def f(x):\\n    stack = []\\n    ...", {"x": numba.float64})
-    """
-    lines, pushed = _lower_lines(source, fallback)
-    out = []
-    for index, line in enumerate(lines):
-        placeholder = _PLACEHOLDER.match(line)
-        if line.strip() == "STACKS":
-            indent = line[: len(line) - len(line.lstrip())]
-            for name in pushed:
-                init = f"probe_stack({name!r})" if pushed_types is None else f"empty_stack({_typed(name, pushed_types, lines, index, fallback)})"
-                out.append(f"{indent}stack_{name} = {init}")
-            continue
-        if placeholder and placeholder.group(2) in pushed and pushed_types is not None:
-            line = f"{placeholder.group(1)}{placeholder.group(2)} = {_typed(placeholder.group(2), pushed_types, lines, index, fallback)}"
-        out.append(line)
-    return "\n".join(out) + "\n", pushed
-
-
-def _typed(name, pushed_types, lines, index, fallback) -> str:
-    found = pushed_types.get(name)
-    if found is None:  # never pushed with a value in the probe: its loop did not run
-        return "0.0"
-    if isinstance(found, str):
-        raise _refuse(lines, index, fallback, found)
-    text = _placeholder(found)
-    if not text:
-        raise _refuse(lines, index, fallback, f"a value of numba type {found} is saved for the backward pass")
-    return text
-
-
-# ---- globals -----------------------------------------------------------------
-
-
-def _free_names(tree: ast.Module) -> dict[str, int]:
-    """Names read but never bound in the module: name -> first line (1-based)."""
-    bound = set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.Lambda)):
-            bound.add(getattr(node, "name", ""))
-            bound.update(a.arg for a in node.args.args + node.args.kwonlyargs)
-        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            bound.add(node.id)
-    free: dict[str, int] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in bound:
-            free[node.id] = min(free.get(node.id, node.lineno), node.lineno)
-    return free
-
-
-def _global_line(name: str, value, helpers: dict) -> str | None:
-    """The module line defining global ``name`` for numba, or None (no numba version)."""
-    if isinstance(value, pytypes.ModuleType) and value.__name__ in _MODULES:
-        return f"import {value.__name__} as {name}" if value.__name__ != name else f"import {name}"
-    if isinstance(value, (bool, int, float, complex)) and not isinstance(value, np.ndarray):
-        return f"{name} = {value!r}"
-    if isinstance(value, np.generic) and np.isfinite(value):
-        return f"{name} = np.{value.dtype}({value.item()!r})"
-    if id(value) in helpers:
-        return f"from tangent.runtime.numba import {helpers[id(value)]} as {name}"
-    for module in (np, math):
-        short = getattr(value, "__name__", None)
-        if short and getattr(module, short, None) is value:
-            return f"from {module.__name__} import {short} as {name}"
-    return None
-
-
-def _why_not(value) -> str:
-    if isinstance(value, np.ndarray):
-        return "it reads a global array (numba would freeze it); pass the array as an argument"
-    if callable(value):
-        return f"it calls {getattr(value, '__name__', value)!r}, which has no numba version here"
-    return f"it reads a global of type {type(value).__name__}"
-
-
-def _module_text(source: str, namespace: dict, fallback: str, helpers: dict) -> str:
-    """The lowered functions as a module numba compiles (``njit(cache=True)``)."""
-    tree = ast.parse(source)
-    lines = source.splitlines()
-    header = ['"""Derivative generated by Tangent, lowered for numba (compile="numba")."""',
-              "import numba", "import numpy as np",
-              "from tangent.runtime.numba import empty_stack, reversed_sequence"]
-    for name, lineno in sorted(_free_names(tree).items()):
-        if name in {"np", "numba", "empty_stack", "reversed_sequence"} or name in dir(builtins) and name in _BUILTINS:
-            continue
-        if name not in namespace:
-            raise _refuse(lines, lineno - 1, fallback, f"{name!r} is not defined for numba")
-        line = _global_line(name, namespace[name], helpers)
-        if line is None:
-            raise _refuse(lines, lineno - 1, fallback, _why_not(namespace[name]))
-        header.append(line)
-    body = re.sub(r"^def ", "@numba.njit(cache=True)\ndef ", source, flags=re.M)
-    return "\n".join(header) + "\n\n\n" + body
-
-
 def _load(text: str) -> tuple[pytypes.ModuleType, Path]:
     """Import the module ``text``, written once to the cache directory."""
-    digest = hashlib.sha256((text + _numba().__version__).encode()).hexdigest()[:24]
+    digest = hashlib.sha256((text + require_numba().__version__).encode()).hexdigest()[:24]
     directory = cache_dir()
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"tangent_numba_{digest}.py"
@@ -277,7 +101,7 @@ class _ProbeStack(list):
 def _unified(name: str, known, value):
     """The numba type holding both ``known`` (a type or None) and ``value``; a
     string saying why not when there is none."""
-    numba = _numba()
+    numba = require_numba()
     try:
         found = numba.typeof(value)
     except ValueError:
@@ -306,7 +130,7 @@ def _probe(python: Callable, args: Sequence, fallback: str) -> tuple[object, dic
 
 
 def _argument_problem(index: int, value) -> str | None:
-    numba = _numba()
+    numba = require_numba()
     if isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
         return None
     if isinstance(value, (bool, int, float, complex, np.number)):
@@ -332,42 +156,48 @@ def _typing_message(error: Exception, text: str, path: Path, fallback: str) -> N
     if index is None:
         return NumbaRefusal(f"{fallback}\n  cannot be compiled with numba ({summary}); "
                             'drop compile="numba" for this function or rewrite it')
-    return _refuse(lines, index, fallback, f"numba says: {summary}")
+    return refuse(lines, index, fallback, f"numba says: {summary}")
 
 
-def _agree(compiled, python) -> bool:
+def _agree(compiled, python, rtol: float) -> bool:
     """Whether the compiled result is the Python derivative's (to rounding)."""
     if isinstance(python, (tuple, list)):
         return isinstance(compiled, (tuple, list)) and len(compiled) == len(python) and all(
-            _agree(c, p) for c, p in zip(compiled, python))
+            _agree(c, p, rtol) for c, p in zip(compiled, python))
     c, p = np.asarray(compiled), np.asarray(python)
     if c.shape != p.shape:
         return False
     scale = float(np.max(np.abs(p))) if p.size else 0.0
-    return bool(np.allclose(c, p, rtol=1e-7, atol=1e-9 * scale, equal_nan=True))
+    return bool(np.allclose(c, p, rtol=rtol, atol=rtol * 1e-2 * scale, equal_nan=True))
+
+
+def _rounding(args) -> float:
+    """How far two orders of the same float operations may drift on ``args``
+    (float32 arguments: float32 rounding, numba and NumPy promote differently)."""
+    eps = [np.finfo(a.dtype).eps for a in args if isinstance(a, np.ndarray) and a.dtype.kind in "fc"]
+    return max([1e-7] + [1e3 * e for e in eps])
 
 
 def _compile(python: Callable, args: Sequence, fallback: str) -> tuple[Callable, object, Path]:
     """The njit dispatcher of ``python`` for ``args``, and its result on them."""
-    numba = _numba()
+    numba = require_numba()
     for index, value in enumerate(args):
         problem = _argument_problem(index, value)
         if problem:
-            raise NumbaRefusal(f"{fallback}: {problem}; or drop compile=\"numba\"")
+            raise NumbaRefusal(f"{fallback}\n  {problem}; or drop compile=\"numba\"")
     from .runtime.numba import NUMBA_HELPERS
     expected, pushed_types = _probe(python, args, fallback)
     body, _ = lower(python.tangent_source, pushed_types, fallback)
-    text = _module_text(body, python.__globals__, fallback, NUMBA_HELPERS)
+    text = module_text(body, python.__globals__, fallback, NUMBA_HELPERS)
     module, path = _load(text)
     dispatcher = getattr(module, python.__name__)
     try:
         result = dispatcher(*args)
     except numba.core.errors.NumbaError as error:
         raise _typing_message(error, text, path, fallback) from None
-    if not _agree(result, expected):
-        raise NumbaRefusal(f"{fallback}: the numba-compiled derivative disagrees with the Python one "
+    if not _agree(result, expected, _rounding(args)):
+        raise NumbaRefusal(f"{fallback}\n  the numba-compiled derivative disagrees with the Python one "
                            f"(module {path}); please report it, and drop compile=\"numba\" meanwhile")
-    dispatcher.tangent_module_path = path
     return dispatcher, result, path
 
 
@@ -412,7 +242,7 @@ def compiling(generic: Callable, specialize: Callable | None, fallback: str,
 
     def derivative(*args, **kwargs):
         if kwargs:
-            raise NumbaRefusal(f"{fallback}: a derivative compiled with numba takes its arguments by position")
+            raise NumbaRefusal(f"{fallback}\n  a derivative compiled with numba takes its arguments by position")
         key = key_of(args)
         found = table.get(key)
         if found is not None:
@@ -453,23 +283,23 @@ def check_transformable(generic: Callable, fallback: str) -> None:
     from .runtime.numba import NUMBA_HELPERS
     source = generic.tangent_source
     lines = source.splitlines()
-    _lower_lines(source, fallback)
+    lower_lines(source, fallback)
     tree = ast.parse(source)
     parameters = {a.arg for f in tree.body if isinstance(f, ast.FunctionDef) for a in f.args.args}
     for node in ast.walk(tree):
         if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
-            raise _refuse(lines, node.lineno - 1, fallback,
+            raise refuse(lines, node.lineno - 1, fallback,
                           "it indexes a dict (numba takes numbers and arrays: pass its arrays as separate arguments)")
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.attr not in _ARRAY_ATTRIBUTES \
                 and node.value.id in parameters:
-            raise _refuse(lines, node.lineno - 1, fallback,
+            raise refuse(lines, node.lineno - 1, fallback,
                           f"it reads the attribute {node.attr!r} of an object (pass the values as arguments)")
-    for name, lineno in _free_names(tree).items():
+    for name, lineno in free_names(tree).items():
         value = generic.__globals__.get(name, getattr(builtins, name, None))
-        if name in _BUILTINS or getattr(value, "__module__", "").startswith("tangent.") or name in {f.name for f in tree.body if isinstance(f, ast.FunctionDef)}:
+        if name in BUILTINS or getattr(value, "__module__", "").startswith("tangent.") or name in {f.name for f in tree.body if isinstance(f, ast.FunctionDef)}:
             continue
-        if value is None or _global_line(name, value, NUMBA_HELPERS) is None:
-            raise _refuse(lines, lineno - 1, fallback, _why_not(value) if value is not None else f"{name!r} is undefined")
+        if value is None or global_line(name, value, NUMBA_HELPERS) is None:
+            raise refuse(lines, lineno - 1, fallback, why_not(value) if value is not None else f"{name!r} is undefined")
 
 
 
@@ -477,7 +307,7 @@ def check_options(compile: str, motion: str, check_finite: bool, memory_limit) -
     """Refuse what ``compile=`` cannot go with (before anything is generated)."""
     if compile != "numba":
         raise NumbaRefusal(f'compile={compile!r} is not supported; use compile="numba" or leave it out')
-    _numba()
+    require_numba()
     for asked, what in ((motion != "joint", "motion='split'"), (check_finite, "check_finite=True"),
                         (memory_limit is not None, "memory_limit")):
         if asked:
@@ -488,9 +318,15 @@ def _label(func) -> str:
     code = getattr(func, "__code__", None)
     if code is None:
         return f"the derivative of {getattr(func, '__name__', func)!r}"
-    import linecache
-    line = linecache.getline(code.co_filename, code.co_firstlineno).strip()
-    return f"{os.path.basename(code.co_filename)}:{code.co_firstlineno}: {line}"
+    import inspect
+    try:
+        lines, first = inspect.getsourcelines(func)
+    except (OSError, TypeError):
+        lines, first = [""], code.co_firstlineno
+    filename = os.path.basename(code.co_filename)
+    numbered = [(first + i, line) for i, line in enumerate(lines)]
+    head = lines[0].strip() if lines else ""
+    return Label(f"{filename}:{first}: {head}", filename, numbered)
 
 
 def compiling_for(func: Callable, generic: Callable, specialize: Callable | None, returns: tuple) -> Callable:
