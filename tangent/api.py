@@ -305,7 +305,8 @@ def _positional_count(func) -> int:
     return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
 
 
-def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = True, verbose: int = 0) -> Callable:
+def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = True, verbose: int = 0,
+        compile: str | None = None) -> Callable:
     """Hessian-vector product by forward mode over the generated gradient.
 
     ``hvp(f, wrt)(*args, *vectors)`` returns H @ v (shaped like the gradient),
@@ -315,6 +316,10 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
     """
     wrt = _normalize_wrt(wrt)
     gradient = grad(func, wrt, optimized=optimized)
+    if compile is not None:  # compile="numba": tangent/numba_backend.py
+        from .numba_backend import check_options, compiled_hvp
+        check_options(compile, "joint", False, None)
+        return compiled_hvp(func, gradient, wrt, _positional_count(func))
     forward_over_reverse = autodiff(gradient, wrt, "forward", optimized=optimized, verbose=verbose)
     n = _positional_count(func)
 

@@ -237,7 +237,8 @@ def compiling(generic: Callable, specialize: Callable | None, fallback: str,
     lock = threading.Lock()
 
     def key_of(args):
-        return tuple((argument_kind(a), a.flags.c_contiguous, a.flags.writeable) if isinstance(a, np.ndarray)
+        return tuple(float if type(a) is float else  # (the common case, fast: a call costs microseconds)
+                     (argument_kind(a), a.flags.c_contiguous, a.flags.writeable) if isinstance(a, np.ndarray)
                      else argument_kind(a) for a in args)
 
     def derivative(*args, **kwargs):
@@ -341,3 +342,39 @@ def compiling_for(func: Callable, generic: Callable, specialize: Callable | None
     label = _label(func)
     check_transformable(generic, label)
     return compiling(generic, specialize, label, returns)
+
+
+def compiled_hvp(func: Callable, gradient: Callable, wrt: tuple, n: int) -> Callable:
+    """``tangent.hvp(func, wrt, compile="numba")``: forward mode over
+    ``gradient`` (``tangent.grad(func, wrt)``) specialised to the first
+    call's arguments, compiled with numba per combination of argument kinds.
+
+    Example::
+
+        hvp = compiled_hvp(f, tangent.grad(f), (0,), 1)
+        hvp(x, v)
+    """
+    from .api import autodiff
+    label = _label(func)
+    check_transformable(autodiff(gradient, wrt, "forward").tangent_generic, label)
+
+    def forward_over_reverse(args):
+        return autodiff(gradient.tangent_specialized_for(*args[:n]), wrt, "forward").tangent_generic
+
+    def place_seed(args):  # (the gradient's seed, 1.0, between the arguments and the vectors)
+        return (*args[:n], 1.0, *args[n:])
+
+    table: dict = {}
+
+    def hessian_vector_product(*args):
+        if len(args) != n + len(wrt):
+            raise NumbaRefusal(f"{label}\n  hvp takes {n} arguments and {len(wrt)} vectors, got {len(args)} values")
+        key = tuple(float if type(a) is float else argument_kind(a) for a in args)
+        found = table.get(key)
+        if found is None:
+            found = table[key] = compiling(forward_over_reverse(args), None, label, ("forward", wrt, False))
+        out = found(*place_seed(args))
+        return owned_gradients(out, [args[i] for i in wrt], input_ids(args))
+
+    hessian_vector_product.tangent_source = gradient.tangent_source
+    return hessian_vector_product

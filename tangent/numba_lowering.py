@@ -121,6 +121,7 @@ def lower_lines(source: str, fallback: str) -> tuple[list[str], list[str]]:
             raise refuse(source.splitlines(), index, fallback, "the tape holds values other than variables")
         if not _COMMENT.match(line):  # (numba's reductions take no keepdims; these two say nothing)
             line = _REVERSED.sub("reversed_sequence(", line).replace(", axis=None, keepdims=False)", ")")
+            line = line.replace(", keepdims=False)", ")")
         lines.append(line)
     return lines, pushed
 

@@ -174,6 +174,39 @@ def test_jvp(func, args):
     assert got == pytest.approx(tangent.jvp(func)(*args, v), rel=1e-12)
 
 
+@pytest.mark.parametrize("func, wrt", [(elementwise, (0,)), (mlp, (0, 1, 2, 3))])
+def test_hvp(func, wrt):
+    rng = np.random.default_rng(3)
+    if func is elementwise:
+        args = (rng.standard_normal(5),)
+    else:
+        args = (0.3 * rng.standard_normal((3, 4)), 0.1 * rng.standard_normal(4), 0.3 * rng.standard_normal((4, 2)),
+                0.1 * rng.standard_normal(2), rng.standard_normal((5, 3)))
+    vectors = [rng.standard_normal(args[i].shape) for i in wrt]
+    copies = [a.copy() for a in args + tuple(vectors)]
+    got = tangent.hvp(func, wrt=wrt, compile="numba")(*args, *vectors)
+    got = got if len(wrt) > 1 else (got,)
+    gradient = tangent.grad(func, wrt=wrt)
+    eps = 1e-6
+    plus, minus = list(args), list(args)
+    for i, v in zip(wrt, vectors):
+        plus[i], minus[i] = args[i] + eps * v, args[i] - eps * v
+    g_plus, g_minus = gradient(*plus), gradient(*minus)
+    g_plus, g_minus = (g_plus, g_minus) if len(wrt) > 1 else ((g_plus,), (g_minus,))
+    python = tangent.hvp(func, wrt=wrt)(*args, *vectors)
+    for k, product in enumerate(got):
+        np.testing.assert_allclose(product, (g_plus[k] - g_minus[k]) / (2 * eps), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(product, python[k] if len(wrt) > 1 else python, rtol=1e-10, atol=1e-12)
+        assert product.dtype == args[wrt[k]].dtype and not any(np.shares_memory(product, a) for a in args)
+    for a, c in zip(args + tuple(vectors), copies):
+        np.testing.assert_array_equal(a, c)
+
+
+def test_hvp_of_a_loop_is_refused_naming_the_function():
+    with pytest.raises(NumbaRefusal, match="test_numba.py:.*def scalar_loop"):
+        tangent.hvp(scalar_loop, compile="numba")
+
+
 def test_a_dict_argument_is_refused_when_the_derivative_is_made():
     with pytest.raises(NumbaRefusal, match="(?s)" + line_of(reads_a_dict, "params[") + ".*dict"):
         tangent.grad(reads_a_dict, compile="numba")

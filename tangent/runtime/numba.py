@@ -19,7 +19,7 @@ from numba.extending import overload
 from . import arrays as _arrays
 from . import tangents as _tangents
 
-__all__ = ["NUMBA_HELPERS", "check_scalar_output", "empty_stack", "reversed_sequence", "tangent_like", "zeros_like"]
+__all__ = ["NUMBA_HELPERS", "broadcast_tangent", "check_scalar_output", "empty_stack", "reversed_sequence", "tangent_like", "zeros_like"]
 
 
 @numba.njit(cache=True)
@@ -79,6 +79,22 @@ def _tangent_like(t, value):
     return lambda t, value: t
 
 
+def broadcast_tangent(t, like):
+    """The tangent ``t`` of part of a sum whose value is ``like``, at ``like``'s shape."""
+    return _tangents.broadcast_tangent(t, like)
+
+
+@overload(broadcast_tangent)
+def _broadcast_tangent(t, like):
+    if isinstance(like, types.Array) and isinstance(t, types.Array):
+        return lambda t, like: np.ascontiguousarray(np.broadcast_to(t, like.shape))
+    if isinstance(like, types.Array) and isinstance(t, types.Number):
+        return lambda t, like: np.full(like.shape, t)
+    if isinstance(like, types.Number) and isinstance(t, types.Number):
+        return lambda t, like: t
+    return None
+
+
 def check_scalar_output(value):
     """Whether ``value`` is one number (as ``grad`` requires)."""
     return _arrays.check_scalar_output(value)
@@ -95,7 +111,7 @@ def _python_helpers() -> dict:
     from . import adjoints, tangents
     found = {}
     for module in (adjoints, tangents, _arrays):
-        for name in ("zeros_like", "tangent_like", "check_scalar_output"):
+        for name in ("zeros_like", "tangent_like", "check_scalar_output", "broadcast_tangent"):
             if hasattr(module, name):
                 found[id(getattr(module, name))] = name
     return found
