@@ -163,19 +163,98 @@ def lower(source: str, pushed_types: dict, fallback: str = "the derivative") -> 
         lower("def f(x):\\n    stack = []\\n    ...", {"x": numba.float64})
     """
     lines, pushed = lower_lines(source, fallback)
+    arrays = {} if pushed_types is None else _preallocated(source, pushed_types)
+    before: dict[int, list[str]] = {}
+    for name, (loop, sequence, count, dtype) in arrays.items():
+        size = f"len({sequence})" + (f" * {count}" if count > 1 else "")
+        before.setdefault(loop, []).append(f"{_tape(name, source)} = np.empty({size}, np.{dtype})")
+        before[loop].append(f"{_top(name, source)} = 0")
     out = []
     for index, line in enumerate(lines):
-        placeholder = _PLACEHOLDER.match(line)
+        indent = line[: len(line) - len(line.lstrip())]
+        out += [indent + text for text in before.get(index, ())]
+        placeholder, push, pop = _PLACEHOLDER.match(line), _TYPED_PUSH.match(line), _TYPED_POP.match(line)
         if line.strip() == "STACKS":
-            indent = line[: len(line) - len(line.lstrip())]
             for name in pushed:
-                init = f"probe_stack({name!r})" if pushed_types is None else f"empty_stack({_typed(name, pushed_types, lines, index, fallback)})"
-                out.append(f"{indent}{_tape(name, source)} = {init}")
+                if name not in arrays:
+                    init = f"probe_stack({name!r})" if pushed_types is None else f"empty_stack({_typed(name, pushed_types, lines, index, fallback)})"
+                    out.append(f"{indent}{_tape(name, source)} = {init}")
             continue
         if placeholder and placeholder.group(2) in pushed and pushed_types is not None:
-            line = f"{placeholder.group(1)}{placeholder.group(2)} = {_typed(placeholder.group(2), pushed_types, lines, index, fallback)}"
+            line = f"{indent}{placeholder.group(2)} = {_typed(placeholder.group(2), pushed_types, lines, index, fallback)}"
+        elif push and push.group(3) in arrays:
+            name = push.group(3)
+            out.append(f"{indent}{push.group(2)}[{_top(name, source)}] = {name}")
+            line = f"{indent}{_top(name, source)} += 1"
+        elif pop and pop.group(2) in arrays:
+            name = pop.group(2)
+            out.append(f"{indent}{_top(name, source)} -= 1")
+            line = f"{indent}{name} = {pop.group(3)}[{_top(name, source)}]"
         out.append(line)
     return "\n".join(out) + "\n", pushed
+
+
+_TYPED_PUSH = re.compile(r"^(\s*)(\w+)\.append\((\w+)\)$")
+_TYPED_POP = re.compile(r"^(\s*)(\w+) = (\w+)\.pop\(\)$")
+
+
+def _top(name: str, source: str) -> str:
+    """The name of the count of values on ``name``'s preallocated stack."""
+    return _tape(name, source).replace("_stack", "_saved", 1)
+
+
+def _preallocated(source: str, pushed_types: dict) -> dict[str, tuple[int, str, int, str]]:
+    """The saved numbers whose stack can be an array allocated once: every
+    push of the variable is in the same loop ``for ... in r`` of the
+    function's body, over a ``r = range(...)`` bound in that body, and in no
+    inner loop (so at most ``len(r)`` times per push site). Variable ->
+    (index of the loop's line, ``r``, push sites, NumPy dtype name)."""
+    from numba import types
+    found: dict = {}
+    unbounded: set = set()
+    for func in ast.parse(source).body:
+        if not isinstance(func, ast.FunctionDef):
+            continue
+        ranges = {stmt.targets[0].id for stmt in func.body if isinstance(stmt, ast.Assign)
+                  and isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.Call)
+                  and isinstance(stmt.value.func, ast.Name) and stmt.value.func.id == "range"}
+
+        _visit_pushes(func, [], func, ranges, found, unbounded)
+    dtypes = {}
+    for name, known in pushed_types.items():
+        if isinstance(known, (types.Float, types.Integer)):
+            dtypes[name] = str(known)
+        elif isinstance(known, types.Boolean):
+            dtypes[name] = "bool_"
+    return {name: (*where, dtypes[name]) for name, where in found.items() if name not in unbounded and name in dtypes}
+
+
+def _visit_pushes(node, loops, func, ranges, found, unbounded) -> None:
+    """Record in ``found`` (or ``unbounded``) each push under ``node`` (see ``_preallocated``)."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, (ast.For, ast.While)):
+            _visit_pushes(child, loops + [child], func, ranges, found, unbounded)
+            continue
+        pushed = _pushed_name(child)
+        if pushed is not None:
+            loop = loops[0] if len(loops) == 1 else None
+            if loop is None or loop not in func.body or not isinstance(loop, ast.For) or not (
+                    isinstance(loop.iter, ast.Name) and loop.iter.id in ranges) or (
+                    pushed in found and found[pushed][0] != loop.lineno - 1):
+                unbounded.add(pushed)
+            else:
+                found[pushed] = (loop.lineno - 1, loop.iter.id, found.get(pushed, (0, "", 0))[2] + 1)
+        _visit_pushes(child, loops, func, ranges, found, unbounded)
+
+
+def _pushed_name(node) -> str | None:
+    """``x`` for the statement ``stack.append(x)``."""
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute) \
+            and node.value.func.attr == "append" and isinstance(node.value.func.value, ast.Name) \
+            and node.value.func.value.id == "stack" and len(node.value.args) == 1 \
+            and isinstance(node.value.args[0], ast.Name):
+        return node.value.args[0].id
+    return None
 
 
 def _typed(name, pushed_types, lines, index, fallback) -> str:
