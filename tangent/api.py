@@ -128,7 +128,7 @@ def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "rever
         raise TangentError("memory_limit is for reverse mode with motion='joint' (tangent.grad, tangent.vjp)")
     if compile is not None:
         from .numba_backend import check_options
-        check_options(compile, motion, check_finite, memory_limit)
+        check_options(compile, motion, check_finite, memory_limit, check_dims=check_dims if mode == "reverse" else None)
     options = (wrt, mode, optimized, preserve_result, check_scalar, check_finite, motion, memory_limit, compile)
     derivative = cached(func, options)
     if derivative is None:
@@ -223,6 +223,9 @@ def grad(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = T
         df(np.arange(3.0))
     """
     if has_aux:
+        if compile is not None:
+            from .numba_backend import check_options
+            check_options(compile, "joint", check_finite, memory_limit, has_aux=True)  # (NumbaRefusal)
         if memory_limit is not None:
             raise TangentError("has_aux=True does not go with memory_limit yet")
         if preserve_result or motion != "joint":
@@ -247,6 +250,9 @@ def value_and_grad(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized
         (loss, aux), g = tangent.value_and_grad(f_with_aux, has_aux=True)(x)
     """
     if has_aux:
+        if compile is not None:
+            from .numba_backend import check_options
+            check_options(compile, "joint", check_finite, None, has_aux=True)  # (NumbaRefusal)
         split = autodiff(func, wrt, "reverse", optimized=optimized, motion="split", check_finite=check_finite)
         return with_aux(split, check_scalar=check_dims, value=True)
     derivative = autodiff(func, wrt, "reverse", optimized=optimized, preserve_result=True,

@@ -310,13 +310,15 @@ def check_transformable(generic: Callable, fallback: str) -> None:
 
 
 
-def check_options(compile: str, motion: str, check_finite: bool, memory_limit) -> None:
+def check_options(compile: str, motion: str, check_finite: bool, memory_limit, has_aux: bool = False,
+                  check_dims=None) -> None:
     """Refuse what ``compile=`` cannot go with (before anything is generated)."""
     if compile != "numba":
         raise NumbaRefusal(f'compile={compile!r} is not supported; use compile="numba" or leave it out')
     require_numba()
     for asked, what in ((motion != "joint", "motion='split'"), (check_finite, "check_finite=True"),
-                        (memory_limit is not None, "memory_limit")):
+                        (memory_limit is not None, "memory_limit"), (has_aux, "has_aux=True"),
+                        (check_dims is False, "check_dims=False")):
         if asked:
             raise NumbaRefusal(f'compile="numba" does not go with {what} yet; drop one of them')
 

@@ -236,6 +236,12 @@ def test_options_it_does_not_go_with():
         tangent.grad(scalar_loop, compile="cython")
     with pytest.raises(NumbaRefusal, match="check_finite"):
         tangent.grad(scalar_loop, compile="numba", check_finite=True)
+    with pytest.raises(NumbaRefusal, match="has_aux"):
+        tangent.grad(scalar_loop, compile="numba", has_aux=True)
+    with pytest.raises(NumbaRefusal, match="has_aux"):
+        tangent.value_and_grad(scalar_loop, compile="numba", has_aux=True)
+    with pytest.raises(NumbaRefusal, match="check_dims=False"):
+        tangent.autodiff(scalar_loop, compile="numba", check_dims=False)
 
 
 def test_keyword_arguments_are_refused_not_run_in_python():
