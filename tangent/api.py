@@ -25,6 +25,7 @@ from .errors import NonFiniteGradientError, TangentError
 from .frontend import recording, recording_now, unchanged
 from .jacobians import hessian_of, jacobian_of
 from .motion import broadcasting_seed, split_derivative, with_aux
+from .numba_backend import check_options, compiled_hvp, compiling_for  # compile="numba" (numba imported on use)
 from .ownership import input_ids, owned_gradients, returning_owned
 from .runtime import checkpointing as _checkpointing
 from .runtime.arguments import private_copy, write_back_arguments
@@ -127,7 +128,6 @@ def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "rever
     if memory_limit is not None and (mode != "reverse" or motion != "joint"):
         raise TangentError("memory_limit is for reverse mode with motion='joint' (tangent.grad, tangent.vjp)")
     if compile is not None:
-        from .numba_backend import check_options
         check_options(compile, motion, check_finite, memory_limit, check_dims=check_dims if mode == "reverse" else None)
     options = (wrt, mode, optimized, preserve_result, check_scalar, check_finite, motion, memory_limit, compile)
     derivative = cached(func, options)
@@ -184,7 +184,6 @@ def _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_
 
         derivative = specializing(derivative, specialize) if compile is None else derivative
     if compile is not None:  # compile="numba": tangent/numba_backend.py (which returns owned values)
-        from .numba_backend import compiling_for
         specialized = mode == "reverse" and optimized
         return compiling_for(func() if specialized else func, generic, specialize if specialized else None,
                              (mode, wrt, preserve_result))
@@ -224,7 +223,6 @@ def grad(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = T
     """
     if has_aux:
         if compile is not None:
-            from .numba_backend import check_options
             check_options(compile, "joint", check_finite, memory_limit, has_aux=True)  # (NumbaRefusal)
         if memory_limit is not None:
             raise TangentError("has_aux=True does not go with memory_limit yet")
@@ -251,7 +249,6 @@ def value_and_grad(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized
     """
     if has_aux:
         if compile is not None:
-            from .numba_backend import check_options
             check_options(compile, "joint", check_finite, None, has_aux=True)  # (NumbaRefusal)
         split = autodiff(func, wrt, "reverse", optimized=optimized, motion="split", check_finite=check_finite)
         return with_aux(split, check_scalar=check_dims, value=True)
@@ -323,7 +320,6 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
     wrt = _normalize_wrt(wrt)
     gradient = grad(func, wrt, optimized=optimized)
     if compile is not None:  # compile="numba": tangent/numba_backend.py
-        from .numba_backend import check_options, compiled_hvp
         check_options(compile, "joint", False, None)
         return compiled_hvp(func, gradient, wrt, _positional_count(func))
     forward_over_reverse = autodiff(gradient, wrt, "forward", optimized=optimized, verbose=verbose)

@@ -39,6 +39,7 @@ import numpy as np
 
 from .numba_lowering import (
     BUILTINS,
+    RANGE,
     Label,
     NumbaRefusal,
     free_names,
@@ -102,6 +103,8 @@ def _unified(name: str, known, value):
     """The numba type holding both ``known`` (a type or None) and ``value``; a
     string saying why not when there is none."""
     numba = require_numba()
+    if isinstance(value, range):
+        return RANGE if known in (None, RANGE) else f"{name} holds a {known} and later a range"
     try:
         found = numba.typeof(value)
     except ValueError:

@@ -62,6 +62,15 @@ def array_loop(x, W):
     return np.sum(x * x)
 
 
+def nested_loops(x, a):
+    s = 0.0
+    for _ in range(4):
+        for j in range(3):
+            s = s + math.sin(x * a + j)
+            x = x * 0.95
+    return s
+
+
 def vector_out(x):
     return np.sin(x) * x
 
@@ -136,6 +145,10 @@ def test_mlp_with_separate_array_arguments():
 @pytest.mark.parametrize("x", [0.5, 0.1])
 def test_loop_with_a_branch(x):
     check_compiled(branchy, (x, 1.2), (0, 1))
+
+
+def test_nested_loops():  # (the inner loop's range is saved on the tape, as (start, stop, step) for numba)
+    check_compiled(nested_loops, (0.5, 1.1), (0, 1))
 
 
 def test_loop_saving_arrays():

@@ -19,7 +19,7 @@ from numba.extending import overload
 from . import arrays as _arrays
 from . import tangents as _tangents
 
-__all__ = ["NUMBA_HELPERS", "broadcast_tangent", "check_scalar_output", "empty_stack", "reversed_sequence", "tangent_like", "zeros_like"]
+__all__ = ["NUMBA_HELPERS", "broadcast_tangent", "check_scalar_output", "empty_stack", "reversed_sequence", "saved_range", "tangent_like", "zeros_like"]
 
 
 @numba.njit(cache=True)
@@ -28,6 +28,12 @@ def empty_stack(like):
     stack = [like]
     stack.pop()
     return stack
+
+
+@numba.njit(cache=True)
+def saved_range(bounds):
+    """The range saved on a tape as ``(start, stop, step)``."""
+    return range(bounds[0], bounds[1], bounds[2])
 
 
 def reversed_sequence(sequence):
