@@ -124,7 +124,9 @@ def _probe(python: Callable, args: Sequence, fallback: str) -> tuple[object, dic
     probe_source, _ = lower(source, None, fallback)
     seen: dict = {}
     namespace = dict(python.__globals__)
-    namespace.update(probe_stack=lambda name: _ProbeStack(name, seen), reversed_sequence=reversed)
+    from .runtime import numba as helpers  # (their Python versions: what the lowered lines call)
+    namespace.update(probe_stack=lambda name: _ProbeStack(name, seen), reversed_sequence=reversed,
+                     kept_max=helpers.kept_max, kept_min=helpers.kept_min)
     exec(compile(probe_source, getattr(python, "tangent_filename", "<tangent probe>"), "exec"), namespace)
     return namespace[python.__name__](*args), seen
 

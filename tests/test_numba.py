@@ -45,6 +45,14 @@ def mlp(W1, b1, W2, b2, x):
     return np.sum(logits * logits) / x.shape[0]
 
 
+def softmax_mlp(W1, b1, W2, b2, x, y):
+    h = np.tanh(x @ W1 + b1)
+    logits = h @ W2 + b2
+    shifted = logits - np.max(logits, axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    return -np.sum(log_probs * y) / x.shape[0]
+
+
 def branchy(x, a):
     s = 0.0
     for _ in range(12):
@@ -140,6 +148,13 @@ def test_mlp_with_separate_array_arguments():
     args = (0.3 * rng.standard_normal((3, 5)), 0.1 * rng.standard_normal(5), 0.3 * rng.standard_normal((5, 2)),
             0.1 * rng.standard_normal(2), rng.standard_normal((4, 3)))
     check_compiled(mlp, args, (0, 1, 2, 3))
+
+
+def test_mlp_with_softmax_cross_entropy():  # (max and sum with keepdims=True, lowered for numba)
+    rng = np.random.default_rng(4)
+    args = (0.3 * rng.standard_normal((3, 5)), 0.1 * rng.standard_normal(5), 0.3 * rng.standard_normal((5, 4)),
+            0.1 * rng.standard_normal(4), rng.standard_normal((6, 3)), np.eye(4)[rng.integers(4, size=6)])
+    check_compiled(softmax_mlp, args, (0, 1, 2, 3))
 
 
 @pytest.mark.parametrize("x", [0.5, 0.1])

@@ -19,7 +19,7 @@ from numba.extending import overload
 from . import arrays as _arrays
 from . import tangents as _tangents
 
-__all__ = ["NUMBA_HELPERS", "broadcast_tangent", "check_scalar_output", "empty_stack", "reversed_sequence", "saved_range", "tangent_like", "zeros_like"]
+__all__ = ["NUMBA_HELPERS", "NUMBA_RULE_HELPERS", "broadcast_tangent", "grad_extremum_kept", "kept_max", "kept_min", "check_scalar_output", "empty_stack", "reversed_sequence", "saved_range", "tangent_like", "zeros_like"]
 
 
 @numba.njit(cache=True)
@@ -101,6 +101,59 @@ def _broadcast_tangent(t, like):
     return None
 
 
+def kept_max(a, axis):
+    """``np.max(a, axis=axis, keepdims=True)`` (numba's ``np.max`` takes no axis): 2-D arrays."""
+    return np.max(a, axis=axis, keepdims=True)
+
+
+def kept_min(a, axis):
+    """``np.min(a, axis=axis, keepdims=True)``: 2-D arrays."""
+    return np.min(a, axis=axis, keepdims=True)
+
+
+def _kept_extremum(reduce):
+    def typer(a, axis):
+        if not (isinstance(a, types.Array) and a.ndim == 2 and isinstance(axis, types.Integer)):
+            return None
+
+        def kept(a, axis):
+            if axis == 0 or axis == -2:
+                out = np.empty((1, a.shape[1]), a.dtype)
+                for j in range(a.shape[1]):
+                    out[0, j] = reduce(a[:, j])
+            else:
+                out = np.empty((a.shape[0], 1), a.dtype)
+                for i in range(a.shape[0]):
+                    out[i, 0] = reduce(a[i])
+            return out
+        return kept
+    return typer
+
+
+_max_of = numba.njit(lambda row: row.max())
+_min_of = numba.njit(lambda row: row.min())
+overload(kept_max)(_kept_extremum(_max_of))
+overload(kept_min)(_kept_extremum(_min_of))
+
+
+def grad_extremum_kept(g, z, a, axis):
+    """Adjoint of max/min whose result ``z`` broadcasts against ``a``: ties share ``g``."""
+    chosen = a == z
+    return chosen * (g / np.sum(chosen, axis=axis, keepdims=True))
+
+
+@overload(grad_extremum_kept)
+def _grad_extremum_kept(g, z, a, axis):
+    if isinstance(axis, (types.NoneType, types.Omitted)):
+        return lambda g, z, a, axis: (a == z) * (g / np.sum(a == z))
+    if isinstance(axis, types.Integer):
+        def kept(g, z, a, axis):
+            chosen = a == z
+            return chosen * (g / np.expand_dims(np.sum(chosen, axis=axis), axis))
+        return kept
+    return None
+
+
 def check_scalar_output(value):
     """Whether ``value`` is one number (as ``grad`` requires)."""
     return _arrays.check_scalar_output(value)
@@ -125,3 +178,6 @@ def _python_helpers() -> dict:
 
 # id of a Python runtime helper -> the name of its numba version in this module
 NUMBA_HELPERS: dict[int, str] = _python_helpers()
+# helpers of derivative rules (tangent/rules), by module and name -> their numba version here
+NUMBA_RULE_HELPERS: dict[tuple[str, str], str] = {
+    ("tangent.rules.numpy_fast_rules", "grad_extremum_kept"): "grad_extremum_kept"}
