@@ -84,7 +84,7 @@ def vector_out(x):
 
 
 def with_keepdims(x):
-    m = np.sum(x, axis=0, keepdims=True)
+    m = np.mean(x, axis=0, keepdims=True)  # (numba's np.mean takes neither axis nor keepdims)
     return np.sum(x * m)
 
 
