@@ -3,8 +3,10 @@
 Each workload has a primal function written in plain NumPy, the way a user
 writes it, and a gradient written carefully by hand: the reference for "what a
 careful person would write". For each workload the script times the primal,
-the hand-written gradient, Tangent's gradient and, when installed, the same
-primal differentiated by HIPS autograd, JAX (eager and jit) and PyTorch eager,
+the hand-written gradient, Tangent's gradient and, when installed, Tangent's
+gradient compiled with numba (``compile="numba"``; "REFUSED" where numba
+cannot compile it) and the same primal differentiated by HIPS autograd, JAX
+(eager and jit) and PyTorch eager,
 and prints each gradient's time as a ratio to the hand-written one.
 
 Every gradient is checked against the hand-written one (and the hand-written
@@ -368,8 +370,23 @@ def _torch_as_numpy(torch):
     )
 
 
+def numba_methods(w, args):
+    """Tangent's gradient compiled with numba (compile="numba"); its setup time is
+    the first call (probe, lowering, numba compile) with an empty on-disk cache."""
+    import tempfile
+
+    os.environ["TANGENT_CACHE_DIR"] = tempfile.mkdtemp(prefix="tangent-bench-")  # a cold numba cache
+    getattr(tangent.api, "_cache", {}).clear()
+    df = tangent.grad(w.primal, wrt=w.wrt, compile="numba")
+    start = time.perf_counter()
+    df(*args)
+    first_call = time.perf_counter() - start
+    return [Method("tangent+numba", lambda: df(*args), setup_time=first_call)]
+
+
 # peer -> (module to import, factory of its Methods, names of those Methods)
-PEERS = {"autograd": ("autograd", autograd_methods, ["autograd"]),
+PEERS = {"numba": ("numba", numba_methods, ["tangent+numba"]),
+         "autograd": ("autograd", autograd_methods, ["autograd"]),
          "jax": ("jax", jax_methods, ["jax", "jax.jit"]),
          "torch": ("torch", torch_methods, ["torch"])}
 
@@ -527,7 +544,7 @@ def run_workload(w, peers, plan, transform_repeats, seed=0):
     factories = [("FAILS", functools.partial(tangent_methods, w, args, transform_repeats), ["tangent"])]
     for name in peers:
         _, make, names = PEERS[name]
-        factories.append(("ERROR", functools.partial(make, w, args), names))
+        factories.append(("REFUSED" if name == "numba" else "ERROR", functools.partial(make, w, args), names))
     methods = [Method("primal", lambda: w.primal(*args)), Method("hand", lambda: w.hand_grad(*args))]
     for failure, build, names in factories:
         try:
@@ -673,7 +690,7 @@ def ratio_cell(result, method, notes):
     status = result.status.get(method)
     if status is None:
         return "-"
-    if status.startswith(("FAILS", "ERROR")):
+    if status.startswith(("FAILS", "ERROR", "REFUSED")):  # (REFUSED: compile="numba" said why, in a note)
         notes.append(f"{result.name} / {method}: {status}")
         return f"{status.split(':')[0]} [{len(notes)}]"
     ratio = f"{result.times[method] / result.times['hand']:.2f}x"
@@ -682,8 +699,9 @@ def ratio_cell(result, method, notes):
 
 def print_table(results, peer_methods):
     notes = []
-    setups = ["tangent"] + (["jax.jit"] if "jax.jit" in peer_methods else [])
+    setups = ["tangent"] + [m for m in ("tangent+numba", "jax.jit") if m in peer_methods]
     header = ["workload", "primal", "hand grad", "tangent", *peer_methods, "transform",
+              *(["numba 1st call"] if "tangent+numba" in setups else []),
               *(["jit compile"] if "jax.jit" in setups else [])]
     rows = []
     for r in results:
@@ -703,6 +721,8 @@ def print_table(results, peer_methods):
         print(line(row))
     print("\nRatios are gradient time / hand-written gradient time (median of interleaved rounds).")
     print("transform: cold tangent.grad (median of a few)"
+          + ("; numba 1st call: first call of tangent.grad(f, compile=\"numba\") with an empty cache"
+             if "tangent+numba" in setups else "")
           + ("; jit compile: first call of jax.jit(jax.grad(f))." if "jax.jit" in setups else "."))
     for i, note in enumerate(notes, 1):
         print(f"  [{i}] " + note.replace("\n", "\n      "))

@@ -25,6 +25,7 @@ from .errors import (
     TangentError,
     TangentSyntaxError,
 )
+from .numba_lowering import NumbaRefusal  # compile="numba" (docs/numba.md)
 from .rules import adjoint, nondifferentiable, tangent_rule
 from .runtime.checkpointing import checkpoint, checkpointed
 from .surgery import insert_grad_of, stop_gradient
@@ -39,4 +40,5 @@ __all__ = [
     "TangentError", "TangentSyntaxError", "NoDerivativeError", "SourceUnavailableError",
     "NonFiniteGradientError", "NotDifferentiableError", "insert_grad_of", "stop_gradient", "testing",
     "trace", "TracingError", "checkpoint", "checkpointed",
+    "NumbaRefusal",
 ]

@@ -25,6 +25,7 @@ from .errors import NonFiniteGradientError, TangentError
 from .frontend import recording, recording_now, unchanged
 from .jacobians import hessian_of, jacobian_of
 from .motion import broadcasting_seed, split_derivative, with_aux
+from .numba_backend import check_options, compiled_hvp, compiling_for  # compile="numba" (numba imported on use)
 from .ownership import input_ids, owned_gradients, returning_owned
 from .runtime import checkpointing as _checkpointing
 from .runtime.arguments import private_copy, write_back_arguments
@@ -85,7 +86,8 @@ def _normalize_wrt(wrt) -> tuple[int, ...]:
 def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "reverse", *,
              optimized: bool = True, motion: str = "joint", preserve_result: bool = False,
              check_dims: bool | None = None, verbose: int = 0, check_scalar: bool = False,
-             check_finite: bool = False, memory_limit: int | str | None = None) -> Callable:
+             check_finite: bool = False, memory_limit: int | str | None = None,
+             compile: str | None = None) -> Callable:
     """Differentiate ``func`` by source transformation.
 
     In reverse mode the derivative takes ``func``'s arguments followed by the
@@ -134,7 +136,9 @@ def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "rever
     memory_limit = parse_memory(memory_limit)  # (bytes; see tangent/checkpointing.py)
     if memory_limit is not None and (mode != "reverse" or motion != "joint"):
         raise TangentError("memory_limit is for reverse mode with motion='joint' (tangent.grad, tangent.vjp)")
-    options = (wrt, mode, optimized, preserve_result, check_scalar, check_finite, motion, memory_limit)
+    if compile is not None:
+        check_options(compile, motion, check_finite, memory_limit, check_dims=check_dims if mode == "reverse" else None)
+    options = (wrt, mode, optimized, preserve_result, check_scalar, check_finite, motion, memory_limit, compile)
     derivative = cached(func, options)
     if derivative is None:
         with rules.transform_lock:
@@ -147,7 +151,7 @@ def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "rever
                                                       check_scalar=check_scalar, check_finite=check_finite)
                     else:
                         derivative = _transform(func, wrt, mode, optimized, preserve_result, check_scalar,
-                                                check_finite, memory_limit)
+                                                check_finite, memory_limit, compile)
                 store(func, options, (derivative, tuple(deps.values()), version))
                 derivative.tangent_generators = _generators_read(deps.values())
     if verbose:
@@ -160,7 +164,8 @@ def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "rever
     return derivative
 
 
-def _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_finite, memory_limit=None) -> Callable:
+def _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_finite, memory_limit=None,
+               compile=None) -> Callable:
     """Generate the derivative of ``func`` (not cached), wrapped as the API
     returns it: specialised to argument shapes (optimized reverse mode),
     with arithmetic errors reported as non-finite (check_finite), returning
@@ -186,7 +191,11 @@ def _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_
                                    example_args=args)
             return special.build(name, f"d{getattr(func(), '__name__', 'f')}")
 
-        derivative = specializing(derivative, specialize)
+        derivative = specializing(derivative, specialize) if compile is None else derivative
+    if compile is not None:  # compile="numba": tangent/numba_backend.py (which returns owned values)
+        specialized = mode == "reverse" and optimized
+        return compiling_for(func() if specialized else func, generic, specialize if specialized else None,
+                             (mode, wrt, preserve_result))
     if check_finite:
         derivative = _arithmetic_errors_as_nonfinite(derivative)
     return returning_owned(derivative, generic, mode, wrt, preserve_result)
@@ -195,7 +204,7 @@ def _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_
 def grad(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = True,
          preserve_result: bool = False, check_dims: bool = True, motion: str = "joint",
          has_aux: bool = False, verbose: int = 0, check_finite: bool = False,
-         memory_limit: int | str | None = None) -> Callable:
+         memory_limit: int | str | None = None, compile: str | None = None) -> Callable:
     """The gradient of a scalar-valued function, as generated Python source.
 
     ``grad(f, wrt)(*args)`` returns the gradient with respect to the
@@ -222,6 +231,8 @@ def grad(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = T
         df(np.arange(3.0))
     """
     if has_aux:
+        if compile is not None:
+            check_options(compile, "joint", check_finite, memory_limit, has_aux=True)  # (NumbaRefusal)
         if memory_limit is not None:
             raise TangentError("has_aux=True does not go with memory_limit yet")
         if preserve_result or motion != "joint":
@@ -231,11 +242,13 @@ def grad(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = T
                          check_finite=check_finite)
         return with_aux(split, check_scalar=check_dims, value=False)
     return autodiff(func, wrt, "reverse", optimized=optimized, motion=motion, preserve_result=preserve_result,
-                    verbose=verbose, check_scalar=check_dims, check_finite=check_finite, memory_limit=memory_limit)
+                    verbose=verbose, check_scalar=check_dims, check_finite=check_finite, memory_limit=memory_limit,
+                    compile=compile)
 
 
 def value_and_grad(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = True,
-                   has_aux: bool = False, check_dims: bool = True, check_finite: bool = False) -> Callable:
+                   has_aux: bool = False, check_dims: bool = True, check_finite: bool = False,
+                   compile: str | None = None) -> Callable:
     """``value_and_grad(f, wrt)(*args)`` returns ``(f(*args), gradient)`` in
     JAX's order, running ``f`` once; with ``has_aux=True`` (``f`` returns
     ``(loss, aux)``) it returns ``((loss, aux), gradient)``. Example::
@@ -244,10 +257,12 @@ def value_and_grad(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized
         (loss, aux), g = tangent.value_and_grad(f_with_aux, has_aux=True)(x)
     """
     if has_aux:
+        if compile is not None:
+            check_options(compile, "joint", check_finite, None, has_aux=True)  # (NumbaRefusal)
         split = autodiff(func, wrt, "reverse", optimized=optimized, motion="split", check_finite=check_finite)
         return with_aux(split, check_scalar=check_dims, value=True)
     derivative = autodiff(func, wrt, "reverse", optimized=optimized, preserve_result=True,
-                          check_scalar=check_dims, check_finite=check_finite)
+                          check_scalar=check_dims, check_finite=check_finite, compile=compile)
 
     def value_and_gradient(*args, **kwargs):
         gradient, value = derivative(*args, **kwargs)
@@ -259,7 +274,7 @@ def value_and_grad(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized
 
 
 def vjp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = True,
-        preserve_result: bool = False, verbose: int = 0) -> Callable:
+        preserve_result: bool = False, verbose: int = 0, compile: str | None = None) -> Callable:
     """Vector-Jacobian product: ``vjp(f, wrt)(*args, seed)``.
 
     Example::
@@ -267,11 +282,11 @@ def vjp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
         J_t_u = tangent.vjp(f)(x, u)   # u shaped like f(x)
     """
     return autodiff(func, wrt, "reverse", optimized=optimized, preserve_result=preserve_result,
-                    verbose=verbose)
+                    verbose=verbose, compile=compile)
 
 
 def jvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = True,
-        preserve_result: bool = False, verbose: int = 0) -> Callable:
+        preserve_result: bool = False, verbose: int = 0, compile: str | None = None) -> Callable:
     """Jacobian-vector product in forward mode: ``jvp(f, wrt)(*args, *tangents)``.
 
     One tangent per index in ``wrt``, shaped like its argument; returns the
@@ -281,7 +296,7 @@ def jvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
         df(x, v)        # J(x) @ v
     """
     return autodiff(func, wrt, "forward", optimized=optimized, preserve_result=preserve_result,
-                    verbose=verbose)
+                    verbose=verbose, compile=compile)
 
 
 def source(func: Callable) -> str:
@@ -302,7 +317,8 @@ def _positional_count(func) -> int:
     return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
 
 
-def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = True, verbose: int = 0) -> Callable:
+def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = True, verbose: int = 0,
+        compile: str | None = None) -> Callable:
     """Hessian-vector product by forward mode over the generated gradient.
 
     ``hvp(f, wrt)(*args, *vectors)`` returns H @ v (shaped like the gradient),
@@ -315,6 +331,9 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
         return varargs.per_count(func, lambda fixed: hvp(fixed, wrt, optimized=optimized, verbose=verbose),
                                  tangents=len(wrt), seeded=False, options=("hvp", wrt, optimized), what="the hvp")
     gradient = grad(func, wrt, optimized=optimized)
+    if compile is not None:  # compile="numba": tangent/numba_backend.py
+        check_options(compile, "joint", False, None)
+        return compiled_hvp(func, gradient, wrt, _positional_count(func))
     forward_over_reverse = autodiff(gradient, wrt, "forward", optimized=optimized, verbose=verbose)
     n = _positional_count(func)
 

@@ -1,0 +1,183 @@
+"""Runtime helpers for derivatives compiled with numba (``compile="numba"``).
+
+The numba lowering (``tangent.numba_backend``) rewrites the generated source so
+that every call it keeps is to numpy, math or one of the helpers here, each an
+``numba.njit`` function or a ``numba.extending.overload`` that numba compiles
+for the argument types it sees. ``NUMBA_HELPERS`` maps the Python runtime
+helper (``tangent.runtime``) that generated code names to its numba version;
+a helper missing from it has no numba version and the lowering refuses code
+calling it. Imported only when numba is installed and asked for.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import types
+from numba.extending import overload
+
+from . import arrays as _arrays
+from . import tangents as _tangents
+
+__all__ = ["NUMBA_HELPERS", "NUMBA_RULE_HELPERS", "broadcast_tangent", "grad_extremum_kept", "kept_max", "kept_min", "check_scalar_output", "empty_stack", "reversed_sequence", "saved_range", "tangent_like", "zeros_like"]
+
+
+@numba.njit(cache=True)
+def empty_stack(like):
+    """An empty list holding values of ``like``'s numba type (a typed tape)."""
+    stack = [like]
+    stack.pop()
+    return stack
+
+
+@numba.njit(cache=True)
+def saved_range(bounds):
+    """The range saved on a tape as ``(start, stop, step)``."""
+    return range(bounds[0], bounds[1], bounds[2])
+
+
+def reversed_sequence(sequence):
+    """``reversed(sequence)`` for a range, an array or a list (numba has no ``reversed``)."""
+    return reversed(sequence)
+
+
+@overload(reversed_sequence)
+def _reversed_sequence(sequence):
+    if isinstance(sequence, types.RangeType):
+        def backwards(sequence):
+            start, step = sequence.start, sequence.step
+            return range(start + (len(sequence) - 1) * step, start - step, -step)
+        return backwards
+    if isinstance(sequence, (types.Array, types.List)):
+        return lambda sequence: sequence[::-1]
+    return None
+
+
+def zeros_like(x):
+    """A zero adjoint shaped like ``x``, in its float dtype (float64 for integers)."""
+    return _arrays.zeros_like(x)
+
+
+@overload(zeros_like)
+def _zeros_like(x):
+    if isinstance(x, types.Array):
+        if isinstance(x.dtype, (types.Float, types.Complex)):
+            return lambda x: np.zeros_like(x)
+        return lambda x: np.zeros(x.shape, np.float64)
+    if isinstance(x, types.Complex):
+        return lambda x: 0j
+    if isinstance(x, (types.Number, types.Boolean)):
+        return lambda x: 0.0
+    return None
+
+
+def tangent_like(t, value):
+    """The tangent ``t`` in ``value``'s floating dtype."""
+    return _tangents.tangent_like(t, value)
+
+
+@overload(tangent_like)
+def _tangent_like(t, value):
+    if (isinstance(t, types.Array) and isinstance(value, types.Array) and isinstance(value.dtype, types.Float)
+            and isinstance(t.dtype, types.Float) and t.dtype != value.dtype):
+        dtype = value.dtype
+        return lambda t, value: t.astype(dtype)
+    return lambda t, value: t
+
+
+def broadcast_tangent(t, like):
+    """The tangent ``t`` of part of a sum whose value is ``like``, at ``like``'s shape."""
+    return _tangents.broadcast_tangent(t, like)
+
+
+@overload(broadcast_tangent)
+def _broadcast_tangent(t, like):
+    if isinstance(like, types.Array) and isinstance(t, types.Array):
+        return lambda t, like: np.ascontiguousarray(np.broadcast_to(t, like.shape))
+    if isinstance(like, types.Array) and isinstance(t, types.Number):
+        return lambda t, like: np.full(like.shape, t)
+    if isinstance(like, types.Number) and isinstance(t, types.Number):
+        return lambda t, like: t
+    return None
+
+
+def kept_max(a, axis):
+    """``np.max(a, axis=axis, keepdims=True)`` (numba's ``np.max`` takes no axis): 2-D arrays."""
+    return np.max(a, axis=axis, keepdims=True)
+
+
+def kept_min(a, axis):
+    """``np.min(a, axis=axis, keepdims=True)``: 2-D arrays."""
+    return np.min(a, axis=axis, keepdims=True)
+
+
+def _kept_extremum(reduce):
+    def typer(a, axis):
+        if not (isinstance(a, types.Array) and a.ndim == 2 and isinstance(axis, types.Integer)):
+            return None
+
+        def kept(a, axis):
+            if axis == 0 or axis == -2:
+                out = np.empty((1, a.shape[1]), a.dtype)
+                for j in range(a.shape[1]):
+                    out[0, j] = reduce(a[:, j])
+            else:
+                out = np.empty((a.shape[0], 1), a.dtype)
+                for i in range(a.shape[0]):
+                    out[i, 0] = reduce(a[i])
+            return out
+        return kept
+    return typer
+
+
+_max_of = numba.njit(lambda row: row.max())
+_min_of = numba.njit(lambda row: row.min())
+overload(kept_max)(_kept_extremum(_max_of))
+overload(kept_min)(_kept_extremum(_min_of))
+
+
+def grad_extremum_kept(g, z, a, axis):
+    """Adjoint of max/min whose result ``z`` broadcasts against ``a``: ties share ``g``."""
+    chosen = a == z
+    return chosen * (g / np.sum(chosen, axis=axis, keepdims=True))
+
+
+@overload(grad_extremum_kept)
+def _grad_extremum_kept(g, z, a, axis):
+    if isinstance(axis, (types.NoneType, types.Omitted)):
+        return lambda g, z, a, axis: (a == z) * (g / np.sum(a == z))
+    if isinstance(axis, types.Integer):
+        def kept(g, z, a, axis):
+            chosen = a == z
+            return chosen * (g / np.expand_dims(np.sum(chosen, axis=axis), axis))
+        return kept
+    return None
+
+
+def check_scalar_output(value):
+    """Whether ``value`` is one number (as ``grad`` requires)."""
+    return _arrays.check_scalar_output(value)
+
+
+@overload(check_scalar_output)
+def _check_scalar_output(value):
+    if isinstance(value, types.Array):
+        return lambda value: value.size == 1
+    return lambda value: True
+
+
+def _python_helpers() -> dict:
+    from . import adjoints, tangents
+    found = {}
+    for module in (adjoints, tangents, _arrays):
+        for name in ("zeros_like", "tangent_like", "check_scalar_output", "broadcast_tangent"):
+            if hasattr(module, name):
+                found[id(getattr(module, name))] = name
+    return found
+
+
+# id of a Python runtime helper -> the name of its numba version in this module
+NUMBA_HELPERS: dict[int, str] = _python_helpers()
+# helpers of derivative rules (tangent/rules), by module and name -> their numba version here
+NUMBA_RULE_HELPERS: dict[tuple[str, str], str] = {
+    ("tangent.rules.numpy_fast_rules", "grad_extremum_kept"): "grad_extremum_kept"}
