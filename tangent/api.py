@@ -17,8 +17,6 @@ import re
 import sys
 from typing import Callable, Sequence
 
-import numpy as np
-
 from . import rules, varargs
 from .cache import cached, calling_primitive, clear_cache, store, weak
 from .errors import NonFiniteGradientError, TangentError
@@ -28,12 +26,10 @@ from .motion import broadcasting_seed, split_derivative, with_aux
 from .numba_backend import check_options, compiled_hvp, compiling_for  # compile="numba" (numba imported on use)
 from .ownership import input_ids, owned_gradients, returning_owned
 from .runtime import checkpointing as _checkpointing
-from .runtime.arguments import private_copy, write_back_arguments
 from .runtime.checkpointing import parse_memory
 from .specialize import Specializations, specializing
+from .sweeps import generators_read, once_on_the_caller
 from .transform import Session
-
-_GENERATORS = (np.random.RandomState, np.random.Generator)
 
 __all__ = ["autodiff", "clear_cache", "grad", "hessian", "hvp", "jacobian", "jvp", "source", "value_and_grad", "vjp"]
 
@@ -153,7 +149,7 @@ def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "rever
                         derivative = _transform(func, wrt, mode, optimized, preserve_result, check_scalar,
                                                 check_finite, memory_limit, compile)
                 store(func, options, (derivative, tuple(deps.values()), version))
-                derivative.tangent_generators = _generators_read(deps.values())
+                derivative.tangent_generators = generators_read(deps.values())
     if verbose:
         print(derivative.tangent_source)
     if check_dims is False and mode == "reverse" and motion == "joint" and not check_scalar:
@@ -375,7 +371,7 @@ def jacobian(func: Callable, wrt: int | Sequence[int] = 0, *, optimized: bool = 
     if varargs.takes_varargs(func):
         return varargs.per_count(func, lambda fixed: jacobian(fixed, wrt, optimized=optimized, mode=mode), tangents=0,
                                  seeded=False, options=("jacobian", wrt, optimized, mode), what="the Jacobian")
-    return _once_on_the_caller(jacobian_of, func, wrt, optimized=optimized, mode=mode)
+    return once_on_the_caller(autodiff, jacobian_of, func, wrt, optimized=optimized, mode=mode)
 
 
 def hessian(func: Callable, wrt: int | Sequence[int] = 0, *, optimized: bool = True) -> Callable:
@@ -392,125 +388,7 @@ def hessian(func: Callable, wrt: int | Sequence[int] = 0, *, optimized: bool = T
     if varargs.takes_varargs(func):
         return varargs.per_count(func, lambda fixed: hessian(fixed, wrt, optimized=optimized), tangents=0,
                                  seeded=False, options=("hessian", wrt, optimized), what="the Hessian")
-    return _once_on_the_caller(hessian_of, func, wrt, optimized=optimized)
-
-
-def _generators_read(deps) -> tuple:
-    """The random generators a derivative draws from that are not its
-    arguments: global ``RandomState``/``Generator`` objects its functions
-    read, and the one behind NumPy's module-level draws (``np.random.randn``
-    is a method of a global ``RandomState``)."""
-    found = {}
-    for dep in deps:
-        value = dep[-1]
-        owner = getattr(value, "__self__", None)
-        for candidate in (value, owner):
-            if isinstance(candidate, _GENERATORS):
-                found[id(candidate)] = candidate
-    return tuple(found.values())
-
-
-def _global_generators(func) -> tuple:
-    """The generators among ``func``'s module globals, and NumPy's global one."""
-    values = list(getattr(func, "__globals__", {}).values()) + [np.random.random_sample]
-    return _generators_read([(v,) for v in values])
-
-
-class _DrawOnce:
-    """The states of the global generators a Jacobian's sweeps draw from, as
-    at the first draw: each sweep starts them from there, so every sweep
-    draws the same numbers (``func`` itself, called for the result's shape,
-    included)."""
-
-    def __init__(self):
-        self.states: dict = {}
-
-    def start(self, func) -> None:
-        self.states.clear()
-        for generator in _global_generators(func):
-            self.states[id(generator)] = self.state(generator)
-
-    def rewind(self, generators) -> None:
-        for generator in generators:
-            if id(generator) not in self.states:
-                self.states[id(generator)] = self.state(generator)
-            elif isinstance(generator, np.random.RandomState):
-                generator.set_state(self.states[id(generator)])
-            else:
-                generator.bit_generator.state = self.states[id(generator)]
-
-    @staticmethod
-    def state(generator):
-        if isinstance(generator, np.random.RandomState):
-            return generator.get_state()
-        return generator.bit_generator.state
-
-
-def _once_on_the_caller(make: Callable, func: Callable, wrt, **options) -> Callable:
-    """``make(autodiff, func, wrt, **options)`` (jacobian_of, hessian_of),
-    for a ``func`` that may write into its arguments or draw from a random
-    generator argument: those call ``func`` and its derivatives once per
-    sweep, so each such call gets private copies of the arguments as they
-    were on entry (a generator in the same state, so every sweep draws the
-    same numbers), and the caller's arguments then receive what the last
-    one left in its copies, as after one call of ``func``
-    (``private_arguments``, ``rules.random_rules``)."""
-    last: list = []
-    real: dict = {}
-    draws = _DrawOnce()
-
-    def copied(args):
-        copies = private_copy(tuple(args))
-        last[:] = [copies]
-        return copies
-
-    def on_copies(*args):
-        draws.rewind(_global_generators(func))
-        return func(*copied(args))  # (the reverse sweeps' Jacobian calls func for the result's shape)
-
-    on_copies.__signature__ = inspect.signature(func)
-    on_copies.__name__ = getattr(func, "__name__", "f")
-
-    def autodiff_on_copies(f, *rest, **kwargs):
-        derivative = autodiff(real.get(id(f), f), *rest, **kwargs)
-        if id(derivative) in wrappers:  # (one wrapper per derivative, however many sweeps ask for it)
-            return wrappers[id(derivative)]
-        writes = "write_back_arguments(" in getattr(derivative, "tangent_source", "")
-
-        # (a derivative of a generated gradient, as in hessian, draws where the gradient does)
-        generators = tuple({id(g): g for source in (derivative, real.get(id(f), f))
-                            for g in getattr(source, "tangent_generators", ())}.values())
-
-        def run(*args):
-            draws.rewind(generators)  # every sweep draws what the first one drew
-            if writes or any(isinstance(a, _GENERATORS) for a in args):
-                return derivative(*copied(args))
-            return derivative(*args)
-
-        run.__signature__ = getattr(derivative, "__signature__", None) or inspect.signature(derivative)
-        run.__name__ = derivative.__name__
-        real[id(run)] = derivative
-        wrappers[id(derivative)] = run
-        keep.append((run, derivative))
-        return run
-
-    wrappers: dict = {}
-    keep: list = []  # what ``real`` and ``wrappers`` are keyed by, alive as long as they are
-    real[id(on_copies)] = func
-    inner = make(autodiff_on_copies, on_copies, wrt, **options)
-
-    def run_once(*args, **kwargs):
-        last.clear()
-        draws.start(func)
-        out = inner(*args, **kwargs)
-        if last:
-            for arg, final in zip(args, last[0]):
-                write_back_arguments(arg, final)
-        return out
-
-    run_once.__name__ = inner.__name__
-    return run_once
-
+    return once_on_the_caller(autodiff, hessian_of, func, wrt, optimized=optimized)
 
 
 # the checkpointing drivers' forward-mode rules differentiate the loop's step (runtime/checkpointing.py)

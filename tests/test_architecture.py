@@ -36,7 +36,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("code generation", {"codegen"}),
     ("driver", {"transform"}),
     ("interface", {"api", "cache", "ownership", "specialize", "testing", "motion", "jacobians", "__init__", "__main__",
-                   "tracing", "varargs", "numba_backend", "numba_lowering"}),
+                   "tracing", "varargs", "numba_backend", "numba_lowering", "sweeps"}),
 ]
 
 # Passes that work on any function in the intermediate form, whichever mode
