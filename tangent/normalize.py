@@ -27,6 +27,7 @@ from .desugar import desugar
 from .errors import TangentSyntaxError
 from .frontend import ParsedFunction, local_names
 from .naming import Namer
+from .rules.frozen_distributions import unfreeze_distributions
 
 
 def normalize(parsed: ParsedFunction, namer: Namer) -> ast.FunctionDef:
@@ -38,7 +39,7 @@ def normalize(parsed: ParsedFunction, namer: Namer) -> ast.FunctionDef:
         print(ast.unparse(tree))
     """
     fence.check(parsed)
-    tree = lower_control_flow(copy_tree(parsed.tree), parsed, namer)
+    tree = unfreeze_distributions(lower_control_flow(copy_tree(parsed.tree), parsed, namer), parsed, namer)
     parsed.local_names = parsed.local_names | local_names(tree)
     body = anf(desugar(tree.body, parsed, namer), parsed, namer)
     if not body or not isinstance(body[-1], ast.Return):
