@@ -78,8 +78,18 @@ def more_functions(x, y, W, b):
         + jnp.arctan2(x, y).sum() + x.prod(axis=0, keepdims=True).sum()
 
 
+def ufuncs_and_more(x, y, W, b):
+    """jnp.add/subtract/multiply are ufunc objects in jax (their refusal named ufunc.__call__)."""
+    u = jnp.add(x, y) * jnp.multiply(x, 2.0) - jnp.subtract(y, x) / jnp.divide(y, 3.0)
+    v = jnp.logaddexp(x, y) + jnp.logaddexp2(x, 0.5 * y) + jnp.exp2(x) + jnp.log2(y) * jnp.log10(y)
+    w = jnp.cbrt(y) + jnp.arcsin(0.3 * jnp.tanh(x)) + jnp.arccos(0.2 * jnp.tanh(x)) + jnp.arcsinh(x) \
+        + jnp.arccosh(y + 1.0) + jnp.arctanh(0.5 * jnp.tanh(x)) + jnp.floor(x) * x
+    return (u * v).sum() + (w ** 2).sum() + (jnp.cumsum(x, axis=1) ** 2).sum() + (jnp.cumsum(y) * jnp.ravel(x)).sum() \
+        + (jnp.flip(x, 0) * y).sum() + x.cumsum(axis=0).sum() * jnp.flip(b).sum()
+
+
 CASES = [extrema, elementwise, activations, operators, reductions, shapes, products, indexing, selections, softmaxes,
-         more_functions]
+         more_functions, ufuncs_and_more]
 
 
 def arguments():

@@ -57,6 +57,83 @@ def hypot(z, x1, x2):
             jnp.where(z == 0, 0.0, x2 / jnp.where(z == 0, 1.0, z)))
 
 
+# jnp.add, subtract, multiply (and logaddexp) are ``ufunc`` objects in jax:
+# with rules of their own they are primitives, not read as ``ufunc.__call__``
+@elementwise(jnp.add)
+def add(z, x1, x2):
+    return 1.0, 1.0
+
+
+@elementwise(jnp.subtract)
+def subtract(z, x1, x2):
+    return 1.0, -1.0
+
+
+@elementwise(jnp.multiply)
+def multiply(z, x1, x2):
+    return x2, x1
+
+
+@elementwise(jnp.divide, jnp.true_divide)
+def divide(z, x1, x2):
+    return 1.0 / x2, -z / x2
+
+
+@elementwise(jnp.logaddexp)
+def logaddexp(z, x1, x2):
+    return jnp.exp(x1 - z), jnp.exp(x2 - z)
+
+
+@elementwise(jnp.logaddexp2)
+def logaddexp2(z, x1, x2):
+    return jnp.exp2(x1 - z), jnp.exp2(x2 - z)
+
+
+@elementwise(jnp.exp2)
+def exp2(z, x):
+    return z * 0.6931471805599453
+
+
+@elementwise(jnp.log2)
+def log2(z, x):
+    return 1.4426950408889634 / x
+
+
+@elementwise(jnp.log10)
+def log10(z, x):
+    return 0.4342944819032518 / x
+
+
+@elementwise(jnp.cbrt)
+def cbrt(z, x):
+    return 1.0 / (3.0 * z * z)
+
+
+@elementwise(jnp.arcsin)
+def arcsin(z, x):
+    return 1.0 / jnp.sqrt(1.0 - x * x)
+
+
+@elementwise(jnp.arccos)
+def arccos(z, x):
+    return -1.0 / jnp.sqrt(1.0 - x * x)
+
+
+@elementwise(jnp.arcsinh)
+def arcsinh(z, x):
+    return 1.0 / jnp.sqrt(x * x + 1.0)
+
+
+@elementwise(jnp.arccosh)
+def arccosh(z, x):
+    return 1.0 / jnp.sqrt(x * x - 1.0)
+
+
+@elementwise(jnp.arctanh)
+def arctanh(z, x):
+    return 1.0 / (1.0 - x * x)
+
+
 @elementwise(jnp.where)
 def where(z, condition, x, y):
     return {x: condition, y: jnp.logical_not(condition)}  # (not ~: a Python bool's ~True is -2)
@@ -240,6 +317,24 @@ def l_grad_concatenate(z, g, arrays, axis=0):
     return grad_concatenate(g, arrays, axis), jnp.concatenate(list(d[z]), axis=axis)
 
 
+def grad_cumsum(g, a, axis=None):
+    """Adjoint of ``jnp.cumsum(a, axis)``: a reversed cumulative sum of ``g``
+    (axis=None: of the flattened array)."""
+    if axis is None:
+        return jnp.reshape(jnp.flip(jnp.cumsum(jnp.flip(jnp.ravel(g)))), jnp.shape(a))
+    return jnp.flip(jnp.cumsum(jnp.flip(g, axis), axis), axis)
+
+
+@linear(jnp.cumsum, jax.Array.cumsum, transpose=grad_cumsum)
+def cumsum(z, a, axis=None):
+    return jnp.cumsum(a, axis=axis)
+
+
+@linear(jnp.flip)
+def flip(z, m, axis=None):
+    return jnp.flip(m, axis), jnp.flip(d[z], axis)
+
+
 # ---------------------------------------------------------------- products
 
 
@@ -300,6 +395,8 @@ def t_log_softmax(z, x, axis=-1):
     d[z] = d[x] - jnp.sum(jnp.exp(z) * d[x], axis=axis, keepdims=True)
 
 
+nondifferentiable(jnp.floor, jnp.ceil, jnp.round, jnp.floor_divide, jnp.logical_and, jnp.logical_or, jnp.logical_xor,
+                  jnp.bitwise_and, jnp.bitwise_or, jnp.bitwise_xor)
 nondifferentiable(jnp.shape, jnp.ndim, jnp.size, jnp.sign, jnp.zeros, jnp.ones, jnp.zeros_like, jnp.ones_like,
                   jnp.arange, jnp.eye, jnp.argmax, jnp.argmin, jax.Array.shape, jax.Array.ndim, jax.Array.size,
                   jax.Array.dtype, extremum_share, clip_inside, inverse_axes)
