@@ -20,10 +20,16 @@ arguments other than float arrays and numbers (ints, lists, objects) are
 constants of the program with a zero derivative; ``fn`` must not write into
 traced values, convert them to Python numbers (``float(x)``, ``math.sin``)
 or hand them to code outside NumPy that reads their memory: each raises a
-``TracingError`` saying so. ``fn`` runs once more (on tracers) at each
-derivative call. Second order: forward over reverse (``hvp``, ``hessian``)
-goes through the program's generated gradient; reverse over reverse is not
-provided.
+``TracingError`` saying so. ``fn`` runs once per call in a derivative: the
+call in the derivative's forward part runs it on tracers, which compute the
+result and record the program its rules then use (called from code that is
+not a derivative, ``fn`` runs as it is). Only float arrays and float numbers
+are traced (a complex array too): an int, bool or complex number, a list of arrays or an object
+holding them is a constant of the program (zero derivative), and keyword
+arguments are passed through untraced. Second order: forward over reverse
+(``hvp``, ``hessian``) goes through the program's generated gradient;
+reverse over reverse (``grad`` of ``grad``) is not provided: it is refused
+as a function without a reverse rule for the traced function's gradient.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import itertools
 import linecache
 import numbers
 import operator
+import sys
 import threading
 from typing import Callable
 
@@ -315,9 +322,10 @@ _programs_lock = threading.Lock()
 _counter = itertools.count()
 
 
-def _record(fn: Callable, label: str, args: tuple) -> tuple[_Program, list, list[int]]:
+def _record(fn: Callable, label: str, args: tuple) -> tuple[_Program, list, list[int], object]:
     """Trace ``fn(*args)``: (the program, its arguments: the traced ones
-    first, then the constants; the indices of the traced arguments)."""
+    first, then the constants; the indices of the traced arguments; the
+    result, computed by the same calls on the concrete values)."""
     recorder = _Recorder(label)
     traced = [i for i, a in enumerate(args) if _traced_argument(a)]
     call_args = list(args)
@@ -340,7 +348,40 @@ def _record(fn: Callable, label: str, args: tuple) -> tuple[_Program, list, list
             exec(compile(source, filename, "exec"), namespace)
             program = _Program(namespace[name], len(traced))
             _programs[key] = program
-    return program, [args[i] for i in traced] + recorder.constants, traced
+    return program, [args[i] for i in traced] + recorder.constants, traced, _value(out)
+
+
+# Programs recorded by the primal of a derivative (a call of the traced
+# function from generated code), for the rules of that call to use: fn runs
+# once per call, on tracers, instead of once for the result and once more
+# to record. Keyed by the arguments' identities (the entry holds them, so an
+# identity is not reused while it is kept), read by every rule of that call
+# (hvp reads it three times); the last few per thread are kept.
+_recent = threading.local()
+_RECENT_MAX = 16
+
+
+def _recorded_call(traced_fn, args: tuple):
+    """``traced_fn(*args)`` from a derivative's primal: the result, the
+    program kept for the rules."""
+    program, values, traced, result = _record(traced_fn.__wrapped__, traced_fn.trace_label, args)
+    kept = getattr(_recent, "programs", None)
+    if kept is None:
+        kept = _recent.programs = {}
+    kept[(id(traced_fn), tuple(map(id, args)))] = (args, program, values, traced)
+    while len(kept) > _RECENT_MAX:
+        kept.pop(next(iter(kept)))
+    return result
+
+
+def _program_for(traced_fn, args: tuple) -> tuple[_Program, list, list[int]]:
+    """The program of ``traced_fn`` at ``args``: the one its call in the
+    primal recorded, else recorded now."""
+    kept = getattr(_recent, "programs", None) or {}
+    entry = kept.get((id(traced_fn), tuple(map(id, args))))
+    if entry is not None and len(entry[0]) == len(args) and all(a is b for a, b in zip(entry[0], args)):
+        return entry[1], entry[2], entry[3]
+    return _record(traced_fn.__wrapped__, traced_fn.trace_label, args)[:3]
 
 
 def trace_vjp(traced_fn, seed, *args):
@@ -350,7 +391,7 @@ def trace_vjp(traced_fn, seed, *args):
 
         trace_vjp(tangent.trace(f), 1.0, x)   # (gradient of f at x,)
     """
-    program, values, traced = _record(traced_fn.__wrapped__, traced_fn.trace_label, args)
+    program, values, traced = _program_for(traced_fn, args)
     grads: list = [None] * len(args)
     if not traced:
         return tuple(grads)
@@ -368,9 +409,9 @@ def trace_jvp(traced_fn, args: tuple, tangents: tuple):
 
         trace_jvp(tangent.trace(f), (x,), (v,))   # J(x) @ v
     """
-    program, values, traced = _record(traced_fn.__wrapped__, traced_fn.trace_label, args)
-    result = program.func(*values)
+    program, values, traced = _program_for(traced_fn, args)
     if not traced:
+        result = program.func(*values)
         return np.zeros_like(result) if isinstance(result, np.ndarray) else 0.0
     return program.derivative("jvp")(*values, *[_tangent_for(tangents[i], args[i]) for i in traced])
 
@@ -384,7 +425,7 @@ def trace_vjp_jvp(traced_fn, seed_and_args: tuple, tangents: tuple):
         trace_vjp_jvp(tangent.trace(f), (1.0, x), (None, v))   # (H @ v,)
     """
     seed, args = seed_and_args[0], seed_and_args[1:]
-    program, values, traced = _record(traced_fn.__wrapped__, traced_fn.trace_label, args)
+    program, values, traced = _program_for(traced_fn, args)
     out: list = [None] * len(args)
     if not traced:
         return tuple(out)
@@ -438,6 +479,9 @@ def trace(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def traced(*args, **kwargs):
+        if not kwargs and sys._getframe(1).f_code.co_filename.startswith("<tangent ") \
+                and any(_traced_argument(a) for a in args):
+            return _recorded_call(traced, args)  # the primal of a derivative: fn runs once, recording
         return fn(*args, **kwargs)
 
     traced.trace_label = getattr(fn, "__qualname__", getattr(fn, "__name__", repr(fn)))
