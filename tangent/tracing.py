@@ -13,23 +13,19 @@ readable). A program is generated once per sequence of operations: the
 cache is keyed by the program's text (shapes are handled as for any
 function, by the derivative's specialisation).
 
-Contract and limits: Python control flow that depends on a traced value
-(``if np.sum(x) > 0``) is followed as it goes at that call, so the program
-is traced again at each call (and is generated again whenever it differs);
-arguments other than float arrays and numbers (ints, lists, objects) are
-constants of the program with a zero derivative; ``fn`` must not write into
-traced values, convert them to Python numbers (``float(x)``, ``math.sin``)
-or hand them to code outside NumPy that reads their memory: each raises a
-``TracingError`` saying so. ``fn`` runs once per call in a derivative: the
-call in the derivative's forward part runs it on tracers, which compute the
-result and record the program its rules then use (called from code that is
-not a derivative, ``fn`` runs as it is). Only float arrays and float numbers
-are traced (a complex array too): an int, bool or complex number, a list of arrays or an object
-holding them is a constant of the program (zero derivative), and keyword
-arguments are passed through untraced. Second order: forward over reverse
-(``hvp``, ``hessian``) goes through the program's generated gradient;
-reverse over reverse (``grad`` of ``grad``) is not provided: it is refused
-as a function without a reverse rule for the traced function's gradient.
+Contract and limits: control flow on a traced value (``if np.sum(x) > 0``)
+is followed as it goes at that call (traced again at each call, generated
+again when it differs). Only float (and complex) arrays and float numbers
+are traced: ints, bools, complex numbers, lists, objects and keyword
+arguments are constants of the program (zero derivative). ``fn`` must not
+write into traced values, convert them to Python numbers (``float(x)``,
+``math.sin``) or hand them to code outside NumPy that reads their memory:
+each raises a ``TracingError``. ``fn`` runs once per call in a derivative:
+the call in the derivative's forward part runs it on tracers, which give
+the result and the program its rules use (called from other code, ``fn``
+runs as it is). Forward over reverse (``hvp``, ``hessian``) goes through the
+program's generated gradient; reverse over reverse is refused (the traced
+function's gradient has no reverse rule).
 """
 
 from __future__ import annotations
@@ -46,8 +42,8 @@ from typing import Callable
 
 import numpy as np
 
-from . import rules
 from .errors import TangentError
+from .rules.trace_rules import register_trace_rules
 
 __all__ = ["TracingError", "trace"]
 
@@ -351,12 +347,9 @@ def _record(fn: Callable, label: str, args: tuple) -> tuple[_Program, list, list
     return program, [args[i] for i in traced] + recorder.constants, traced, _value(out)
 
 
-# Programs recorded by the primal of a derivative (a call of the traced
-# function from generated code), for the rules of that call to use: fn runs
-# once per call, on tracers, instead of once for the result and once more
-# to record. Keyed by the arguments' identities (the entry holds them, so an
-# identity is not reused while it is kept), read by every rule of that call
-# (hvp reads it three times); the last few per thread are kept.
+# Programs the primal of a derivative recorded (a call from generated code),
+# read by every rule of that call; keyed by the arguments' identities (the
+# entry holds them, so none is reused while kept); the last few per thread.
 _recent = threading.local()
 _RECENT_MAX = 16
 
@@ -486,47 +479,5 @@ def trace(fn: Callable) -> Callable:
 
     traced.trace_label = getattr(fn, "__qualname__", getattr(fn, "__name__", repr(fn)))
     traced.__signature__ = signature
-    _register_rules(traced, [p.name for p in params])
+    register_trace_rules(traced, [p.name for p in params], trace_vjp, trace_jvp, trace_vjp_jvp)
     return traced
-
-
-def _register_rules(traced: Callable, names: list[str]) -> None:
-    """Reverse and forward rules of ``traced`` calling trace_vjp / trace_jvp."""
-    taken = set(names)
-
-    def fresh(base):
-        while base in taken:
-            base += "_"
-        taken.add(base)
-        return base
-
-    z, grads, me, seed = fresh("result"), fresh("grads"), fresh("traced"), fresh("seed")
-    vjp_name, jvp_name, vjp_jvp_name = fresh("trace_vjp"), fresh("trace_jvp"), fresh("trace_vjp_jvp")
-    args = "".join(n + ", " for n in names)
-    # the gradient, a function of fixed arity with a forward rule of its own (for hvp)
-    label = traced.trace_label
-    gradient_name = "gradient_of_" + "".join(c if c.isalnum() else "_" for c in traced.__name__)
-    namespace = {vjp_name: trace_vjp, jvp_name: trace_jvp, vjp_jvp_name: trace_vjp_jvp, me: traced, "np": np}
-    exec(f"def {gradient_name}({seed}, {args}):\n    return {vjp_name}({me}, {seed}, {args})\n", namespace)
-    gradient = namespace[gradient_name]
-    gradient.__qualname__ = f"gradient of tangent.trace({label})"
-    parameter = functools.partial(inspect.Parameter, kind=inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    own = list(traced.__signature__.parameters.values())
-    templates = [
-        (traced, "adjoint", [f"def adjoint_of_trace({z}, {args}):", f"    {grads} = {gradient_name}(d[{z}], {args})",
-                             *[f"    d[{n}] = {grads}[{i}]" for i, n in enumerate(names)]], [parameter(z), *own]),
-        (traced, "tangent", [f"def tangent_of_trace({z}, {args}):",
-                             f"    d[{z}] = {jvp_name}({me}, ({args}), ({''.join(f'd[{n}], ' for n in names)}))"],
-         [parameter(z), *own]),
-        (gradient, "tangent", [f"def tangent_of_trace_gradient({z}, {seed}, {args}):",
-                               f"    d[{z}] = {vjp_jvp_name}({me}, ({seed}, {args}), "
-                               f"({''.join(f'd[{n}], ' for n in [seed, *names])}))"],
-         [parameter(z), parameter(seed), *[parameter(n) for n in names]]),
-    ]
-    import ast
-
-    for primitive, kind, lines, params in templates:
-        tree = ast.parse("\n".join(lines)).body[0]
-        template = rules.Template(primitive, kind, tree=tree, signature=inspect.Signature(params),
-                                  namespace=namespace, label=f"tangent.trace({label})")
-        (rules.register_adjoint if kind == "adjoint" else rules.register_tangent)(template, [primitive])
