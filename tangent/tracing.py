@@ -43,7 +43,6 @@ from typing import Callable
 import numpy as np
 
 from .errors import TangentError
-from .rules.trace_rules import register_trace_rules
 
 __all__ = ["TracingError", "trace"]
 
@@ -479,5 +478,7 @@ def trace(fn: Callable) -> Callable:
 
     traced.trace_label = getattr(fn, "__qualname__", getattr(fn, "__name__", repr(fn)))
     traced.__signature__ = signature
+    from .rules.trace_rules import register_trace_rules  # here: `import tangent` loads no rules
+
     register_trace_rules(traced, [p.name for p in params], trace_vjp, trace_jvp, trace_vjp_jvp)
     return traced
