@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from . import rules
 from .activity import Analysis
-from .errors import NoDerivativeError, TangentSyntaxError
+from .errors import NoDerivativeError, NotDifferentiableError, TangentSyntaxError
 from .frontend import ParsedFunction
 from .mutations import check_mutations
 from .naming import Namer
@@ -100,6 +100,8 @@ class Differentiator:
             bound = template.bind(args, keywords, self.session.bind_global)
         except TypeError as e:
             raise self.error(TangentSyntaxError, stmt, f"cannot match the call to the rule {template}: {e}") from None
+        except NotDifferentiableError as e:  # a constant argument the rule refuses (rules/domain.py)
+            raise self.error(NotDifferentiableError, stmt, str(e)) from None
         result_param = next(iter(template.signature.parameters))
         bound[result_param] = result
         return BoundRule(template, bound, result_param)

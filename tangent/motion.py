@@ -23,7 +23,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .errors import TangentError
+from .errors import TangentError, locate_runtime_error
 from .ownership import input_ids, owned_gradients
 from .runtime.adjoints import check_scalar_output
 from .transform import Session
@@ -102,7 +102,11 @@ class SplitDerivative:
     def forward(self, *args, **kwargs) -> tuple:
         """Run ``func`` once: ``(result, saved)``, ``saved`` for ``backward``."""
         args = self._arguments(args, kwargs)
-        result, tape = self._fwd(*args)
+        try:
+            result, tape = self._fwd(*args)
+        except Exception as error:
+            locate_runtime_error(error)  # names the user's line the forward sweep was at
+            raise
         if self.check_scalar:
             check_scalar_output(result)
         likes = [args[i] for i in self.wrt]
@@ -113,7 +117,11 @@ class SplitDerivative:
         one gradient per index in ``wrt`` (a tuple for several)."""
         if not isinstance(saved, _Saved):
             raise TangentError("backward takes the saved state returned by forward")
-        grads = self._bwd(_fresh(saved.tape), seed)
+        try:
+            grads = self._bwd(_fresh(saved.tape), seed)
+        except Exception as error:
+            locate_runtime_error(error)
+            raise
         return owned_gradients(grads, saved.likes, saved.held | input_ids([seed]))
 
     def __call__(self, *args, init_grad=None, **kwargs):

@@ -29,6 +29,7 @@ from .desugar import desugar
 from .errors import TangentSyntaxError
 from .frontend import ParsedFunction, local_names
 from .naming import Namer
+from .rules.frozen_distributions import unfreeze_distributions
 from .runtime.arguments import check_default_function
 
 
@@ -43,7 +44,7 @@ def normalize(parsed: ParsedFunction, namer: Namer) -> ast.FunctionDef:
     fence.check(parsed)
     tree = copy_tree(parsed.tree)
     tree.body = _default_function_checks(parsed, namer, tree) + tree.body
-    tree = lower_control_flow(tree, parsed, namer)
+    tree = unfreeze_distributions(lower_control_flow(tree, parsed, namer), parsed, namer)
     parsed.local_names = parsed.local_names | local_names(tree)
     body = anf(desugar(tree.body, parsed, namer), parsed, namer)
     if not body or not isinstance(body[-1], ast.Return):

@@ -19,6 +19,7 @@ from typing import Callable
 import numpy as np
 
 from . import runtime
+from .errors import locate_runtime_error
 
 
 def input_ids(values, found: set | None = None, depth: int = 0) -> set[int]:
@@ -187,7 +188,11 @@ def returning_owned(derivative: Callable, generic: Callable, mode: str, wrt: tup
         return input_ids(args, set(kept[0]))
 
     def owned(*args, **kwargs):
-        out = derivative(*args, **kwargs)
+        try:
+            out = derivative(*args, **kwargs)
+        except Exception as error:
+            locate_runtime_error(error)  # names the user's line the derivative was at
+            raise
         if kwargs:
             args = signature.bind(*args, **kwargs).args
         held = ids_held(args)

@@ -13,17 +13,19 @@ readable). A program is generated once per sequence of operations: the
 cache is keyed by the program's text (shapes are handled as for any
 function, by the derivative's specialisation).
 
-Contract and limits: Python control flow that depends on a traced value
-(``if np.sum(x) > 0``) is followed as it goes at that call, so the program
-is traced again at each call (and is generated again whenever it differs);
-arguments other than float arrays and numbers (ints, lists, objects) are
-constants of the program with a zero derivative; ``fn`` must not write into
-traced values, convert them to Python numbers (``float(x)``, ``math.sin``)
-or hand them to code outside NumPy that reads their memory: each raises a
-``TracingError`` saying so. ``fn`` runs once more (on tracers) at each
-derivative call. Second order: forward over reverse (``hvp``, ``hessian``)
-goes through the program's generated gradient; reverse over reverse is not
-provided.
+Contract and limits: control flow on a traced value (``if np.sum(x) > 0``)
+is followed as it goes at that call (traced again at each call, generated
+again when it differs). Only float (and complex) arrays and float numbers
+are traced: ints, bools, complex numbers, lists, objects and keyword
+arguments are constants of the program (zero derivative). ``fn`` must not
+write into traced values, convert them to Python numbers (``float(x)``,
+``math.sin``) or hand them to code outside NumPy that reads their memory:
+each raises a ``TracingError``. ``fn`` runs once per call in a derivative:
+the call in the derivative's forward part runs it on tracers, which give
+the result and the program its rules use (called from other code, ``fn``
+runs as it is). Forward over reverse (``hvp``, ``hessian``) goes through the
+program's generated gradient; reverse over reverse is refused (the traced
+function's gradient has no reverse rule).
 """
 
 from __future__ import annotations
@@ -34,12 +36,12 @@ import itertools
 import linecache
 import numbers
 import operator
+import sys
 import threading
 from typing import Callable
 
 import numpy as np
 
-from . import rules
 from .errors import TangentError
 
 __all__ = ["TracingError", "trace"]
@@ -315,9 +317,10 @@ _programs_lock = threading.Lock()
 _counter = itertools.count()
 
 
-def _record(fn: Callable, label: str, args: tuple) -> tuple[_Program, list, list[int]]:
+def _record(fn: Callable, label: str, args: tuple) -> tuple[_Program, list, list[int], object]:
     """Trace ``fn(*args)``: (the program, its arguments: the traced ones
-    first, then the constants; the indices of the traced arguments)."""
+    first, then the constants; the indices of the traced arguments; the
+    result, computed by the same calls on the concrete values)."""
     recorder = _Recorder(label)
     traced = [i for i, a in enumerate(args) if _traced_argument(a)]
     call_args = list(args)
@@ -340,7 +343,37 @@ def _record(fn: Callable, label: str, args: tuple) -> tuple[_Program, list, list
             exec(compile(source, filename, "exec"), namespace)
             program = _Program(namespace[name], len(traced))
             _programs[key] = program
-    return program, [args[i] for i in traced] + recorder.constants, traced
+    return program, [args[i] for i in traced] + recorder.constants, traced, _value(out)
+
+
+# Programs the primal of a derivative recorded (a call from generated code),
+# read by every rule of that call; keyed by the arguments' identities (the
+# entry holds them, so none is reused while kept); the last few per thread.
+_recent = threading.local()
+_RECENT_MAX = 16
+
+
+def _recorded_call(traced_fn, args: tuple):
+    """``traced_fn(*args)`` from a derivative's primal: the result, the
+    program kept for the rules."""
+    program, values, traced, result = _record(traced_fn.__wrapped__, traced_fn.trace_label, args)
+    kept = getattr(_recent, "programs", None)
+    if kept is None:
+        kept = _recent.programs = {}
+    kept[(id(traced_fn), tuple(map(id, args)))] = (args, program, values, traced)
+    while len(kept) > _RECENT_MAX:
+        kept.pop(next(iter(kept)))
+    return result
+
+
+def _program_for(traced_fn, args: tuple) -> tuple[_Program, list, list[int]]:
+    """The program of ``traced_fn`` at ``args``: the one its call in the
+    primal recorded, else recorded now."""
+    kept = getattr(_recent, "programs", None) or {}
+    entry = kept.get((id(traced_fn), tuple(map(id, args))))
+    if entry is not None and len(entry[0]) == len(args) and all(a is b for a, b in zip(entry[0], args)):
+        return entry[1], entry[2], entry[3]
+    return _record(traced_fn.__wrapped__, traced_fn.trace_label, args)[:3]
 
 
 def trace_vjp(traced_fn, seed, *args):
@@ -350,7 +383,7 @@ def trace_vjp(traced_fn, seed, *args):
 
         trace_vjp(tangent.trace(f), 1.0, x)   # (gradient of f at x,)
     """
-    program, values, traced = _record(traced_fn.__wrapped__, traced_fn.trace_label, args)
+    program, values, traced = _program_for(traced_fn, args)
     grads: list = [None] * len(args)
     if not traced:
         return tuple(grads)
@@ -368,9 +401,9 @@ def trace_jvp(traced_fn, args: tuple, tangents: tuple):
 
         trace_jvp(tangent.trace(f), (x,), (v,))   # J(x) @ v
     """
-    program, values, traced = _record(traced_fn.__wrapped__, traced_fn.trace_label, args)
-    result = program.func(*values)
+    program, values, traced = _program_for(traced_fn, args)
     if not traced:
+        result = program.func(*values)
         return np.zeros_like(result) if isinstance(result, np.ndarray) else 0.0
     return program.derivative("jvp")(*values, *[_tangent_for(tangents[i], args[i]) for i in traced])
 
@@ -384,7 +417,7 @@ def trace_vjp_jvp(traced_fn, seed_and_args: tuple, tangents: tuple):
         trace_vjp_jvp(tangent.trace(f), (1.0, x), (None, v))   # (H @ v,)
     """
     seed, args = seed_and_args[0], seed_and_args[1:]
-    program, values, traced = _record(traced_fn.__wrapped__, traced_fn.trace_label, args)
+    program, values, traced = _program_for(traced_fn, args)
     out: list = [None] * len(args)
     if not traced:
         return tuple(out)
@@ -438,51 +471,14 @@ def trace(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def traced(*args, **kwargs):
+        if not kwargs and sys._getframe(1).f_code.co_filename.startswith("<tangent ") \
+                and any(_traced_argument(a) for a in args):
+            return _recorded_call(traced, args)  # the primal of a derivative: fn runs once, recording
         return fn(*args, **kwargs)
 
     traced.trace_label = getattr(fn, "__qualname__", getattr(fn, "__name__", repr(fn)))
     traced.__signature__ = signature
-    _register_rules(traced, [p.name for p in params])
+    from .rules.trace_rules import register_trace_rules  # here: `import tangent` loads no rules
+
+    register_trace_rules(traced, [p.name for p in params], trace_vjp, trace_jvp, trace_vjp_jvp)
     return traced
-
-
-def _register_rules(traced: Callable, names: list[str]) -> None:
-    """Reverse and forward rules of ``traced`` calling trace_vjp / trace_jvp."""
-    taken = set(names)
-
-    def fresh(base):
-        while base in taken:
-            base += "_"
-        taken.add(base)
-        return base
-
-    z, grads, me, seed = fresh("result"), fresh("grads"), fresh("traced"), fresh("seed")
-    vjp_name, jvp_name, vjp_jvp_name = fresh("trace_vjp"), fresh("trace_jvp"), fresh("trace_vjp_jvp")
-    args = "".join(n + ", " for n in names)
-    # the gradient, a function of fixed arity with a forward rule of its own (for hvp)
-    label = traced.trace_label
-    gradient_name = "gradient_of_" + "".join(c if c.isalnum() else "_" for c in traced.__name__)
-    namespace = {vjp_name: trace_vjp, jvp_name: trace_jvp, vjp_jvp_name: trace_vjp_jvp, me: traced, "np": np}
-    exec(f"def {gradient_name}({seed}, {args}):\n    return {vjp_name}({me}, {seed}, {args})\n", namespace)
-    gradient = namespace[gradient_name]
-    gradient.__qualname__ = f"gradient of tangent.trace({label})"
-    parameter = functools.partial(inspect.Parameter, kind=inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    own = list(traced.__signature__.parameters.values())
-    templates = [
-        (traced, "adjoint", [f"def adjoint_of_trace({z}, {args}):", f"    {grads} = {gradient_name}(d[{z}], {args})",
-                             *[f"    d[{n}] = {grads}[{i}]" for i, n in enumerate(names)]], [parameter(z), *own]),
-        (traced, "tangent", [f"def tangent_of_trace({z}, {args}):",
-                             f"    d[{z}] = {jvp_name}({me}, ({args}), ({''.join(f'd[{n}], ' for n in names)}))"],
-         [parameter(z), *own]),
-        (gradient, "tangent", [f"def tangent_of_trace_gradient({z}, {seed}, {args}):",
-                               f"    d[{z}] = {vjp_jvp_name}({me}, ({seed}, {args}), "
-                               f"({''.join(f'd[{n}], ' for n in [seed, *names])}))"],
-         [parameter(z), parameter(seed), *[parameter(n) for n in names]]),
-    ]
-    import ast
-
-    for primitive, kind, lines, params in templates:
-        tree = ast.parse("\n".join(lines)).body[0]
-        template = rules.Template(primitive, kind, tree=tree, signature=inspect.Signature(params),
-                                  namespace=namespace, label=f"tangent.trace({label})")
-        (rules.register_adjoint if kind == "adjoint" else rules.register_tangent)(template, [primitive])

@@ -69,7 +69,27 @@ def extrema(x, y, W, b):
         + x.max(axis=0).sum()
 
 
-CASES = [extrema, elementwise, activations, operators, reductions, shapes, products, indexing, selections, softmaxes]
+def more_functions(x, y, W, b):
+    """arctan, hypot, prod, stack, concatenate, outer (found missing by tools/fuzz.py --backend jax)."""
+    s = jnp.stack([x[0], y[1] * x[2]], axis=1)
+    c = jnp.concatenate([x, y * 2.0], axis=0)
+    return (jnp.arctan(x) * jnp.hypot(x, y)).sum() + jnp.prod(y) + jnp.prod(x * 0.5 + 1.0, axis=1).sum() \
+        + (s ** 3).sum() + jnp.stack((b, b * b)).sum() * jnp.sum(c * c) + (jnp.outer(x[0], b) ** 2).sum() \
+        + jnp.arctan2(x, y).sum() + x.prod(axis=0, keepdims=True).sum()
+
+
+def ufuncs_and_more(x, y, W, b):
+    """jnp.add/subtract/multiply are ufunc objects in jax (their refusal named ufunc.__call__)."""
+    u = jnp.add(x, y) * jnp.multiply(x, 2.0) - jnp.subtract(y, x) / jnp.divide(y, 3.0)
+    v = jnp.logaddexp(x, y) + jnp.logaddexp2(x, 0.5 * y) + jnp.exp2(x) + jnp.log2(y) * jnp.log10(y)
+    w = jnp.cbrt(y) + jnp.arcsin(0.3 * jnp.tanh(x)) + jnp.arccos(0.2 * jnp.tanh(x)) + jnp.arcsinh(x) \
+        + jnp.arccosh(y + 1.0) + jnp.arctanh(0.5 * jnp.tanh(x)) + jnp.floor(x) * x
+    return (u * v).sum() + (w ** 2).sum() + (jnp.cumsum(x, axis=1) ** 2).sum() + (jnp.cumsum(y) * jnp.ravel(x)).sum() \
+        + (jnp.flip(x, 0) * y).sum() + x.cumsum(axis=0).sum() * jnp.flip(b).sum()
+
+
+CASES = [extrema, elementwise, activations, operators, reductions, shapes, products, indexing, selections, softmaxes,
+         more_functions, ufuncs_and_more]
 
 
 def arguments():
@@ -225,3 +245,26 @@ def test_a_float32_argument_gets_a_float32_gradient():
 
 def lambda_free_sum(x):
     return jnp.sum(x * x)
+
+
+def prod_with_zeros(x):
+    return jnp.sum(jnp.prod(x, axis=1) * jnp.arange(1.0, 4.0))
+
+
+def test_prod_with_zeros():
+    """A slice with one zero, one with two, one with none: grad and jvp as jax's."""
+    x = jnp.array([[0.0, 2.0, 3.0], [0.0, 0.0, 1.5], [1.0, -2.0, 0.5]])
+    close(tangent.grad(prod_with_zeros)(x), jax.grad(prod_with_zeros)(x))
+    v = r(3, 3, seed=5)
+    close(tangent.jvp(prod_with_zeros)(x, v), jax.jvp(prod_with_zeros, (x,), (v,))[1])
+
+
+def hypot_at_origin(x, y):
+    return jnp.sum(jnp.hypot(x, y))
+
+
+def test_hypot_at_the_origin_has_derivative_zero():
+    x, y = jnp.array([0.0, 3.0]), jnp.array([0.0, 4.0])
+    gx, gy = tangent.grad(hypot_at_origin, wrt=(0, 1))(x, y)
+    close(gx, jnp.array([0.0, 0.6]))
+    close(gy, jnp.array([0.0, 0.8]))

@@ -258,3 +258,99 @@ def test_a_bound_method_with_rules_is_a_primitive():
     code = tangent.source(tangent.grad(uses_cube))
     assert "6.0 * x * x" in code
     check(uses_cube, x)
+
+
+# ------------------------------------------------- frozen distributions
+# st.norm(loc, scale).logpdf(x) reads as st.norm.logpdf(x, loc, scale)
+# (tangent/rules/frozen_distributions.py): inline, held in a local, held in
+# a global; parameters as positions or keywords.
+
+N_GLOBAL = st.norm(0.5, 2.0)
+T_GLOBAL = st.t(4.0, scale=1.5)
+MVN_GLOBAL = st.multivariate_normal(np.zeros(3), np.eye(3) + 0.5)
+DIR_GLOBAL = st.dirichlet([1.5, 2.0, 3.0])
+
+
+def frozen_norm(x, loc, scale):
+    dist = st.norm(loc, scale=scale)
+    return (np.sum(dist.logpdf(x)) + np.sum(st.norm(loc, scale).cdf(x) ** 2) + np.sum(dist.logsf(x))
+            + np.sum(dist.pdf(x=x)) + np.sum(N_GLOBAL.logcdf(x)))
+
+
+def frozen_t(x, df, loc):
+    dist = st.t(df, loc)
+    return np.sum(dist.logpdf(x)) + np.sum(st.t(df, loc=loc, scale=1.3).pdf(x)) + np.sum(T_GLOBAL.logpdf(x))
+
+
+def frozen_gamma_beta(x, a, b):
+    g = st.gamma(a, scale=b)
+    u = 1.0 / (1.0 + np.exp(-x))
+    return np.sum(g.logpdf(np.exp(x))) + np.sum(st.beta(a, b).logpdf(u)) + np.sum(st.gamma(2.5).logsf(np.exp(x)))
+
+
+def frozen_discrete(mu, p):
+    pois = st.poisson(mu)
+    return np.sum(pois.logpmf(K)) + np.sum(st.poisson(mu=mu).cdf(K)) + np.sum(st.bernoulli(p).logpmf(B))
+
+
+def frozen_mvn(x, mean, b):
+    cov = b @ b.T + np.eye(3)
+    dist = st.multivariate_normal(mean, cov)
+    return np.sum(dist.logpdf(x)) + np.sum(st.multivariate_normal(mean=mean, cov=cov).pdf(x)) + np.sum(MVN_GLOBAL.logpdf(x))
+
+
+def frozen_dirichlet(y, alpha):
+    x = np.exp(y) / np.sum(np.exp(y))
+    return st.dirichlet(alpha).logpdf(x) + DIR_GLOBAL.logpdf(x)
+
+
+def frozen_params_reassigned(x, scale):
+    """The frozen distribution keeps the parameters it was made with."""
+    dist = st.norm(0.0, scale)
+    scale = scale * 3.0
+    return np.sum(dist.logpdf(x)) * scale
+
+
+@pytest.mark.parametrize("f, args", [
+    (frozen_norm, (R(4), 0.3, 1.4)), (frozen_norm, (R(4), R(4), P(4))), (frozen_t, (R(4), 3.5, 0.2)),
+    (frozen_gamma_beta, (R(4), 2.5, 1.3)), (frozen_discrete, (2.5, 0.3)),
+    (frozen_mvn, (R(4, 3), R(3), R(3, 3))), (frozen_dirichlet, (R(3), P(3) * 2)),
+    (frozen_params_reassigned, (R(3), 1.7)),
+], ids=lambda x: getattr(x, "__name__", ""))
+def test_frozen_distributions(f, args):
+    check(f, *args)
+
+
+def test_frozen_distribution_source_reads_the_function():
+    code = tangent.source(tangent.grad(frozen_params_reassigned, wrt=1))
+    assert "dist_scale = scale" in code and "st.norm.logpdf(x, loc=0.0, scale=dist_scale)" in code
+
+
+def frozen_other_method(x, s):
+    return st.norm(0.0, s).mean() * x
+
+
+def frozen_passed_on(x, s):
+    dist = st.norm(0.0, s)
+    return np.sum(helper_logpdf(dist, x))
+
+
+def helper_logpdf(dist, x):
+    return dist.logpdf(x)
+
+
+def frozen_twice(x, s):
+    dist = st.norm(0.0, s)
+    dist = st.norm(1.0, s)
+    return np.sum(dist.logpdf(x))
+
+
+@pytest.mark.parametrize("f, message", [
+    (frozen_other_method, r"method \.mean\(\) of a frozen scipy.stats distribution"),
+    (frozen_passed_on, "'dist' holds a frozen distribution"),
+    (frozen_twice, "assigned more than once"),
+], ids=lambda x: getattr(x, "__name__", ""))
+def test_frozen_distribution_refusals(f, message):
+    with pytest.raises(tangent.TangentSyntaxError, match=message) as info:
+        tangent.grad(f)(R(3), 1.5)
+    assert "test_rules_stats.py:" in str(info.value) and "scipy.stats.norm.logpdf(x, loc, scale)" in str(info.value)

@@ -107,3 +107,58 @@ def test_second_order_forward_over_reverse_through_a_traced_function():
     H = tangent.hessian(uses_vector)(X.copy())
     np.testing.assert_allclose(H, np.stack([_fd_hvp(uses_vector, X, e) for e in np.eye(3)], axis=1),
                                rtol=1e-4, atol=1e-5)
+
+
+RUNS = []
+
+
+def counted(x, w):
+    RUNS.append(1)
+    return np.sum(np.tanh(x @ w) ** 2) * np.sum(x)
+
+
+traced_counted = tangent.trace(counted)
+
+
+def uses_counted(x, w):
+    return traced_counted(x, w) + np.sum(x * x)
+
+
+def uses_counted_twice(x, w):
+    return traced_counted(x, w) * traced_counted(np.sin(x), w)
+
+
+@pytest.mark.parametrize("f, calls", [(uses_counted, 1), (uses_counted_twice, 2)], ids=["once", "twice"])
+@pytest.mark.parametrize("how", ["grad", "jvp", "hvp"])
+def test_fn_runs_once_per_call_in_a_derivative(f, calls, how):
+    """The derivative's forward part runs fn on tracers, which give the
+    result and the program the rules use: no second run."""
+    v = np.array([1.0, -0.5, 2.0])
+    derivative = {"grad": lambda: tangent.grad(f), "jvp": lambda: tangent.jvp(f), "hvp": lambda: tangent.hvp(f)}[how]()
+    args = (X.copy(), W.copy()) + ((v,) if how != "grad" else ())
+    derivative(*args)  # the first call also generates the recorded program's derivatives
+    RUNS.clear()
+    got = derivative(*args)
+    assert len(RUNS) == calls
+    if how == "grad":
+        assert_tree_close(got, numeric_grad(f, [X, W], 0))
+    elif how == "jvp":
+        np.testing.assert_allclose(got, numeric_grad(f, [X, W], 0) @ v, rtol=1e-6)
+    else:
+        np.testing.assert_allclose(got, _fd_hvp(f, X, v, W), rtol=1e-4, atol=1e-5)
+
+
+def test_called_outside_a_derivative_fn_runs_as_it_is():
+    RUNS.clear()
+    assert traced_counted(X, W) == counted(X, W)
+    assert len(RUNS) == 2
+
+
+def test_reverse_over_reverse_is_refused_clearly():
+    d = tangent.grad(uses_counted)
+
+    def gradient_norm(x, w):
+        return np.sum(d(x, w) ** 2)
+
+    with pytest.raises(tangent.TangentError, match="gradient of tangent.trace"):
+        tangent.grad(gradient_norm)(X.copy(), W.copy())

@@ -169,6 +169,8 @@ class Template:
                 result[param.name] = ast.Tuple(elts=[], ctx=ast.Load())
             elif param.kind is inspect.Parameter.VAR_KEYWORD:
                 result[param.name] = ast.Dict(keys=[], values=[])
+        for refuse in getattr(self.fn, "constant_refusals", ()):  # constants the rule refuses (domain.py)
+            refuse(result)
         return result
 
     def __repr__(self):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import jax.scipy.special
+import numpy as np
 
 from . import adjoint, d, elementwise, linear, nondifferentiable, register_array_type, tangent_rule
 from .array_rules import ELEMENTWISE
@@ -36,6 +37,101 @@ for _name, _declaration in ELEMENTWISE.items():
 @elementwise(jnp.power)
 def power(z, x1, x2):
     return x2 * x1 ** (x2 - 1), z * jnp.log(jnp.where(x1 > 0, x1, 1))
+
+
+@elementwise(jnp.arctan)
+def arctan(z, x):
+    return 1 / (1.0 + x * x)
+
+
+@elementwise(jnp.arctan2)
+def arctan2(z, x1, x2):
+    return x2 / (x1 * x1 + x2 * x2), -x1 / (x1 * x1 + x2 * x2)
+
+
+# At the origin hypot is not differentiable: as for NumPy's rule, its
+# derivative there is taken as 0.
+@elementwise(jnp.hypot)
+def hypot(z, x1, x2):
+    return (jnp.where(z == 0, 0.0, x1 / jnp.where(z == 0, 1.0, z)),
+            jnp.where(z == 0, 0.0, x2 / jnp.where(z == 0, 1.0, z)))
+
+
+# jnp.add, subtract, multiply (and logaddexp) are ``ufunc`` objects in jax:
+# with rules of their own they are primitives, not read as ``ufunc.__call__``
+@elementwise(jnp.add)
+def add(z, x1, x2):
+    return 1.0, 1.0
+
+
+@elementwise(jnp.subtract)
+def subtract(z, x1, x2):
+    return 1.0, -1.0
+
+
+@elementwise(jnp.multiply)
+def multiply(z, x1, x2):
+    return x2, x1
+
+
+@elementwise(jnp.divide, jnp.true_divide)
+def divide(z, x1, x2):
+    return 1.0 / x2, -z / x2
+
+
+@elementwise(jnp.logaddexp)
+def logaddexp(z, x1, x2):
+    return jnp.exp(x1 - z), jnp.exp(x2 - z)
+
+
+@elementwise(jnp.logaddexp2)
+def logaddexp2(z, x1, x2):
+    return jnp.exp2(x1 - z), jnp.exp2(x2 - z)
+
+
+@elementwise(jnp.exp2)
+def exp2(z, x):
+    return z * 0.6931471805599453
+
+
+@elementwise(jnp.log2)
+def log2(z, x):
+    return 1.4426950408889634 / x
+
+
+@elementwise(jnp.log10)
+def log10(z, x):
+    return 0.4342944819032518 / x
+
+
+@elementwise(jnp.cbrt)
+def cbrt(z, x):
+    return 1.0 / (3.0 * z * z)
+
+
+@elementwise(jnp.arcsin)
+def arcsin(z, x):
+    return 1.0 / jnp.sqrt(1.0 - x * x)
+
+
+@elementwise(jnp.arccos)
+def arccos(z, x):
+    return -1.0 / jnp.sqrt(1.0 - x * x)
+
+
+@elementwise(jnp.arcsinh)
+def arcsinh(z, x):
+    return 1.0 / jnp.sqrt(x * x + 1.0)
+
+
+@elementwise(jnp.arccosh)
+def arccosh(z, x):
+    return 1.0 / jnp.sqrt(x * x - 1.0)
+
+
+@elementwise(jnp.arctanh)
+def arctanh(z, x):
+    return 1.0 / (1.0 - x * x)
 
 
 @elementwise(jnp.where)
@@ -73,6 +169,29 @@ def sum_(z, a, axis=None, dtype=None, out=None, keepdims=False):
 @linear(jnp.mean, jax.Array.mean, transpose=grad_mean)
 def mean(z, a, axis=None, dtype=None, out=None, keepdims=False):
     return jnp.mean(a, axis=axis, keepdims=keepdims)
+
+
+# The product of the other elements of each slice, exact with zeros: z / a
+# where a slice has none; where it has one, the product of the rest at that
+# element and 0 elsewhere; 0 where it has more. Written out in the templates
+# (jnp.where, jnp.prod and grad_sum have rules), so it differentiates again;
+# at a zero element its second derivative is taken as 0.
+@adjoint(jnp.prod, jax.Array.prod)
+def prod(z, a, axis=None, dtype=None, out=None, keepdims=False):
+    nonzero = jnp.where(a == 0, 1.0, a)
+    rest = grad_sum(jnp.prod(nonzero, axis=axis, keepdims=keepdims), a, axis, keepdims)
+    zeros = grad_sum(jnp.sum(a == 0, axis=axis, keepdims=keepdims), a, axis, keepdims)
+    others = jnp.where(zeros == 0, rest / nonzero, jnp.where((zeros == 1) & (a == 0), rest, 0.0))
+    d[a] = grad_sum(d[z], a, axis, keepdims) * others
+
+
+@tangent_rule(jnp.prod, jax.Array.prod)
+def t_prod(z, a, axis=None, dtype=None, out=None, keepdims=False):
+    nonzero = jnp.where(a == 0, 1.0, a)
+    rest = grad_sum(jnp.prod(nonzero, axis=axis, keepdims=keepdims), a, axis, keepdims)
+    zeros = grad_sum(jnp.sum(a == 0, axis=axis, keepdims=keepdims), a, axis, keepdims)
+    others = jnp.where(zeros == 0, rest / nonzero, jnp.where((zeros == 1) & (a == 0), rest, 0.0))
+    d[z] = jnp.sum(others * d[a], axis=axis, keepdims=keepdims)
 
 
 def extremum_share(a, z, axis=None, keepdims=False):
@@ -162,6 +281,60 @@ def swapaxes(z, a, axis1, axis2):
     return jnp.swapaxes(a, axis1, axis2), jnp.swapaxes(d[z], axis1, axis2)
 
 
+def grad_stack(g, arrays, axis=0):
+    """Adjoint of ``jnp.stack(arrays, axis)``: one slice of ``g`` per input."""
+    from ..runtime import as_container_grad
+
+    return as_container_grad([jnp.reshape(piece, jnp.shape(a)) for piece, a in zip(jnp.moveaxis(g, axis, 0), arrays)],
+                             arrays)
+
+
+def grad_concatenate(g, arrays, axis=0):
+    """Adjoint of ``jnp.concatenate(arrays, axis)``: ``g`` cut into one piece per input."""
+    from ..runtime import as_container_grad
+
+    ends = [int(e) for e in np.cumsum([jnp.shape(a)[axis] for a in arrays])]
+    return as_container_grad(jnp.split(g, ends[:-1], axis=axis), arrays)
+
+
+@linear(jnp.stack, transpose=grad_stack, transpose_rules=False)
+def stack(z, arrays, axis=0):
+    return jnp.stack(arrays, axis=axis)
+
+
+@linear(jnp.concatenate)
+def concatenate(z, arrays, axis=0):
+    return jnp.concatenate(arrays, axis=axis), grad_concatenate(d[z], arrays, axis)
+
+
+@linear(grad_stack)
+def l_grad_stack(z, g, arrays, axis=0):
+    return grad_stack(g, arrays, axis), jnp.stack(list(d[z]), axis=axis)
+
+
+@linear(grad_concatenate)
+def l_grad_concatenate(z, g, arrays, axis=0):
+    return grad_concatenate(g, arrays, axis), jnp.concatenate(list(d[z]), axis=axis)
+
+
+def grad_cumsum(g, a, axis=None):
+    """Adjoint of ``jnp.cumsum(a, axis)``: a reversed cumulative sum of ``g``
+    (axis=None: of the flattened array)."""
+    if axis is None:
+        return jnp.reshape(jnp.flip(jnp.cumsum(jnp.flip(jnp.ravel(g)))), jnp.shape(a))
+    return jnp.flip(jnp.cumsum(jnp.flip(g, axis), axis), axis)
+
+
+@linear(jnp.cumsum, jax.Array.cumsum, transpose=grad_cumsum)
+def cumsum(z, a, axis=None):
+    return jnp.cumsum(a, axis=axis)
+
+
+@linear(jnp.flip)
+def flip(z, m, axis=None):
+    return jnp.flip(m, axis), jnp.flip(d[z], axis)
+
+
 # ---------------------------------------------------------------- products
 
 
@@ -182,6 +355,21 @@ def matmul_rhs(g, a, b):
 @bilinear(jnp.matmul, jnp.dot, lhs=matmul_lhs, rhs=matmul_rhs)
 def matmul(z, a, b):
     return jnp.matmul(a, b)
+
+
+def outer_lhs(g, a, b):
+    """Adjoint of ``a`` in ``jnp.outer(a, b)`` (inputs are flattened)."""
+    return jnp.reshape(jnp.matmul(g, jnp.ravel(b)), jnp.shape(a))
+
+
+def outer_rhs(g, a, b):
+    """Adjoint of ``b`` in ``jnp.outer(a, b)``."""
+    return jnp.reshape(jnp.matmul(jnp.ravel(a), g), jnp.shape(b))
+
+
+@bilinear(jnp.outer, lhs=outer_lhs, rhs=outer_rhs)
+def outer(z, a, b):
+    return jnp.outer(a, b)
 
 
 # ------------------------------------------------------------------ jax.nn
@@ -207,6 +395,8 @@ def t_log_softmax(z, x, axis=-1):
     d[z] = d[x] - jnp.sum(jnp.exp(z) * d[x], axis=axis, keepdims=True)
 
 
+nondifferentiable(jnp.floor, jnp.ceil, jnp.round, jnp.floor_divide, jnp.logical_and, jnp.logical_or, jnp.logical_xor,
+                  jnp.bitwise_and, jnp.bitwise_or, jnp.bitwise_xor)
 nondifferentiable(jnp.shape, jnp.ndim, jnp.size, jnp.sign, jnp.zeros, jnp.ones, jnp.zeros_like, jnp.ones_like,
                   jnp.arange, jnp.eye, jnp.argmax, jnp.argmin, jax.Array.shape, jax.Array.ndim, jax.Array.size,
                   jax.Array.dtype, extremum_share, clip_inside, inverse_axes)

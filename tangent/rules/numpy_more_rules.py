@@ -10,7 +10,9 @@ arrays (``grad_take``, ``grad_pad``), which get rules from ``linear``.
 Options whose derivative is not defined here (``np.pad`` modes other than
 constant, edge, reflect, symmetric and wrap; ``np.average(returned=True)``;
 ``where=`` of the nan-reductions; ``np.median`` over several axes) raise
-``NotDifferentiableError`` when the derivative runs.
+``NotDifferentiableError``: when the function is transformed where the option
+is a constant in its code (``refuses_constants``), else when the derivative
+runs; both name the user's line.
 
 Complex values follow JAX's and autograd's convention (docs/complex.md): the
 gradient of a real-valued f with respect to z = x + iy is
@@ -25,7 +27,7 @@ import numpy as np
 
 from ..runtime import unbroadcast
 from . import adjoint, bilinear, d, elementwise, linear, nondifferentiable, tangent_rule
-from .domain import refuse_if
+from .domain import refuse_if, refuses_constants
 from .numpy_rules import _axes, _expand, grad_sort, grad_sum, piece_grads, tangent_sort
 
 # =================================================================== helpers
@@ -62,9 +64,17 @@ def tangent_cumprod(da, a, axis=None):
 _PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
 
 
+def pad_mode_refusal(mode):
+    """Why ``np.pad(mode=mode)`` is not differentiated (None: it is)."""
+    if mode not in _PAD_MODES:
+        return f"np.pad(mode={mode!r}) is not differentiated; modes with derivatives: {', '.join(_PAD_MODES)}"
+    return None
+
+
 def check_pad_mode(mode):
-    refuse_if(mode not in _PAD_MODES,
-              f"np.pad(mode={mode!r}) is not differentiated; modes with derivatives: {', '.join(_PAD_MODES)}")
+    """``mode``, refused unless np.pad's derivative in it is defined here."""
+    refuse_if(pad_mode_refusal(mode) is not None, pad_mode_refusal(mode))
+    return mode
 
 
 def grad_pad(g, array, pad_width, mode="constant"):
@@ -263,9 +273,14 @@ def _median_weights(n):
     return 0.5 * (positions == (n - 1) // 2) + 0.5 * (positions == n // 2)
 
 
+def median_axis_refusal(axis):
+    if isinstance(axis, (tuple, list)):
+        return "np.median over several axes is not differentiated; reshape the axes into one first"
+    return None
+
+
 def check_median_axis(axis):
-    refuse_if(isinstance(axis, (tuple, list)), "np.median over several axes is not differentiated; "
-              "reshape the axes into one first")
+    refuse_if(median_axis_refusal(axis) is not None, median_axis_refusal(axis))
 
 
 def grad_median(g, a, axis=None):
@@ -292,9 +307,14 @@ def tangent_median(da, a, axis=None, keepdims=False):
     return np.sum(tangent_sort(da, a, ax) * weights, axis=ax, keepdims=keepdims)
 
 
+def nan_where_refusal(where):
+    if where is not None:
+        return "where= of np.nansum/np.nanmean is not differentiated; write np.nansum(np.where(where, a, 0.0)) instead"
+    return None
+
+
 def check_nan_where(where):
-    refuse_if(where is not None, "where= of np.nansum/np.nanmean is not differentiated; "
-              "write np.nansum(np.where(where, a, 0.0)) instead")
+    refuse_if(where is not None, nan_where_refusal(where))
 
 
 def nan_count(a, axis=None, keepdims=False):
@@ -335,8 +355,14 @@ def average_weights(a, weights, axis):
     return weights
 
 
+def returned_refusal(returned):
+    if returned:
+        return "np.average(returned=True) is not differentiated; compute the sum of the weights apart"
+    return None
+
+
 def check_returned(returned):
-    refuse_if(bool(returned), "np.average(returned=True) is not differentiated; compute the sum of the weights apart")
+    refuse_if(bool(returned), returned_refusal(returned))
 
 
 def _weight_total(a, w, axes, keepdims):
@@ -393,17 +419,20 @@ def t_cumprod(z, a, axis=None, dtype=None, out=None):
 
 
 @adjoint(np.pad)
+@refuses_constants(mode=pad_mode_refusal)
 def pad(z, array, pad_width, mode="constant", constant_values=0):
     d[array] = grad_pad(d[z], array, pad_width, mode)
     d[constant_values] = grad_pad_constant(d[z], array, pad_width, mode, constant_values)
 
 
 @tangent_rule(np.pad)
+@refuses_constants(mode=pad_mode_refusal)
 def t_pad(z, array, pad_width, mode="constant", constant_values=0):
-    d[z] = np.pad(d[array], pad_width, mode=mode) + d[constant_values] * pad_mask(array, pad_width)
+    d[z] = np.pad(d[array], pad_width, mode=check_pad_mode(mode)) + d[constant_values] * pad_mask(array, pad_width)
 
 
 @linear(grad_pad)
+@refuses_constants(mode=pad_mode_refusal)
 def l_grad_pad(z, g, array, pad_width, mode="constant"):
     return grad_pad(g, array, pad_width, mode), np.pad(d[z], pad_width, mode=mode)
 
@@ -452,42 +481,50 @@ def sinc(z, x):
 
 
 @adjoint(np.median)
+@refuses_constants(axis=median_axis_refusal)
 def median(z, a, axis=None, out=None, overwrite_input=False, keepdims=False):
     d[a] = grad_median(d[z], a, axis)
 
 
 @tangent_rule(np.median)
+@refuses_constants(axis=median_axis_refusal)
 def t_median(z, a, axis=None, out=None, overwrite_input=False, keepdims=False):
     d[z] = tangent_median(d[a], a, axis, keepdims)
 
 
 @adjoint(np.nansum)
+@refuses_constants(where=nan_where_refusal)
 def nansum(z, a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
     d[a] = grad_nansum(d[z], a, axis, where)
 
 
 @tangent_rule(np.nansum)
+@refuses_constants(where=nan_where_refusal)
 def t_nansum(z, a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
     d[z] = tangent_nansum(d[a], a, axis, keepdims, where)
 
 
 @adjoint(np.nanmean)
+@refuses_constants(where=nan_where_refusal)
 def nanmean(z, a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     d[a] = grad_nanmean(d[z], a, axis, keepdims, where)
 
 
 @tangent_rule(np.nanmean)
+@refuses_constants(where=nan_where_refusal)
 def t_nanmean(z, a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     d[z] = tangent_nanmean(d[a], a, axis, keepdims, where)
 
 
 @adjoint(np.average)
+@refuses_constants(returned=returned_refusal)
 def average(z, a, axis=None, weights=None, returned=False, keepdims=False):
     d[a] = grad_average(d[z], a, axis, weights, returned)
     d[weights] = grad_average_weights(d[z], z, a, axis, weights, returned)
 
 
 @tangent_rule(np.average)
+@refuses_constants(returned=returned_refusal)
 def t_average(z, a, axis=None, weights=None, returned=False, keepdims=False):
     d[z] = (tangent_average(d[a], a, axis, weights, returned, keepdims)
             + tangent_average_weights(d[weights], z, a, axis, weights, returned, keepdims))

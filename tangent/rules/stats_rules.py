@@ -9,8 +9,8 @@ or positions as SciPy takes them), differentiable in the value and in every
 continuous parameter SciPy takes (loc, scale, df, a, b, mu, p, mean, cov,
 alpha). The partials are written from the densities' formulas (not from
 SciPy's code) with functions that have rules, so derivatives of every order
-exist. Not covered: the frozen distributions (``scipy.stats.norm(0, 1)
-.logpdf(x)``: write ``scipy.stats.norm.logpdf(x, 0, 1)``); the derivatives
+exist. The frozen distributions (``scipy.stats.norm(0, 1).logpdf(x)``) are
+read as these functions (frozen_distributions.py). Not covered: the derivatives
 of a cdf in a shape parameter (t's df, gamma's a, beta's a and b), which
 raise ``NotDifferentiableError``; integer parameters (poisson's and
 bernoulli's loc) carry none. ``multivariate_normal`` reads the lower triangle

@@ -388,11 +388,31 @@ def tangent_einsum(dop, i, equation, op0, op1=None, op2=None):
     return tf.einsum(equation, *[op for op in replaced(i, dop, op0, op1, op2) if op is not None])
 
 
+def tangent_tangent_einsum(dk, k, dop, i, equation, op0, op1=None, op2=None):
+    """Tangent of ``tangent_einsum(dop, i, ...)`` along operand ``k``'s
+    tangent ``dk``: the einsum with operand i replaced by ``dop`` and k by
+    ``dk`` (zero for k == i: it does not read operand i)."""
+    if k == i:
+        return tf.zeros_like(tf.einsum(equation, *[op for op in (op0, op1, op2) if op is not None]))
+    if i == 0:
+        return tangent_einsum(dk, k, equation, dop, op1, op2)
+    if i == 1:
+        return tangent_einsum(dk, k, equation, op0, dop, op2)
+    return tangent_einsum(dk, k, equation, op0, op1, dop)
+
+
 def tangent_grad_einsum(dop, j, g, i, equation, op0, op1=None, op2=None):
     """Tangent of ``grad_einsum(g, i, ...)`` along operand ``j``'s tangent (zero for j == i)."""
     if j == i:
         return tf.zeros_like(op0 if i == 0 else (op1 if i == 1 else op2))
-    return grad_einsum(g, i, equation, *replaced(j, dop, op0, op1, op2))
+    # (the operands passed as they stand: differentiated by its source, this
+    # reads them without writing into a list of them, which went wrong for an
+    # operand passed twice, tf.einsum("ij,ij->i", x, x): hvp off by 30%)
+    if j == 0:
+        return grad_einsum(g, i, equation, dop, op1, op2)
+    if j == 1:
+        return grad_einsum(g, i, equation, op0, dop, op2)
+    return grad_einsum(g, i, equation, op0, op1, dop)
 
 
 # tf.einsum(equation, *inputs): the rule names up to three operands
@@ -417,12 +437,16 @@ def t_grad_einsum(z, g, i, equation, op0, op1=None, op2=None):
             + tangent_grad_einsum(d[op2], 2, g, i, equation, op0, op1, op2))
 
 
+# (the einsum with operand i replaced is linear in each other operand k: its
+# tangent along k is the einsum with both replaced, not an adjoint; with
+# tangent_grad_einsum here, hvp through a derivative of tf.einsum code failed
+# on a shape mismatch, or for square operands gave a wrong number)
 @tangent_rule(tangent_einsum)
 def t_tangent_einsum(z, dop, i, equation, op0, op1=None, op2=None):
     d[z] = (tangent_einsum(d[dop], i, equation, op0, op1, op2)
-            + tangent_grad_einsum(d[op0], 0, dop, i, equation, op0, op1, op2)
-            + tangent_grad_einsum(d[op1], 1, dop, i, equation, op0, op1, op2)
-            + tangent_grad_einsum(d[op2], 2, dop, i, equation, op0, op1, op2))
+            + tangent_tangent_einsum(d[op0], 0, dop, i, equation, op0, op1, op2)
+            + tangent_tangent_einsum(d[op1], 1, dop, i, equation, op0, op1, op2)
+            + tangent_tangent_einsum(d[op2], 2, dop, i, equation, op0, op1, op2))
 
 
 # grad_einsum(g, i, ...) is the transpose of the einsum in operand i: its
