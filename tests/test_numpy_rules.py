@@ -1072,3 +1072,16 @@ def test_atleast_nd(fn, x):
         return np.sum(np.sin(fn(x)) * fn(x))
 
     check(f, x)
+
+
+def _einsum_sublists(x):
+    return np.sum(np.einsum(x, [0, 1], [1]))
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_einsum_operand_sublist_form_is_refused_not_zero(mode):
+    # the rules read the first argument as the subscripts: an array there got a zero gradient
+    x = np.arange(4.0).reshape(2, 2)
+    df = tangent.grad(_einsum_sublists) if mode == "reverse" else tangent.jvp(_einsum_sublists)
+    with pytest.raises(tangent.TangentError, match="subscripts string"):
+        df(x) if mode == "reverse" else df(x, np.ones_like(x))

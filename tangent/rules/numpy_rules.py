@@ -22,6 +22,7 @@ import string
 
 import numpy as np
 
+from ..errors import NotDifferentiableError
 from ..runtime import GradTuple, arrays, as_container_grad, grad_of_index, unbroadcast
 from . import adjoint, bilinear, d, elementwise, linear, nondifferentiable, tangent_rule, xp
 
@@ -1084,10 +1085,20 @@ def tensordot(z, a, b, axes=2):
     return np.tensordot(a, b, axes)
 
 
+def einsum_operand_form(subscripts):
+    """Refuse ``np.einsum(x, [0, 1], ...)`` (operands and sublists): the
+    rules read the first argument as the subscripts string, so an array there
+    would get no derivative (the rules below call this on its adjoint or
+    tangent, which exists only when it is an active array)."""
+    raise NotDifferentiableError("Tangent differentiates np.einsum only with a subscripts string first "
+                              "(np.einsum('ij->j', x)), not in the operand/sublist form")
+
+
 # np.einsum(*operands) takes its operands as varargs; the template names up to
 # four of them so that each gets its own adjoint.
 @adjoint(np.einsum)
 def einsum(z, subscripts, op0, op1=None, op2=None, op3=None, out=None, optimize=False):
+    d[subscripts] = einsum_operand_form(d[z])
     d[op0] = grad_einsum(d[z], 0, subscripts, op0, op1, op2, op3, optimize=optimize)
     d[op1] = grad_einsum(d[z], 1, subscripts, op0, op1, op2, op3, optimize=optimize)
     d[op2] = grad_einsum(d[z], 2, subscripts, op0, op1, op2, op3, optimize=optimize)
@@ -1096,7 +1107,8 @@ def einsum(z, subscripts, op0, op1=None, op2=None, op3=None, out=None, optimize=
 
 @tangent_rule(np.einsum)
 def t_einsum(z, subscripts, op0, op1=None, op2=None, op3=None, out=None, optimize=False):
-    d[z] = (tangent_einsum(d[op0], 0, subscripts, op0, op1, op2, op3, optimize=optimize)
+    d[z] = (einsum_operand_form(d[subscripts])
+            + tangent_einsum(d[op0], 0, subscripts, op0, op1, op2, op3, optimize=optimize)
             + tangent_einsum(d[op1], 1, subscripts, op0, op1, op2, op3, optimize=optimize)
             + tangent_einsum(d[op2], 2, subscripts, op0, op1, op2, op3, optimize=optimize)
             + tangent_einsum(d[op3], 3, subscripts, op0, op1, op2, op3, optimize=optimize))
@@ -1636,5 +1648,5 @@ nondifferentiable(
     np.sign, np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, np.fix, np.floor_divide,
     np.ndarray.round,
     # helpers that are piecewise constant
-    tie_share, clip_inside, transpose_axes,
+    tie_share, clip_inside, transpose_axes, einsum_operand_form,
 )
