@@ -156,3 +156,33 @@ def test_hvp_of_float32_arguments_is_float32():
         got = product(W.astype(np.float32), x.astype(np.float32), v)
         assert got.dtype == np.float32
     assert_hvp_matches(float32_loss, (W, x), (0,))
+
+
+# ---------------------------------------------------------------- sums of tangents without np.sum's dispatch
+
+
+def sums(x):
+    return np.sum(x) * np.sum(x * x, axis=0).sum() + x.sum(axis=1, keepdims=True).sum() + np.sum(np.sin(x), axis=(0, 1))
+
+
+@pytest.mark.parametrize("x", [np.arange(6.0).reshape(2, 3) / 7, np.linspace(-1, 1, 4)[:, None]])
+def test_tangent_sums_skip_np_sum_dispatch(x):
+    df = tangent.jvp(sums)
+    source = tangent.source(df)
+    assert "sum_tangent(dx" in source and "np.sum(dx" not in source
+    v = np.random.default_rng(6).standard_normal(x.shape)
+    eps = 1e-6
+    expected = (sums(x + eps * v) - sums(x - eps * v)) / (2 * eps)
+    np.testing.assert_allclose(df(x, v), expected, rtol=1e-6)
+    check_grads(sums, x, modes=("forward",))
+
+
+def scalar_sum(a, b):
+    return np.sum(a * b) + np.sum(a)  # a, b Python floats: np.add.reduce of a number
+
+
+def test_tangent_sum_of_numbers():
+    df = tangent.jvp(scalar_sum, wrt=(0, 1))
+    eps = 1e-6
+    expected = (scalar_sum(0.3 + eps, -1.2 + 2 * eps) - scalar_sum(0.3 - eps, -1.2 - 2 * eps)) / (2 * eps)
+    np.testing.assert_allclose(df(0.3, -1.2, 1.0, 2.0), expected, rtol=1e-6)

@@ -97,7 +97,7 @@ def of_numbers(fn, *args):
 
 @shape_rule(np.sum, np.mean, np.max, np.min, np.prod, np.std, np.var, np.amax, np.amin,
             np.ndarray.sum, np.ndarray.mean, np.ndarray.max, np.ndarray.min, np.ndarray.prod,
-            np.ndarray.std, np.ndarray.var)
+            np.ndarray.std, np.ndarray.var, runtime.sum_tangent)
 def reduction(fn, a, axis=None, *rest, keepdims=None, **shapeless):
     """``np.sum(x, axis=0, keepdims=True)``: the reduced shape. Other
     keywords (dtype, out, ddof, where, initial, ...) leave the shape alone;

@@ -48,6 +48,20 @@ def broadcast_tangent(t, like, at_end=False):
     return np.array(np.broadcast_to(t, shape), dtype=dtype)
 
 
+def sum_tangent(t, axis=None, keepdims=False):
+    """``np.sum(t, axis=axis, keepdims=keepdims)`` of a tangent, through
+    ``np.add.reduce`` for arrays (the reduction np.sum calls, without its
+    Python-level dispatch, which costs as much as the sum on small arrays).
+
+    Example::
+
+        sum_tangent(np.ones((2, 3)), axis=0)   # array([2., 2., 2.])
+    """
+    if type(t) is np.ndarray:
+        return np.add.reduce(t, axis=axis, keepdims=keepdims)
+    return np.sum(t, axis=axis, keepdims=keepdims)
+
+
 def grad_of_broadcast_tangent(g, t, at_end=False):
     """Adjoint of ``t`` in ``broadcast_tangent(t, like, at_end)`` given the
     adjoint ``g`` of its result."""
