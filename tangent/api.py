@@ -11,6 +11,7 @@ that its source is available and the constructs it uses are supported (a
 
 from __future__ import annotations
 
+import ast
 import inspect
 import linecache
 import re
@@ -303,8 +304,12 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
     """
     wrt = _normalize_wrt(wrt)
     gradient = grad(func, wrt, optimized=optimized)
-    forward_over_reverse = autodiff(gradient, wrt, "forward", optimized=optimized, verbose=verbose)
     n = _positional_count(func)
+    if optimized and _has_loops(gradient):
+        product = _reverse_over_forward(func, wrt, n)
+        if product is not None:
+            return product
+    forward_over_reverse = autodiff(gradient, wrt, "forward", optimized=optimized, verbose=verbose)
 
     def specialize(args):
         # generated for the arguments' kinds, not run: f runs once per call
@@ -323,6 +328,32 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
         return owned_gradients(out, [args[i] for i in wrt], input_ids(args))
 
     hessian_vector_product.tangent_source = forward_over_reverse.tangent_source
+    return hessian_vector_product
+
+
+def _has_loops(derivative) -> bool:
+    """Whether the generated code of ``derivative`` has a loop."""
+    return any(isinstance(node, (ast.For, ast.While)) for node in ast.walk(ast.parse(derivative.tangent_source)))
+
+
+def _reverse_over_forward(func, wrt: tuple, n: int) -> Callable | None:
+    """H v as the gradient of the directional derivative <grad f, v>, for
+    code with loops: forward mode over a gradient differentiates the
+    backward pass too (both operands of each of its products vary), reverse
+    mode over the jvp only the forward pass, fewer products
+    (benchmarks/bench.py --hvp: the RNN). None when that gradient cannot be
+    generated (forward over reverse is used)."""
+    try:
+        product = grad(jvp(func, wrt), wrt)
+    except TangentError:
+        return None
+
+    def hessian_vector_product(*args):
+        if len(args) != n + len(wrt):
+            raise TangentError(f"hvp of {func.__name__} takes {n} arguments and {len(wrt)} vectors, got {len(args)} values")
+        return product(*args)
+
+    hessian_vector_product.tangent_source = product.tangent_source
     return hessian_vector_product
 
 
