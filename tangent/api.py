@@ -305,11 +305,8 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
     wrt = _normalize_wrt(wrt)
     gradient = grad(func, wrt, optimized=optimized)
     n = _positional_count(func)
-    if optimized and _has_loops(gradient):
-        product = _reverse_over_forward(func, wrt, n)
-        if product is not None:
-            return product
     forward_over_reverse = autodiff(gradient, wrt, "forward", optimized=optimized, verbose=verbose)
+    loops = optimized and _has_loops(gradient)
 
     def specialize(args):
         # generated for the arguments' kinds, not run: f runs once per call
@@ -322,12 +319,18 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
             raise TangentError(f"hvp of {func.__name__} takes {n} arguments and {len(wrt)} vectors, got {len(args)} values")
         implementation = forward_over_reverse
         if optimized and sys.gettrace() is None:
+            if loops and all(type(a) is np.ndarray and a.ndim for a in args):
+                if hessian_vector_product.tangent_reverse_over_forward is False:
+                    hessian_vector_product.tangent_reverse_over_forward = _reverse_over_forward(func, wrt)
+                if hessian_vector_product.tangent_reverse_over_forward is not None:
+                    return hessian_vector_product.tangent_reverse_over_forward(*args)
             # forward mode over the gradient specialised to these shapes
             implementation = specializations.implementation_for(args)
         out = implementation(*args[:n], 1.0, *args[n:])
         return owned_gradients(out, [args[i] for i in wrt], input_ids(args))
 
     hessian_vector_product.tangent_source = forward_over_reverse.tangent_source
+    hessian_vector_product.tangent_reverse_over_forward = False  # not generated yet
     return hessian_vector_product
 
 
@@ -336,25 +339,19 @@ def _has_loops(derivative) -> bool:
     return any(isinstance(node, (ast.For, ast.While)) for node in ast.walk(ast.parse(derivative.tangent_source)))
 
 
-def _reverse_over_forward(func, wrt: tuple, n: int) -> Callable | None:
-    """H v as the gradient of the directional derivative <grad f, v>, for
-    code with loops: forward mode over a gradient differentiates the
-    backward pass too (both operands of each of its products vary), reverse
-    mode over the jvp only the forward pass, fewer products
-    (benchmarks/bench.py --hvp: the RNN). None when that gradient cannot be
-    generated (forward over reverse is used)."""
+def _reverse_over_forward(func, wrt: tuple) -> Callable | None:
+    """H v as the gradient of the directional derivative <grad f, v>, which
+    ``hvp`` uses for code with loops called with arrays only: forward mode
+    over a gradient also differentiates the backward pass, where both
+    operands of every product vary; reverse mode over the jvp differentiates
+    the forward pass only, with fewer products (benchmarks/bench.py --hvp:
+    the RNN). With numbers or containers forward over reverse is cheaper
+    (no tape of tangents; benchmarks/bench_styles.py --hvp). None when that
+    gradient cannot be generated."""
     try:
-        product = grad(jvp(func, wrt), wrt)
+        return grad(jvp(func, wrt), wrt)
     except TangentError:
         return None
-
-    def hessian_vector_product(*args):
-        if len(args) != n + len(wrt):
-            raise TangentError(f"hvp of {func.__name__} takes {n} arguments and {len(wrt)} vectors, got {len(args)} values")
-        return product(*args)
-
-    hessian_vector_product.tangent_source = product.tangent_source
-    return hessian_vector_product
 
 
 def jacobian(func: Callable, wrt: int | Sequence[int] = 0, *, optimized: bool = True, mode: str = "auto") -> Callable:
