@@ -295,7 +295,9 @@ def _positional_count(func) -> int:
 
 
 def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = True, verbose: int = 0) -> Callable:
-    """Hessian-vector product by forward mode over the generated gradient.
+    """Hessian-vector product by forward mode over the generated gradient
+    (for code with loops called with arrays only: reverse mode over the
+    generated jvp, which differentiates fewer products).
 
     ``hvp(f, wrt)(*args, *vectors)`` returns H @ v (shaped like the gradient),
     at the cost of a small multiple of one gradient. Example::
