@@ -309,6 +309,7 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
     n = _positional_count(func)
     forward_over_reverse = autodiff(gradient, wrt, "forward", optimized=optimized, verbose=verbose)
     loops = optimized and _has_loops(gradient)
+    generated = {}  # "reverse_over_forward": its product, or None, once generated
 
     def specialize(args):
         # generated for the arguments' kinds, not run: f runs once per call
@@ -322,17 +323,17 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
         implementation = forward_over_reverse
         if optimized and sys.gettrace() is None:
             if loops and all(type(a) is np.ndarray and a.ndim for a in args):
-                if hessian_vector_product.tangent_reverse_over_forward is False:
-                    hessian_vector_product.tangent_reverse_over_forward = _reverse_over_forward(func, wrt)
-                if hessian_vector_product.tangent_reverse_over_forward is not None:
-                    return hessian_vector_product.tangent_reverse_over_forward(*args)
+                if "reverse_over_forward" not in generated:
+                    generated["reverse_over_forward"] = _reverse_over_forward(func, wrt)
+                if generated["reverse_over_forward"] is not None:
+                    return generated["reverse_over_forward"](*args)
             # forward mode over the gradient specialised to these shapes
             implementation = specializations.implementation_for(args)
         out = implementation(*args[:n], 1.0, *args[n:])
         return owned_gradients(out, [args[i] for i in wrt], input_ids(args))
 
     hessian_vector_product.tangent_source = forward_over_reverse.tangent_source
-    hessian_vector_product.tangent_reverse_over_forward = False  # not generated yet
+    hessian_vector_product.tangent_generated = generated
     return hessian_vector_product
 
 
