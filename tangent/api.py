@@ -308,7 +308,7 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
     gradient = grad(func, wrt, optimized=optimized)
     n = _positional_count(func)
     forward_over_reverse = autodiff(gradient, wrt, "forward", optimized=optimized, verbose=verbose)
-    loops = optimized and _has_loops(gradient)
+    loops = optimized and any(isinstance(node, (ast.For, ast.While)) for node in ast.walk(ast.parse(gradient.tangent_source)))
     generated = {}  # "reverse_over_forward": its product, or None, once generated
 
     def specialize(args):
@@ -323,8 +323,13 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
         implementation = forward_over_reverse
         if optimized and sys.gettrace() is None:
             if loops and all(type(a) is np.ndarray and a.ndim for a in args):
+                # loops on arrays: the gradient of the jvp differentiates fewer products than forward
+                # mode over the gradient, which differentiates its backward pass too (hvp_strategies.py)
                 if "reverse_over_forward" not in generated:
-                    generated["reverse_over_forward"] = _reverse_over_forward(func, wrt)
+                    try:
+                        generated["reverse_over_forward"] = grad(jvp(func, wrt), wrt)
+                    except TangentError:
+                        generated["reverse_over_forward"] = None
                 if generated["reverse_over_forward"] is not None:
                     return generated["reverse_over_forward"](*args)
             # forward mode over the gradient specialised to these shapes
@@ -335,26 +340,6 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
     hessian_vector_product.tangent_source = forward_over_reverse.tangent_source
     hessian_vector_product.tangent_generated = generated
     return hessian_vector_product
-
-
-def _has_loops(derivative) -> bool:
-    """Whether the generated code of ``derivative`` has a loop."""
-    return any(isinstance(node, (ast.For, ast.While)) for node in ast.walk(ast.parse(derivative.tangent_source)))
-
-
-def _reverse_over_forward(func, wrt: tuple) -> Callable | None:
-    """H v as the gradient of the directional derivative <grad f, v>, which
-    ``hvp`` uses for code with loops called with arrays only: forward mode
-    over a gradient also differentiates the backward pass, where both
-    operands of every product vary; reverse mode over the jvp differentiates
-    the forward pass only, with fewer products (benchmarks/bench.py --hvp:
-    the RNN). With numbers or containers forward over reverse is cheaper
-    (no tape of tangents; benchmarks/bench_styles.py --hvp). None when that
-    gradient cannot be generated."""
-    try:
-        return grad(jvp(func, wrt), wrt)
-    except TangentError:
-        return None
 
 
 def jacobian(func: Callable, wrt: int | Sequence[int] = 0, *, optimized: bool = True, mode: str = "auto") -> Callable:
