@@ -414,6 +414,27 @@ def run(w, peers, plan, seed=0):
     return row
 
 
+def run_hvp(w, plan, seed=0):
+    """--hvp: one tangent.hvp call against one tangent.grad call, the product
+    checked first against central differences of the gradient along v."""
+    rng = np.random.default_rng(seed)
+    params, data = w.arguments(rng)
+    leaves = w.style.unpack(params)
+    v = w.style.pack_grad([rng.standard_normal(np.shape(leaf)) for leaf in leaves])  # (an object's: a dict)
+    try:
+        df, product = tangent.grad(w.primal), tangent.hvp(w.primal)
+        moved = [df(w.style.pack([a + s * 1e-6 * b for a, b in zip(leaves, w.style.unpack_grad(v))]), data) for s in (1, -1)]
+        numeric = [(a - b) / 2e-6 for a, b in zip(*map(w.style.unpack_grad, moved))]
+        ok = all(np.allclose(g, n, rtol=1e-4, atol=1e-6)
+                 for g, n in zip(w.style.unpack_grad(product(params, data, v)), numeric, strict=True))
+    except Exception as exc:
+        print(f"{w.name:12s} {w.style.name:7s} FAILS: {bench.describe_error(exc)}", flush=True)
+        return
+    (t_grad, t_hvp), _ = bench.time_interleaved([lambda: df(params, data), lambda: product(params, data, v)], plan)
+    print(f"{w.name:12s} {w.style.name:7s} grad {bench.fmt_time(t_grad):>9s}  hvp {bench.fmt_time(t_hvp):>9s}  "
+          f"{t_hvp / t_grad:.2f}x" + ("" if ok else "  WRONG (differs from differences of the gradient)"), flush=True)
+
+
 def print_table(rows, methods):
     header = ["workload", "style", "hand grad", *methods, "transform", "first call"]
     notes, lines = [], []
@@ -449,6 +470,7 @@ def main(argv=None):
                         "time, which other processes on a loaded machine inflate less)")
     parser.add_argument("--peers", default="all", help="'all', 'none' or a comma-separated list of "
                         + ", ".join(PEERS))
+    parser.add_argument("--hvp", action="store_true", help="time tangent.hvp against tangent.grad instead")
     opts = parser.parse_args(argv)
     bench.CLOCK = time.perf_counter if opts.wall else time.process_time
     plan = bench.QUICK_PLAN if opts.quick else bench.TimingPlan(sample_time=0.05, budget=6.0, min_rounds=5,
@@ -468,7 +490,12 @@ def main(argv=None):
         if (opts.only and w.name != opts.only) or (opts.style and w.style.name != opts.style):
             continue
         print(f"running {w.name} / {w.style.name} ...", file=sys.stderr, flush=True)
+        if opts.hvp:
+            run_hvp(w, plan)
+            continue
         rows.append(run(w, peers, plan))
+    if opts.hvp:
+        return
     print_table(rows, ["tangent", *[m for p in peers for m in PEERS[p]]])
 
 

@@ -11,11 +11,14 @@ that its source is available and the constructs it uses are supported (a
 
 from __future__ import annotations
 
+import ast
 import inspect
 import linecache
 import re
 import sys
 from typing import Callable, Sequence
+
+import numpy as np
 
 from . import rules, varargs
 from .cache import cached, calling_primitive, clear_cache, store, weak
@@ -315,7 +318,9 @@ def _positional_count(func) -> int:
 
 def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = True, verbose: int = 0,
         compile: str | None = None) -> Callable:
-    """Hessian-vector product by forward mode over the generated gradient.
+    """Hessian-vector product by forward mode over the generated gradient
+    (for code with loops called with arrays only: reverse mode over the
+    generated jvp, which differentiates fewer products).
 
     ``hvp(f, wrt)(*args, *vectors)`` returns H @ v (shaped like the gradient),
     at the cost of a small multiple of one gradient. Example::
@@ -330,8 +335,10 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
     if compile is not None:  # compile="numba": tangent/numba_backend.py
         check_options(compile, "joint", False, None)
         return compiled_hvp(func, gradient, wrt, _positional_count(func))
-    forward_over_reverse = autodiff(gradient, wrt, "forward", optimized=optimized, verbose=verbose)
     n = _positional_count(func)
+    forward_over_reverse = autodiff(gradient, wrt, "forward", optimized=optimized, verbose=verbose)
+    loops = optimized and any(isinstance(node, (ast.For, ast.While)) for node in ast.walk(ast.parse(gradient.tangent_source)))
+    generated = {}  # "reverse_over_forward": its product, or None, once generated
 
     def specialize(args):
         # generated for the arguments' kinds, not run: f runs once per call
@@ -344,12 +351,23 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
             raise TangentError(f"hvp of {func.__name__} takes {n} arguments and {len(wrt)} vectors, got {len(args)} values")
         implementation = forward_over_reverse
         if optimized and sys.gettrace() is None:
+            if loops and all(type(a) is np.ndarray and a.ndim for a in args):
+                # loops on arrays: the gradient of the jvp differentiates fewer products than forward
+                # mode over the gradient, which differentiates its backward pass too (hvp_strategies.py)
+                if "reverse_over_forward" not in generated:
+                    try:
+                        generated["reverse_over_forward"] = grad(jvp(func, wrt), wrt)
+                    except TangentError:
+                        generated["reverse_over_forward"] = None
+                if generated["reverse_over_forward"] is not None:
+                    return generated["reverse_over_forward"](*args)
             # forward mode over the gradient specialised to these shapes
             implementation = specializations.implementation_for(args)
         out = implementation(*args[:n], 1.0, *args[n:])
         return owned_gradients(out, [args[i] for i in wrt], input_ids(args))
 
     hessian_vector_product.tangent_source = forward_over_reverse.tangent_source
+    hessian_vector_product.tangent_generated = generated
     return hessian_vector_product
 
 

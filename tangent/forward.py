@@ -196,6 +196,8 @@ class ForwardMode(ContainerTangents, Differentiator):
             keywords = [ast.keyword(arg="at_end", value=ast.Constant(value=True))] if dropped == "right" else []
             tangent_value = ast.Call(func=name(self.broadcast_tangent), args=[tangent_value, name(result)],
                                      keywords=keywords)
+        for node in [n for part in [tangent_value, *code] if part is not None for n in walk_list(part)]:
+            _direct_sum(node, self.session)
         return code, tangent_value
 
     # ------------------------------------------------------------ dead tangents
@@ -346,6 +348,21 @@ class ForwardMode(ContainerTangents, Differentiator):
         return code, result, tangent
 
 
+
+
+def _direct_sum(node, session) -> None:
+    """``np.sum(dx, axis=a, keepdims=k)`` -> ``sum_tangent(dx, axis=a,
+    keepdims=k)``: the same sum through ``np.add.reduce``, without np.sum's
+    Python-level dispatch, which costs as much as the sum itself on small
+    arrays. Only NumPy's own ``sum`` of one tangent, with no other keywords
+    (dtype, initial, where, out stay np.sum's)."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "sum"
+            and isinstance(node.func.value, ast.Name) and session.namespace.get(node.func.value.id) is np
+            and len(node.args) == 1 and ir.get(node.args[0], "ref", False)
+            and all(k.arg in ("axis", "keepdims") for k in node.keywords)):
+        return
+    node.func = name(session.bind_global("sum_tangent", runtime.sum_tangent))
+    ir.annotate(node, callee=runtime.sum_tangent)
 
 
 def _doubled(tangent):

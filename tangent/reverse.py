@@ -106,7 +106,7 @@ class ReverseMode(CheckpointedCalls, CheckpointedLoops, AssignAdjoints, Containe
         self.adjoint_names = self.derivative_names
         numbers = [k for k, v in self.arguments.items() if v[0] in ("float", "int") and self.shapes.get(k) == ()]
         self.states = AdjointStates(self.derivative_names, namer, session.bind_global, numbers)
-        self.tape = Tape(tree, namer.fresh("stack"))
+        self.tape = Tape(tree, namer.fresh("stack"), namer.fresh("inactive_stack"))
         self.stack_name = self.tape.stack_name
         self.counters: dict[int, str] = {}
         self.subroutines: dict[int, Subroutine] = {}

@@ -46,8 +46,9 @@ class Lowered(NamedTuple):
 class Tape:
     """Definition counts and save sites of one function."""
 
-    def __init__(self, tree: ast.FunctionDef, stack_name: str):
+    def __init__(self, tree: ast.FunctionDef, stack_name: str, inactive_stack_name: str | None = None):
         self.stack_name = stack_name
+        self.inactive_stack_name = inactive_stack_name  # values not depending on wrt (see lower)
         self.def_count: Counter = Counter()
         self.sites: list[Site] = []
         self._site_index: dict = {}  # (name, id(stmt)) -> latest site (see site_of)
@@ -156,8 +157,17 @@ class Tape:
         init = sorted({site.name for site in needed if site.index is None and site.name not in wrt
                        and site.name not in analysis.defined_before(site.stmt)})
         self.lowered = needed
-        lower = _Lowering(needed, self.stack_name, bind_global).block
-        return Lowered(lower(primal), lower(pruned), init, bool(needed))
+        # Values that never depend on wrt go on a stack of their own: forward
+        # mode over this gradient (hvp) then sees a list of inactive values and
+        # gives them no tangents. Any partition of the sites keeps each stack
+        # balanced (see Assumes), so this is only a choice of list.
+        ever_varied = set(wrt).union(*analysis.varied.values())
+        inactive = {s for s in needed if s.name not in ever_varied} if self.inactive_stack_name else set()
+        lower = _Lowering(needed, self.stack_name, bind_global, inactive, self.inactive_stack_name).block
+        primal = lower(primal)
+        if inactive:
+            primal.insert(0, assign(self.inactive_stack_name, ast.List(elts=[], ctx=ast.Load())))
+        return Lowered(primal, lower(pruned), init, bool(needed - inactive))
 
 
 def _integer_arithmetic(value: ast.expr, integers: set[str]) -> bool:
@@ -202,16 +212,17 @@ def fixed_integers(tree: ast.FunctionDef, def_count: Counter) -> set[str]:
 class _Lowering:
     """Markers of needed sites -> stack operations; others -> nothing."""
 
-    def __init__(self, needed: set[Site], stack: str, bind_global):
+    def __init__(self, needed: set[Site], stack: str, bind_global, inactive=frozenset(), inactive_stack=None):
         self.needed = needed
         self.stack = stack
         self.bind_global = bind_global
+        self.inactive, self.inactive_stack = inactive, inactive_stack
 
     def marker(self, stmt) -> list[ast.stmt]:
         site = stmt.site
         if site not in self.needed:
             return []
-        stack = self.stack
+        stack = self.inactive_stack if site in self.inactive else self.stack
         if ir.kind(stmt) is Kind.SAVE:
             saved = name(site.name)
             if site.index is not None:

@@ -174,7 +174,7 @@ class Session:
         mode = ReverseMode(self, parsed, tree, list(active), namer, check_finite=self.check_finite)
         primal, adjoint, result, grads, seed = mode.run()
         params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
-        primal_locals = set(params) | {mode.stack_name} | {
+        primal_locals = set(params) | {mode.stack_name, mode.tape.inactive_stack_name} | {
             n.id for s in primal for n in names_in(s) if isinstance(n.ctx, ast.Store)
         }
         # The tape holds what the adjoint reads of the primal's locals.
@@ -182,7 +182,8 @@ class Session:
         primal, adjoint, init, uses_stack = mode.lower_markers(primal, adjoint, live)
         tape_names = sorted((names_live_in(adjoint) & primal_locals) | ({mode.stack_name} if uses_stack else set()))
         ret_stmt = tree.body[-1]
-        maybe_undefined = [v for v in tape_names if v not in mode.analysis.defined_before(ret_stmt) and v != mode.stack_name]
+        maybe_undefined = [v for v in tape_names if v not in mode.analysis.defined_before(ret_stmt)
+                           and v not in (mode.stack_name, mode.tape.inactive_stack_name)]
         init = sorted(set(init) | set(maybe_undefined))
         tape = namer.fresh("tape")
         pack = ast.Tuple(elts=[name(v) for v in tape_names], ctx=ast.Load())

@@ -23,7 +23,7 @@ import string
 import numpy as np
 
 from ..errors import NotDifferentiableError
-from ..runtime import GradTuple, arrays, as_container_grad, grad_of_index, unbroadcast
+from ..runtime import GradTuple, arrays, as_container_grad, grad_of_index, sum_tangent, unbroadcast
 from . import adjoint, bilinear, d, elementwise, linear, nondifferentiable, tangent_rule, xp
 
 # =================================================================== helpers
@@ -1007,7 +1007,7 @@ def arctanh(z, x):
 # -------------------------------------------------------------- reductions
 
 
-@linear(np.sum, np.ndarray.sum, transpose=grad_sum, transpose_rules=False)
+@linear(np.sum, np.ndarray.sum, sum_tangent, transpose=grad_sum, transpose_rules=False)
 def sum_(z, a, axis=None, dtype=None, out=None, keepdims=False, initial=None):
     return np.sum(a, axis=axis, keepdims=keepdims)
 

@@ -97,7 +97,7 @@ def of_numbers(fn, *args):
 
 @shape_rule(np.sum, np.mean, np.max, np.min, np.prod, np.std, np.var, np.amax, np.amin,
             np.ndarray.sum, np.ndarray.mean, np.ndarray.max, np.ndarray.min, np.ndarray.prod,
-            np.ndarray.std, np.ndarray.var)
+            np.ndarray.std, np.ndarray.var, runtime.sum_tangent)
 def reduction(fn, a, axis=None, *rest, keepdims=None, **shapeless):
     """``np.sum(x, axis=0, keepdims=True)``: the reduced shape. Other
     keywords (dtype, out, ddof, where, initial, ...) leave the shape alone;
@@ -171,7 +171,7 @@ def index(fn, base, *parts):
         elif not (isinstance(part, Array) and part.integer and part.shape == ()):
             raise NotKnown
         dim += 1
-    return tuple(out) + tuple(shape[dim:])
+    return Array(tuple(out) + tuple(shape[dim:]), integer=base.integer)
 
 
 def _index_struct(base: Struct, parts: tuple):
@@ -243,3 +243,31 @@ def nan_reduction(fn, a, axis=None, *, keepdims=None, **shapeless):
     """``np.nansum(x, axis, keepdims=...)``, ``np.median``: a reduction
     (positional arguments after the axis are refused)."""
     return reduction(fn, a, axis, keepdims=keepdims)
+
+
+@shape_rule(builtins.range)
+def range_(fn, *bounds):
+    """``range(n)`` of static integers: indexed, sliced and measured like a
+    1-D integer array of its length."""
+    return Array((len(range(*(static(b) for b in bounds))),), integer=True)
+
+
+@shape_rule(runtime.as_sequence)
+def as_sequence(fn, iterable):
+    """``as_sequence(r)`` of a range or an array: the value itself."""
+    if not isinstance(iterable, Array):
+        raise NotKnown
+    return iterable
+
+
+@shape_rule(runtime.zeros_like, runtime.tangent_like, runtime.fresh_tangent, runtime.copy_tangent)
+def tangent_shaped(fn, t, *rest):
+    """Forward mode's helpers on numbers and arrays keep the shape of their
+    first argument (the value, or the tangent)."""
+    return Array(shape_of(t))
+
+
+@shape_rule(runtime.broadcast_tangent)
+def broadcast_tangent(fn, t, like, at_end=None):
+    """``broadcast_tangent(t, like)`` of arrays: ``like``'s shape."""
+    return Array(broadcast(shape_of(t), shape_of(like)))

@@ -68,6 +68,7 @@ from .tangents import (
     copy_tangent,
     fresh_tangent,
     grad_of_broadcast_tangent,
+    sum_tangent,
     tangent_like,
     view_tangent,
 )
@@ -106,7 +107,7 @@ __all__ = [
     "add_tangent", "append_grad", "as_container_grad", "as_sequence", "attribute", "broadcast_like",
     "broadcast_tangent", "check_scalar_output", "checkpoint", "checkpointed", "checkpointed_loop",
     "checkpointed_loop_adjoint", "snapshots_within", "concat", "concat_values", "copy_region", "copy_tangent",
-    "ensure_finite", "fresh_tangent", "grad_of_attribute", "grad_of_broadcast_tangent", "grad_of_index",
+    "ensure_finite", "fresh_tangent", "grad_of_attribute", "grad_of_broadcast_tangent", "sum_tangent", "grad_of_index",
     "grad_of_written", "items_grad", "mul_grad", "mul_grad_back", "mul_or_repeat", "part_grad", "place_grad",
     "repeat", "repeat_grad", "repeat_right", "repeat_values", "restore_region", "split_last", "tangent_like",
     "unbroadcast", "view_tangent", "zero_region", "zeros_like",

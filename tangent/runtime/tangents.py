@@ -28,6 +28,8 @@ def broadcast_tangent(t, like, at_end=False):
     the others get zero tangents. Returns ``t`` itself when nothing is missing,
     otherwise a new value.
     """
+    if type(t) is np.ndarray and type(like) is np.ndarray and t.shape == like.shape:
+        return t  # the common case, first: nothing is missing
     if isinstance(like, (list, tuple)) and isinstance(t, (list, tuple)):
         missing = len(like) - len(t)
         if missing <= 0:
@@ -46,6 +48,20 @@ def broadcast_tangent(t, like, at_end=False):
     return np.array(np.broadcast_to(t, shape), dtype=dtype)
 
 
+def sum_tangent(t, axis=None, keepdims=False):
+    """``np.sum(t, axis=axis, keepdims=keepdims)`` of a tangent, through
+    ``np.add.reduce`` for arrays (the reduction np.sum calls, without its
+    Python-level dispatch, which costs as much as the sum on small arrays).
+
+    Example::
+
+        sum_tangent(np.ones((2, 3)), axis=0)   # array([2., 2., 2.])
+    """
+    if type(t) is np.ndarray:
+        return np.add.reduce(t, axis=axis, keepdims=keepdims)
+    return np.sum(t, axis=axis, keepdims=keepdims)
+
+
 def grad_of_broadcast_tangent(g, t, at_end=False):
     """Adjoint of ``t`` in ``broadcast_tangent(t, like, at_end)`` given the
     adjoint ``g`` of its result."""
@@ -60,6 +76,11 @@ def tangent_like(t, value):
     dtype (float32 results get float32 tangents, as gradients get their
     argument's dtype), through tuples, lists and dicts. Never drops an
     imaginary part; leaves Python numbers and matching dtypes alone."""
+    if type(value) is np.ndarray and type(t) is np.ndarray and t.dtype == value.dtype:
+        return t  # the common case, first
+    if type(value) is tuple and type(t) is tuple and len(t) == len(value) and all(
+            type(vi) is np.ndarray and type(ti) is np.ndarray and ti.dtype == vi.dtype for ti, vi in zip(t, value)):
+        return t  # the gradient's tuple (hvp): nothing to convert
     if arrays.library(value) is not None:
         return arrays.tangent_like(t, value)
     if isinstance(value, (np.ndarray, np.generic)):
