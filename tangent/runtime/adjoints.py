@@ -183,6 +183,8 @@ def grad_of_index(x, index, g):
         else:
             out[index] = g
         return GradTuple(out) if isinstance(x, tuple) else out
+    if isinstance(index, str) and hasattr(x, "__dict__") and not np.isscalar(x):
+        return grad_of_attribute(x, index, g)  # an object's region (regions.py): an attribute
     return grad_of_index(np.asarray(x), index, g)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import arrays
-from .adjoints import GradDict, GradList, GradTuple, is_basic_index, unbroadcast, zeros_like
+from .adjoints import GradDict, GradList, GradTuple, grad_of_index, is_basic_index, unbroadcast, zeros_like
 
 
 class _Missing:
@@ -104,6 +104,23 @@ def grad_of_written(g, index, value):
         order[index] = positions
         region[order[index] != positions] = 0.0
     return unbroadcast(region, value)
+
+
+def part_of(g, key, like):
+    """``g[key]``: the part of an adjoint at a key or index, where a sparse
+    adjoint (a dict without the key: an attribute nobody read) means zeros
+    shaped like ``like``."""
+    if isinstance(g, dict) and key not in g:
+        return zeros_like(like)
+    return g[key]
+
+
+def place_part(dz, g, key, like=None):
+    """The transpose of ``part_of(g, key, like)``: the adjoint of g given
+    the adjoint ``dz`` of its part at ``key`` (sparse for a dict)."""
+    if isinstance(g, dict):
+        return GradDict({key: dz})
+    return grad_of_index(g, key, dz)
 
 
 def split_last(g):
