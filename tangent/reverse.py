@@ -47,7 +47,7 @@ from .errors import TangentSyntaxError
 from .frontend import ParsedFunction
 from .ir import Comment, Kind, Restore, Save, assign, call, name, store
 from .naming import Namer
-from .restores import restores_as_writes, undone_writes
+from .restores import refuse_in_gradient, restores_as_writes, undone_writes
 from .shapes import infer_shapes, numbers_to_math
 from .sharing import names_sharing_memory
 from .tape import Lowered, Tape, mark_pure, names_read
@@ -133,27 +133,19 @@ class ReverseMode(CheckpointedCalls, CheckpointedLoops, AssignAdjoints, Containe
             if hook.var not in self.adjoint_names:
                 self.adjoint_names[hook.var] = hook.alias
 
+    @property
+    def discard(self) -> str:
+        """The name the adjoint binds values it throws away to: ``_``, unless
+        the function has a variable of that name (a loop's ``for _, v in
+        ...``, which the adjoint would overwrite)."""
+        if getattr(self, "_discard", None) is None:
+            self._discard = self.namer.fresh("_")
+        return self._discard
+
     def refuse_unsupported(self, tree: ast.FunctionDef) -> None:
-        """A region restore left as a call (``restores_as_writes`` turns
-        those of a named container into writes) changes values that other
-        derivative code may read: refused where they are read."""
-        restores = [stmt for stmt in ast.walk(tree) if isinstance(stmt, (ast.Expr, ast.Assign))
-                    and ir.callee(stmt.value) is runtime.restore_region]
-        if not restores:
-            return
-        tape_calls = (runtime.restore_region, runtime.copy_region)
-        read_elsewhere = {n for stmt in ast.walk(tree) if isinstance(stmt, ast.stmt) and not isinstance(
-            stmt, (ast.If, ast.For, ast.While, ast.FunctionDef)) and not (
-            isinstance(stmt, (ast.Expr, ast.Assign)) and ir.callee(stmt.value) in tape_calls)
-            for n in names_loaded(stmt)}
-        for stmt in restores:
-            target = stmt.value.args[0].id if isinstance(stmt, ast.Expr) and isinstance(stmt.value.args[0], ast.Name) else None
-            # (even an inactive array's, read as a coefficient: refuse both)
-            if any(self.analysis.is_varied(n, stmt) for n in names_loaded(stmt.value)) or target in read_elsewhere:
-                raise self.error(TangentSyntaxError, stmt,
-                                 "differentiating, in reverse mode, the backward pass of a function that writes into "
-                                 "arrays is not supported here",
-                                 "use forward mode over it (tangent.jvp / tangent.hvp) instead")
+        """Refuse what reverse mode over a gradient cannot follow (see
+        ``restores.refuse_in_gradient``)."""
+        refuse_in_gradient(tree, self.analysis, self.error)
 
     # ------------------------------------------------------------ primal
     def primal(self, stmts, depth=0) -> list[ast.stmt]:
@@ -305,7 +297,7 @@ class ReverseMode(CheckpointedCalls, CheckpointedLoops, AssignAdjoints, Containe
             restore = Restore(self.tape.site_of(stmt.target.id, stmt))
         else:
             counter = self.counters[id(stmt)]
-            loop = ast.For(target=store("_"), iter=call("range", name(counter)), body=body, orelse=[])
+            loop = ast.For(target=store(self.discard), iter=call("range", name(counter)), body=body, orelse=[])
             restore = Restore(self.tape.site_of(counter, stmt))
         # Even without adjoint code the loop stays for the pops of its
         # saves (empty loops are removed once the markers are lowered).

@@ -27,6 +27,7 @@ from ..runtime import (
     mul_grad_back,
     part_grad,
     place_grad,
+    regions,
     repeat_grad,
     repeat_values,
     split_last,
@@ -35,8 +36,7 @@ from ..runtime import (
     zero_region,
     zeros_like,
 )
-from ..runtime import regions
-from ..runtime.regions import part_of, place_part
+from ..runtime.regions import part_of, place_part, sequence_grad
 from ..surgery import stop_gradient
 from . import adjoint, d, linear, nondifferentiable, tangent_rule
 
@@ -119,7 +119,12 @@ def l_tangent_like(z, t, value):
 
 @linear(runtime.as_sequence)
 def l_as_sequence(z, iterable):
-    return as_sequence(iterable), d[z]
+    return as_sequence(iterable), sequence_grad(d[z], iterable)
+
+
+@linear(regions.sequence_grad)
+def l_sequence_grad(z, g, iterable):
+    return sequence_grad(g, iterable), sequence_grad(d[z], iterable)
 
 
 @adjoint(runtime.attribute)

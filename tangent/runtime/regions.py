@@ -133,6 +133,15 @@ def append_grad(g, item):
     return GradList(list(g) + [item])
 
 
+def sequence_grad(g, iterable):
+    """The adjoint of ``iterable`` given the adjoint ``g`` of
+    ``as_sequence(iterable)``: ``g`` itself, except for a dict, whose
+    sequence is its keys, which carry no derivative (a zero adjoint)."""
+    if isinstance(iterable, dict):
+        return GradDict()
+    return g
+
+
 def as_sequence(iterable):
     """Something indexable with the items a for loop over ``iterable`` sees
     (the keys of a dict, the rows of an array)."""
