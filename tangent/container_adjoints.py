@@ -44,7 +44,7 @@ class ContainerAdjoints(Differentiator):
                                        value=call(split_last, name(self.d(lst)))))
                 code += self.states.accumulate(value.id, name(part), state)
             else:
-                code.append(ast.Assign(targets=[ast.Tuple(elts=[store(self.d(lst)), store("_")], ctx=ast.Store())],
+                code.append(ast.Assign(targets=[ast.Tuple(elts=[store(self.d(lst)), store(self.discard)], ctx=ast.Store())],
                                        value=call(split_last, name(self.d(lst)))))
         undo = ast.Call(func=ast.Attribute(value=name(lst), attr="pop", ctx=ast.Load()), args=[], keywords=[])
         code.append(ast.Expr(value=undo))

@@ -72,7 +72,8 @@ class Differentiator:
         self.namer = namer
         self.analysis = Analysis(tree, set(wrt), argument_kinds)
         self.refuse_unsupported(tree)
-        check_mutations(tree, self.origin, self.analysis, aliases=self.refuse_aliased_writes)
+        check_mutations(tree, self.origin, self.analysis, aliases=self.refuse_aliased_writes,
+                        undone=getattr(self, "undone_writes", frozenset()))
         self.derivative_names: dict[str, str] = {}
 
     def refuse_unsupported(self, tree: ast.FunctionDef) -> None:

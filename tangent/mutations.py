@@ -41,7 +41,8 @@ _MUTATING_METHODS = (
        if hasattr(np.ndarray, n)})
 
 
-def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: bool | str = True) -> None:
+def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: bool | str = True,
+                    undone: frozenset = frozenset()) -> None:
     """Refuse in-place writes whose effect the derivative could not follow.
 
     Writes (``y[i] = v``, ``lst.append(v)``) are allowed into values the
@@ -55,6 +56,8 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: 
     order = _statements(tree.body)
     rebinding = _rebinding_writes(tree, analysis.cfg, order)
     writes = _in_place_writes(order, aliases, rebinding)
+    if undone:  # (writes of a gradient that its backward pass undoes: see reverse.restores_as_writes)
+        writes = {var: [s for s in sites if id(s) not in undone] for var, sites in writes.items()}
     if not origin.filename.startswith("<tangent "):
         # (code Tangent generated writes into its tape on purpose; the user's
         # writes in it were checked when the user's function was transformed)

@@ -47,6 +47,7 @@ from .errors import TangentSyntaxError
 from .frontend import ParsedFunction
 from .ir import Comment, Kind, Restore, Save, assign, call, name, store
 from .naming import Namer
+from .restores import refuse_in_gradient, restores_as_writes, undone_writes
 from .shapes import infer_shapes, numbers_to_math
 from .sharing import names_sharing_memory
 from .tape import Lowered, Tape, mark_pure, names_read
@@ -96,6 +97,9 @@ class ReverseMode(CheckpointedCalls, CheckpointedLoops, AssignAdjoints, Containe
     def __init__(self, session, parsed: ParsedFunction, tree: ast.FunctionDef, wrt: list[str], namer: Namer,
                  check_finite: bool = False, arguments: dict | None = None):
         kinds = {k: {"array": "float", "float": "float", "int": "int"}.get(v[0]) for k, v in (arguments or {}).items() if v}
+        # reverse over a gradient: its region restores are writes like any other (see restores_as_writes)
+        self.restores = restores_as_writes(tree) if parsed.origin.generated else {}
+        self.undone_writes = undone_writes(tree, self.restores)  # (not checked for aliases, see there)
         super().__init__(session, parsed, tree, wrt, namer, argument_kinds=kinds)
         self.check_finite = check_finite
         # specialisation: the arguments' descriptions (shapes.describe_argument) give shapes
@@ -129,32 +133,19 @@ class ReverseMode(CheckpointedCalls, CheckpointedLoops, AssignAdjoints, Containe
             if hook.var not in self.adjoint_names:
                 self.adjoint_names[hook.var] = hook.alias
 
+    @property
+    def discard(self) -> str:
+        """The name the adjoint binds values it throws away to: ``_``, unless
+        the function has a variable of that name (a loop's ``for _, v in
+        ...``, which the adjoint would overwrite)."""
+        if getattr(self, "_discard", None) is None:
+            self._discard = self.namer.fresh("_")
+        return self._discard
+
     def refuse_unsupported(self, tree: ast.FunctionDef) -> None:
-        """The backward pass of a function that writes into arrays zeroes the
-        adjoints of the overwritten regions and restores them (where their
-        old values are read); reverse mode over that is not supported."""
-        # (Tangent's code zeroes them even where it restores nothing; a user
-        # may call zero_region, which has rules, as any other function)
-        generated = self.origin.generated
-        helpers = (runtime.restore_region, runtime.zero_region) if generated else (runtime.restore_region,)
-        restores = [stmt for stmt in ast.walk(tree) if isinstance(stmt, (ast.Expr, ast.Assign))
-                    and ir.callee(stmt.value) in helpers]
-        if not restores:
-            return
-        tape_calls = (runtime.restore_region, runtime.copy_region)
-        read_elsewhere = {n for stmt in ast.walk(tree) if isinstance(stmt, ast.stmt) and not isinstance(
-            stmt, (ast.If, ast.For, ast.While, ast.FunctionDef)) and not (
-            isinstance(stmt, (ast.Expr, ast.Assign)) and ir.callee(stmt.value) in tape_calls)
-            for n in names_loaded(stmt)}
-        for stmt in restores:
-            target = stmt.value.args[0].id if isinstance(stmt, ast.Expr) and isinstance(stmt.value.args[0], ast.Name) else None
-            # a restore changes values that other derivative code may read
-            # (even an inactive array's, read as a coefficient): refuse both
-            if any(self.analysis.is_varied(n, stmt) for n in names_loaded(stmt.value)) or target in read_elsewhere:
-                raise self.error(TangentSyntaxError, stmt,
-                                 "differentiating, in reverse mode, the backward pass of a function that writes into "
-                                 "arrays is not supported",
-                                 "use forward mode over it (tangent.jvp / tangent.hvp) instead")
+        """Refuse what reverse mode over a gradient cannot follow (see
+        ``restores.refuse_in_gradient``)."""
+        refuse_in_gradient(tree, self.analysis, self.error)
 
     # ------------------------------------------------------------ primal
     def primal(self, stmts, depth=0) -> list[ast.stmt]:
@@ -172,7 +163,7 @@ class ReverseMode(CheckpointedCalls, CheckpointedLoops, AssignAdjoints, Containe
                 case Kind.SETITEM:
                     var, _, index = ir.written_region(stmt)
                     out.append(Save(tape.site(var, stmt, depth, index=index)))
-                    out.append(stmt)
+                    out.append(self.restores.get(id(stmt), stmt))
                 case Kind.IF:
                     out.append(ast.copy_location(ast.If(test=stmt.test, body=self.primal(stmt.body, depth),
                                                         orelse=self.primal(stmt.orelse, depth)), stmt))
@@ -306,7 +297,7 @@ class ReverseMode(CheckpointedCalls, CheckpointedLoops, AssignAdjoints, Containe
             restore = Restore(self.tape.site_of(stmt.target.id, stmt))
         else:
             counter = self.counters[id(stmt)]
-            loop = ast.For(target=store("_"), iter=call("range", name(counter)), body=body, orelse=[])
+            loop = ast.For(target=store(self.discard), iter=call("range", name(counter)), body=body, orelse=[])
             restore = Restore(self.tape.site_of(counter, stmt))
         # Even without adjoint code the loop stays for the pops of its
         # saves (empty loops are removed once the markers are lowered).

@@ -428,15 +428,19 @@ def test_odd_programs_work_or_raise_tangent_error(func):
         pytest.fail(f"{type(e).__name__} escaped from the transformer: {e}")
 
 
-def writes_into_a_copy(x):
-    y = x * 1.0
-    y[0] = np.sin(x[1])
-    return np.sum(y * y)
+def pops_in_a_loop(x):
+    for _ in range(2):
+        lst = [np.sin(x), x * x]
+        lst.append(np.cos(x))
+        v = lst.pop()
+    return np.sum(v * lst[0])
 
 
 def test_refusal_inside_generated_code_names_the_users_line():
+    # (reverse over a gradient that writes into arrays, this test's first case, works since round 4;
+    # a list the gradient keeps on its tape and pops from is still refused)
     with pytest.raises(tangent.TangentError) as info:
-        tangent.vjp(tangent.grad(writes_into_a_copy))(np.arange(3.0), 1.0, np.ones(3))
+        tangent.vjp(tangent.grad(pops_in_a_loop))(np.arange(3.0), 1.0, np.ones(3))
     message = str(info.value)
-    assert "test_errors.py" in message and "y[0] = np.sin(x[1])" in message
+    assert "test_errors.py" in message and "v = lst.pop()" in message
     assert "<tangent" not in message and "stack.pop" not in message

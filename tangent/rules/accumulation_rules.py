@@ -12,13 +12,14 @@ sweep changes nothing the backward pass needs.
 
 from .. import runtime
 from ..runtime import add_at
+from ..runtime.regions import part_of
 from . import adjoint, d, tangent_rule
 
 
 @adjoint(runtime.add_at)
 def a_add_at(z, buffer, index, g):
     d[buffer] = d[z]
-    d[g] = d[z][index]
+    d[g] = part_of(d[z], index, g)
 
 
 @tangent_rule(runtime.add_at)

@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import runtime
 from ..runtime import (
+    GradDict,
     add,
     add_grad,
     add_grad_back,
@@ -26,6 +27,7 @@ from ..runtime import (
     mul_grad_back,
     part_grad,
     place_grad,
+    regions,
     repeat_grad,
     repeat_values,
     split_last,
@@ -34,6 +36,7 @@ from ..runtime import (
     zero_region,
     zeros_like,
 )
+from ..runtime.regions import part_of, place_part, sequence_grad
 from ..surgery import stop_gradient
 from . import adjoint, d, linear, nondifferentiable, tangent_rule
 
@@ -46,6 +49,8 @@ def place_written(dz, g, index, value):
     ``g`` with ``dz``, broadcast to the region, written at ``index``. As in
     ``grad_of_written``, a position repeated in an integer index keeps the
     last write only."""
+    if isinstance(g, dict) and index not in g:
+        return GradDict()  # a sparse adjoint without the key: grad_of_written gave zeros
     region = broadcast_like(dz, g[index])
     if isinstance(g, np.ndarray):
         out = np.zeros(g.shape, dtype=np.result_type(g, region, 0.0))
@@ -114,7 +119,12 @@ def l_tangent_like(z, t, value):
 
 @linear(runtime.as_sequence)
 def l_as_sequence(z, iterable):
-    return as_sequence(iterable), d[z]
+    return as_sequence(iterable), sequence_grad(d[z], iterable)
+
+
+@linear(regions.sequence_grad)
+def l_sequence_grad(z, g, iterable):
+    return sequence_grad(g, iterable), sequence_grad(d[z], iterable)
 
 
 @adjoint(runtime.attribute)
@@ -134,7 +144,17 @@ def l_copy_region(z, x, index):
 
 @adjoint(runtime.grad_of_attribute)
 def a_grad_of_attribute(z, obj, name, g):
-    d[g] = d[z][name]
+    d[g] = part_of(d[z], name, g)
+
+
+@linear(regions.part_of, transpose=place_part)
+def l_part_of(z, g, key, like):
+    return part_of(g, key, like)
+
+
+@linear(regions.place_part, transpose=lambda ddz, dz, g, key, like=None: part_of(ddz, key, dz))
+def l_place_part(z, dz, g, key, like=None):
+    return place_part(dz, g, key, like)
 
 
 @tangent_rule(runtime.grad_of_attribute)

@@ -187,6 +187,8 @@ def grad_of_index(x, index, g):
         if type(index) is int:
             out._tangent_zero = set(range(len(out))) - {index % len(out)}
         return out
+    if isinstance(index, str) and hasattr(x, "__dict__") and not np.isscalar(x):
+        return grad_of_attribute(x, index, g)  # an object's region (regions.py): an attribute
     return grad_of_index(np.asarray(x), index, g)
 
 

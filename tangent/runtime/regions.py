@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import arrays
-from .adjoints import GradDict, GradList, GradTuple, is_basic_index, unbroadcast, zeros_like
+from .adjoints import GradDict, GradList, GradTuple, grad_of_index, is_basic_index, unbroadcast, zeros_like
 
 
 class _Missing:
@@ -106,6 +106,23 @@ def grad_of_written(g, index, value):
     return unbroadcast(region, value)
 
 
+def part_of(g, key, like):
+    """``g[key]``: the part of an adjoint at a key or index, where a sparse
+    adjoint (a dict without the key: an attribute nobody read) means zeros
+    shaped like ``like``."""
+    if isinstance(g, dict) and key not in g:
+        return zeros_like(like)
+    return g[key]
+
+
+def place_part(dz, g, key, like=None):
+    """The transpose of ``part_of(g, key, like)``: the adjoint of g given
+    the adjoint ``dz`` of its part at ``key`` (sparse for a dict)."""
+    if isinstance(g, dict):
+        return GradDict({key: dz})
+    return grad_of_index(g, key, dz)
+
+
 def split_last(g):
     """(adjoint of a list without its last element, adjoint of that element)."""
     return GradList(g[:-1]), g[-1]
@@ -114,6 +131,15 @@ def split_last(g):
 def append_grad(g, item):
     """The adjoint of a list with ``item`` appended (a new list)."""
     return GradList(list(g) + [item])
+
+
+def sequence_grad(g, iterable):
+    """The adjoint of ``iterable`` given the adjoint ``g`` of
+    ``as_sequence(iterable)``: ``g`` itself, except for a dict, whose
+    sequence is its keys, which carry no derivative (a zero adjoint)."""
+    if isinstance(iterable, dict):
+        return GradDict()
+    return g
 
 
 def as_sequence(iterable):

@@ -93,7 +93,9 @@ def mul_grad_back(dz, g, x, other, wrt_other=False):
     if _is_repetition(other, x):
         return zeros_like(other if wrt_other else g)
     shape = np.broadcast(g, other).shape
-    full = dz if np.shape(dz) == shape else np.broadcast_to(dz, shape)
+    # (broadcast like the product, in its library: a 0-d torch dz against NumPy zeros stays a tensor;
+    # helpers with rules only, as third derivatives differentiate this function's source)
+    full = dz if np.shape(dz) == shape else broadcast_like(dz, g * other)
     return unbroadcast(full * g, other) if wrt_other else unbroadcast(full * other, g)
 
 
