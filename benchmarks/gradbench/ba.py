@@ -60,7 +60,7 @@ def directions(p):
                np.full(p, unit[14]))
 
 
-def blocks_from(jvp, cam, X, w, feat):
+def jacobian_with(jvp, cam, X, w, feat):
     """(p, 2, 15) blocks of d reprojection / d (cam, X, w), given a jvp."""
     return np.stack([jvp(cam, X, w, feat, *t) for t in directions(len(w))], axis=-1)
 

@@ -24,14 +24,14 @@ def precision_factor(q_k, l_k):
 
 
 def log_posterior(params, data):
-    alpha, mu, q, l = params["alpha"], params["mu"], params["q"], params["l"]
+    alpha, mu, q, lower = params["alpha"], params["mu"], params["q"], params["l"]
     x, m, gamma = data["x"], data["m"], data["gamma"]
     n, d = x.shape
     k = alpha.shape[0]
     betas = []
     frobenius = 0.0
     for j in range(k):
-        Q = precision_factor(q[j], l[j])
+        Q = precision_factor(q[j], lower[j])
         z = (x - mu[j]) @ Q.T
         betas.append(alpha[j] + np.sum(q[j]) - 0.5 * np.sum(z * z, axis=1))
         frobenius = frobenius + np.sum(Q * Q)
@@ -47,14 +47,14 @@ DIFFERENTIATE = log_posterior
 
 
 def by_hand(params, data):
-    alpha, mu, q, l = params["alpha"], params["mu"], params["q"], params["l"]
+    alpha, mu, q, lower = params["alpha"], params["mu"], params["q"], params["l"]
     x, m, gamma = data["x"], data["m"], data["gamma"]
     n, d = x.shape
     k = alpha.shape[0]
     cols, rows = np.triu_indices(d, 1)
     Qs = np.zeros((k, d, d))
     Qs[:, np.arange(d), np.arange(d)] = np.exp(q)
-    Qs[:, rows, cols] = l
+    Qs[:, rows, cols] = lower
     centred = x[None, :, :] - mu[:, None, :]  # (k, n, d)
     z = np.einsum("kab,knb->kna", Qs, centred)
     beta = alpha[:, None] + q.sum(axis=1)[:, None] - 0.5 * np.sum(z * z, axis=2)  # (k, n)
