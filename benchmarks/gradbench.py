@@ -165,7 +165,11 @@ def jax_calls(name, m0, args, jit=True):
         return methods, None
     jitted = jax.jit(derivative)
     start = time.perf_counter()
-    jax.block_until_ready(jitted(*wrt_args))
+    try:
+        jax.block_until_ready(jitted(*wrt_args))
+    except Exception as exc:  # the code as written does not trace (a Python branch on a value, say)
+        methods["jax.jit"] = exc
+        return methods, None
     compile_time = time.perf_counter() - start
     methods["jax.jit"] = lambda: jax.block_until_ready(jitted(*wrt_args))
     return methods, compile_time
@@ -355,7 +359,11 @@ def run(name, peers, plan, notes, opts):
             row.status["jax"] = row.status["jax.jit"] = f"FAILS [{len(notes)}]"
         else:
             for column, method in jax_methods.items():
-                add(column, lambda method=method: method)
+                if isinstance(method, Exception):
+                    notes.append(f"{name} / {column}: {bench.describe_error(method, max_lines=2)}")
+                    row.status[column] = f"FAILS [{len(notes)}]"
+                else:
+                    add(column, lambda method=method: method)
     if "torch" in peers:
         add("torch", lambda: torch_call(name, m, args))
     names = list(calls)
