@@ -582,6 +582,21 @@ def grad_tile(g, A, reps):
     return np.reshape(np.sum(tiles, axis=tuple(range(0, 2 * n, 2))), shape)
 
 
+def grad_delete(g, arr, obj, axis=None):
+    """Adjoint of ``np.delete(arr, obj, axis)``: ``g`` put back where the kept
+    elements were, zeros where elements were deleted."""
+    shape = np.shape(arr)
+    if axis is None:
+        kept = np.delete(np.arange(np.size(arr)), obj)
+        out = np.zeros(np.size(arr), dtype=np.result_type(g))
+        out[kept] = np.ravel(g)
+        return np.reshape(out, shape)
+    ax = axis % len(shape)
+    out = np.zeros(shape, dtype=np.result_type(g))
+    out[(slice(None),) * ax + (np.delete(np.arange(shape[ax]), obj),)] = g
+    return out
+
+
 def grad_repeat(g, a, repeats, axis=None):
     """Adjoint of ``np.repeat(a, repeats, axis)``: ``g`` summed over the
     copies of each element."""
@@ -1268,6 +1283,11 @@ def flipud(z, m):
 @linear(np.roll)
 def roll(z, a, shift, axis=None):
     return np.roll(a, shift, axis), np.roll(d[z], np.negative(shift), axis)
+
+
+@linear(np.delete, transpose=grad_delete)
+def delete(z, arr, obj, axis=None):
+    return np.delete(arr, obj, axis)
 
 
 @adjoint(np.sort)
