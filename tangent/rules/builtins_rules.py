@@ -81,7 +81,10 @@ def pos(z, x):
     return 1
 
 
-@elementwise(builtins.abs, operator.abs, math.fabs, np.absolute, np.fabs)
+# (builtins.abs, operator.abs and np.absolute, which take complex values, are
+# declared in numpy_more_rules.py; one declaration each, so that the rule in
+# force does not depend on which rule module was imported first)
+@elementwise(math.fabs, np.fabs)
 def abs_(z, x):
     return np.sign(x)
 
