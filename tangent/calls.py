@@ -134,7 +134,7 @@ def parameters_written(callee) -> dict[str, int | None]:
     return found
 
 
-def refuse_writing_helpers(tree: ast.FunctionDef, origin) -> None:
+def refuse_writing_helpers(tree: ast.FunctionDef, origin, analysis=None) -> None:
     """Refuse calls of the user's functions that write into a parameter
     bound to one of the caller's variables: the caller's derivative would
     not know the variable changed (a silently wrong derivative). The
@@ -142,6 +142,7 @@ def refuse_writing_helpers(tree: ast.FunctionDef, origin) -> None:
     (``private_arguments``); a helper may not."""
     if origin.generated:
         return
+    kinds = ir.get(tree, "kinds", None) or {}
     for stmt in ast.walk(tree):
         value = getattr(stmt, "value", None)
         if not isinstance(stmt, (ast.Assign, ast.Expr)) or not isinstance(value, ast.Call):
@@ -162,7 +163,12 @@ def refuse_writing_helpers(tree: ast.FunctionDef, origin) -> None:
         except TypeError:
             continue
         for param, arg in bound.arguments.items():
-            if param in written and isinstance(arg, ast.Name) and arg.id not in checked:
+            # (a checked call goes on only on data without derivatives: an active argument, or one
+            # that holds floats or arrays (kinds.py), would surely fail the check when the derivative
+            # runs, so it is refused here)
+            if param in written and isinstance(arg, ast.Name) and (
+                    arg.id not in checked or kinds.get(arg.id) == "float"
+                    or analysis is not None and analysis.is_varied(arg.id, stmt)):
                 line = written[param]
                 where = f" (line {line})" if line is not None else ""
                 raise origin.error(

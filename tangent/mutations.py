@@ -64,7 +64,7 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: 
         _refuse_writes_into_arguments(tree, origin, analysis, writes)
         from .calls import refuse_writing_helpers  # (calls reads writes with this module)
 
-        refuse_writing_helpers(tree, origin)
+        refuse_writing_helpers(tree, origin, analysis)
     if not writes or not aliases:
         return
     _AliasedWrites(tree, origin, analysis.cfg, order, rebinding).check(writes, aliases)
