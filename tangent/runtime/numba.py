@@ -19,7 +19,7 @@ from numba.extending import overload
 from . import arrays as _arrays
 from . import tangents as _tangents
 
-__all__ = ["NUMBA_HELPERS", "NUMBA_RULE_HELPERS", "broadcast_tangent", "grad_extremum_kept", "kept_max", "kept_min", "check_scalar_output", "empty_stack", "reversed_sequence", "saved_range", "tangent_like", "zeros_like"]
+__all__ = ["NUMBA_HELPERS", "NUMBA_RULE_HELPERS", "broadcast_tangent", "grad_extremum_kept", "kept_max", "kept_min", "check_scalar_output", "empty_stack", "fresh_tangent", "sum_tangent", "reversed_sequence", "saved_range", "tangent_like", "zeros_like"]
 
 
 @numba.njit(cache=True)
@@ -166,11 +166,50 @@ def _check_scalar_output(value):
     return lambda value: True
 
 
+def fresh_tangent(t, *sources):
+    """``t``, copied when it may share memory with one of ``sources`` (the
+    tangents it was computed from: a returned tangent must not be the
+    caller's). Compiled code copies every array: numba cannot tell."""
+    return _tangents.fresh_tangent(t, *sources)
+
+
+@overload(fresh_tangent)
+def _fresh_tangent(t, *sources):
+    if isinstance(t, types.Array):
+        return lambda t, *sources: t.copy()
+    if isinstance(t, (types.Number, types.Boolean)):
+        return lambda t, *sources: t
+    return None
+
+
+def sum_tangent(t, axis=None, keepdims=False):
+    """``np.sum`` of a tangent, over all its items or one integer axis
+    (numba's ``np.sum``; a tuple of axes has no numba version: refused)."""
+    return _tangents.sum_tangent(t, axis, keepdims)
+
+
+@overload(sum_tangent)
+def _sum_tangent(t, axis=None, keepdims=False):
+    kept = isinstance(keepdims, types.BooleanLiteral) and keepdims.literal_value
+    if isinstance(t, types.Array) and isinstance(axis, types.Integer):
+        if kept:
+            return lambda t, axis=None, keepdims=False: np.expand_dims(np.sum(t, axis=axis), axis)
+        return lambda t, axis=None, keepdims=False: np.sum(t, axis=axis)
+    if not (axis is None or isinstance(axis, (types.NoneType, types.Omitted))) or kept:
+        return None
+    if isinstance(t, types.Array):
+        return lambda t, axis=None, keepdims=False: np.sum(t)
+    if isinstance(t, types.Number):
+        return lambda t, axis=None, keepdims=False: t
+    return None
+
+
 def _python_helpers() -> dict:
     from . import adjoints, tangents
     found = {}
     for module in (adjoints, tangents, _arrays):
-        for name in ("zeros_like", "tangent_like", "check_scalar_output", "broadcast_tangent"):
+        for name in ("zeros_like", "tangent_like", "check_scalar_output", "broadcast_tangent", "fresh_tangent",
+                     "sum_tangent"):
             if hasattr(module, name):
                 found[id(getattr(module, name))] = name
     return found
