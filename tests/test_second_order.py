@@ -268,8 +268,35 @@ def a_list_named_like_the_tape(x):
     return s
 
 
+def pops_in_one_branch(x):
+    lst = [x, x * x, np.sin(x), np.cos(x)]
+    s = 0.0
+    for i in range(3):
+        if i % 2 == 0:
+            v = lst.pop()
+        else:
+            v = lst[-1] * 2.0
+            lst = [v, x]
+        s = s + np.sum(v * lst[0])
+    return s
+
+
+def _sines(x, n):
+    for k in range(n):
+        yield np.sin(x * k)
+
+
+def a_generator_read_in_a_loop(x):
+    s = 0.0
+    for n in range(1, 3):
+        vals = list(_sines(x, n + 1))
+        s = s + np.sum(vals[-1] * x)
+    return s
+
+
 @pytest.mark.parametrize("f", [pops_in_a_loop, comprehension_in_a_loop, generator_sum_in_a_while,
-                               keeps_the_old_list, calls_a_popping_helper_in_a_loop, a_list_named_like_the_tape],
+                               keeps_the_old_list, calls_a_popping_helper_in_a_loop, a_list_named_like_the_tape,
+                               pops_in_one_branch, a_generator_read_in_a_loop],
                          ids=lambda f: f.__name__)
 def test_lists_on_the_gradients_tape(f):
     second_order(f, X.copy())
