@@ -73,7 +73,8 @@ class Differentiator:
         self.analysis = Analysis(tree, set(wrt), argument_kinds)
         self.refuse_unsupported(tree)
         check_mutations(tree, self.origin, self.analysis, aliases=self.refuse_aliased_writes,
-                        undone=getattr(self, "undone_writes", frozenset()))
+                        undone=getattr(self, "undone_writes", frozenset()),
+                        tape_ops=getattr(self, "tape_operations", frozenset()))
         self.derivative_names: dict[str, str] = {}
 
     def refuse_unsupported(self, tree: ast.FunctionDef) -> None:

@@ -42,7 +42,7 @@ _MUTATING_METHODS = (
 
 
 def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: bool | str = True,
-                    undone: frozenset = frozenset()) -> None:
+                    undone: frozenset = frozenset(), tape_ops: frozenset = frozenset()) -> None:
     """Refuse in-place writes whose effect the derivative could not follow.
 
     Writes (``y[i] = v``, ``lst.append(v)``) are allowed into values the
@@ -67,7 +67,7 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: 
         refuse_writing_helpers(tree, origin, analysis)
     if not writes or not aliases:
         return
-    _AliasedWrites(tree, origin, analysis.cfg, order, rebinding).check(writes, aliases)
+    _AliasedWrites(tree, origin, analysis.cfg, order, rebinding, tape_ops).check(writes, aliases)
 
 
 def _statements(stmts) -> list[ast.stmt]:
@@ -330,12 +330,14 @@ class _AliasedWrites:
     """Refuse a write into a value another variable may alias when that
     variable is read after the write."""
 
-    def __init__(self, tree: ast.FunctionDef, origin, cfg: CFG, order: list, rebinding: set[int]):
+    def __init__(self, tree: ast.FunctionDef, origin, cfg: CFG, order: list, rebinding: set[int],
+                 tape_ops: frozenset = frozenset()):
         self.origin = origin
         self.cfg = cfg
         self.order = order
         self.rebinding = rebinding
-        self.edges = _alias_edges(order)
+        # (a gradient's own tape pushes and pops alias nothing it reads: see restores.tape_operations)
+        self.edges = [e for e in _alias_edges(order) if id(e[3]) not in tape_ops]
         self.shown = _user_words(tree)
         self.copy_spelling = _copy_spelling(tree)
 

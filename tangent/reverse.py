@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import inspect
 import os
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -47,7 +48,7 @@ from .errors import TangentSyntaxError
 from .frontend import ParsedFunction
 from .ir import Comment, Kind, Restore, Save, assign, call, name, store
 from .naming import Namer
-from .restores import refuse_in_gradient, restores_as_writes, undone_writes
+from .restores import refuse_in_gradient, restores_as_writes, tape_operations, undone_writes
 from .shapes import infer_shapes, numbers_to_math
 from .sharing import names_sharing_memory
 from .tape import Lowered, Tape, mark_pure, names_read
@@ -100,6 +101,8 @@ class ReverseMode(CheckpointedCalls, CheckpointedLoops, AssignAdjoints, Containe
         # reverse over a gradient: its region restores are writes like any other (see restores_as_writes)
         self.restores = restores_as_writes(tree) if parsed.origin.generated else {}
         self.undone_writes = undone_writes(tree, self.restores)  # (not checked for aliases, see there)
+        tapes = getattr(inspect.unwrap(parsed.func), "tangent_tapes", ()) if parsed.origin.generated else ()
+        self.tape_operations = tape_operations(tree, tapes)
         super().__init__(session, parsed, tree, wrt, namer, argument_kinds=kinds)
         self.check_finite = check_finite
         # specialisation: the arguments' descriptions (shapes.describe_argument) give shapes

@@ -283,7 +283,7 @@ def test_every_annotation_the_package_uses_is_declared():
     """Node attributes named tangent_* in the engine are declared in
     ir.ANNOTATIONS (those of derivative functions and other names excepted)."""
     not_node_facts = {"tangent_source", "tangent_generic", "tangent_specialized_for", "tangent_filename",
-                      "tangent_derivatives", "tangent_derived_from", "tangent_generated", "tangent_rule",
+                      "tangent_derivatives", "tangent_derived_from", "tangent_tapes", "tangent_generated", "tangent_rule",
                       "tangent_like", "tangent_code", "tangent_of_atom", "tangent_name", "tangent_params",
                       "tangent_copy", "tangent_or_zeros", "tangent_generators", "tangent_",
                       "tangent_numba_for", "tangent_numba_"}  # (numba_backend: a derivative's dispatcher, module names)
