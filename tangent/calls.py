@@ -167,7 +167,7 @@ def refuse_writing_helpers(tree: ast.FunctionDef, origin, analysis=None) -> None
             # that holds floats or arrays (kinds.py), would surely fail the check when the derivative
             # runs, so it is refused here)
             if param in written and isinstance(arg, ast.Name) and (
-                    arg.id not in checked or kinds.get(arg.id) == "float"
+                    arg.id not in checked or kinds.get(arg.id) in ("float", "num", "int")
                     or analysis is not None and analysis.is_varied(arg.id, stmt)):
                 line = written[param]
                 where = f" (line {line})" if line is not None else ""
