@@ -39,7 +39,7 @@ from . import ir, runtime
 from .adjoints import NONZERO, ORDER, AdjointStates, merge
 from .assign_adjoints import AssignAdjoints
 from .astwalk import names_in, walk_list
-from .calls import active_user_call
+from .calls import active_user_call, argument_descriptions, call_result
 from .cfg import names_loaded
 from .checkpointing import CheckpointedCalls, CheckpointedLoops
 from .container_adjoints import ContainerAdjoints
@@ -104,7 +104,8 @@ class ReverseMode(CheckpointedCalls, CheckpointedLoops, AssignAdjoints, Containe
         self.check_finite = check_finite
         # specialisation: the arguments' descriptions (shapes.describe_argument) give shapes
         self.arguments = {k: v for k, v in (arguments or {}).items() if v is not None}
-        self.shapes = infer_shapes(tree, {k: v[1] for k, v in self.arguments.items()}) if self.arguments else {}
+        self.shapes = infer_shapes(tree, {k: v[1] for k, v in self.arguments.items()}, call_result) \
+            if self.arguments else {}
         if self.arguments:
             numbers_to_math(tree, self.shapes, session.bind_global)  # np.sin(x) of a float: math.sin
         self.adjoint_names = self.derivative_names
@@ -199,7 +200,8 @@ class ReverseMode(CheckpointedCalls, CheckpointedLoops, AssignAdjoints, Containe
         if binding is None:
             return [stmt]
         fwd, bwd = self.session.split(binding.callee, tuple(binding.active), self.origin, stmt,
-                                      static=binding.static, types=binding.types)
+                                      static=binding.static, types=binding.types,
+                                      arguments=argument_descriptions(binding, self.shapes.values) if self.arguments else None)
         target = stmt.targets[0].id
         tape = self.namer.fresh(f"_{ir.callee(stmt.value).__name__.strip('_')}_tape")
         self.subroutines[id(stmt)] = Subroutine(fwd, bwd, binding.bindings, binding.active, tape)

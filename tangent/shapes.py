@@ -208,9 +208,13 @@ def describe_argument(value):
     return None
 
 
-def infer_shapes(tree: ast.FunctionDef, known: dict) -> dict:
+def infer_shapes(tree: ast.FunctionDef, known: dict, call_result=None) -> dict:
     """Shapes of the function's variables, from the shapes of its arguments
-    (``known``: {parameter: shape}): {name: shape, or None when unknown}."""
+    (``known``: {parameter: shape}): {name: shape, or None when unknown}.
+    ``call_result(callee, args, keywords) -> Value`` gives the result of a
+    call of a function without a shape rule from the Values of its
+    arguments (a user's function, whose source is inferred in turn); without
+    it such results are UNKNOWN."""
     _load_rules()
     definitions = _definitions(tree)
     args = tree.args
@@ -220,38 +224,64 @@ def infer_shapes(tree: ast.FunctionDef, known: dict) -> dict:
     if args.kwarg:
         params.append(args.kwarg.arg)
     known = {name: shape if isinstance(shape, (Struct, Array)) else Array(tuple(shape)) for name, shape in known.items()}
-    values = _fixpoint(definitions, params, known)
+    values = _fixpoint(definitions, params, known, call_result)
     if any(isinstance(v, Struct) for v in values.values()):
-        escaping = _escaping(tree, _Evaluator(values, set(definitions) | set(values)))
+        escaping = _escaping(tree, _Evaluator(values, set(definitions) | set(values), call_result))
         if escaping:
             # a container that may be changed or read otherwise than by indexing:
             # its structure is not assumed (nor any container's)
             known = {k: v for k, v in known.items() if not isinstance(v, Struct)}
-            values = _fixpoint(definitions, params, known)
+            values = _fixpoint(definitions, params, known, call_result)
     # (a name still without a value is defined only from names that never get
     # one, so its definitions never run: it is left out, None to callers)
     shapes = Shapes({name: (v.shape if isinstance(v, Array) else None) for name, v in values.items()})
     shapes.reals = frozenset(name for name, v in values.items() if isinstance(v, Array) and v.real)
     shapes.structs = {name: v for name, v in values.items() if isinstance(v, Struct)}
+    shapes.values = values
+    shapes.returned = _returned(tree, definitions, _Evaluator(values, set(definitions) | set(values), call_result))
     return shapes
+
+
+def _returned(tree: ast.FunctionDef, definitions: dict, evaluator: "_Evaluator") -> Value:
+    """The Value the function returns (normal form ends in ``return name``):
+    a tuple of known items (``result = (a, b)``, its only definition) is a
+    Struct, since a tuple's items cannot be replaced; anything else as the
+    name's value."""
+    last = tree.body[-1] if tree.body else None
+    if not (isinstance(last, ast.Return) and isinstance(last.value, ast.Name)):
+        return UNKNOWN
+    returned = last.value.id
+    defs = definitions.get(returned, [])
+    try:
+        if len(defs) == 1 and isinstance(defs[0], ast.Tuple) and not any(
+                isinstance(e, ast.Starred) for e in defs[0].elts):
+            items = [evaluator.of(e) for e in defs[0].elts]
+            if any(isinstance(i, Array) for i in items):
+                return Struct("tuple", tuple(enumerate(items)))
+        return evaluator.of(last.value)
+    except _NotYet:
+        return UNKNOWN
 
 
 class Shapes(dict):
     """{name: shape or None}; ``reals``: the names certainly holding a
     Python number (or a NumPy float64 or int64 scalar); ``structs``: the
     names holding a container whose structure is assumed (never written,
-    passed on or called: only read), {name: Struct}."""
+    passed on or called: only read), {name: Struct}; ``values``: {name:
+    Value}; ``returned``: the Value of the function's result."""
 
     reals: frozenset = frozenset()
     structs: dict = {}
+    values: dict = {}
+    returned: Value = UNKNOWN
 
 
-def _fixpoint(definitions: dict, params: list, known: dict) -> dict:
+def _fixpoint(definitions: dict, params: list, known: dict, call_result=None) -> dict:
     """{name: Value} from the parameters' known Values."""
     # a parameter's value on entry is one of its definitions
     values: dict[str, Value | None] = {p: UNKNOWN for p in params}
     values.update(known)
-    evaluator = _Evaluator(values, set(definitions) | set(values))
+    evaluator = _Evaluator(values, set(definitions) | set(values), call_result)
     # Converges by construction: a name's value only rises (each update is a
     # join with the old value) in a lattice of height 5 (see join), so every
     # pass but the last raises some name: at most 5 * (number of names) + 1.
@@ -324,9 +354,10 @@ class _Evaluator:
     current values (``bound``: the names the function defines; any other
     name is UNKNOWN)."""
 
-    def __init__(self, values: dict, bound: set[str]):
+    def __init__(self, values: dict, bound: set[str], call_result=None):
         self.values = values
         self.bound = bound
+        self.call_result = call_result
 
     def definition(self, definition) -> Value | None:
         if not isinstance(definition, ast.AST):
@@ -387,12 +418,13 @@ class _Evaluator:
             bounds.append(None if value is None else value.value)
         return Static(slice(*bounds))
 
-    @staticmethod
-    def call(callee, args: list, keywords: dict) -> Value:
+    def call(self, callee, args: list, keywords: dict) -> Value:
         if callee is len and len(args) == 1 and isinstance(args[0], Struct) and args[0].kind != "object":
             return Array((), len(args[0].items), integer=True)  # the key captures the length
         rule = rule_for(callee) if callee is not None else None
         if rule is None:
+            if self.call_result is not None and callee is not None:
+                return self.call_result(callee, args, keywords)
             return UNKNOWN
         return apply_rule(rule, callee, *args, **keywords)
 
