@@ -224,21 +224,22 @@ def infer_shapes(tree: ast.FunctionDef, known: dict, call_result=None) -> dict:
     if args.kwarg:
         params.append(args.kwarg.arg)
     known = {name: shape if isinstance(shape, (Struct, Array)) else Array(tuple(shape)) for name, shape in known.items()}
-    values = _fixpoint(definitions, params, known, call_result)
+    lists = _single_use_lists(tree, definitions)
+    values = _fixpoint(definitions, params, known, call_result, lists)
     if any(isinstance(v, Struct) for v in values.values()):
-        escaping = _escaping(tree, _Evaluator(values, set(definitions) | set(values), call_result))
+        escaping = _escaping(tree, _Evaluator(values, set(definitions) | set(values), call_result, lists))
         if escaping:
             # a container that may be changed or read otherwise than by indexing:
             # its structure is not assumed (nor any container's)
             known = {k: v for k, v in known.items() if not isinstance(v, Struct)}
-            values = _fixpoint(definitions, params, known, call_result)
+            values = _fixpoint(definitions, params, known, call_result, lists)
     # (a name still without a value is defined only from names that never get
     # one, so its definitions never run: it is left out, None to callers)
     shapes = Shapes({name: (v.shape if isinstance(v, Array) else None) for name, v in values.items()})
     shapes.reals = frozenset(name for name, v in values.items() if isinstance(v, Array) and v.real)
     shapes.structs = {name: v for name, v in values.items() if isinstance(v, Struct)}
     shapes.values = values
-    shapes.returned = _returned(tree, definitions, _Evaluator(values, set(definitions) | set(values), call_result))
+    shapes.returned = _returned(tree, definitions, _Evaluator(values, set(definitions) | set(values), call_result, lists))
     return shapes
 
 
@@ -276,12 +277,12 @@ class Shapes(dict):
     returned: Value = UNKNOWN
 
 
-def _fixpoint(definitions: dict, params: list, known: dict, call_result=None) -> dict:
+def _fixpoint(definitions: dict, params: list, known: dict, call_result=None, lists=None) -> dict:
     """{name: Value} from the parameters' known Values."""
     # a parameter's value on entry is one of its definitions
     values: dict[str, Value | None] = {p: UNKNOWN for p in params}
     values.update(known)
-    evaluator = _Evaluator(values, set(definitions) | set(values), call_result)
+    evaluator = _Evaluator(values, set(definitions) | set(values), call_result, lists)
     # Converges by construction: a name's value only rises (each update is a
     # join with the old value) in a lattice of height 5 (see join), so every
     # pass but the last raises some name: at most 5 * (number of names) + 1.
@@ -299,6 +300,19 @@ def _fixpoint(definitions: dict, params: list, known: dict, call_result=None) ->
     else:
         raise AssertionError("shape inference did not converge")  # pragma: no cover
     return values
+
+
+def _single_use_lists(tree: ast.FunctionDef, definitions: dict) -> dict:
+    """{name: its ast.List}: the names defined once, by a list literal,
+    and read once (normal form's ``_list = [a, b]`` passed to one call):
+    nothing can change such a list before that read."""
+    loads: dict[str, int] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store):
+            loads[node.id] = loads.get(node.id, 0) + 1
+    return {name: defs[0] for name, defs in definitions.items()
+            if len(defs) == 1 and isinstance(defs[0], ast.List) and loads.get(name) == 1
+            and not any(isinstance(e, ast.Starred) for e in defs[0].elts)}
 
 
 def _escaping(tree: ast.FunctionDef, evaluator: "_Evaluator") -> bool:
@@ -354,10 +368,11 @@ class _Evaluator:
     current values (``bound``: the names the function defines; any other
     name is UNKNOWN)."""
 
-    def __init__(self, values: dict, bound: set[str], call_result=None):
+    def __init__(self, values: dict, bound: set[str], call_result=None, lists=None):
         self.values = values
         self.bound = bound
         self.call_result = call_result
+        self.lists = lists or {}  # see _single_use_lists
 
     def definition(self, definition) -> Value | None:
         if not isinstance(definition, ast.AST):
@@ -401,9 +416,31 @@ class _Evaluator:
                 args = [node.func.value] + args
             if any(isinstance(a, ast.Starred) for a in args) or any(k.arg is None for k in node.keywords):
                 return UNKNOWN
+            if ir.callee(node) is np.concatenate:
+                return self.concatenate(node)
             return self.call(ir.callee(node), [self.of(a) for a in args],
                              {k.arg: self.of(k.value) for k in node.keywords})
         return UNKNOWN
+
+    def concatenate(self, node: ast.Call) -> Value:
+        """``np.concatenate(items)`` of a list literal used nowhere else (so
+        nothing changed it), of arrays of known shapes, on a static axis."""
+        if len(node.args) != 1 or not isinstance(node.args[0], ast.Name) or node.args[0].id not in self.lists \
+                or any(k.arg != "axis" for k in node.keywords):
+            return UNKNOWN
+        axis = self.of(node.keywords[0].value) if node.keywords else Array((), 0, integer=True)
+        items = [self.of(e) for e in self.lists[node.args[0].id].elts]
+        if not (isinstance(axis, Array) and axis.integer and isinstance(axis.value, int) and items
+                and all(isinstance(i, Array) and i.shape for i in items)):
+            return UNKNOWN
+        shapes = [i.shape for i in items]
+        ndim = len(shapes[0])
+        if any(len(s) != ndim for s in shapes) or not -ndim <= axis.value < ndim:
+            return UNKNOWN
+        at = axis.value % ndim
+        if any(s[:at] + s[at + 1:] != shapes[0][:at] + shapes[0][at + 1:] for s in shapes):
+            return UNKNOWN  # (it raises)
+        return Array(shapes[0][:at] + (sum(s[at] for s in shapes),) + shapes[0][at + 1:])
 
     def index(self, part: ast.expr) -> Value:
         """The value of one part of an index; a slice is Static(slice(...))

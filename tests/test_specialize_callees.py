@@ -207,3 +207,35 @@ def test_float_arguments_of_a_helper():
     x = rng().normal(size=4)
     source = check_specialised(scaled, (0, 1), x, 0.5)
     assert "unbroadcast(" not in function_source(source, "scale_shift_bwd")
+
+
+# ------------------------------------------------------------ np.concatenate of a list literal
+
+
+def shift(x, y):
+    shifted = np.concatenate([np.ones(1), y[:-1]])
+    return x * shifted
+
+
+def solve(x, h):
+    y = np.zeros_like(x)
+    for _ in range(3):
+        y = y + h * shift(x, y)
+    return np.sum(y * y)
+
+
+def test_concatenate_of_a_list_literal_has_a_known_shape():
+    x = rng().normal(size=6)
+    source = check_specialised(solve, (0,), x, 0.25)
+    assert "unbroadcast(" not in function_source(source, "shift_bwd")
+
+
+def appended(x, y):
+    parts = [x, y]
+    parts.append(y)  # the list changes before it is concatenated: its shape is not assumed
+    return np.sum(np.concatenate(parts) * 2.0)
+
+
+def test_concatenate_of_a_changed_list():
+    x, y = rng().normal(size=2), rng().normal(size=3)
+    check_specialised(appended, (0, 1), x, y)
