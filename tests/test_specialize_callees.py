@@ -239,3 +239,10 @@ def appended(x, y):
 def test_concatenate_of_a_changed_list():
     x, y = rng().normal(size=2), rng().normal(size=3)
     check_specialised(appended, (0, 1), x, y)
+
+
+def test_second_order_through_specialised_helpers():
+    # hvp differentiates the specialised gradient (with its specialised helper pairs) forwards
+    x, w = rng().normal(size=(2, 5)), rng().normal(size=5)
+    tangent.testing.check_grads(looped, x, w, 2, wrt=(0, 1), modes=("reverse", "forward"), order=2)
+    tangent.testing.check_grads(solve, rng().normal(size=6), 0.25, wrt=(0,), modes=("reverse", "forward"), order=2)
