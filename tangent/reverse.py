@@ -48,7 +48,8 @@ from .frontend import ParsedFunction
 from .ir import Comment, Kind, Restore, Save, assign, call, name, store
 from .naming import Namer
 from .restores import refuse_in_gradient, restores_as_writes, undone_writes
-from .shapes import infer_shapes, numbers_to_math
+from .shape_variants import numbers_to_math
+from .shapes import infer_shapes
 from .sharing import names_sharing_memory
 from .tape import Lowered, Tape, mark_pure, names_read
 

@@ -31,7 +31,6 @@ any shape, as it never produces a value.
 from __future__ import annotations
 
 import ast
-import math
 import operator
 
 import numpy as np
@@ -494,32 +493,6 @@ def _tuple(items: list) -> Value:
     if all(isinstance(i, (Array, Static)) and i.value is not DYNAMIC for i in items):
         return Static(tuple(i.value for i in items))
     return UNKNOWN
-
-
-def numbers_to_math(tree: ast.FunctionDef, shapes: Shapes, bind_global) -> int:
-    """Specialised code only: rewrite ``np.sin(x)`` where ``x`` is certainly
-    a Python number (``shapes.reals``) into ``math.sin(x)`` (the functions of
-    ``rules.numpy_fast_rules.MATH_EQUIVALENTS``), in place, so that the
-    primal and its adjoint (math's rule) run on floats. ``bind_global(hint,
-    value)`` names ``math`` in the generated module. Returns the number of
-    calls rewritten."""
-    from .rules.numpy_fast_rules import MATH_EQUIVALENTS
-
-    rewritten = 0
-    for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords
-                and isinstance(node.args[0], ast.Name) and node.args[0].id in shapes.reals
-                and not ir.is_method(node)):
-            continue
-        callee = ir.callee(node)
-        function = MATH_EQUIVALENTS.get(callee) if isinstance(callee, np.ufunc) else None
-        if function is None:
-            continue
-        module = ast.Name(id=bind_global("math", math), ctx=ast.Load())
-        node.func = ast.copy_location(ast.Attribute(value=module, attr=function.__name__, ctx=ast.Load()), node.func)
-        ir.annotate(node, callee=function)
-        rewritten += 1
-    return rewritten
 
 
 def _load_rules() -> None:
