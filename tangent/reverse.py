@@ -105,7 +105,7 @@ class ReverseMode(CheckpointedCalls, CheckpointedLoops, AssignAdjoints, Containe
         self.check_finite = check_finite
         # specialisation: the arguments' descriptions (shapes.describe_argument) give shapes
         self.arguments = {k: v for k, v in (arguments or {}).items() if v is not None}
-        self.shapes = infer_shapes(tree, {k: v[1] for k, v in self.arguments.items()}, call_result) \
+        self.shapes = infer_shapes(tree, {k: v[1] for k, v in self.arguments.items()}, call_result, session.namespace) \
             if self.arguments else {}
         if self.arguments:
             numbers_to_math(tree, self.shapes, session.bind_global)  # np.sin(x) of a float: math.sin

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import ast
 import operator
+from collections import Counter
 
 import numpy as np
 
@@ -207,13 +208,14 @@ def describe_argument(value):
     return None
 
 
-def infer_shapes(tree: ast.FunctionDef, known: dict, call_result=None) -> dict:
+def infer_shapes(tree: ast.FunctionDef, known: dict, call_result=None, constants=None) -> dict:
     """Shapes of the function's variables, from the shapes of its arguments
     (``known``: {parameter: shape}): {name: shape, or None when unknown}.
     ``call_result(callee, args, keywords) -> Value`` gives the result of a
     call of a function without a shape rule from the Values of its
     arguments (a user's function, whose source is inferred in turn); without
-    it such results are UNKNOWN."""
+    it such results are UNKNOWN. ``constants``: {free name: the value the
+    generated code binds it to} (a snapshot): its Python numbers are known."""
     _load_rules()
     definitions = _definitions(tree)
     args = tree.args
@@ -224,29 +226,28 @@ def infer_shapes(tree: ast.FunctionDef, known: dict, call_result=None) -> dict:
         params.append(args.kwarg.arg)
     known = {name: shape if isinstance(shape, (Struct, Array)) else Array(tuple(shape)) for name, shape in known.items()}
     lists = _single_use_lists(tree, definitions)
-    values = _fixpoint(definitions, params, known, call_result, lists)
+    hooks = {"call_result": call_result, "lists": lists, "constants": constants}
+    values = _fixpoint(definitions, params, known, hooks)
     if any(isinstance(v, Struct) for v in values.values()):
-        escaping = _escaping(tree, _Evaluator(values, set(definitions) | set(values), call_result, lists))
+        escaping = _escaping(tree, _Evaluator(values, set(definitions) | set(values), **hooks))
         if escaping:
             # a container that may be changed or read otherwise than by indexing:
             # its structure is not assumed (nor any container's)
             known = {k: v for k, v in known.items() if not isinstance(v, Struct)}
-            values = _fixpoint(definitions, params, known, call_result, lists)
+            values = _fixpoint(definitions, params, known, hooks)
     # (a name still without a value is defined only from names that never get
     # one, so its definitions never run: it is left out, None to callers)
     shapes = Shapes({name: (v.shape if isinstance(v, Array) else None) for name, v in values.items()})
     shapes.reals = frozenset(name for name, v in values.items() if isinstance(v, Array) and v.real)
     shapes.structs = {name: v for name, v in values.items() if isinstance(v, Struct)}
     shapes.values = values
-    shapes.returned = _returned(tree, definitions, _Evaluator(values, set(definitions) | set(values), call_result, lists))
+    shapes.returned = _returned(tree, definitions, _Evaluator(values, set(definitions) | set(values), **hooks))
     return shapes
 
 
 def _returned(tree: ast.FunctionDef, definitions: dict, evaluator: "_Evaluator") -> Value:
-    """The Value the function returns (normal form ends in ``return name``):
-    a tuple of known items (``result = (a, b)``, its only definition) is a
-    Struct, since a tuple's items cannot be replaced; anything else as the
-    name's value."""
+    """The Value the function returns (``return name`` in normal form); a
+    tuple (``result = (a, b)``, its only definition: never changed) a Struct."""
     last = tree.body[-1] if tree.body else None
     if not (isinstance(last, ast.Return) and isinstance(last.value, ast.Name)):
         return UNKNOWN
@@ -276,12 +277,12 @@ class Shapes(dict):
     returned: Value = UNKNOWN
 
 
-def _fixpoint(definitions: dict, params: list, known: dict, call_result=None, lists=None) -> dict:
+def _fixpoint(definitions: dict, params: list, known: dict, hooks: dict) -> dict:
     """{name: Value} from the parameters' known Values."""
     # a parameter's value on entry is one of its definitions
     values: dict[str, Value | None] = {p: UNKNOWN for p in params}
     values.update(known)
-    evaluator = _Evaluator(values, set(definitions) | set(values), call_result, lists)
+    evaluator = _Evaluator(values, set(definitions) | set(values), **hooks)
     # Converges by construction: a name's value only rises (each update is a
     # join with the old value) in a lattice of height 5 (see join), so every
     # pass but the last raises some name: at most 5 * (number of names) + 1.
@@ -305,10 +306,7 @@ def _single_use_lists(tree: ast.FunctionDef, definitions: dict) -> dict:
     """{name: its ast.List}: the names defined once, by a list literal,
     and read once (normal form's ``_list = [a, b]`` passed to one call):
     nothing can change such a list before that read."""
-    loads: dict[str, int] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store):
-            loads[node.id] = loads.get(node.id, 0) + 1
+    loads = Counter(n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Store))
     return {name: defs[0] for name, defs in definitions.items()
             if len(defs) == 1 and isinstance(defs[0], ast.List) and loads.get(name) == 1
             and not any(isinstance(e, ast.Starred) for e in defs[0].elts)}
@@ -367,11 +365,12 @@ class _Evaluator:
     current values (``bound``: the names the function defines; any other
     name is UNKNOWN)."""
 
-    def __init__(self, values: dict, bound: set[str], call_result=None, lists=None):
+    def __init__(self, values: dict, bound: set[str], call_result=None, lists=None, constants=None):
         self.values = values
         self.bound = bound
         self.call_result = call_result
         self.lists = lists or {}  # see _single_use_lists
+        self.constants = constants or {}
 
     def definition(self, definition) -> Value | None:
         if not isinstance(definition, ast.AST):
@@ -385,8 +384,9 @@ class _Evaluator:
         if isinstance(node, ast.Constant):
             return _constant(node.value)
         if isinstance(node, ast.Name):
-            if node.id not in self.bound:
-                return UNKNOWN
+            if node.id not in self.bound:  # a global: a number bound in the generated module is known
+                value = self.constants.get(node.id)
+                return Array((), integer=type(value) is int, real=True) if type(value) in (int, float) else UNKNOWN
             value = self.values.get(node.id)
             if value is None:
                 raise _NotYet

@@ -246,3 +246,31 @@ def test_second_order_through_specialised_helpers():
     x, w = rng().normal(size=(2, 5)), rng().normal(size=5)
     tangent.testing.check_grads(looped, x, w, 2, wrt=(0, 1), modes=("reverse", "forward"), order=2)
     tangent.testing.check_grads(solve, rng().normal(size=6), 0.25, wrt=(0,), modes=("reverse", "forward"), order=2)
+
+
+# ------------------------------------------------------------ module constants
+
+STEP = 0.5
+
+
+def stepped(x, y):
+    h = STEP / 2  # a module's number: the generated code binds its value, so its shape is known
+    return x + h * scale_shift(x, y)
+
+
+def uses_step(x, y):
+    return np.sum(stepped(x, y) ** 2)
+
+
+def test_a_module_number_has_a_known_shape():
+    global STEP
+    x, y = rng().normal(size=(2, 3)), rng().normal(size=3)
+    source = check_specialised(uses_step, (0, 1), x, y)
+    assert not re.search(GENERIC_HELPERS, function_source(source, "stepped_bwd")), source
+    saved = STEP
+    try:
+        STEP = np.ones((4, 1, 1))  # rebound to an array: a new derivative, which must not assume a number
+        source = check_specialised(uses_step, (0, 1), x, y)
+        assert "unbroadcast(" in function_source(source, "stepped_bwd")
+    finally:
+        STEP = saved
