@@ -30,7 +30,7 @@ from .activity import Analysis
 from .astwalk import names_in
 from .cfg import CFG
 from .errors import TangentError, TangentSyntaxError
-from .frontend import UNRESOLVED, parse_function
+from .frontend import UNRESOLVED, _note, parse_function, recording, unchanged
 from .mutations import argument_writes
 from .naming import Namer
 from .normalize import normalize
@@ -228,21 +228,36 @@ def _user_function(callee) -> bool:
         and not rules.is_nondifferentiable(callee)
 
 
-def _normalized_tree(callee):
-    """The user function's normalized tree (None when it cannot be read or
-    normalized), made once."""
-    try:
-        return _normalized[callee]
-    except KeyError:
-        pass
+def _cached(table, key1, key2, make):
+    """``make()`` cached in ``table[key1][key2]`` together with what it read
+    (globals, cells, attributes: ``frontend.recording``): used again only
+    while all of that is unchanged, and what it read is noted again for the
+    derivative being generated (whose staleness check then covers it)."""
+    entries = table.setdefault(key1, {})
+    entry = entries.get(key2)
+    if entry is not None and unchanged([dep for _, dep in entry[1]]):
+        for key, dep in entry[1]:
+            _note(key, dep)
+        return entry[0]
+    with recording() as deps:
+        value = make()
+    entries[key2] = (value, list(deps.items()))
+    return value
+
+
+def _normalize(callee):
     try:
         parsed = parse_function(callee)
         namer = Namer(parsed.local_names | {n.id for n in names_in(parsed.tree)} | {"d"})
-        tree = normalize(parsed, namer)
+        return normalize(parsed, namer)
     except Exception:  # (anything Tangent cannot read: its shapes are not known)
-        tree = None
-    _normalized[callee] = tree
-    return tree
+        return None
+
+
+def _normalized_tree(callee):
+    """The user function's normalized tree (None when it cannot be read or
+    normalized), made again only when what it read changed."""
+    return _cached(_normalized, callee, None, lambda: _normalize(callee))
 
 
 def call_result(callee, args: list, keywords: dict):
@@ -263,23 +278,22 @@ def call_result(callee, args: list, keywords: dict):
     key = (tuple(args), tuple(sorted(keywords.items())))
     try:
         hash(key)
-        known = _results.setdefault(callee, {})
     except TypeError:  # (an unhashable static value, say a slice)
         return UNKNOWN
-    if key in known:
-        return known[key]
     if (callee, key) in _inferring:
         return UNKNOWN  # recursion: what this call returns is what is being inferred
-    tree = _normalized_tree(callee)
-    result = UNKNOWN
-    if tree is not None:
+
+    def infer():
+        tree = _normalized_tree(callee)
+        if tree is None:
+            return UNKNOWN
         _inferring.add((callee, key))
         try:
-            result = _inferred_result(callee, tree, args, keywords)
+            return _inferred_result(callee, tree, args, keywords)
         finally:
             _inferring.discard((callee, key))
-    known[key] = result
-    return result
+
+    return _cached(_results, callee, key, infer)
 
 
 def _inferred_result(callee, tree, args, keywords):

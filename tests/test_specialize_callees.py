@@ -274,3 +274,34 @@ def test_a_module_number_has_a_known_shape():
         assert "unbroadcast(" in function_source(source, "stepped_bwd")
     finally:
         STEP = saved
+
+
+def same(v):
+    return v * 1.0
+
+
+def column(v):
+    return v[:, None] * 1.0
+
+
+GROW = same
+
+
+def via(x):
+    return GROW(x)
+
+
+def use_via(x, y):
+    return np.sum(via(x) * y)
+
+
+def test_a_rebound_helper_of_a_helper_is_inferred_again():
+    global GROW
+    x, y = rng().normal(size=3), rng().normal(size=3)
+    check_specialised(use_via, (0, 1), x, y)
+    try:
+        GROW = column  # via's result is now (3, 1), the product (3, 3)
+        check_specialised(use_via, (0, 1), x, y)
+    finally:
+        GROW = same
+    check_specialised(use_via, (0, 1), x, y)
