@@ -10,6 +10,11 @@ Input: the differentiator (its parsed function, analysis and error
 builder) and a normalized statement whose value is a call. Output: a
 ``CallBinding`` or None; bad calls raise ``TangentSyntaxError``.
 
+Also, for specialised code: ``call_result`` (the Value a user function's
+call returns, from the Values of its arguments, for ``shapes.infer_shapes``)
+and ``argument_descriptions`` (what a call site knows of the callee's
+arguments, so the callee's derivative is specialised too).
+
 Assumes: the call's ``tangent_callee`` was resolved by the frontend.
 """
 
@@ -25,10 +30,12 @@ from .activity import Analysis
 from .astwalk import names_in
 from .cfg import CFG
 from .errors import TangentError, TangentSyntaxError
-from .frontend import UNRESOLVED, parse_function
+from .frontend import UNRESOLVED, _note, parse_function, recording, unchanged
 from .mutations import argument_writes
 from .naming import Namer
 from .normalize import normalize
+from .rules.shape_values import UNKNOWN, Array, Struct
+from .shapes import infer_shapes
 
 
 class CallBinding:
@@ -212,3 +219,130 @@ def _syntactic_writes(callee) -> dict[str, int | None]:
             if name in params:
                 found.setdefault(name, getattr(node, "lineno", None))
     return found
+
+
+# ------------------------------------------------------------ shapes across calls
+
+_normalized: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_results: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_inferring: set = set()
+
+
+def _user_function(callee) -> bool:
+    return isinstance(callee, pytypes.FunctionType) and not rules.is_library_function(callee) \
+        and rules.lookup_adjoint(callee) is None and rules.lookup_tangent(callee) is None \
+        and not rules.is_nondifferentiable(callee)
+
+
+def _cached(table, key1, key2, make):
+    """``make()`` cached in ``table[key1][key2]`` together with what it read
+    (globals, cells, attributes: ``frontend.recording``): used again only
+    while all of that is unchanged, and what it read is noted again for the
+    derivative being generated (whose staleness check then covers it)."""
+    entries = table.setdefault(key1, {})
+    entry = entries.get(key2)
+    if entry is not None and unchanged([dep for _, dep in entry[1]]):
+        for key, dep in entry[1]:
+            _note(key, dep)
+        return entry[0]
+    with recording() as deps:
+        value = make()
+    entries[key2] = (value, list(deps.items()))
+    return value
+
+
+def _normalize(callee):
+    try:
+        parsed = parse_function(callee)
+        namer = Namer(parsed.local_names | {n.id for n in names_in(parsed.tree)} | {"d"})
+        return normalize(parsed, namer)
+    except Exception:  # (anything Tangent cannot read: its shapes are not known)
+        return None
+
+
+def _normalized_tree(callee):
+    """The user function's normalized tree (None when it cannot be read or
+    normalized), made again only when what it read changed."""
+    return _cached(_normalized, callee, None, lambda: _normalize(callee))
+
+
+def call_result(callee, args: list, keywords: dict):
+    """The Value (``rules.shape_values``) a call of the user's function
+    ``callee`` returns when its arguments have these Values: its source's
+    shape inference from those, the function's own calls followed the same
+    way. UNKNOWN for anything else (no source, a derivative rule, *args, a
+    recursive call being inferred). A hook of ``shapes.infer_shapes``.
+
+    Example::
+
+        def double(x):
+            return 2 * x
+        call_result(double, [Array((3,))], {})   # Array((3,))
+    """
+    if not _user_function(callee):
+        return UNKNOWN
+    key = (tuple(args), tuple(sorted(keywords.items())))
+    try:
+        hash(key)
+    except TypeError:  # (an unhashable static value, say a slice)
+        return UNKNOWN
+    if (callee, key) in _inferring:
+        return UNKNOWN  # recursion: what this call returns is what is being inferred
+
+    def infer():
+        tree = _normalized_tree(callee)
+        if tree is None:
+            return UNKNOWN
+        _inferring.add((callee, key))
+        try:
+            return _inferred_result(callee, tree, args, keywords)
+        finally:
+            _inferring.discard((callee, key))
+
+    return _cached(_results, callee, key, infer)
+
+
+def _inferred_result(callee, tree, args, keywords):
+    try:
+        signature = inspect.signature(callee)
+        bound = signature.bind(*args, **keywords)
+    except (TypeError, ValueError):
+        return UNKNOWN
+    if any(p.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+           for p in signature.parameters.values()):
+        return UNKNOWN
+    params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+    known = {p: v for p, v in bound.arguments.items() if p in params and isinstance(v, (Array, Struct))}
+    try:
+        return infer_shapes(tree, known, call_result).returned
+    except Exception:  # (a shape rule that cannot decide: not known)
+        return UNKNOWN
+
+
+def argument_descriptions(binding: CallBinding, values: dict) -> dict | None:
+    """What a call site of specialised code knows of the callee's
+    parameters, as ``shapes.describe_argument`` gives it for example
+    arguments ({parameter: description}; parameters of unknown shape left
+    out), from the caller's inferred Values (``Shapes.values``), which hold
+    at every use. None when nothing is known: the generic derivative.
+    Constants' values are dropped: the callee is specialised to shapes."""
+    out = {}
+    for param, atom in binding.bindings.items():
+        if param in binding.static or param in binding.types:
+            continue
+        if isinstance(atom, ast.Name):
+            value = values.get(atom.id)
+        elif isinstance(atom, ast.Constant) and type(atom.value) is float:
+            value = Array((), real=True)
+        else:
+            continue
+        if isinstance(value, Struct):
+            out[param] = ("struct", value, None)
+        elif isinstance(value, Array):
+            if value.real and value.integer:
+                out[param] = ("int", Array((), integer=True, real=True), "l")
+            elif value.real:
+                out[param] = ("float", Array((), real=True), "d")
+            elif not value.integer:
+                out[param] = ("array", tuple(value.shape), None)
+    return out or None

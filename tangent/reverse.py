@@ -40,7 +40,7 @@ from . import ir, runtime
 from .adjoints import NONZERO, ORDER, AdjointStates, merge
 from .assign_adjoints import AssignAdjoints
 from .astwalk import names_in, walk_list
-from .calls import active_user_call
+from .calls import active_user_call, argument_descriptions, call_result
 from .cfg import names_loaded
 from .checkpointing import CheckpointedCalls, CheckpointedLoops
 from .container_adjoints import ContainerAdjoints
@@ -49,7 +49,8 @@ from .frontend import ParsedFunction
 from .ir import Comment, Kind, Restore, Save, assign, call, name, store
 from .naming import Namer
 from .restores import refuse_in_gradient, restores_as_writes, tape_operations, undone_writes
-from .shapes import infer_shapes, numbers_to_math
+from .shape_variants import numbers_to_math
+from .shapes import infer_shapes
 from .sharing import names_sharing_memory
 from .tape import Lowered, Tape, mark_pure, names_read
 
@@ -107,7 +108,8 @@ class ReverseMode(CheckpointedCalls, CheckpointedLoops, AssignAdjoints, Containe
         self.check_finite = check_finite
         # specialisation: the arguments' descriptions (shapes.describe_argument) give shapes
         self.arguments = {k: v for k, v in (arguments or {}).items() if v is not None}
-        self.shapes = infer_shapes(tree, {k: v[1] for k, v in self.arguments.items()}) if self.arguments else {}
+        self.shapes = infer_shapes(tree, {k: v[1] for k, v in self.arguments.items()}, call_result, session.namespace) \
+            if self.arguments else {}
         if self.arguments:
             numbers_to_math(tree, self.shapes, session.bind_global)  # np.sin(x) of a float: math.sin
         self.adjoint_names = self.derivative_names
@@ -202,7 +204,8 @@ class ReverseMode(CheckpointedCalls, CheckpointedLoops, AssignAdjoints, Containe
         if binding is None:
             return [stmt]
         fwd, bwd = self.session.split(binding.callee, tuple(binding.active), self.origin, stmt,
-                                      static=binding.static, types=binding.types)
+                                      static=binding.static, types=binding.types,
+                                      arguments=argument_descriptions(binding, self.shapes.values) if self.arguments else None)
         target = stmt.targets[0].id
         tape = self.namer.fresh(f"_{ir.callee(stmt.value).__name__.strip('_')}_tape")
         self.subroutines[id(stmt)] = Subroutine(fwd, bwd, binding.bindings, binding.active, tape)

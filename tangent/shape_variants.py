@@ -9,7 +9,8 @@ arguments' shapes (``rules.lookup_adjoint_variants``), if one applies; and
 ``drop_unbroadcast``, the statement with ``unbroadcast(e, like)`` replaced by
 ``e`` where ``like`` has the result's shape, by a sum over the known axes
 where it does not, and ``np.shape(x)``, ``np.size(x)`` and ``np.ndim(x)`` of a
-known shape by the literal.
+known shape by the literal; ``numbers_to_math``, ``np.sin(x)`` of a
+Python number ``x`` as ``math.sin(x)``.
 
 Assumes: every adjoint rule's ``e`` in ``unbroadcast(e, like)`` has the
 shape of the statement's result (which is why this works per statement,
@@ -24,7 +25,7 @@ import math
 
 import numpy as np
 
-from . import rules, runtime
+from . import ir, rules, runtime
 
 
 def static_value(node: ast.expr):
@@ -135,3 +136,29 @@ def drop_unbroadcast(item: ast.AST, result_shape: tuple | None, shapes: dict, na
     if result_shape is None:
         return item
     return _DropUnbroadcast(result_shape, shapes, namespace).visit(item)
+
+
+def numbers_to_math(tree: ast.FunctionDef, shapes, bind_global) -> int:
+    """Specialised code only: rewrite ``np.sin(x)`` where ``x`` is certainly
+    a Python number (``shapes.reals``) into ``math.sin(x)`` (the functions of
+    ``rules.numpy_fast_rules.MATH_EQUIVALENTS``), in place, so that the
+    primal and its adjoint (math's rule) run on floats. ``bind_global(hint,
+    value)`` names ``math`` in the generated module. Returns the number of
+    calls rewritten."""
+    from .rules.numpy_fast_rules import MATH_EQUIVALENTS
+
+    rewritten = 0
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords
+                and isinstance(node.args[0], ast.Name) and node.args[0].id in shapes.reals
+                and not ir.is_method(node)):
+            continue
+        callee = ir.callee(node)
+        function = MATH_EQUIVALENTS.get(callee) if isinstance(callee, np.ufunc) else None
+        if function is None:
+            continue
+        module = ast.Name(id=bind_global("math", math), ctx=ast.Load())
+        node.func = ast.copy_location(ast.Attribute(value=module, attr=function.__name__, ctx=ast.Load()), node.func)
+        ir.annotate(node, callee=function)
+        rewritten += 1
+    return rewritten

@@ -31,8 +31,8 @@ any shape, as it never produces a value.
 from __future__ import annotations
 
 import ast
-import math
 import operator
+from collections import Counter
 
 import numpy as np
 
@@ -208,9 +208,14 @@ def describe_argument(value):
     return None
 
 
-def infer_shapes(tree: ast.FunctionDef, known: dict) -> dict:
+def infer_shapes(tree: ast.FunctionDef, known: dict, call_result=None, constants=None) -> dict:
     """Shapes of the function's variables, from the shapes of its arguments
-    (``known``: {parameter: shape}): {name: shape, or None when unknown}."""
+    (``known``: {parameter: shape}): {name: shape, or None when unknown}.
+    ``call_result(callee, args, keywords) -> Value`` gives the result of a
+    call of a function without a shape rule from the Values of its
+    arguments (a user's function, whose source is inferred in turn); without
+    it such results are UNKNOWN. ``constants``: {free name: the value the
+    generated code binds it to} (a snapshot): its Python numbers are known."""
     _load_rules()
     definitions = _definitions(tree)
     args = tree.args
@@ -220,38 +225,64 @@ def infer_shapes(tree: ast.FunctionDef, known: dict) -> dict:
     if args.kwarg:
         params.append(args.kwarg.arg)
     known = {name: shape if isinstance(shape, (Struct, Array)) else Array(tuple(shape)) for name, shape in known.items()}
-    values = _fixpoint(definitions, params, known)
+    lists = _single_use_lists(tree, definitions)
+    hooks = {"call_result": call_result, "lists": lists, "constants": constants}
+    values = _fixpoint(definitions, params, known, hooks)
     if any(isinstance(v, Struct) for v in values.values()):
-        escaping = _escaping(tree, _Evaluator(values, set(definitions) | set(values)))
+        escaping = _escaping(tree, _Evaluator(values, set(definitions) | set(values), **hooks))
         if escaping:
             # a container that may be changed or read otherwise than by indexing:
             # its structure is not assumed (nor any container's)
             known = {k: v for k, v in known.items() if not isinstance(v, Struct)}
-            values = _fixpoint(definitions, params, known)
+            values = _fixpoint(definitions, params, known, hooks)
     # (a name still without a value is defined only from names that never get
     # one, so its definitions never run: it is left out, None to callers)
     shapes = Shapes({name: (v.shape if isinstance(v, Array) else None) for name, v in values.items()})
     shapes.reals = frozenset(name for name, v in values.items() if isinstance(v, Array) and v.real)
     shapes.structs = {name: v for name, v in values.items() if isinstance(v, Struct)}
+    shapes.values = values
+    shapes.returned = _returned(tree, definitions, _Evaluator(values, set(definitions) | set(values), **hooks))
     return shapes
+
+
+def _returned(tree: ast.FunctionDef, definitions: dict, evaluator: "_Evaluator") -> Value:
+    """The Value the function returns (``return name`` in normal form); a
+    tuple (``result = (a, b)``, its only definition: never changed) a Struct."""
+    last = tree.body[-1] if tree.body else None
+    if not (isinstance(last, ast.Return) and isinstance(last.value, ast.Name)):
+        return UNKNOWN
+    returned = last.value.id
+    defs = definitions.get(returned, [])
+    try:
+        if len(defs) == 1 and isinstance(defs[0], ast.Tuple) and not any(
+                isinstance(e, ast.Starred) for e in defs[0].elts):
+            items = [evaluator.of(e) for e in defs[0].elts]
+            if any(isinstance(i, Array) for i in items):
+                return Struct("tuple", tuple(enumerate(items)))
+        return evaluator.of(last.value)
+    except _NotYet:
+        return UNKNOWN
 
 
 class Shapes(dict):
     """{name: shape or None}; ``reals``: the names certainly holding a
     Python number (or a NumPy float64 or int64 scalar); ``structs``: the
     names holding a container whose structure is assumed (never written,
-    passed on or called: only read), {name: Struct}."""
+    passed on or called: only read), {name: Struct}; ``values``: {name:
+    Value}; ``returned``: the Value of the function's result."""
 
     reals: frozenset = frozenset()
     structs: dict = {}
+    values: dict = {}
+    returned: Value = UNKNOWN
 
 
-def _fixpoint(definitions: dict, params: list, known: dict) -> dict:
+def _fixpoint(definitions: dict, params: list, known: dict, hooks: dict) -> dict:
     """{name: Value} from the parameters' known Values."""
     # a parameter's value on entry is one of its definitions
     values: dict[str, Value | None] = {p: UNKNOWN for p in params}
     values.update(known)
-    evaluator = _Evaluator(values, set(definitions) | set(values))
+    evaluator = _Evaluator(values, set(definitions) | set(values), **hooks)
     # Converges by construction: a name's value only rises (each update is a
     # join with the old value) in a lattice of height 5 (see join), so every
     # pass but the last raises some name: at most 5 * (number of names) + 1.
@@ -269,6 +300,16 @@ def _fixpoint(definitions: dict, params: list, known: dict) -> dict:
     else:
         raise AssertionError("shape inference did not converge")  # pragma: no cover
     return values
+
+
+def _single_use_lists(tree: ast.FunctionDef, definitions: dict) -> dict:
+    """{name: its ast.List}: the names defined once, by a list literal,
+    and read once (normal form's ``_list = [a, b]`` passed to one call):
+    nothing can change such a list before that read."""
+    loads = Counter(n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Store))
+    return {name: defs[0] for name, defs in definitions.items()
+            if len(defs) == 1 and isinstance(defs[0], ast.List) and loads.get(name) == 1
+            and not any(isinstance(e, ast.Starred) for e in defs[0].elts)}
 
 
 def _escaping(tree: ast.FunctionDef, evaluator: "_Evaluator") -> bool:
@@ -324,9 +365,12 @@ class _Evaluator:
     current values (``bound``: the names the function defines; any other
     name is UNKNOWN)."""
 
-    def __init__(self, values: dict, bound: set[str]):
+    def __init__(self, values: dict, bound: set[str], call_result=None, lists=None, constants=None):
         self.values = values
         self.bound = bound
+        self.call_result = call_result
+        self.lists = lists or {}  # see _single_use_lists
+        self.constants = constants or {}
 
     def definition(self, definition) -> Value | None:
         if not isinstance(definition, ast.AST):
@@ -340,8 +384,9 @@ class _Evaluator:
         if isinstance(node, ast.Constant):
             return _constant(node.value)
         if isinstance(node, ast.Name):
-            if node.id not in self.bound:
-                return UNKNOWN
+            if node.id not in self.bound:  # a global: a number bound in the generated module is known
+                value = self.constants.get(node.id)
+                return Array((), integer=type(value) is int, real=True) if type(value) in (int, float) else UNKNOWN
             value = self.values.get(node.id)
             if value is None:
                 raise _NotYet
@@ -370,9 +415,31 @@ class _Evaluator:
                 args = [node.func.value] + args
             if any(isinstance(a, ast.Starred) for a in args) or any(k.arg is None for k in node.keywords):
                 return UNKNOWN
+            if ir.callee(node) is np.concatenate:
+                return self.concatenate(node)
             return self.call(ir.callee(node), [self.of(a) for a in args],
                              {k.arg: self.of(k.value) for k in node.keywords})
         return UNKNOWN
+
+    def concatenate(self, node: ast.Call) -> Value:
+        """``np.concatenate(items)`` of a list literal used nowhere else (so
+        nothing changed it), of arrays of known shapes, on a static axis."""
+        if len(node.args) != 1 or not isinstance(node.args[0], ast.Name) or node.args[0].id not in self.lists \
+                or any(k.arg != "axis" for k in node.keywords):
+            return UNKNOWN
+        axis = self.of(node.keywords[0].value) if node.keywords else Array((), 0, integer=True)
+        items = [self.of(e) for e in self.lists[node.args[0].id].elts]
+        if not (isinstance(axis, Array) and axis.integer and isinstance(axis.value, int) and items
+                and all(isinstance(i, Array) and i.shape for i in items)):
+            return UNKNOWN
+        shapes = [i.shape for i in items]
+        ndim = len(shapes[0])
+        if any(len(s) != ndim for s in shapes) or not -ndim <= axis.value < ndim:
+            return UNKNOWN
+        at = axis.value % ndim
+        if any(s[:at] + s[at + 1:] != shapes[0][:at] + shapes[0][at + 1:] for s in shapes):
+            return UNKNOWN  # (it raises)
+        return Array(shapes[0][:at] + (sum(s[at] for s in shapes),) + shapes[0][at + 1:])
 
     def index(self, part: ast.expr) -> Value:
         """The value of one part of an index; a slice is Static(slice(...))
@@ -387,12 +454,13 @@ class _Evaluator:
             bounds.append(None if value is None else value.value)
         return Static(slice(*bounds))
 
-    @staticmethod
-    def call(callee, args: list, keywords: dict) -> Value:
+    def call(self, callee, args: list, keywords: dict) -> Value:
         if callee is len and len(args) == 1 and isinstance(args[0], Struct) and args[0].kind != "object":
             return Array((), len(args[0].items), integer=True)  # the key captures the length
         rule = rule_for(callee) if callee is not None else None
         if rule is None:
+            if self.call_result is not None and callee is not None:
+                return self.call_result(callee, args, keywords)
             return UNKNOWN
         return apply_rule(rule, callee, *args, **keywords)
 
@@ -425,32 +493,6 @@ def _tuple(items: list) -> Value:
     if all(isinstance(i, (Array, Static)) and i.value is not DYNAMIC for i in items):
         return Static(tuple(i.value for i in items))
     return UNKNOWN
-
-
-def numbers_to_math(tree: ast.FunctionDef, shapes: Shapes, bind_global) -> int:
-    """Specialised code only: rewrite ``np.sin(x)`` where ``x`` is certainly
-    a Python number (``shapes.reals``) into ``math.sin(x)`` (the functions of
-    ``rules.numpy_fast_rules.MATH_EQUIVALENTS``), in place, so that the
-    primal and its adjoint (math's rule) run on floats. ``bind_global(hint,
-    value)`` names ``math`` in the generated module. Returns the number of
-    calls rewritten."""
-    from .rules.numpy_fast_rules import MATH_EQUIVALENTS
-
-    rewritten = 0
-    for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords
-                and isinstance(node.args[0], ast.Name) and node.args[0].id in shapes.reals
-                and not ir.is_method(node)):
-            continue
-        callee = ir.callee(node)
-        function = MATH_EQUIVALENTS.get(callee) if isinstance(callee, np.ufunc) else None
-        if function is None:
-            continue
-        module = ast.Name(id=bind_global("math", math), ctx=ast.Load())
-        node.func = ast.copy_location(ast.Attribute(value=module, attr=function.__name__, ctx=ast.Load()), node.func)
-        ir.annotate(node, callee=function)
-        rewritten += 1
-    return rewritten
 
 
 def _load_rules() -> None:

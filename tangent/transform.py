@@ -72,6 +72,10 @@ def _without_collection(method):
     return run
 
 
+# a user function's derivatives specialised to the shapes at its call sites, at most
+MAX_CALLEE_SPECIALIZATIONS = 8
+
+
 class Session:
     """One generated module and its namespace."""
 
@@ -159,10 +163,14 @@ class Session:
             raise origin.error(SourceUnavailableError, node, f"called here: {e}",
                                f"register a rule for {func.__name__} with @tangent.adjoint, or define it in a file") from None
 
-    def split(self, func, active: tuple[str, ...], origin=None, node=None, static=None, types=None) -> tuple[str, str]:
+    def split(self, func, active: tuple[str, ...], origin=None, node=None, static=None, types=None,
+              arguments=None) -> tuple[str, str]:
         """Names of ``func_fwd(...) -> (result, tape)`` and
-        ``func_bwd(tape, dresult) -> adjoints of active params``."""
-        key = (func, active, _identity_key(static), _identity_key(types))
+        ``func_bwd(tape, dresult) -> adjoints of active params``; with
+        ``arguments`` (``calls.argument_descriptions``) specialised to them."""
+        if arguments and sum(1 for k in self.splits if k[0] is func and k[-1]) >= MAX_CALLEE_SPECIALIZATIONS:
+            arguments = None  # (say, a recursion on ever smaller arrays): the generic pair
+        key = (func, active, _identity_key(static), _identity_key(types), tuple(sorted((arguments or {}).items())))
         if key in self.splits:
             return self.splits[key]
         base = func.__name__
@@ -172,7 +180,7 @@ class Session:
         parsed, tree, namer = self.prepare_callee(func, origin, node, static, types)
         # (the entry of a split derivative (motion.py), or a helper writing into its parameters)
         own_written_arguments(tree, parsed.origin, self.bind_global, namer.fresh)
-        mode = ReverseMode(self, parsed, tree, list(active), namer, check_finite=self.check_finite)
+        mode = ReverseMode(self, parsed, tree, list(active), namer, check_finite=self.check_finite, arguments=arguments)
         primal, adjoint, result, grads, seed = mode.run()
         params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
         primal_locals = set(params) | {mode.stack_name, mode.tape.inactive_stack_name} | {

@@ -142,6 +142,14 @@ def new_array(fn, shape, dtype=None, order=None, *, like=None):
     raise NotKnown
 
 
+@shape_rule(np.zeros_like, np.ones_like, np.empty_like)
+def new_array_like(fn, a, dtype=None, order=None, subok=None, shape=None):
+    """``np.zeros_like(x)``: the shape of x (``shape=`` is not followed)."""
+    if shape is not None:
+        raise NotKnown
+    return shape_of(a)
+
+
 @shape_rule(np.transpose, np.ndarray.transpose)
 def transpose(fn, a):
     """``np.transpose(x)``, ``x.transpose()`` without axes: the reversed shape."""
