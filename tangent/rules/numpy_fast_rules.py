@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import runtime
 from ..runtime import unbroadcast
+from ..runtime.adjoints import extremum_positions, extremum_scatter
 from . import adjoint, d, nondifferentiable
 
 nondifferentiable(runtime.buffer_like)  # zeros, as zeros_like (the buffer adjoints.BUFFER starts from)
@@ -85,6 +86,10 @@ def extremum_kept(z, a, axis=None, out=None, keepdims=False, initial=None):
 
 def grad_extremum_kept(g, z, a, axis):
     """Adjoint of max/min when ``z`` broadcasts against ``a``: ties share ``g``."""
+    positions = extremum_positions(a, z, axis)
+    out = None if positions is None else extremum_scatter(g, a, positions)
+    if out is not None:
+        return out
     chosen = a == z
     return chosen * (g / np.sum(chosen, axis=axis, keepdims=True))
 
