@@ -276,3 +276,17 @@ def test_specialised_gradient_has_a_forward_derivative(f):
     eps = 1e-6
     expected = (gradient(x + eps * v) - gradient(x - eps * v)) / (2 * eps)
     np.testing.assert_allclose(hvp(x, 1.0, v), expected, rtol=1e-6, atol=1e-9)
+
+
+def test_nan_along_an_axis_is_not_a_silent_zero():
+    """A row holding a NaN has a NaN max: its gradient and tangent are NaN,
+    the other rows' are unchanged."""
+    x = np.array([[1.0, np.nan, 2.0], [3.0, 1.0, 0.0]])
+    df, jvp = tangent.grad(sum_max_axis1), tangent.jvp(sum_max_axis1)
+    with np.errstate(all="ignore"):
+        for _ in range(2):
+            g = df(x)
+            assert np.isnan(g[0]).all()
+            np.testing.assert_array_equal(g[1], [1.0, 0.0, 0.0])
+            assert np.isnan(jvp(x, np.ones_like(x)))
+            assert np.isnan(tangent.jvp(max_of_all)(x, np.ones_like(x)))

@@ -171,9 +171,15 @@ def tangent_prod(dx, a, axis=None, keepdims=False, initial=None):
 
 
 def _extremum_share(x, z, axes):
-    """Where ``x`` attains the max/min ``z`` of its slice, 1/(number of ties)."""
-    hit = x == _expand(z, x.shape, axes)
-    return hit / np.maximum(np.sum(hit, axis=axes, keepdims=True), 1)
+    """Where ``x`` attains the max/min ``z`` of its slice, 1/(number of ties);
+    NaN throughout a slice whose extremum is NaN (no element equals it: its
+    derivative is NaN, not zero). Zero where ``initial`` won."""
+    zk = _expand(z, x.shape, axes)
+    hit = x == zk
+    share = hit / np.maximum(np.sum(hit, axis=axes, keepdims=True), 1)
+    if type(x) is np.ndarray and x.dtype.kind in "fc" and np.any(lost := np.isnan(zk)):
+        return np.where(lost, np.nan, share)
+    return share
 
 
 def grad_extremum(g, z, a, axis=None):
