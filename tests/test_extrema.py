@@ -290,3 +290,13 @@ def test_nan_along_an_axis_is_not_a_silent_zero():
             np.testing.assert_array_equal(g[1], [1.0, 0.0, 0.0])
             assert np.isnan(jvp(x, np.ones_like(x)))
             assert np.isnan(tangent.jvp(max_of_all)(x, np.ones_like(x)))
+
+
+@pytest.mark.parametrize("module", ["tangent.rules.numpy_fast_rules", "tangent.rules.numpy_rules"])
+def test_rule_modules_import_on_their_own(module):
+    """The specialised max adjoint's rule reads numpy_rules' helpers: importing
+    either module first (before any derivative loads the rules) must work."""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-c", f"import {module}"], check=True, capture_output=True)

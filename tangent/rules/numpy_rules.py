@@ -26,7 +26,6 @@ from ..errors import NotDifferentiableError
 from ..runtime import GradTuple, arrays, as_container_grad, grad_of_index, sum_tangent, unbroadcast
 from ..runtime.adjoints import extremum_gather, extremum_positions, extremum_scatter
 from . import adjoint, bilinear, d, elementwise, linear, nondifferentiable, tangent_rule, xp
-from .numpy_fast_rules import grad_extremum_kept
 
 # =================================================================== helpers
 # ------------------------------------------------------------------ general
@@ -1410,12 +1409,6 @@ def l_grad_extremum(z, g, zz, a, axis=None):
 @adjoint(tangent_extremum)
 def a_tangent_extremum(z, dx, zz, a, axis=None, keepdims=False):
     d[dx] = grad_extremum(d[z], zz, a, axis)
-
-
-# The specialised adjoint (numpy_fast_rules) is the same linear map of g.
-@linear(grad_extremum_kept)
-def l_grad_extremum_kept(z, g, zz, a, axis):
-    return grad_extremum_kept(g, zz, a, axis), np.reshape(tangent_extremum(dense_grad(d[z], a), zz, a, axis), np.shape(g))
 
 
 # The centring in the variance's gradient is symmetric: its adjoint is itself.
