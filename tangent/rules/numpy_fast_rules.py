@@ -15,9 +15,11 @@ import numpy as np
 
 from .. import runtime
 from ..runtime import unbroadcast
-from . import adjoint, d, nondifferentiable
+from ..runtime.adjoints import extremum_positions, extremum_scatter
+from . import adjoint, d, linear, nondifferentiable
 
 nondifferentiable(runtime.buffer_like)  # zeros, as zeros_like (the buffer adjoints.BUFFER starts from)
+from .numpy_rules import dense_grad, tangent_extremum  # noqa: E402  (after the line above loads the rules)
 
 
 def _ndims(shapes, *names):
@@ -85,8 +87,19 @@ def extremum_kept(z, a, axis=None, out=None, keepdims=False, initial=None):
 
 def grad_extremum_kept(g, z, a, axis):
     """Adjoint of max/min when ``z`` broadcasts against ``a``: ties share ``g``."""
+    positions = extremum_positions(a, z, axis)
+    out = None if positions is None else extremum_scatter(g, a, positions)
+    if out is not None:
+        return out
     chosen = a == z
     return chosen * (g / np.sum(chosen, axis=axis, keepdims=True))
+
+
+# The scatter above cannot be differentiated through; it is a linear map of g
+# (as numpy_rules.grad_extremum is), with the tangent of max/min as transpose.
+@linear(grad_extremum_kept)
+def l_grad_extremum_kept(z, g, zz, a, axis):
+    return grad_extremum_kept(g, zz, a, axis), np.reshape(tangent_extremum(dense_grad(d[z], a), zz, a, axis), np.shape(g))
 
 
 def _only_new_axes(shapes, constants):

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..errors import NotDifferentiableError
 from ..runtime import GradTuple, arrays, as_container_grad, grad_of_index, sum_tangent, unbroadcast
+from ..runtime.adjoints import extremum_gather, extremum_positions, extremum_scatter
 from . import adjoint, bilinear, d, elementwise, linear, nondifferentiable, tangent_rule, xp
 
 # =================================================================== helpers
@@ -169,24 +170,38 @@ def tangent_prod(dx, a, axis=None, keepdims=False, initial=None):
 
 
 def _extremum_share(x, z, axes):
-    """Where ``x`` attains the max/min ``z`` of its slice, 1/(number of ties)."""
-    hit = x == _expand(z, x.shape, axes)
-    return hit / np.maximum(np.sum(hit, axis=axes, keepdims=True), 1)
+    """Where ``x`` attains the max/min ``z`` of its slice, 1/(number of ties);
+    NaN throughout a slice whose extremum is NaN (no element equals it: its
+    derivative is NaN, not zero). Zero where ``initial`` won."""
+    zk = _expand(z, x.shape, axes)
+    hit = x == zk
+    share = hit / np.maximum(np.sum(hit, axis=axes, keepdims=True), 1)
+    if type(x) is np.ndarray and x.dtype.kind in "fc" and np.any(lost := np.isnan(zk)):
+        return np.where(lost, np.nan, share)
+    return share
 
 
 def grad_extremum(g, z, a, axis=None):
     """Adjoint of ``np.max``/``np.min``: ``g`` split evenly among the elements
-    equal to the extremum (none if ``initial`` won)."""
+    equal to the extremum (none if ``initial`` won). On NumPy arrays without
+    ties along an axis (or over all axes) ``g`` is scattered to where the
+    extremum is, without the full-size mask of shares."""
     x = arrays.asarray(a)
     axes = _axes(axis, x.ndim)
-    return shape_like(_expand(g, x.shape, axes) * _extremum_share(x, z, axes), a)
+    g = _expand(g, x.shape, axes)
+    positions = extremum_positions(x, _expand(z, x.shape, axes), axes)
+    out = None if positions is None else extremum_scatter(g, x, positions)
+    return shape_like(g * _extremum_share(x, z, axes) if out is None else out, a)
 
 
 def tangent_extremum(dx, z, a, axis=None, keepdims=False):
-    """Tangent of ``np.max``/``np.min``: the mean tangent of the tied extrema."""
+    """Tangent of ``np.max``/``np.min``: the mean tangent of the tied extrema
+    (gathered where the extremum is, as ``grad_extremum`` scatters)."""
     x = arrays.asarray(a)
     axes = _axes(axis, x.ndim)
-    return np.sum(_extremum_share(x, z, axes) * dx, axis=axes, keepdims=keepdims)
+    positions = extremum_positions(x, _expand(z, x.shape, axes), axes)
+    out = None if positions is None else extremum_gather(dx, x, positions, keepdims)
+    return np.sum(_extremum_share(x, z, axes) * dx, axis=axes, keepdims=keepdims) if out is None else out
 
 
 def _var_weights(x, axes, ddof, correction):
