@@ -25,7 +25,7 @@ from .cache import cached, calling_primitive, clear_cache, store, weak
 from .errors import NonFiniteGradientError, TangentError
 from .frontend import recording, recording_now, unchanged
 from .jacobians import hessian_of, jacobian_of
-from .motion import broadcasting_seed, split_derivative, with_aux
+from .motion import broadcasting_seed, filling_defaults, primal_and_tangents, split_derivative, with_aux
 from .numba_backend import check_options, compiled_hvp, compiling_for  # compile="numba" (numba imported on use)
 from .ownership import input_ids, owned_gradients, returning_owned
 from .runtime import checkpointing as _checkpointing
@@ -160,6 +160,8 @@ def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "rever
             return autodiff(func, wrt, "reverse", optimized=optimized, motion="split", check_finite=check_finite)
 
         derivative = broadcasting_seed(derivative, make_split, _positional_count(func), preserve_result, len(wrt) > 1)
+    if mode == "forward":  # jvp(f)(x, v) for def f(x, scale=2.0): defaults left out take their value
+        derivative = filling_defaults(derivative, func, len(wrt))
     return derivative
 
 
@@ -346,7 +348,8 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
 
     specializations = Specializations(forward_over_reverse, specialize)
 
-    def hessian_vector_product(*args):
+    def hessian_vector_product(*args, **kwargs):
+        args = primal_and_tangents(func, args, kwargs, len(wrt))  # (defaults left out take their value)
         if len(args) != n + len(wrt):
             raise TangentError(f"hvp of {func.__name__} takes {n} arguments and {len(wrt)} vectors, got {len(args)} values")
         implementation = forward_over_reverse

@@ -230,3 +230,62 @@ def broadcasting_seed(joint: Callable, make_split: Callable[[], SplitDerivative]
     derivative.__wrapped__ = joint
     derivative.__name__ = joint.__name__
     return derivative
+
+
+def primal_and_tangents(func: Callable, args: tuple, kwargs: dict, tangents: int) -> tuple:
+    """The positional values a forward-mode derivative of ``func`` takes: the
+    last ``tangents`` positional ``args`` are tangents, the rest (with
+    ``kwargs``) bind to ``func``'s parameters as a call of ``func`` would,
+    and a parameter left out takes its default. Example::
+
+        def f(x, scale=2.0): ...
+        primal_and_tangents(f, (x, v), {}, 1)   # (x, 2.0, v)
+    """
+    signature = inspect.signature(func)
+    names = [p.name for p in signature.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if not kwargs and len(args) == len(names) + tangents:
+        return args
+    name = getattr(func, "__name__", "f")
+    if len(args) < tangents:
+        raise TangentError(f"the derivative of {name} takes its arguments followed by {tangents} tangent(s), "
+                           f"got {len(args)} positional value(s)")
+    split = len(args) - tangents
+    try:
+        bound = signature.bind(*args[:split], **kwargs)
+    except TypeError as error:
+        raise TangentError(f"the derivative of {name} takes its arguments followed by {tangents} tangent(s) "
+                           f"(the last {tangents} positional values): {error}") from None
+    bound.apply_defaults()
+    return tuple(bound.arguments[n] for n in names) + tuple(args[split:])
+
+
+def filling_defaults(derivative: Callable, func: Callable, tangents: int) -> Callable:
+    """A forward-mode derivative of ``func`` (its arguments, then ``tangents``
+    tangents) that may be called as ``func`` is, leaving out parameters that
+    have defaults or naming them: ``jvp(f)(x, v)`` for ``def f(x,
+    scale=2.0)``. ``derivative`` unchanged when ``func`` has no default.
+
+    Example::
+
+        df = filling_defaults(jvp_of_f, f, 1)
+        df(x, v)               # scale takes its default 2.0
+        df(x, v, scale=3.0)
+    """
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):
+        return derivative
+    if not any(p.default is not p.empty for p in signature.parameters.values()
+               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)):
+        return derivative
+
+    def filled(*args, **kwargs):
+        return derivative(*primal_and_tangents(func, args, kwargs, tangents))
+
+    for attribute in ("tangent_source", "tangent_generic", "tangent_specialized_for", "tangent_filename",
+                      "tangent_generators"):
+        if hasattr(derivative, attribute):
+            setattr(filled, attribute, getattr(derivative, attribute))
+    filled.__wrapped__ = derivative
+    filled.__name__ = getattr(derivative, "__name__", "df")
+    return filled
