@@ -126,7 +126,7 @@ def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "rever
     func = calling_primitive(func)
     if varargs.takes_varargs(func):  # one derivative per number of arguments, made at a call (varargs.py)
         if motion == "split":
-            raise TangentError(f"motion='split' of {func.__name__}, which takes *args, is not supported yet")
+            raise TangentError(f"motion='split' of {func.__name__}, which takes *args or **kwargs, is not supported yet")
         return varargs.per_count(func, lambda fixed: autodiff(
             fixed, wrt, mode, optimized=optimized, preserve_result=preserve_result, check_dims=check_dims,
             verbose=verbose, check_scalar=check_scalar, check_finite=check_finite, memory_limit=memory_limit),
@@ -349,7 +349,10 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
     specializations = Specializations(forward_over_reverse, specialize)
 
     def hessian_vector_product(*args, **kwargs):
-        args = primal_and_tangents(func, args, kwargs, len(wrt))  # (defaults left out take their value)
+        args, keywords = primal_and_tangents(func, args, kwargs, len(wrt))  # (defaults left out take their value)
+        if keywords:  # keyword-only parameters (def f(x, **opts) read per keyword, tangent/varargs.py)
+            return owned_gradients(forward_over_reverse(*args[:n], 1.0, *args[n:], **keywords),
+                                   [args[i] for i in wrt], input_ids(args))
         if len(args) != n + len(wrt):
             raise TangentError(f"hvp of {func.__name__} takes {n} arguments and {len(wrt)} vectors, got {len(args)} values")
         implementation = forward_over_reverse
@@ -391,7 +394,8 @@ def jacobian(func: Callable, wrt: int | Sequence[int] = 0, *, optimized: bool = 
         _normalize_wrt(wrt)
     if varargs.takes_varargs(func):
         return varargs.per_count(func, lambda fixed: jacobian(fixed, wrt, optimized=optimized, mode=mode), tangents=0,
-                                 seeded=False, options=("jacobian", wrt, optimized, mode), what="the Jacobian")
+                                 seeded=False, options=("jacobian", wrt, optimized, mode), what="the Jacobian",
+                                 keywords_given=False)
     return once_on_the_caller(autodiff, jacobian_of, func, wrt, optimized=optimized, mode=mode)
 
 
@@ -408,7 +412,8 @@ def hessian(func: Callable, wrt: int | Sequence[int] = 0, *, optimized: bool = T
         _normalize_wrt(wrt)
     if varargs.takes_varargs(func):
         return varargs.per_count(func, lambda fixed: hessian(fixed, wrt, optimized=optimized), tangents=0,
-                                 seeded=False, options=("hessian", wrt, optimized), what="the Hessian")
+                                 seeded=False, options=("hessian", wrt, optimized), what="the Hessian",
+                                 keywords_given=False)
     return once_on_the_caller(autodiff, hessian_of, func, wrt, optimized=optimized)
 
 

@@ -236,15 +236,16 @@ def primal_and_tangents(func: Callable, args: tuple, kwargs: dict, tangents: int
     """The positional values a forward-mode derivative of ``func`` takes: the
     last ``tangents`` positional ``args`` are tangents, the rest (with
     ``kwargs``) bind to ``func``'s parameters as a call of ``func`` would,
-    and a parameter left out takes its default. Example::
+    and a parameter left out takes its default: ``(positional values,
+    keyword-only values)``. Example::
 
         def f(x, scale=2.0): ...
-        primal_and_tangents(f, (x, v), {}, 1)   # (x, 2.0, v)
+        primal_and_tangents(f, (x, v), {}, 1)   # ((x, 2.0, v), {})
     """
     signature = inspect.signature(func)
     names = [p.name for p in signature.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     if not kwargs and len(args) == len(names) + tangents:
-        return args
+        return args, {}
     name = getattr(func, "__name__", "f")
     if len(args) < tangents:
         raise TangentError(f"the derivative of {name} takes its arguments followed by {tangents} tangent(s), "
@@ -256,7 +257,8 @@ def primal_and_tangents(func: Callable, args: tuple, kwargs: dict, tangents: int
         raise TangentError(f"the derivative of {name} takes its arguments followed by {tangents} tangent(s) "
                            f"(the last {tangents} positional values): {error}") from None
     bound.apply_defaults()
-    return tuple(bound.arguments[n] for n in names) + tuple(args[split:])
+    keywords = {p.name: bound.arguments[p.name] for p in signature.parameters.values() if p.kind is p.KEYWORD_ONLY}
+    return tuple(bound.arguments[n] for n in names) + tuple(args[split:]), keywords
 
 
 def filling_defaults(derivative: Callable, func: Callable, tangents: int) -> Callable:
@@ -280,7 +282,8 @@ def filling_defaults(derivative: Callable, func: Callable, tangents: int) -> Cal
         return derivative
 
     def filled(*args, **kwargs):
-        return derivative(*primal_and_tangents(func, args, kwargs, tangents))
+        args, keywords = primal_and_tangents(func, args, kwargs, tangents)
+        return derivative(*args, **keywords)
 
     for attribute in ("tangent_source", "tangent_generic", "tangent_specialized_for", "tangent_filename",
                       "tangent_generators"):
