@@ -23,6 +23,7 @@ import math
 
 import numpy as np
 
+from . import aliases as alias_analysis
 from . import ir
 from .activity import Analysis
 from .aliases import alias_source, argument_memory, assigned_values, index_makes_copy, may_return_an_argument
@@ -335,7 +336,7 @@ class _AliasedWrites:
         self.cfg = cfg
         self.order = order
         self.rebinding = rebinding
-        self.edges = _alias_edges(order)
+        self.edges = alias_analysis.number_items_dropped(_alias_edges(order), order)
         self.shown = _user_words(tree)
         self.copy_spelling = _copy_spelling(tree)
 

@@ -38,6 +38,7 @@ from .astwalk import walk_list
 from .cfg import CFG
 from .mutations import argument_writes
 from .runtime.arguments import (
+    check_number_list,
     check_restored,
     private_copy,
     refuse_shared_arguments,
@@ -68,6 +69,7 @@ def own_written_arguments(tree: ast.FunctionDef, origin, bind, fresh) -> list[st
     if not chosen:
         return []
     copies = {p: fresh(f"{p}_copy") for p in chosen}
+    swapped = {p for p in chosen if _swaps_items(tree, p)}  # (before the renaming below)
     for node in walk_list(tree):
         if isinstance(node, ast.Name) and node.id in copies:
             node.id = copies[node.id]
@@ -78,11 +80,37 @@ def own_written_arguments(tree: ast.FunctionDef, origin, bind, fresh) -> list[st
         check = bind("refuse_shared_arguments", refuse_shared_arguments)
         entry += [ast.copy_location(ast.Expr(value=_call(check, refuse_shared_arguments, p,
                                                          *[q for q in params if q != p])), first) for p in chosen]
+    for p in sorted(swapped):  # (mutations.py reads the check: r's items share no memory with it)
+        check = _call(bind("check_number_list", check_number_list), check_number_list, p)
+        check.args += [ast.Constant(value=p), ast.Constant(value=origin.where(first))]
+        entry.append(ast.copy_location(ast.Expr(value=check), first))
     entry += [ast.copy_location(_assign(copies[p], _call(copy_fn, private_copy, p)), first) for p in chosen]
     back = [ast.copy_location(ast.Expr(value=_call(back_fn, write_back_arguments, p, copies[p])), ret)
             for p in chosen]
     tree.body[:] = entry + tree.body[:-1] + back + [ret]
     return chosen
+
+
+def _swaps_items(tree: ast.FunctionDef, param: str) -> bool:
+    """Whether the function reads an item of ``param`` into a name (``t =
+    r[n]``) and stores that name back into it (``r[0] = t``) among other
+    writes: the swap of an index list, which the alias check would refuse
+    (``t`` might be a view into ``r``) unless ``r`` is a list of numbers,
+    whose items share no memory with it (``check_number_list`` checks
+    that at run time)."""
+    read, stored, writes = set(), set(), 0
+    for node in walk_list(tree):
+        if not isinstance(node, ast.Assign) or len(node.targets) != 1:
+            continue
+        target, value = node.targets[0], node.value
+        if isinstance(target, ast.Name) and isinstance(value, ast.Subscript) \
+                and isinstance(value.value, ast.Name) and value.value.id == param:
+            read.add(target.id)
+        if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) and target.value.id == param:
+            writes += 1
+            if isinstance(value, ast.Name):
+                stored.add(value.id)
+    return bool(read & stored) and writes > 1
 
 
 def _call(fn_name: str, fn, *args: str) -> ast.Call:
