@@ -232,7 +232,8 @@ def broadcasting_seed(joint: Callable, make_split: Callable[[], SplitDerivative]
     return derivative
 
 
-def primal_and_tangents(func: Callable, args: tuple, kwargs: dict, tangents: int) -> tuple:
+def primal_and_tangents(func: Callable, args: tuple, kwargs: dict, tangents: int,
+                        signature: inspect.Signature | None = None) -> tuple:
     """The positional values a forward-mode derivative of ``func`` takes: the
     last ``tangents`` positional ``args`` are tangents, the rest (with
     ``kwargs``) bind to ``func``'s parameters as a call of ``func`` would,
@@ -242,7 +243,7 @@ def primal_and_tangents(func: Callable, args: tuple, kwargs: dict, tangents: int
         def f(x, scale=2.0): ...
         primal_and_tangents(f, (x, v), {}, 1)   # ((x, 2.0, v), {})
     """
-    signature = inspect.signature(func)
+    signature = signature or inspect.signature(func)
     names = [p.name for p in signature.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     if not kwargs and len(args) == len(names) + tangents:
         return args, {}
@@ -282,7 +283,7 @@ def filling_defaults(derivative: Callable, func: Callable, tangents: int) -> Cal
         return derivative
 
     def filled(*args, **kwargs):
-        args, keywords = primal_and_tangents(func, args, kwargs, tangents)
+        args, keywords = primal_and_tangents(func, args, kwargs, tangents, signature)
         return derivative(*args, **keywords)
 
     for attribute in ("tangent_source", "tangent_generic", "tangent_specialized_for", "tangent_filename",
