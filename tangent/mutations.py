@@ -64,7 +64,9 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: 
         # writes in it were checked when the user's function was transformed)
         _refuse_writes_into_arguments(tree, origin, analysis, writes)
         from .calls import refuse_writing_helpers  # (calls reads writes with this module)
+        from .private_arguments import refuse_active_restored
 
+        refuse_active_restored(tree, origin, analysis)  # (before check_restored refuses it at run time)
         refuse_writing_helpers(tree, origin)
     if not writes or not aliases:
         return

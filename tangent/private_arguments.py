@@ -195,3 +195,30 @@ def checked_arguments(tree: ast.FunctionDef) -> set[str]:
     return {stmt.value.args[0].id for stmt in walk_list(tree) if isinstance(stmt, ast.Expr)
             and isinstance(stmt.value, ast.Call) and ir.get(stmt.value, "callee", None) is check_restored
             and isinstance(stmt.value.args[0], ast.Name)}
+
+
+def refuse_active_restored(tree: ast.FunctionDef, origin, analysis) -> None:
+    """Refuse, when transforming, a call of a helper writing into an argument
+    that carries a derivative (a value computed from the differentiated
+    inputs): ``check_restored`` would refuse it at run time (it holds
+    floats); this says so before the derivative runs. Example::
+
+        refuse_active_restored(tree, parsed.origin, analysis)   # returns None, or raises
+    """
+    from .errors import TangentSyntaxError
+
+    for stmt in walk_list(tree):
+        if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call) \
+                and ir.get(stmt.value, "callee", None) is snapshot_argument \
+                and isinstance(stmt.value.args[0], ast.Name) and analysis.is_varied(stmt.value.args[0].id, stmt):
+            check = next((c for c in walk_list(tree) if isinstance(c, ast.Call) and ir.get(c, "callee", None)
+                          is check_restored and isinstance(c.args[1], ast.Name)
+                          and c.args[1].id == stmt.targets[0].id), None)
+            function, param = (check.args[2].value, check.args[3].value) if check is not None else ("a helper", "")
+            raise origin.error(
+                TangentSyntaxError, stmt,
+                f"{function} writes into its parameter {param!r}, given a value that carries a derivative here; "
+                "the derivative follows a helper's writes into its caller's values only on data without "
+                "derivatives (integers) that it restores before returning",
+                f"write into a copy inside {function} ({param} = {param}.copy()) and return the new value, "
+                "or do the writes in the function you differentiate")
