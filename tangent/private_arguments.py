@@ -92,25 +92,54 @@ def own_written_arguments(tree: ast.FunctionDef, origin, bind, fresh) -> list[st
 
 
 def _swaps_items(tree: ast.FunctionDef, param: str) -> bool:
-    """Whether the function reads an item of ``param`` into a name (``t =
-    r[n]``) and stores that name back into it (``r[0] = t``) among other
-    writes: the swap of an index list, which the alias check would refuse
-    (``t`` might be a view into ``r``) unless ``r`` is a list of numbers,
-    whose items share no memory with it (``check_number_list`` checks
-    that at run time)."""
-    read, stored, writes = set(), set(), 0
-    for node in walk_list(tree):
-        if not isinstance(node, ast.Assign) or len(node.targets) != 1:
+    """Whether the function only swaps the items of ``param``: it reads an
+    item into a name (``t = r[n]``) and stores that name back into it
+    (``r[0] = t``) after another write into it, and every write into ``param``
+    stores an item of it or a number (names assigned nothing else), so a
+    list of numbers stays one. The alias check would refuse the swap (``t``
+    might be a view into ``r``) unless ``r`` is a list of numbers, whose
+    items share no memory with it (``check_number_list`` checks that at run
+    time)."""
+    definitions: dict[str, list] = {}
+    stored, writes, first_read, swap = [], [], {}, False
+    for position, node in enumerate(walk_list(tree)):
+        if isinstance(node, (ast.AugAssign, ast.For, ast.AnnAssign, ast.NamedExpr)):
+            target = node.target
+            for n in walk_list(target):
+                if isinstance(n, ast.Name):
+                    definitions.setdefault(n.id, []).append(None)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == param:
+            return False  # r.append(v), r.insert(...): not a swap
+        if not isinstance(node, ast.Assign):
             continue
-        target, value = node.targets[0], node.value
-        if isinstance(target, ast.Name) and isinstance(value, ast.Subscript) \
-                and isinstance(value.value, ast.Name) and value.value.id == param:
-            read.add(target.id)
-        if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) and target.value.id == param:
-            writes += 1
-            if isinstance(value, ast.Name):
-                stored.add(value.id)
-    return bool(read & stored) and writes > 1
+        for target in node.targets:
+            if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) and target.value.id == param:
+                # t = r[n] ... r[n] = r[0] ... r[0] = t: t is read after a write into r
+                value = node.value
+                swap = swap or isinstance(value, ast.Name) and any(first_read.get(value.id, position) < w
+                                                                   for w in writes)
+                writes.append(position)
+                stored.append(value)
+            for n in walk_list(target):
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                    definitions.setdefault(n.id, []).append(node.value if target is n else None)
+                    if target is n and not n.id.startswith("_"):  # (the user's name, not a temporary)
+                        first_read.setdefault(n.id, position)
+
+    def item(value) -> bool:
+        return isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) and value.value.id == param
+
+    def number_or_item(value) -> bool:
+        if isinstance(value, ast.Constant):
+            return type(value.value) in (int, float)
+        if item(value):
+            return True
+        return isinstance(value, ast.Name) and bool(definitions.get(value.id)) and all(
+            v is not None and (item(v) or isinstance(v, ast.Constant) and type(v.value) in (int, float))
+            for v in definitions[value.id])
+
+    return swap and all(number_or_item(v) for v in stored)
 
 
 def _call(fn_name: str, fn, *args: str) -> ast.Call:

@@ -462,3 +462,28 @@ def test_what_a_helper_with_a_loop_may_return():
 
     assert not may_return_an_argument(permutation_sum)   # numbers computed, recursion included
     assert may_return_an_argument(_returns_its_loop_item)  # an item of its argument
+
+
+def _swaps_once(x, r):
+    t = r[0]
+    r[0] = r[1]
+    r[1] = t
+    return np.sum(x[r] * x)
+
+
+def _copies_items(x):
+    x[1] = x[0] * 2.0
+    x[2] = x[1]
+    return np.sum(x ** 2)
+
+
+def test_a_swap_the_caller_sees_and_writes_that_are_no_swap():
+    x = np.array([0.3, 0.5, 0.7])
+    r = [2, 0, 1]
+    g = tangent.grad(_swaps_once)(x, r)
+    assert r == [0, 2, 1]   # the derivative does to the argument what f does
+    np.testing.assert_allclose(g, numeric_grad(lambda v: _swaps_once(v, [2, 0, 1]), (x,), 0), rtol=1e-6)
+    # an array written in place without a swap through a name is not checked to be a list
+    y = x.copy()
+    g = tangent.grad(_copies_items)(y)
+    np.testing.assert_allclose(g, numeric_grad(lambda v: _copies_items(v.copy()), (x,), 0), rtol=1e-6)
