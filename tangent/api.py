@@ -350,7 +350,7 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
     signature = inspect.signature(func)
 
     def hessian_vector_product(*args, **kwargs):
-        args, keywords = primal_and_tangents(func, args, kwargs, len(wrt), signature)  # (defaults left out: theirs)
+        args, keywords = primal_and_tangents(func, args, kwargs, len(wrt), signature, "hvp")  # (defaults left out: theirs)
         if keywords:  # keyword-only parameters (def f(x, **opts) read per keyword, tangent/varargs.py)
             return owned_gradients(forward_over_reverse(*args[:n], 1.0, *args[n:], **keywords),
                                    [args[i] for i in wrt], input_ids(args))

@@ -233,7 +233,7 @@ def broadcasting_seed(joint: Callable, make_split: Callable[[], SplitDerivative]
 
 
 def primal_and_tangents(func: Callable, args: tuple, kwargs: dict, tangents: int,
-                        signature: inspect.Signature | None = None) -> tuple:
+                        signature: inspect.Signature | None = None, what: str = "the derivative") -> tuple:
     """The positional values a forward-mode derivative of ``func`` takes: the
     last ``tangents`` positional ``args`` are tangents, the rest (with
     ``kwargs``) bind to ``func``'s parameters as a call of ``func`` would,
@@ -247,16 +247,16 @@ def primal_and_tangents(func: Callable, args: tuple, kwargs: dict, tangents: int
     names = [p.name for p in signature.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     if not kwargs and len(args) == len(names) + tangents:
         return args, {}
-    name = getattr(func, "__name__", "f")
-    if len(args) < tangents:
-        raise TangentError(f"the derivative of {name} takes its arguments followed by {tangents} tangent(s), "
-                           f"got {len(args)} positional value(s)")
+    usage = (f"{what} of {getattr(func, '__name__', 'f')} takes {len(names)} arguments and {tangents} "
+             f"{'vectors' if what == 'hvp' else 'tangents'} (the last {tangents} positional values), "
+             f"got {len(args)} values")
     split = len(args) - tangents
     try:
+        if split < 0:
+            raise TypeError("too few values")
         bound = signature.bind(*args[:split], **kwargs)
     except TypeError as error:
-        raise TangentError(f"the derivative of {name} takes its arguments followed by {tangents} tangent(s) "
-                           f"(the last {tangents} positional values): {error}") from None
+        raise TangentError(f"{usage}: {error}") from None
     bound.apply_defaults()
     keywords = {p.name: bound.arguments[p.name] for p in signature.parameters.values() if p.kind is p.KEYWORD_ONLY}
     return tuple(bound.arguments[n] for n in names) + tuple(args[split:]), keywords
