@@ -35,6 +35,7 @@ from .activity import BINARY_OPERATORS
 from .astwalk import walk_list
 from .cfg import CFG, names_loaded, solve
 from .frontend import UNRESOLVED
+from .runtime.arguments import check_number_list, private_copy
 
 # Operations whose result is part of their input in the value and in the
 # tangent alike (an item of a list, an attribute, a popped item, the
@@ -311,7 +312,7 @@ def _returns_new_values(fn) -> bool:
     assigned = _local_values(tree)
     if assigned is None:
         return False
-    fresh_expr = _fresh_expression(dict(getattr(fn, "__globals__", {})))
+    fresh_expr = _fresh_expression(dict(getattr(fn, "__globals__", {})), fn)
     params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
 
     def fresh(node):
@@ -329,8 +330,8 @@ def _returns_new_values(fn) -> bool:
 
 def _local_values(tree: ast.FunctionDef) -> dict[str, list] | None:
     """{name: values assigned to it} of a parsed (not normalized) function;
-    None when it binds names in ways this does not follow (loops, with,
-    walrus, globals, nested functions, yields)."""
+    None when it binds names in ways this does not follow (with, walrus,
+    globals, nested functions, yields; a ``for`` target is any value)."""
     assigned: dict[str, list] = {}
     for node in walk_list(tree):
         if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
@@ -340,15 +341,22 @@ def _local_values(tree: ast.FunctionDef) -> dict[str, list] | None:
                     if isinstance(n, ast.Name):
                         assigned.setdefault(n.id, []).append(node.value if not isinstance(node, ast.AugAssign)
                                                              else ast.BinOp(left=n, op=node.op, right=node.value))
+        elif isinstance(node, ast.For) and isinstance(node.target, (ast.Name, ast.Tuple)):
+            for n in walk_list(node.target):  # a loop's target: any value (its body's assignments are read)
+                if isinstance(n, ast.Name):
+                    assigned.setdefault(n.id, []).append(None)
         elif isinstance(node, (ast.For, ast.With, ast.NamedExpr, ast.Global, ast.Nonlocal, ast.Lambda,
                                ast.FunctionDef, ast.Yield)) and node is not tree:
             return None
     return assigned
 
 
-def _fresh_expression(namespace: dict):
+def _fresh_expression(namespace: dict, fn=None):
     """fresh_expr(node): whether an expression of a function whose globals
-    are ``namespace`` certainly computes a new value."""
+    are ``namespace`` certainly computes a new value. A call of ``fn``
+    itself (recursion) counts as new: ``_returns_new_values(fn)`` then holds
+    by induction on the depth of the calls (the deepest returns without a
+    recursive call's result)."""
     views = view_functions()
 
     def resolve(node):
@@ -369,6 +377,8 @@ def _fresh_expression(namespace: dict):
             return True
         if isinstance(node, ast.Call):
             callee = resolve(node.func)
+            if fn is not None and callee is fn:
+                return True
             module = getattr(callee, "__module__", None) or ""
             return (callee is not UNRESOLVED and not _is_in(callee, views) and module.startswith(("numpy", "math"))
                     and getattr(callee, "__name__", "") not in ("asarray", "asanyarray", "squeeze", "ravel"))
@@ -416,3 +426,28 @@ def writes_in_place(tree: ast.FunctionDef, private: frozenset[str] = frozenset()
                 continue
             return True
     return False
+
+
+def number_items_dropped(edges: list, order: list) -> list:
+    """``edges`` without the "item" edges (``t = r[n]``) from a list checked
+    at run time to hold Python numbers only (``check_number_list(r)``, then
+    ``r_copy = private_copy(r)``: private_arguments.py), and names that are
+    the same list: such an item
+    is an immutable number, and a slice of it a new list, sharing no memory
+    with ``r``."""
+    lists = {stmt.value.args[0].id for stmt in order if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
+             and ir.callee(stmt.value) is check_number_list and stmt.value.args
+             and isinstance(stmt.value.args[0], ast.Name)}
+    lists |= {stmt.targets[0].id for stmt in order if ir.kind_or_none(stmt) is ir.Kind.ASSIGN
+              and isinstance(stmt.value, ast.Call) and ir.callee(stmt.value) is private_copy
+              and isinstance(stmt.value.args[0], ast.Name) and stmt.value.args[0].id in lists}
+    if not lists:
+        return edges
+    grew = True
+    while grew:  # (lists only grows, within the edges' names: this ends)
+        grew = False
+        for a, b, kind, _ in edges:
+            if kind == "same" and (a in lists) != (b in lists):
+                lists |= {a, b}
+                grew = True
+    return [e for e in edges if not (e[2] == "item" and e[1] in lists and isinstance(e[3].value, ast.Subscript))]

@@ -25,7 +25,7 @@ from .cache import cached, calling_primitive, clear_cache, store, weak
 from .errors import NonFiniteGradientError, TangentError
 from .frontend import recording, recording_now, unchanged
 from .jacobians import hessian_of, jacobian_of
-from .motion import broadcasting_seed, split_derivative, with_aux
+from .motion import broadcasting_seed, filling_defaults, primal_and_tangents, split_derivative, with_aux
 from .numba_backend import check_options, compiled_hvp, compiling_for  # compile="numba" (numba imported on use)
 from .ownership import input_ids, owned_gradients, returning_owned
 from .runtime import checkpointing as _checkpointing
@@ -126,7 +126,7 @@ def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "rever
     func = calling_primitive(func)
     if varargs.takes_varargs(func):  # one derivative per number of arguments, made at a call (varargs.py)
         if motion == "split":
-            raise TangentError(f"motion='split' of {func.__name__}, which takes *args, is not supported yet")
+            raise TangentError(f"motion='split' of {func.__name__}, which takes *args or **kwargs, is not supported yet")
         return varargs.per_count(func, lambda fixed: autodiff(
             fixed, wrt, mode, optimized=optimized, preserve_result=preserve_result, check_dims=check_dims,
             verbose=verbose, check_scalar=check_scalar, check_finite=check_finite, memory_limit=memory_limit),
@@ -160,6 +160,8 @@ def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "rever
             return autodiff(func, wrt, "reverse", optimized=optimized, motion="split", check_finite=check_finite)
 
         derivative = broadcasting_seed(derivative, make_split, _positional_count(func), preserve_result, len(wrt) > 1)
+    if mode == "forward":  # jvp(f)(x, v) for def f(x, scale=2.0): defaults left out take their value
+        derivative = filling_defaults(derivative, func, len(wrt))
     return derivative
 
 
@@ -345,8 +347,13 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
         return autodiff(gradient.tangent_specialized_for(*args[:n]), wrt, "forward", optimized=True)
 
     specializations = Specializations(forward_over_reverse, specialize)
+    signature = inspect.signature(func)
 
-    def hessian_vector_product(*args):
+    def hessian_vector_product(*args, **kwargs):
+        args, keywords = primal_and_tangents(func, args, kwargs, len(wrt), signature, "hvp")  # (defaults left out: theirs)
+        if keywords:  # keyword-only parameters (def f(x, **opts) read per keyword, tangent/varargs.py)
+            return owned_gradients(forward_over_reverse(*args[:n], 1.0, *args[n:], **keywords),
+                                   [args[i] for i in wrt], input_ids(args))
         if len(args) != n + len(wrt):
             raise TangentError(f"hvp of {func.__name__} takes {n} arguments and {len(wrt)} vectors, got {len(args)} values")
         implementation = forward_over_reverse
@@ -388,7 +395,8 @@ def jacobian(func: Callable, wrt: int | Sequence[int] = 0, *, optimized: bool = 
         _normalize_wrt(wrt)
     if varargs.takes_varargs(func):
         return varargs.per_count(func, lambda fixed: jacobian(fixed, wrt, optimized=optimized, mode=mode), tangents=0,
-                                 seeded=False, options=("jacobian", wrt, optimized, mode), what="the Jacobian")
+                                 seeded=False, options=("jacobian", wrt, optimized, mode), what="the Jacobian",
+                                 keywords_given=False)
     return once_on_the_caller(autodiff, jacobian_of, func, wrt, optimized=optimized, mode=mode)
 
 
@@ -405,7 +413,8 @@ def hessian(func: Callable, wrt: int | Sequence[int] = 0, *, optimized: bool = T
         _normalize_wrt(wrt)
     if varargs.takes_varargs(func):
         return varargs.per_count(func, lambda fixed: hessian(fixed, wrt, optimized=optimized), tangents=0,
-                                 seeded=False, options=("hessian", wrt, optimized), what="the Hessian")
+                                 seeded=False, options=("hessian", wrt, optimized), what="the Hessian",
+                                 keywords_given=False)
     return once_on_the_caller(autodiff, hessian_of, func, wrt, optimized=optimized)
 
 

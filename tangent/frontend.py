@@ -323,6 +323,9 @@ def _read_parameters(parsed: ParsedFunction, func) -> None:
         _fix_varargs(parsed.tree, [p.name for p in signature.parameters.values()
                                    if p.kind is p.POSITIONAL_OR_KEYWORD][len(parsed.tree.args.args):])
         parsed.local_names = local_names(parsed.tree)
+    if getattr(func, "varargs_keywords", None) is not None:
+        _fix_kwargs(parsed.tree, func.varargs_keywords)
+        parsed.local_names = local_names(parsed.tree)
     for name, param in signature.parameters.items():
         if _function_valued(param.default):  # def predict(x, nonlinearity=np.tanh)
             parsed.static[name] = parsed.default_functions[name] = param.default
@@ -339,6 +342,20 @@ def _fix_varargs(tree: ast.FunctionDef, names: list[str]) -> None:
     args.vararg = None
     packed = ast.Assign(targets=[ast.Name(id=vararg, ctx=ast.Store())],
                         value=ast.Tuple(elts=[ast.Name(id=n, ctx=ast.Load()) for n in names], ctx=ast.Load()))
+    tree.body = [ast.copy_location(packed, tree.body[0])] + tree.body
+
+
+def _fix_kwargs(tree: ast.FunctionDef, names: dict[str, str]) -> None:
+    """``def f(x, **opts)`` called with ``s=`` read as ``def f(x, *, opts_s)``
+    beginning ``opts = {"s": opts_s}`` (a copy of f made by varargs.fixed_arity)."""
+    args = tree.args
+    kwarg = args.kwarg.arg
+    args.kwonlyargs = list(args.kwonlyargs) + [ast.arg(arg=name) for name in names.values()]
+    args.kw_defaults = list(args.kw_defaults) + [None] * len(names)
+    args.kwarg = None
+    packed = ast.Assign(targets=[ast.Name(id=kwarg, ctx=ast.Store())],
+                        value=ast.Dict(keys=[ast.Constant(value=k) for k in names],
+                                       values=[ast.Name(id=n, ctx=ast.Load()) for n in names.values()]))
     tree.body = [ast.copy_location(packed, tree.body[0])] + tree.body
 
 

@@ -230,3 +230,66 @@ def broadcasting_seed(joint: Callable, make_split: Callable[[], SplitDerivative]
     derivative.__wrapped__ = joint
     derivative.__name__ = joint.__name__
     return derivative
+
+
+def primal_and_tangents(func: Callable, args: tuple, kwargs: dict, tangents: int,
+                        signature: inspect.Signature | None = None, what: str = "the derivative") -> tuple:
+    """The positional values a forward-mode derivative of ``func`` takes: the
+    last ``tangents`` positional ``args`` are tangents, the rest (with
+    ``kwargs``) bind to ``func``'s parameters as a call of ``func`` would,
+    and a parameter left out takes its default: ``(positional values,
+    keyword-only values)``. Example::
+
+        def f(x, scale=2.0): ...
+        primal_and_tangents(f, (x, v), {}, 1)   # ((x, 2.0, v), {})
+    """
+    signature = signature or inspect.signature(func)
+    names = [p.name for p in signature.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if not kwargs and len(args) == len(names) + tangents:
+        return args, {}
+    usage = (f"{what} of {getattr(func, '__name__', 'f')} takes {len(names)} arguments and {tangents} "
+             f"{'vectors' if what == 'hvp' else 'tangents'} (the last {tangents} positional values), "
+             f"got {len(args)} values")
+    split = len(args) - tangents
+    try:
+        if split < 0:
+            raise TypeError("too few values")
+        bound = signature.bind(*args[:split], **kwargs)
+    except TypeError as error:
+        raise TangentError(f"{usage}: {error}") from None
+    bound.apply_defaults()
+    keywords = {p.name: bound.arguments[p.name] for p in signature.parameters.values() if p.kind is p.KEYWORD_ONLY}
+    return tuple(bound.arguments[n] for n in names) + tuple(args[split:]), keywords
+
+
+def filling_defaults(derivative: Callable, func: Callable, tangents: int) -> Callable:
+    """A forward-mode derivative of ``func`` (its arguments, then ``tangents``
+    tangents) that may be called as ``func`` is, leaving out parameters that
+    have defaults or naming them: ``jvp(f)(x, v)`` for ``def f(x,
+    scale=2.0)``. ``derivative`` unchanged when ``func`` has no default.
+
+    Example::
+
+        df = filling_defaults(jvp_of_f, f, 1)
+        df(x, v)               # scale takes its default 2.0
+        df(x, v, scale=3.0)
+    """
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):
+        return derivative
+    if not any(p.default is not p.empty for p in signature.parameters.values()
+               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)):
+        return derivative
+
+    def filled(*args, **kwargs):
+        args, keywords = primal_and_tangents(func, args, kwargs, tangents, signature)
+        return derivative(*args, **keywords)
+
+    for attribute in ("tangent_source", "tangent_generic", "tangent_specialized_for", "tangent_filename",
+                      "tangent_generators"):
+        if hasattr(derivative, attribute):
+            setattr(filled, attribute, getattr(derivative, attribute))
+    filled.__wrapped__ = derivative
+    filled.__name__ = getattr(derivative, "__name__", "df")
+    return filled

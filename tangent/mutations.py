@@ -23,6 +23,7 @@ import math
 
 import numpy as np
 
+from . import aliases as alias_analysis
 from . import ir
 from .activity import Analysis
 from .aliases import alias_source, argument_memory, assigned_values, index_makes_copy, may_return_an_argument
@@ -63,7 +64,9 @@ def check_mutations(tree: ast.FunctionDef, origin, analysis: Analysis, aliases: 
         # writes in it were checked when the user's function was transformed)
         _refuse_writes_into_arguments(tree, origin, analysis, writes)
         from .calls import refuse_writing_helpers  # (calls reads writes with this module)
+        from .private_arguments import refuse_active_restored
 
+        refuse_active_restored(tree, origin, analysis)  # (before check_restored refuses it at run time)
         refuse_writing_helpers(tree, origin, analysis)
     if not writes or not aliases:
         return
@@ -337,7 +340,8 @@ class _AliasedWrites:
         self.order = order
         self.rebinding = rebinding
         # (a gradient's own tape pushes and pops alias nothing it reads: see restores.tape_operations)
-        self.edges = [e for e in _alias_edges(order) if id(e[3]) not in tape_ops]
+        self.edges = alias_analysis.number_items_dropped(
+            [e for e in _alias_edges(order) if id(e[3]) not in tape_ops], order)
         self.shown = _user_words(tree)
         self.copy_spelling = _copy_spelling(tree)
 

@@ -38,6 +38,7 @@ from .astwalk import walk_list
 from .cfg import CFG
 from .mutations import argument_writes
 from .runtime.arguments import (
+    check_number_list,
     check_restored,
     private_copy,
     refuse_shared_arguments,
@@ -68,6 +69,7 @@ def own_written_arguments(tree: ast.FunctionDef, origin, bind, fresh) -> list[st
     if not chosen:
         return []
     copies = {p: fresh(f"{p}_copy") for p in chosen}
+    swapped = {p for p in chosen if _swaps_items(tree, p)}  # (before the renaming below)
     for node in walk_list(tree):
         if isinstance(node, ast.Name) and node.id in copies:
             node.id = copies[node.id]
@@ -78,11 +80,66 @@ def own_written_arguments(tree: ast.FunctionDef, origin, bind, fresh) -> list[st
         check = bind("refuse_shared_arguments", refuse_shared_arguments)
         entry += [ast.copy_location(ast.Expr(value=_call(check, refuse_shared_arguments, p,
                                                          *[q for q in params if q != p])), first) for p in chosen]
+    for p in sorted(swapped):  # (mutations.py reads the check: r's items share no memory with it)
+        check = _call(bind("check_number_list", check_number_list), check_number_list, p)
+        check.args += [ast.Constant(value=p), ast.Constant(value=origin.where(first))]
+        entry.append(ast.copy_location(ast.Expr(value=check), first))
     entry += [ast.copy_location(_assign(copies[p], _call(copy_fn, private_copy, p)), first) for p in chosen]
     back = [ast.copy_location(ast.Expr(value=_call(back_fn, write_back_arguments, p, copies[p])), ret)
             for p in chosen]
     tree.body[:] = entry + tree.body[:-1] + back + [ret]
     return chosen
+
+
+def _swaps_items(tree: ast.FunctionDef, param: str) -> bool:
+    """Whether the function only swaps the items of ``param``: it reads an
+    item into a name (``t = r[n]``) and stores that name back into it
+    (``r[0] = t``) after another write into it, and every write into ``param``
+    stores an item of it or a number (names assigned nothing else), so a
+    list of numbers stays one. The alias check would refuse the swap (``t``
+    might be a view into ``r``) unless ``r`` is a list of numbers, whose
+    items share no memory with it (``check_number_list`` checks that at run
+    time)."""
+    definitions: dict[str, list] = {}
+    stored, writes, first_read, swap = [], [], {}, False
+    for position, node in enumerate(walk_list(tree)):
+        if isinstance(node, (ast.AugAssign, ast.For, ast.AnnAssign, ast.NamedExpr)):
+            target = node.target
+            for n in walk_list(target):
+                if isinstance(n, ast.Name):
+                    definitions.setdefault(n.id, []).append(None)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == param:
+            return False  # r.append(v), r.insert(...): not a swap
+        if not isinstance(node, ast.Assign):
+            continue
+        for target in node.targets:
+            if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) and target.value.id == param:
+                # t = r[n] ... r[n] = r[0] ... r[0] = t: t is read after a write into r
+                value = node.value
+                swap = swap or isinstance(value, ast.Name) and any(first_read.get(value.id, position) < w
+                                                                   for w in writes)
+                writes.append(position)
+                stored.append(value)
+            for n in walk_list(target):
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                    definitions.setdefault(n.id, []).append(node.value if target is n else None)
+                    if target is n and not n.id.startswith("_"):  # (the user's name, not a temporary)
+                        first_read.setdefault(n.id, position)
+
+    def item(value) -> bool:
+        return isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) and value.value.id == param
+
+    def number_or_item(value) -> bool:
+        if isinstance(value, ast.Constant):
+            return type(value.value) in (int, float)
+        if item(value):
+            return True
+        return isinstance(value, ast.Name) and bool(definitions.get(value.id)) and all(
+            v is not None and (item(v) or isinstance(v, ast.Constant) and type(v.value) in (int, float))
+            for v in definitions[value.id])
+
+    return swap and all(number_or_item(v) for v in stored)
 
 
 def _call(fn_name: str, fn, *args: str) -> ast.Call:
@@ -167,3 +224,30 @@ def checked_arguments(tree: ast.FunctionDef) -> set[str]:
     return {stmt.value.args[0].id for stmt in walk_list(tree) if isinstance(stmt, ast.Expr)
             and isinstance(stmt.value, ast.Call) and ir.get(stmt.value, "callee", None) is check_restored
             and isinstance(stmt.value.args[0], ast.Name)}
+
+
+def refuse_active_restored(tree: ast.FunctionDef, origin, analysis) -> None:
+    """Refuse, when transforming, a call of a helper writing into an argument
+    that carries a derivative (a value computed from the differentiated
+    inputs): ``check_restored`` would refuse it at run time (it holds
+    floats); this says so before the derivative runs. Example::
+
+        refuse_active_restored(tree, parsed.origin, analysis)   # returns None, or raises
+    """
+    from .errors import TangentSyntaxError
+
+    for stmt in walk_list(tree):
+        if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call) \
+                and ir.get(stmt.value, "callee", None) is snapshot_argument \
+                and isinstance(stmt.value.args[0], ast.Name) and analysis.is_varied(stmt.value.args[0].id, stmt):
+            check = next((c for c in walk_list(tree) if isinstance(c, ast.Call) and ir.get(c, "callee", None)
+                          is check_restored and isinstance(c.args[1], ast.Name)
+                          and c.args[1].id == stmt.targets[0].id), None)
+            function, param = (check.args[2].value, check.args[3].value) if check is not None else ("a helper", "")
+            raise origin.error(
+                TangentSyntaxError, stmt,
+                f"{function} writes into its parameter {param!r}, given a value that carries a derivative here; "
+                "the derivative follows a helper's writes into its caller's values only on data without "
+                "derivatives (integers) that it restores before returning",
+                f"write into a copy inside {function} ({param} = {param}.copy()) and return the new value, "
+                "or do the writes in the function you differentiate")

@@ -343,6 +343,74 @@ def test_a_recursive_helper_that_permutes_and_restores_an_index_list():
     assert r == [0, 1, 2, 3]
 
 
+def rotated_energy_plain(x, r, n):
+    """rotated_energy reading the item as it is (t = r[n], no int(...)): r is
+    checked at run time to be a list of numbers, whose items share no memory."""
+    if n == 0:
+        return np.sum(x[r] * x)
+    t = r[n]
+    r[n] = r[0]
+    r[0] = t
+    v = rotated_energy_plain(x, r, n - 1)
+    r[0] = r[n]
+    r[n] = t
+    return v + x[r[n]] ** 2 * x[r[0]]
+
+
+def plain_index_list_model(x, r):
+    return rotated_energy_plain(x, r, len(r) - 1)
+
+
+def permutation_sum(x, r, k):
+    """Heap's-algorithm style: swap in a loop, recurse, swap back."""
+    if k == 1:
+        return np.sum(x[r] * x)
+    total = 0.0
+    for i in range(k):
+        t = r[i]
+        r[i] = r[k - 1]
+        r[k - 1] = t
+        total = total + permutation_sum(x, r, k - 1) * x[r[k - 1]]
+        t = r[i]
+        r[i] = r[k - 1]
+        r[k - 1] = t
+    return total
+
+
+def permutation_model(x, r):
+    return permutation_sum(x, r, len(r))
+
+
+@pytest.mark.parametrize("model", [plain_index_list_model, permutation_model])
+def test_a_helper_swapping_list_items_through_a_name(model):
+    r = [0, 1, 2, 3]
+    x = np.array([0.5, 0.2, -0.3, 0.9])
+    check_grads(model, x, r, order=1)   # (also checks that r is left as it was)
+    check_grads(model, x, r, modes=("forward",))
+    assert r == [0, 1, 2, 3]
+
+
+def test_a_function_swapping_items_of_its_own_list_argument():
+    r = [2, 0, 1]
+    x = np.array([0.5, -0.2, 0.7])
+    check_grads(permutation_sum, x, r, 3, wrt=0, order=1)
+    assert r == [2, 0, 1]
+
+
+@pytest.mark.parametrize("r", [np.array([0, 1, 2, 3]), np.array([[0, 1], [2, 3], [1, 0], [3, 2]])])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_swapping_items_of_an_array_through_a_name_is_refused(r, mode):
+    # an item of a 2-D array is a view into it: swapping through it is not a swap
+    x = np.array([0.5, 0.2, -0.3, 0.9])
+    with pytest.raises(tangent.TangentError, match="list of Python numbers only") as info:
+        if mode == "reverse":
+            tangent.grad(permutation_model)(x, r)
+        else:
+            tangent.jvp(permutation_model)(x, r, np.ones(4))
+    assert "test_language_programs.py" in str(info.value)
+    assert "_copy" not in str(info.value)
+
+
 def _breaks_the_list(r):
     r[0] = 5
     return 0.0
@@ -381,3 +449,42 @@ def test_a_helper_writing_into_its_parameter_without_restoring_it_is_refused(f, 
     assert f"test_language_programs.py:{f.__code__.co_firstlineno + 1}" in message or \
         f"test_language_programs.py:{f.__code__.co_firstlineno + 2}" in message, message
     assert words in message and "'_" not in message, message
+
+
+def _returns_its_loop_item(xs):
+    last = xs[0]
+    for item in xs:
+        last = item
+    return last
+
+
+def test_what_a_helper_with_a_loop_may_return():
+    from tangent.aliases import may_return_an_argument
+
+    assert not may_return_an_argument(permutation_sum)   # numbers computed, recursion included
+    assert may_return_an_argument(_returns_its_loop_item)  # an item of its argument
+
+
+def _swaps_once(x, r):
+    t = r[0]
+    r[0] = r[1]
+    r[1] = t
+    return np.sum(x[r] * x)
+
+
+def _copies_items(x):
+    x[1] = x[0] * 2.0
+    x[2] = x[1]
+    return np.sum(x ** 2)
+
+
+def test_a_swap_the_caller_sees_and_writes_that_are_no_swap():
+    x = np.array([0.3, 0.5, 0.7])
+    r = [2, 0, 1]
+    g = tangent.grad(_swaps_once)(x, r)
+    assert r == [0, 2, 1]   # the derivative does to the argument what f does
+    np.testing.assert_allclose(g, numeric_grad(lambda v: _swaps_once(v, [2, 0, 1]), (x,), 0), rtol=1e-6)
+    # an array written in place without a swap through a name is not checked to be a list
+    y = x.copy()
+    g = tangent.grad(_copies_items)(y)
+    np.testing.assert_allclose(g, numeric_grad(lambda v: _copies_items(v.copy()), (x,), 0), rtol=1e-6)

@@ -5,6 +5,7 @@ write-back and the check for shared arguments carry no derivative."""
 from __future__ import annotations
 
 from ..runtime.arguments import (
+    check_number_list,
     check_restored,
     private_copy,
     refuse_shared_arguments,
@@ -19,4 +20,4 @@ def l_private_copy(z, value, memo=None):
     return private_copy(value), d[z]
 
 
-nondifferentiable(write_back_arguments, refuse_shared_arguments, snapshot_argument, check_restored)
+nondifferentiable(write_back_arguments, refuse_shared_arguments, snapshot_argument, check_restored, check_number_list)

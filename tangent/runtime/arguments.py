@@ -283,3 +283,23 @@ def _same_content(a, b, depth: int) -> bool:
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(_same_content(a[k], b[k], depth + 1) for k in a)
     return bool(a == b)
+
+
+def check_number_list(value, parameter: str = "", where: str = "") -> None:
+    """Raise a ``TangentError`` (naming ``where``, the user's line) unless
+    ``value`` is a list of Python numbers (ints, floats): the function
+    differentiated swaps its items through a name (``t = r[n]; r[n] =
+    r[0]; r[0] = t``), sound only when an item shares no memory with the
+    list (private_arguments.py, mutations.py). Example::
+
+        check_number_list([0, 2, 1], "r")   # passes
+    """
+    if type(value) is list and all(type(v) in (int, float, bool) for v in value):
+        return
+    from ..errors import TangentError
+
+    raise TangentError(f"{where}\n  this function swaps the items of its parameter {parameter!r} through a name "
+                       f"(t = {parameter}[n] ... {parameter}[k] = t), which the derivative supports for a list of "
+                       f"Python numbers only, got {type(value).__name__}\n  pass a list of ints, or read the item "
+                       f"as a number (t = int({parameter}[n])) or a copy (t = {parameter}[n].copy())")
+
