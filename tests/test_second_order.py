@@ -381,3 +381,16 @@ def test_torch_grad_of_grad_broadcasts_a_0d_adjoint_as_a_tensor():
     (expected,) = torch.autograd.grad(g, x)
     assert isinstance(got, torch.Tensor)
     np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-10)
+
+
+def _dict_key_added_after_it_was_built(x0, x1):
+    d0 = {"p": x1 / (1.0 + np.max(x0[0], axis=0) ** 2), "q": -1.28}
+    d0["r"] = -1.42 * np.sum(x1)
+    return np.mean(d0["p"]) * np.square(np.log(1.0 + d0["r"] * d0["r"])) + np.sum(x0[1])
+
+
+def test_grad_of_grad_of_a_dict_key_added_after_the_dict_was_built():
+    # the second backward pass read the key from a sparse dict adjoint that never had it
+    # (KeyError: 'r'; fuzz seed 614328)
+    rng = np.random.RandomState(2)
+    check_grads(_dict_key_added_after_it_was_built, rng.randn(2, 3), 0.3 * rng.randn(3), wrt=(0, 1), order=2)

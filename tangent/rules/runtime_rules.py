@@ -78,7 +78,8 @@ def l_unbroadcast(z, g, like):
 
 @adjoint(runtime.grad_of_index)
 def a_grad_of_index(z, x, index, g):
-    d[g] = d[z][index]
+    # (a dict adjoint may be sparse: a key nobody's adjoint reached reads as zeros)
+    d[g] = part_of(d[z], index, g)
 
 
 @tangent_rule(runtime.grad_of_index)
