@@ -14,6 +14,7 @@ in both modes.
 from __future__ import annotations
 
 import ast
+import sys
 from dataclasses import dataclass
 
 from . import rules
@@ -48,6 +49,10 @@ def describe_callee(callee) -> str:
     qual = getattr(callee, "__qualname__", None) or getattr(callee, "__name__", None) or repr(callee)
     if module.startswith("numpy"):
         module = "numpy"
+    package, name = sys.modules.get(module.split(".")[0]), getattr(callee, "__name__", None)
+    if module not in ("numpy", "builtins") and package is not None and isinstance(name, str) \
+            and getattr(package, name, None) is callee:
+        return f"{package.__name__}.{name}"  # (torch.tensor, not torch._VariableFunctionsClass.tensor)
     return f"{module}.{qual}" if module and module != "builtins" else qual
 
 
