@@ -207,7 +207,9 @@ class ReverseMode(CheckpointedCalls, CheckpointedLoops, AssignAdjoints, Containe
                                       static=binding.static, types=binding.types,
                                       arguments=argument_descriptions(binding, self.shapes.values) if self.arguments else None)
         target = stmt.targets[0].id
-        tape = self.namer.fresh(f"_{ir.callee(stmt.value).__name__.strip('_')}_tape")
+        callee_name = ir.callee(stmt.value).__name__
+        callee_name = callee_name if callee_name.isidentifier() else fwd.rsplit("_fwd", 1)[0]  # (a lambda's)
+        tape = self.namer.fresh(f"_{callee_name.strip('_')}_tape")
         self.subroutines[id(stmt)] = Subroutine(fwd, bwd, binding.bindings, binding.active, tape)
         if ir.get(stmt.value, "checkpoint", False):
             return self.checkpointed_call(stmt, binding, depth)

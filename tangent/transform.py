@@ -173,11 +173,11 @@ class Session:
         key = (func, active, _identity_key(static), _identity_key(types), tuple(sorted((arguments or {}).items())))
         if key in self.splits:
             return self.splits[key]
-        base = func.__name__
+        parsed, tree, namer = self.prepare_callee(func, origin, node, static, types)
+        base = _identifier(func, tree)
         fwd = self.module_names.fresh(f"{base}_fwd")
         bwd = self.module_names.fresh(f"{base}_bwd")
         self.splits[key] = (fwd, bwd)
-        parsed, tree, namer = self.prepare_callee(func, origin, node, static, types)
         # (the entry of a split derivative (motion.py), or a helper writing into its parameters)
         own_written_arguments(tree, parsed.origin, self.bind_global, namer.fresh)
         mode = ReverseMode(self, parsed, tree, list(active), namer, check_finite=self.check_finite, arguments=arguments)
@@ -277,8 +277,8 @@ class Session:
         key = (func, active, _identity_key(static), _identity_key(types))
         if key in self.jvps:
             return self.jvps[key]
-        fname = self.module_names.fresh(f"{func.__name__}_jvp")
         parsed, tree, namer = self.prepare_callee(func, origin, node, static, types)
+        fname = self.module_names.fresh(f"{_identifier(func, tree)}_jvp")
         own_written_arguments(tree, parsed.origin, self.bind_global, namer.fresh)  # (a helper writing into them)
         mode = ForwardMode(self, parsed, tree, list(active), namer)
         tangent_params = {p: mode.d(p) for p in active}
@@ -442,6 +442,12 @@ class _Prepared:
         parsed = kept.parsed
         parsed.func = func
         return parsed, kept.tree, kept.namer
+
+
+def _identifier(func, tree: ast.FunctionDef) -> str:
+    """A name for ``func``'s subroutines: its own, or for a lambda the name
+    the frontend gave its def (the variable it was assigned to)."""
+    return func.__name__ if func.__name__.isidentifier() else tree.name
 
 
 def _identity_key(mapping) -> tuple:
