@@ -19,8 +19,9 @@ import copy
 
 from . import resolve
 from .desugar import StmtExpr, is_atom, locate
-from .errors import TangentSyntaxError
+from .errors import TangentSyntaxError, UnknownClassError
 from .frontend import UNRESOLVED, ParsedFunction
+from .item_classes import item_class_of_value
 from .naming import Namer
 from .runtime import attribute
 
@@ -94,8 +95,8 @@ class ExpressionForm:
                 sub.id = self.parsed.original_names.get(sub.id, sub.id)
         return ast.unparse(node)
 
-    def error(self, node, message: str, hint: str = "") -> TangentSyntaxError:
-        return self.origin.error(TangentSyntaxError, node if getattr(node, "lineno", None) else self.current, message, hint)
+    def error(self, node, message: str, hint: str = "", kind: type = TangentSyntaxError) -> TangentSyntaxError:
+        return self.origin.error(kind, node if getattr(node, "lineno", None) else self.current, message, hint)
 
     def at(self, node: ast.AST) -> ast.AST:
         """``node`` placed at the user's statement being normalized."""
@@ -287,11 +288,14 @@ class ExpressionForm:
         if isinstance(func, ast.Attribute) and not (
             isinstance(func.value, ast.Name) and func.value.id not in self.parsed.local_names
         ):
+            item_class = self.item_class(func.value)
             receiver = self.atom(func.value, out, "obj")
+            cls = item_class or self.class_of(receiver)
             try:
-                callee, is_method = resolve.method(self.class_of(receiver), func.attr, resolve.array_type(self.parsed))
+                callee, is_method = resolve.method(cls, func.attr, resolve.array_type(self.parsed))
             except resolve.Unresolvable as e:
-                raise self.error(node, e.message, e.hint) from None
+                raise self.error(node, e.message, e.hint, UnknownClassError if cls is None else TangentSyntaxError) \
+                    from None
             func = ast.Attribute(value=receiver, attr=func.attr, ctx=ast.Load())
             return self._finish_call(node, func, callee, is_method, out)
         if isinstance(func, ast.Name):
@@ -306,9 +310,30 @@ class ExpressionForm:
                     f"cannot call the local variable {self.shown(func)!r}: the function it holds is unknown when "
                     "differentiating",
                     "call the function by its global name",
+                    UnknownClassError,
                 )
+        if isinstance(func, ast.Subscript) and isinstance(func.value, ast.Name):  # layers[i](h): an item's __call__
+            call_method = resolve.call_method(self.item_class(func))
+            if call_method is None:
+                raise self.error(node, f"cannot call {self.shown(func)!r}: the class of the items of "
+                                 f"{func.value.id!r} is not known when differentiating",
+                                 f"annotate the parameter (e.g. {func.value.id}: list[Layer])", UnknownClassError)
+            receiver = self.atom(func, out, "item")
+            func = ast.Attribute(value=receiver, attr="__call__", ctx=ast.Load())
+            return self._finish_call(node, func, call_method, True, out)
         raise self.error(node, f"cannot resolve the function {self.shown(func)!r}",
                          "make sure it is defined or imported before differentiating")
+
+    def item_class(self, node: ast.expr):
+        """The user class of ``seq[i]`` when ``seq``'s items have one."""
+        if not (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)):
+            return None
+        if node.value.id in self.parsed.static:  # a parameter given a constant at the call: its items'
+            return item_class_of_value(self.parsed.static[node.value.id])
+        if node.value.id in self.parsed.local_names:
+            return self.parsed.element_types.get(node.value.id)
+        seq = self.parsed.resolve(node.value)  # a global's or a closure's list of objects
+        return None if seq is UNRESOLVED else item_class_of_value(seq)
 
     def class_of(self, atom: ast.expr):
         """The user class of a local value, when known."""

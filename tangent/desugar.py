@@ -37,7 +37,7 @@ import builtins
 import copy
 
 from . import desugar_calls as calls
-from . import fence, resolve
+from . import fence, item_classes, resolve
 from . import function_values as values
 from .controlflow import iteration_plan
 from .errors import TangentSyntaxError
@@ -271,7 +271,7 @@ class Desugar(Inlining):
         target = stmt.targets[0] if len(stmt.targets) == 1 else None
         if isinstance(target, (ast.Tuple, ast.List)) and any(isinstance(e, ast.Starred) for e in ast.walk(target)):
             return calls.starred_assignment(self, target, stmt.value)
-        calls.note_element_class(self, target, stmt.value)
+        item_classes.note_element_class(self, target, stmt.value)
         if isinstance(target, ast.Name) and isinstance(stmt.value, (ast.Name, ast.Call)):
             made = values.function_value(self, stmt.value)
             if made is not None:  # g = functools.partial(...), step = make_step(a), h = g
@@ -368,7 +368,7 @@ class Desugar(Inlining):
             stmt.body = [ast.copy_location(ast.Assign(targets=[stmt.target], value=_name(row)), stmt)] + stmt.body
             stmt.target = _name(row, ast.Store())
         calls.loop_over_dict_view(self, stmt)
-        calls.note_item_class(self, stmt)
+        item_classes.note_item_class(self, stmt)
         it = stmt.iter = self.rewritten_iterable(stmt.iter)
         callee = self.parsed.resolve(it.func) if isinstance(it, ast.Call) else UNRESOLVED
         if resolve.checkpointed_range(self.parsed, stmt) is not None:  # see reverse.py (checkpointing)

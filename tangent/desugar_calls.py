@@ -97,33 +97,6 @@ def forget(owner, stmt: ast.stmt) -> None:
             del owner.known[node.id]
 
 
-def _assigned_once(owner, name: str) -> bool:
-    stores = [n for n in ast.walk(owner.parsed.tree) if isinstance(n, ast.Name) and n.id == name
-              and isinstance(n.ctx, ast.Store)]
-    params = owner.parsed.tree.args
-    return len(stores) + (name in {a.arg for a in params.posonlyargs + params.args + params.kwonlyargs}) == 1
-
-
-def note_element_class(owner, target: ast.expr | None, value: ast.expr) -> None:
-    """``layers = [Layer(...), Layer(...)]`` or ``[Layer(W, b) for ...]`` (assigned once): its items' class."""
-    elts = [value.elt] if isinstance(value, ast.ListComp) else getattr(value, "elts", None)
-    if not isinstance(target, ast.Name) or not isinstance(value, (ast.List, ast.Tuple, ast.ListComp)) or not elts:
-        return
-    classes = {owner.parsed.resolve(e.func) if isinstance(e, ast.Call) else None for e in elts}
-    cls = classes.pop() if len(classes) == 1 else None
-    if isinstance(cls, type) and resolve.constructible(owner.parsed, cls) and _assigned_once(owner, target.id):
-        owner.parsed.element_types[target.id] = cls
-
-
-def note_item_class(owner, stmt: ast.For) -> None:
-    """``for layer in layers:`` over items of a known class: the loop
-    variable's class (when the loop alone assigns it)."""
-    it, target = stmt.iter, stmt.target
-    if isinstance(it, ast.Name) and isinstance(target, ast.Name) and it.id in owner.parsed.element_types \
-            and _assigned_once(owner, target.id):
-        owner.parsed.types[target.id] = owner.parsed.element_types[it.id]
-
-
 def sequence_items(owner, value: ast.expr) -> list[ast.expr] | None:
     """The items of ``value`` when known: a display, or a name bound to one."""
     if isinstance(value, (ast.Tuple, ast.List)) and not any(isinstance(e, ast.Starred) for e in value.elts):

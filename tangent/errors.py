@@ -26,6 +26,12 @@ class TangentSyntaxError(TangentError):
     """The function uses a Python construct that Tangent cannot differentiate."""
 
 
+class UnknownClassError(TangentSyntaxError):
+    """A method called on (or a call of) a value whose class is not known when
+    differentiating: the API then makes the derivative at its first call, for
+    the classes of the arguments (tangent/argument_classes.py)."""
+
+
 class NoDerivativeError(TangentError):
     """A differentiated value flows into a function that has no derivative rule."""
 

@@ -173,7 +173,7 @@ class ParsedFunction:
         for arg in args.posonlyargs + args.args + args.kwonlyargs:
             if arg.annotation is not None:
                 annotation = self.resolve_global(arg.annotation)
-                if _user_class(annotation):
+                if user_class(annotation):
                     self.types[arg.arg] = annotation
                 elif isinstance(arg.annotation, ast.Subscript):
                     item = self.element_annotation(arg.annotation)
@@ -191,7 +191,7 @@ class ParsedFunction:
         if not items:
             return None
         found = self.resolve_global(items[-1])
-        return found if _user_class(found) and (base in ("dict", "Mapping", "Dict") or len(items) == 1) else None
+        return found if user_class(found) and (base in ("dict", "Mapping", "Dict") or len(items) == 1) else None
 
     def resolve_global(self, node: ast.expr):
         """Resolve ``node`` ignoring local names (for annotations)."""
@@ -229,7 +229,7 @@ class ParsedFunction:
         return UNRESOLVED
 
 
-def _user_class(obj) -> bool:
+def user_class(obj) -> bool:
     return isinstance(obj, type) and obj.__module__ not in ("builtins", "numpy")
 
 
@@ -326,6 +326,9 @@ def _read_parameters(parsed: ParsedFunction, func) -> None:
     if getattr(func, "varargs_keywords", None) is not None:
         _fix_kwargs(parsed.tree, func.varargs_keywords)
         parsed.local_names = local_names(parsed.tree)
+    # a copy made by argument_classes.with_classes: the classes of the arguments at a call, as if annotated
+    parsed.types.update(getattr(func, "tangent_argument_classes", {}))
+    parsed.element_types.update(getattr(func, "tangent_argument_item_classes", {}))
     for name, param in signature.parameters.items():
         if _function_valued(param.default):  # def predict(x, nonlinearity=np.tanh)
             parsed.static[name] = parsed.default_functions[name] = param.default

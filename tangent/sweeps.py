@@ -98,7 +98,7 @@ def once_on_the_caller(autodiff: Callable, make: Callable, func: Callable, wrt, 
         derivative = autodiff(real.get(id(f), f), *rest, **kwargs)
         if id(derivative) in wrappers:  # (one wrapper per derivative, however many sweeps ask for it)
             return wrappers[id(derivative)]
-        writes = "write_back_arguments(" in getattr(derivative, "tangent_source", "")
+        writes = "write_back_arguments(" in (getattr(derivative, "tangent_source", None) or "")
 
         # (a derivative of a generated gradient, as in hessian, draws where the gradient does)
         generators = tuple({id(g): g for source in (derivative, real.get(id(f), f))

@@ -26,7 +26,7 @@ PACKAGE = pathlib.Path(tangent.__file__).parent
 LAYERS: list[tuple[str, set[str]]] = [
     ("base", {"errors", "naming", "astwalk", "name_counts", "ir", "runtime", "rules", "templates", "surgery", "display"}),
     ("frontend", {"frontend", "resolve"}),
-    ("normalization", {"controlflow", "desugar", "desugar_calls", "function_values", "inlining", "normalize", "anf",
+    ("normalization", {"controlflow", "desugar", "item_classes", "desugar_calls", "function_values", "inlining", "normalize", "anf",
                        "anf_expressions", "fence"}),
     ("analyses", {"cfg", "activity", "kinds", "aliases", "sharing", "mutations", "calls", "shapes", "container_reads",
                   "private_arguments"}),
@@ -36,7 +36,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("optimization", {"optimize"}),
     ("code generation", {"codegen"}),
     ("driver", {"transform"}),
-    ("interface", {"api", "cache", "ownership", "specialize", "testing", "motion", "jacobians", "__init__", "__main__",
+    ("interface", {"api", "argument_classes", "cache", "ownership", "specialize", "testing", "motion", "jacobians", "__init__", "__main__",
                    "tracing", "varargs", "numba_backend", "numba_lowering", "sweeps"}),
 ]
 
@@ -286,7 +286,8 @@ def test_every_annotation_the_package_uses_is_declared():
                       "tangent_derivatives", "tangent_derived_from", "tangent_tapes", "tangent_generated", "tangent_rule",
                       "tangent_like", "tangent_code", "tangent_of_atom", "tangent_name", "tangent_params",
                       "tangent_copy", "tangent_or_zeros", "tangent_generators", "tangent_",
-                      "tangent_numba_for", "tangent_numba_"}  # (numba_backend: a derivative's dispatcher, module names)
+                      "tangent_numba_for", "tangent_numba_", "tangent_deferred", "tangent_argument_classes",
+                      "tangent_argument_item_classes"}  # (argument_classes: function attributes; numba_backend: a derivative's dispatcher, module names)
     used = set()
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):

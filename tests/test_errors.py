@@ -148,13 +148,23 @@ def uses_match(x):
 CONSTRUCTS = [uses_try, uses_yield, uses_yield_value, writes_global, uses_del, uses_with, nested_def,
               uses_comprehension, uses_import,
               walrus, discarded_sort, discarded_dict_update,
-              unknown_name, calls_local_function, uses_match]
+              unknown_name, uses_match]
 
 
 @pytest.mark.parametrize("func", CONSTRUCTS, ids=lambda f: getattr(f, "__name__", None))
 def test_unsupported_construct_names_file_and_line(func):
     message = transform_error(func)
     assert_names_line(message, func)
+
+
+def test_calling_a_function_argument_is_refused_at_the_call():
+    # the function f holds is known only at the call (tangent/argument_classes.py): the derivative is
+    # made there, and a plain function (not an object of a user class) keeps the refusal, file and line
+    df = tangent.grad(calls_local_function)
+    with pytest.raises(tangent.TangentSyntaxError) as info:
+        df(1.0, np.sin)
+    assert_names_line(str(info.value), calls_local_function)
+    assert "unknown when differentiating" in str(info.value)
 
 
 def test_unsupported_construct_error_classes():

@@ -301,10 +301,18 @@ def _unannotated_model(x, model):
     return np.sum(model.forward(x))
 
 
+def test_unannotated_model_object_is_differentiated_for_its_class():
+    # the derivative is made at the call, for _Model (tangent/argument_classes.py)
+    model, v = _Model(), np.linspace(0.5, 1.5, X.size).reshape(X.shape)
+    numeric = (_unannotated_model(X + 1e-6 * v, model) - _unannotated_model(X - 1e-6 * v, model)) / 2e-6
+    np.testing.assert_allclose(np.sum(tangent.grad(_unannotated_model)(X, model) * v), numeric, rtol=1e-6)
+    np.testing.assert_allclose(tangent.jvp(_unannotated_model)(X, model, v), numeric, rtol=1e-6)
+
+
 @pytest.mark.parametrize("f, args, words", [
     (_mutating_nested, (X,), "(dd.update)"),
     (_aliased_attribute, (X, ODEState(X, 1.0)), "assignment to s.h is not supported"),
-    (_unannotated_model, (X, _Model()), "annotate the parameter with its class"),
+    (_unannotated_model, (X, {"forward": None}), "annotate the parameter with its class"),  # (no object given)
 ])
 def test_refusals_name_the_users_variables(f, args, words):
     with pytest.raises(tangent.TangentSyntaxError) as info:
