@@ -35,7 +35,6 @@ import types
 
 import numpy as np
 
-from . import resolve
 from .frontend import UNRESOLVED
 from .runtime.sequences import keys_of, sort_order
 

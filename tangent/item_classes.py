@@ -16,7 +16,6 @@ import ast
 from . import resolve
 from .frontend import user_class
 
-
 _LIBRARIES = {"numpy", "scipy", "torch", "jax", "jaxlib", "tensorflow", "dask", "cupy", "array_api_strict", "pandas"}
 
 
