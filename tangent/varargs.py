@@ -186,22 +186,20 @@ def per_count(func: Callable, make: Callable, *, tangents: int, seeded: bool, op
         df = per_count(f, lambda g: tangent.grad(g), tangents=0, seeded=True, options=(), what="the gradient")
         df(x, a, b, dresult=1.0)
     """
-    table = _made.setdefault(func, {})
-    if options in table:
-        return table[options]
+    # (the table holds derivatives weakly: each derivative holds func, which keys the table)
+    table = _made.setdefault(func, weakref.WeakValueDictionary())
+    found = table.get(options)
+    if found is not None:
+        return found
     _refuse_over_forward(func)
     base = _positional(func)
     star, named = _has_star(func), _named(func)
     inner_seeds = getattr(func, "varargs_seeds", 0)  # the seeds of the derivative differentiated (1.0 each)
-    reference = weakref.ref(func)
     derivatives: dict[tuple, Callable] = {}
     name = getattr(func, "__name__", "f")
 
     def _alive():
-        source = reference()
-        if source is None:
-            raise TangentError(f"the function {name} this derivative was made for no longer exists")
-        return source
+        return func  # (held: a derivative of a lambda nothing else holds still works)
 
     def for_count(n: int, keywords: tuple[str, ...] = ()) -> Callable:
         found = derivatives.get((n, keywords))

@@ -104,3 +104,13 @@ def test_jacobian_with_keywords_is_refused_clearly():
     with pytest.raises(tangent.TangentError, match=r"\*\*kwargs is not supported yet") as info:
         tangent.jacobian(with_opts)(X, scale=2.0)
     assert "opts_" not in str(info.value)
+
+
+def test_derivative_of_a_lambda_nothing_else_holds():
+    # the derivative holds the function it was made for (per_count once held it weakly: "no longer exists")
+    import gc
+
+    df = tangent.grad(lambda x, **options: np.sum(x * x) * options.get("scale", 1.0))
+    gc.collect()
+    x = np.array([0.5, -2.0])
+    np.testing.assert_allclose(df(x, scale=3.0), 6.0 * x)  # d/dx 3 * sum(x^2)
