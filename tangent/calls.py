@@ -31,6 +31,7 @@ from .astwalk import names_in
 from .cfg import CFG
 from .errors import TangentError, TangentSyntaxError
 from .frontend import UNRESOLVED, _note, parse_function, recording, unchanged
+from .item_classes import object_class
 from .mutations import argument_writes
 from .naming import Namer
 from .normalize import normalize
@@ -100,6 +101,8 @@ def bind_user_call(parsed, analysis: Analysis, stmt, value: ast.Call, error):
             static[param] = known  # a function passed as an argument
         if isinstance(arg, ast.Name) and arg.id in parsed.types:
             types[param] = parsed.types[arg.id]
+        elif known is not UNRESOLVED and object_class(type(known)):
+            types[param] = type(known)  # an object known when differentiating (a global, self of a bound method)
     active = [p for p, arg in bindings.items()
               if isinstance(arg, ast.Name) and analysis.is_varied(arg.id, stmt) and p not in static]
     return CallBinding(callee, args, keywords, bindings, active, static, types)

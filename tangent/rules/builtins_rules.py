@@ -13,6 +13,7 @@ import operator
 
 import numpy as np
 
+from ..errors import TangentError
 from ..runtime import GradList, GradTuple, broadcast_like, unbroadcast, zeros_like
 from ..runtime.sequences import keys_of, sort_order
 from . import adjoint, d, elementwise, linear, nondifferentiable, tangent_rule
@@ -352,3 +353,26 @@ nondifferentiable(
 
 
 nondifferentiable(sort_order, keys_of)
+
+
+# ``dict(d)``: a copy of a dict (as ``d.copy()`` and ``{**d}``). ``dict(pairs)`` of
+# differentiated values is refused when the derivative runs.
+
+
+def copied_mapping(g, mapping):
+    """The adjoint of ``dict(mapping)`` given the copy's adjoint ``g``: the
+    same dict adjoint (a copy of a dict reads every value once)."""
+    if not isinstance(mapping, dict):
+        raise TangentError("dict(...) of key-value pairs that carry derivatives is not supported; build the dict "
+                           "with a comprehension, {k: v for k, v in pairs}")
+    return g
+
+
+@linear(builtins.dict)
+def dict_copy(z, mapping):
+    return copied_mapping(mapping, mapping), copied_mapping(d[z], mapping)
+
+
+@linear(copied_mapping)
+def l_copied_mapping(z, g, mapping):
+    return copied_mapping(g, mapping), copied_mapping(d[z], mapping)

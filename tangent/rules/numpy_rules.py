@@ -1633,9 +1633,22 @@ def l_grad_array(z, g, obj):
     return grad_array(g, obj), np.reshape(dense_grad(d[z], obj), np.shape(g))
 
 
+def shape_like_transpose(dz, g, x):
+    """Transpose of ``shape_like(g, x)``: ``dz`` given ``g``'s shape (the
+    identity where ``shape_like`` is, on dicts and objects' adjoints)."""
+    if isinstance(g, dict) or isinstance(x, dict):
+        return dz
+    return np.reshape(dense_grad(dz, x), np.shape(g))
+
+
 @linear(shape_like)
 def l_shape_like(z, g, x):
-    return shape_like(g, x), np.reshape(dense_grad(d[z], x), np.shape(g))
+    return shape_like(g, x), shape_like_transpose(d[z], g, x)
+
+
+@linear(shape_like_transpose)
+def l_shape_like_transpose(z, dz, g, x):
+    return shape_like_transpose(dz, g, x), shape_like(d[z], x)
 
 
 @linear(dense_grad)
