@@ -154,7 +154,11 @@ class ANF(ExpressionForm):
             out.append(stmt)
             return
         func = value.func
-        if self.parsed.resolve(func) is not UNRESOLVED:
+        callee = self.parsed.resolve(func)
+        if callee is not UNRESOLVED:
+            refusal = resolve.discarded_call_refusal(callee, [kw.arg for kw in value.keywords])
+            if refusal is not None:
+                raise self.error(stmt, *refusal)
             # its arguments are computed first, one operation each, like any call's
             out.append(self.at(ast.Expr(value=self.call(value, out))))
             return

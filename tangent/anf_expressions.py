@@ -342,6 +342,9 @@ class ExpressionForm:
         return None
 
     def _finish_call(self, node, func, callee, is_method, out) -> ast.Call:
+        if any(kw.arg == "out" and not (isinstance(kw.value, ast.Constant) and kw.value.value is None)
+               for kw in node.keywords) and resolve.is_library_callee(callee):
+            raise self.error(node, *resolve.out_keyword_refusal(callee))
         args = [self.atom(arg, out) for arg in node.args]
         keywords = [ast.keyword(arg=kw.arg, value=self.atom(kw.value, out)) for kw in node.keywords]
         call = ast.Call(func=func, args=args, keywords=keywords)

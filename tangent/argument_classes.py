@@ -29,6 +29,8 @@ import types
 import weakref
 from typing import Callable
 
+import numpy as np
+
 from .errors import UnknownClassError
 from .item_classes import item_class_of_value, object_class
 
@@ -38,6 +40,8 @@ _state = threading.local()
 # func -> {classes: the copy of func that carries them}: one copy per
 # combination, so the derivative cache (keyed on the function) hits again
 _copies: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# (id of a derivative made when transforming, API function) -> its wrapper
+_wrappers: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 
 def classes_of(func: Callable, args: tuple, kwargs: dict) -> tuple[tuple, tuple]:
@@ -90,40 +94,120 @@ def with_classes(func: Callable, objects: tuple, items: tuple) -> Callable:
 
 
 def deferring(api_function: Callable) -> Callable:
-    """Wrap a public API function (``grad``, ``jvp``, ...) so that a
-    function calling methods of arguments of unannotated classes gets a
-    derivative made at its first call (see the module docstring)."""
+    """Wrap a public API function (``grad``, ``jvp``, ...) so that its
+    derivatives are made for the classes of the objects they are called
+    with (see the module docstring)."""
 
     @functools.wraps(api_function)
     def wrapper(func, *options, **keywords):
         outer = not getattr(_state, "inside", False)
         _state.inside = True
         try:
-            return api_function(func, *options, **keywords)
+            made = api_function(func, *options, **keywords)
         except UnknownClassError as error:
-            if not outer or not isinstance(func, types.FunctionType) or hasattr(func, "tangent_argument_classes"):
+            if not outer or not _retypable(func):
                 raise
-            return _per_classes(func, lambda typed: wrapper(typed, *options, **keywords), error,
-                                api_function.__name__)
+            return _per_classes(func, lambda typed: wrapper(typed, *options, **keywords), api_function.__name__,
+                                refusal=error)
         finally:
             if outer:
                 _state.inside = False
+        if outer and _retypable(func) and _positional(func):
+            key = (id(made), api_function.__name__)  # (made lives as long as its wrapper: ids are not reused)
+            found = _wrappers.get(key)
+            if found is None:
+                found = _wrappers[key] = _per_classes(func, lambda typed: wrapper(typed, *options, **keywords),
+                                                      api_function.__name__, eager=made)
+            return found  # the same derivative for the same cached one (tangent.grad(f) is tangent.grad(f))
+        return made
 
     return wrapper
 
 
-def _per_classes(func: types.FunctionType, make: Callable, error: UnknownClassError, what: str) -> Callable:
+def _retypable(func) -> bool:
+    """A function of the user's whose parameters' classes a copy can carry
+    (not already such a copy)."""
+    return isinstance(func, types.FunctionType) and not hasattr(func, "tangent_argument_classes")
+
+
+def _positional(func) -> list[str]:
+    try:
+        parameters = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+_PLAIN = frozenset({float, int, bool, complex, str, type(None), np.ndarray, np.float64, np.float32})
+
+
+def _class_of_argument(value):
+    """("object", class) or ("items", class) for an argument that is (or
+    holds) objects of one user class, else None; fast for arrays, numbers
+    and containers of them."""
+    cls = type(value)
+    if cls in _PLAIN:
+        return None
+    if cls is dict or cls is list or cls is tuple:
+        if not value:
+            return None
+        first = next(iter(value.values())) if cls is dict else value[0]
+        if type(first) in _PLAIN or not object_class(type(first)):
+            return None
+        item = item_class_of_value(value)
+        return None if item is None else ("items", item)
+    return ("object", cls) if object_class(cls) else None
+
+
+def _call_classes(params: list[str], annotated: set[str], args: tuple, kwargs: dict) -> tuple[tuple, tuple]:
+    """``classes_of`` for a call, fast when no argument is an object (the
+    common case: arrays, numbers and containers of them)."""
+    found = None
+    for param, value in zip(params, args):
+        if type(value) in _PLAIN:
+            continue
+        kind = _class_of_argument(value)
+        if kind is not None and param not in annotated:
+            found = (found or []) + [(param, kind)]
+    for param, value in kwargs.items() if kwargs else ():
+        kind = _class_of_argument(value) if param in params and param not in annotated else None
+        if kind is not None:
+            found = (found or []) + [(param, kind)]
+    if found is None:
+        return _NO_CLASSES
+    return (tuple(sorted((p, c[1]) for p, c in found if c[0] == "object")),
+            tuple(sorted((p, c[1]) for p, c in found if c[0] == "items")))
+
+
+_NO_CLASSES = ((), ())
+
+
+def _annotated(func) -> set[str]:
+    """Parameters whose annotation names a class (the derivative knows it)."""
+    hints = getattr(func, "__annotations__", {}) or {}
+    return {name for name, hint in hints.items() if name != "return" and not isinstance(hint, str)}
+
+
+def _per_classes(func: types.FunctionType, make: Callable, what: str, refusal: UnknownClassError | None = None,
+                 eager: Callable | None = None) -> Callable:
+    """A derivative that, at a call with objects of user classes among the
+    arguments, uses ``make(copy of func carrying their classes)`` (made once
+    per combination); other calls use ``eager`` (the derivative made when
+    transforming), or raise ``refusal`` when there was none."""
     made: dict[tuple, Callable] = {}  # (the derivative holds func, as a derivative made at once holds its code)
-    name = func.__name__
+    name, params, annotated = func.__name__, _positional(func), _annotated(func)
 
     def for_call(args, kwargs) -> Callable:
-        objects, items = classes_of(func, args, kwargs)
-        if not objects and not items:
-            raise error  # no argument of a user class: the refusal made when transforming, file and line
-        found = made.get((objects, items))
+        key = _call_classes(params, annotated, args, kwargs)
+        if key is _NO_CLASSES:
+            if eager is None:
+                raise refusal  # no argument of a user class: the refusal made when transforming, file and line
+            return eager
+        found = made.get(key)
         if found is None:
-            found = made[objects, items] = make(with_classes(func, objects, items))
-            derivative.tangent_source = getattr(found, "tangent_source", None)
+            found = made[key] = make(with_classes(func, *key))
+            if eager is None and itself() is not None:
+                itself().tangent_source = getattr(found, "tangent_source", None)
         return found
 
     def derivative(*args, **kwargs):
@@ -132,11 +216,18 @@ def _per_classes(func: types.FunctionType, make: Callable, error: UnknownClassEr
     def specialized_for(*args, **kwargs):
         return for_call(args, kwargs).tangent_specialized_for(*args, **kwargs)
 
-    derivative.__name__ = f"{what}_{name}"
-    derivative.__doc__ = (f"{what} of {name}, made at the first call for the classes of its arguments "
-                          f"({name} calls a method of an argument whose class its source does not name).")
-    derivative.tangent_source = None
-    derivative.tangent_deferred = ("its source is generated at the first call, when the classes of the arguments "
-                                   f"are known ({error.args[0].splitlines()[0]})")
+    if eager is not None:
+        functools.update_wrapper(derivative, eager)  # (its source, generic code, signature, name)
+        derivative.__wrapped__ = eager
+    else:
+        derivative.__name__ = f"{what}_{name}"
+        derivative.__doc__ = (f"{what} of {name}, made at the first call for the classes of its arguments "
+                              f"({name} calls a method of an argument whose class its source does not name).")
+        derivative.tangent_source = None
+        derivative.tangent_deferred = ("its source is generated at the first call, when the classes of the "
+                                       f"arguments are known ({refusal.args[0].splitlines()[0]})")
     derivative.tangent_specialized_for = specialized_for
+    # (weakly: a cycle through the derivative would leave func, and what the derivative cache holds
+    # for it, to the garbage collector's second pass)
+    itself = weakref.ref(derivative)
     return derivative

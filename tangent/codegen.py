@@ -18,6 +18,7 @@ import math
 import sys
 import traceback
 
+from . import ir
 from .astwalk import children_fields
 from .ir import Comment
 
@@ -60,6 +61,11 @@ def _replace_markers(module: ast.Module, comments: dict[str, str]) -> list[tuple
                 if _is_negative_number(value.value):
                     undo.append((node, field, value))
                     setattr(node, field, _negation(value))
+            elif value.__class__ is ast.Call and ir.get(value, "property", False):
+                # a property read left a call of its getter (not differentiated there): the read again
+                undo.append((node, field, value))
+                setattr(node, field, value.func)
+                push(value.func)
             elif isinstance(value, _AST):
                 push(value)
     return undo

@@ -37,7 +37,7 @@ import builtins
 import copy
 
 from . import desugar_calls as calls
-from . import fence, item_classes, resolve
+from . import fence, item_classes, library_writes, resolve
 from . import function_values as values
 from .controlflow import iteration_plan
 from .errors import TangentSyntaxError
@@ -271,6 +271,9 @@ class Desugar(Inlining):
         target = stmt.targets[0] if len(stmt.targets) == 1 else None
         if isinstance(target, (ast.Tuple, ast.List)) and any(isinstance(e, ast.Starred) for e in ast.walk(target)):
             return calls.starred_assignment(self, target, stmt.value)
+        written = library_writes.as_assignments(self, stmt)  # z = np.sin(x, out=y): y[...] = np.sin(x); z = y
+        if written is not None:
+            return [out for made in written for out in self.statement(made)]
         item_classes.note_element_class(self, target, stmt.value)
         if isinstance(target, ast.Name) and isinstance(stmt.value, (ast.Name, ast.Call)):
             made = values.function_value(self, stmt.value)
@@ -344,6 +347,9 @@ class Desugar(Inlining):
         return [stmt]
 
     def stmt_Expr(self, stmt):
+        written = library_writes.as_assignments(self, stmt)  # np.copyto(y, x): y[...] = x
+        if written is not None:
+            return [out for made in written for out in self.statement(made)]
         value = stmt.value
         if isinstance(value, ast.Call) and not (
                 isinstance(value.func, ast.Name) and value.func.id in self.local_functions):

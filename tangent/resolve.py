@@ -108,6 +108,68 @@ def is_pure_function(callee) -> bool:
     return module.startswith("numpy") and "random" not in module and getattr(callee, "__name__", "") not in _IMPURE_NUMPY
 
 
+# Library functions that write into an argument, and how to say it without writing
+_WRITERS = {
+    "copyto": "assign instead: dst[...] = src",
+    "put": "assign by index instead: y[indices] = values (on a copy: y = y.copy())",
+    "place": "build a new array instead: y = np.where(mask, values, y)",
+    "putmask": "build a new array instead: y = np.where(mask, values, y)",
+    "fill_diagonal": "build a new array instead, e.g. A = A * (1 - np.eye(n)) + value * np.eye(n)",
+    "put_along_axis": "build the array with np.where or by index assignment instead",
+}
+_LIBRARIES = ("numpy", "scipy", "torch", "jax", "jaxlib", "tensorflow", "dask", "cupy", "math", "random",
+              "array_api_strict")
+_EFFECT_ONLY = ("builtins.print", "warnings.", "logging.", "numpy.testing", "time.", "pdb.", "builtins.breakpoint",
+                "numpy.random.seed", "random.seed", "tangent.")
+
+
+def discarded_call_refusal(callee, keywords: list[str]) -> tuple[str, str] | None:
+    """(message, hint) when a call whose result is discarded may write into
+    its arguments (a library function run for its effect: ``np.copyto``,
+    ``np.add.at``, ``out=``), which Tangent cannot differentiate; None for
+    the user's own functions (their writes are analysed), functions with
+    derivative rules (pure), and functions run only to report (print,
+    warnings, logging, numpy.testing).
+
+    Example::
+
+        discarded_call_refusal(np.copyto, [])   # ("np.copyto writes into its argument ...", "assign ...")
+    """
+    if "out" in keywords:
+        return None  # (refused with the call: see out_keyword_refusal)
+    name = getattr(callee, "__name__", type(callee).__name__)
+    module = getattr(callee, "__module__", None) or ""
+    owner = getattr(callee, "__self__", None)
+    if isinstance(owner, np.ufunc):  # np.add.at(a, indices, b)
+        return (f"np.{owner.__name__}.{name} writes into its first argument, which Tangent cannot differentiate",
+                "add into a new array instead, e.g. a = a + np.bincount(indices, weights=b, minlength=len(a))")
+    if isinstance(owner, (list, dict, set)):
+        return None  # CALLS.append(1) on a global (only locals' writes carry derivatives)
+    qualified = f"{module}.{name}"
+    if any(qualified.startswith(prefix) for prefix in _EFFECT_ONLY) or rules.lookup_adjoint(callee) is not None:
+        return None
+    if not is_library_callee(callee):
+        return None  # the user's own function
+    if module.startswith("numpy") and name in _WRITERS:
+        return f"np.{name} writes into its argument, which Tangent cannot differentiate", _WRITERS[name]
+    return (f"{qualified.removeprefix('builtins.')} is called for its effect (its result is discarded) and may write "
+            "into its arguments, which Tangent cannot differentiate", "use a function that returns a new value")
+
+
+def is_library_callee(callee) -> bool:
+    """A function of NumPy, SciPy, math or another array library (or a
+    builtin), not one of the user's own."""
+    module = getattr(callee, "__module__", None) or ""
+    return module.split(".")[0] in _LIBRARIES or isinstance(callee, (types.BuiltinFunctionType, np.ufunc))
+
+
+def out_keyword_refusal(callee) -> tuple[str, str]:
+    """(message, hint) for ``f(..., out=y)``: a write into ``y``."""
+    name = getattr(callee, "__name__", "the function")
+    return (f"{name}(..., out=...) writes its result into an existing array, which Tangent does not differentiate",
+            f"assign the result instead: y = {name}(...), or y[...] = {name}(...)")
+
+
 def constructible(parsed: ParsedFunction, callee) -> bool:
     """A user class whose __init__ (in the function's module) can be inlined."""
     if not isinstance(callee, type) or callee.__module__ in ("builtins",) or callee.__module__.startswith("numpy"):

@@ -183,3 +183,48 @@ def test_arguments_are_not_changed():
     tangent.grad(model_loss)(model, xs)
     np.testing.assert_array_equal(model.W, W)
     np.testing.assert_array_equal(xs[0], X)
+
+
+class Transposed:
+    """A property, and methods named like NumPy's and numpy.random's."""
+
+    def __init__(self, W):
+        self.W = W
+
+    @property
+    def WT(self):
+        return self.W.T
+
+    def f(self, x):  # (Generator.f draws from an F distribution)
+        return np.sum((x @ self.WT) ** 2)
+
+    def sum(self):  # (ndarray.sum)
+        return np.sum(self.W ** 3)
+
+
+def through_method(net, x):
+    return net.f(x)
+
+
+def through_property(net, x):
+    return np.sum((x @ net.WT) ** 2)
+
+
+def named_like_numpy(net, x):
+    return net.sum() + np.sum(x)
+
+
+XS = RNG.standard_normal((4, 3))
+
+
+@pytest.mark.parametrize("f", [through_method, through_property, named_like_numpy])
+def test_properties_and_methods_named_like_library_ones(f):
+    # these once read as numpy.random's Generator.f (a zero gradient), a plain attribute 'WT' (a
+    # gradient for 'WT', none for W) and ndarray.sum: the derivative is now made for the class
+    net = Transposed(RNG.standard_normal((2, 3)))
+    g = tangent.grad(f)(net, XS)
+    assert set(g) == {"W"}
+    np.testing.assert_allclose(g["W"], _numeric_attribute(f, net, "W", XS), rtol=1e-6, atol=1e-6)
+    v = np.ones_like(XS)
+    numeric = (f(net, XS + 1e-6 * v) - f(net, XS - 1e-6 * v)) / 2e-6
+    np.testing.assert_allclose(tangent.jvp(f, wrt=1)(net, XS, v), numeric, rtol=1e-6, atol=1e-6)

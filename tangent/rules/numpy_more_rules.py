@@ -560,3 +560,61 @@ def conj(z, x):
 
 nondifferentiable(check_pad_mode, pad_mask, check_median_axis, check_nan_where, nan_count, check_returned,
                   _median_weights, np.iscomplexobj, np.bincount)
+
+
+# ``np.add.at(a, index, b)`` is desugared to ``a[...] = scatter_added(a, index, b)``
+# (tangent/library_writes.py): a pure function, with rules.
+
+
+def scatter_added(a, index, b):
+    """A copy of ``a`` with ``b`` added at ``index`` (repeated indices add
+    up, as ``np.add.at``).
+
+    Example::
+
+        scatter_added(np.zeros(3), np.array([0, 0, 2]), 1.0)   # array([2., 0., 1.])
+    """
+    out = np.array(a, dtype=np.result_type(a, b), copy=True)
+    np.add.at(out, index, b)
+    return out
+
+
+def scatter_added_tangent(da, index, db, a):
+    """The tangent of ``scatter_added(a, index, b)`` along ``da``, ``db``
+    (either may be a zero number): ``scatter_added`` of the tangents."""
+    out = np.array(np.broadcast_to(da, np.shape(a)), dtype=np.result_type(a, da, db), copy=True)
+    np.add.at(out, index, db)
+    return out
+
+
+def gathered(g, index, b):
+    """The adjoint of ``b`` in ``scatter_added(a, index, b)``: ``g`` read at
+    ``index``, summed to ``b``'s shape."""
+    return unbroadcast(g[index], b)
+
+
+@adjoint(scatter_added)
+def scatter_added_(z, a, index, b):
+    d[a] = d[z]
+    d[b] = gathered(d[z], index, b)
+
+
+@tangent_rule(scatter_added)
+def t_scatter_added(z, a, index, b):
+    d[z] = scatter_added_tangent(d[a], index, d[b], a)
+
+
+@adjoint(scatter_added_tangent)
+def scatter_added_tangent_(z, da, index, db, a):
+    d[da] = unbroadcast(d[z], da)
+    d[db] = gathered(d[z], index, db)
+
+
+@tangent_rule(scatter_added_tangent)
+def t_scatter_added_tangent(z, da, index, db, a):
+    d[z] = scatter_added_tangent(d[da], index, d[db], a)
+
+
+@linear(gathered)
+def l_gathered(z, g, index, b):
+    return gathered(g, index, b), scatter_added_tangent(0.0, index, d[z], g)

@@ -93,6 +93,8 @@ def grad_of_written(g, index, value):
     """
     if isinstance(g, dict) and index not in g:
         return zeros_like(value)
+    if isinstance(g, (int, float, complex, np.number)):  # the adjoint of a 0-d array, as a number (x[...] = v)
+        g = np.asarray(g)
     region = g[index]
     if arrays.library(g) is not None and not is_basic_index(index):
         raise NotImplementedError(f"writing into a {arrays.library(g)} array at the index array {index!r} "
