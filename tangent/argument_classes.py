@@ -112,7 +112,7 @@ def deferring(api_function: Callable) -> Callable:
         finally:
             if outer:
                 _state.inside = False
-        if outer and _retypable(func) and _positional(func):
+        if outer and _retypable(func) and isinstance(made, types.FunctionType) and _positional(func):
             key = (id(made), api_function.__name__)  # (made lives as long as its wrapper: ids are not reused)
             found = _wrappers.get(key)
             if found is None:
@@ -211,6 +211,12 @@ def _per_classes(func: types.FunctionType, make: Callable, what: str, refusal: U
         return found
 
     def derivative(*args, **kwargs):
+        if eager is not None and not kwargs:  # (few lines: pdb.runcall(df, x) steps into the generated code)
+            for value in args:
+                if type(value) not in _PLAIN:
+                    break
+            else:
+                return eager(*args)
         return for_call(args, kwargs)(*args, **kwargs)
 
     def specialized_for(*args, **kwargs):

@@ -24,8 +24,6 @@ import copy
 
 import numpy as np
 
-from .rules.numpy_more_rules import scatter_added
-
 __all__ = ["as_assignments"]
 
 
@@ -79,6 +77,8 @@ def as_assignments(owner, stmt: ast.stmt) -> list[ast.stmt] | None:
     ufunc = getattr(callee, "__self__", None)
     if getattr(callee, "__name__", "") == "at" and ufunc in (np.add, np.subtract) and len(args) == 3 \
             and _writable(args[0]):
+        from .rules.numpy_more_rules import scatter_added  # (here: importing tangent loads no rules)
+
         added = args[2] if ufunc is np.add else ast.UnaryOp(op=ast.USub(), operand=args[2])
         helper = ast.Name(id=owner.global_name("scatter_added", scatter_added), ctx=ast.Load())
         return [_whole(args[0], ast.Call(func=helper, args=[copy.deepcopy(args[0]), args[1], added], keywords=[]),
