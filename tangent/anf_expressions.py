@@ -310,7 +310,7 @@ class ExpressionForm:
                     f"cannot call the local variable {self.shown(func)!r}: the function it holds is unknown when "
                     "differentiating",
                     "call the function by its global name",
-                    UnknownClassError if self.from_parameters(func.id) else TangentSyntaxError,
+                    UnknownClassError if from_parameters(self.parsed, func.id) else TangentSyntaxError,
                 )
         if isinstance(func, ast.Subscript) and isinstance(func.value, ast.Name):  # layers[i](h): an item's __call__
             call_method = resolve.call_method(self.item_class(func))
@@ -323,27 +323,6 @@ class ExpressionForm:
             return self._finish_call(node, func, call_method, True, out)
         raise self.error(node, f"cannot resolve the function {self.shown(func)!r}",
                          "make sure it is defined or imported before differentiating")
-
-    def from_parameters(self, name: str, seen: frozenset = frozenset()) -> bool:
-        """Whether ``name`` is a parameter, or bound only to one or an item
-        of one, through other such names (``layer = layers[i]``, ``g = f``):
-        its value, and so its class, is known at a call (argument_classes.py)."""
-        args = self.parsed.tree.args
-        if name in {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}:
-            return True
-        tree = self.parsed.tree
-        values = [n.value for n in ast.walk(tree) if isinstance(n, ast.Assign) and len(n.targets) == 1
-                  and isinstance(n.targets[0], ast.Name) and n.targets[0].id == name]
-        # for layer in layers / blocks.values() / enumerate(layers) / zip(layers, ...): an item
-        values += [n.iter for n in ast.walk(tree) if isinstance(n, ast.For)
-                   and any(isinstance(t, ast.Name) and t.id == name for t in ast.walk(n.target))]
-        values = [v.args[0] if isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and v.args
-                  and v.func.id in ("enumerate", "zip", "reversed") else v for v in values]
-        values = [v.func.value if isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute)
-                  and v.func.attr in ("values", "items") else v for v in values]
-        sources = [v.value if isinstance(v, ast.Subscript) else v for v in values]
-        return bool(sources) and name not in seen and all(
-            isinstance(v, ast.Name) and self.from_parameters(v.id, seen | {name}) for v in sources)
 
     def item_class(self, node: ast.expr):
         """The user class of ``seq[i]`` when ``seq``'s items have one."""
@@ -373,3 +352,25 @@ class ExpressionForm:
         call.tangent_method = is_method
         call.tangent_pure_call = resolve.is_pure_function(callee)
         return call
+
+
+def from_parameters(parsed, name: str, seen: frozenset = frozenset()) -> bool:
+    """Whether ``name`` is a parameter, or bound only to one or an item
+    of one, through other such names (``layer = layers[i]``, ``g = f``):
+    its value, and so its class, is known at a call (argument_classes.py)."""
+    args = parsed.tree.args
+    if name in {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}:
+        return True
+    tree = parsed.tree
+    values = [n.value for n in ast.walk(tree) if isinstance(n, ast.Assign) and len(n.targets) == 1
+              and isinstance(n.targets[0], ast.Name) and n.targets[0].id == name]
+    # for layer in layers / blocks.values() / enumerate(layers) / zip(layers, ...): an item
+    values += [n.iter for n in ast.walk(tree) if isinstance(n, ast.For)
+               and any(isinstance(t, ast.Name) and t.id == name for t in ast.walk(n.target))]
+    values = [v.args[0] if isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and v.args
+              and v.func.id in ("enumerate", "zip", "reversed") else v for v in values]
+    values = [v.func.value if isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute)
+              and v.func.attr in ("values", "items") else v for v in values]
+    sources = [v.value if isinstance(v, ast.Subscript) else v for v in values]
+    return bool(sources) and name not in seen and all(
+        isinstance(v, ast.Name) and from_parameters(parsed, v.id, seen | {name}) for v in sources)
