@@ -1,18 +1,19 @@
-"""Derivatives of functions that call methods of arguments of unannotated classes.
+"""Derivatives made for the classes of the objects they are called with.
 
 ``def loss(model, x): return model.energy(x)`` names a method of a value
 whose class the source does not say: it is known only when the derivative
-is called. Transforming such a function raises ``UnknownClassError`` (a
-``TangentSyntaxError``) where the method is called. The public API
-functions are wrapped with ``deferring``: on that error (and only for the
-outermost API call, not for the API calls it makes itself) the derivative
-is made at its first call instead, for the classes of the arguments it is
-given (an argument that is an instance of a user class, or a list, tuple
-or dict whose items are all instances of one). It is made once per
-combination of classes, from a copy of the function that carries them as
-if annotated (``def loss(model: Model, x)``; read by frontend.py). A call
-whose arguments name no user class raises the original error, with the
-user's file and line.
+is called. The public API functions are wrapped with ``deferring``, which
+(for the outermost API call only, not the API calls it makes itself) makes
+the derivative, at a call whose arguments are instances of user classes (or
+lists, tuples or dicts of instances of one), for those classes: from a copy
+of the function that carries them as if annotated (``def loss(model: Model,
+x)``; read by frontend.py), once per combination. Other calls (arrays and
+numbers) use the derivative made when transforming. When transforming
+fails with ``UnknownClassError`` (a method of a parameter of unknown class),
+every call needs the classes; a call whose arguments name no user class
+then raises that error, with the user's file and line. Without this, a
+method named like a NumPy or numpy.random one, or a property, would be
+read as the array's (a wrong gradient).
 
 Example::
 
@@ -53,19 +54,7 @@ def classes_of(func: Callable, args: tuple, kwargs: dict) -> tuple[tuple, tuple]
 
         classes_of(loss, (Model(W), x), {})   # ((("model", Model),), ())
     """
-    params = [p.name for p in inspect.signature(func).parameters.values()
-              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    given = dict(zip(params, args))
-    given.update((k, v) for k, v in kwargs.items() if k in params)
-    objects, items = {}, {}
-    for param, value in given.items():
-        if object_class(type(value)):
-            objects[param] = type(value)
-        elif isinstance(value, (list, tuple, dict)):
-            cls = item_class_of_value(value)
-            if cls is not None:
-                items[param] = cls
-    return tuple(sorted(objects.items())), tuple(sorted(items.items()))
+    return _call_classes(_positional(func), set(), args, kwargs)
 
 
 def with_classes(func: Callable, objects: tuple, items: tuple) -> Callable:

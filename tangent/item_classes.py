@@ -16,13 +16,11 @@ import ast
 from . import resolve
 from .frontend import user_class
 
-_LIBRARIES = {"numpy", "scipy", "torch", "jax", "jaxlib", "tensorflow", "dask", "cupy", "array_api_strict", "pandas"}
-
 
 def object_class(cls) -> bool:
     """Whether values of ``cls`` are objects of a user's class (not numbers,
     containers or an array library's types)."""
-    return user_class(cls) and cls.__module__.split(".")[0] not in _LIBRARIES and not hasattr(cls, "__array__")
+    return user_class(cls) and cls.__module__.split(".")[0] not in resolve.LIBRARIES and not hasattr(cls, "__array__")
 
 
 def item_class_of_value(value) -> type | None:

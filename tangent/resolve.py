@@ -117,8 +117,9 @@ _WRITERS = {
     "fill_diagonal": "build a new array instead, e.g. A = A * (1 - np.eye(n)) + value * np.eye(n)",
     "put_along_axis": "build the array with np.where or by index assignment instead",
 }
-_LIBRARIES = ("numpy", "scipy", "torch", "jax", "jaxlib", "tensorflow", "dask", "cupy", "math", "random",
-              "array_api_strict")
+# packages whose functions and classes are libraries', not the user's (their writes are not analysed)
+LIBRARIES = frozenset({"numpy", "scipy", "torch", "jax", "jaxlib", "tensorflow", "dask", "cupy", "math", "random",
+                       "array_api_strict", "pandas"})
 _EFFECT_ONLY = ("builtins.print", "warnings.", "logging.", "numpy.testing", "time.", "pdb.", "builtins.breakpoint",
                 "numpy.random.seed", "random.seed", "tangent.")
 
@@ -160,7 +161,7 @@ def is_library_callee(callee) -> bool:
     """A function of NumPy, SciPy, math or another array library (or a
     builtin), not one of the user's own."""
     module = getattr(callee, "__module__", None) or ""
-    return module.split(".")[0] in _LIBRARIES or isinstance(callee, (types.BuiltinFunctionType, np.ufunc))
+    return module.split(".")[0] in LIBRARIES or isinstance(callee, (types.BuiltinFunctionType, np.ufunc))
 
 
 def out_keyword_refusal(callee) -> tuple[str, str]:
