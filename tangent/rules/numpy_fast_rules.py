@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import runtime
 from ..runtime import unbroadcast
-from ..runtime.adjoints import extremum_positions, extremum_scatter
+from ..runtime.adjoints import extremum_by_mask, extremum_mask, extremum_positions, extremum_scatter
 from . import adjoint, d, linear, nondifferentiable
 
 nondifferentiable(runtime.buffer_like)  # zeros, as zeros_like (the buffer adjoints.BUFFER starts from)
@@ -86,7 +86,12 @@ def extremum_kept(z, a, axis=None, out=None, keepdims=False, initial=None):
 
 
 def grad_extremum_kept(g, z, a, axis):
-    """Adjoint of max/min when ``z`` broadcasts against ``a``: ties share ``g``."""
+    """Adjoint of max/min when ``z`` broadcasts against ``a``: ties share ``g``
+    (small arrays: the mask of shares, faster there than the scatter)."""
+    if type(a) is np.ndarray and a.dtype.kind in "fiu" and extremum_by_mask(a, axis):
+        out = extremum_mask(g, a, z, axis)
+        if out is not None:
+            return out
     positions = extremum_positions(a, z, axis)
     out = None if positions is None else extremum_scatter(g, a, positions)
     if out is not None:

@@ -294,6 +294,39 @@ def extremum_positions(x, z, axis):
     return ("along", first, axis) if np.all(np.take_along_axis(hit, first, axis)) else None
 
 
+# Below these sizes the mask of shares, a few whole-array operations, is faster
+# than finding the positions and scattering (measured on NumPy 2: the scatter's
+# fixed cost is some 15 us; along one axis the mask is faster up to about 16k
+# elements, over all axes, where the scatter is one flat assignment, up to 4k).
+MASK_BELOW_ALONG = 16384
+MASK_BELOW_ALL = 4096
+
+
+def extremum_by_mask(x, axis) -> bool:
+    """Whether the adjoint of a max/min of NumPy array ``x`` over ``axis``
+    (None or an int) is faster as the mask of shares than as a scatter."""
+    return x.size < (MASK_BELOW_ALL if axis is None or x.ndim == 1 else MASK_BELOW_ALONG)
+
+
+def extremum_mask(g, x, z, axis):
+    """The adjoint ``g`` of a max/min ``z`` of NumPy array ``x`` over ``axis``
+    (``z`` and ``g`` broadcasting against ``x``, reduced axes kept) as the mask
+    of shares ``(x == z) * g / count``: ties share ``g`` evenly, a slice whose
+    extremum is NaN gets NaN throughout (no element equals it: ``0 * inf``),
+    the same values as ``extremum_scatter``, in its dtype; None if ``g`` is
+    not real. A fresh array of ``x``'s shape.
+
+    Example::
+
+        extremum_mask(1.0, x, np.max(x), None)
+    """
+    dtype = _real_dtype(x, g)
+    if dtype is None:
+        return None
+    chosen = x == z
+    return chosen * (g / chosen.sum(axis=axis, keepdims=True, dtype=dtype))
+
+
 def _real_dtype(x, g):
     dtype = np.result_type(x.dtype, np.asarray(g).dtype, 1.0)
     return dtype if dtype.kind == "f" else None
