@@ -116,6 +116,59 @@ def owned_value(g, like, held: set[int]):
     return g
 
 
+class _Held:
+    """The ids ``owned_value`` must not return, found when first needed: a
+    gradient of numbers only (immutable: nothing to copy) never walks the
+    arguments. ``ids()`` is the set (``input_ids`` of ``values`` and
+    ``kept``), made once."""
+
+    __slots__ = ("values", "kept", "found")
+
+    def __init__(self, values, kept):
+        self.values, self.kept, self.found = values, kept, None
+
+    def ids(self) -> set[int]:
+        if self.found is None:
+            self.found = input_ids(self.values, set(self.kept()))
+        return self.found
+
+
+_DICTS = (dict, runtime.GradDict)
+_SEQUENCES = (list, tuple, runtime.GradList, runtime.GradTuple)
+
+
+def _owned_fast(g, like, held: _Held):
+    """``owned_value(g, like, held.ids())`` for the common results, by exact
+    type: Python floats for numbers, fresh NumPy arrays of the argument's
+    shape and float dtype, and dicts, lists and tuples of those for dicts,
+    lists, tuples and objects. Anything else goes to ``owned_value``."""
+    kind = type(g)
+    if kind is float and (type(like) is float or type(like) is int):
+        return g  # immutable: nothing can alias it
+    if kind is np.ndarray and type(like) is np.ndarray:
+        dtype = like.dtype if like.dtype.kind in "fc" else _FLOAT
+        if g.dtype == dtype and g.shape == like.shape and g.base is None and g.flags.writeable:
+            ids = held.ids()
+            if id(g) not in ids:
+                ids.add(id(g))
+                return g
+    elif kind in _DICTS:
+        attrs = like if type(like) is dict else _attributes(like)
+        if type(attrs) is dict:
+            return kind((k, _owned_fast(v, attrs.get(k), held)) for k, v in g.items())
+    elif kind in _SEQUENCES and type(like) in _SEQUENCES and len(like) == len(g):
+        return kind(_owned_fast(v, item, held) for v, item in zip(g, like))
+    return owned_value(g, like, held.ids())
+
+
+def _attributes(like):
+    """The ``__dict__`` of an object of a user's class (its gradient is a
+    dict by attribute), else None."""
+    if isinstance(like, (dict, type, types.FunctionType, types.ModuleType)) or not hasattr(like, "__dict__"):
+        return None
+    return vars(like)
+
+
 def _real_float(dtype) -> bool:
     if isinstance(dtype, np.dtype):
         return dtype.kind == "f"
@@ -182,10 +235,13 @@ def returning_owned(derivative: Callable, generic: Callable, mode: str, wrt: tup
     defaults = [p.default for p in signature.parameters.values()]
     kept = []  # arrays the generated module holds (globals)
 
-    def ids_held(args):
+    def kept_ids():
         if not kept:
             kept.append(input_ids(list(getattr(generic, "__globals__", {}).values())))
-        return input_ids(args, set(kept[0]))
+        return kept[0]
+
+    def ids_held(args):
+        return input_ids(args, set(kept_ids()))
 
     def owned(*args, **kwargs):
         try:
@@ -195,12 +251,16 @@ def returning_owned(derivative: Callable, generic: Callable, mode: str, wrt: tup
             raise
         if kwargs:
             args = signature.bind(*args, **kwargs).args
-        held = ids_held(args)
         value, result = (out[0], out[1:]) if preserve_result else (out, ())
         if mode == "reverse":
-            value = owned_gradients(value, [args[i] if i < len(args) else defaults[i] for i in wrt], held)
+            likes = [args[i] if i < len(args) else defaults[i] for i in wrt]
+            held = _Held(args, kept_ids)
+            if len(likes) == 1:
+                value = _owned_fast(value, likes[0], held)
+            else:
+                value = type(value)(_owned_fast(v, like, held) for v, like in zip(value, likes))
         else:
-            value = owned_value(value, None, held)
+            value = owned_value(value, None, ids_held(args))
         return (value, *result) if preserve_result else value
 
     for attribute in ("tangent_source", "tangent_generic", "tangent_specialized_for", "tangent_filename"):

@@ -13,8 +13,10 @@ telling apart calls of different structure.
 import numpy as np
 import pytest
 
+import tangent
 from tangent.rules.numpy_fast_rules import grad_extremum_kept
 from tangent.runtime import adjoints
+from tests import utils
 
 RNG = np.random.default_rng(20261202)
 
@@ -84,3 +86,96 @@ def test_extremum_mask_nan_is_nan_throughout_its_slice():
         got = grad_extremum_kept(np.ones((2, 1)), z, x, 1)
     assert np.isnan(got[0]).all()
     np.testing.assert_array_equal(got[1], [0.5, 0.0, 0.5])
+
+
+# ------------------------------------------------------------------ returned gradients are the caller's own
+
+W_GLOBAL = np.linspace(0.5, 1.5, 3)
+
+
+def product_of_slots(p):
+    return np.sum(p["x"] * p["y"])  # d/dx is y itself, d/dy is x itself
+
+
+def sum_of_slots(p):
+    return np.sum(p["a"] + p["b"])  # both adjoints are the same array
+
+
+def times_global(p):
+    return np.sum(p["x"] * W_GLOBAL)  # d/dx is the module's array
+
+
+def layers_product(layers):
+    W, b = layers[0]
+    return np.sum(W * b)
+
+
+def floats_loop(p):
+    s = 0.0
+    for _ in range(3):
+        s = s + np.sin(p["x"] * p["a"])
+    return s
+
+
+class Pair:
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+
+def object_product(o):
+    return np.sum(o.x * o.y)
+
+
+def _arrays(tree):
+    if isinstance(tree, dict):
+        return [a for v in tree.values() for a in _arrays(v)]
+    if isinstance(tree, (list, tuple)):
+        return [a for v in tree for a in _arrays(v)]
+    if hasattr(tree, "__dict__"):
+        return _arrays(vars(tree))
+    return [tree] if isinstance(tree, np.ndarray) else []
+
+
+def _check_owned(df, args, reference):
+    """Twice (generic, then specialised code): the values, then that no
+    returned array shares memory with an argument, a global or another one,
+    and that writing into them changes nothing the caller holds."""
+    for _ in range(2):
+        before = [a.copy() for a in _arrays(args)] + [W_GLOBAL.copy()]
+        g = df(*args)
+        utils.assert_tree_close(g, reference)
+        returned = _arrays(g)
+        held = _arrays(args) + [W_GLOBAL]
+        for i, a in enumerate(returned):
+            assert a.flags.writeable and a.flags.owndata
+            assert not any(np.shares_memory(a, h) for h in held)
+            assert not any(np.shares_memory(a, b) for b in returned[i + 1 :])
+            a[...] = 1e9
+        for a, b in zip(_arrays(args) + [W_GLOBAL], before, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("f", [product_of_slots, sum_of_slots, times_global])
+def test_dict_gradients_never_alias(f):
+    p = {k: RNG.standard_normal(3) for k in ("x", "y", "a", "b")}
+    _check_owned(tangent.grad(f), (p,), utils.numeric_grad(f, [p], 0))
+
+
+def test_list_gradients_never_alias():
+    layers = [(RNG.standard_normal(3), RNG.standard_normal(3))]
+    _check_owned(tangent.grad(layers_product), (layers,), utils.numeric_grad(layers_product, [layers], 0))
+
+
+def test_object_gradients_never_alias():
+    o = Pair(RNG.standard_normal(3), RNG.standard_normal(3))
+    reference = utils.numeric_grad(lambda d: object_product(Pair(d["x"], d["y"])), [dict(vars(o))], 0)
+    _check_owned(tangent.grad(object_product), (o,), reference)
+
+
+def test_float_gradients():
+    p = {"x": 0.3, "a": 1.2}
+    df = tangent.grad(floats_loop)
+    for _ in range(2):
+        g = df(p)
+        assert type(g["x"]) is float and type(g["a"]) is float
+        utils.assert_tree_close(g, utils.numeric_grad(floats_loop, [p], 0))
