@@ -72,10 +72,15 @@ def add(a, b):
 
 def zeros_like(x):
     """A zero adjoint shaped like the primal value ``x`` (floats for ints)."""
-    if type(x) is float:
+    t = type(x)
+    if t is float:
         return 0.0
     if isinstance(x, np.ndarray):  # (dtype.kind, not np.issubdtype: called per leaf of every buffer)
         return np.zeros(x.shape, x.dtype if x.dtype.kind in "fc" else float)
+    if t is tuple or t is list:  # (the exact types first: the checks below are slower)
+        return (GradTuple if t is tuple else GradList)([zeros_like(v) for v in x])
+    if t is dict:
+        return GradDict({k: zeros_like(v) for k, v in x.items()})
     if arrays.library(x) is not None:
         return arrays.zeros_like(x)
     if x is None:
@@ -177,6 +182,12 @@ def grad_of_index(x, index, g):
         out = zeros_like(x)
         out[index] = g
         out._tangent_zero = set(out) - {index}  # slots still zeros (accumulation.add_at may replace them)
+        return out
+    if type(index) is int and (type(x) is tuple or type(x) is list) and x:  # (the item read: no zeros for it)
+        at = index % len(x)
+        out = [g if i == at else zeros_like(v) for i, v in enumerate(x)]
+        out = GradTuple(out) if type(x) is tuple else GradList(out)
+        out._tangent_zero = set(range(len(out))) - {at}
         return out
     if isinstance(x, (tuple, list)):
         out = GradList(zeros_like(v) for v in x)
