@@ -179,3 +179,25 @@ def test_float_gradients():
         g = df(p)
         assert type(g["x"]) is float and type(g["a"]) is float
         utils.assert_tree_close(g, utils.numeric_grad(floats_loop, [p], 0))
+
+
+def last_and_first(layers):
+    W, b = layers[-1]
+    return np.sum(np.tanh(W * layers[0][1]) + b)
+
+
+def test_list_item_adjoints_at_int_indices():
+    """grad_of_index of a list or tuple at an int index (negative too) puts
+    the item's adjoint there and zeros elsewhere, of each item's kind."""
+    layers = [
+        (RNG.standard_normal(3), RNG.standard_normal(3)),
+        [RNG.standard_normal(3), 0.5],
+        (RNG.standard_normal(3), RNG.standard_normal(3)),
+    ]
+    df = tangent.grad(last_and_first)
+    reference = utils.numeric_grad(last_and_first, [layers], 0)
+    for _ in range(2):
+        g = df(layers)
+        utils.assert_tree_close(g, reference)
+        assert isinstance(g[0], tuple) and isinstance(g[1], list) and isinstance(g[2], tuple)
+        assert type(g[1][1]) is float and g[1][1] == 0.0
