@@ -21,7 +21,7 @@ from . import resolve
 from .desugar import StmtExpr, is_atom, locate
 from .errors import TangentSyntaxError, UnknownClassError
 from .frontend import UNRESOLVED, ParsedFunction
-from .item_classes import item_class_of_value
+from .item_classes import item_class_of_value, items_of
 from .naming import Namer
 from .runtime import attribute
 
@@ -129,6 +129,10 @@ class ExpressionForm:
             return value
         name = self.temp(describe(node, base))
         out.append(self.assign(name, value))
+        if isinstance(node, ast.Attribute):  # (model.layers passed on: its items' class goes with it)
+            item = items_of(self, node)
+            if item is not None:
+                self.parsed.element_types[name] = item
         return ast.Name(id=name, ctx=ast.Load())
 
     def operation(self, node: ast.expr, out: list) -> ast.expr:
@@ -326,6 +330,8 @@ class ExpressionForm:
 
     def item_class(self, node: ast.expr):
         """The user class of ``seq[i]`` when ``seq``'s items have one."""
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute):  # self.blocks[i]
+            return items_of(self, node.value)
         if not (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)):
             return None
         if node.value.id in self.parsed.static:  # a parameter given a constant at the call: its items'

@@ -33,7 +33,7 @@ from typing import Callable
 import numpy as np
 
 from .errors import UnknownClassError
-from .item_classes import item_class_of_value, object_class
+from .item_classes import attribute_item_key, item_class_of_value, object_class
 
 __all__ = ["deferring", "with_classes", "classes_of"]
 
@@ -48,7 +48,8 @@ _wrappers: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 def classes_of(func: Callable, args: tuple, kwargs: dict) -> tuple[tuple, tuple]:
     """((parameter, class) of the arguments that are instances of user
     classes, (parameter, class) of those that are lists, tuples or dicts of
-    instances of one user class), each sorted by parameter.
+    instances of one user class, and ("parameter.attribute", class) of such
+    attributes of the former), each sorted by parameter.
 
     Example::
 
@@ -130,22 +131,36 @@ def _positional(func) -> list[str]:
 _PLAIN = frozenset({float, int, bool, complex, str, type(None), np.ndarray, np.float64, np.float32})
 
 
-def _class_of_argument(value):
-    """("object", class) or ("items", class) for an argument that is (or
-    holds) objects of one user class, else None; fast for arrays, numbers
-    and containers of them."""
+def _classes_of_argument(param: str, value) -> list | None:
+    """[("object", param, class)] for an argument that is an object of a
+    user class (with ("items", "param.attr", class) for each of its
+    attributes that is a list, tuple or dict of objects of one user class),
+    [("items", param, class)] for a list, tuple or dict of them, else None;
+    fast for arrays, numbers and containers of them."""
     cls = type(value)
     if cls in _PLAIN:
         return None
     if cls is dict or cls is list or cls is tuple:
-        if not value:
-            return None
-        first = next(iter(value.values())) if cls is dict else value[0]
-        if type(first) in _PLAIN or not object_class(type(first)):
-            return None
-        item = item_class_of_value(value)
-        return None if item is None else ("items", item)
-    return ("object", cls) if object_class(cls) else None
+        item = _items_class(value)
+        return None if item is None else [("items", param, item)]
+    if not object_class(cls):
+        return None
+    found = [("object", param, cls)]
+    for attribute, held in getattr(value, "__dict__", {}).items():
+        item = _items_class(held) if type(held) in (list, tuple, dict) else None
+        if item is not None:
+            found.append(("items", attribute_item_key(param, attribute), item))
+    return found
+
+
+def _items_class(value) -> type | None:
+    """The user class of every item of a list, tuple or dict, if one."""
+    if not value:
+        return None
+    first = next(iter(value.values())) if type(value) is dict else value[0]
+    if type(first) in _PLAIN or not object_class(type(first)):
+        return None
+    return item_class_of_value(value)
 
 
 def _call_classes(params: list[str], annotated: set[str], args: tuple, kwargs: dict) -> tuple[tuple, tuple]:
@@ -155,17 +170,17 @@ def _call_classes(params: list[str], annotated: set[str], args: tuple, kwargs: d
     for param, value in zip(params, args):
         if type(value) in _PLAIN:
             continue
-        kind = _class_of_argument(value)
-        if kind is not None and param not in annotated:
-            found = (found or []) + [(param, kind)]
+        kinds = _classes_of_argument(param, value) if param not in annotated else None
+        if kinds is not None:
+            found = (found or []) + kinds
     for param, value in kwargs.items() if kwargs else ():
-        kind = _class_of_argument(value) if param in params and param not in annotated else None
-        if kind is not None:
-            found = (found or []) + [(param, kind)]
+        kinds = _classes_of_argument(param, value) if param in params and param not in annotated else None
+        if kinds is not None:
+            found = (found or []) + kinds
     if found is None:
         return _NO_CLASSES
-    return (tuple(sorted((p, c[1]) for p, c in found if c[0] == "object")),
-            tuple(sorted((p, c[1]) for p, c in found if c[0] == "items")))
+    return (tuple(sorted((p, c) for kind, p, c in found if kind == "object")),
+            tuple(sorted((p, c) for kind, p, c in found if kind == "items")))
 
 
 _NO_CLASSES = ((), ())

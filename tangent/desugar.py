@@ -458,4 +458,5 @@ def desugar(body: list[ast.stmt], parsed: ParsedFunction, namer: Namer) -> list[
 
         body = desugar(lower_control_flow(tree, parsed, namer).body, parsed, namer)
     """
+    item_classes.named_tuple_fields_indexed(body, parsed)
     return Desugar(parsed, namer).body(body)

@@ -82,9 +82,15 @@ def owned_value(g, like, held: set[int]):
     if runtime.arrays.library(g) not in (None, "jax"):  # torch, Dask, CuPy: kept in their library
         return _owned_array(g, like, held)
     if isinstance(g, dict):
-        attrs = vars(like) if hasattr(like, "__dict__") and not isinstance(like, dict) else like
-        attrs = attrs if isinstance(attrs, dict) else {}
+        if hasattr(like, "__dict__") and not isinstance(like, dict):  # an object: every numeric attribute's
+            zeros = runtime.adjoints.zeros_like(like)
+            g = type(g)({**zeros, **g}) if isinstance(zeros, dict) and zeros.keys() - g.keys() else g
+            attrs = vars(like)
+        else:
+            attrs = like if isinstance(like, dict) else {}
         return type(g)((k, owned_value(v, attrs.get(k), held)) for k, v in g.items())
+    if isinstance(like, tuple) and hasattr(like, "_fields") and isinstance(g, tuple) and len(g) == len(like):
+        return type(like)(*(owned_value(v, item, held) for v, item in zip(g, like)))  # a NamedTuple's
     if isinstance(like, (list, tuple)) and isinstance(g, np.ndarray) and g.ndim and len(g) == len(like):
         # a list operand of NumPy functions gets an array adjoint: give it the argument's kind
         g = runtime.items_grad(g, like) if np.shape(g) == _shape_or_none(like) else type(like)(g)
@@ -165,6 +171,45 @@ def owned_gradients(value, likes: list, held: set[int]):
     return type(value)(owned_value(v, like, held) for v, like in zip(value, likes))
 
 
+def tangents_as_generated(args: tuple, wrt: tuple[int, ...]) -> tuple:
+    """``args`` (primal arguments, then one tangent per index in ``wrt``)
+    with each tangent in the form generated code reads: an object's tangent
+    given as an object of its class becomes the dict of its attributes, a
+    NamedTuple's given as a dict becomes the tuple of its fields (at any
+    depth).
+
+    Example::
+
+        tangents_as_generated((Model(W), x, Model(V)), (0,))   # (Model(W), x, {"W": V})
+    """
+    first = len(args) - len(wrt)
+    if first < 0 or all(type(args[first + k]) in _AS_GIVEN for k in range(len(wrt))):
+        return args
+    args = list(args)
+    for k, i in enumerate(wrt):
+        args[first + k] = _tangent_form(args[first + k], args[i], 0)
+    return tuple(args)
+
+
+_AS_GIVEN = frozenset({float, int, np.ndarray})
+
+
+def _tangent_form(tangent, primal, depth: int):
+    if type(tangent) in _AS_GIVEN or depth > 8:
+        return tangent
+    if isinstance(primal, tuple) and hasattr(primal, "_fields") and isinstance(tangent, dict):
+        tangent = tuple(tangent[f] for f in primal._fields)
+    elif type(tangent) is type(primal) and hasattr(primal, "__dict__") and not isinstance(primal, (tuple, list, dict)) \
+            and runtime.arrays.library(primal) is None:
+        return {k: _tangent_form(v, getattr(primal, k, None), depth + 1) for k, v in vars(tangent).items()}
+    if isinstance(tangent, (list, tuple)) and isinstance(primal, (list, tuple)) and len(tangent) == len(primal):
+        items = [_tangent_form(t, p, depth + 1) for t, p in zip(tangent, primal)]
+        return tuple(items) if isinstance(tangent, tuple) else items
+    if isinstance(tangent, dict) and isinstance(primal, dict):
+        return {k: _tangent_form(v, primal.get(k), depth + 1) for k, v in tangent.items()}
+    return tangent
+
+
 def returning_owned(derivative: Callable, generic: Callable, mode: str, wrt: tuple[int, ...],
                      preserve_result: bool) -> Callable:
     """Wrap a derivative so that what it returns is the caller's own: each
@@ -188,6 +233,8 @@ def returning_owned(derivative: Callable, generic: Callable, mode: str, wrt: tup
         return input_ids(args, set(kept[0]))
 
     def owned(*args, **kwargs):
+        if mode == "forward" and len(args) > len(wrt):
+            args = tangents_as_generated(args, wrt)
         try:
             out = derivative(*args, **kwargs)
         except Exception as error:
