@@ -280,6 +280,9 @@ class ExpressionForm:
             marked = self.call(ast.Call(func=inner, args=node.args, keywords=node.keywords), out)
             marked.tangent_checkpoint = True
             return marked
+        made = derivative_called(self, node)
+        if made is not None:
+            return self._finish_call(node, *resolve.known_callee(made.tangent_value, made), out)
         preset = getattr(node, "tangent_callee", None)
         if preset is not None:
             func = ast.Name(id=func.id, ctx=ast.Load())
@@ -358,6 +361,22 @@ class ExpressionForm:
         call.tangent_method = is_method
         call.tangent_pure_call = resolve.is_pure_function(callee)
         return call
+
+
+def derivative_called(form, node: ast.Call) -> ast.Name | None:
+    """For ``tangent.grad(g)(x)`` (``form``: the ExpressionForm): a name
+    bound to g's derivative, made now and called as a function of the
+    user's; else None."""
+    try:
+        made = resolve.derivative_in_call(form.parsed, node.func)
+    except resolve.Unresolvable as e:
+        raise form.error(node, e.message, e.hint) from None
+    if made is None:
+        return None
+    local = made.__name__ in form.parsed.local_names
+    func = ast.Name(id=form.namer.fresh(made.__name__) if local else made.__name__, ctx=ast.Load())
+    func.tangent_value = made
+    return func
 
 
 def from_parameters(parsed, name: str, seen: frozenset = frozenset()) -> bool:

@@ -111,6 +111,7 @@ def deferring(api_function: Callable) -> Callable:
             return found  # the same derivative for the same cached one (tangent.grad(f) is tangent.grad(f))
         return made
 
+    wrapper.tangent_api = True  # (a call tangent.grad(g)(x) in a differentiated function: resolve.py)
     return wrapper
 
 
