@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import threading
 import types
 import weakref
@@ -32,6 +33,7 @@ from typing import Callable
 
 import numpy as np
 
+from . import rules, runtime
 from .errors import UnknownClassError
 from .item_classes import attribute_item_key, item_class_of_value, object_class
 
@@ -58,17 +60,18 @@ def classes_of(func: Callable, args: tuple, kwargs: dict) -> tuple[tuple, tuple]
     return _call_classes(_positional(func), set(), args, kwargs)
 
 
-def with_classes(func: Callable, objects: tuple, items: tuple) -> Callable:
+def with_classes(func: Callable, objects: tuple, items: tuple, array_type: type | None = None) -> Callable:
     """A copy of ``func`` (same code, globals, defaults and closure) whose
     parameters are read as annotated with ``objects``' classes (and their
-    items with ``items``'), one copy per combination.
+    items with ``items``'), methods of values of unknown class as those of
+    ``array_type`` when given, one copy per combination.
 
     Example::
 
         typed = with_classes(loss, (("model", Model),), ())
     """
     table = _copies.setdefault(func, {})
-    key = (objects, items)
+    key = (objects, items, array_type)
     typed = table.get(key)
     if typed is None:
         typed = types.FunctionType(func.__code__, func.__globals__, func.__name__, func.__defaults__,
@@ -79,6 +82,8 @@ def with_classes(func: Callable, objects: tuple, items: tuple) -> Callable:
         typed.__dict__.update(func.__dict__)
         typed.tangent_argument_classes = dict(objects)
         typed.tangent_argument_item_classes = dict(items)
+        if array_type is not None:
+            typed.tangent_array_type = array_type
         table[key] = typed
     return typed
 
@@ -187,6 +192,14 @@ def _call_classes(params: list[str], annotated: set[str], args: tuple, kwargs: d
 _NO_CLASSES = ((), ())
 
 
+def _array_type_of(args: tuple) -> type | None:
+    """The array type of the one array library other than NumPy (torch,
+    JAX, TensorFlow) the arguments' arrays come from, else None."""
+    libraries = {runtime.arrays.library(value) for value in args} - {None}
+    module = sys.modules.get(libraries.pop()) if len(libraries) == 1 else None
+    return rules.array_type_of([module]) if module is not None else None
+
+
 def _annotated(func) -> set[str]:
     """Parameters whose annotation names a class (the derivative knows it)."""
     hints = getattr(func, "__annotations__", {}) or {}
@@ -204,9 +217,11 @@ def _per_classes(func: types.FunctionType, make: Callable, what: str, refusal: U
 
     def for_call(args, kwargs) -> Callable:
         key = _call_classes(params, annotated, args, kwargs)
-        if key is _NO_CLASSES:
-            if eager is None:
+        if eager is None:  # (x.relu() in a function naming no library: a method of the arguments' tensors)
+            key = (*key, _array_type_of(args))
+            if key == (*_NO_CLASSES, None):
                 raise refusal  # no argument of a user class: the refusal made when transforming, file and line
+        elif key is _NO_CLASSES:
             return eager
         found = made.get(key)
         if found is None:
