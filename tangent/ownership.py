@@ -88,7 +88,7 @@ def owned_value(g, like, held: set[int]):
             attrs = vars(like)
         else:
             attrs = like if isinstance(like, dict) else {}
-        return type(g)((k, owned_value(v, attrs.get(k), held)) for k, v in g.items())
+        return _plain(g)((k, owned_value(v, attrs.get(k), held)) for k, v in g.items())
     if isinstance(like, tuple) and hasattr(like, "_fields") and isinstance(g, tuple) and len(g) == len(like):
         return type(like)(*(owned_value(v, item, held) for v, item in zip(g, like)))  # a NamedTuple's
     if isinstance(like, (list, tuple)) and isinstance(g, np.ndarray) and g.ndim and len(g) == len(like):
@@ -96,7 +96,7 @@ def owned_value(g, like, held: set[int]):
         g = runtime.items_grad(g, like) if np.shape(g) == _shape_or_none(like) else type(like)(g)
     if isinstance(g, (list, tuple)) and not isinstance(g, np.ndarray):
         items = like if isinstance(like, (list, tuple)) and len(like) == len(g) else [None] * len(g)
-        return type(g)(owned_value(v, item, held) for v, item in zip(g, items))
+        return _plain(g)(owned_value(v, item, held) for v, item in zip(g, items))
     if isinstance(like, np.ndarray):
         if g is None:
             return g
@@ -120,6 +120,15 @@ def owned_value(g, like, held: set[int]):
             g = g.copy()
         held.add(id(g))
     return g
+
+
+def _plain(g) -> type:
+    """The type a returned container has: the builtin one for the engine's
+    adjoint containers (GradDict, GradList, GradTuple add elementwise; a
+    user's code, or jax.tree_util, expects a dict, list or tuple)."""
+    cls = type(g)
+    return cls if cls.__module__ != runtime.adjoints.__name__ else dict if isinstance(g, dict) \
+        else list if isinstance(g, list) else tuple
 
 
 def _real_float(dtype) -> bool:

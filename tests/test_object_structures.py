@@ -206,3 +206,18 @@ def test_named_tuple_gradients_and_tangents():
         ) / (2 * EPS)
         for tangent_vector in (v, tuple(v), {"w": v.w, "c": v.c}):
             assert np.isclose(tangent.jvp(f)(p, x, tangent_vector), direction, rtol=1e-6)
+
+
+def nested_parameters(p, x):
+    return np.sum(p["a"] * x) + sum(np.sum(w**2) for w in p["ws"]) + np.sum(p["t"][0]) * p["t"][1]
+
+
+def test_returned_containers_are_plain_dicts_lists_and_tuples():
+    """(The engine's adjoint containers add elementwise: a user's `grads + more`, or
+    jax.tree_util, must see the builtin types.)"""
+    p = {"a": np.ones(2), "ws": [np.full(2, 0.5), np.ones(2)], "t": (np.ones(2), 3.0)}
+    g = tangent.grad(nested_parameters)(p, np.arange(2.0))
+    assert type(g) is dict and type(g["ws"]) is list and type(g["t"]) is tuple
+    np.testing.assert_allclose(g["ws"][0], 2 * p["ws"][0])
+    np.testing.assert_allclose(g["a"], np.arange(2.0))
+    assert np.isclose(g["t"][1], 2.0)
