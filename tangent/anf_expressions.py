@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import types
 
 from . import resolve
 from .desugar import StmtExpr, is_atom, locate
@@ -272,17 +273,9 @@ class ExpressionForm:
     def call(self, node: ast.Call, out: list) -> ast.Call:
         """A call on atoms, its callee resolved (see resolve.py)."""
         func = node.func
-        try:
-            inner = resolve.checkpointed_function(self.parsed, func)
-        except resolve.Unresolvable as e:
-            raise self.error(node, e.message, e.hint) from None
-        if inner is not None:  # tangent.checkpoint(g)(...): a call of g, marked (see reverse.py)
-            marked = self.call(ast.Call(func=inner, args=node.args, keywords=node.keywords), out)
-            marked.tangent_checkpoint = True
-            return marked
-        made = derivative_called(self, node)
-        if made is not None:
-            return self._finish_call(node, *resolve.known_callee(made.tangent_value, made), out)
+        special = checkpointed_or_derivative_call(self, node, out)
+        if special is not None:
+            return special
         preset = getattr(node, "tangent_callee", None)
         if preset is not None:
             func = ast.Name(id=func.id, ctx=ast.Load())
@@ -303,7 +296,8 @@ class ExpressionForm:
             except resolve.Unresolvable as e:
                 raise self.error(node, e.message, e.hint, UnknownClassError if cls is None else TangentSyntaxError) \
                     from None
-            func = ast.Attribute(value=receiver, attr=func.attr, ctx=ast.Load())
+            static = cls is not None and not is_method and isinstance(callee, types.FunctionType)
+            func = by_value(self, callee) if static else ast.Attribute(value=receiver, attr=func.attr, ctx=ast.Load())
             return self._finish_call(node, func, callee, is_method, out)
         if isinstance(func, ast.Name):
             call_method = resolve.call_method(self.parsed.types.get(func.id))
@@ -363,6 +357,22 @@ class ExpressionForm:
         return call
 
 
+def checkpointed_or_derivative_call(form, node: ast.Call, out: list) -> ast.Call | None:
+    """``tangent.checkpoint(g)(x)``: the call of g, marked (see reverse.py);
+    ``tangent.grad(g)(x)``: the call of g's derivative (``derivative_called``);
+    else None (``form``: the ExpressionForm)."""
+    try:
+        inner = resolve.checkpointed_function(form.parsed, node.func)
+    except resolve.Unresolvable as e:
+        raise form.error(node, e.message, e.hint) from None
+    if inner is not None:
+        marked = form.call(ast.Call(func=inner, args=node.args, keywords=node.keywords), out)
+        marked.tangent_checkpoint = True
+        return marked
+    made = derivative_called(form, node)
+    return None if made is None else form._finish_call(node, *resolve.known_callee(made.tangent_value, made), out)
+
+
 def derivative_called(form, node: ast.Call) -> ast.Name | None:
     """For ``tangent.grad(g)(x)`` (``form``: the ExpressionForm): a name
     bound to g's derivative, made now and called as a function of the
@@ -373,9 +383,17 @@ def derivative_called(form, node: ast.Call) -> ast.Name | None:
         raise form.error(node, e.message, e.hint) from None
     if made is None:
         return None
-    local = made.__name__ in form.parsed.local_names
-    func = ast.Name(id=form.namer.fresh(made.__name__) if local else made.__name__, ctx=ast.Load())
-    func.tangent_value = made
+    return by_value(form, made)
+
+
+def by_value(form, value) -> ast.Name:
+    """A name for ``value`` (a function) bound by value in the generated
+    module: a staticmethod called through an object (``self.basis(t)``, so
+    that generated code calling it needs no class for the object when it is
+    differentiated again), a derivative made inside the function."""
+    local = value.__name__ in form.parsed.local_names
+    func = ast.Name(id=form.namer.fresh(value.__name__) if local else value.__name__, ctx=ast.Load())
+    func.tangent_value = value
     return func
 
 

@@ -26,7 +26,7 @@ PACKAGE = pathlib.Path(tangent.__file__).parent
 LAYERS: list[tuple[str, set[str]]] = [
     ("base", {"errors", "naming", "astwalk", "name_counts", "ir", "runtime", "rules", "templates", "surgery", "display"}),
     ("frontend", {"frontend", "resolve"}),
-    ("normalization", {"controlflow", "desugar", "item_classes", "library_writes", "desugar_calls", "function_values", "inlining", "normalize", "anf",
+    ("normalization", {"controlflow", "desugar", "item_classes", "library_writes", "super_calls", "desugar_calls", "function_values", "inlining", "normalize", "anf",
                        "anf_expressions", "fence"}),
     ("analyses", {"cfg", "activity", "kinds", "aliases", "sharing", "mutations", "calls", "shapes", "container_reads",
                   "private_arguments"}),

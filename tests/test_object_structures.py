@@ -7,6 +7,7 @@ objects may be given as objects. Checked against central differences."""
 from typing import NamedTuple
 
 import numpy as np
+import pytest
 
 import tangent
 
@@ -221,3 +222,91 @@ def test_returned_containers_are_plain_dicts_lists_and_tuples():
     np.testing.assert_allclose(g["ws"][0], 2 * p["ws"][0])
     np.testing.assert_allclose(g["a"], np.arange(2.0))
     assert np.isclose(g["t"][1], 2.0)
+
+
+class Base:
+    def __init__(self, W):
+        self.W = W
+
+    def forward(self, x):
+        return np.tanh(x @ self.W)
+
+
+class Residual(Base):
+    def __init__(self, W, alpha):
+        super().__init__(W)
+        self.alpha = alpha
+
+    def forward(self, x):
+        return x + self.alpha * super().forward(x)
+
+
+class Doubled(Residual):
+    def forward(self, x):
+        return super(Doubled, self).forward(x) * 2.0
+
+
+def forward_loss(m, x):
+    return np.sum(m.forward(x) ** 2)
+
+
+def fd_attribute(f, obj, name, *rest):
+    a = getattr(obj, name)
+    g = np.zeros_like(a)
+    for i in np.ndindex(a.shape):
+        old = a[i]
+        a[i] = old + EPS
+        fp = f(obj, *rest)
+        a[i] = old - EPS
+        fm = f(obj, *rest)
+        a[i] = old
+        g[i] = (fp - fm) / (2 * EPS)
+    return g
+
+
+def test_super_calls_resolve_on_the_objects_class():
+    for model in (Residual(rng.standard_normal((3, 3)), 0.5), Doubled(rng.standard_normal((3, 3)), 0.3)):
+        g = tangent.grad(forward_loss)(model, X)
+        np.testing.assert_allclose(g["W"], fd_attribute(forward_loss, model, "W", X), rtol=1e-5, atol=1e-7)
+        v = {"W": rng.standard_normal((3, 3)), "alpha": 0.0}
+        hv = tangent.hvp(forward_loss)(model, X, v)
+        dg = tangent.grad(forward_loss)
+        shifted = [type(model)(model.W + s * EPS * v["W"], model.alpha) for s in (1, -1)]
+        expected = (dg(shifted[0], X)["W"] - dg(shifted[1], X)["W"]) / (2 * EPS)
+        np.testing.assert_allclose(hv["W"], expected, rtol=1e-4, atol=1e-6)
+
+
+def builds_a_residual(W, x):
+    return np.sum(Residual(W, 0.5).forward(x))
+
+
+def test_super_in_an_object_built_inside_is_refused_clearly():
+    with pytest.raises(tangent.TangentError, match=r"super\(\).__init__\(\) in a method of an object created"):
+        tangent.grad(builds_a_residual)(rng.standard_normal((3, 3)), X)
+
+
+class Poly:
+    def __init__(self, c):
+        self.c = c
+
+    @staticmethod
+    def basis(t, n):
+        return np.stack([t**k for k in range(n)], axis=1)
+
+    def __call__(self, t):
+        return self.basis(t, len(self.c)) @ self.c
+
+
+def fit_loss(p, t, y):
+    return np.mean((p(t) - y) ** 2)
+
+
+def test_staticmethod_through_self_all_modes():
+    p, t, y = Poly(rng.standard_normal(3)), np.array([0.0, 0.5, -1.0, 2.0]), rng.standard_normal(4)
+    g = tangent.grad(fit_loss)(p, t, y)
+    np.testing.assert_allclose(g["c"], fd_attribute(fit_loss, p, "c", t, y), rtol=1e-6, atol=1e-8)
+    v = Poly(rng.standard_normal(3))
+    expected = (fit_loss(Poly(p.c + EPS * v.c), t, y) - fit_loss(Poly(p.c - EPS * v.c), t, y)) / (2 * EPS)
+    assert np.isclose(tangent.jvp(fit_loss)(p, t, y, v), expected, rtol=1e-6)
+    basis = Poly.basis(t, 3)  # the loss is quadratic in c: H v = 2 B^T B v / n
+    np.testing.assert_allclose(tangent.hvp(fit_loss)(p, t, y, v)["c"], 2 * basis.T @ basis @ v.c / 4, rtol=1e-9)
