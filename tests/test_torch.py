@@ -259,6 +259,17 @@ def uses_cumprod(x):
     return torch.cumprod(x, dim=0).sum()
 
 
+def where_of_a_float(x0, x2):
+    return x0 + 0.46 * torch.where(x0 > x2[0], x0, x2[0])
+
+
+def test_where_with_a_python_float_keeps_float64():
+    # (the seed 1.0 times a 0-d bool mask was torch's default float32: 0.46000000834...)
+    x2 = torch.tensor([0.505977, -0.310248], dtype=D)
+    g = tangent.grad(where_of_a_float, wrt=1)(0.491927, x2)
+    assert g.dtype == D and g.tolist() == [0.46, 0.0]
+
+
 def mean_squared(x, y):
     return F.mse_loss(x, y) + F.mse_loss(y, x * x)
 

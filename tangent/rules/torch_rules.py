@@ -75,7 +75,8 @@ def pow_(z, input, exponent):
 
 @elementwise(torch.where)
 def where(z, condition, input, other):
-    return {input: condition, other: ~condition}
+    # (in the result's dtype: a Python float seed times a bool tensor is torch's default float32)
+    return {input: condition.to(z.dtype), other: (~condition).to(z.dtype)}
 
 
 # ------------------------------------------------------------- reductions
@@ -176,7 +177,7 @@ def clamp_inside(input, min=None, max=None):
 
 @elementwise(torch.clamp, torch.Tensor.clamp, torch.clip, torch.Tensor.clip)
 def clamp(z, input, min=None, max=None):
-    return {input: clamp_inside(input, min, max), min: input < min, max: input > max}
+    return {input: clamp_inside(input, min, max), min: (input < min).to(z.dtype), max: (input > max).to(z.dtype)}
 
 
 def _norm_order(p) -> None:
