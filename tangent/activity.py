@@ -77,6 +77,9 @@ def differentiable_inputs(value: ast.expr) -> set[str]:
         return names_loaded(value)
     template = rules.lookup_adjoint(callee) or rules.lookup_tangent(callee)
     if template is None:
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and not ir.is_method(value):
+            # self.basis(t) of a staticmethod (or a module's function): the receiver is not an argument
+            return set().union(*(names_loaded(a) for a in value.args + [k.value for k in value.keywords]))
         return names_loaded(value)
     try:
         bound = template.match(args, keywords)

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import ast
 import copy
+import types
 
 from . import resolve
 from .desugar import StmtExpr, is_atom, locate
 from .errors import TangentSyntaxError, UnknownClassError
 from .frontend import UNRESOLVED, ParsedFunction
-from .item_classes import item_class_of_value
+from .item_classes import item_class_of_value, items_of
 from .naming import Namer
 from .runtime import attribute
 
@@ -129,6 +130,10 @@ class ExpressionForm:
             return value
         name = self.temp(describe(node, base))
         out.append(self.assign(name, value))
+        if isinstance(node, ast.Attribute):  # (model.layers passed on: its items' class goes with it)
+            item = items_of(self, node)
+            if item is not None:
+                self.parsed.element_types[name] = item
         return ast.Name(id=name, ctx=ast.Load())
 
     def operation(self, node: ast.expr, out: list) -> ast.expr:
@@ -268,14 +273,9 @@ class ExpressionForm:
     def call(self, node: ast.Call, out: list) -> ast.Call:
         """A call on atoms, its callee resolved (see resolve.py)."""
         func = node.func
-        try:
-            inner = resolve.checkpointed_function(self.parsed, func)
-        except resolve.Unresolvable as e:
-            raise self.error(node, e.message, e.hint) from None
-        if inner is not None:  # tangent.checkpoint(g)(...): a call of g, marked (see reverse.py)
-            marked = self.call(ast.Call(func=inner, args=node.args, keywords=node.keywords), out)
-            marked.tangent_checkpoint = True
-            return marked
+        special = checkpointed_or_derivative_call(self, node, out)
+        if special is not None:
+            return special
         preset = getattr(node, "tangent_callee", None)
         if preset is not None:
             func = ast.Name(id=func.id, ctx=ast.Load())
@@ -296,7 +296,8 @@ class ExpressionForm:
             except resolve.Unresolvable as e:
                 raise self.error(node, e.message, e.hint, UnknownClassError if cls is None else TangentSyntaxError) \
                     from None
-            func = ast.Attribute(value=receiver, attr=func.attr, ctx=ast.Load())
+            static = cls is not None and not is_method and isinstance(callee, types.FunctionType)
+            func = by_value(self, callee) if static else ast.Attribute(value=receiver, attr=func.attr, ctx=ast.Load())
             return self._finish_call(node, func, callee, is_method, out)
         if isinstance(func, ast.Name):
             call_method = resolve.call_method(self.parsed.types.get(func.id))
@@ -326,6 +327,8 @@ class ExpressionForm:
 
     def item_class(self, node: ast.expr):
         """The user class of ``seq[i]`` when ``seq``'s items have one."""
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute):  # self.blocks[i]
+            return items_of(self, node.value)
         if not (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)):
             return None
         if node.value.id in self.parsed.static:  # a parameter given a constant at the call: its items'
@@ -352,6 +355,46 @@ class ExpressionForm:
         call.tangent_method = is_method
         call.tangent_pure_call = resolve.is_pure_function(callee)
         return call
+
+
+def checkpointed_or_derivative_call(form, node: ast.Call, out: list) -> ast.Call | None:
+    """``tangent.checkpoint(g)(x)``: the call of g, marked (see reverse.py);
+    ``tangent.grad(g)(x)``: the call of g's derivative (``derivative_called``);
+    else None (``form``: the ExpressionForm)."""
+    try:
+        inner = resolve.checkpointed_function(form.parsed, node.func)
+    except resolve.Unresolvable as e:
+        raise form.error(node, e.message, e.hint) from None
+    if inner is not None:
+        marked = form.call(ast.Call(func=inner, args=node.args, keywords=node.keywords), out)
+        marked.tangent_checkpoint = True
+        return marked
+    made = derivative_called(form, node)
+    return None if made is None else form._finish_call(node, *resolve.known_callee(made.tangent_value, made), out)
+
+
+def derivative_called(form, node: ast.Call) -> ast.Name | None:
+    """For ``tangent.grad(g)(x)`` (``form``: the ExpressionForm): a name
+    bound to g's derivative, made now and called as a function of the
+    user's; else None."""
+    try:
+        made = resolve.derivative_in_call(form.parsed, node.func)
+    except resolve.Unresolvable as e:
+        raise form.error(node, e.message, e.hint) from None
+    if made is None:
+        return None
+    return by_value(form, made)
+
+
+def by_value(form, value) -> ast.Name:
+    """A name for ``value`` (a function) bound by value in the generated
+    module: a staticmethod called through an object (``self.basis(t)``, so
+    that generated code calling it needs no class for the object when it is
+    differentiated again), a derivative made inside the function."""
+    local = value.__name__ in form.parsed.local_names
+    func = ast.Name(id=form.namer.fresh(value.__name__) if local else value.__name__, ctx=ast.Load())
+    func.tangent_value = value
+    return func
 
 
 def from_parameters(parsed, name: str, seen: frozenset = frozenset()) -> bool:

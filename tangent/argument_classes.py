@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import threading
 import types
 import weakref
@@ -32,8 +33,9 @@ from typing import Callable
 
 import numpy as np
 
+from . import rules, runtime
 from .errors import UnknownClassError
-from .item_classes import item_class_of_value, object_class
+from .item_classes import attribute_item_key, item_class_of_value, object_class
 
 __all__ = ["deferring", "with_classes", "classes_of"]
 
@@ -48,7 +50,8 @@ _wrappers: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 def classes_of(func: Callable, args: tuple, kwargs: dict) -> tuple[tuple, tuple]:
     """((parameter, class) of the arguments that are instances of user
     classes, (parameter, class) of those that are lists, tuples or dicts of
-    instances of one user class), each sorted by parameter.
+    instances of one user class, and ("parameter.attribute", class) of such
+    attributes of the former), each sorted by parameter.
 
     Example::
 
@@ -57,17 +60,18 @@ def classes_of(func: Callable, args: tuple, kwargs: dict) -> tuple[tuple, tuple]
     return _call_classes(_positional(func), set(), args, kwargs)
 
 
-def with_classes(func: Callable, objects: tuple, items: tuple) -> Callable:
+def with_classes(func: Callable, objects: tuple, items: tuple, array_type: type | None = None) -> Callable:
     """A copy of ``func`` (same code, globals, defaults and closure) whose
     parameters are read as annotated with ``objects``' classes (and their
-    items with ``items``'), one copy per combination.
+    items with ``items``'), methods of values of unknown class as those of
+    ``array_type`` when given, one copy per combination.
 
     Example::
 
         typed = with_classes(loss, (("model", Model),), ())
     """
     table = _copies.setdefault(func, {})
-    key = (objects, items)
+    key = (objects, items, array_type)
     typed = table.get(key)
     if typed is None:
         typed = types.FunctionType(func.__code__, func.__globals__, func.__name__, func.__defaults__,
@@ -78,6 +82,8 @@ def with_classes(func: Callable, objects: tuple, items: tuple) -> Callable:
         typed.__dict__.update(func.__dict__)
         typed.tangent_argument_classes = dict(objects)
         typed.tangent_argument_item_classes = dict(items)
+        if array_type is not None:
+            typed.tangent_array_type = array_type
         table[key] = typed
     return typed
 
@@ -110,6 +116,7 @@ def deferring(api_function: Callable) -> Callable:
             return found  # the same derivative for the same cached one (tangent.grad(f) is tangent.grad(f))
         return made
 
+    wrapper.tangent_api = True  # (a call tangent.grad(g)(x) in a differentiated function: resolve.py)
     return wrapper
 
 
@@ -130,22 +137,36 @@ def _positional(func) -> list[str]:
 _PLAIN = frozenset({float, int, bool, complex, str, type(None), np.ndarray, np.float64, np.float32})
 
 
-def _class_of_argument(value):
-    """("object", class) or ("items", class) for an argument that is (or
-    holds) objects of one user class, else None; fast for arrays, numbers
-    and containers of them."""
+def _classes_of_argument(param: str, value) -> list | None:
+    """[("object", param, class)] for an argument that is an object of a
+    user class (with ("items", "param.attr", class) for each of its
+    attributes that is a list, tuple or dict of objects of one user class),
+    [("items", param, class)] for a list, tuple or dict of them, else None;
+    fast for arrays, numbers and containers of them."""
     cls = type(value)
     if cls in _PLAIN:
         return None
     if cls is dict or cls is list or cls is tuple:
-        if not value:
-            return None
-        first = next(iter(value.values())) if cls is dict else value[0]
-        if type(first) in _PLAIN or not object_class(type(first)):
-            return None
-        item = item_class_of_value(value)
-        return None if item is None else ("items", item)
-    return ("object", cls) if object_class(cls) else None
+        item = _items_class(value)
+        return None if item is None else [("items", param, item)]
+    if not object_class(cls):
+        return None
+    found = [("object", param, cls)]
+    for attribute, held in getattr(value, "__dict__", {}).items():
+        item = _items_class(held) if type(held) in (list, tuple, dict) else None
+        if item is not None:
+            found.append(("items", attribute_item_key(param, attribute), item))
+    return found
+
+
+def _items_class(value) -> type | None:
+    """The user class of every item of a list, tuple or dict, if one."""
+    if not value:
+        return None
+    first = next(iter(value.values())) if type(value) is dict else value[0]
+    if type(first) in _PLAIN or not object_class(type(first)):
+        return None
+    return item_class_of_value(value)
 
 
 def _call_classes(params: list[str], annotated: set[str], args: tuple, kwargs: dict) -> tuple[tuple, tuple]:
@@ -155,20 +176,28 @@ def _call_classes(params: list[str], annotated: set[str], args: tuple, kwargs: d
     for param, value in zip(params, args):
         if type(value) in _PLAIN:
             continue
-        kind = _class_of_argument(value)
-        if kind is not None and param not in annotated:
-            found = (found or []) + [(param, kind)]
+        kinds = _classes_of_argument(param, value) if param not in annotated else None
+        if kinds is not None:
+            found = (found or []) + kinds
     for param, value in kwargs.items() if kwargs else ():
-        kind = _class_of_argument(value) if param in params and param not in annotated else None
-        if kind is not None:
-            found = (found or []) + [(param, kind)]
+        kinds = _classes_of_argument(param, value) if param in params and param not in annotated else None
+        if kinds is not None:
+            found = (found or []) + kinds
     if found is None:
         return _NO_CLASSES
-    return (tuple(sorted((p, c[1]) for p, c in found if c[0] == "object")),
-            tuple(sorted((p, c[1]) for p, c in found if c[0] == "items")))
+    return (tuple(sorted((p, c) for kind, p, c in found if kind == "object")),
+            tuple(sorted((p, c) for kind, p, c in found if kind == "items")))
 
 
 _NO_CLASSES = ((), ())
+
+
+def _array_type_of(args: tuple) -> type | None:
+    """The array type of the one array library other than NumPy (torch,
+    JAX, TensorFlow) the arguments' arrays come from, else None."""
+    libraries = {runtime.arrays.library(value) for value in args} - {None}
+    module = sys.modules.get(libraries.pop()) if len(libraries) == 1 else None
+    return rules.array_type_of([module]) if module is not None else None
 
 
 def _annotated(func) -> set[str]:
@@ -188,9 +217,11 @@ def _per_classes(func: types.FunctionType, make: Callable, what: str, refusal: U
 
     def for_call(args, kwargs) -> Callable:
         key = _call_classes(params, annotated, args, kwargs)
-        if key is _NO_CLASSES:
-            if eager is None:
+        if eager is None:  # (x.relu() in a function naming no library: a method of the arguments' tensors)
+            key = (*key, _array_type_of(args))
+            if key == (*_NO_CLASSES, None):
                 raise refusal  # no argument of a user class: the refusal made when transforming, file and line
+        elif key is _NO_CLASSES:
             return eager
         found = made.get(key)
         if found is None:

@@ -31,7 +31,7 @@ from .astwalk import names_in
 from .cfg import CFG
 from .errors import TangentError, TangentSyntaxError
 from .frontend import UNRESOLVED, _note, parse_function, recording, unchanged
-from .item_classes import object_class
+from .item_classes import object_class, passed_item_classes
 from .mutations import argument_writes
 from .naming import Namer
 from .normalize import normalize
@@ -103,6 +103,7 @@ def bind_user_call(parsed, analysis: Analysis, stmt, value: ast.Call, error):
             types[param] = parsed.types[arg.id]
         elif known is not UNRESOLVED and object_class(type(known)):
             types[param] = type(known)  # an object known when differentiating (a global, self of a bound method)
+        types.update(passed_item_classes(parsed, param, arg, None if known is UNRESOLVED else known))
     active = [p for p, arg in bindings.items()
               if isinstance(arg, ast.Name) and analysis.is_varied(arg.id, stmt) and p not in static]
     return CallBinding(callee, args, keywords, bindings, active, static, types)

@@ -37,7 +37,7 @@ import builtins
 import copy
 
 from . import desugar_calls as calls
-from . import fence, item_classes, library_writes, resolve
+from . import fence, item_classes, library_writes, resolve, super_calls
 from . import function_values as values
 from .controlflow import iteration_plan
 from .errors import TangentSyntaxError
@@ -118,6 +118,9 @@ class _Expressions(ast.NodeTransformer):
             raise owner.error(node, f"the nested function {func.id!r} may not be the one called here: it is "
                               "defined or rebound in a branch or a loop",
                               "define it once, before the branch or loop, and choose inside it what it computes")
+        based = super_calls.super_call(owner, node)
+        if based is not None:  # super().forward(x): the base class's method, called with self
+            return self.generic_visit(based)
         callee = owner.parsed.resolve(func)
         rewritten = calls.rewrite_call(owner, node, callee)
         if rewritten is not None:
@@ -458,4 +461,5 @@ def desugar(body: list[ast.stmt], parsed: ParsedFunction, namer: Namer) -> list[
 
         body = desugar(lower_control_flow(tree, parsed, namer).body, parsed, namer)
     """
+    item_classes.named_tuple_fields_indexed(body, parsed)
     return Desugar(parsed, namer).body(body)

@@ -468,3 +468,4 @@ def _sorted(owner, node: ast.Call):
                      args=[keys, keywords.get("reverse", ast.Constant(value=False))], keywords=[])
     result = _comprehension(ast.Subscript(value=_name(items), slice=_name(i), ctx=ast.Load()), [i], [order])
     return setup, result
+

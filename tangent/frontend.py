@@ -329,6 +329,8 @@ def _read_parameters(parsed: ParsedFunction, func) -> None:
     # a copy made by argument_classes.with_classes: the classes of the arguments at a call, as if annotated
     parsed.types.update(getattr(func, "tangent_argument_classes", {}))
     parsed.element_types.update(getattr(func, "tangent_argument_item_classes", {}))
+    if getattr(func, "tangent_array_type", None) is not None:  # (argument_classes.py: the arguments' tensors)
+        parsed._array_type = func.tangent_array_type
     for name, param in signature.parameters.items():
         if _function_valued(param.default):  # def predict(x, nonlinearity=np.tanh)
             parsed.static[name] = parsed.default_functions[name] = param.default

@@ -82,15 +82,21 @@ def owned_value(g, like, held: set[int]):
     if runtime.arrays.library(g) not in (None, "jax"):  # torch, Dask, CuPy: kept in their library
         return _owned_array(g, like, held)
     if isinstance(g, dict):
-        attrs = vars(like) if hasattr(like, "__dict__") and not isinstance(like, dict) else like
-        attrs = attrs if isinstance(attrs, dict) else {}
-        return type(g)((k, owned_value(v, attrs.get(k), held)) for k, v in g.items())
+        if hasattr(like, "__dict__") and not isinstance(like, dict):  # an object: every numeric attribute's
+            zeros = runtime.adjoints.zeros_like(like)
+            g = type(g)({**zeros, **g}) if isinstance(zeros, dict) and zeros.keys() - g.keys() else g
+            attrs = vars(like)
+        else:
+            attrs = like if isinstance(like, dict) else {}
+        return _plain(g)((k, owned_value(v, attrs.get(k), held)) for k, v in g.items())
+    if isinstance(like, tuple) and hasattr(like, "_fields") and isinstance(g, tuple) and len(g) == len(like):
+        return type(like)(*(owned_value(v, item, held) for v, item in zip(g, like)))  # a NamedTuple's
     if isinstance(like, (list, tuple)) and isinstance(g, np.ndarray) and g.ndim and len(g) == len(like):
         # a list operand of NumPy functions gets an array adjoint: give it the argument's kind
         g = runtime.items_grad(g, like) if np.shape(g) == _shape_or_none(like) else type(like)(g)
     if isinstance(g, (list, tuple)) and not isinstance(g, np.ndarray):
         items = like if isinstance(like, (list, tuple)) and len(like) == len(g) else [None] * len(g)
-        return type(g)(owned_value(v, item, held) for v, item in zip(g, items))
+        return _plain(g)(owned_value(v, item, held) for v, item in zip(g, items))
     if isinstance(like, np.ndarray):
         if g is None:
             return g
@@ -134,14 +140,16 @@ class _Held:
 
 
 _DICTS = (dict, runtime.GradDict)
-_SEQUENCES = (list, tuple, runtime.GradList, runtime.GradTuple)
+_SEQUENCES = {list: list, tuple: tuple, runtime.GradList: list, runtime.GradTuple: tuple}  # -> the type returned
 
 
 def _owned_fast(g, like, held: _Held):
     """``owned_value(g, like, held.ids())`` for the common results, by exact
     type: Python floats for numbers, fresh NumPy arrays of the argument's
     shape and float dtype, and dicts, lists and tuples of those for dicts,
-    lists, tuples and objects. Anything else goes to ``owned_value``."""
+    lists and tuples (not NamedTuples) and objects whose gradient has every
+    numeric attribute; containers returned as plain dicts, lists and tuples.
+    Anything else goes to ``owned_value``."""
     kind = type(g)
     if kind is float and (type(like) is float or type(like) is int):
         return g  # immutable: nothing can alias it
@@ -153,20 +161,37 @@ def _owned_fast(g, like, held: _Held):
                 ids.add(id(g))
                 return g
     elif kind in _DICTS:
-        attrs = like if type(like) is dict else _attributes(like)
-        if type(attrs) is dict:
-            return kind((k, _owned_fast(v, attrs.get(k), held)) for k, v in g.items())
-    elif kind in _SEQUENCES and type(like) in _SEQUENCES and len(like) == len(g):
-        return kind(_owned_fast(v, item, held) for v, item in zip(g, like))
+        attrs = like if type(like) is dict else _attributes(like, g)
+        if attrs is not None:
+            return {k: _owned_fast(v, attrs.get(k), held) for k, v in g.items()}
+    elif kind in _SEQUENCES and (type(like) is list or type(like) is tuple) and len(like) == len(g):
+        return _SEQUENCES[kind](_owned_fast(v, item, held) for v, item in zip(g, like))
     return owned_value(g, like, held.ids())
 
 
-def _attributes(like):
+def _attributes(like, g):
     """The ``__dict__`` of an object of a user's class (its gradient is a
-    dict by attribute), else None."""
-    if isinstance(like, (dict, type, types.FunctionType, types.ModuleType)) or not hasattr(like, "__dict__"):
+    dict by attribute) when ``g`` has every numeric attribute's (else
+    ``owned_value`` adds the missing ones' zeros), else None."""
+    if isinstance(like, (dict, type, types.FunctionType, types.ModuleType)) or not hasattr(like, "__dict__") \
+            or runtime.arrays.library(like) is not None:
         return None
-    return vars(like)
+    attrs = vars(like)
+    if type(attrs) is not dict:
+        return None
+    for k, v in attrs.items():
+        if k not in g and isinstance(v, (np.ndarray, float, int, list, tuple, dict)) and not isinstance(v, bool):
+            return None  # (the attributes runtime.adjoints.zeros_like gives an object)
+    return attrs
+
+
+def _plain(g) -> type:
+    """The type a returned container has: the builtin one for the engine's
+    adjoint containers (GradDict, GradList, GradTuple add elementwise; a
+    user's code, or jax.tree_util, expects a dict, list or tuple)."""
+    cls = type(g)
+    return cls if cls.__module__ != runtime.adjoints.__name__ else dict if isinstance(g, dict) \
+        else list if isinstance(g, list) else tuple
 
 
 def _real_float(dtype) -> bool:
@@ -218,6 +243,45 @@ def owned_gradients(value, likes: list, held: set[int]):
     return type(value)(owned_value(v, like, held) for v, like in zip(value, likes))
 
 
+def tangents_as_generated(args: tuple, wrt: tuple[int, ...]) -> tuple:
+    """``args`` (primal arguments, then one tangent per index in ``wrt``)
+    with each tangent in the form generated code reads: an object's tangent
+    given as an object of its class becomes the dict of its attributes, a
+    NamedTuple's given as a dict becomes the tuple of its fields (at any
+    depth).
+
+    Example::
+
+        tangents_as_generated((Model(W), x, Model(V)), (0,))   # (Model(W), x, {"W": V})
+    """
+    first = len(args) - len(wrt)
+    if first < 0 or all(type(args[first + k]) in _AS_GIVEN for k in range(len(wrt))):
+        return args
+    args = list(args)
+    for k, i in enumerate(wrt):
+        args[first + k] = _tangent_form(args[first + k], args[i], 0)
+    return tuple(args)
+
+
+_AS_GIVEN = frozenset({float, int, np.ndarray})
+
+
+def _tangent_form(tangent, primal, depth: int):
+    if type(tangent) in _AS_GIVEN or depth > 8:
+        return tangent
+    if isinstance(primal, tuple) and hasattr(primal, "_fields") and isinstance(tangent, dict):
+        tangent = tuple(tangent[f] for f in primal._fields)
+    elif type(tangent) is type(primal) and hasattr(primal, "__dict__") and not isinstance(primal, (tuple, list, dict)) \
+            and runtime.arrays.library(primal) is None:
+        return {k: _tangent_form(v, getattr(primal, k, None), depth + 1) for k, v in vars(tangent).items()}
+    if isinstance(tangent, (list, tuple)) and isinstance(primal, (list, tuple)) and len(tangent) == len(primal):
+        items = [_tangent_form(t, p, depth + 1) for t, p in zip(tangent, primal)]
+        return tuple(items) if isinstance(tangent, tuple) else items
+    if isinstance(tangent, dict) and isinstance(primal, dict):
+        return {k: _tangent_form(v, primal.get(k), depth + 1) for k, v in tangent.items()}
+    return tangent
+
+
 def returning_owned(derivative: Callable, generic: Callable, mode: str, wrt: tuple[int, ...],
                      preserve_result: bool) -> Callable:
     """Wrap a derivative so that what it returns is the caller's own: each
@@ -244,6 +308,8 @@ def returning_owned(derivative: Callable, generic: Callable, mode: str, wrt: tup
         return input_ids(args, set(kept_ids()))
 
     def owned(*args, **kwargs):
+        if mode == "forward" and len(args) > len(wrt):
+            args = tangents_as_generated(args, wrt)
         try:
             out = derivative(*args, **kwargs)
         except Exception as error:

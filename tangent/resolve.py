@@ -57,6 +57,32 @@ def checkpointed_function(parsed: ParsedFunction, func: ast.expr) -> ast.expr | 
     return func.args[0]
 
 
+def derivative_in_call(parsed: ParsedFunction, func: ast.expr):
+    """The derivative made by ``tangent.grad(g, ...)`` (or another public API
+    function) when a call ``tangent.grad(g, ...)(x)`` in the function is
+    differentiated: made then, from ``g`` and options known then (names of
+    functions, constants); None for other calls."""
+    api = parsed.resolve(func.func) if isinstance(func, ast.Call) else UNRESOLVED
+    if not getattr(api, "tangent_api", False):
+        return None
+
+    def known(node):
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, (ast.Tuple, ast.List)):
+            return tuple(known(e) for e in node.elts)
+        found = parsed.resolve(node) if isinstance(node, (ast.Name, ast.Attribute)) else UNRESOLVED
+        if found is UNRESOLVED:
+            raise Unresolvable(f"tangent.{api.__name__}(...) of {ast.unparse(node)!r}, known only when the function runs",
+                               "pass the function by its global name and constant options")
+        return found
+
+    if any(isinstance(a, ast.Starred) for a in func.args) or any(k.arg is None for k in func.keywords):
+        raise Unresolvable(f"tangent.{api.__name__}(*args / **kwargs) inside a differentiated function",
+                           "give the function and the options explicitly")
+    return api(*[known(a) for a in func.args], **{k.arg: known(k.value) for k in func.keywords})
+
+
 def checkpointed_range(parsed: ParsedFunction, loop: ast.For):
     """For ``for t in tangent.checkpointed(range(...), snapshots=k)``: the
     snapshots argument (an expression; the constant None when not given),

@@ -38,6 +38,7 @@ from .errors import SourceUnavailableError, TangentSyntaxError, forget_lines, re
 from .forward import ForwardMode
 from .frontend import ParsedFunction, local_names, parse_function, recording_now, unchanged
 from .ir import assign, call, name, store
+from .item_classes import split_item_classes
 from .naming import Namer
 from .normalize import normalize
 from .private_arguments import own_written_arguments
@@ -136,7 +137,9 @@ class Session:
         at a call (values that are constants there, argument types)."""
         parsed = parse_function(func)
         parsed.static.update(static or {})
-        parsed.types.update(types or {})
+        classes, items = split_item_classes(types or {})
+        parsed.types.update(classes)
+        parsed.element_types.update(items)
         if isinstance(func, types_module.MethodType):
             # grad(obj.method): self is a known value, not a parameter
             self_name = parsed.tree.args.args[0].arg if parsed.tree.args.args else None

@@ -26,7 +26,7 @@ PACKAGE = pathlib.Path(tangent.__file__).parent
 LAYERS: list[tuple[str, set[str]]] = [
     ("base", {"errors", "naming", "astwalk", "name_counts", "ir", "runtime", "rules", "templates", "surgery", "display"}),
     ("frontend", {"frontend", "resolve"}),
-    ("normalization", {"controlflow", "desugar", "item_classes", "library_writes", "desugar_calls", "function_values", "inlining", "normalize", "anf",
+    ("normalization", {"controlflow", "desugar", "item_classes", "library_writes", "super_calls", "desugar_calls", "function_values", "inlining", "normalize", "anf",
                        "anf_expressions", "fence"}),
     ("analyses", {"cfg", "activity", "kinds", "aliases", "sharing", "mutations", "calls", "shapes", "container_reads",
                   "private_arguments"}),
@@ -287,7 +287,7 @@ def test_every_annotation_the_package_uses_is_declared():
                       "tangent_like", "tangent_code", "tangent_of_atom", "tangent_name", "tangent_params",
                       "tangent_copy", "tangent_or_zeros", "tangent_generators", "tangent_",
                       "tangent_numba_for", "tangent_numba_", "tangent_deferred", "tangent_argument_classes",
-                      "tangent_argument_item_classes"}  # (argument_classes: function attributes; numba_backend: a derivative's dispatcher, module names)
+                      "tangent_argument_item_classes", "tangent_api", "tangent_array_type"}  # (argument_classes: function attributes; numba_backend: a derivative's dispatcher, module names)
     used = set()
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):

@@ -88,7 +88,17 @@ def ufuncs_and_more(x, y, W, b):
         + (jnp.flip(x, 0) * y).sum() + x.cumsum(axis=0).sum() * jnp.flip(b).sum()
 
 
-CASES = [extrema, elementwise, activations, operators, reductions, shapes, products, indexing, selections, softmaxes,
+def statistics(x, y, W, b):
+    return jnp.var(x) + x.var(axis=0).sum() + jnp.std(x * y, axis=1, ddof=1).sum() + y.std() \
+        + jnp.linalg.norm(x) + jnp.linalg.norm(x * y, axis=1).sum() + jnp.linalg.norm(x[0])
+
+
+def nn_activations(x, y, W, b):
+    return jnp.sum(jax.nn.softplus(x) + jax.nn.silu(x * y) + jax.nn.gelu(x) + jax.nn.gelu(x, approximate=False)
+                   + jax.nn.leaky_relu(x) + jax.nn.elu(x) + jax.nn.swish(y) + jax.scipy.special.erf(x))
+
+
+CASES = [statistics, nn_activations, extrema, elementwise, activations, operators, reductions, shapes, products, indexing, selections, softmaxes,
          more_functions, ufuncs_and_more]
 
 

@@ -36,7 +36,7 @@ for _name, _declaration in ELEMENTWISE.items():
 
 @elementwise(jnp.power)
 def power(z, x1, x2):
-    return x2 * x1 ** (x2 - 1), z * jnp.log(jnp.where(x1 > 0, x1, 1))
+    return x2 * x1 ** (x2 - (x2 != 0) * 1), z * jnp.log(jnp.where(x1 > 0, x1, 1))  # (slope 0 at x2 = 0)
 
 
 @elementwise(jnp.arctan)
@@ -218,6 +218,97 @@ def logsumexp(z, a, axis=None, *, keepdims=False):
 @tangent_rule(jax.nn.logsumexp, jax.scipy.special.logsumexp)
 def t_logsumexp(z, a, axis=None, *, keepdims=False):
     d[z] = jnp.sum(jnp.exp(a - grad_sum(z, a, axis, keepdims)) * d[a], axis=axis, keepdims=keepdims)
+
+
+def var_weights(a, axis=None, ddof=0, correction=None):
+    """d var / d a: 2 (a - mean) / (n - ddof)."""
+    ddof = ddof if correction is None else correction
+    count = jnp.size(a) / jnp.size(jnp.mean(a, axis=axis))
+    return (a - jnp.mean(a, axis=axis, keepdims=True)) * (2.0 / (count - ddof))
+
+
+@adjoint(jnp.var, jax.Array.var)
+def var(z, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correction=None):
+    d[a] = grad_sum(d[z], a, axis, keepdims) * var_weights(a, axis, ddof, correction)
+
+
+@tangent_rule(jnp.var, jax.Array.var)
+def t_var(z, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correction=None):
+    d[z] = jnp.sum(var_weights(a, axis, ddof, correction) * d[a], axis=axis, keepdims=keepdims)
+
+
+def half_over(z):
+    """1 / (2 z), 0 where z is 0 (where the std and the norm are not differentiable)."""
+    return jnp.where(z == 0, 0.0, 0.5 / jnp.where(z == 0, 1.0, z))
+
+
+@adjoint(jnp.std, jax.Array.std)
+def std(z, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correction=None):
+    d[a] = grad_sum(d[z] * half_over(z), a, axis, keepdims) * var_weights(a, axis, ddof, correction)
+
+
+@tangent_rule(jnp.std, jax.Array.std)
+def t_std(z, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correction=None):
+    d[z] = half_over(z) * jnp.sum(var_weights(a, axis, ddof, correction) * d[a], axis=axis, keepdims=keepdims)
+
+
+def two_norm(ord) -> None:
+    """Refuse orders other than the 2-norm / Frobenius norm."""
+    if ord not in (None, 2, 2.0, "fro"):
+        raise NotImplementedError(f"Tangent differentiates jnp.linalg.norm's 2-norm and Frobenius norm only, not "
+                                  f"ord={ord!r}; write it out (jnp.sum(jnp.abs(x) ** p) ** (1 / p))")
+    return None
+
+
+@adjoint(jnp.linalg.norm)
+def norm(z, x, ord=None, axis=None, keepdims=False):
+    two_norm(ord)
+    d[x] = grad_sum(d[z] * 2.0 * half_over(z), x, axis, keepdims) * x
+
+
+@tangent_rule(jnp.linalg.norm)
+def t_norm(z, x, ord=None, axis=None, keepdims=False):
+    two_norm(ord)
+    d[z] = 2.0 * half_over(z) * jnp.sum(x * d[x], axis=axis, keepdims=keepdims)
+
+
+@elementwise(jax.scipy.special.erf)
+def erf(z, x):
+    return 1.1283791670955126 * jnp.exp(-x * x)  # 2 / sqrt(pi) exp(-x^2)
+
+
+@elementwise(jax.nn.softplus)
+def softplus(z, x):
+    return jax.nn.sigmoid(x)
+
+
+@elementwise(jax.nn.silu, jax.nn.swish)
+def silu(z, x):
+    return jax.nn.sigmoid(x) * (1 + x * (1 - jax.nn.sigmoid(x)))
+
+
+def gelu_slope(x, approximate=True):
+    """d gelu / d x, tanh-approximated (jax's default) or exact."""
+    if approximate:
+        c = 0.7978845608028654  # sqrt(2 / pi)
+        t = jnp.tanh(c * (x + 0.044715 * x**3))
+        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x)
+    return 0.5 * (1 + jax.scipy.special.erf(x / 1.4142135623730951)) + x * jnp.exp(-0.5 * x * x) / 2.5066282746310002
+
+
+@elementwise(jax.nn.gelu)
+def gelu(z, x, approximate=True):
+    return gelu_slope(x, approximate)
+
+
+@elementwise(jax.nn.leaky_relu)
+def leaky_relu(z, x, negative_slope=0.01):
+    return jnp.where(x >= 0, 1.0, negative_slope)
+
+
+@elementwise(jax.nn.elu)
+def elu(z, x, alpha=1.0):
+    return jnp.where(x > 0, 1.0, z + alpha)
 
 
 def clip_inside(a, lo=None, hi=None):

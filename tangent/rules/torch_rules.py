@@ -70,12 +70,13 @@ def _log_positive(z, x):
 
 @elementwise(torch.pow, torch.Tensor.pow)
 def pow_(z, input, exponent):
-    return exponent * input ** (exponent - 1), z * log_positive(input)
+    return exponent * input ** (exponent - (exponent != 0) * 1), z * log_positive(input)  # (slope 0 at exponent 0)
 
 
 @elementwise(torch.where)
 def where(z, condition, input, other):
-    return {input: condition, other: ~condition}
+    # (in the result's dtype: a Python float seed times a bool tensor is torch's default float32)
+    return {input: condition.to(z.dtype), other: (~condition).to(z.dtype)}
 
 
 # ------------------------------------------------------------- reductions
@@ -176,7 +177,108 @@ def clamp_inside(input, min=None, max=None):
 
 @elementwise(torch.clamp, torch.Tensor.clamp, torch.clip, torch.Tensor.clip)
 def clamp(z, input, min=None, max=None):
-    return {input: clamp_inside(input, min, max), min: input < min, max: input > max}
+    return {input: clamp_inside(input, min, max), min: (input < min).to(z.dtype), max: (input > max).to(z.dtype)}
+
+
+def _norm_order(p) -> None:
+    if p not in (None, 2, 2.0, "fro"):
+        raise NotImplementedError(f"Tangent differentiates torch's 2-norm and Frobenius norm only, not p={p!r}; "
+                                  "write it out (e.g. torch.sum(torch.abs(x) ** p) ** (1 / p))")
+
+
+def norm_share(input, z, dim=None, keepdim=False, p=None):
+    """d ||input|| / d input for the 2-norm (Frobenius) ``z`` over ``dim``:
+    input / z, 0 where the norm is 0 (torch's own choice there)."""
+    _norm_order(p)
+    zz = grad_sum(z, input, dim, keepdim)
+    return torch.where(zz == 0, torch.zeros_like(input), input / torch.where(zz == 0, torch.ones_like(zz), zz))
+
+
+@adjoint(torch.norm, torch.Tensor.norm)
+def norm(z, input, p="fro", dim=None, keepdim=False, dtype=None):
+    d[input] = grad_sum(d[z], input, dim, keepdim) * norm_share(input, z, dim, keepdim, p)
+
+
+@tangent_rule(torch.norm, torch.Tensor.norm)
+def t_norm(z, input, p="fro", dim=None, keepdim=False, dtype=None):
+    d[z] = torch.sum(norm_share(input, z, dim, keepdim, p) * d[input], dim=_dims(dim, input.ndim), keepdim=keepdim)
+
+
+@adjoint(torch.linalg.norm, torch.linalg.vector_norm)
+def linalg_norm(z, input, ord=None, dim=None, keepdim=False, dtype=None):
+    d[input] = grad_sum(d[z], input, dim, keepdim) * norm_share(input, z, dim, keepdim, ord)
+
+
+@tangent_rule(torch.linalg.norm, torch.linalg.vector_norm)
+def t_linalg_norm(z, input, ord=None, dim=None, keepdim=False, dtype=None):
+    d[z] = torch.sum(norm_share(input, z, dim, keepdim, ord) * d[input], dim=_dims(dim, input.ndim), keepdim=keepdim)
+
+
+def var_weights(input, dim=None, unbiased=None, correction=None):
+    """d var / d input: 2 (input - mean) / (n - correction), torch's
+    correction (1 unless ``unbiased=False`` or ``correction`` says)."""
+    dims = _dims(dim, input.ndim)
+    count = 1
+    for axis in dims:
+        count *= input.shape[axis]
+    c = correction if correction is not None else (0 if unbiased is False else 1)
+    return (input - torch.mean(input, dim=dims, keepdim=True)) * (2.0 / (count - c))
+
+
+@adjoint(torch.var, torch.Tensor.var)
+def var(z, input, dim=None, unbiased=None, keepdim=False, correction=None):
+    d[input] = grad_sum(d[z], input, dim, keepdim) * var_weights(input, dim, unbiased, correction)
+
+
+@tangent_rule(torch.var, torch.Tensor.var)
+def t_var(z, input, dim=None, unbiased=None, keepdim=False, correction=None):
+    d[z] = torch.sum(var_weights(input, dim, unbiased, correction) * d[input], dim=_dims(dim, input.ndim),
+                     keepdim=keepdim)
+
+
+def half_over(z):
+    """1 / (2 z), 0 where z is 0 (the std's derivative there is not defined)."""
+    return torch.where(z == 0, torch.zeros_like(z), 0.5 / torch.where(z == 0, torch.ones_like(z), z))
+
+
+@adjoint(torch.std, torch.Tensor.std)
+def std(z, input, dim=None, unbiased=None, keepdim=False, correction=None):
+    d[input] = grad_sum(d[z] * half_over(z), input, dim, keepdim) * var_weights(input, dim, unbiased, correction)
+
+
+@tangent_rule(torch.std, torch.Tensor.std)
+def t_std(z, input, dim=None, unbiased=None, keepdim=False, correction=None):
+    d[z] = half_over(z) * torch.sum(var_weights(input, dim, unbiased, correction) * d[input],
+                                    dim=_dims(dim, input.ndim), keepdim=keepdim)
+
+
+def mse_scale(input, target, reduction="mean"):
+    """d mse / d input (up to the seed): 2 (input - target), over n for 'mean'."""
+    if reduction not in ("mean", "sum"):
+        raise NotImplementedError(f"Tangent differentiates F.mse_loss with reduction 'mean' or 'sum', not {reduction!r}")
+    diff = input - target
+    return 2.0 * diff / diff.numel() if reduction == "mean" else 2.0 * diff
+
+
+@adjoint(F.mse_loss)
+def mse_loss(z, input, target, reduction="mean"):
+    d[input] = unbroadcast(d[z] * mse_scale(input, target, reduction), input)
+    d[target] = unbroadcast(-d[z] * mse_scale(input, target, reduction), target)
+
+
+@tangent_rule(F.mse_loss)
+def t_mse_loss(z, input, target, reduction="mean"):
+    d[z] = torch.sum(mse_scale(input, target, reduction) * (d[input] - d[target]))
+
+
+@elementwise(F.softplus)
+def softplus(z, input, beta=1.0, threshold=20.0):
+    return torch.where(input * beta > threshold, torch.ones_like(input), torch.sigmoid(input * beta))
+
+
+@elementwise(F.silu)
+def silu(z, input):
+    return torch.sigmoid(input) * (1 + input * (1 - torch.sigmoid(input)))
 
 
 # ------------------------------------------------------------------ shapes
