@@ -27,6 +27,7 @@ from .shape_values import (
     NotKnown,
     Static,
     Struct,
+    Value,
     attribute_rule,
     broadcast,
     matmul_shape,
@@ -57,7 +58,11 @@ def operator_elementwise(fn, *operands):
     arrays only: on lists and tuples they concatenate and repeat)."""
     shape = broadcast(*[shape_of(a) for a in operands])
     integer = fn in _INTEGER_CLOSED and all(a.integer for a in operands)
-    return Array(shape, integer=integer, real=fn in _REAL_CLOSED and all(a.real for a in operands))
+    value = DYNAMIC
+    if integer and shape == () and all(type(a.value) is int for a in operands) and not (
+            fn in (operator.floordiv, operator.mod) and operands[-1].value == 0):
+        value = fn(*(a.value for a in operands))  # ``2 * b`` of a static b: slice bounds stay static
+    return Array(shape, value, integer=integer, real=fn in _REAL_CLOSED and all(a.real for a in operands))
 
 
 @shape_rule(runtime.mul_or_repeat, runtime.add_or_concat)
@@ -214,6 +219,22 @@ def _index_ints(base: Ints, parts: tuple):
     if isinstance(part, Static) and isinstance(part.value, slice) and base.value is not DYNAMIC:
         return Ints(base.value[part.value])
     return UNKNOWN
+
+
+def concatenated(items: list, axis: Value) -> Value:
+    """``np.concatenate(items, axis)`` of arrays of known shapes on a static
+    axis (the items' Values, when a list display gives them)."""
+    if not (isinstance(axis, Array) and axis.integer and isinstance(axis.value, int) and items
+            and all(isinstance(i, Array) and i.shape for i in items)):
+        return UNKNOWN
+    shapes = [i.shape for i in items]
+    ndim = len(shapes[0])
+    if any(len(s) != ndim for s in shapes) or not -ndim <= axis.value < ndim:
+        return UNKNOWN
+    at = axis.value % ndim
+    if any(s[:at] + s[at + 1:] != shapes[0][:at] + shapes[0][at + 1:] for s in shapes):
+        return UNKNOWN  # (it raises)
+    return Array(shapes[0][:at] + (sum(s[at] for s in shapes),) + shapes[0][at + 1:])
 
 
 @attribute_rule("shape")
