@@ -48,11 +48,11 @@ class SequencesEscape(Exception):
 
 @dataclass(frozen=True)
 class Added:
-    """A value added to a list: ``value`` (an atom) stored by
-    ``receiver[i] = value`` (``receiver`` None for append and insert, which
-    only lists have)."""
+    """A value added to a list: ``value`` (an atom; None: anything) stored
+    by ``receiver[i] = value`` (``receiver`` None for append and insert,
+    which only lists have)."""
 
-    value: ast.expr
+    value: ast.expr | None
     receiver: ast.expr | None = None
 
 
@@ -69,9 +69,17 @@ def added_definitions(tree: ast.FunctionDef) -> list[Added]:
             out.append(Added(node.args[-1]))
         elif isinstance(node, ast.Assign):
             for target in node.targets:
-                if isinstance(target, ast.Subscript):
+                if isinstance(target, ast.Subscript) and not _slices(target.slice):
                     out.append(Added(node.value, target.value))
+                else:  # (a slice assignment adds the items of its value; unpacking into items)
+                    out += [Added(None, t.value) for t in ast.walk(target) if isinstance(t, ast.Subscript)]
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Subscript):
+            out.append(Added(None, node.target.value))
     return out
+
+
+def _slices(index) -> bool:
+    return any(isinstance(part, ast.Slice) for part in ast.walk(index))
 
 
 def contains_sequence(value) -> bool:

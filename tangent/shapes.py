@@ -370,13 +370,14 @@ class _Evaluator:
         try:
             if isinstance(node, sequences.Added):
                 receiver = self.of(node.receiver) if node.receiver is not None else UNKNOWN
-                return self.of(node.value) if isinstance(receiver, Seq) or receiver is UNKNOWN else None
+                if not (isinstance(receiver, Seq) or receiver is UNKNOWN):
+                    return None  # (an array's or a described container's item)
+                return UNKNOWN if node.value is None else self.of(node.value)
             return self.definition(node) if not isinstance(node, ast.expr) else self.of(node)
         except _NotYet:
             return None
 
-    def added(self):
-        """The join of every value added to a list (None: none yet)."""
+    def added(self):  # the join of every value added to a list (None: none yet)
         return self.values.get(sequences.ADDED)
 
     def of(self, node: ast.expr) -> Value:
@@ -409,13 +410,11 @@ class _Evaluator:
                 return base.item(node.attr) if base.kind == "object" and _has(base, node.attr) else UNKNOWN
             rule = attribute_rule_for(node.attr)
             return apply_rule(rule, base) if rule is not None else UNKNOWN
+        if isinstance(node, (ast.Tuple, ast.List)) and any(isinstance(e, ast.Starred) for e in node.elts):
+            return UNKNOWN
         if isinstance(node, ast.Tuple):
-            if any(isinstance(e, ast.Starred) for e in node.elts):
-                return UNKNOWN
             return sequences.tuple_value([self.of(e) for e in node.elts])
         if isinstance(node, ast.List) and self.sequences:
-            if any(isinstance(e, ast.Starred) for e in node.elts):
-                return UNKNOWN
             return sequences.list_value([self.of(e) for e in node.elts], self.added())
         if isinstance(node, ast.Call):
             args = list(node.args)

@@ -177,3 +177,15 @@ def test_specialised_code_of_the_helpers_knows_the_shapes():
     cell_bwd = source[source.index("def cell_bwd") :]
     cell_bwd = cell_bwd[: cell_bwd.index("\ndef ")]
     assert "unbroadcast" not in cell_bwd and "mul_grad" not in cell_bwd, cell_bwd
+
+
+def slice_assigned(x):
+    rows = [x]
+    rows[0:1] = x * 2.0  # adds the rows of x (shape (3,)), not x
+    y = rows[0]
+    return y
+
+
+def test_a_slice_assignment_adds_items_of_unknown_shape():
+    values = _values(slice_assigned, {"x": Array((2, 3))})
+    assert values["y"] is UNKNOWN
