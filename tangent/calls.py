@@ -35,7 +35,8 @@ from .item_classes import object_class, passed_item_classes
 from .mutations import argument_writes
 from .naming import Namer
 from .normalize import normalize
-from .rules.shape_values import UNKNOWN, Array, Struct
+from .rules.shape_values import UNKNOWN, Array, Seq, Struct
+from .sequence_shapes import SequencesEscape, contains_sequence
 from .shapes import infer_shapes
 
 
@@ -276,6 +277,9 @@ def call_result(callee, args: list, keywords: dict):
     shape inference from those, the function's own calls followed the same
     way. UNKNOWN for anything else (no source, a derivative rule, *args, a
     recursive call being inferred). A hook of ``shapes.infer_shapes``.
+    Raises ``SequencesEscape`` when a list the caller describes
+    (``sequence_shapes.Seq``) is passed and the callee's analysis cannot
+    follow what it does with it.
 
     Example::
 
@@ -283,12 +287,15 @@ def call_result(callee, args: list, keywords: dict):
             return 2 * x
         call_result(double, [Array((3,))], {})   # Array((3,))
     """
+    lists = any(contains_sequence(v) for v in list(args) + list(keywords.values()))
     if not _user_function(callee):
-        return UNKNOWN
+        return UNKNOWN  # (sequence_shapes.escapes judges what a library call does with lists)
     key = (tuple(args), tuple(sorted(keywords.items())))
     try:
         hash(key)
     except TypeError:  # (an unhashable static value, say a slice)
+        if lists:
+            raise SequencesEscape from None
         return UNKNOWN
     if (callee, key) in _inferring:
         return UNKNOWN  # recursion: what this call returns is what is being inferred
@@ -296,6 +303,8 @@ def call_result(callee, args: list, keywords: dict):
     def infer():
         tree = _normalized_tree(callee)
         if tree is None:
+            if lists:
+                raise SequencesEscape
             return UNKNOWN
         _inferring.add((callee, key))
         try:
@@ -306,21 +315,36 @@ def call_result(callee, args: list, keywords: dict):
     return _cached(_results, callee, key, infer)
 
 
+call_result.follows = _user_function  # (the calls whose Value it infers from the source)
+
+
 def _inferred_result(callee, tree, args, keywords):
     try:
         signature = inspect.signature(callee)
         bound = signature.bind(*args, **keywords)
     except (TypeError, ValueError):
-        return UNKNOWN
+        return _unfollowed(args, keywords)
     if any(p.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
            for p in signature.parameters.values()):
-        return UNKNOWN
+        return _unfollowed(args, keywords)
     params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
-    known = {p: v for p, v in bound.arguments.items() if p in params and isinstance(v, (Array, Struct))}
+    known = {p: v for p, v in bound.arguments.items() if p in params and isinstance(v, (Array, Struct, Seq))}
     try:
-        return infer_shapes(tree, known, call_result).returned
+        shapes = infer_shapes(tree, known, call_result)
+    except SequencesEscape:
+        raise
     except Exception:  # (a shape rule that cannot decide: not known)
-        return UNKNOWN
+        return _unfollowed(args, keywords)
+    if shapes.sequences_escape and any(contains_sequence(v) for v in known.values()):
+        raise SequencesEscape
+    return shapes.returned
+
+
+def _unfollowed(args, keywords):
+    """The result of a call not followed: UNKNOWN, unless the caller's lists are passed."""
+    if any(contains_sequence(v) for v in list(args) + list(keywords.values())):
+        raise SequencesEscape
+    return UNKNOWN
 
 
 def argument_descriptions(binding: CallBinding, values: dict) -> dict | None:
@@ -342,6 +366,8 @@ def argument_descriptions(binding: CallBinding, values: dict) -> dict | None:
             continue
         if isinstance(value, Struct):
             out[param] = ("struct", value, None)
+        elif isinstance(value, Seq):
+            out[param] = ("list", value, None)
         elif isinstance(value, Array):
             if value.real and value.integer:
                 out[param] = ("int", Array((), integer=True, real=True), "l")

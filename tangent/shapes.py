@@ -36,13 +36,15 @@ from collections import Counter
 
 import numpy as np
 
-from . import ir
+from . import ir, runtime
+from . import sequence_shapes as sequences
 from .cfg import bindings
 from .rules.shape_values import (
     DYNAMIC,
     UNKNOWN,
     Array,
-    Ints,
+    Ints,  # noqa: F401  (part of this module's vocabulary: tests and callers import it from here)
+    Seq,
     Static,
     Struct,
     Value,
@@ -224,44 +226,54 @@ def infer_shapes(tree: ast.FunctionDef, known: dict, call_result=None, constants
         params.append(args.vararg.arg)
     if args.kwarg:
         params.append(args.kwarg.arg)
-    known = {name: shape if isinstance(shape, (Struct, Array)) else Array(tuple(shape)) for name, shape in known.items()}
+    known = {name: v if isinstance(v, (Struct, Array, Seq)) else Array(tuple(v)) for name, v in known.items()}
     lists = _single_use_lists(tree, definitions)
     hooks = {"call_result": call_result, "lists": lists, "constants": constants}
-    values = _fixpoint(definitions, params, known, hooks)
-    if any(isinstance(v, Struct) for v in values.values()):
-        escaping = _escaping(tree, _Evaluator(values, set(definitions) | set(values), **hooks))
-        if escaping:
-            # a container that may be changed or read otherwise than by indexing:
-            # its structure is not assumed (nor any container's)
-            known = {k: v for k, v in known.items() if not isinstance(v, Struct)}
-            values = _fixpoint(definitions, params, known, hooks)
+    values, hooks = _with_sequences(tree, definitions, params, known, hooks)
+    if any(isinstance(v, Struct) for v in values.values()) and sequences.structs_escape(
+            tree, _Evaluator(values, set(definitions) | set(values), **hooks).value_or_none):
+        # an argument's container that may be changed: no container's structure is assumed
+        known = {k: v for k, v in known.items() if not isinstance(v, Struct)}
+        values, hooks = _with_sequences(tree, definitions, params, known, hooks)
     # (a name still without a value is defined only from names that never get
     # one, so its definitions never run: it is left out, None to callers)
+    values = {name: v for name, v in values.items() if name != sequences.ADDED}
     shapes = Shapes({name: (v.shape if isinstance(v, Array) else None) for name, v in values.items()})
     shapes.reals = frozenset(name for name, v in values.items() if isinstance(v, Array) and v.real)
     shapes.structs = {name: v for name, v in values.items() if isinstance(v, Struct)}
     shapes.values = values
-    shapes.returned = _returned(tree, definitions, _Evaluator(values, set(definitions) | set(values), **hooks))
+    shapes.returned = _returned(tree, _Evaluator(values, set(definitions) | set(values), **hooks))
+    shapes.sequences_escape = not hooks.get("sequences", True)
     return shapes
 
 
-def _returned(tree: ast.FunctionDef, definitions: dict, evaluator: "_Evaluator") -> Value:
-    """The Value the function returns (``return name`` in normal form); a
-    tuple (``result = (a, b)``, its only definition: never changed) a Struct."""
+def _with_sequences(tree: ast.FunctionDef, definitions: dict, params: list, known: dict, hooks: dict):
+    """The fixpoint with the lists the function builds described
+    (``sequence_shapes``), or, when one of them may escape the analysis,
+    without any (hooks["sequences"] False)."""
+    follows = getattr(hooks["call_result"], "follows", lambda callee: False)  # (calls._user_function)
+    if hooks.get("sequences", True):
+        added = sequences.added_definitions(tree)
+        with_added = dict(definitions, **{sequences.ADDED: added}) if added else definitions
+        try:
+            values = _fixpoint(with_added, params, known, hooks)
+            value_of = _Evaluator(values, set(with_added) | set(values), **hooks).value_or_none
+            if not sequences.escapes(tree, value_of, with_added, values, known, follows):
+                return values, hooks
+        except sequences.SequencesEscape:
+            pass
+    hooks = dict(hooks, sequences=False)
+    known = {k: sequences.without_sequences(v) for k, v in known.items()}
+    return _fixpoint(definitions, params, known, hooks), hooks
+
+
+def _returned(tree: ast.FunctionDef, evaluator: "_Evaluator") -> Value:
+    """The Value the function returns (``return name`` in normal form)."""
     last = tree.body[-1] if tree.body else None
     if not (isinstance(last, ast.Return) and isinstance(last.value, ast.Name)):
         return UNKNOWN
-    returned = last.value.id
-    defs = definitions.get(returned, [])
-    try:
-        if len(defs) == 1 and isinstance(defs[0], ast.Tuple) and not any(
-                isinstance(e, ast.Starred) for e in defs[0].elts):
-            items = [evaluator.of(e) for e in defs[0].elts]
-            if any(isinstance(i, Array) for i in items):
-                return Struct("tuple", tuple(enumerate(items)))
-        return evaluator.of(last.value)
-    except _NotYet:
-        return UNKNOWN
+    value = evaluator.value_or_none(last.value)
+    return UNKNOWN if value is None else value
 
 
 class Shapes(dict):
@@ -275,6 +287,7 @@ class Shapes(dict):
     structs: dict = {}
     values: dict = {}
     returned: Value = UNKNOWN
+    sequences_escape: bool = False  # the lists the function builds were not described (sequence_shapes)
 
 
 def _fixpoint(definitions: dict, params: list, known: dict, hooks: dict) -> dict:
@@ -284,9 +297,10 @@ def _fixpoint(definitions: dict, params: list, known: dict, hooks: dict) -> dict
     values.update(known)
     evaluator = _Evaluator(values, set(definitions) | set(values), **hooks)
     # Converges by construction: a name's value only rises (each update is a
-    # join with the old value) in a lattice of height 5 (see join), so every
-    # pass but the last raises some name: at most 5 * (number of names) + 1.
-    limit = 5 * len(definitions) + 1
+    # join with the old value) in a lattice of finite height (see join: 5 for
+    # a number or array; containers are capped in size and nesting), so every
+    # pass but the last raises some name.
+    limit = 5 * len(definitions) * sequences.chain_bound(known) + 1
     for _ in range(limit + 1):
         changed = False
         for name, defs in definitions.items():
@@ -312,38 +326,6 @@ def _single_use_lists(tree: ast.FunctionDef, definitions: dict) -> dict:
             and not any(isinstance(e, ast.Starred) for e in defs[0].elts)}
 
 
-def _escaping(tree: ast.FunctionDef, evaluator: "_Evaluator") -> bool:
-    """Whether a container of known structure may be used otherwise than
-    read: each expression whose value is a Struct must be indexed or have
-    an attribute read (the result bound to a name or used as a value, never
-    called nor written), be ``len``'s argument, or be the whole value of
-    ``name = ...``. Anything else (passed to a function, returned, stored
-    into, a method called on it) may change what the structure describes."""
-    parents = {id(child): node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
-    for node in ast.walk(tree):
-        if not isinstance(node, (ast.Name, ast.Subscript, ast.Attribute)) or not isinstance(node.ctx, ast.Load):
-            continue
-        try:
-            value = evaluator.of(node)
-        except _NotYet:
-            continue
-        if isinstance(value, Struct) and not _reads(node, value, parents):
-            return True
-    return False
-
-
-def _reads(node: ast.expr, value: Struct, parents: dict) -> bool:
-    parent = parents.get(id(node))
-    read = ast.Attribute if value.kind == "object" else ast.Subscript  # (no __getitem__ of an object)
-    if isinstance(parent, read) and parent.value is node:
-        return isinstance(parent.ctx, ast.Load) and not (
-            isinstance(parents.get(id(parent)), ast.Call) and parents[id(parent)].func is parent)
-    if isinstance(parent, ast.Call) and ir.callee(parent) is len and parent.args == [node] and not parent.keywords:
-        return value.kind != "object"
-    return isinstance(parent, ast.Assign) and parent.value is node and all(
-        isinstance(t, ast.Name) for t in parent.targets)
-
-
 def _definitions(tree: ast.FunctionDef) -> dict[str, list]:
     """{name: its definitions}: the values of ``name = value``, a Value for
     loop counters, UNKNOWN for names bound in ways not followed (unpacking,
@@ -365,20 +347,38 @@ class _Evaluator:
     current values (``bound``: the names the function defines; any other
     name is UNKNOWN)."""
 
-    def __init__(self, values: dict, bound: set[str], call_result=None, lists=None, constants=None):
+    def __init__(self, values: dict, bound: set[str], call_result=None, lists=None, constants=None, sequences=True):
         self.values = values
         self.bound = bound
         self.call_result = call_result
         self.lists = lists or {}  # see _single_use_lists
         self.constants = constants or {}
+        self.sequences = sequences  # whether lists built here are described (sequence_shapes)
 
     def definition(self, definition) -> Value | None:
+        if isinstance(definition, sequences.Added):
+            return self.value_or_none(definition)
         if not isinstance(definition, ast.AST):
             return definition
         try:
             return self.of(definition)
         except _NotYet:
             return None
+
+    def value_or_none(self, node) -> Value | None:
+        """The Value of an expression or definition, None when it has none yet."""
+        try:
+            if isinstance(node, sequences.Added):
+                receiver = self.of(node.receiver) if node.receiver is not None else UNKNOWN
+                if not (isinstance(receiver, Seq) or receiver is UNKNOWN):
+                    return None  # (an array's or a described container's item)
+                return UNKNOWN if node.value is None else self.of(node.value)
+            return self.definition(node) if not isinstance(node, ast.expr) else self.of(node)
+        except _NotYet:
+            return None
+
+    def added(self):  # the join of every value added to a list (None: none yet)
+        return self.values.get(sequences.ADDED)
 
     def of(self, node: ast.expr) -> Value:
         if isinstance(node, ast.Constant):
@@ -400,15 +400,22 @@ class _Evaluator:
         if isinstance(node, ast.Subscript):
             index = node.slice
             parts = index.elts if isinstance(index, ast.Tuple) else [index]
-            return self.call(operator.getitem, [self.of(node.value)] + [self.index(p) for p in parts], {})
+            base = self.of(node.value)
+            if isinstance(base, Seq):
+                return self.list_item(base, [self.index(p) for p in parts])
+            return self.call(operator.getitem, [base] + [self.index(p) for p in parts], {})
         if isinstance(node, ast.Attribute):
             base = self.of(node.value)
             if isinstance(base, Struct):
                 return base.item(node.attr) if base.kind == "object" and _has(base, node.attr) else UNKNOWN
             rule = attribute_rule_for(node.attr)
             return apply_rule(rule, base) if rule is not None else UNKNOWN
+        if isinstance(node, (ast.Tuple, ast.List)) and any(isinstance(e, ast.Starred) for e in node.elts):
+            return UNKNOWN
         if isinstance(node, ast.Tuple):
-            return _tuple([self.of(e) for e in node.elts])
+            return sequences.tuple_value([self.of(e) for e in node.elts])
+        if isinstance(node, ast.List) and self.sequences:
+            return sequences.list_value([self.of(e) for e in node.elts], self.added())
         if isinstance(node, ast.Call):
             args = list(node.args)
             if ir.is_method(node):
@@ -428,18 +435,15 @@ class _Evaluator:
                 or any(k.arg != "axis" for k in node.keywords):
             return UNKNOWN
         axis = self.of(node.keywords[0].value) if node.keywords else Array((), 0, integer=True)
-        items = [self.of(e) for e in self.lists[node.args[0].id].elts]
-        if not (isinstance(axis, Array) and axis.integer and isinstance(axis.value, int) and items
-                and all(isinstance(i, Array) and i.shape for i in items)):
-            return UNKNOWN
-        shapes = [i.shape for i in items]
-        ndim = len(shapes[0])
-        if any(len(s) != ndim for s in shapes) or not -ndim <= axis.value < ndim:
-            return UNKNOWN
-        at = axis.value % ndim
-        if any(s[:at] + s[at + 1:] != shapes[0][:at] + shapes[0][at + 1:] for s in shapes):
-            return UNKNOWN  # (it raises)
-        return Array(shapes[0][:at] + (sum(s[at] for s in shapes),) + shapes[0][at + 1:])
+        from .rules.numpy_shapes import concatenated
+
+        return concatenated([self.of(e) for e in self.lists[node.args[0].id].elts], axis)
+
+    def list_item(self, base: Seq, parts: list) -> Value:
+        item = sequences.list_item(base, parts, self.added())
+        if item is None:
+            raise _NotYet
+        return item
 
     def index(self, part: ast.expr) -> Value:
         """The value of one part of an index; a slice is Static(slice(...))
@@ -457,10 +461,16 @@ class _Evaluator:
     def call(self, callee, args: list, keywords: dict) -> Value:
         if callee is len and len(args) == 1 and isinstance(args[0], Struct) and args[0].kind != "object":
             return Array((), len(args[0].items), integer=True)  # the key captures the length
+        if callee is len and len(args) == 1 and isinstance(args[0], Seq):
+            return Array((), integer=True)
+        if callee is runtime.as_sequence and len(args) == 1 and not keywords and (
+                isinstance(args[0], Seq) or isinstance(args[0], Struct) and args[0].kind in ("list", "tuple")):
+            return args[0]  # (a copy of a list, a tuple itself)
         rule = rule_for(callee) if callee is not None else None
         if rule is None:
             if self.call_result is not None and callee is not None:
-                return self.call_result(callee, args, keywords)
+                value = self.call_result(callee, args, keywords)
+                return value if self.sequences else sequences.without_sequences(value)
             return UNKNOWN
         return apply_rule(rule, callee, *args, **keywords)
 
@@ -482,16 +492,6 @@ def _global(value) -> Value:
         return Array(())
     if isinstance(value, np.ndarray):
         return Array(tuple(value.shape))
-    return UNKNOWN
-
-
-def _tuple(items: list) -> Value:
-    """``(a, b)``: Ints when its items are integers, Static when constants."""
-    if all(isinstance(i, Array) and i.integer and i.shape == () for i in items):
-        values = [i.value for i in items]
-        return Ints(tuple(values) if all(v is not DYNAMIC for v in values) else DYNAMIC)
-    if all(isinstance(i, (Array, Static)) and i.value is not DYNAMIC for i in items):
-        return Static(tuple(i.value for i in items))
     return UNKNOWN
 
 

@@ -296,6 +296,35 @@ def index_shape_item(a):
     return s[1]
 
 
+def reshape_static(a):
+    return np.reshape(a, (2, -1))
+
+
+def reshape_method(a):
+    return a.reshape(4, 6)
+
+
+def reshape_method_tuple(a):
+    n = a.shape[0]
+    return a.reshape((n, -1))
+
+
+def expand_dims_axis(a):
+    return np.expand_dims(a, 1)
+
+
+def expand_dims_negative(a):
+    return np.expand_dims(a, -1)
+
+
+def cross(a, b):
+    return np.cross(a, b)
+
+
+def outer(a, b):
+    return np.outer(a, b)
+
+
 RULE_CASES = [
     (add, (x3, x23)), (add, (x23, 2.0)), (add, (1.0, 2)), (power, (x23, 2.0)), (negate, (x234,)),
     (tanh, (x23,)), (maximum, (x3, x23)), (math_exp, (2.0,)), (to_float, (3,)),
@@ -310,6 +339,9 @@ RULE_CASES = [
     (index_int, (x234,)), (index_slice, (x23,)), (index_step, (np.ones(7),)), (index_negative_slice, (x234,)),
     (index_mixed, (x234,)), (index_newaxis, (x23,)), (index_loop_counter, (x23,)), (index_static_size, (x3,)),
     (index_shape_item, (x23,)),
+    (reshape_static, (x234,)), (reshape_method, (x234,)), (reshape_method_tuple, (x234,)),
+    (expand_dims_axis, (x23,)), (expand_dims_negative, (x3,)),
+    (cross, (np.ones((5, 3)), np.ones(3))), (cross, (np.ones((4, 2)), np.ones((4, 2)))), (outer, (x3, x23)),
 ]
 
 

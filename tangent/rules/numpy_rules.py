@@ -564,8 +564,11 @@ def _split(g, sizes, axis):
     """``g`` cut along ``axis`` into pieces of ``sizes`` (views, as
     ``np.split`` gives; slicing also keeps a Dask array lazy)."""
     before = (slice(None),) * (axis % np.ndim(g))
-    ends = np.cumsum(sizes)
-    return [g[before + (slice(int(end - size), int(end)),)] for size, end in zip(sizes, ends)]
+    out, end = [], 0
+    for size in sizes:  # (Python integers: no np.cumsum for a few pieces)
+        start, end = end, end + int(size)
+        out.append(g[before + (slice(start, end),)])
+    return out
 
 
 def grad_stack(g, arrays, axis=0):

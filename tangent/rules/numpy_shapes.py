@@ -27,6 +27,7 @@ from .shape_values import (
     NotKnown,
     Static,
     Struct,
+    Value,
     attribute_rule,
     broadcast,
     matmul_shape,
@@ -57,7 +58,11 @@ def operator_elementwise(fn, *operands):
     arrays only: on lists and tuples they concatenate and repeat)."""
     shape = broadcast(*[shape_of(a) for a in operands])
     integer = fn in _INTEGER_CLOSED and all(a.integer for a in operands)
-    return Array(shape, integer=integer, real=fn in _REAL_CLOSED and all(a.real for a in operands))
+    value = DYNAMIC
+    if integer and shape == () and all(type(a.value) is int for a in operands) and not (
+            fn in (operator.floordiv, operator.mod) and operands[-1].value == 0):
+        value = fn(*(a.value for a in operands))  # ``2 * b`` of a static b: slice bounds stay static
+    return Array(shape, value, integer=integer, real=fn in _REAL_CLOSED and all(a.real for a in operands))
 
 
 @shape_rule(runtime.mul_or_repeat, runtime.add_or_concat)
@@ -216,6 +221,22 @@ def _index_ints(base: Ints, parts: tuple):
     return UNKNOWN
 
 
+def concatenated(items: list, axis: Value) -> Value:
+    """``np.concatenate(items, axis)`` of arrays of known shapes on a static
+    axis (the items' Values, when a list display gives them)."""
+    if not (isinstance(axis, Array) and axis.integer and isinstance(axis.value, int) and items
+            and all(isinstance(i, Array) and i.shape for i in items)):
+        return UNKNOWN
+    shapes = [i.shape for i in items]
+    ndim = len(shapes[0])
+    if any(len(s) != ndim for s in shapes) or not -ndim <= axis.value < ndim:
+        return UNKNOWN
+    at = axis.value % ndim
+    if any(s[:at] + s[at + 1:] != shapes[0][:at] + shapes[0][at + 1:] for s in shapes):
+        return UNKNOWN  # (it raises)
+    return Array(shapes[0][:at] + (sum(s[at] for s in shapes),) + shapes[0][at + 1:])
+
+
 @attribute_rule("shape")
 def shape_attribute(value):
     """``x.shape``: a tuple of integers, static when the shape is known."""
@@ -279,3 +300,60 @@ def tangent_shaped(fn, t, *rest):
 def broadcast_tangent(fn, t, like, at_end=None):
     """``broadcast_tangent(t, like)`` of arrays: ``like``'s shape."""
     return Array(broadcast(shape_of(t), shape_of(like)))
+
+
+def _static_dims(parts: tuple) -> tuple:
+    """The dimensions a reshape asks for: one tuple (Ints or Static) or integers."""
+    if len(parts) == 1 and isinstance(parts[0], (Ints, Static)):
+        dims = static(parts[0])
+        dims = dims if isinstance(dims, tuple) else (dims,)
+    else:
+        dims = tuple(static(p) for p in parts)
+    if not all(type(n) is int for n in dims):
+        raise NotKnown
+    return dims
+
+
+@shape_rule(np.reshape, np.ndarray.reshape)
+def reshape(fn, a, *shape, order=None, newshape=None, copy=None):
+    """``np.reshape(x, (2, -1))``, ``x.reshape(2, 3)`` to static dimensions
+    (one -1 inferred); a size that does not match raises (NotKnown)."""
+    if newshape is not None:
+        shape = (newshape,)
+    dims, size = _static_dims(shape), math.prod(shape_of(a))
+    if dims.count(-1) == 1:
+        known = math.prod(n for n in dims if n != -1)
+        if known == 0 or size % known:
+            raise NotKnown
+        dims = tuple(size // known if n == -1 else n for n in dims)
+    if any(n < 0 for n in dims) or math.prod(dims) != size:
+        raise NotKnown
+    return dims
+
+
+@shape_rule(np.expand_dims)
+def expand_dims(fn, a, axis):
+    """``np.expand_dims(x, k)`` of a static axis (or tuple of axes)."""
+    shape, axes = shape_of(a), static(axis)
+    axes = axes if isinstance(axes, tuple) else (axes,)
+    ndim = len(shape) + len(axes)
+    if not all(type(k) is int and -ndim <= k < ndim for k in axes):
+        raise NotKnown
+    axes = {k % ndim for k in axes}
+    rest = iter(shape)
+    return tuple(1 if i in axes else next(rest) for i in range(ndim))
+
+
+@shape_rule(np.cross)
+def cross(fn, a, b):
+    """``np.cross(a, b)`` over the last axes (both of length 3, or both 2)."""
+    sa, sb = shape_of(a), shape_of(b)
+    if not sa or not sb or sa[-1] != sb[-1] or sa[-1] not in (2, 3):
+        raise NotKnown
+    return broadcast(sa[:-1], sb[:-1]) + ((3,) if sa[-1] == 3 else ())
+
+
+@shape_rule(np.outer)
+def outer(fn, a, b):
+    """``np.outer(a, b)``: (size of a, size of b)."""
+    return (math.prod(shape_of(a)), math.prod(shape_of(b)))

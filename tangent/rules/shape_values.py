@@ -91,7 +91,17 @@ class Struct:
         raise NotKnown
 
 
-Value = Array | Ints | Static | Struct | _Unknown
+@dataclass(frozen=True)
+class Seq:
+    """A list the function being analysed builds (or receives from a caller
+    that built it), of unknown length, whose every item has the Value
+    ``item`` (None: no item yet). ``tangent.sequence_shapes`` says when one
+    may be assumed: only while every item added to any list is seen."""
+
+    item: object = None
+
+
+Value = Array | Ints | Static | Struct | Seq | _Unknown
 
 
 class NotKnown(Exception):
@@ -106,8 +116,9 @@ def join(a: Value | None, b: Value | None) -> Value | None:
     """The least abstract value covering both (None: no value yet, the
     bottom). Per name the lattice has height 5: None < Array(s, v, True,
     True) < Array(s, DYNAMIC, True, True) < Array(s, DYNAMIC, False, True) <
-    Array(s, DYNAMIC, False, False) < UNKNOWN (Ints, Static and Struct are
-    shorter chains)."""
+    Array(s, DYNAMIC, False, False) < UNKNOWN (Ints and Static are shorter
+    chains; Struct and Seq join item by item, so their chains are as long
+    as their items' together: shapes.py caps their depth)."""
     if a is None:
         return b
     if b is None:
@@ -119,8 +130,11 @@ def join(a: Value | None, b: Value | None) -> Value | None:
         return Ints(a.value if _same(a.value, b.value) else DYNAMIC)
     if isinstance(a, Static) and isinstance(b, Static) and _same(a.value, b.value):
         return a
-    if isinstance(a, Struct) and a == b:
-        return a
+    if isinstance(a, Struct) and isinstance(b, Struct) and a.kind == b.kind and len(a.items) == len(b.items) \
+            and all(_same(k, m) for (k, _), (m, _) in zip(a.items, b.items)):
+        return a if a == b else Struct(a.kind, tuple((k, join(x, y)) for (k, x), (_, y) in zip(a.items, b.items)))
+    if isinstance(a, Seq) and isinstance(b, Seq):
+        return a if a == b else Seq(join(a.item, b.item))
     return UNKNOWN
 
 
