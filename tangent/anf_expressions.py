@@ -348,6 +348,9 @@ class ExpressionForm:
         if any(kw.arg == "out" and not (isinstance(kw.value, ast.Constant) and kw.value.value is None)
                for kw in node.keywords) and resolve.is_library_callee(callee):
             raise self.error(node, *resolve.out_keyword_refusal(callee))
+        writes = resolve.argument_writer_refusal(callee)
+        if writes is not None:  # (assigned or not: heapq.heappush(h, v) changes h)
+            raise self.error(node, *writes)
         args = [self.atom(arg, out) for arg in node.args]
         keywords = [ast.keyword(arg=kw.arg, value=self.atom(kw.value, out)) for kw in node.keywords]
         call = ast.Call(func=func, args=args, keywords=keywords)

@@ -164,6 +164,9 @@ def discarded_call_refusal(callee, keywords: list[str]) -> tuple[str, str] | Non
     """
     if "out" in keywords:
         return None  # (refused with the call: see out_keyword_refusal)
+    known = argument_writer_refusal(callee)
+    if known is not None:
+        return known
     name = getattr(callee, "__name__", type(callee).__name__)
     module = getattr(callee, "__module__", None) or ""
     owner = getattr(callee, "__self__", None)
@@ -181,6 +184,31 @@ def discarded_call_refusal(callee, keywords: list[str]) -> tuple[str, str] | Non
         return f"np.{name} writes into its argument, which Tangent cannot differentiate", _WRITERS[name]
     return (f"{qualified.removeprefix('builtins.')} is called for its effect (its result is discarded) and may write "
             "into its arguments, which Tangent cannot differentiate", "use a function that returns a new value")
+
+
+def argument_writer_refusal(callee) -> tuple[str, str] | None:
+    """(message, hint) for a library function known to change its argument
+    in place, whether or not its result is used (``heapq.heappush(h, v)``,
+    ``random.shuffle(xs)``, ``np.copyto``...), which Tangent cannot
+    differentiate; None for other callees."""
+    module = getattr(callee, "__module__", None) or ""
+    name = getattr(callee, "__name__", "")
+    owner = getattr(callee, "__self__", None)
+    if module.startswith("numpy") and name in _WRITERS and not isinstance(owner, np.ufunc):
+        return f"np.{name} writes into its argument, which Tangent cannot differentiate", _WRITERS[name]
+    qualified = f"{module}.{name}" if module else name
+    if qualified in _ARGUMENT_WRITERS or (name == "shuffle" and (module.startswith("numpy") or isinstance(
+            owner, (np.random.Generator, np.random.RandomState)))):
+        return (f"{qualified.removeprefix('_')} changes its argument in place, which Tangent cannot differentiate",
+                "build a new list or array instead (sorted(...), a list comprehension, x[permutation])")
+    return None
+
+
+_ARGUMENT_WRITERS = frozenset(
+    [f"{m}.{f}" for m in ("heapq", "_heapq") for f in ("heappush", "heappop", "heapify", "heapreplace", "heappushpop")]
+    + [f"{m}.{f}" for m in ("bisect", "_bisect") for f in ("insort", "insort_left", "insort_right")]
+    + ["random.shuffle"]
+    + [f"_operator.{f}" for f in ("setitem", "delitem", "iadd", "isub", "imul", "itruediv", "iconcat")])
 
 
 def is_library_callee(callee) -> bool:

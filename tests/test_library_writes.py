@@ -3,6 +3,9 @@
 differentiated as the assignments they are; the other writers are refused.
 Before, all of these gave silently wrong (mostly zero) gradients."""
 
+import bisect
+import heapq
+
 import numpy as np
 import pytest
 
@@ -125,3 +128,49 @@ def test_other_writers_are_refused_when_transforming(f, words):
     with pytest.raises(tangent.TangentSyntaxError, match="test_library_writes.py") as info:
         tangent.grad(f)
     assert words in str(info.value)
+
+
+def _heappush_assigned(x):
+    items = [x * 1.0]
+    _ = heapq.heappush(items, x * 2.0)  # (assigned: it was dropped as dead code, a gradient of 1.0 for 3.0)
+    return sum(items)
+
+
+def _heappop(x):
+    items = [x, x * 2.0]
+    smallest = heapq.heappop(items)
+    return smallest + sum(items)
+
+
+def _insort(x):
+    items = [x]
+    bisect.insort(items, x * 3.0)
+    return sum(items)
+
+
+def _shuffle_generator(x):
+    v = x * 1.0
+    np.random.default_rng(0).shuffle(v)
+    return np.sum(v * np.arange(3))
+
+
+@pytest.mark.parametrize("f, words", [(_heappush_assigned, "heapq.heappush changes its argument"),
+                                      (_heappop, "heapq.heappop changes its argument"),
+                                      (_insort, "bisect.insort_right changes its argument"),
+                                      (_shuffle_generator, "shuffle")])
+def test_list_and_array_writers_are_refused_assigned_or_not(f, words):
+    with pytest.raises(tangent.TangentSyntaxError, match="test_library_writes.py") as info:
+        tangent.grad(f)(np.ones(3) if f is _shuffle_generator else 1.5)
+    assert words in str(info.value)
+
+
+def _sorted_keys(p):
+    return sum(np.sum(p[k] * (i + 1)) for i, k in enumerate(sorted(p)))
+
+
+def test_sorted_keys_of_a_dict_carry_no_derivative():
+    p = {"b": np.array([1.0, 2.0]), "a": np.array([0.5, -1.0])}
+    check_grads(_sorted_keys, p, modes=("reverse", "forward"))
+    g = tangent.grad(_sorted_keys)(p)
+    np.testing.assert_allclose(g["a"], [1.0, 1.0])
+    np.testing.assert_allclose(g["b"], [2.0, 2.0])

@@ -192,7 +192,10 @@ def grad_of_items(g, iterable):
     """Adjoint of ``list(iterable)`` or ``tuple(iterable)`` given the adjoint
     ``g`` of the result (a list of item adjoints, None meaning zero): an
     array shaped like ``iterable`` when it is an array (its items are its
-    rows), else a GradList/GradTuple like it."""
+    rows), else a GradList/GradTuple like it; a dict's items are its keys,
+    which carry no derivative (``sorted(params)``)."""
+    if isinstance(iterable, dict):
+        return zeros_like(iterable)
     items = list(iterable)
     parts = [zeros_like(v) if gi is None else gi for gi, v in zip(g, items)]
     if isinstance(iterable, np.ndarray):
@@ -205,14 +208,18 @@ def grad_of_items(g, iterable):
 
 def item_grads(dout, g):
     """Adjoint of ``g`` in ``grad_of_items(g, iterable)`` given the adjoint
-    ``dout`` of its result: the item adjoints, as a list like ``g``."""
-    parts = list(dout)
+    ``dout`` of its result: the item adjoints, as a list like ``g`` (none
+    for a dict's, whose items are its keys)."""
+    parts = [None] * len(g) if isinstance(dout, dict) else list(dout)
     return GradTuple(parts) if isinstance(g, tuple) else GradList(parts)
 
 
 def items_tangent(t, iterable, kind):
     """Tangent of ``kind(iterable)`` (``kind`` list or tuple) given the
-    tangent ``t`` of ``iterable``: the tangents of its items."""
+    tangent ``t`` of ``iterable``: the tangents of its items (none for a
+    dict's keys)."""
+    if isinstance(iterable, dict):
+        return kind(zeros_like(k) for k in iterable)
     if isinstance(iterable, np.ndarray) and np.shape(t) != iterable.shape:
         t = np.broadcast_to(t, iterable.shape).copy()  # a zero kept as a number
     return kind(t)
