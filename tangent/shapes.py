@@ -36,7 +36,7 @@ from collections import Counter
 
 import numpy as np
 
-from . import ir
+from . import ir, runtime
 from .cfg import bindings
 from .rules.shape_values import (
     DYNAMIC,
@@ -316,7 +316,7 @@ def _escaping(tree: ast.FunctionDef, evaluator: "_Evaluator") -> bool:
     """Whether a container of known structure may be used otherwise than
     read: each expression whose value is a Struct must be indexed or have
     an attribute read (the result bound to a name or used as a value, never
-    called nor written), be ``len``'s argument, or be the whole value of
+    called nor written), be ``len``'s argument (or a source of ``fresh_tangent``), or be the whole value of
     ``name = ...``. Anything else (passed to a function, returned, stored
     into, a method called on it) may change what the structure describes."""
     parents = {id(child): node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
@@ -340,8 +340,9 @@ def _reads(node: ast.expr, value: Struct, parents: dict) -> bool:
             isinstance(parents.get(id(parent)), ast.Call) and parents[id(parent)].func is parent)
     if isinstance(parent, ast.Call) and ir.callee(parent) is len and parent.args == [node] and not parent.keywords:
         return value.kind != "object"
-    return isinstance(parent, ast.Assign) and parent.value is node and all(
-        isinstance(t, ast.Name) for t in parent.targets)
+    if isinstance(parent, ast.Call) and ir.callee(parent) is runtime.fresh_tangent and node in parent.args[1:]:
+        return True  # (a tangent the returned one may share memory with: compared, never changed nor kept)
+    return isinstance(parent, ast.Assign) and parent.value is node and all(isinstance(t, ast.Name) for t in parent.targets)
 
 
 def _definitions(tree: ast.FunctionDef) -> dict[str, list]:
