@@ -44,7 +44,7 @@ def plain_vector(arg, vector):
 
 def arrays_only(value) -> bool:
     """Whether ``value`` is an array of one or more dimensions, or a dict,
-    list or tuple (not empty) holding only such arrays, at any depth: the
+    list, tuple or object (not empty) holding only such arrays, at any depth: the
     arguments for which ``tangent.hvp`` of code with loops takes the
     gradient of the jvp (``hvp_strategies.py`` measures both ways)."""
     if type(value) is np.ndarray:
@@ -53,6 +53,9 @@ def arrays_only(value) -> bool:
         return bool(value) and all(arrays_only(v) for v in value.values())
     if type(value) in (list, tuple):
         return bool(value) and all(arrays_only(v) for v in value)
+    fields = getattr(value, "__dict__", None)  # an object whose attributes are such arrays
+    if type(fields) is dict and not isinstance(value, type) and not callable(value):
+        return bool(fields) and all(arrays_only(v) for v in fields.values())
     return False
 
 

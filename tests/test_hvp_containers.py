@@ -216,3 +216,21 @@ def test_hvp_of_loops_on_a_dict_holding_a_number_stays_forward_over_reverse():
     assert_hvp_matches(rnn_dict, (params, data), vector)
     product(params, data, vector)
     assert "reverse_over_forward" not in product.tangent_generated
+
+
+def rnn_object(cell, xs):
+    h = np.zeros((xs.shape[1], cell.Wh.shape[0]))
+    for t in range(xs.shape[0]):
+        h = np.tanh(xs[t] @ cell.Wx + h @ cell.Wh + cell.b)
+    return np.sum(h * h)
+
+
+def test_hvp_of_loops_on_an_object_of_arrays_is_the_gradient_of_the_jvp():
+    Wx, Wh, b, xs = rnn_arrays(3)
+    rng = np.random.default_rng(8)
+    cell = Params(Wx=Wx, Wh=Wh, b=b)
+    vector = {"Wx": rng.standard_normal(Wx.shape), "Wh": rng.standard_normal(Wh.shape), "b": rng.standard_normal(4)}
+    assert_hvp_matches(rnn_object, (cell, xs), vector)
+    from tangent.hvp_vectors import arrays_only
+
+    assert arrays_only(cell) and not arrays_only(Params(W=Wx, scale=0.5)) and not arrays_only(Params)
