@@ -371,10 +371,10 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
         owners = input_ids(args)  # (the caller's vectors too, whichever are read as floats)
         if optimized and sys.gettrace() is None:
             args = tuple(args[:n]) + tuple(plain_vector(args[i], v) for i, v in zip(wrt, args[n:]))
-            if loops and all(arrays_only(a) for a in args):
-                # loops on arrays (or dicts, lists, tuples of arrays): the gradient of the jvp differentiates
-                # fewer products than forward mode over the gradient, which differentiates its backward
-                # pass too (hvp_strategies.py)
+            if loops and (all(arrays_only(a) for a in args) or all(type(a) is float for a in args)):
+                # loops on arrays (or dicts, lists, tuples, objects of arrays) or on numbers only: the gradient
+                # of the jvp differentiates fewer products than forward mode over the gradient, which
+                # differentiates its backward pass too (hvp_strategies.py)
                 if "reverse_over_forward" not in generated:
                     try:
                         generated["reverse_over_forward"] = grad(jvp(func, wrt), wrt)

@@ -234,3 +234,28 @@ def test_hvp_of_loops_on_an_object_of_arrays_is_the_gradient_of_the_jvp():
     from tangent.hvp_vectors import arrays_only
 
     assert arrays_only(cell) and not arrays_only(Params(W=Wx, scale=0.5)) and not arrays_only(Params)
+
+
+def two_numbers(x, a):
+    s = 0.0
+    for _ in range(7):
+        s = s + math.sin(x * a) * x
+        x = 0.9 * x + 0.1 * math.tanh(s)
+    return s
+
+
+def test_hvp_of_loops_on_numbers_only_is_the_gradient_of_the_jvp():
+    product = tangent.hvp(two_numbers, wrt=(0, 1))
+    gradient = tangent.grad(two_numbers, wrt=(0, 1))
+    rng = np.random.default_rng(9)
+    v = (rng.standard_normal(()), float(rng.standard_normal()))  # a 0-d array and a float
+    before = v[0].copy()
+    eps = 1e-6
+    up, down = gradient(0.5 + eps * v[0], 1.3 + eps * v[1]), gradient(0.5 - eps * v[0], 1.3 - eps * v[1])
+    for _ in range(2):
+        got = product(0.5, 1.3, *v)
+        for g, u, d in zip(got, up, down, strict=True):
+            assert type(g) is float
+            np.testing.assert_allclose(g, (u - d) / (2 * eps), rtol=1e-5)
+    assert product.tangent_generated["reverse_over_forward"] is not None
+    np.testing.assert_array_equal(before, v[0])
