@@ -361,11 +361,14 @@ def _shortcuts(mode: ForwardMode, code: list[ast.stmt]) -> None:
     if not getattr(mode.session, "optimized", True):
         return
 
-    def reusable(func: ast.expr) -> bool:
+    def of_module(func: ast.expr) -> bool:
         return isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
-            and isinstance(mode.session.namespace.get(func.value.id), types.ModuleType) and mode.pure_callee(func)
+            and isinstance(mode.session.namespace.get(func.value.id), types.ModuleType)
 
-    reuse_primal_calls(code, mode.pure_callee, reusable)
+    def pure(func: ast.expr) -> bool:  # (no method: a user's object may have a method named sum or copy)
+        return (isinstance(func, ast.Name) or of_module(func)) and mode.pure_callee(func)
+
+    reuse_primal_calls(code, pure, lambda func: of_module(func) and mode.pure_callee(func))
     adjacent_copies(code)
 
 
