@@ -18,8 +18,6 @@ import re
 import sys
 from typing import Callable, Sequence
 
-import numpy as np
-
 from . import rules, varargs
 from .argument_classes import deferring
 from .cache import cached, calling_primitive, clear_cache, store, weak
