@@ -32,6 +32,7 @@ import bench_styles  # noqa: E402
 
 import tangent  # noqa: E402
 from tangent.api import autodiff  # noqa: E402
+from tangent.hvp_vectors import plain_vector  # noqa: E402
 
 
 def leaves(value):
@@ -58,6 +59,7 @@ def cases(only):
 
 
 def measure(primal, wrt, args, vectors, rounds):
+    vectors = [plain_vector(args[i], v) for i, v in zip(wrt, vectors, strict=True)]  # (as tangent.hvp runs them)
     gradient = tangent.grad(primal, wrt=wrt)
     forward_over_reverse = autodiff(gradient.tangent_specialized_for(*args), wrt, "forward")
     reverse_over_forward = tangent.grad(tangent.jvp(primal, wrt=wrt), wrt=wrt)

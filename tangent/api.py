@@ -18,13 +18,12 @@ import re
 import sys
 from typing import Callable, Sequence
 
-import numpy as np
-
 from . import rules, varargs
 from .argument_classes import deferring
 from .cache import cached, calling_primitive, clear_cache, store, weak
 from .errors import NonFiniteGradientError, TangentError
 from .frontend import recording, recording_now, unchanged
+from .hvp_vectors import arrays_only, plain_vector
 from .jacobians import hessian_of, jacobian_of
 from .motion import broadcasting_seed, filling_defaults, primal_and_tangents, split_derivative, with_aux
 from .numba_backend import check_options, compiled_hvp, compiling_for  # compile="numba" (numba imported on use)
@@ -367,10 +366,13 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
         if len(args) != n + len(wrt):
             raise TangentError(f"hvp of {func.__name__} takes {n} arguments and {len(wrt)} vectors, got {len(args)} values")
         implementation = forward_over_reverse
+        owners = input_ids(args)  # (the caller's vectors too, whichever are read as floats)
         if optimized and sys.gettrace() is None:
-            if loops and all(type(a) is np.ndarray and a.ndim for a in args):
-                # loops on arrays: the gradient of the jvp differentiates fewer products than forward
-                # mode over the gradient, which differentiates its backward pass too (hvp_strategies.py)
+            args = tuple(args[:n]) + tuple(plain_vector(args[i], v) for i, v in zip(wrt, args[n:]))
+            if loops and (all(arrays_only(a) for a in args) or all(type(a) is float for a in args)):
+                # loops on arrays (or dicts, lists, tuples, objects of arrays) or on numbers only: the gradient
+                # of the jvp differentiates fewer products than forward mode over the gradient, which
+                # differentiates its backward pass too (hvp_strategies.py)
                 if "reverse_over_forward" not in generated:
                     try:
                         generated["reverse_over_forward"] = grad(jvp(func, wrt), wrt)
@@ -381,7 +383,7 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
             # forward mode over the gradient specialised to these shapes
             implementation = specializations.implementation_for(args)
         out = implementation(*args[:n], 1.0, *args[n:])
-        return owned_gradients(out, [args[i] for i in wrt], input_ids(args))
+        return owned_gradients(out, [args[i] for i in wrt], owners)
 
     hessian_vector_product.tangent_source = forward_over_reverse.tangent_source
     hessian_vector_product.tangent_generated = generated

@@ -40,6 +40,8 @@ from .cfg import names_loaded
 from .differentiator import Differentiator
 from .errors import TangentSyntaxError
 from .forward_containers import ContainerTangents
+from .forward_copies import adjacent_copies
+from .forward_reuse import reuse_primal_calls
 from .forward_zeros import covers_operands, negate_sequences, simplify_rule
 from .frontend import ParsedFunction
 from .ir import Kind, ZeroDerivative, name, store
@@ -339,6 +341,7 @@ class ForwardMode(ContainerTangents, Differentiator):
                 self.incoming[param] = self.namer.fresh(self.d(param) + "_in")
                 code.append(ast.Assign(targets=[store(self.incoming[param])], value=name(self.d(param))))
         code += self.block(body[:-1])
+        _shortcuts(self, code)
         self.code = code
         result = ret.value
         if isinstance(result, ast.Name) and self.analysis.is_varied(result.id, ret):
@@ -348,6 +351,25 @@ class ForwardMode(ContainerTangents, Differentiator):
         return code, result, tangent
 
 
+
+
+def _shortcuts(mode: ForwardMode, code: list[ast.stmt]) -> None:
+    """With optimization on: each call of a pure module function (``np.sin``,
+    ``math.cos``) a tangent shares with a primal statement computed once
+    (``forward_reuse``), and the copies of temporaries put next to them for
+    the optimizer to merge (``forward_copies``)."""
+    if not getattr(mode.session, "optimized", True):
+        return
+
+    def of_module(func: ast.expr) -> bool:
+        return isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
+            and isinstance(mode.session.namespace.get(func.value.id), types.ModuleType)
+
+    def pure(func: ast.expr) -> bool:  # (no method: a user's object may have a method named sum or copy)
+        return (isinstance(func, ast.Name) or of_module(func)) and mode.pure_callee(func)
+
+    reuse_primal_calls(code, pure, lambda func: of_module(func) and mode.pure_callee(func))
+    adjacent_copies(code)
 
 
 def _direct_sum(node, session) -> None:

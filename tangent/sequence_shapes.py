@@ -359,6 +359,8 @@ def _reads(node: ast.expr, value: Struct, parents: dict) -> bool:
         )
     if isinstance(parent, ast.Call) and ir.callee(parent) is len and parent.args == [node] and not parent.keywords:
         return value.kind != "object"
+    if isinstance(parent, ast.Call) and ir.callee(parent) is runtime.fresh_tangent and node in parent.args[1:]:
+        return True  # (a tangent the returned one may share memory with: compared, never changed nor kept)
     return (
         isinstance(parent, ast.Assign) and parent.value is node and all(isinstance(t, ast.Name) for t in parent.targets)
     )

@@ -31,14 +31,14 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("analyses", {"cfg", "activity", "kinds", "aliases", "sharing", "mutations", "calls", "shapes", "sequence_shapes",
                   "container_reads",
                   "private_arguments"}),
-    ("differentiation", {"differentiator", "reverse", "forward", "forward_zeros", "forward_containers", "tape",
+    ("differentiation", {"differentiator", "reverse", "forward", "forward_zeros", "forward_containers", "forward_reuse", "forward_copies", "tape",
                          "adjoints", "assign_adjoints", "container_adjoints", "shape_variants", "checkpointing",
                          "restores"}),
     ("optimization", {"optimize"}),
     ("code generation", {"codegen"}),
     ("driver", {"transform"}),
     ("interface", {"api", "argument_classes", "cache", "ownership", "specialize", "testing", "motion", "jacobians", "__init__", "__main__",
-                   "tracing", "varargs", "numba_backend", "numba_lowering", "sweeps"}),
+                   "tracing", "varargs", "numba_backend", "numba_lowering", "sweeps", "hvp_vectors"}),
 ]
 
 # Passes that work on any function in the intermediate form, whichever mode

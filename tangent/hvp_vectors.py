@@ -1,0 +1,66 @@
+"""Tangent vectors in the kind of the arguments they go with (``tangent.hvp``).
+
+Takes an argument and the tangent vector given for it; gives the vector to
+run the derivative with. A vector for a Python ``float`` argument is often a
+0-d float64 array (``rng.standard_normal(np.shape(x))`` is one): it holds the
+same number as a ``float``, but each operation on it costs NumPy's dispatch
+(about a microsecond), against a few tens of nanoseconds for a ``float``,
+and a scalar loop's second derivative does little else. So such a vector,
+alone or as an item of a dict, list or tuple (or as an attribute's entry in
+the dict given for an object), is read as that ``float``: the same value in
+the same precision (float64 only: a float32 vector keeps its precision, as
+its arithmetic does), so the product is the same. The caller's vector is
+never changed: a container holding a converted item is a new one.
+
+Example: for ``x = 0.5`` and ``v = np.array(0.3)``, ``plain_vector(x, v)``
+is ``0.3``; for an array ``x`` it is ``v`` itself.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def plain_vector(arg, vector):
+    """``vector`` with each 0-d float64 item that goes with a Python float of
+    ``arg`` read as that float (a new container where one changed)."""
+    if type(arg) is float:
+        if type(vector) in (np.ndarray, np.float64) and vector.ndim == 0 and vector.dtype == np.float64:
+            return float(vector)
+        return vector
+    if type(arg) is dict and type(vector) is dict:
+        items = {key: plain_vector(arg[key], v) if key in arg else v for key, v in vector.items()}
+        return items if _changed(items.values(), vector.values()) else vector
+    if type(arg) in (list, tuple) and type(vector) is type(arg) and len(arg) == len(vector):
+        items = [plain_vector(a, v) for a, v in zip(arg, vector)]
+        return type(arg)(items) if _changed(items, vector) else vector
+    fields = getattr(arg, "__dict__", None)
+    if type(fields) is dict and type(vector) is dict and not isinstance(arg, type):
+        # an object's tangent is a dict of its attributes' tangents (tangent/kinds.py)
+        items = {key: plain_vector(fields[key], v) if key in fields else v for key, v in vector.items()}
+        return items if _changed(items.values(), vector.values()) else vector
+    return vector
+
+
+def arrays_only(value) -> bool:
+    """Whether ``value`` is an array of one or more dimensions, or a dict,
+    list, tuple or object (not empty) holding only such arrays, at any depth: the
+    arguments for which ``tangent.hvp`` of code with loops takes the
+    gradient of the jvp (``hvp_strategies.py`` measures both ways)."""
+    if type(value) is np.ndarray:
+        return value.ndim > 0
+    if type(value) is dict:
+        return bool(value) and all(arrays_only(v) for v in value.values())
+    if type(value) in (list, tuple):
+        return bool(value) and all(arrays_only(v) for v in value)
+    fields = getattr(value, "__dict__", None)  # an object whose attributes are such arrays
+    if type(fields) is dict and not isinstance(value, type) and not callable(value):
+        return bool(fields) and all(arrays_only(v) for v in fields.values())
+    return False
+
+
+def _changed(new, old) -> bool:
+    return any(a is not b for a, b in zip(new, old))
+
+
+__all__ = ["arrays_only", "plain_vector"]
