@@ -3,7 +3,6 @@ what the analysis knows of their items, when it refuses to assume it (a list
 that may escape it), and gradients of programs built on such lists, checked
 against central finite differences."""
 
-import heapq
 
 import numpy as np
 import pytest
@@ -54,7 +53,7 @@ def test_items_of_different_shapes_are_unknown():
 
 def pushed(x):
     items = [x]
-    _ = heapq.heappush(items, np.sum(x))  # (kept: a discarded call is refused)
+    _ = repr(items)  # (a library call the analysis does not follow; heapq.heappush is refused now)
     y = items[0]
     return y
 
