@@ -52,10 +52,40 @@ def share_subexpressions(fdef: ast.FunctionDef, special: Specialization, counts:
     return fdef
 
 
+class Candidates:
+    """Which expressions may be computed once, or later (see the module
+    docstring)."""
+
+    def __init__(self, facts: ValueFacts):
+        self.facts = facts
+
+    def candidate(self, node, user: bool) -> bool:
+        """A pure, deterministic expression of names and literals (see the
+        module docstring)."""
+        if isinstance(node, ast.Constant):
+            return True
+        if isinstance(node, ast.Name):
+            return not user or self.facts.shape(node) is not None
+        if isinstance(node, ast.BinOp):
+            return self.candidate(node.left, user) and self.candidate(node.right, user)
+        if isinstance(node, ast.UnaryOp):
+            return self.candidate(node.operand, user)
+        if isinstance(node, ast.Call) and not any(isinstance(a, ast.Starred) for a in node.args):
+            args = node.args + [k.value for k in node.keywords]
+            if not all(self.candidate(a, user) for a in args):
+                return False
+            if isinstance(node.func, ast.Attribute) and node.func.attr == "sum" and self.facts.callee(node) is None:
+                receiver = node.func.value
+                return isinstance(receiver, ast.Name) and self.candidate(receiver, user)
+            return self.facts.safe_call(node) and self.facts.callee(node) is not None
+        return False
+
+
 class _Sharing:
     def __init__(self, facts: ValueFacts, counts: NameCounts):
         self.facts = facts
         self.counts = counts
+        self.candidates = Candidates(facts)
 
     def block(self, stmts: list) -> None:
         table: dict[str, tuple] = {}  # ast.dump of an expression -> (the name holding it, the names it reads)
@@ -82,7 +112,7 @@ class _Sharing:
         for key in [k for k, (holder, names) in table.items() if holder == target or target in names]:
             del table[key]
         names = names_of(stmt.value)
-        if self.candidate(stmt.value, user) and target not in names and not isinstance(stmt.value, ast.Name):
+        if self.candidates.candidate(stmt.value, user) and target not in names and not isinstance(stmt.value, ast.Name):
             table.setdefault(ast.dump(stmt.value), (target, names))
 
     def substitute(self, node, table: dict, user: bool):
@@ -91,7 +121,7 @@ class _Sharing:
         places), unchanged ones the same."""
         if not table or isinstance(node, (ast.Name, ast.Constant)):
             return node
-        if self.candidate(node, user):
+        if self.candidates.candidate(node, user):
             found = table.get(ast.dump(node))
             if found is not None:
                 self.counts.forget(node)
@@ -108,27 +138,6 @@ class _Sharing:
                 if any(x is not y for x, y in zip(new, value)):
                     changes[field] = new
         return _replaced(node, changes)
-
-    def candidate(self, node, user: bool) -> bool:
-        """A pure, deterministic expression of names and literals (see the
-        module docstring)."""
-        if isinstance(node, ast.Constant):
-            return True
-        if isinstance(node, ast.Name):
-            return not user or self.facts.shape(node) is not None
-        if isinstance(node, ast.BinOp):
-            return self.candidate(node.left, user) and self.candidate(node.right, user)
-        if isinstance(node, ast.UnaryOp):
-            return self.candidate(node.operand, user)
-        if isinstance(node, ast.Call) and not any(isinstance(a, ast.Starred) for a in node.args):
-            args = node.args + [k.value for k in node.keywords]
-            if not all(self.candidate(a, user) for a in args):
-                return False
-            if isinstance(node.func, ast.Attribute) and node.func.attr == "sum" and self.facts.callee(node) is None:
-                receiver = node.func.value
-                return isinstance(receiver, ast.Name) and self.candidate(receiver, user)
-            return self.facts.safe_call(node) and self.facts.callee(node) is not None
-        return False
 
     def fold_negation(self, node):
         """``a + l * n`` -> ``a - l * m`` for ``n = -m`` (see the module

@@ -20,7 +20,9 @@ Gives: each pass takes and returns a FunctionDef and preserves what it computes:
   ``broadcasts.elide_broadcasts``: an explicit broadcast that elementwise
   operations would do anyway goes, and
   ``common_subexpressions.share_subexpressions``: an expression already held
-  by a name is read from it (each module states when it is sound);
+  by a name is read from it, and ``fusion.inline_single_uses``: a
+  temporary read once is written into the expression reading it (each
+  module states when it is sound);
 * ``optimize_function`` runs them all; ``tidy_blocks`` (run on optimized and
   unoptimized code alike) leaves no empty or ``pass``-only block.
 
@@ -37,6 +39,7 @@ from . import ir
 from .astwalk import FastTransformer, loaded_names, names_in, walk_list
 from .broadcasts import elide_broadcasts
 from .common_subexpressions import share_subexpressions
+from .fusion import inline_single_uses
 from .ir import Kind
 from .name_counts import NameCounts, StatementNames
 from .value_facts import Specialization
@@ -410,6 +413,8 @@ def optimize_function(fdef: ast.FunctionDef, special: Specialization | None = No
             fdef = fold_constants(fdef, counts)  # (a + -p from the sharing)
         fdef = eliminate_dead_code(fdef, counts)
         fdef = merge_temporaries(fdef, counts)
+    if special is not None:
+        fdef = inline_single_uses(fdef, special, counts)
     return fdef
 
 
