@@ -182,7 +182,8 @@ class ValueFacts:
         pure, without ``out=``."""
         if any(k.arg in ("out", None) for k in call.keywords):
             return False
-        return isinstance(self.callee(call), np.ufunc) or bool(ir.get(call, "pure_call", False))
+        f = self.callee(call)
+        return isinstance(f, np.ufunc) or bool(ir.get(call, "pure_call", False)) or _reads_only(f)
 
     def _safe(self, stmt) -> bool:
         if isinstance(stmt, ir.Comment) or isinstance(stmt, ast.Pass):
@@ -278,6 +279,14 @@ class ValueFacts:
             self._wide[name] = False
             self._wide[name] = self.wide(self.definitions[name])
         return self._wide[name]
+
+
+# library functions (besides NumPy's, known pure at normalization) that only read their arguments
+_READ_ONLY = {("scipy.special._logsumexp", "logsumexp")}
+
+
+def _reads_only(f) -> bool:
+    return (getattr(f, "__module__", None), getattr(f, "__name__", None)) in _READ_ONLY
 
 
 def _wide_value(value) -> bool:

@@ -5,6 +5,7 @@ not fire, and that gradients stay right (finite differences in float64)."""
 import ast
 
 import numpy as np
+from scipy.special import logsumexp
 
 import tangent
 from tangent import ir, optimize
@@ -161,3 +162,17 @@ def test_inlined_gradients_are_right():
 
     rng = np.random.default_rng(1)
     check_grad(f, rng.standard_normal((4, 3)), rng.standard_normal((3, 2)), wrt=(0, 1))
+
+
+def mixture(means, logits, data):
+    z = data[:, None, :] - means[None, :, :]
+    return np.sum(logsumexp(logits - logsumexp(logits) - 0.5 * np.sum(z * z, axis=2), axis=1))
+
+
+def test_a_function_calling_logsumexp_is_simplified_and_right():
+    rng = np.random.default_rng(2)
+    means, logits, data = rng.standard_normal((3, 2)), rng.standard_normal(3), rng.standard_normal((6, 2))
+    df = tangent.grad(mixture, wrt=(0, 1))
+    source = tangent.source(df.tangent_specialized_for(means, logits, data))
+    assert "np.sum(z * z, axis=2)" in source  # (logsumexp reads its arguments only: the function is write-free)
+    check_grad(mixture, means, logits, data, wrt=(0, 1))
