@@ -174,5 +174,5 @@ def test_a_function_calling_logsumexp_is_simplified_and_right():
     means, logits, data = rng.standard_normal((3, 2)), rng.standard_normal(3), rng.standard_normal((6, 2))
     df = tangent.grad(mixture, wrt=(0, 1))
     source = tangent.source(df.tangent_specialized_for(means, logits, data))
-    assert "np.sum(z * z, axis=2)" in source  # (logsumexp reads its arguments only: the function is write-free)
+    assert "_mul = z * z" not in source  # (logsumexp reads its arguments only: the function is write-free)
     check_grad(mixture, means, logits, data, wrt=(0, 1))
