@@ -34,6 +34,7 @@ arrays they allocated (``tape.mark_pure``, ``runtime.accumulation``).
 from __future__ import annotations
 
 import ast
+import types
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -170,7 +171,8 @@ class ValueFacts:
             return self.special.namespace.get(node.id)
         if isinstance(node, ast.Attribute):
             base = self.resolve(node.value)
-            return getattr(base, node.attr, None) if base is not None and not isinstance(base, np.ndarray) else None
+            # only a module's attributes: reading another object's could run a property
+            return getattr(base, node.attr, None) if isinstance(base, types.ModuleType) else None
         return None
 
     def callee(self, call: ast.Call):
