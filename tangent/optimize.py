@@ -16,6 +16,13 @@ Gives: each pass takes and returns a FunctionDef and preserves what it computes:
 * ``eliminate_dead_code``: drops assignments whose target is never read and
   whose value has no side effects, then empty branches and loops;
 * ``merge_temporaries``: ``t = e; x = t`` with t read nowhere else is ``x = e``;
+* in specialised code (given its ``value_facts.Specialization``),
+  ``broadcasts.elide_broadcasts``: an explicit broadcast that elementwise
+  operations would do anyway goes, and
+  ``common_subexpressions.share_subexpressions``: an expression already held
+  by a name is read from it, and ``fusion.inline_single_uses``: a
+  temporary read once is written into the expression reading it (each
+  module states when it is sound);
 * ``optimize_function`` runs them all; ``tidy_blocks`` (run on optimized and
   unoptimized code alike) leaves no empty or ``pass``-only block.
 
@@ -30,8 +37,12 @@ import operator
 
 from . import ir
 from .astwalk import FastTransformer, loaded_names, names_in, walk_list
+from .broadcasts import elide_broadcasts
+from .common_subexpressions import share_subexpressions
+from .fusion import inline_single_uses
 from .ir import Kind
 from .name_counts import NameCounts, StatementNames
+from .value_facts import Specialization
 
 _FOLDABLE_BINOPS = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
@@ -387,15 +398,23 @@ def _fix_empty_bodies(fdef):
     return fdef
 
 
-def optimize_function(fdef: ast.FunctionDef) -> ast.FunctionDef:
+def optimize_function(fdef: ast.FunctionDef, special: Specialization | None = None) -> ast.FunctionDef:
     """Run the passes twice: a second round catches what the first one's
-    removals expose (dead-code elimination itself runs to a fixed point)."""
+    removals expose (dead-code elimination itself runs to a fixed point).
+    ``special``: what the specialisation knows, for the passes that need it."""
     counts = NameCounts(fdef)  # one walk: each pass keeps the counts exact
     for _ in range(2):
         fdef = fold_constants(fdef, counts)
+        if special is not None:
+            fdef = elide_broadcasts(fdef, special, counts)
         fdef = propagate_copies(fdef, counts)
+        if special is not None:
+            fdef = share_subexpressions(fdef, special, counts)
+            fdef = fold_constants(fdef, counts)  # (a + -p from the sharing)
         fdef = eliminate_dead_code(fdef, counts)
         fdef = merge_temporaries(fdef, counts)
+    if special is not None:
+        fdef = inline_single_uses(fdef, special, counts)
     return fdef
 
 

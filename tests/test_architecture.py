@@ -34,7 +34,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("differentiation", {"differentiator", "reverse", "forward", "forward_zeros", "forward_containers", "forward_reuse", "forward_copies", "tape",
                          "adjoints", "assign_adjoints", "container_adjoints", "shape_variants", "checkpointing",
                          "restores"}),
-    ("optimization", {"optimize"}),
+    ("optimization", {"optimize", "value_facts", "broadcasts", "common_subexpressions", "fusion"}),
     ("code generation", {"codegen"}),
     ("driver", {"transform"}),
     ("interface", {"api", "argument_classes", "cache", "ownership", "specialize", "testing", "motion", "jacobians", "__init__", "__main__",
@@ -43,8 +43,8 @@ LAYERS: list[tuple[str, set[str]]] = [
 
 # Passes that work on any function in the intermediate form, whichever mode
 # made it: they may import the base layer only (the markers they meet are in
-# ir), not the differentiators whose output they read.
-BASE_ONLY = {"optimize", "codegen"}
+# ir) and each other, not the differentiators whose output they read.
+BASE_ONLY = {"optimize", "codegen", "value_facts", "broadcasts", "common_subexpressions", "fusion"}
 
 # The two modes are independent of each other: what both need lives in
 # differentiator (or below).
@@ -113,7 +113,7 @@ def _problem(unit: str, imported: str) -> str | None:
         return None
     if layer[imported] > layer[unit]:
         return f"{unit} ({names[layer[unit]]}) imports {imported} ({names[layer[imported]]}), a later stage"
-    if unit in BASE_ONLY and layer[imported] > 0:
+    if unit in BASE_ONLY and layer[imported] > 0 and imported not in BASE_ONLY:
         return f"{unit} imports {imported} ({names[layer[imported]]}): it may import the base layer only"
     if any({unit, imported} <= group for group in INDEPENDENT):
         return f"{unit} imports {imported}: they are independent (shared code goes in a layer below)"

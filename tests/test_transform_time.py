@@ -11,6 +11,9 @@ import pytest
 import tangent
 from tangent import optimize, transform
 from tangent.astwalk import copy_nodes
+from tangent.broadcasts import elide_broadcasts
+from tangent.common_subexpressions import share_subexpressions
+from tangent.fusion import inline_single_uses
 from tests.utils import numeric_grad
 
 SCALE = 2.0
@@ -39,9 +42,9 @@ def _generated_functions():
     made = []
     original = optimize.optimize_function
 
-    def keep(fdef):
-        made.append(copy_nodes(fdef))
-        return original(fdef)
+    def keep(fdef, special=None):
+        made.append((copy_nodes(fdef), special))
+        return original(fdef, special)
 
     optimize.optimize_function = keep
     try:
@@ -62,11 +65,15 @@ def _fresh(fdef):
 
 
 def test_name_counts_stay_what_a_fresh_count_gives_through_every_pass():
-    for fdef in _generated_functions():
+    for fdef, special in _generated_functions():
         counts = optimize.NameCounts(fdef)
+        steps = [optimize.fold_constants, optimize.propagate_copies, optimize.eliminate_dead_code,
+                 optimize.merge_temporaries]
+        if special is not None:  # the passes of specialised code (tangent/broadcasts.py, ...)
+            steps += [lambda f, c: elide_broadcasts(f, special, c), lambda f, c: share_subexpressions(f, special, c),
+                      lambda f, c: inline_single_uses(f, special, c)]
         for _ in range(2):
-            for step in (optimize.fold_constants, optimize.propagate_copies, optimize.eliminate_dead_code,
-                         optimize.merge_temporaries):
+            for step in steps:
                 fdef = step(fdef, counts)
                 kept = ({k: v for k, v in counts.stores.items() if v}, {k: v for k, v in counts.loads.items() if v})
                 assert kept == _fresh(fdef), step.__name__
@@ -120,9 +127,9 @@ def test_the_collector_is_paused_while_transforming_and_restored_after():
     states = []
     original = optimize.optimize_function
 
-    def look(fdef):
+    def look(fdef, special=None):
         states.append(gc.isenabled())
-        return original(fdef)
+        return original(fdef, special)
 
     optimize.optimize_function = look
     try:
