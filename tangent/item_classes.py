@@ -94,7 +94,7 @@ def passed_item_classes(parsed, param: str, arg: ast.expr, known=None) -> dict[s
     """What ``element_types`` of a callee's parameter ``param``, bound to the
     caller's ``arg`` (``known``: its value when known when differentiating),
     says, for the callee's ``types`` (keys ``"param[]"`` for its items,
-    ``"param.attr"`` for an attribute's; ``split_item_classes`` undoes it)."""
+    ``"param.attr"`` for an attribute's; ``note_call_types`` reads it)."""
     found = {}
     if isinstance(arg, ast.Name) and (arg.id in parsed.local_names or arg.id in parsed.element_types):
         if arg.id in parsed.element_types:
@@ -110,11 +110,11 @@ def passed_item_classes(parsed, param: str, arg: ast.expr, known=None) -> dict[s
     return found
 
 
-def split_item_classes(types: dict) -> tuple[dict, dict]:
-    """(classes of parameters, element_types) of a callee's ``types``."""
-    classes = {k: v for k, v in types.items() if "." not in k and not k.endswith("[]")}
-    items = {k.removesuffix("[]"): v for k, v in types.items() if "." in k or k.endswith("[]")}
-    return classes, items
+def note_call_types(parsed, types: dict) -> None:
+    """Record a callee's ``types`` (classes of its parameters, and what
+    ``passed_item_classes`` says of their items) in ``parsed``."""
+    parsed.types.update({k: v for k, v in types.items() if "." not in k and not k.endswith("[]")})
+    parsed.element_types.update({k.removesuffix("[]"): v for k, v in types.items() if "." in k or k.endswith("[]")})
 
 
 def named_tuple_fields_indexed(body: list[ast.stmt], parsed) -> None:

@@ -38,7 +38,7 @@ from .errors import SourceUnavailableError, TangentSyntaxError, forget_lines, re
 from .forward import ForwardMode
 from .frontend import ParsedFunction, local_names, parse_function, recording_now, unchanged
 from .ir import assign, call, name, store
-from .item_classes import split_item_classes
+from .item_classes import note_call_types
 from .naming import Namer
 from .normalize import normalize
 from .private_arguments import own_written_arguments
@@ -138,9 +138,7 @@ class Session:
         at a call (values that are constants there, argument types)."""
         parsed = parse_function(func)
         parsed.static.update(static or {})
-        classes, items = split_item_classes(types or {})
-        parsed.types.update(classes)
-        parsed.element_types.update(items)
+        note_call_types(parsed, types or {})
         if isinstance(func, types_module.MethodType):
             # grad(obj.method): self is a known value, not a parameter
             self_name = parsed.tree.args.args[0].arg if parsed.tree.args.args else None
