@@ -360,7 +360,8 @@ class Desugar(Inlining):
         return [stmt]
 
     def stmt_With(self, stmt):
-
+        if fence.is_state_block(stmt, self.parsed):  # with np.errstate(...): the block, as if written without it
+            return self.body(stmt.body)
         if not fence.is_grad_hook(stmt, self.parsed):
             return [stmt]
         item = stmt.items[0]

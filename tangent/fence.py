@@ -19,8 +19,11 @@ run unchanged in the backward pass.
 from __future__ import annotations
 
 import ast
+import warnings
 from dataclasses import dataclass
 from typing import Callable
+
+import numpy as np
 
 from .errors import TangentSyntaxError
 from .frontend import ParsedFunction
@@ -63,6 +66,20 @@ def is_grad_hook(node: ast.AST, parsed: ParsedFunction) -> bool:
     return isinstance(expr, ast.Call) and parsed.resolve(expr.func) is insert_grad_of
 
 
+def is_state_block(node: ast.AST, parsed: ParsedFunction) -> bool:
+    """``with np.errstate(...):`` or ``with warnings.catch_warnings():`` (no
+    ``as``): context managers that change how NumPy or Python report, not
+    what is computed; their block is differentiated as if written without
+    them (the backward pass runs outside them)."""
+    if not isinstance(node, ast.With) or any(item.optional_vars is not None for item in node.items):
+        return False
+    return all(isinstance(item.context_expr, ast.Call) and parsed.resolve(item.context_expr.func) in _STATE_MANAGERS
+               for item in node.items)
+
+
+_STATE_MANAGERS = tuple(m for m in (getattr(np, "errstate", None), warnings.catch_warnings) if m is not None)
+
+
 def _bad_grad_hook(node: ast.With, ctx: Context) -> bool:
     item = node.items[0]
     expr = item.context_expr
@@ -103,10 +120,12 @@ REFUSALS: tuple[Refusal, ...] = (
     Refusal("`try` / `except`", (ast.Try, ast.TryStar),
             "try/except cannot be differentiated", "move the try/except outside the differentiated function",
             example="try:  # refused\n    y = x\nexcept ValueError:\n    y = x"),
-    Refusal("`with` (other than `with tangent.insert_grad_of(x) as dx:`)", (ast.With, ast.AsyncWith),
+    Refusal("`with` (other than `with tangent.insert_grad_of(x) as dx:`, `with np.errstate(...):` and "
+            "`with warnings.catch_warnings():`)", (ast.With, ast.AsyncWith),
             "with statements are not supported in a differentiated function",
-            "only `with tangent.insert_grad_of(x) as dx:` is; move other with blocks outside",
-            applies=lambda node, ctx: not is_grad_hook(node, ctx.parsed),
+            "only `with tangent.insert_grad_of(x) as dx:`, `with np.errstate(...):` and "
+            "`with warnings.catch_warnings():` are; move other with blocks outside",
+            applies=lambda node, ctx: not is_grad_hook(node, ctx.parsed) and not is_state_block(node, ctx.parsed),
             example="with open('f') as fh:  # refused\n    y = x"),
     Refusal("`with insert_grad_of(...)` not of the form `with insert_grad_of(x) as dx:`", (ast.With,),
             _grad_hook_message, "write `with insert_grad_of(x) as dx:`",
