@@ -34,7 +34,14 @@ from . import ir, optimize, rules, runtime
 from .astwalk import copy_nodes, names_in, walk_list
 from .codegen import compile_source, to_source
 from .container_reads import share_container_reads
-from .errors import SourceUnavailableError, TangentSyntaxError, forget_lines, register_lines
+from .errors import (
+    NoDerivativeError,
+    SourceUnavailableError,
+    TangentError,
+    TangentSyntaxError,
+    forget_lines,
+    register_lines,
+)
 from .forward import ForwardMode
 from .frontend import ParsedFunction, local_names, parse_function, recording_now, unchanged
 from .ir import assign, call, name, store
@@ -42,6 +49,7 @@ from .item_classes import note_call_types
 from .naming import Namer
 from .normalize import normalize
 from .private_arguments import own_written_arguments
+from .resolve import is_library_callee
 from .reverse import ReverseMode, names_read
 from .shapes import describe_argument
 from .tape import names_live_in
@@ -76,6 +84,29 @@ def _without_collection(method):
 
 # a user function's derivatives specialised to the shapes at its call sites, at most
 MAX_CALLEE_SPECIALIZATIONS = 8
+
+
+def _library_boundary(method):
+    """``Session.split`` / ``jvp_of`` of a NumPy or SciPy function without a
+    rule, whose own source Tangent reads: when that fails, the refusal names
+    the user's call (and the first reason, from inside the library)."""
+
+    @functools.wraps(method)
+    def bounded(self, func, active, origin=None, node=None, *args, **kwargs):
+        try:
+            return method(self, func, active, origin, node, *args, **kwargs)
+        except TangentError as e:
+            if origin is None or not is_library_callee(func):
+                raise
+            reason = getattr(e, "library_reason", None) or " ".join(line.strip() for line in str(e).splitlines()[:2])
+            error = origin.error(NoDerivativeError, node, f"no derivative rule for {func.__module__}.{func.__qualname__}"
+                                 f", and its source cannot be differentiated ({reason})",
+                                 f"register one with @tangent.adjoint({func.__name__}), or compute it with functions "
+                                 "that have rules")
+            error.library_reason = reason
+            raise error from None
+
+    return bounded
 
 
 class Session:
@@ -155,8 +186,7 @@ class Session:
         return parsed, tree, namer
 
     def prepare_callee(self, func, origin, node, static=None, types=None):
-        """prepare() for a function called from user code: errors about the
-        callee itself also name the line of the call."""
+        """prepare() for a callee: errors about the callee itself also name the line of the call."""
         try:
             return self.prepare(func, static, types)
         except SourceUnavailableError as e:
@@ -165,11 +195,12 @@ class Session:
             raise origin.error(SourceUnavailableError, node, f"called here: {e}",
                                f"register a rule for {func.__name__} with @tangent.adjoint, or define it in a file") from None
 
+
+    @_library_boundary
     def split(self, func, active: tuple[str, ...], origin=None, node=None, static=None, types=None,
               arguments=None) -> tuple[str, str]:
-        """Names of ``func_fwd(...) -> (result, tape)`` and
-        ``func_bwd(tape, dresult) -> adjoints of active params``; with
-        ``arguments`` (``calls.argument_descriptions``) specialised to them."""
+        """Names of ``func_fwd(...) -> (result, tape)`` and ``func_bwd(tape, dresult) -> adjoints of
+        active params``; with ``arguments`` (``calls.argument_descriptions``) specialised to them."""
         if arguments and sum(1 for k in self.splits if k[0] is func and k[-1]) >= MAX_CALLEE_SPECIALIZATIONS:
             arguments = None  # (say, a recursion on ever smaller arrays): the generic pair
         key = (func, active, _identity_key(static), _identity_key(types), tuple(sorted((arguments or {}).items())))
@@ -180,8 +211,7 @@ class Session:
         fwd = self.module_names.fresh(f"{base}_fwd")
         bwd = self.module_names.fresh(f"{base}_bwd")
         self.splits[key] = (fwd, bwd)
-        # (the entry of a split derivative (motion.py), or a helper writing into its parameters)
-        own_written_arguments(tree, parsed.origin, self.bind_global, namer.fresh)
+        own_written_arguments(tree, parsed.origin, self.bind_global, namer.fresh)  # (motion.py's entry, a writing helper)
         mode = ReverseMode(self, parsed, tree, list(active), namer, check_finite=self.check_finite, arguments=arguments)
         primal, adjoint, result, grads, seed = mode.run()
         params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
@@ -278,6 +308,7 @@ class Session:
         return fname
 
     # ------------------------------------------------------------ forward
+    @_library_boundary
     def jvp_of(self, func, active: tuple[str, ...], origin=None, node=None, static=None, types=None) -> tuple[str, dict]:
         """Name of ``func_jvp(*args, *, d<param>=...) -> (result, tangent)``
         for calls of a user function, and its tangent keyword names."""

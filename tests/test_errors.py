@@ -7,6 +7,7 @@ Each function under test marks its offending line with ``# ERR``.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 import os
@@ -85,7 +86,7 @@ def apply_twice(g, x):
 
 
 def uses_with(x):
-    with np.errstate(all="ignore"):  # ERR
+    with contextlib.suppress(ValueError):  # ERR (np.errstate is allowed: tests/test_state_blocks.py)
         y = x * x
     return np.sum(y)
 
