@@ -22,6 +22,7 @@ where the values do (``ForwardMode.owned``).
 from __future__ import annotations
 
 import ast
+import builtins
 import copy
 import operator
 import types
@@ -223,7 +224,8 @@ class ForwardMode(ContainerTangents, Differentiator):
             if isinstance(root, ast.Name) and isinstance(self.session.namespace.get(root.id), types.ModuleType):
                 return _pure_function(getattr(self.session.namespace[root.id], func.attr, None))
             return func.attr in _PURE_METHODS
-        return isinstance(func, ast.Name) and _pure_function(self.session.namespace.get(func.id))
+        # (the builtin abs: in the power rule's exponent)
+        return isinstance(func, ast.Name) and _pure_function(self.session.namespace.get(func.id, _BUILTIN_PURE.get(func.id)))
 
     # ------------------------------------------------------------ sharing memory
     def only_fresh(self, var: str, code, seen=None) -> bool:
@@ -404,9 +406,12 @@ _PURE_METHODS = frozenset({"sum", "reshape", "transpose", "astype", "copy", "con
                            "squeeze", "swapaxes", "mean", "dot", "max", "min", "prod"})
 
 
+_BUILTIN_PURE = {"abs": builtins.abs}
+
+
 def _pure_function(value) -> bool:
     """Whether calling ``value`` certainly has no side effects."""
-    if isinstance(value, np.ufunc):
+    if isinstance(value, np.ufunc) or value is builtins.abs:
         return True
     module = getattr(value, "__module__", None) or ""
     return callable(value) and not isinstance(value, type) and value not in _IMPURE \

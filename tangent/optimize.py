@@ -33,6 +33,7 @@ nested functions (generated code has neither).
 from __future__ import annotations
 
 import ast
+import builtins
 import operator
 
 from . import ir
@@ -101,6 +102,15 @@ class ConstantFolder(FastTransformer):
         if self.algebra and isinstance(node.op, ast.Mult) and _is_const(node.right) and isinstance(node.right.value, float) \
                 and node.right.value == 1.0:
             return node.left
+        return node
+
+    def visit_Call(self, node):
+        """abs(c) of a number is a number (the power rule's ``0 ** abs(y)``)."""
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id == "abs" and len(node.args) == 1 and not node.keywords \
+                and _is_const(node.args[0]) and type(node.args[0].value) in (int, float) \
+                and ir.get(node, "callee", builtins.abs) is builtins.abs:
+            return ast.copy_location(ast.Constant(value=abs(node.args[0].value)), node)
         return node
 
     def visit_BinOpSign(self, node):

@@ -63,13 +63,13 @@ def t_truediv(z, x1, x2):
 
 @adjoint(operator.pow, builtins.pow)
 def pow(z, x, y):
-    d[x] = unbroadcast(d[z] * y * x ** (y - (y != 0) * 1), x)  # (x ** 0 is 1 at x = 0 too: slope 0, not nan)
+    d[x] = unbroadcast(d[z] * y * x ** (y - 1 + 0 ** abs(y)), x)  # (x ** 0 is 1 at x = 0 too: slope 0, not nan)
     d[y] = unbroadcast(d[z] * z * np.log(np.where(x > 0, x, 1)), y)
 
 
 @tangent_rule(operator.pow, builtins.pow)
 def t_pow(z, x, y):
-    d[z] = d[x] * y * x ** (y - (y != 0) * 1) + d[y] * z * np.log(np.where(x > 0, x, 1))
+    d[z] = d[x] * y * x ** (y - 1 + 0 ** abs(y)) + d[y] * z * np.log(np.where(x > 0, x, 1))
 
 
 @elementwise(operator.neg, np.negative)

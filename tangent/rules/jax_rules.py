@@ -36,7 +36,7 @@ for _name, _declaration in ELEMENTWISE.items():
 
 @elementwise(jnp.power)
 def power(z, x1, x2):
-    return x2 * x1 ** (x2 - (x2 != 0) * 1), z * jnp.log(jnp.where(x1 > 0, x1, 1))  # (slope 0 at x2 = 0)
+    return x2 * x1 ** (x2 - 1 + 0 ** abs(x2)), z * jnp.log(jnp.where(x1 > 0, x1, 1))  # (slope 0 at x2 = 0)
 
 
 @elementwise(jnp.arctan)

@@ -859,7 +859,7 @@ def t_getitem(z, x, index):
 
 @elementwise(np.power)
 def power(z, x1, x2):
-    return x2 * np.power(x1, x2 - (x2 != 0) * 1), z * np.log(np.where(x1 > 0, x1, 1))  # (slope 0 at x2 = 0)
+    return x2 * np.power(x1, x2 - 1 + 0 ** abs(x2)), z * np.log(np.where(x1 > 0, x1, 1))  # (slope 0 at x2 = 0)
 
 
 @elementwise(np.maximum, np.fmax)

@@ -70,7 +70,7 @@ def _log_positive(z, x):
 
 @elementwise(torch.pow, torch.Tensor.pow)
 def pow_(z, input, exponent):
-    return exponent * input ** (exponent - (exponent != 0) * 1), z * log_positive(input)  # (slope 0 at exponent 0)
+    return exponent * input ** (exponent - 1 + 0 ** abs(exponent)), z * log_positive(input)  # (slope 0 at exponent 0)
 
 
 @elementwise(torch.where)
