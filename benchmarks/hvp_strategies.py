@@ -61,7 +61,7 @@ def cases(only):
 def measure(primal, wrt, args, vectors, rounds):
     vectors = [plain_vector(args[i], v) for i, v in zip(wrt, vectors, strict=True)]  # (as tangent.hvp runs them)
     gradient = tangent.grad(primal, wrt=wrt)
-    forward_over_reverse = autodiff(gradient.tangent_specialized_for(*args), wrt, "forward")
+    forward_over_reverse = autodiff(gradient.tangent_specialized_for(*args, 1.0), wrt, "forward")  # (as tangent.hvp)
     reverse_over_forward = tangent.grad(tangent.jvp(primal, wrt=wrt), wrt=wrt)
     a = forward_over_reverse(*args, 1.0, *vectors)
     b = reverse_over_forward(*args, *vectors)

@@ -30,7 +30,7 @@ from .numba_backend import check_options, compiled_hvp, compiling_for  # compile
 from .ownership import input_ids, owned_gradients, returning_owned
 from .runtime import checkpointing as _checkpointing
 from .runtime.checkpointing import parse_memory
-from .specialize import Specializations, specializing
+from .specialize import Specializations, argument_kind, specializing
 from .sweeps import generators_read, once_on_the_caller
 from .transform import Session
 
@@ -191,7 +191,9 @@ def _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_
             special.memory_limit = memory_limit
             name = special.reverse(func(), wrt, preserve_result=preserve_result, check_scalar=check_scalar,
                                    example_args=args)
-            return special.build(name, f"d{getattr(func(), '__name__', 'f')}")
+            built = special.build(name, f"d{getattr(func(), '__name__', 'f')}")
+            built.tangent_argument_kinds = tuple(map(argument_kind, args))  # its key (for hvp: forward over it)
+            return built
 
         derivative = specializing(derivative, specialize) if compile is None else derivative
     if compile is not None:  # compile="numba": tangent/numba_backend.py (which returns owned values)
@@ -353,7 +355,8 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
 
     def specialize(args):
         # generated for the arguments' kinds, not run: f runs once per call
-        return autodiff(gradient.tangent_specialized_for(*args[:n]), wrt, "forward", optimized=True)
+        # (the seed in the gradient's key: its code knows the seed is a float)
+        return autodiff(gradient.tangent_specialized_for(*args[:n], 1.0), wrt, "forward", optimized=True)
 
     specializations = Specializations(forward_over_reverse, specialize)
     signature = inspect.signature(func)

@@ -41,7 +41,7 @@ from . import ir
 from .rules.shape_values import Struct
 from .shapes import infer_shapes
 
-__all__ = ["share_container_reads"]
+__all__ = ["assumed_containers", "share_container_reads"]
 
 _SAFE_MODULES = ("numpy", "math", "builtins", "tangent", "scipy", "operator", "_operator")
 
@@ -59,15 +59,11 @@ def share_container_reads(tree: ast.FunctionDef, arguments: dict | None) -> int:
         # becomes
         # _c_decay = c['decay']; for _ in range(n): x = _c_decay * x
     """
-    known = {k: v[1] for k, v in (arguments or {}).items() if v is not None}
-    if not any(isinstance(v, Struct) for v in known.values()):
-        return 0
-    structs = dict(infer_shapes(tree, known).structs)
-    if not structs or not _calls_only_known_functions(tree):
+    structs = _assumed_structs(tree, arguments)
+    if not structs:
         return 0
     stores, written = _stores(tree)
-    params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
-    bases = {name: value for name, value in structs.items() if name in params and stores.get(name, 0) == 0}
+    bases = _unchanged_parameters(tree, structs, stores)
     first: dict[tuple, str] = {}  # (container, key) -> the variable kept
     before: dict[int, list[ast.stmt]] = {}  # id of a top-level statement -> reads moved before it
     renames: dict[str, str] = {}
@@ -107,6 +103,32 @@ def share_container_reads(tree: ast.FunctionDef, arguments: dict | None) -> int:
         if isinstance(node, ast.Name) and node.id in renames:
             node.id = renames[node.id]
     return moved + len(renames)
+
+
+def assumed_containers(tree: ast.FunctionDef, arguments: dict | None) -> dict[str, Struct]:
+    """{parameter: its Struct} for the container parameters whose items
+    hold, all through the function, what the specialisation key says
+    (``arguments`` as for ``share_container_reads``): never rebound, only
+    indexed or read (``Shapes.structs``), in a function calling only known
+    functions (see the module docstring)."""
+    structs = _assumed_structs(tree, arguments)
+    if not structs:
+        return {}
+    stores, written = _stores(tree)
+    return {k: v for k, v in _unchanged_parameters(tree, structs, stores).items() if k not in written}
+
+
+def _assumed_structs(tree: ast.FunctionDef, arguments: dict | None) -> dict:
+    known = {k: v[1] for k, v in (arguments or {}).items() if v is not None}
+    if not any(isinstance(v, Struct) for v in known.values()):
+        return {}
+    structs = dict(infer_shapes(tree, known).structs)
+    return structs if structs and _calls_only_known_functions(tree) else {}
+
+
+def _unchanged_parameters(tree: ast.FunctionDef, structs: dict, stores: dict) -> dict:
+    params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+    return {name: value for name, value in structs.items() if name in params and stores.get(name, 0) == 0}
 
 
 def _calls_only_known_functions(tree: ast.FunctionDef) -> bool:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import inspect
 import operator
 import types
 
@@ -38,6 +39,7 @@ from .aliases import writes_in_place
 from .astwalk import names_in, walk_list
 from .calls import active_user_call
 from .cfg import names_loaded
+from .container_reads import assumed_containers
 from .differentiator import Differentiator
 from .errors import TangentSyntaxError
 from .forward_containers import ContainerTangents
@@ -46,9 +48,28 @@ from .forward_reuse import reuse_primal_calls
 from .forward_zeros import covers_operands, negate_sequences, simplify_rule
 from .frontend import ParsedFunction
 from .ir import Kind, ZeroDerivative, name, store
+from .kinds import described_kind, item_kinds
 from .naming import Namer
+from .rules.shape_values import Array, Struct
+from .shapes import describe_kind
 from .sharing import written_alias_classes as _written_alias_classes
 from .templates import instantiate
+
+
+def _specialised_item_kinds(parsed: ParsedFunction, tree: ast.FunctionDef) -> dict | None:
+    """The kinds of the parameters of code specialised to its arguments'
+    kinds (the gradient an hvp differentiates in turn records its key as
+    ``tangent_argument_kinds``): of numbers and arrays, and of the items of
+    containers whose items hold what the key says all through the function
+    (``container_reads.assumed_containers``); None for other functions."""
+    key = getattr(inspect.unwrap(parsed.func), "tangent_argument_kinds", None) if parsed.origin.generated else None
+    if not key:
+        return None
+    params = [a.arg for a in tree.args.posonlyargs + tree.args.args]
+    described = {p: describe_kind(kind) for p, kind in zip(params, key)}
+    arguments = {p: ("struct", d, None) for p, d in described.items() if isinstance(d, Struct)}
+    kinds = {p: described_kind(d) for p, d in described.items() if isinstance(d, Array)}
+    return {**kinds, **item_kinds(assumed_containers(tree, arguments))}
 
 
 class ForwardMode(ContainerTangents, Differentiator):
@@ -63,7 +84,7 @@ class ForwardMode(ContainerTangents, Differentiator):
     refuse_aliased_writes = "augmented"
 
     def __init__(self, session, parsed: ParsedFunction, tree: ast.FunctionDef, wrt: list[str], namer: Namer):
-        super().__init__(session, parsed, tree, wrt, namer)
+        super().__init__(session, parsed, tree, wrt, namer, argument_kinds=_specialised_item_kinds(parsed, tree))
         private = private_lists(tree)
         shared = _written_alias_classes(tree, self.analysis, private=private)
         if shared:

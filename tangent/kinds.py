@@ -27,6 +27,7 @@ import numpy as np
 
 from . import ir, runtime
 from .astwalk import names_in, walk_list
+from .rules.shape_values import Array, Struct
 
 # The kinds: "seq" (list or tuple), "int", "float" (floats and arrays: never
 # a repetition count), "num" (a number or array, maybe an int), "range", None
@@ -76,12 +77,32 @@ def _arith_kind(a, b):
     return "num"
 
 
+def item_kinds(structs: dict) -> dict:
+    """{parameter: {key or attribute: kind}} of container parameters'
+    items, from their Structs (``container_reads.assumed_containers``: only
+    containers whose items hold what the specialisation key says all
+    through the function). A number or array of a known dtype is "int"
+    (a Python int) or "float"; a list or tuple is "seq"; others unknown."""
+    return {param: {key: described_kind(value) for key, value in struct.items} for param, struct in structs.items()}
+
+
+def described_kind(value):
+    """The kind of a value of this description (``shapes.describe_kind``)."""
+    if isinstance(value, Array):
+        return "int" if value.integer and value.real and value.shape == () else "float"
+    if isinstance(value, Struct) and value.kind in ("list", "tuple"):
+        return "seq"
+    return None
+
+
 def classify_sequence_operators(tree: ast.FunctionDef, argument_kinds: dict | None = None) -> None:
     """Decide, for each ``a * b`` and ``a + b`` of a normalized function, which
     operation it is (see the module docstring) and store it as the BinOp's
     ``tangent_callee``; store the names' kinds as ``tree.tangent_kinds``.
     ``argument_kinds`` gives the parameters' kinds when known (specialised
-    code)."""
+    code): a kind, or for a container parameter never rebound nor changed
+    (see ``item_kinds``) a dict of its items' kinds, read by ``c[key]`` and
+    ``c.name``."""
     kinds = _Kinds(tree, argument_kinds)
     kinds.solve()
     for node in kinds.binops:
@@ -94,9 +115,13 @@ class _Kinds:
 
     def __init__(self, tree: ast.FunctionDef, argument_kinds: dict | None):
         self.kinds: dict = {}
+        self.items: dict = {}  # container parameter -> {key: its item's kind}
         args = tree.args
         for param in args.posonlyargs + args.args + args.kwonlyargs:
-            self.kinds[param.arg] = (argument_kinds or {}).get(param.arg)
+            kind = (argument_kinds or {}).get(param.arg)
+            if isinstance(kind, dict):
+                self.items[param.arg], kind = kind, None
+            self.kinds[param.arg] = kind
         nodes = walk_list(tree)
         self.assigns = [n for n in nodes if isinstance(n, ast.Assign)]
         self.loops = [n for n in nodes if isinstance(n, ast.For)]
@@ -191,6 +216,8 @@ class _Kinds:
             return k if k in ("int", "float", _UNSEEN) else "num"
         if isinstance(node, ast.Compare):
             return "num"
+        if isinstance(node, ast.Subscript):
+            return self._of_item(node)
         if isinstance(node, ast.Attribute):
             return self._of_attribute(node)
         if isinstance(node, ast.Call):
@@ -211,7 +238,18 @@ class _Kinds:
             return "float"
         return _arith_kind(self.of(node.left), self.of(node.right))
 
+    def _of_item(self, node: ast.Subscript):
+        """``c[key]`` of a container parameter of known items (None: unknown)."""
+        items = self.items.get(node.value.id) if isinstance(node.value, ast.Name) else None
+        key = node.slice.value if isinstance(node.slice, ast.Constant) else None
+        if items is None or isinstance(key, bool) or not isinstance(key, (int, str)):
+            return None
+        return next((k for item, k in items.items() if type(item) is type(key) and item == key), None)
+
     def _of_attribute(self, node: ast.Attribute):
+        items = self.items.get(node.value.id) if isinstance(node.value, ast.Name) else None
+        if items is not None and node.attr in items:
+            return items[node.attr]
         if node.attr == "shape":
             return "seq"
         if node.attr in ("ndim", "size"):
@@ -235,6 +273,8 @@ class _Kinds:
             return "seq"
         if callee is runtime.as_sequence and call_args:
             return self.of(call_args[0])
+        if callee is runtime.zeros_like and len(call_args) == 1 and self.of(call_args[0]) == "float":
+            return "float"  # (the zero of a float or an array: never a list, nor None as of a bool)
         if isinstance(callee, np.ufunc):
             # (of a list, an array; of numbers, maybe a NumPy integer)
             return "float" if any(self.of(a) in ("float", "seq") for a in call_args) else "num"

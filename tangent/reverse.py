@@ -44,9 +44,11 @@ from .calls import active_user_call, argument_descriptions, call_result
 from .cfg import names_loaded
 from .checkpointing import CheckpointedCalls, CheckpointedLoops
 from .container_adjoints import ContainerAdjoints
+from .container_reads import assumed_containers
 from .errors import TangentSyntaxError
 from .frontend import ParsedFunction
 from .ir import Comment, Kind, Restore, Save, assign, call, name, store
+from .kinds import item_kinds
 from .naming import Namer
 from .restores import refuse_in_gradient, restores_as_writes, tape_operations, undone_writes
 from .shape_variants import numbers_to_math
@@ -99,6 +101,7 @@ class ReverseMode(CheckpointedCalls, CheckpointedLoops, AssignAdjoints, Containe
     def __init__(self, session, parsed: ParsedFunction, tree: ast.FunctionDef, wrt: list[str], namer: Namer,
                  check_finite: bool = False, arguments: dict | None = None):
         kinds = {k: {"array": "float", "float": "float", "int": "int"}.get(v[0]) for k, v in (arguments or {}).items() if v}
+        kinds.update(item_kinds(assumed_containers(tree, arguments)))  # c['decay'] of a dict of floats: a float
         # reverse over a gradient: its region restores are writes like any other (see restores_as_writes)
         self.restores = restores_as_writes(tree) if parsed.origin.generated else {}
         self.undone_writes = undone_writes(tree, self.restores)  # (not checked for aliases, see there)

@@ -350,6 +350,10 @@ def _immutable(value) -> bool:
     return True
 
 
+# adjoints of an item of a container (in a gradient that is differentiated in turn)
+_ITEM_ADJOINTS = (runtime.grad_of_index, runtime.grad_of_attribute)
+
+
 def _reads(node: ast.expr, value: Struct, parents: dict) -> bool:
     parent = parents.get(id(node))
     read = ast.Attribute if value.kind == "object" else ast.Subscript  # (no __getitem__ of an object)
@@ -361,6 +365,9 @@ def _reads(node: ast.expr, value: Struct, parents: dict) -> bool:
         return value.kind != "object"
     if isinstance(parent, ast.Call) and ir.callee(parent) is runtime.fresh_tangent and node in parent.args[1:]:
         return True  # (a tangent the returned one may share memory with: compared, never changed nor kept)
+    callee = ir.callee(parent) if isinstance(parent, ast.Call) else None
+    if callee is not None and any(callee is f for f in _ITEM_ADJOINTS) and parent.args[:1] == [node]:
+        return True  # (the adjoint of an item of it, in a fresh container: read, never changed nor kept)
     return (
         isinstance(parent, ast.Assign) and parent.value is node and all(isinstance(t, ast.Name) for t in parent.targets)
     )

@@ -288,7 +288,8 @@ def test_every_annotation_the_package_uses_is_declared():
                       "tangent_like", "tangent_code", "tangent_of_atom", "tangent_name", "tangent_params",
                       "tangent_copy", "tangent_or_zeros", "tangent_generators", "tangent_",
                       "tangent_numba_for", "tangent_numba_", "tangent_deferred", "tangent_argument_classes",
-                      "tangent_argument_item_classes", "tangent_api", "tangent_array_type"}  # (argument_classes: function attributes; numba_backend: a derivative's dispatcher, module names)
+                      "tangent_argument_item_classes", "tangent_api", "tangent_array_type",
+                      "tangent_argument_kinds"}  # (argument_classes: function attributes; numba_backend: a derivative's dispatcher, module names)
     used = set()
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
