@@ -87,21 +87,23 @@ def model_flat(model):
     return [model.layers[0].W, model.layers[0].b, model.layers[1].W, model.layers[1].b]
 
 
+def fd_array(f, a, *args):
+    """Central differences of f(*args) with respect to the array a (held by the arguments), in place."""
+    g = np.zeros_like(a)
+    for i in np.ndindex(a.shape):
+        old = a[i]
+        a[i] = old + EPS
+        fp = f(*args)
+        a[i] = old - EPS
+        fm = f(*args)
+        a[i] = old
+        g[i] = (fp - fm) / (2 * EPS)
+    return g
+
+
 def fd_model(f, model, *rest):
-    """Central differences of f with respect to every array of model's layers, and its scale."""
-    grads = []
-    for a in model_flat(model):
-        g = np.zeros_like(a)
-        for i in np.ndindex(a.shape):
-            old = a[i]
-            a[i] = old + EPS
-            fp = f(model, *rest)
-            a[i] = old - EPS
-            fm = f(model, *rest)
-            a[i] = old
-            g[i] = (fp - fm) / (2 * EPS)
-        grads.append(g)
-    return grads
+    """Central differences of f with respect to every array of model's layers."""
+    return [fd_array(f, a, model, *rest) for a in model_flat(model)]
 
 
 def layer_grads(g):
@@ -135,15 +137,7 @@ def test_items_class_from_the_class_annotation():
     flat = [net.blocks[0].W, net.blocks[0].b, net.blocks[1].W, net.blocks[1].b]
     got = [g["blocks"][0]["W"], g["blocks"][0]["b"], g["blocks"][1]["W"], g["blocks"][1]["b"]]
     for a, ga in zip(flat, got):
-        expected = np.zeros_like(a)
-        for i in np.ndindex(a.shape):
-            old = a[i]
-            a[i] = old + EPS
-            fp = stack_loss(net, X)
-            a[i] = old - EPS
-            fm = stack_loss(net, X)
-            a[i] = old
-            expected[i] = (fp - fm) / (2 * EPS)
+        expected = fd_array(stack_loss, a, net, X)
         np.testing.assert_allclose(ga, expected, rtol=1e-5, atol=1e-7)
 
 
@@ -251,17 +245,7 @@ def forward_loss(m, x):
 
 
 def fd_attribute(f, obj, name, *rest):
-    a = getattr(obj, name)
-    g = np.zeros_like(a)
-    for i in np.ndindex(a.shape):
-        old = a[i]
-        a[i] = old + EPS
-        fp = f(obj, *rest)
-        a[i] = old - EPS
-        fm = f(obj, *rest)
-        a[i] = old
-        g[i] = (fp - fm) / (2 * EPS)
-    return g
+    return fd_array(f, getattr(obj, name), obj, *rest)
 
 
 def test_super_calls_resolve_on_the_objects_class():
