@@ -89,7 +89,7 @@ class SplitDerivative:
             raise TangentError(f"wrt={wrt} but {func.__name__} has {len(positional)} positional parameters") from None
         self._signature = inspect.signature(func)
         session = Session(optimized=optimized, check_finite=check_finite)
-        fwd, bwd = session.split(func, active)
+        fwd, bwd = session.split(func, active, entry=True)
         self._fwd = session.build(fwd, f"d{func.__name__}")
         self._bwd = self._fwd.__globals__[bwd]
         self.tangent_source = self._fwd.tangent_source

@@ -5,12 +5,13 @@ for does it write into (``x[0] = a * b``, ``params['W'] -= lr * g``,
 ``r[n] = r[k]``, ``lst.append(v)``, through a view or an item of them)? For
 those, ``own_written_arguments`` rewrites the normalized function so that
 its body works on a private copy (``x_copy = private_copy(x)`` first, every
-use of ``x`` reading ``x_copy``) and, just before it returns, writes what it
-left there back into the caller's object (``write_back_arguments(x,
-x_copy)``, see ``rules.argument_rules``). The derivative then differentiates
-with respect to the value at entry (the copy is the identity), its writes go
-into memory it owns, and after a call the caller's argument holds what the
-function left in it.
+use of ``x`` reading ``x_copy``). The derivative then differentiates with
+respect to the value at entry (the copy is the identity) and its writes go
+into memory it owns: a derivative never changes its arguments, whatever the
+function does to them. A helper the derivative calls is rewritten the same
+way and, just before it returns, writes what it left in its copies back
+into its caller's objects (``write_back_arguments(x, x_copy)``, see
+``rules.argument_rules``), since its caller goes on reading them.
 
 Input: the entry function in normal form (one ``return`` at its end), its
 ``Origin`` and ``bind(hint, value) -> name`` binding a global of the
@@ -47,11 +48,12 @@ from .runtime.arguments import (
 )
 
 
-def own_written_arguments(tree: ast.FunctionDef, origin, bind, fresh) -> list[str]:
+def own_written_arguments(tree: ast.FunctionDef, origin, bind, fresh, write_back: bool = True) -> list[str]:
     """Rewrite ``tree`` so it writes into private copies of the parameters
-    it writes into, and back into the caller's objects before it returns;
-    the names of those parameters. ``fresh(base)`` gives a name clashing
-    with none in use (``Namer.fresh``). Example::
+    it writes into, and (with ``write_back``: a helper, whose caller reads
+    its arguments afterwards) back into the caller's objects before it
+    returns; the names of those parameters. ``fresh(base)`` gives a name
+    clashing with none in use (``Namer.fresh``). Example::
 
         own_written_arguments(tree, parsed.origin, session.bind_global, namer.fresh)
     """
@@ -74,7 +76,8 @@ def own_written_arguments(tree: ast.FunctionDef, origin, bind, fresh) -> list[st
         if isinstance(node, ast.Name) and node.id in copies:
             node.id = copies[node.id]
     first, ret = tree.body[0], tree.body[-1]
-    copy_fn, back_fn = bind("private_copy", private_copy), bind("write_back_arguments", write_back_arguments)
+    copy_fn = bind("private_copy", private_copy)
+    back_fn = bind("write_back_arguments", write_back_arguments) if write_back else None
     entry = []
     if len(params) > 1:  # f(a, a): the copy would not see writes through the other argument
         check = bind("refuse_shared_arguments", refuse_shared_arguments)
@@ -86,7 +89,7 @@ def own_written_arguments(tree: ast.FunctionDef, origin, bind, fresh) -> list[st
         entry.append(ast.copy_location(ast.Expr(value=check), first))
     entry += [ast.copy_location(_assign(copies[p], _call(copy_fn, private_copy, p)), first) for p in chosen]
     back = [ast.copy_location(ast.Expr(value=_call(back_fn, write_back_arguments, p, copies[p])), ret)
-            for p in chosen]
+            for p in chosen if write_back]
     tree.body[:] = entry + tree.body[:-1] + back + [ret]
     return chosen
 

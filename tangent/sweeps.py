@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from .runtime.arguments import private_copy, write_back_arguments
+from .runtime.arguments import advance_generators, private_copy
 
 GENERATORS = (np.random.RandomState, np.random.Generator)
 
@@ -75,8 +75,8 @@ def once_on_the_caller(autodiff: Callable, make: Callable, func: Callable, wrt, 
     generator argument: those call ``func`` and its derivatives once per
     sweep, so each such call gets private copies of the arguments as they
     were on entry (a generator in the same state, so every sweep draws the
-    same numbers), and the caller's arguments then receive what the last
-    one left in its copies, as after one call of ``func``
+    same numbers); the caller's arguments are left as they were, their
+    generators advanced as after one call of ``func``
     (``private_arguments``, ``rules.random_rules``)."""
     last: list = []
     real: dict = {}
@@ -128,7 +128,7 @@ def once_on_the_caller(autodiff: Callable, make: Callable, func: Callable, wrt, 
         out = inner(*args, **kwargs)
         if last:
             for arg, final in zip(args, last[0]):
-                write_back_arguments(arg, final)
+                advance_generators(arg, final)
         return out
 
     run_once.__name__ = inner.__name__

@@ -198,12 +198,15 @@ class Session:
 
     @_library_boundary
     def split(self, func, active: tuple[str, ...], origin=None, node=None, static=None, types=None,
-              arguments=None) -> tuple[str, str]:
+              arguments=None, entry: bool = False) -> tuple[str, str]:
         """Names of ``func_fwd(...) -> (result, tape)`` and ``func_bwd(tape, dresult) -> adjoints of
-        active params``; with ``arguments`` (``calls.argument_descriptions``) specialised to them."""
+        active params``; with ``arguments`` (``calls.argument_descriptions``) specialised to them.
+        ``entry``: the function a derivative is asked for (motion.py), whose writes into its
+        arguments stay in its private copies; a called helper writes them back."""
         if arguments and sum(1 for k in self.splits if k[0] is func and k[-1]) >= MAX_CALLEE_SPECIALIZATIONS:
             arguments = None  # (say, a recursion on ever smaller arrays): the generic pair
-        key = (func, active, _identity_key(static), _identity_key(types), tuple(sorted((arguments or {}).items())))
+        key = (func, active, _identity_key(static), _identity_key(types), entry,
+               tuple(sorted((arguments or {}).items())))
         if key in self.splits:
             return self.splits[key]
         parsed, tree, namer = self.prepare_callee(func, origin, node, static, types)
@@ -211,7 +214,7 @@ class Session:
         fwd = self.module_names.fresh(f"{base}_fwd")
         bwd = self.module_names.fresh(f"{base}_bwd")
         self.splits[key] = (fwd, bwd)
-        own_written_arguments(tree, parsed.origin, self.bind_global, namer.fresh)  # (motion.py's entry, a writing helper)
+        own_written_arguments(tree, parsed.origin, self.bind_global, namer.fresh, write_back=not entry)
         mode = ReverseMode(self, parsed, tree, list(active), namer, check_finite=self.check_finite, arguments=arguments)
         primal, adjoint, result, grads, seed = mode.run()
         params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
@@ -366,7 +369,7 @@ class Session:
             parsed, tree, namer = self.prepare(func)
             if keep:
                 _Prepared.keep(self, func, parsed, tree, namer)
-        own_written_arguments(tree, parsed.origin, self.bind_global, namer.fresh)
+        own_written_arguments(tree, parsed.origin, self.bind_global, namer.fresh, write_back=False)
         origin = parsed.origin
         self.derived_from = getattr(origin, "derived_from", None) or (
             f"{os.path.basename(origin.filename)}:{tree.lineno} (in {origin.func_name})")

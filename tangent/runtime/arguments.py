@@ -1,14 +1,15 @@
 """Writes into the caller's arguments: the private copies a derivative works
-on, and the write-back of what the function left in them.
+on, and the write-back of what a helper left in them.
 
 A function that writes into an argument (``x[0] = a * b``, ``params['W'] -=
 lr * g``, ``r[n] = r[k]`` on a list) is differentiated as if it began with
-``x = private_copy(x)`` and ended, just before it returns, with
-``write_back_arguments(x_caller, x)`` (``mutations.own_written_arguments``
+``x = private_copy(x)`` (``private_arguments.own_written_arguments``
 rewrites the normalized function so). The derivative then differentiates
-with respect to the value at entry (the copy is the identity), its own writes
-go into memory it owns, and the caller's object ends up holding what the
-function left in it, as after a call of the function itself. The seed and the
+with respect to the value at entry (the copy is the identity) and its own
+writes go into memory it owns: the caller's arguments are left as they
+were. A helper the derivative calls also ends, just before it returns, with
+``write_back_arguments(x_caller, x)``: its caller reads the argument after
+the call, as it would after a call of the helper itself. The seed and the
 tangents are never written into: the copy's tangent is a copy too.
 
 ``private_copy`` copies arrays (NumPy's and any with a ``copy`` method),
@@ -159,6 +160,33 @@ def _write_back(caller, final, depth: int):
 
 
 _MISSING = object()
+
+
+def advance_generators(caller, final, depth: int = 0) -> None:
+    """Bring each random generator in ``caller`` (itself, or an item or
+    attribute of it) to the state of its counterpart in ``final``, a private
+    copy some calls drew from; nothing else in ``caller`` changes (sweeps.py:
+    ``jacobian`` leaves its arguments as they were, its generators drawn
+    from as far as one call of the function draws). Example::
+
+        rng = np.random.default_rng(0); c = private_copy(rng); c.normal()
+        advance_generators(rng, c)   # rng now draws what c would next
+    """
+    if caller is final or depth > 16:
+        return
+    if isinstance(caller, _GENERATORS) and type(caller) is type(final):
+        _write_back(caller, final, depth)
+    elif isinstance(caller, (list, tuple)) and isinstance(final, (list, tuple)):
+        for c, v in zip(caller, final):
+            advance_generators(c, v, depth + 1)
+    elif isinstance(caller, dict) and isinstance(final, dict):
+        for k in caller.keys() & final.keys():
+            advance_generators(caller[k], final[k], depth + 1)
+    elif hasattr(caller, "__dict__") and type(caller) is type(final) and not isinstance(caller, (type, *_ATOMS)):
+        theirs = vars(final)
+        for k, v in vars(caller).items():
+            if k in theirs:
+                advance_generators(v, theirs[k], depth + 1)
 
 
 def refuse_shared_arguments(written, *others) -> None:
