@@ -30,6 +30,7 @@ or a value, a NONZERO or BUFFER one holds a value; a BUFFER one is fresh.
 from __future__ import annotations
 
 import ast
+import copy
 import enum
 from collections.abc import Callable, Iterable, Mapping
 
@@ -174,3 +175,27 @@ class AdjointStates:
         for var in sorted(want):
             out += self.materialize(var, have.get(var, ZERO), want[var])
         return out
+
+
+def output_checks(bind: Callable[[str, object], str], seed: str, result: ast.expr, shapes,
+                  check_scalar: bool) -> tuple[list[ast.stmt], list[ast.stmt]]:
+    """The checks of a gradient's output and seed: (before the primal, after
+    it). ``check_scalar_output(result)`` (``grad``: unless ``shapes`` knows
+    the result is 0-d) and the refusal of a seed of the wrong shape:
+    ``check_seed_shape(dresult, (4,))`` first where ``shapes`` knows the
+    result's shape (its value may then go unread), else ``check_seed(dresult,
+    result)`` after the primal. ``bind(hint, value)`` binds a global of the
+    generated module. Example::
+
+        first, after = output_checks(session.bind_global, "dresult", ast.Name("result"), mode.shapes, True)
+    """
+    shape = shapes.get(result.id) if isinstance(result, ast.Name) else None
+    after = []
+    if check_scalar and shape != ():
+        after.append(ast.Expr(value=call(bind("check_scalar_output", runtime.check_scalar_output),
+                                         copy.deepcopy(result))))
+    if isinstance(shape, tuple) and all(type(n) is int for n in shape):
+        known = ast.Tuple(elts=[ast.Constant(value=n) for n in shape], ctx=ast.Load())
+        return [ast.Expr(value=call(bind("check_seed_shape", runtime.check_seed_shape), name(seed), known))], after
+    check = bind("check_seed", runtime.check_seed)
+    return [], after + [ast.Expr(value=call(check, name(seed), copy.deepcopy(result)))]

@@ -248,7 +248,7 @@ def grad(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = T
         return with_aux(split, check_scalar=check_dims, value=False)
     return autodiff(func, wrt, "reverse", optimized=optimized, motion=motion, preserve_result=preserve_result,
                     verbose=verbose, check_scalar=check_dims, check_finite=check_finite, memory_limit=memory_limit,
-                    compile=compile)
+                    compile=compile, check_dims=None if check_dims else False)
 
 
 @deferring

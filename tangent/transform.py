@@ -30,7 +30,7 @@ import os
 import types as types_module
 import weakref
 
-from . import ir, optimize, rules, runtime
+from . import adjoints, ir, optimize, rules, runtime
 from .astwalk import copy_nodes, names_in, walk_list
 from .codegen import compile_source, to_source
 from .container_reads import share_container_reads
@@ -44,7 +44,7 @@ from .errors import (
 )
 from .forward import ForwardMode
 from .frontend import ParsedFunction, local_names, parse_function, recording_now, unchanged
-from .ir import assign, call, name, store
+from .ir import assign, name, store
 from .item_classes import note_call_types
 from .naming import Namer
 from .normalize import normalize
@@ -200,13 +200,11 @@ class Session:
     def split(self, func, active: tuple[str, ...], origin=None, node=None, static=None, types=None,
               arguments=None, entry: bool = False) -> tuple[str, str]:
         """Names of ``func_fwd(...) -> (result, tape)`` and ``func_bwd(tape, dresult) -> adjoints of
-        active params``; with ``arguments`` (``calls.argument_descriptions``) specialised to them.
-        ``entry``: the function a derivative is asked for (motion.py), whose writes into its
-        arguments stay in its private copies; a called helper writes them back."""
+        active params``; with ``arguments`` (``calls.argument_descriptions``) specialised to them;
+        ``entry``: motion.py's function (its writes into arguments are not written back)."""
         if arguments and sum(1 for k in self.splits if k[0] is func and k[-1]) >= MAX_CALLEE_SPECIALIZATIONS:
             arguments = None  # (say, a recursion on ever smaller arrays): the generic pair
-        key = (func, active, _identity_key(static), _identity_key(types), entry,
-               tuple(sorted((arguments or {}).items())))
+        key = (func, active, _identity_key(static), _identity_key(types), entry, tuple(sorted((arguments or {}).items())))
         if key in self.splits:
             return self.splits[key]
         parsed, tree, namer = self.prepare_callee(func, origin, node, static, types)
@@ -287,11 +285,8 @@ class Session:
         mode = ReverseMode(self, parsed, tree, wrt_names, namer, check_finite=self.check_finite, arguments=arguments)
         primal, adjoint, result, grads, seed = mode.run()
         primal, adjoint, init, uses_stack = mode.lower_markers(primal, adjoint)
-        body = self.prologue(mode, init, uses_stack) + primal
-        if check_scalar and not (isinstance(result, ast.Name) and mode.shapes.get(result.id) == ()):
-            body.append(ast.Expr(value=call(self.bind_global("check_scalar_output", runtime.check_scalar_output),
-                                            copy.deepcopy(result))))
-        body += adjoint
+        first, after = adjoints.output_checks(self.bind_global, seed, result, mode.shapes, check_scalar)
+        body = self.prologue(mode, init, uses_stack) + first + primal + after + adjoint
         results = [name(grads[p]) for p in wrt_names]
         ret = results[0] if len(results) == 1 else ast.Tuple(elts=results, ctx=ast.Load())
         if preserve_result:

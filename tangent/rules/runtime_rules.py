@@ -108,7 +108,8 @@ def t_pop(z, lst, index=-1):
     d[z] = d[lst].pop(index)
 
 
-nondifferentiable(runtime.zeros_like, runtime.check_scalar_output, runtime.ensure_finite)
+nondifferentiable(runtime.zeros_like, runtime.check_scalar_output, runtime.check_seed, runtime.check_seed_shape,
+                  runtime.ensure_finite)
 
 nondifferentiable(stop_gradient)
 

@@ -267,6 +267,51 @@ def check_scalar_output(value):
         )
 
 
+def check_seed(seed, result):
+    """Refuse a seed (``dresult``) whose shape does not broadcast to the
+    result's: NumPy would broadcast the other way round and give a gradient
+    of the wrong shape, or sum a vector seed against a scalar result (for
+    ``seed * gradient`` there, Google Tangent's code, pass
+    ``check_dims=False``). A number seeds every element. Example::
+
+        check_seed(np.ones(3), np.zeros(3))    # nothing: same shape
+    """
+    if seed.__class__ is float or seed.__class__ is int:
+        return
+    seed_shape, result_shape = getattr(seed, "shape", None), getattr(result, "shape", ())
+    if seed_shape is None or not isinstance(result, (float, int, complex, np.number, np.ndarray)) \
+            and not hasattr(result, "shape"):
+        return  # a container result takes a container seed, matched item by item
+    check_seed_shape(seed, tuple(result_shape))
+
+
+def check_seed_shape(seed, result_shape: tuple):
+    """``check_seed`` where the result's shape is known when the code is
+    specialised (the result itself need not be computed). Example::
+
+        check_seed_shape(1.0, (3,))    # nothing: a number seeds every element
+    """
+    seed_shape = getattr(seed, "shape", None)
+    if seed_shape is None:
+        return
+    seed_shape = tuple(seed_shape)
+    if seed_shape == result_shape or not seed_shape:
+        return
+    if any(not isinstance(n, int) for n in seed_shape + result_shape):
+        return  # (a Dask array of unknown length, a TensorFlow dimension None)
+    try:
+        fits = np.broadcast_shapes(seed_shape, result_shape) == result_shape
+    except ValueError:
+        fits = False
+    if not fits:
+        from ..errors import TangentError
+
+        raise TangentError(
+            f"the seed has shape {seed_shape} but the function's result has shape {result_shape}; "
+            "pass a seed of the result's shape (or a number, which seeds every element)"
+        )
+
+
 # ------------------------------------------------------------------ extrema
 # Where a max/min is attained, found without a full-size mask of shares: ties
 # (several elements equal to the extremum) share its adjoint evenly, exactly

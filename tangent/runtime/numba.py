@@ -16,10 +16,11 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
+from . import adjoints as _adjoints
 from . import arrays as _arrays
 from . import tangents as _tangents
 
-__all__ = ["NUMBA_HELPERS", "NUMBA_RULE_HELPERS", "broadcast_tangent", "grad_extremum_kept", "kept_max", "kept_min", "check_scalar_output", "empty_stack", "fresh_tangent", "sum_tangent", "reversed_sequence", "saved_range", "tangent_like", "zeros_like"]
+__all__ = ["NUMBA_HELPERS", "NUMBA_RULE_HELPERS", "broadcast_tangent", "grad_extremum_kept", "kept_max", "kept_min", "check_scalar_output", "check_seed", "check_seed_shape", "empty_stack", "fresh_tangent", "sum_tangent", "reversed_sequence", "saved_range", "tangent_like", "zeros_like"]
 
 
 @numba.njit(cache=True)
@@ -166,6 +167,44 @@ def _check_scalar_output(value):
     return lambda value: True
 
 
+def check_seed(seed, result):
+    """Refuse a seed whose shape is not the result's (``adjoints.check_seed``)."""
+    return _adjoints.check_seed(seed, result)
+
+
+@overload(check_seed)
+def _check_seed(seed, result):
+    if isinstance(seed, types.Array) and isinstance(result, types.Array) and seed.ndim == result.ndim:
+        def same(seed, result):
+            if seed.shape != result.shape:
+                raise ValueError("the seed's shape is not the function's result's")
+        return same
+    if isinstance(seed, types.Array) and seed.ndim > 0:
+        def refused(seed, result):
+            raise ValueError("the seed's shape is not the function's result's")
+        return refused
+    return lambda seed, result: None
+
+
+def check_seed_shape(seed, result_shape):
+    """Refuse a seed whose shape is not ``result_shape`` (``adjoints.check_seed_shape``)."""
+    return _adjoints.check_seed_shape(seed, result_shape)
+
+
+@overload(check_seed_shape)
+def _check_seed_shape(seed, result_shape):
+    if isinstance(seed, types.Array) and isinstance(result_shape, types.BaseTuple) and seed.ndim == len(result_shape):
+        def same(seed, result_shape):
+            if seed.shape != result_shape:
+                raise ValueError("the seed's shape is not the function's result's")
+        return same
+    if isinstance(seed, types.Array) and seed.ndim > 0:
+        def refused(seed, result_shape):
+            raise ValueError("the seed's shape is not the function's result's")
+        return refused
+    return lambda seed, result_shape: None
+
+
 def fresh_tangent(t, *sources):
     """``t``, copied when it may share memory with one of ``sources`` (the
     tangents it was computed from: a returned tangent must not be the
@@ -208,7 +247,7 @@ def _python_helpers() -> dict:
     from . import adjoints, tangents
     found = {}
     for module in (adjoints, tangents, _arrays):
-        for name in ("zeros_like", "tangent_like", "check_scalar_output", "broadcast_tangent", "fresh_tangent",
+        for name in ("zeros_like", "tangent_like", "check_scalar_output", "check_seed", "check_seed_shape", "broadcast_tangent", "fresh_tangent",
                      "sum_tangent"):
             if hasattr(module, name):
                 found[id(getattr(module, name))] = name

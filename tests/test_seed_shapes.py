@@ -1,0 +1,61 @@
+"""A seed (``dresult``) whose shape does not broadcast to the result's is
+refused with a clear message, in generic and specialised code, instead of
+giving a gradient of the wrong shape (NumPy would broadcast the other way)."""
+
+import numpy as np
+import pytest
+
+import tangent
+from tests.utils import numeric_grad
+
+
+def layer(x, W):
+    return np.tanh(W @ x) * 2.0
+
+
+def energy(x):
+    return np.sum(np.sin(x) * 3.0)
+
+
+X, W = np.array([0.5, -1.0, 2.0]), np.arange(12.0).reshape(4, 3) * 0.05
+
+
+@pytest.mark.parametrize("optimized", [True, False])
+@pytest.mark.parametrize("seed", [np.ones(2), np.ones((4, 4)), np.ones((2, 4))], ids=["short", "square", "rows"])
+def test_a_vjp_seed_of_the_wrong_shape_is_refused(seed, optimized):
+    vjp = tangent.autodiff(layer, wrt=(0,), mode="reverse", optimized=optimized)
+    for _ in range(2):  # the generic first call and the specialised second
+        with pytest.raises(tangent.TangentError, match=r"the seed has shape .* result has shape \(4,\)"):
+            vjp(X, W, seed)
+
+
+@pytest.mark.parametrize("seed", [np.ones(4), np.array([1.0, -2.0, 0.5, 3.0]), 2.0, np.float64(0.5), np.ones((1,))])
+def test_seeds_that_fit_the_result_give_the_vector_jacobian_product(seed):
+    vjp = tangent.vjp(layer)
+    expected = numeric_grad(lambda x: float(np.sum(np.broadcast_to(seed, (4,)) * layer(x, W))), [X.copy()], 0)
+    for _ in range(2):
+        np.testing.assert_allclose(vjp(X, W, seed), expected, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("seed", [np.ones(3), np.ones(2)])
+def test_an_array_seed_for_a_scalar_result_is_refused_by_grad(seed):
+    dg = tangent.grad(energy)
+    for _ in range(2):
+        with pytest.raises(tangent.TangentError, match=r"result has shape \(\)"):
+            dg(X, seed)
+
+
+def test_check_dims_false_still_takes_an_array_seed_for_a_scalar_result():
+    # Google Tangent's convention: seed * gradient
+    dg = tangent.grad(energy, check_dims=False)
+    seed = np.array([1.0, 2.0, -1.0])
+    np.testing.assert_allclose(dg(X, seed), seed * numeric_grad(energy, [X.copy()], 0), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(dg(X, 2.0), 2.0 * numeric_grad(energy, [X.copy()], 0), rtol=1e-6, atol=1e-8)
+
+
+def test_the_specialised_code_checks_the_seed_without_computing_the_result():
+    dg = tangent.grad(energy)
+    dg(X)
+    text = tangent.source(dg.tangent_specialized_for(X))
+    assert "check_seed_shape(dresult, ())" in text, text
+    assert "result =" not in text, text  # the primal's value is not needed by the gradient
