@@ -199,3 +199,14 @@ def output_checks(bind: Callable[[str, object], str], seed: str, result: ast.exp
         return [ast.Expr(value=call(bind("check_seed_shape", runtime.check_seed_shape), name(seed), known))], after
     check = bind("check_seed", runtime.check_seed)
     return [], after + [ast.Expr(value=call(check, name(seed), copy.deepcopy(result)))]
+
+
+def checks_of_tangents(bind: Callable[[str, object], str], params: list[str], tangents: list[str]) -> list[ast.stmt]:
+    """``check_tangent(dx, x, 'x')`` for each parameter and its tangent, the
+    first statements of a forward-mode derivative: a tangent vector of the
+    wrong shape is refused. Example::
+
+        body[:0] = checks_of_tangents(session.bind_global, ["x"], ["dx"])
+    """
+    check = bind("check_tangent", runtime.check_tangent)
+    return [ast.Expr(value=call(check, name(t), name(p), ast.Constant(value=p))) for p, t in zip(params, tangents)]

@@ -365,6 +365,8 @@ def _reads(node: ast.expr, value: Struct, parents: dict) -> bool:
         return value.kind != "object"
     if isinstance(parent, ast.Call) and ir.callee(parent) is runtime.fresh_tangent and node in parent.args[1:]:
         return True  # (a tangent the returned one may share memory with: compared, never changed nor kept)
+    if isinstance(parent, ast.Call) and ir.callee(parent) is runtime.check_tangent and node in parent.args:
+        return True  # (a tangent's shape compared with its argument's: nothing changed nor kept)
     callee = ir.callee(parent) if isinstance(parent, ast.Call) else None
     if callee is not None and any(callee is f for f in _ITEM_ADJOINTS) and parent.args[:1] == [node]:
         return True  # (the adjoint of an item of it, in a fresh container: read, never changed nor kept)

@@ -337,6 +337,7 @@ class Session:
         mode = ForwardMode(self, parsed, tree, wrt_names, namer)
         tangents = [mode.d(p) for p in wrt_names]
         body, result, tangent = mode.run()
+        body[:0] = adjoints.checks_of_tangents(self.bind_global, wrt_names, tangents)
         tangent = mode.returned_tangent(tangent)
         # in the result's dtype (float32 in, float32 out, whatever the tangent vector's dtype)
         like = self.bind_global("tangent_like", runtime.tangent_like)

@@ -291,7 +291,8 @@ class ValueFacts:
 
 
 # library functions (besides NumPy's, known pure at normalization) that only read their arguments
-_READ_ONLY = {("scipy.special._logsumexp", "logsumexp"), ("tangent.runtime.adjoints", "check_seed_shape")}
+_READ_ONLY = {("scipy.special._logsumexp", "logsumexp"), ("tangent.runtime.adjoints", "check_seed_shape"),
+              ("tangent.runtime.adjoints", "check_tangent")}
 
 
 def _reads_only(f) -> bool:

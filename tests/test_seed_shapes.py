@@ -59,3 +59,26 @@ def test_the_specialised_code_checks_the_seed_without_computing_the_result():
     text = tangent.source(dg.tangent_specialized_for(X))
     assert "check_seed_shape(dresult, ())" in text, text
     assert "result =" not in text, text  # the primal's value is not needed by the gradient
+
+
+def total(x):
+    return np.sum(np.sin(x) * x)
+
+
+@pytest.mark.parametrize("v", [np.ones((2, 3)), np.ones(2), np.ones((3, 1))], ids=["batch", "short", "column"])
+def test_a_tangent_of_the_wrong_shape_is_refused_in_jvp_and_hvp(v):
+    # a (2, 3) batch of tangents for a (3,) x broadcast through np.sum gave a silently wrong jvp
+    with pytest.raises(tangent.TangentError, match=r"tangent vector for 'x' has shape .* 'x' has shape \(3,\)"):
+        tangent.jvp(total)(X, v)
+    with pytest.raises(tangent.TangentError, match=r"tangent vector for 'x'"):
+        tangent.hvp(total)(X, v)
+
+
+def test_tangents_of_the_argument_shape_or_numbers_give_the_directional_derivative():
+    v = np.array([0.3, -1.0, 0.5])
+    expected = float(numeric_grad(total, [X.copy()], 0) @ v)
+    np.testing.assert_allclose(tangent.jvp(total)(X, v), expected, rtol=1e-6)
+    np.testing.assert_allclose(tangent.jvp(total)(X, 1.0), float(np.sum(numeric_grad(total, [X.copy()], 0))), rtol=1e-6)
+    step = 1e-4
+    hv = (numeric_grad(total, [X + step * v], 0) - numeric_grad(total, [X - step * v], 0)) / (2 * step)
+    np.testing.assert_allclose(tangent.hvp(total)(X, v), hv, rtol=1e-5, atol=1e-6)

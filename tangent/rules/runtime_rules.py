@@ -109,6 +109,7 @@ def t_pop(z, lst, index=-1):
 
 
 nondifferentiable(runtime.zeros_like, runtime.check_scalar_output, runtime.check_seed, runtime.check_seed_shape,
+                  runtime.check_tangent,
                   runtime.ensure_finite)
 
 nondifferentiable(stop_gradient)

@@ -292,24 +292,50 @@ def check_seed_shape(seed, result_shape: tuple):
         check_seed_shape(1.0, (3,))    # nothing: a number seeds every element
     """
     seed_shape = getattr(seed, "shape", None)
-    if seed_shape is None:
-        return
-    seed_shape = tuple(seed_shape)
-    if seed_shape == result_shape or not seed_shape:
-        return
-    if any(not isinstance(n, int) for n in seed_shape + result_shape):
-        return  # (a Dask array of unknown length, a TensorFlow dimension None)
-    try:
-        fits = np.broadcast_shapes(seed_shape, result_shape) == result_shape
-    except ValueError:
-        fits = False
-    if not fits:
+    if seed_shape is not None and not _fits(tuple(seed_shape), result_shape):
         from ..errors import TangentError
 
         raise TangentError(
-            f"the seed has shape {seed_shape} but the function's result has shape {result_shape}; "
+            f"the seed has shape {tuple(seed_shape)} but the function's result has shape {result_shape}; "
             "pass a seed of the result's shape (or a number, which seeds every element)"
         )
+
+
+def check_tangent(tangent, value, name: str):
+    """Refuse a tangent vector (jvp, hvp) for the argument ``name`` whose
+    shape does not broadcast to the argument's: NumPy would broadcast the
+    argument instead and give a product of the wrong shape, or a silently
+    wrong one (a batch of tangents summed by a reduction). A number is the
+    same along every element. Example::
+
+        check_tangent(np.ones(3), np.zeros(3), "x")    # nothing: same shape
+    """
+    if tangent.__class__ is float or tangent.__class__ is int:
+        return
+    shape, target = getattr(tangent, "shape", None), getattr(value, "shape", None)
+    if shape is None or target is None and not isinstance(value, (float, int, complex)):
+        return  # a container argument takes a container tangent, matched item by item
+    target = () if target is None else tuple(target)
+    if not _fits(tuple(shape), target):
+        from ..errors import TangentError
+
+        raise TangentError(
+            f"the tangent vector for '{name}' has shape {tuple(shape)} but '{name}' has shape {target}; "
+            f"pass a tangent of the argument's shape (or a number, the same along every element)"
+        )
+
+
+def _fits(shape: tuple, target: tuple) -> bool:
+    """Whether an operand of ``shape`` broadcasts to ``target`` (unknown
+    lengths, as a Dask array's NaN or a TensorFlow None, fit anything)."""
+    if shape == target or not shape:
+        return True
+    if any(not isinstance(n, int) for n in shape + target):
+        return True
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
 
 
 # ------------------------------------------------------------------ extrema

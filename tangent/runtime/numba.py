@@ -20,7 +20,7 @@ from . import adjoints as _adjoints
 from . import arrays as _arrays
 from . import tangents as _tangents
 
-__all__ = ["NUMBA_HELPERS", "NUMBA_RULE_HELPERS", "broadcast_tangent", "grad_extremum_kept", "kept_max", "kept_min", "check_scalar_output", "check_seed", "check_seed_shape", "empty_stack", "fresh_tangent", "sum_tangent", "reversed_sequence", "saved_range", "tangent_like", "zeros_like"]
+__all__ = ["NUMBA_HELPERS", "NUMBA_RULE_HELPERS", "broadcast_tangent", "grad_extremum_kept", "kept_max", "kept_min", "check_scalar_output", "check_seed", "check_seed_shape", "check_tangent", "empty_stack", "fresh_tangent", "sum_tangent", "reversed_sequence", "saved_range", "tangent_like", "zeros_like"]
 
 
 @numba.njit(cache=True)
@@ -205,6 +205,25 @@ def _check_seed_shape(seed, result_shape):
     return lambda seed, result_shape: None
 
 
+def check_tangent(tangent, value, name):
+    """Refuse a tangent whose shape is not its argument's (``adjoints.check_tangent``)."""
+    return _adjoints.check_tangent(tangent, value, name)
+
+
+@overload(check_tangent)
+def _check_tangent(tangent, value, name):
+    if isinstance(tangent, types.Array) and isinstance(value, types.Array) and tangent.ndim == value.ndim:
+        def same(tangent, value, name):
+            if tangent.shape != value.shape:
+                raise ValueError("a tangent vector's shape is not its argument's")
+        return same
+    if isinstance(tangent, types.Array) and tangent.ndim > 0:
+        def refused(tangent, value, name):
+            raise ValueError("a tangent vector's shape is not its argument's")
+        return refused
+    return lambda tangent, value, name: None
+
+
 def fresh_tangent(t, *sources):
     """``t``, copied when it may share memory with one of ``sources`` (the
     tangents it was computed from: a returned tangent must not be the
@@ -247,7 +266,7 @@ def _python_helpers() -> dict:
     from . import adjoints, tangents
     found = {}
     for module in (adjoints, tangents, _arrays):
-        for name in ("zeros_like", "tangent_like", "check_scalar_output", "check_seed", "check_seed_shape", "broadcast_tangent", "fresh_tangent",
+        for name in ("zeros_like", "tangent_like", "check_scalar_output", "check_seed", "check_seed_shape", "check_tangent", "broadcast_tangent", "fresh_tangent",
                      "sum_tangent"):
             if hasattr(module, name):
                 found[id(getattr(module, name))] = name
