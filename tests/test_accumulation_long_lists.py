@@ -91,3 +91,18 @@ def test_mixed_long_list_uses_the_generic_code():
     rng = np.random.default_rng(3)
     xs = list(rng.standard_normal((STEPS, 4))) + [rng.standard_normal(())]
     check_grads(weighted_items, xs, rng.standard_normal(4), order=1)
+
+
+def replaces_first(xs, w):
+    ys = list(xs)
+    ys[0] = np.concatenate([xs[0], xs[0]])  # an item of another shape: the Seq no longer holds
+    total = 0.0
+    for t in range(len(ys)):
+        total = total + np.sum(np.sin(ys[t])) * w
+    return total
+
+
+def test_an_item_of_another_shape_written_into_a_copy():
+    rng = np.random.default_rng(4)
+    xs = list(rng.standard_normal((STEPS, 3)))
+    check_grads(replaces_first, xs, 0.7, order=1)
