@@ -12,11 +12,13 @@ Workloads:
 * ``rnn_list``: tanh RNN (input 32, hidden 64, batch 16: the sizes of
   ``bench.py``'s rnn), ``xs`` a list of T arrays of shape (16, 32), loss the
   sum of squares of the final state, gradient w.r.t. ``xs``;
-* ``rnn_array``: the same with ``xs`` a T x 16 x 32 array indexed ``xs[t]``,
-  also against a gradient written by hand (column "by hand": its time over
-  the primal's, the floor for a gradient in NumPy);
+* ``rnn_array``: the same with ``xs`` a T x 16 x 32 array indexed ``xs[t]``;
 * ``mlp_layers``: an MLP over a list of 128 ``(W, b)`` layers (width 16,
   batch 4), gradient w.r.t. the list of layers.
+
+Each also against a gradient written by hand (column "by hand": its time
+over the primal's, the floor for a gradient in NumPy; the list RNN's is the
+array one's over ``np.asarray(xs)``, listed back).
 
 Every gradient is checked against central finite differences on a small
 instance first. Timing: one thread, medians of interleaved repeats, in the
@@ -79,11 +81,30 @@ def rnn_array_grad(Wx, Wh, b, xs):
     return dxs
 
 
+def rnn_list_grad(Wx, Wh, b, xs):
+    """The gradient of rnn_list w.r.t. xs, written by hand."""
+    return list(rnn_array_grad(Wx, Wh, b, np.asarray(xs)))
+
+
 def mlp_layers(layers, x):
     for i in range(len(layers)):
         W, b = layers[i]
         x = np.tanh(x @ W + b)
     return np.sum(x * x)
+
+
+def mlp_layers_grad(layers, x):
+    """The gradient of mlp_layers w.r.t. layers, written by hand."""
+    xs = [x]
+    for W, b in layers:
+        xs.append(np.tanh(xs[-1] @ W + b))
+    dx = 2.0 * xs[-1]
+    grads = [None] * len(layers)
+    for i in reversed(range(len(layers))):
+        dz = dx * (1.0 - xs[i + 1] * xs[i + 1])
+        grads[i] = (xs[i].T @ dz, dz.sum(axis=0))
+        dx = dz @ layers[i][0].T
+    return grads
 
 
 def rnn_args(rng, steps, as_array, n_in=N_IN, n_hidden=N_HIDDEN, batch=BATCH):
@@ -95,8 +116,10 @@ def rnn_args(rng, steps, as_array, n_in=N_IN, n_hidden=N_HIDDEN, batch=BATCH):
 
 
 def mlp_args(rng, n_layers=128, width=16, batch=4):
-    layers = [(rng.standard_normal((width, width)) / np.sqrt(width), 0.1 * rng.standard_normal(width))
-              for _ in range(n_layers)]
+    layers = [
+        (rng.standard_normal((width, width)) / np.sqrt(width), 0.1 * rng.standard_normal(width))
+        for _ in range(n_layers)
+    ]
     return layers, rng.standard_normal((batch, width))
 
 
@@ -148,6 +171,11 @@ def check_all():
         return new, a[1]
 
     check(mlp_layers, (layers, x), 0, set_layer, [((i, j), layers[i][j]) for i in range(3) for j in range(2)])
+    if not np.allclose(_flatten(mlp_layers_grad(layers, x)), _flatten(tangent.grad(mlp_layers)(layers, x))):
+        raise SystemExit("mlp_layers_grad differs from the checked gradient")
+    args = rnn_args(rng, 4, as_array=False, n_in=3, n_hidden=4, batch=2)
+    if not np.allclose(_flatten(rnn_list_grad(*args)), _flatten(tangent.grad(rnn_list, wrt=(3,))(*args))):
+        raise SystemExit("rnn_list_grad differs from the checked gradient")
 
 
 CLOCK = time.process_time
@@ -196,12 +224,11 @@ def main():
         df = tangent.grad(f, wrt=(3,))
         for steps_t in steps:
             args = rnn_args(rng, steps_t, as_array)
-            calls = {"primal": f, "grad": df}
-            if as_array:
-                calls["hand"] = rnn_array_grad
+            calls = {"primal": f, "grad": df, "hand": rnn_array_grad if as_array else rnn_list_grad}
             row(label + f", T={steps_t:,}", time_calls(calls, args, repeats))
     df = tangent.grad(mlp_layers, wrt=(0,))
-    row("mlp, 128 (W, b) layers", time_calls({"primal": mlp_layers, "grad": df}, mlp_args(rng), repeats))
+    calls = {"primal": mlp_layers, "grad": df, "hand": mlp_layers_grad}
+    row("mlp, 128 (W, b) layers", time_calls(calls, mlp_args(rng), repeats))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,11 @@ Items are added only to lists the function itself made (names defined by
 list displays alone): an item added to a list a caller passed would be
 unseen by the caller's analysis, so that is an escape too.
 
+Arguments: a list too long for the specialisation key to list its items
+(``shapes.MAX_LEAVES``) whose items are NumPy arrays of one shape and dtype
+is keyed ``(list, UNIFORM, the items' kind)`` (``uniform_list_kind``), for
+any length, and described as ``Seq(item)``: what a caller's list is.
+
 Assumes: Tangent's normal form (calls and subscripts on atoms, one target
 per assignment).
 """
@@ -40,6 +45,23 @@ from .rules.shape_values import DYNAMIC, UNKNOWN, Array, Ints, Seq, Static, Stru
 ADDED = "<added to a list>"
 MAX_ITEMS = 32  # a tuple literal longer than this is not described
 MAX_NESTING = 6  # nor a value nested deeper
+UNIFORM = "uniform"  # the keys slot of the kind (list, UNIFORM, item kind)
+
+
+def uniform_list_kind(value: list) -> object:
+    """``(list, UNIFORM, item kind)`` for a non-empty list of NumPy arrays
+    (exactly) of one shape and dtype, else ``list``. Example::
+
+        uniform_list_kind([np.ones(2), np.zeros(2)])   # (list, 'uniform', (numpy.ndarray, (2,), 'd'))
+    """
+    first = value[0] if value else None
+    if type(first) is not np.ndarray:
+        return list
+    shape, dtype = first.shape, first.dtype
+    for item in value:
+        if type(item) is not np.ndarray or item.shape != shape or item.dtype != dtype:
+            return list
+    return (list, UNIFORM, (np.ndarray, shape, dtype.char))
 
 
 class SequencesEscape(Exception):

@@ -78,8 +78,8 @@ def argument_kind(value) -> object:
     dtype; for a dict, list or tuple (exactly those types) its keys (None
     for a list or tuple) and the kinds of its items; for an object of a
     user's class its attributes' names and kinds. Nested, up to MAX_DEPTH
-    levels and MAX_LEAVES items (beyond: the type alone, which
-    ``describe_kind`` does not describe). Runs at every call: kept cheap.
+    levels and MAX_LEAVES items (beyond: the type, or for a list of arrays
+    of one kind ``sequence_shapes.uniform_list_kind``). Runs at every call.
 
     Example::
 
@@ -94,7 +94,7 @@ def argument_kind(value) -> object:
         try:
             return _container_kind(value, kind, budget, MAX_DEPTH)
         except _TooBig:
-            return kind
+            return sequences.uniform_list_kind(value) if kind is list else kind
     return kind
 
 
@@ -182,6 +182,8 @@ def describe_kind(kind) -> Value:
     head = kind[0]
     if issubclass(head, np.ndarray):
         return Array(tuple(kind[1]))
+    if kind[1] == sequences.UNIFORM:  # (a str: a dict's keys are a tuple)
+        return Seq(describe_kind(kind[2]))
     name = {dict: "dict", list: "list", tuple: "tuple"}.get(head, "object")
     keys = kind[1] if kind[1] is not None else range(len(kind) - 2)
     return Struct(name, tuple((key, describe_kind(item)) for key, item in zip(keys, kind[2:], strict=True)))
@@ -191,9 +193,8 @@ def describe_argument(value):
     """What shape inference needs of an argument: ("array", shape, dtype
     char) for arrays and NumPy float32 and float16 scalars, ("float" |
     "int", its Value, dtype char) for Python numbers (and NumPy float64
-    scalars), ("struct", Struct, None) for a
-    container or object of known structure, None for anything else. The
-    second item is what ``infer_shapes`` takes as known."""
+    scalars), ("struct", Struct, None) for a container or object of known structure,
+    ("list", Seq, None) for a uniform list, None for anything else; the second item is what ``infer_shapes`` knows."""
     if isinstance(value, np.ndarray):
         return ("array", value.shape, value.dtype.char)
     if isinstance(value, bool):
@@ -205,8 +206,8 @@ def describe_argument(value):
     if isinstance(value, (np.float32, np.float16)):  # a scalar of its own dtype, never a Python float
         return ("array", (), value.dtype.char)
     described = describe_kind(argument_kind(value))
-    if isinstance(described, Struct):
-        return ("struct", described, None)
+    if isinstance(described, (Struct, Seq)):
+        return ("struct" if isinstance(described, Struct) else "list", described, None)
     return None
 
 

@@ -43,6 +43,13 @@ def buffer_like(x):
         buf = buffer_like([np.ones(2), np.ones(3)])
         buf = add_at(buf, 1, np.ones(3))   # buf[1] += 1 in place, no new array
     """
+    kind = type(x)
+    if kind is list or kind is tuple:  # (the common case, fast: the loop below per slot)
+        slots = [_slot_buffer(v) for v in x]
+        out = (GradTuple if kind is tuple else GradList)(slots)
+        setattr(out, _OWNED, {k for k, v in enumerate(slots) if type(v) is np.ndarray or _is_owned_value(v)})
+        setattr(out, _ZERO, set(range(len(slots))))
+        return out
     if isinstance(x, (list, tuple, dict)) and not isinstance(x, np.ndarray):
         items = x.items() if isinstance(x, dict) else enumerate(x)
         slots = {k: buffer_like(v) for k, v in items}
@@ -58,6 +65,13 @@ def buffer_like(x):
         setattr(out, _OWNED, {k for k, v in (out.items() if isinstance(out, dict) else enumerate(out))
                               if isinstance(v, np.ndarray)})
     return out
+
+
+def _slot_buffer(v):
+    """``buffer_like(v)`` for a slot: a NumPy array's zeros directly."""
+    if type(v) is np.ndarray:
+        return np.zeros(v.shape, v.dtype if v.dtype.kind in "fc" else float)  # (as zeros_like)
+    return buffer_like(v)
 
 
 def _is_owned_value(v) -> bool:
