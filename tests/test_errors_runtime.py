@@ -96,9 +96,10 @@ def linear_map(x, W):
 
 
 def test_backward_part_failure_names_the_line():
-    """A seed of the wrong shape fails in the backward step of the user's line."""
-    with pytest.raises(ValueError) as info:
-        tangent.vjp(linear_map)(np.ones(3), np.ones((2, 3)), np.ones(5))
+    """A seed NumPy cannot multiply fails in the backward step of the user's
+    line (a seed of the wrong shape is refused before: tests/test_seed_shapes.py)."""
+    with pytest.raises(TypeError) as info:
+        tangent.vjp(linear_map)(np.ones(3), np.ones((2, 3)), np.array(["a", "b"]))
     assert f"backward step of {HERE}:{line_of(linear_map, 'return W @ x')}: return W @ x" in notes(info.value)
 
 
