@@ -99,9 +99,10 @@ def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "rever
     ``motion="split"`` (reverse mode) gives a ``SplitDerivative`` whose
     ``forward(*args)`` returns ``(result, saved)`` and ``backward(saved,
     seed)`` the product, for several backward passes from one forward pass.
-    ``check_scalar=True`` asks for a scalar output, as ``grad`` does. Seeds
-    and tangents broadcast like NumPy operands (a scalar seed 1.0 for a
-    vector output seeds every element). ``check_dims`` is for code written
+    ``check_scalar=True`` asks for a scalar output, as ``grad`` does. A seed
+    (tangent) has the result's (argument's) shape or broadcasts to it (a
+    scalar seed 1.0 for a vector output seeds every element); other shapes
+    are refused. ``check_dims`` is for code written
     for Google Tangent: ``check_dims=False`` in reverse mode also takes a
     seed array for a scalar result and gives ``seed * gradient``, as
     Google's HVP tests use it (``autodiff(autodiff(f, mode="forward"),
