@@ -50,7 +50,7 @@ def _bind_arguments(fname: str, args: ast.arguments, node: ast.Call) -> tuple[li
             defaults[a.arg] = default
     if len(node.args) > len(positional) and not args.vararg:
         raise resolve.Unresolvable(f"too many arguments for {fname}")
-    bound: dict[str, ast.expr] = dict(zip(params, node.args))
+    bound: dict[str, ast.expr] = dict(zip(positional, node.args))  # never keyword-only ones
     extra: dict[str, ast.expr] = {}
     for kw in node.keywords:
         if kw.arg in bound or kw.arg not in params and not args.kwarg:
