@@ -65,6 +65,14 @@ def _bind_arguments(fname: str, args: ast.arguments, node: ast.Call) -> tuple[li
     return params, bound, defaults
 
 
+def _relocate(tree: ast.AST, call: ast.Call) -> None:
+    """Every node of ``tree`` at the place of ``call`` (so that messages name
+    the constructor call, in the file being differentiated)."""
+    for n in ast.walk(tree):
+        if "lineno" in n._attributes:
+            ast.copy_location(n, call)
+
+
 class _Renamer(ast.NodeTransformer):
     def __init__(self, renames: dict[str, str]):
         self.renames = renames
@@ -204,6 +212,8 @@ class Inlining:
         parsed_init = parse_function(cls.__init__)
         fence.check(parsed_init)
         init = parsed_init.tree
+        if parsed_init.origin.filename != self.parsed.origin.filename:
+            _relocate(init, node)  # a class of another module: its lines are not lines of this file
         init.body = list(init.body) + [ast.copy_location(ast.Return(value=ast.Constant(value=None)), init.body[-1])]
         name = f"__init_{cls.__name__}"
         self.local_functions[name] = init
