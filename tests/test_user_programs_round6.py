@@ -24,7 +24,7 @@ from scipy.special import erf, expit, gammaln, logsumexp
 import tangent
 from tangent.testing import check_grads
 
-from .round6_models import Dense, DenseWithBase, Scaled, Shifted
+from .round6_models import Affine, Dense, DenseWithBase, Scaled, Shifted
 
 
 def p_layers(layers, x):
@@ -515,9 +515,41 @@ def test_keyword_only_parameter_is_not_bound_to_an_extra_positional_argument():
     check_grads(keyword_only_after_varargs, x, y)
 
 
-def test_dataclass_constructor_is_refused_naming_the_class():
-    with pytest.raises(tangent.TangentError, match="Linear.__init__"):
-        tangent.grad(p_dataclass)(np.ones((2, 3)), np.ones(2), np.ones(3))
+@dataclass
+class Config:
+    w: np.ndarray
+    scale: float = 2.0
+    name: str = "config"
+
+
+@dataclass
+class Doubled:
+    w: np.ndarray
+
+    def __post_init__(self):
+        self.w = self.w * 2.0
+
+
+def dataclass_with_defaults(x):
+    small = Config(x * 3.0)
+    large = Config(x, scale=0.5)
+    return np.sum(small.w**2) * small.scale + np.sum(large.w**3) * large.scale
+
+
+def dataclass_post_init(x):
+    return np.sum(Doubled(x).w)
+
+
+def test_dataclass_constructors():
+    # was: "cannot read the source of Linear.__init__" (@dataclass writes it by exec)
+    rng = np.random.default_rng(3)
+    run(p_dataclass, (rng.normal(size=(2, 3)), rng.normal(size=2), rng.normal(size=3)))
+    run(dataclass_with_defaults, (rng.normal(size=3),))
+
+
+def test_dataclass_with_post_init_is_refused_naming_the_class():
+    with pytest.raises(tangent.TangentError, match="Doubled.__init__"):
+        tangent.grad(dataclass_post_init)(np.ones(2))
 
 
 def test_classmethod_constructor_is_refused_not_wrong():
@@ -535,7 +567,12 @@ def subclass_from_another_module(W, b, x, scale):
     return np.sum(layer(x) ** 2) + np.sum(layer.b)
 
 
-@pytest.mark.parametrize("f", [built_from_another_module, subclass_from_another_module])
+def dataclass_from_another_module(W, b, x):
+    layer = Affine(W, b)
+    return np.sum(np.sin(layer(x)))
+
+
+@pytest.mark.parametrize("f", [built_from_another_module, subclass_from_another_module, dataclass_from_another_module])
 def test_objects_built_from_a_class_of_another_module(f):
     # was: "cannot resolve the method ... its class is not known" (or, with
     # differentiated constructor arguments, "creating a Dense ... not supported")
