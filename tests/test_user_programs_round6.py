@@ -603,3 +603,22 @@ def test_refusal_inside_another_modules_constructor_names_the_call_here():
     # (the lines of round6_models.py are not lines of this file)
     with pytest.raises(tangent.TangentError, match=r"round6\.py:\d+ \(in super_init_from_another_module\): layer = "):
         tangent.grad(super_init_from_another_module)(np.eye(2), np.ones(2), np.ones(2))
+
+
+class Lin:
+    def __init__(self, W, b):
+        self.W = W
+        self.b = b
+
+    def __call__(self, x):
+        return self.W @ x + self.b
+
+
+def call_a_new_object_at_once(W, b, x):
+    return np.sum(np.tanh(Lin(W, b)(x)) ** 2) + np.sum(Affine(W, b)(x))
+
+
+def test_calling_an_object_where_it_is_built():
+    # was: "cannot resolve the function '___init_Lin = None'"
+    rng = np.random.default_rng(4)
+    run(call_a_new_object_at_once, (rng.normal(size=(2, 3)), rng.normal(size=2), rng.normal(size=3)))
