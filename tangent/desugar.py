@@ -88,6 +88,14 @@ def _bound_names(stmts: list[ast.stmt]) -> set[str]:
     return names
 
 
+def _calls_constructed_object(owner: Desugar, construction: ast.Call) -> bool:
+    """Whether ``construction`` builds an object of a user class that is
+    inlined (resolve.constructible) and has a Python ``__call__``."""
+    callee = owner.parsed.resolve(construction.func)
+    return (callee is not UNRESOLVED and resolve.constructible(owner.parsed, callee)
+            and resolve.call_method(callee) is not None)
+
+
 class _Expressions(ast.NodeTransformer):
     """Desugars inside one expression, in the order A-normal form evaluates it."""
 
@@ -100,6 +108,9 @@ class _Expressions(ast.NodeTransformer):
         if not isinstance(node, ast.Call):  # zip(*rows): a comprehension
             return owner.stmt_expr(setup, node)
         setup += values.function_arguments(owner, node)
+        if isinstance(node.func, ast.Call) and _calls_constructed_object(owner, node.func):
+            # Layer(W, b)(x): the method call Layer(W, b).__call__(x), like Layer(W, b).forward(x)
+            node.func = ast.copy_location(ast.Attribute(value=node.func, attr="__call__", ctx=ast.Load()), node.func)
         if not isinstance(node.func, (ast.Name, ast.Attribute)):
             try:  # tangent.checkpoint(g)(...): g named as tangent.checkpoint needs it
                 resolve.checkpointed_function(owner.parsed, node.func)

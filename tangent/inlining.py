@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import ast
 import copy
+import dataclasses
+import inspect
+import types
 
 from . import desugar_calls as calls
 from . import fence, ir, resolve
@@ -50,7 +53,7 @@ def _bind_arguments(fname: str, args: ast.arguments, node: ast.Call) -> tuple[li
             defaults[a.arg] = default
     if len(node.args) > len(positional) and not args.vararg:
         raise resolve.Unresolvable(f"too many arguments for {fname}")
-    bound: dict[str, ast.expr] = dict(zip(params, node.args))
+    bound: dict[str, ast.expr] = dict(zip(positional, node.args))  # never keyword-only ones
     extra: dict[str, ast.expr] = {}
     for kw in node.keywords:
         if kw.arg in bound or kw.arg not in params and not args.kwarg:
@@ -63,6 +66,49 @@ def _bind_arguments(fname: str, args: ast.arguments, node: ast.Call) -> tuple[li
         params.append(args.kwarg.arg)
         bound[args.kwarg.arg] = ast.Dict(keys=[ast.Constant(value=k) for k in extra], values=list(extra.values()))
     return params, bound, defaults
+
+
+def _dataclass_init(cls: type) -> ast.FunctionDef | None:
+    """The ``__init__`` that @dataclass wrote for ``cls`` (which has no
+    source), as a def assigning each field; None unless ``cls`` is a plain
+    dataclass: generated __init__, not frozen, no __post_init__, InitVar or
+    init=False field, no default but a number, bool, str or None."""
+    params = getattr(cls, "__dataclass_params__", None)
+    init = inspect.getattr_static(cls, "__init__", None)
+    if params is None or not params.init or params.frozen or hasattr(cls, "__post_init__") \
+            or not isinstance(init, types.FunctionType) or init.__code__.co_filename != "<string>":
+        return None
+    fields = list(cls.__dataclass_fields__.values())
+    if any(f._field_type is not dataclasses._FIELD and f._field_type is not dataclasses._FIELD_CLASSVAR
+           for f in fields):
+        return None
+    fields = dataclasses.fields(cls)
+    simple = (int, float, bool, str, type(None))
+    if any(not f.init or f.default_factory is not dataclasses.MISSING
+           or f.default is not dataclasses.MISSING and type(f.default) not in simple for f in fields):
+        return None
+    args = ast.arguments(posonlyargs=[], args=[ast.arg(arg="self")], kwonlyargs=[], kw_defaults=[], defaults=[])
+    for f in fields:
+        default = None if f.default is dataclasses.MISSING else ast.Constant(value=f.default)
+        if f.kw_only:
+            args.kwonlyargs.append(ast.arg(arg=f.name))
+            args.kw_defaults.append(default)
+        else:
+            args.args.append(ast.arg(arg=f.name))
+            if default is not None:
+                args.defaults.append(default)
+    body = [ast.Assign(targets=[ast.Attribute(value=_name("self"), attr=f.name, ctx=ast.Store())],
+                       value=_name(f.name)) for f in fields] or [ast.Pass()]
+    return ast.FunctionDef(name="__init__", args=args, body=body, decorator_list=[], returns=None, type_params=[],
+                           lineno=None)  # (no line of the user's: placed at the call)
+
+
+def _relocate(tree: ast.AST, call: ast.Call) -> None:
+    """Every node of ``tree`` at the place of ``call`` (so that messages name
+    the constructor call, in the file being differentiated)."""
+    for n in ast.walk(tree):
+        if "lineno" in n._attributes:
+            ast.copy_location(n, call)
 
 
 class _Renamer(ast.NodeTransformer):
@@ -201,9 +247,13 @@ class Inlining:
         first = self.at(ast.Assign(targets=[_name(obj, ast.Store())], value=new))
         ir.annotate(first, normal=True)  # A-normal form notes obj as an object built here
         self.parsed.local_names = self.parsed.local_names | {obj}
-        parsed_init = parse_function(cls.__init__)
-        fence.check(parsed_init)
-        init = parsed_init.tree
+        init = _dataclass_init(cls)
+        if init is None:
+            parsed_init = parse_function(cls.__init__)
+            fence.check(parsed_init)
+            init = parsed_init.tree
+        if init.lineno is None or parsed_init.origin.filename != self.parsed.origin.filename:
+            _relocate(init, node)  # generated, or of another module: its lines are not lines of this file
         init.body = list(init.body) + [ast.copy_location(ast.Return(value=ast.Constant(value=None)), init.body[-1])]
         name = f"__init_{cls.__name__}"
         self.local_functions[name] = init

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import dis
 import inspect
 import types
 
@@ -226,12 +227,35 @@ def out_keyword_refusal(callee) -> tuple[str, str]:
 
 
 def constructible(parsed: ParsedFunction, callee) -> bool:
-    """A user class whose __init__ (in the function's module) can be inlined."""
+    """A user class whose __init__ can be inlined: defined in the function's
+    module, or in another module when every global name its code reads means
+    the same object in the function's module (then inlined it reads the same)."""
     if not isinstance(callee, type) or callee.__module__ in ("builtins",) or callee.__module__.startswith("numpy"):
         return False
     init = inspect.getattr_static(callee, "__init__", None)
-    return (isinstance(init, types.FunctionType) and init.__globals__ is parsed.func.__globals__
+    return (isinstance(init, types.FunctionType) and _same_globals(init, parsed.func.__globals__)
             and inspect.getattr_static(callee, "__new__", object.__new__) is object.__new__)
+
+
+def _same_globals(func: types.FunctionType, namespace: dict) -> bool:
+    """Whether the global names ``func``'s code reads resolve to the same
+    objects in ``namespace`` as in its own module (and it has no closure
+    cells but ``__class__`` and writes no global)."""
+    if func.__globals__ is namespace:
+        return True
+    if set(func.__code__.co_freevars) - {"__class__"}:
+        return False
+    missing = object()
+    codes, names = [func.__code__], set()
+    while codes:
+        code = codes.pop()
+        for instruction in dis.get_instructions(code):
+            if instruction.opname in ("STORE_GLOBAL", "DELETE_GLOBAL"):
+                return False
+            if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
+                names.add(instruction.argval)
+        codes += [c for c in code.co_consts if isinstance(c, types.CodeType)]
+    return all(func.__globals__.get(n, missing) is namespace.get(n, missing) for n in names)
 
 
 def _has_rule(callee) -> bool:
