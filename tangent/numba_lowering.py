@@ -38,6 +38,7 @@ _REVERSED = re.compile(r"\breversed\(")
 _KEPT_SUM = re.compile(r"\bnp\.sum\((\w+), axis=(-?\d+), keepdims=True\)")
 _KEPT_SUM_METHOD = re.compile(r"\b(\w+)\.sum\(axis=(-?\d+), keepdims=True\)")
 _KEPT_EXTREMUM = re.compile(r"\bnp\.a?(max|min)\((\w+), axis=(-?\d+), keepdims=True\)")
+_KEPT_EXTREMUM_METHOD = re.compile(r"\b(\w+)\.(max|min)\(axis=(-?\d+), keepdims=True\)")  # (reductions.py)
 _MODULES = {"numpy": "numpy", "math": "math", "cmath": "cmath"}
 BUILTINS = {"range", "len", "float", "int", "bool", "complex", "abs", "min", "max", "round", "True", "False",
              "None", "enumerate", "zip", "tuple", "sum", "pow", "divmod", "print", "reversed", "reversed_sequence"}
@@ -129,6 +130,7 @@ def lower_lines(source: str, fallback: str) -> tuple[list[str], list[str]]:
             line = _KEPT_SUM.sub(r"np.expand_dims(np.sum(\1, axis=\2), \2)", line)
             line = _KEPT_SUM_METHOD.sub(r"np.expand_dims(\1.sum(axis=\2), \2)", line)
             line = _KEPT_EXTREMUM.sub(r"kept_\1(\2, \3)", line)
+            line = _KEPT_EXTREMUM_METHOD.sub(r"kept_\2(\1, \3)", line)
         lines.append(line)
     return lines, pushed
 

@@ -43,6 +43,7 @@ from .common_subexpressions import share_subexpressions
 from .fusion import inline_single_uses
 from .ir import Kind
 from .name_counts import NameCounts, StatementNames
+from .reductions import reductions_as_methods
 from .value_facts import Specialization
 
 _FOLDABLE_BINOPS = {
@@ -425,6 +426,7 @@ def optimize_function(fdef: ast.FunctionDef, special: Specialization | None = No
         fdef = merge_temporaries(fdef, counts)
     if special is not None:
         fdef = inline_single_uses(fdef, special, counts)
+        fdef = reductions_as_methods(fdef, special)  # (last: it changes no name's uses)
     return fdef
 
 
