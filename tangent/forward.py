@@ -152,6 +152,7 @@ class ForwardMode(ContainerTangents, Differentiator):
         value = stmt.value
         loaded = names_loaded(value)
         varied = [n for n in differentiable_inputs(value) if self.analysis.is_varied(n, stmt)]
+        self.mark_pure_calls([stmt])  # (a result only the tangents' code read goes when they do not)
         if not varied:
             out = [stmt]
             if target in self.ever_varied:
@@ -226,12 +227,10 @@ class ForwardMode(ContainerTangents, Differentiator):
 
     # ------------------------------------------------------------ dead tangents
     def mark_pure_calls(self, stmts) -> None:
-        """Annotate ``pure_call`` on the calls in these tangent assignments
-        whose callee certainly has no side effects (NumPy, math, Tangent's
-        runtime and rules; the array methods of ``_PURE_METHODS``), so
-        that the optimizer drops a tangent nobody reads (``d_x =
-        zeros_like(x)`` overwritten before it is read). Other calls (user
-        functions, ``append``/``pop`` on tangents, ``add_at``) stay."""
+        """Annotate ``pure_call`` on the calls in these assignments whose callee certainly has no side
+        effects (NumPy, math, Tangent's runtime and rules; the array methods of ``_PURE_METHODS``), so that
+        the optimizer drops a value nobody reads (``d_x = zeros_like(x)`` overwritten before it is read).
+        Other calls (user functions, ``append``/``pop`` on tangents, ``add_at``) stay."""
         for stmt in stmts:
             if not (isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets)):
                 continue

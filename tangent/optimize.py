@@ -44,6 +44,7 @@ from .fusion import inline_single_uses
 from .ir import Kind
 from .name_counts import NameCounts, StatementNames
 from .reductions import reductions_as_methods
+from .self_updates import self_updates
 from .value_facts import Specialization
 
 _FOLDABLE_BINOPS = {
@@ -307,13 +308,15 @@ def _has_side_effects(stmt: ast.Assign) -> bool:
 
 
 def eliminate_dead_code(fdef: ast.FunctionDef, name_counts: NameCounts | None = None) -> ast.FunctionDef:
-    """Remove assignments whose targets nobody reads, x = x, and empty ifs and
+    """Remove assignments whose targets nobody reads (or only their own
+    updates read, ``self_updates``), x = x, and empty ifs and
     loops. Load counts are kept up to date as statements go, and blocks are
     swept from the end, so a chain of dead temporaries goes in one sweep.
     ``name_counts``, when given, are the function's and are kept exact."""
     name_counts = name_counts or NameCounts(fdef)
     counts = name_counts.loads
     effects: dict[int, tuple] = {}  # id(stmt) -> (stmt, side effects): sweeps change no kept statement's value
+    doomed = self_updates(fdef, name_counts, _has_side_effects)
 
     def side_effects(stmt):
         found = effects.get(id(stmt))
@@ -333,9 +336,10 @@ def eliminate_dead_code(fdef: ast.FunctionDef, name_counts: NameCounts | None = 
     def block(stmts):
         out = []
         for stmt in reversed(stmts):
-            if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
-                    and isinstance(stmt.value, ast.Name) and stmt.value.id == stmt.targets[0].id):
-                drop(stmt)  # x = x
+            if id(stmt) in doomed or (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                                      and isinstance(stmt.targets[0], ast.Name) and isinstance(stmt.value, ast.Name)
+                                      and stmt.value.id == stmt.targets[0].id):
+                drop(stmt)  # x = x, or a self-update nothing else reads
                 continue
             if isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets):
                 if not any(counts[t.id] > 0 for t in stmt.targets) and not side_effects(stmt):

@@ -329,7 +329,7 @@ class Session:
         return fname, tangent_params
 
     @_without_collection
-    def forward(self, func, wrt: tuple[int, ...], preserve_result=False) -> str:
+    def forward(self, func, wrt: tuple[int, ...], preserve_result=False, in_result_dtype=True) -> str:
         """Generate ``func_jvp(*args, *tangents)`` returning the directional
         derivative of ``func`` along the tangents of the ``wrt`` arguments."""
         parsed, tree, namer, wrt_names, fname = self.entry(func, wrt)
@@ -340,8 +340,8 @@ class Session:
         body[:0] = adjoints.checks_of_tangents(self.bind_global, wrt_names, tangents)
         tangent = mode.returned_tangent(tangent)
         # in the result's dtype (float32 in, float32 out, whatever the tangent vector's dtype)
-        like = self.bind_global("tangent_like", runtime.tangent_like)
-        tangent = ast.Call(func=name(like), args=[tangent, copy.deepcopy(result)], keywords=[])
+        if in_result_dtype:  # (False: tangent.hvp's, which owned_gradients gives the arguments' dtypes)
+            tangent = call(self.bind_global("tangent_like", runtime.tangent_like), tangent, copy.deepcopy(result))
         ret = ast.Tuple(elts=[tangent, copy.deepcopy(result)], ctx=ast.Load()) if preserve_result else tangent
         body.append(ast.Return(value=ret))
         new_args = copy.deepcopy(args)
