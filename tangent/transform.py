@@ -44,7 +44,7 @@ from .errors import (
 )
 from .forward import ForwardMode
 from .frontend import ParsedFunction, local_names, parse_function, recording_now, unchanged
-from .ir import assign, name, store
+from .ir import assign, call, name, store
 from .item_classes import note_call_types
 from .naming import Namer
 from .normalize import normalize
