@@ -357,12 +357,7 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
     def specialize(args):
         # generated for the arguments' kinds, not run: f runs once per call
         # (the seed in the gradient's key: its code knows the seed is a float)
-        # (the tangent as computed: owned_gradients gives it the arguments' dtypes, so the gradient itself,
-        # which forward mode's tangent_like would read for its dtype only, need not be computed)
-        specialized = gradient.tangent_specialized_for(*args[:n], 1.0)
-        session = Session(optimized=True)
-        entry = session.forward(specialized, wrt, in_result_dtype=False)
-        return session.build(entry, f"d{getattr(specialized, '__name__', 'f')}")
+        return autodiff(gradient.tangent_specialized_for(*args[:n], 1.0), wrt, "forward", optimized=True)
 
     specializations = Specializations(forward_over_reverse, specialize)
     signature = inspect.signature(func)
