@@ -174,16 +174,9 @@ def check_seed(seed, result):
 
 @overload(check_seed)
 def _check_seed(seed, result):
-    if isinstance(seed, types.Array) and isinstance(result, types.Array) and seed.ndim == result.ndim:
-        def same(seed, result):
-            if seed.shape != result.shape:
-                raise ValueError("the seed's shape is not the function's result's")
-        return same
-    if isinstance(seed, types.Array) and seed.ndim > 0:
-        def refused(seed, result):
-            raise ValueError("the seed's shape is not the function's result's")
-        return refused
-    return lambda seed, result: None
+    if isinstance(result, types.Array):
+        return lambda seed, result: check_seed_shape(seed, result.shape)
+    return lambda seed, result: check_seed_shape(seed, ())
 
 
 def check_seed_shape(seed, result_shape):
@@ -196,11 +189,11 @@ def _check_seed_shape(seed, result_shape):
     if isinstance(seed, types.Array) and isinstance(result_shape, types.BaseTuple) and seed.ndim == len(result_shape):
         def same(seed, result_shape):
             if seed.shape != result_shape:
-                raise ValueError("the seed's shape is not the function's result's")
+                raise ValueError("a seed's (tangent's) shape is not its result's (argument's)")
         return same
     if isinstance(seed, types.Array) and seed.ndim > 0:
         def refused(seed, result_shape):
-            raise ValueError("the seed's shape is not the function's result's")
+            raise ValueError("a seed's (tangent's) shape is not its result's (argument's)")
         return refused
     return lambda seed, result_shape: None
 
@@ -212,16 +205,9 @@ def check_tangent(tangent, value, name):
 
 @overload(check_tangent)
 def _check_tangent(tangent, value, name):
-    if isinstance(tangent, types.Array) and isinstance(value, types.Array) and tangent.ndim == value.ndim:
-        def same(tangent, value, name):
-            if tangent.shape != value.shape:
-                raise ValueError("a tangent vector's shape is not its argument's")
-        return same
-    if isinstance(tangent, types.Array) and tangent.ndim > 0:
-        def refused(tangent, value, name):
-            raise ValueError("a tangent vector's shape is not its argument's")
-        return refused
-    return lambda tangent, value, name: None
+    if isinstance(value, types.Array):
+        return lambda tangent, value, name: check_seed_shape(tangent, value.shape)
+    return lambda tangent, value, name: check_seed_shape(tangent, ())
 
 
 def fresh_tangent(t, *sources):
