@@ -140,21 +140,15 @@ def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "rever
     if compile is not None:
         check_options(compile, motion, check_finite, memory_limit, check_dims=check_dims if mode == "reverse" else None)
     options = (wrt, mode, optimized, preserve_result, check_scalar, check_finite, motion, memory_limit, compile)
-    derivative = cached(func, options)
-    if derivative is None:
-        with rules.transform_lock:
-            derivative = cached(func, options)
-            if derivative is None:
-                version = rules.version()
-                with recording() as deps:
-                    if motion == "split":
-                        derivative = split_derivative(func, wrt, optimized=optimized, preserve_result=preserve_result,
-                                                      check_scalar=check_scalar, check_finite=check_finite)
-                    else:
-                        derivative = _transform(func, wrt, mode, optimized, preserve_result, check_scalar,
-                                                check_finite, memory_limit, compile)
-                store(func, options, (derivative, tuple(deps.values()), version))
-                derivative.tangent_generators = generators_read(deps.values())
+
+    def make():
+        if motion == "split":
+            return split_derivative(func, wrt, optimized=optimized, preserve_result=preserve_result,
+                                    check_scalar=check_scalar, check_finite=check_finite)
+        return _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_finite, memory_limit,
+                          compile)
+
+    derivative = _cached_or_made(func, options, make)
     if verbose:
         print(derivative.tangent_source)
     if check_dims is False and mode == "reverse" and motion == "joint" and not check_scalar:
@@ -167,18 +161,49 @@ def autodiff(func: Callable, wrt: int | Sequence[int] = (0,), mode: str = "rever
     return derivative
 
 
+def _cached_or_made(func, options: tuple, make: Callable) -> Callable:
+    """The derivative of ``func`` cached under ``options``, or ``make()``
+    (under the transform lock, recording what it reads) cached there."""
+    derivative = cached(func, options)
+    if derivative is None:
+        with rules.transform_lock:
+            derivative = cached(func, options)
+            if derivative is None:
+                version = rules.version()
+                with recording() as deps:
+                    derivative = make()
+                store(func, options, (derivative, tuple(deps.values()), version))
+                derivative.tangent_generators = generators_read(deps.values())
+    return derivative
+
+
+@deferring
+def _forward_over_gradient(gradient: Callable, wrt: tuple[int, ...]) -> Callable:
+    """``autodiff(gradient, wrt, "forward")`` for ``hvp`` (not public API):
+    the same wrappers (cache, argument classes, the user's line in errors,
+    object tangents, owned results), but the tangent is returned as computed,
+    not cast to the result's dtype: ``hvp`` gives it the arguments' dtypes
+    (owned_gradients), so the gradient itself, read only for its dtype,
+    need not be computed."""
+    options = (wrt, "forward", True, False, False, False, "joint", None, None, "in the arguments' dtypes")
+    derivative = _cached_or_made(gradient, options, lambda: _transform(
+        gradient, wrt, "forward", True, False, False, False, in_result_dtype=False))
+    return filling_defaults(derivative, gradient, len(wrt))
+
+
 def _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_finite, memory_limit=None,
-               compile=None) -> Callable:
+               compile=None, in_result_dtype=True) -> Callable:
     """Generate the derivative of ``func`` (not cached), wrapped as the API
     returns it: specialised to argument shapes (optimized reverse mode),
     with arithmetic errors reported as non-finite (check_finite), returning
-    values the caller owns."""
+    values the caller owns. ``in_result_dtype=False`` (forward mode, for
+    ``hvp`` only): the tangent is not cast to the result's dtype."""
     session = Session(optimized=optimized, check_finite=check_finite)
     session.memory_limit = memory_limit
     if mode == "reverse":
         entry = session.reverse(func, wrt, preserve_result=preserve_result, check_scalar=check_scalar)
     else:
-        entry = session.forward(func, wrt, preserve_result=preserve_result)
+        entry = session.forward(func, wrt, preserve_result=preserve_result, in_result_dtype=in_result_dtype)
     derivative = generic = session.build(entry, f"d{getattr(func, '__name__', 'f')}")
     if mode == "reverse" and optimized:
         func = weak(func)  # the cache holds the derivative on func: it must not hold func
@@ -357,7 +382,8 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
     def specialize(args):
         # generated for the arguments' kinds, not run: f runs once per call
         # (the seed in the gradient's key: its code knows the seed is a float)
-        return autodiff(gradient.tangent_specialized_for(*args[:n], 1.0), wrt, "forward", optimized=True)
+        # (the tangent as computed: owned_gradients gives it the arguments' dtypes)
+        return _forward_over_gradient(gradient.tangent_specialized_for(*args[:n], 1.0), wrt)
 
     specializations = Specializations(forward_over_reverse, specialize)
     signature = inspect.signature(func)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 
 import numpy as np
+import pytest
 
 import tangent
 from tangent import optimize
@@ -76,3 +77,51 @@ def test_self_updates_read_elsewhere_stay():
     assert _optimized(source).count("s = ") == 2
     calls = "def f(a, b):\n    s = a * b\n    s = g(s)\n    return b\n"
     assert "g(s)" in _optimized(calls)  # a call that may have effects stays
+
+
+def params_loss(p, x):
+    return np.sum(np.tanh(x @ p["W"]) * p["b"][0] ** 2) + np.sum(np.sin(p["b"][1]) * p["b"][0])
+
+
+def _gradient_differences_float64(gradient, p, x, v, eps=1e-6):
+    def along(sign):
+        moved = {"W": p["W"] + sign * eps * v["W"], "b": [b + sign * eps * vb for b, vb in zip(p["b"], v["b"])]}
+        return gradient(moved, x)
+    up, down = along(1.0), along(-1.0)
+    return {"W": (up["W"] - down["W"]) / (2 * eps), "b": [(u - d) / (2 * eps) for u, d in zip(up["b"], down["b"])]}
+
+
+@pytest.mark.parametrize("vector_dtype", [np.float32, np.float64])
+def test_float32_containers_keep_their_dtype(vector_dtype):
+    # the specialised HVP returns its tangent as computed (not cast to the gradient's dtype, which it no
+    # longer computes): each product still has its argument's dtype, and matches central differences of
+    # the gradient in float64
+    rng = np.random.default_rng(6)
+    p64 = {"W": rng.standard_normal((3, 2)), "b": [rng.standard_normal(2), rng.standard_normal(2)]}
+    x64 = rng.standard_normal((4, 3))
+    v = {"W": rng.standard_normal((3, 2)).astype(vector_dtype), "b": [rng.standard_normal(2).astype(vector_dtype)
+                                                                    for _ in range(2)]}
+    p32 = {"W": p64["W"].astype(np.float32), "b": [b.astype(np.float32) for b in p64["b"]]}
+    x32 = x64.astype(np.float32)
+    v64 = {"W": v["W"].astype(np.float64), "b": [b.astype(np.float64) for b in v["b"]]}
+    at = {"W": p32["W"].astype(np.float64), "b": [b.astype(np.float64) for b in p32["b"]]}
+    expected = _gradient_differences_float64(tangent.grad(params_loss), at, x32.astype(np.float64), v64)
+    before = [p32["W"].copy(), *(b.copy() for b in p32["b"]), v["W"].copy(), *(b.copy() for b in v["b"])]
+    product = tangent.hvp(params_loss)
+    for _ in range(2):  # the generic code, then the code specialised at the first call
+        got = product(p32, x32, v)
+        assert got["W"].dtype == np.float32 and [b.dtype for b in got["b"]] == [np.float32, np.float32]
+        np.testing.assert_allclose(got["W"], expected["W"], rtol=1e-4, atol=1e-5)
+        for g, e in zip(got["b"], expected["b"], strict=True):
+            np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5)
+    after = [p32["W"], *p32["b"], v["W"], *v["b"]]
+    for old, new in zip(before, after, strict=True):
+        np.testing.assert_array_equal(old, new)
+
+
+def test_specialised_hvp_does_not_compute_the_gradient():
+    from tangent.api import _forward_over_gradient
+    x = np.random.default_rng(7).standard_normal(6).astype(np.float32)
+    specialized = tangent.grad(twice).tangent_specialized_for(x, 1.0)
+    text = tangent.source(_forward_over_gradient(specialized, (0,)))
+    assert "tangent_like" not in text  # (nothing reads the gradient's dtype)
