@@ -125,3 +125,55 @@ def test_specialised_hvp_does_not_compute_the_gradient():
     specialized = tangent.grad(twice).tangent_specialized_for(x, 1.0)
     text = tangent.source(_forward_over_gradient(specialized, (0,)))
     assert "tangent_like" not in text  # (nothing reads the gradient's dtype)
+
+
+def _with_runtime_callees(source: str) -> ast.FunctionDef:
+    from tangent import ir, runtime
+    fdef = ast.parse(source).body[0]
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and hasattr(runtime, node.func.id):
+            ir.annotate(node, callee=getattr(runtime, node.func.id), pure_call=node.func.id != "add_at")
+    return fdef
+
+
+def test_a_buffer_read_only_by_its_own_add_at_goes():
+    got = ast.unparse(optimize.eliminate_dead_code(_with_runtime_callees(
+        "def f(p, g, h):\n    dp = grad_of_index(p, 'a', g)\n    dp = add_at(dp, 'b', h)\n"
+        "    for i in range(3):\n        dp = add_at(dp, 'b', h)\n    return g\n")))
+    assert "dp" not in got
+
+
+def test_a_buffer_not_allocated_here_or_read_elsewhere_stays():
+    # add_at writes into the buffer in place: on an argument (or what else may hold it) that is seen
+    aliased = "def f(p, g, h):\n    dp = p\n    dp = add_at(dp, 'b', h)\n    return g\n"
+    assert "add_at" in ast.unparse(optimize.eliminate_dead_code(_with_runtime_callees(aliased)))
+    read = "def f(p, g, h):\n    dp = grad_of_index(p, 'a', g)\n    dp = add_at(dp, 'b', h)\n    return dp['a']\n"
+    assert "add_at" in ast.unparse(optimize.eliminate_dead_code(_with_runtime_callees(read)))
+    effects = "def f(p, g, h):\n    dp = grad_of_index(p, 'a', g)\n    dp = add_at(dp, 'b', h(g))\n    return g\n"
+    assert "add_at" in ast.unparse(optimize.eliminate_dead_code(_with_runtime_callees(effects)))
+
+
+def layers(params, x):
+    h = np.tanh(x @ params["W1"] + params["b1"])
+    return np.sum(np.sin(h @ params["W2"]))
+
+
+def test_hvp_drops_the_gradients_buffer():
+    # forward mode over a dict's gradient: the gradient's own adjoint buffer (grad_of_index, then add_at
+    # per item) is read by nothing once only its tangent is returned, and goes with what fills it
+    rng = np.random.default_rng(8)
+    params = {"W1": rng.standard_normal((3, 4)), "b1": rng.standard_normal(4), "W2": rng.standard_normal((4, 2))}
+    x = rng.standard_normal((5, 3))
+    from tangent.api import _forward_over_gradient
+    specialized = tangent.grad(layers).tangent_specialized_for(params, x, 1.0)
+    text = tangent.source(_forward_over_gradient(specialized, (0,)))
+    assert text.count("add_at(") == 2 and text.count("grad_of_index(") == 1  # the tangent's only
+    v = {k: rng.standard_normal(a.shape) for k, a in params.items()}
+    gradient, eps = tangent.grad(layers), 1e-6
+    up = gradient({k: params[k] + eps * v[k] for k in params}, x)
+    down = gradient({k: params[k] - eps * v[k] for k in params}, x)
+    product = tangent.hvp(layers)
+    for _ in range(2):  # the generic code, then the code specialised at the first call
+        got = product(params, x, v)
+        for k in params:
+            np.testing.assert_allclose(got[k], (up[k] - down[k]) / (2 * eps), rtol=1e-5, atol=1e-7)
