@@ -352,8 +352,11 @@ def restored_values_read(adjoint, shape_args=None) -> RestoredReads:
                     events.append(("restore", stmt.site, loops, False))
                     if stmt.site.index is not None:
                         # restore_region(y, index, ...) writes into the object y
-                        # names then: if y was rebound since, its old value is read
+                        # names then: if y was rebound since, its old value is read;
+                        # and it reads the names of the index, which must hold
+                        # what they held at the save
                         read([stmt.site.name], loops, shape=True)
+                        read(names_loaded(stmt.site.index), loops)
                 case Kind.SAVE | Kind.COMMENT:
                     pass
                 case Kind.FOR | Kind.WHILE:
@@ -388,14 +391,22 @@ def restored_values_read(adjoint, shape_args=None) -> RestoredReads:
     return found
 
 
+def _region_restore_reads(stmt) -> set[str]:
+    """What ``restore_region(y, index, old)`` of a Restore marker reads: the
+    object y it writes into and the names of the index (a loop's key, say,
+    which must then hold what it held at the save)."""
+    if ir.kind_or_none(stmt) is Kind.RESTORE and stmt.site.index is not None:
+        return {stmt.site.name} | names_loaded(stmt.site.index)
+    return set()
+
+
 def names_read(stmts) -> set[str]:
     """The names the statements read, markers included (restoring a region
-    reads the object it writes into)."""
+    reads the object it writes into and its index)."""
     found = set()
     for stmt in stmts:
-        if (form := ir.kind_or_none(stmt)) in (Kind.SAVE, Kind.RESTORE, Kind.COMMENT):
-            if form is Kind.RESTORE and stmt.site.index is not None:
-                found.add(stmt.site.name)  # restore_region reads the object it writes into
+        if ir.kind_or_none(stmt) in (Kind.SAVE, Kind.RESTORE, Kind.COMMENT):
+            found |= _region_restore_reads(stmt)
             continue
         for node in names_in(stmt):
             if isinstance(node.ctx, ast.Load):
@@ -405,8 +416,8 @@ def names_read(stmts) -> set[str]:
             node = stack.pop()
             for field in ("body", "orelse"):
                 for inner in getattr(node, field, None) or ():
-                    if ir.kind_or_none(inner) is Kind.RESTORE and inner.site.index is not None:
-                        found.add(inner.site.name)
+                    if ir.kind_or_none(inner) is Kind.RESTORE:
+                        found |= _region_restore_reads(inner)
                     elif isinstance(inner, ast.stmt):
                         stack.append(inner)
     return found

@@ -110,7 +110,10 @@ def grad_of_extremum(g, z, args, pick_max):
     """Adjoints of the arguments of builtin max/min: one per argument, ``g``
     for the one equal to the result ``z`` (the first of ties) and zero for the
     others; for a single iterable argument, its adjoint holds ``g`` at the
-    chosen item. (``pick_max`` is kept for the call sites; ``z`` decides.)"""
+    chosen item (none for a dict's, whose items are its keys). (``pick_max``
+    is kept for the call sites; ``z`` decides.)"""
+    if len(args) == 1 and isinstance(args[0], dict):
+        return GradTuple((zeros_like(args[0]),))
     if len(args) == 1:
         items = list(args[0])
         chosen = items.index(z)
@@ -127,6 +130,8 @@ def grad_of_chosen(dargs, g, z, args):
     """Adjoint of ``g`` in ``grad_of_extremum(g, z, args, ...)`` given the
     adjoints ``dargs`` of its result: that of the chosen argument or item
     (None meaning zero)."""
+    if len(args) == 1 and isinstance(args[0], dict):
+        return zeros_like(g)
     if len(args) == 1:
         part = dargs[0]
         picked = None if part is None else list(part)[list(args[0]).index(z)]
@@ -151,6 +156,10 @@ def t_extremum(z, *args):
 
 
 def tangent_of_extremum(dargs, z, args):
+    """Tangent of builtin max/min: that of the chosen argument or item (a
+    dict's items are its keys: zero)."""
+    if len(args) == 1 and isinstance(args[0], dict):
+        return zeros_like(z)
     if len(args) == 1:
         items = list(args[0])
         return list(dargs[0])[items.index(z)]
@@ -158,7 +167,10 @@ def tangent_of_extremum(dargs, z, args):
 
 
 def grad_of_builtin_sum(g, iterable):
-    """Adjoint of the items of sum(iterable): each item receives g."""
+    """Adjoint of the items of sum(iterable): each item receives g (a dict's
+    items are its keys, which carry no derivative)."""
+    if isinstance(iterable, dict):
+        return zeros_like(iterable)
     if isinstance(iterable, np.ndarray):
         return np.broadcast_to(g, iterable.shape).copy() if np.ndim(g) == iterable.ndim - 1 else np.broadcast_to(g, iterable.shape)
     items = [unbroadcast(g, v) for v in iterable]
@@ -171,6 +183,8 @@ def sum_of_item_grads(ditems, g, iterable):
     if isinstance(iterable, np.ndarray):
         return unbroadcast(ditems, g)
     total = zeros_like(g)
+    if isinstance(iterable, dict):
+        return total
     for part in ditems:
         if part is not None:
             total = total + broadcast_like(part, g)
@@ -183,9 +197,28 @@ def sum_(z, iterable, start=0):
     d[start] = unbroadcast(d[z], start)
 
 
+def tangent_of_builtin_sum(t, dstart, iterable):
+    """Tangent of ``sum(iterable, start)`` given the tangents of ``iterable``
+    and ``start`` (a dict's items are its keys, which carry none)."""
+    if isinstance(iterable, dict):
+        return dstart
+    return sum(t, dstart)
+
+
 @tangent_rule(builtins.sum)
 def t_sum(z, iterable, start=0):
-    d[z] = sum(d[iterable], d[start])
+    d[z] = tangent_of_builtin_sum(d[iterable], d[start], iterable)
+
+
+@adjoint(tangent_of_builtin_sum)
+def a_tangent_of_builtin_sum(z, t, dstart, iterable):
+    d[t] = grad_of_builtin_sum(d[z], iterable)
+    d[dstart] = unbroadcast(d[z], dstart)
+
+
+@tangent_rule(tangent_of_builtin_sum)
+def t_tangent_of_builtin_sum(z, t, dstart, iterable):
+    d[z] = tangent_of_builtin_sum(d[t], d[dstart], iterable)
 
 
 def grad_of_items(g, iterable):
@@ -208,9 +241,10 @@ def grad_of_items(g, iterable):
 
 def item_grads(dout, g):
     """Adjoint of ``g`` in ``grad_of_items(g, iterable)`` given the adjoint
-    ``dout`` of its result: the item adjoints, as a list like ``g`` (none
-    for a dict's, whose items are its keys)."""
-    parts = [None] * len(g) if isinstance(dout, dict) else list(dout)
+    ``dout`` of its result: the item adjoints, as a list like ``g`` (zeros
+    for a dict's, whose items are its keys; the backward pass reads them
+    one by one, so not None)."""
+    parts = [zeros_like(v) for v in g] if isinstance(dout, dict) else list(dout)
     return GradTuple(parts) if isinstance(g, tuple) else GradList(parts)
 
 

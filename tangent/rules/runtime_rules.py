@@ -13,7 +13,6 @@ from ..runtime import (
     add_grad_back,
     add_tangent,
     append_grad,
-    as_sequence,
     broadcast_like,
     broadcast_tangent,
     concat_values,
@@ -36,7 +35,7 @@ from ..runtime import (
     zero_region,
     zeros_like,
 )
-from ..runtime.regions import part_of, place_part, sequence_grad
+from ..runtime.regions import part_of, place_part, sequence_grad, sequence_tangent
 from ..surgery import stop_gradient
 from . import adjoint, d, linear, nondifferentiable, tangent_rule
 
@@ -120,9 +119,20 @@ def l_tangent_like(z, t, value):
     return tangent_like(t, value), tangent_like(d[z], t)
 
 
-@linear(runtime.as_sequence)
-def l_as_sequence(z, iterable):
-    return as_sequence(iterable), sequence_grad(d[z], iterable)
+# not linear: the sequence of a dict is its keys, whose tangents are zero
+@adjoint(runtime.as_sequence)
+def a_as_sequence(z, iterable):
+    d[iterable] = sequence_grad(d[z], iterable)
+
+
+@tangent_rule(runtime.as_sequence)
+def t_as_sequence(z, iterable):
+    d[z] = sequence_tangent(d[iterable], iterable)
+
+
+@linear(regions.sequence_tangent)
+def l_sequence_tangent(z, t, iterable):
+    return sequence_tangent(t, iterable), sequence_grad(d[z], iterable)
 
 
 @linear(regions.sequence_grad)

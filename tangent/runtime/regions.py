@@ -144,6 +144,16 @@ def sequence_grad(g, iterable):
     return g
 
 
+def sequence_tangent(t, iterable):
+    """The tangent of ``as_sequence(iterable)`` given the tangent ``t`` of
+    ``iterable``: ``as_sequence(t)``, except for a dict, whose sequence is
+    its keys, which carry no derivative (zeros; the keys of ``t`` are not
+    tangents of anything)."""
+    if isinstance(iterable, dict):
+        return [zeros_like(key) for key in iterable]
+    return as_sequence(t)
+
+
 def as_sequence(iterable):
     """Something indexable with the items a for loop over ``iterable`` sees
     (the keys of a dict, the rows of an array)."""
