@@ -28,11 +28,14 @@ from .jacobians import hessian_of, jacobian_of
 from .motion import broadcasting_seed, filling_defaults, primal_and_tangents, split_derivative, with_aux
 from .numba_backend import check_options, compiled_hvp, compiling_for  # compile="numba" (numba imported on use)
 from .ownership import input_ids, owned_gradients, returning_owned
+from .runtime import add_left_matmuls_at, add_matmuls_at
 from .runtime import checkpointing as _checkpointing
 from .runtime.checkpointing import parse_memory
-from .specialize import Specializations, argument_kind, specializing
+from .specialize import Specializations, argument_kind, differentiable, specializing, with_variant
 from .sweeps import generators_read, once_on_the_caller
 from .transform import Session
+
+RUN_ONLY = (add_matmuls_at, add_left_matmuls_at)  # helpers of code that is run only (hoisted_products.py)
 
 __all__ = ["autodiff", "clear_cache", "grad", "hessian", "hvp", "jacobian", "jvp", "source", "value_and_grad", "vjp"]
 
@@ -209,21 +212,25 @@ def _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_
         func = weak(func)  # the cache holds the derivative on func: it must not hold func
         deps = tuple(recording_now())
 
-        def specialize(args):
+        def specialize(args, run_only=False):
             # the same snapshot as the generic code, or none (the generic code then runs)
             if func() is None or not unchanged(deps):
                 raise TangentError("the function or what it reads changed since it was differentiated")
             special = Session(optimized=True, check_finite=check_finite)
             special.memory_limit = memory_limit
+            special.run_only = run_only
             name = special.reverse(func(), wrt, preserve_result=preserve_result, check_scalar=check_scalar,
                                    example_args=args)
             built = special.build(name, f"d{getattr(func(), '__name__', 'f')}")
             built.tangent_argument_kinds = tuple(map(argument_kind, args))  # its key (for hvp: forward over it)
+            if run_only and any(v is helper for v in special.namespace.values() for helper in RUN_ONLY):
+                with_variant(built, specialize)  # (hvp differentiates code without the helper)
             return built
 
-        derivative = specializing(derivative, specialize) if compile is None else derivative
+        derivative = specializing(derivative, lambda args: specialize(args, run_only=True)) \
+            if compile is None else derivative
     if compile is not None:  # compile="numba": tangent/numba_backend.py (which returns owned values)
-        specialized = mode == "reverse" and optimized
+        specialized = mode == "reverse" and optimized  # (numba lowers code without run-only rewrites)
         return compiling_for(func() if specialized else func, generic, specialize if specialized else None,
                              (mode, wrt, preserve_result))
     if check_finite:
@@ -383,7 +390,8 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
         # generated for the arguments' kinds, not run: f runs once per call
         # (the seed in the gradient's key: its code knows the seed is a float)
         # (the tangent as computed: owned_gradients gives it the arguments' dtypes)
-        return _forward_over_gradient(gradient.tangent_specialized_for(*args[:n], 1.0), wrt)
+        key = (*args[:n], 1.0)
+        return _forward_over_gradient(differentiable(gradient.tangent_specialized_for(*key), key), wrt)
 
     specializations = Specializations(forward_over_reverse, specialize)
     signature = inspect.signature(func)

@@ -53,6 +53,7 @@ from .numba_lowering import (
 )
 from .ownership import input_ids, owned_gradients, owned_value
 from .shapes import argument_kind
+from .specialize import differentiable
 
 __all__ = ["NumbaRefusal", "cache_dir", "check_options", "check_transformable", "compiling", "compiling_for", "lower"]
 
@@ -372,7 +373,8 @@ def compiled_hvp(func: Callable, gradient: Callable, wrt: tuple, n: int) -> Call
     check_transformable(autodiff(gradient, wrt, "forward").tangent_generic, label)
 
     def forward_over_reverse(args):
-        return autodiff(gradient.tangent_specialized_for(*args[:n]), wrt, "forward").tangent_generic
+        code = differentiable(gradient.tangent_specialized_for(*args[:n]), args[:n])
+        return autodiff(code, wrt, "forward").tangent_generic
 
     def place_seed(args):  # (the gradient's seed, 1.0, between the arguments and the vectors)
         return (*args[:n], 1.0, *args[n:])

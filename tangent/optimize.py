@@ -21,8 +21,11 @@ Gives: each pass takes and returns a FunctionDef and preserves what it computes:
   operations would do anyway goes, and
   ``common_subexpressions.share_subexpressions``: an expression already held
   by a name is read from it, and ``fusion.inline_single_uses``: a
-  temporary read once is written into the expression reading it (each
-  module states when it is sound);
+  temporary read once is written into the expression reading it, and in
+  code that is run only, never differentiated,
+  ``hoisted_products.hoist_products``: products of a backward loop that
+  feed only an accumulation are done after it as one matmul (each module
+  states when it is sound);
 * ``optimize_function`` runs them all; ``tidy_blocks`` (run on optimized and
   unoptimized code alike) leaves no empty or ``pass``-only block.
 
@@ -41,6 +44,7 @@ from .astwalk import FastTransformer, loaded_names, names_in, walk_list
 from .broadcasts import elide_broadcasts
 from .common_subexpressions import share_subexpressions
 from .fusion import inline_single_uses
+from .hoisted_products import hoist_products
 from .ir import Kind
 from .name_counts import NameCounts, StatementNames
 from .reductions import reductions_as_methods
@@ -430,7 +434,8 @@ def optimize_function(fdef: ast.FunctionDef, special: Specialization | None = No
         fdef = merge_temporaries(fdef, counts)
     if special is not None:
         fdef = inline_single_uses(fdef, special, counts)
-        fdef = reductions_as_methods(fdef, special)  # (last: it changes no name's uses)
+        fdef = reductions_as_methods(fdef, special)  # (it changes no name's uses)
+        fdef = hoist_products(fdef, special)  # (last: in code that is run only)
     return fdef
 
 

@@ -9,6 +9,11 @@ which cannot happen are left out, and Python floats get float arithmetic.
 Assumes the specialised code depends only on the arguments' kinds, never on
 their values (it is generated, never run, from the examples), and that a
 ``TangentError`` while specialising means: use the generic code.
+
+Specialised code that is run may have been rewritten with helpers that have
+no derivative rules (``hoisted_products``); such code carries the variant to
+differentiate instead (``with_variant``), and whoever differentiates
+specialised code (``tangent.hvp``) asks for it (``differentiable``).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from . import rules
 from .errors import TangentError
 from .shapes import argument_kind
 
-__all__ = ["MAX_SPECIALIZATIONS", "Specializations", "argument_kind", "specializing"]
+__all__ = ["MAX_SPECIALIZATIONS", "Specializations", "argument_kind", "differentiable", "specializing", "with_variant"]
 
 MAX_SPECIALIZATIONS = 16
 
@@ -100,3 +105,31 @@ def specializing(generic: Callable, specialize: Callable[[Sequence], Callable]) 
     derivative.tangent_generic = generic
     derivative.tangent_specialized_for = specialized_for
     return derivative
+
+
+def with_variant(code: Callable, make: Callable[[Sequence], Callable]) -> None:
+    """Give the specialised ``code`` (made to be run only) the variant to
+    differentiate in its place: ``make(args)``, generated at the first
+    ``differentiable(code, args)`` (``args`` of the kinds ``code`` was
+    made for; none are kept), once."""
+    made: list = []
+
+    def variant(args):
+        if not made:
+            made.append(make(args))
+        return made[0]
+
+    code.tangent_differentiable = variant
+
+
+def differentiable(code: Callable, args: Sequence) -> Callable:
+    """The code to differentiate for ``code``, specialised to the kinds of
+    ``args``: its variant without run-only rewrites if it has one, else
+    itself.
+
+    Example::
+
+        autodiff(differentiable(df.tangent_specialized_for(x, 1.0), (x, 1.0)), mode="forward")
+    """
+    variant = getattr(code, "tangent_differentiable", None)
+    return code if variant is None else variant(args)

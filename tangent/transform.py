@@ -14,7 +14,10 @@ The code specialised to argument shapes (``reverse`` with ``example_args``,
 in a new session at the derivative's first call) starts from the same
 normalized function as the generic code: the generic run keeps a copy of it
 (``_Prepared``), which the specialising run takes instead of parsing and
-normalizing again, while nothing it was made from changed.
+normalizing again, while nothing it was made from changed. A session
+given ``session.run_only = True`` makes code that is run and never differentiated
+again (the optimizer may then call helpers without derivative rules:
+``hoisted_products``).
 """
 
 from __future__ import annotations
@@ -300,7 +303,8 @@ class Session:
         special = None
         if example_args is not None:
             structs = frozenset(getattr(mode.shapes, "structs", ()))
-            special = Specialization(mode.shapes, dict(zip(params, example_args)), structs, self.namespace)
+            special = Specialization(mode.shapes, dict(zip(params, example_args)), structs, self.namespace,
+                                     run_only=getattr(self, "run_only", False), bind_global=self.bind_global)
         self.functions.append(self.finish(fdef, parsed, special))
         self.tapes[fname] = (mode.stack_name, mode.tape.inactive_stack_name)
         return fname

@@ -36,6 +36,7 @@ from __future__ import annotations
 import ast
 import types
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -95,6 +96,8 @@ class Specialization:
     examples: dict  # {parameter: example argument}
     structs: frozenset = frozenset()  # parameters whose structure the key assumes
     namespace: dict = field(default_factory=dict)
+    run_only: bool = False  # the code is run, never differentiated (hoisted_products may rewrite it)
+    bind_global: Callable | None = None  # (hint, value) -> a module-level name bound to value
 
 
 def is_elementwise(node, facts: "ValueFacts") -> bool:
@@ -186,6 +189,10 @@ class ValueFacts:
             return False
         f = self.callee(call)
         return isinstance(f, np.ufunc) or bool(ir.get(call, "pure_call", False)) or _reads_only(f)
+
+    def writes_nothing(self, stmt) -> bool:
+        """``stmt`` writes into no array, list, dict or object (see ``write_free``)."""
+        return self._safe(stmt)
 
     def _check(self, value) -> bool:
         """A call of a runtime check that writes nothing (it raises, or not):

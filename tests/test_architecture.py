@@ -34,7 +34,8 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("differentiation", {"differentiator", "reverse", "forward", "forward_zeros", "forward_containers", "forward_reuse", "forward_copies", "tape",
                          "adjoints", "assign_adjoints", "container_adjoints", "shape_variants", "checkpointing",
                          "restores"}),
-    ("optimization", {"optimize", "value_facts", "broadcasts", "common_subexpressions", "fusion", "reductions", "self_updates"}),
+    ("optimization", {"optimize", "value_facts", "broadcasts", "common_subexpressions", "fusion", "reductions", "self_updates",
+                      "hoisted_products"}),
     ("code generation", {"codegen"}),
     ("driver", {"transform"}),
     ("interface", {"api", "argument_classes", "cache", "ownership", "specialize", "testing", "motion", "jacobians", "__init__", "__main__",
@@ -44,7 +45,8 @@ LAYERS: list[tuple[str, set[str]]] = [
 # Passes that work on any function in the intermediate form, whichever mode
 # made it: they may import the base layer only (the markers they meet are in
 # ir) and each other, not the differentiators whose output they read.
-BASE_ONLY = {"optimize", "codegen", "value_facts", "broadcasts", "common_subexpressions", "fusion", "reductions", "self_updates"}
+BASE_ONLY = {"optimize", "codegen", "value_facts", "broadcasts", "common_subexpressions", "fusion", "reductions", "self_updates",
+             "hoisted_products"}
 
 # The two modes are independent of each other: what both need lives in
 # differentiator (or below).
@@ -289,7 +291,7 @@ def test_every_annotation_the_package_uses_is_declared():
                       "tangent_copy", "tangent_or_zeros", "tangent_generators", "tangent_",
                       "tangent_numba_for", "tangent_numba_", "tangent_deferred", "tangent_argument_classes",
                       "tangent_argument_item_classes", "tangent_api", "tangent_array_type",
-                      "tangent_argument_kinds"}  # (argument_classes: function attributes; numba_backend: a derivative's dispatcher, module names)
+                      "tangent_argument_kinds", "tangent_differentiable"}  # (argument_classes: function attributes; numba_backend: a derivative's dispatcher, module names)
     used = set()
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):

@@ -243,3 +243,95 @@ def add_at(buffer, index, g):
     if arrays.library(buffer) is not None:
         return buffer + arrays.grad_of_index(buffer, index, g)
     raise TypeError(f"add_at: cannot accumulate into {type(buffer).__name__}")
+
+
+def add_matmuls_at(buffer, indices, lefts, right):
+    """The loop ``for i, left in zip(indices, lefts): buffer = add_at(buffer,
+    i, left @ right)``, with the products done as one matmul where that
+    computes the same values: ``lefts`` NumPy arrays of one shape and dtype,
+    at least 1-D, and ``right`` a NumPy array of 1 or 2 dimensions (matmul
+    then acts on each stacked item alone). Into an array buffer whose
+    indexed items have the products' shape, at distinct in-bounds integer
+    indices, the products are added at once (a slice for a run of indices);
+    otherwise (a list buffer, repeated indices...) each is added in turn by
+    ``add_at``, exactly as the loop does. Generated code calls it after a
+    backward loop (``hoisted_products``) with the values the loop's left
+    operands had; it is run only, never differentiated.
+
+    Example::
+
+        buf = np.zeros((3, 2))
+        buf = add_matmuls_at(buf, range(3), [np.ones(4)] * 3, np.ones((4, 2)))   # every row 4.0
+    """
+    stacked = _stacked(lefts, right)
+    products = None if stacked is None else stacked @ right
+    return _add_products(buffer, indices, products, lambda: [left @ right for left in lefts], len(lefts))
+
+
+def add_left_matmuls_at(buffer, indices, left, rights):
+    """``add_matmuls_at`` of the products ``left @ right`` for each of
+    ``rights``: the loop ``for i, right in zip(indices, rights): buffer =
+    add_at(buffer, i, left @ right)``, the products done as one matmul
+    under the same conditions (``left`` of 1 or 2 dimensions, ``rights`` of
+    one shape and dtype, at least 1-D).
+
+    Example::
+
+        buf = np.zeros((3, 2))
+        buf = add_left_matmuls_at(buf, range(3), np.ones((2, 4)), [np.ones(4)] * 3)   # every row 4.0
+    """
+    stacked = _stacked(rights, left)
+    products = None
+    if stacked is not None:  # (1-D items: each product is item @ left.T; else matmul broadcasts over the steps)
+        products = stacked @ (left.T if left.ndim == 2 else left) if stacked.ndim == 2 else left @ stacked
+    return _add_products(buffer, indices, products, lambda: [left @ right for right in rights], len(rights))
+
+
+def _add_products(buffer, indices, products, one_by_one, count: int):
+    """``add_at`` of each product at its index, in order: all at once where
+    that is the same (``products`` stacked, or None: ``one_by_one()``)."""
+    indices = list(indices)
+    if len(indices) != count:
+        raise ValueError(f"add_matmuls_at: {len(indices)} indices for {count} products")
+    if products is None:
+        products = one_by_one()
+    elif _adds_at_once(buffer, indices, products):
+        return buffer
+    for index, product in zip(indices, products):
+        buffer = add_at(buffer, index, product)
+    return buffer
+
+
+def _stacked(steps, other):
+    """``np.stack(steps)`` when each step's matmul with ``other`` is the
+    stacked matmul's item (see add_matmuls_at), else None."""
+    if not steps or type(other) is not np.ndarray or other.ndim not in (1, 2):
+        return None
+    first = steps[0]
+    if type(first) is not np.ndarray or first.ndim < 1:
+        return None
+    if any(type(a) is not np.ndarray or a.shape != first.shape or a.dtype != first.dtype for a in steps):
+        return None
+    return np.stack(steps)
+
+
+def _adds_at_once(buffer, indices, products) -> bool:
+    """Add ``products[k]`` into ``buffer[indices[k]]`` for all k at once when
+    that is the same as one ``add_at`` after another; say whether it was done."""
+    if type(buffer) is not np.ndarray or buffer.ndim < 1 or buffer.shape[1:] != products.shape[1:]:
+        return False
+    if buffer.dtype.kind != "c" and products.dtype.kind == "c":
+        return False  # (add_at widens the buffer: never drop an imaginary part)
+    if not np.can_cast(products.dtype, buffer.dtype, "same_kind"):
+        return False
+    if not all(type(i) is int and 0 <= i < buffer.shape[0] for i in indices) or len(set(indices)) != len(indices):
+        return False
+    first, last = indices[0], indices[-1]
+    if all(i == first + k for k, i in enumerate(indices)):
+        buffer[first:last + 1] += products
+    elif all(i == first - k for k, i in enumerate(indices)):
+        buffer[last:first + 1] += products[::-1]
+    else:
+        buffer[indices] += products
+    return True
+
