@@ -187,8 +187,9 @@ class ANF(ExpressionForm):
     def note_binding(self, target: str, value: ast.expr) -> None:
         """Track objects built in the function through ``target = value``."""
         if isinstance(value, ast.Name) and value.id in self.constructed:
-            self.constructed.add(target)  # obj = Cls(...): the same object, of a known class
-            self.parsed.types[target] = self.parsed.types[value.id]
+            self.constructed.add(target)  # obj = Cls(...): the same object, of its class where known
+            if value.id in self.parsed.types:  # (a private copy of an array has none)
+                self.parsed.types[target] = self.parsed.types[value.id]
         elif isinstance(value, ast.Call) and getattr(value, "tangent_callee", None) is object.__new__ \
                 and len(value.args) == 1 and isinstance(self.parsed.resolve(value.args[0]), type):
             # obj = object.__new__(Cls), as in generated code that built an object: writable attributes
