@@ -300,7 +300,8 @@ class Session:
         special = None
         if example_args is not None:
             structs = frozenset(getattr(mode.shapes, "structs", ()))
-            special = Specialization(mode.shapes, dict(zip(params, example_args)), structs, self.namespace)
+            special = Specialization(mode.shapes, dict(zip(params, example_args)), structs, self.namespace,
+                                     self.bind_global)
         self.functions.append(self.finish(fdef, parsed, special))
         self.tapes[fname] = (mode.stack_name, mode.tape.inactive_stack_name)
         return fname

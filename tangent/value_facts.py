@@ -95,6 +95,7 @@ class Specialization:
     examples: dict  # {parameter: example argument}
     structs: frozenset = frozenset()  # parameters whose structure the key assumes
     namespace: dict = field(default_factory=dict)
+    bind: object = None  # bind(hint, value) -> the name of a new global of the generated module, or None
 
 
 def is_elementwise(node, facts: "ValueFacts") -> bool:
