@@ -20,7 +20,9 @@ Gives: each pass takes and returns a FunctionDef and preserves what it computes:
   ``broadcasts.elide_broadcasts``: an explicit broadcast that elementwise
   operations would do anyway goes, and
   ``common_subexpressions.share_subexpressions``: an expression already held
-  by a name is read from it, and ``fusion.inline_single_uses``: a
+  by a name is read from it, ``gradient_displays.gradient_displays``: a
+  container argument's gradient built once as a display of its structure
+  instead of zeros added into item by item, and ``fusion.inline_single_uses``: a
   temporary read once is written into the expression reading it, and in
   code that is run only, never differentiated,
   ``hoisted_products.hoist_products``: products of a backward loop that
@@ -44,6 +46,7 @@ from .astwalk import FastTransformer, loaded_names, names_in, walk_list
 from .broadcasts import elide_broadcasts
 from .common_subexpressions import share_subexpressions
 from .fusion import inline_single_uses
+from .gradient_displays import gradient_displays
 from .hoisted_products import hoist_products
 from .ir import Kind
 from .name_counts import NameCounts, StatementNames
@@ -433,6 +436,8 @@ def optimize_function(fdef: ast.FunctionDef, special: Specialization | None = No
         fdef = eliminate_dead_code(fdef, counts)
         fdef = merge_temporaries(fdef, counts)
     if special is not None:
+        fdef = gradient_displays(fdef, special)
+        counts = NameCounts(fdef)
         fdef = inline_single_uses(fdef, special, counts)
         fdef = reductions_as_methods(fdef, special)  # (it changes no name's uses)
         fdef = hoist_products(fdef, special)  # (last: in code that is run only)

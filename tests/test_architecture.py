@@ -35,7 +35,7 @@ LAYERS: list[tuple[str, set[str]]] = [
                          "adjoints", "assign_adjoints", "container_adjoints", "shape_variants", "checkpointing",
                          "restores"}),
     ("optimization", {"optimize", "value_facts", "broadcasts", "common_subexpressions", "fusion", "reductions", "self_updates",
-                      "hoisted_products"}),
+                      "hoisted_products", "gradient_displays"}),
     ("code generation", {"codegen"}),
     ("driver", {"transform"}),
     ("interface", {"api", "argument_classes", "cache", "ownership", "specialize", "testing", "motion", "jacobians", "__init__", "__main__",
@@ -46,7 +46,7 @@ LAYERS: list[tuple[str, set[str]]] = [
 # made it: they may import the base layer only (the markers they meet are in
 # ir) and each other, not the differentiators whose output they read.
 BASE_ONLY = {"optimize", "codegen", "value_facts", "broadcasts", "common_subexpressions", "fusion", "reductions", "self_updates",
-             "hoisted_products"}
+             "hoisted_products", "gradient_displays"}
 
 # The two modes are independent of each other: what both need lives in
 # differentiator (or below).
