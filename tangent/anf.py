@@ -28,7 +28,7 @@ import ast
 import builtins
 import copy
 
-from . import resolve
+from . import ir, resolve
 from .anf_expressions import ExpressionForm, describe
 from .desugar import StmtExpr, is_atom
 from .frontend import UNRESOLVED, ParsedFunction
@@ -82,6 +82,20 @@ class ANF(ExpressionForm):
             new = self.atom(value, out)
             store = ast.Subscript(value=copy.deepcopy(base), slice=copy.deepcopy(index), ctx=ast.Store())
             out.append(self.at(ast.Assign(targets=[store], value=new)))
+            # on an array item of a list, dict or object, ``+=`` writes into that array
+            ir.annotate(out[-1], augmented_item=True)
+            return
+        if isinstance(stmt.target, ast.Attribute):
+            # obj.a += e  ->  _old = obj.a; _new = _old + e; obj.a = _new (as y[i] += e)
+            base = self.atom(stmt.target.value, out)
+            old = self.temp(describe(stmt.target, "attribute"))
+            out.append(self.assign(old, self.operation(ast.Attribute(value=base, attr=stmt.target.attr,
+                                                                     ctx=ast.Load()), out)))
+            value = ast.BinOp(left=ast.Name(id=old, ctx=ast.Load()), op=stmt.op, right=stmt.value)
+            new = self.atom(value, out)
+            store = ast.Attribute(value=copy.deepcopy(base), attr=stmt.target.attr, ctx=ast.Store())
+            self.assign_target(store, new, out)
+            ir.annotate(out[-1], augmented_item=True)
             return
         load = ast.Name(id=stmt.target.id, ctx=ast.Load())
         value = ast.BinOp(left=load, op=stmt.op, right=stmt.value)

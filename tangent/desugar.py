@@ -90,10 +90,8 @@ def _bound_names(stmts: list[ast.stmt]) -> set[str]:
 
 def _calls_constructed_object(owner: Desugar, construction: ast.Call) -> bool:
     """Whether ``construction`` builds an object of a user class that is
-    inlined (resolve.constructible) and has a Python ``__call__``."""
-    callee = owner.parsed.resolve(construction.func)
-    return (callee is not UNRESOLVED and resolve.constructible(owner.parsed, callee)
-            and resolve.call_method(callee) is not None)
+    inlined (resolve.built_class) and has a Python ``__call__``."""
+    return resolve.call_method(resolve.built_class(owner.parsed, construction)) is not None
 
 
 class _Expressions(ast.NodeTransformer):
@@ -138,6 +136,8 @@ class _Expressions(ast.NodeTransformer):
             return owner.stmt_expr(*rewritten) if rewritten[0] else self.visit(rewritten[1])
         if callee is not UNRESOLVED and resolve.constructible(owner.parsed, callee):
             return owner.construct(callee, func, node)
+        if (bound := values.class_method(owner, callee)) is not None:
+            return owner.inline_class_method(*bound, node)
         if values.wants_inlining(owner, node, callee):
             return owner.inline(values.module_function(owner, callee), node)
         values.function_defaults(owner, node, callee)
@@ -150,6 +150,11 @@ class _Expressions(ast.NodeTransformer):
                                    "lambdas where they are called", "call it, or pass it to a function of yours, "
                                    "map, filter, sorted or functools.partial")
         return node
+
+    def visit_Attribute(self, node: ast.Attribute):
+        node = self.generic_visit(node)
+        indexed = item_classes.named_tuple_field(self.owner, node)  # layer.W of a NamedTuple: layer[0]
+        return indexed if indexed is not None else node
 
     def visit_List(self, node):
         if isinstance(node.ctx, ast.Load) and any(isinstance(e, ast.Starred) for e in node.elts):

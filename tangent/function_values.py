@@ -25,7 +25,7 @@ import inspect
 import sys
 import types
 
-from . import fence, rules
+from . import fence, resolve, rules
 from .desugar_calls import _assign, _name, expand_call
 from .errors import TangentError
 from .frontend import UNRESOLVED, local_names, parse_function
@@ -153,6 +153,13 @@ def inlinable(owner, callee) -> bool:
     filename = callee.__code__.co_filename
     return package != "tangent" and package not in sys.stdlib_module_names \
         and "site-packages" not in filename and "dist-packages" not in filename
+
+
+def class_method(owner, callee) -> tuple[type, types.FunctionType] | None:
+    """(cls, function) when ``callee`` is a classmethod of the user's bound
+    to its class (``Layer.create``, ``cls.create`` inside another), else None."""
+    found = resolve.class_method(callee)
+    return found if found is not None and inlinable(owner, found[1]) else None
 
 
 def wants_inlining(owner, node: ast.Call, callee) -> bool:

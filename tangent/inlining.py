@@ -222,6 +222,10 @@ class Inlining:
             elif isinstance(value, ast.Name) and value.id in self.local_functions:
                 self.local_functions[renames[param]] = self.local_functions[value.id]
                 continue
+            elif isinstance(value, ast.Name) and value.id in self.global_names \
+                    and isinstance(self.parsed.namespace.get(value.id), type):
+                renames[param] = value.id  # a class (cls of a classmethod): read in the body as that class
+                continue
             elif (function := calls.global_function(self, value)) is not None:
                 renames[param] = self.global_name(param, function)  # read in the body as that function
                 continue
@@ -236,6 +240,14 @@ class Inlining:
         if callee is not None:
             return getattr(callee, "__qualname__", fname)
         return "the lambda" if fname in self.lambdas else fname
+
+    def inline_class_method(self, cls: type, function, node: ast.Call) -> StmtExpr:
+        """Cls.create(args): the classmethod's body inlined, its ``cls`` the
+        class itself (so that ``cls(...)`` builds a Cls as ``Cls(...)`` does)."""
+        fname = values.module_function(self, function)
+        call = ast.Call(func=_name(fname), args=[_name(self.global_name(cls.__name__, cls))] + list(node.args),
+                        keywords=node.keywords)
+        return self.inline(fname, ast.copy_location(call, node))
 
     def construct(self, cls: type, func: ast.expr, node: ast.Call) -> StmtExpr:
         """Cls(args) -> obj = object.__new__(Cls); Cls.__init__ inlined on obj.

@@ -135,6 +135,8 @@ ANNOTATIONS: dict[str, str] = {
     "global": "Name or Attribute: a resolved global constant (np.pi): an atom, like a literal",
     "value": "Name: the object a global or engine helper name stands for, bound in the generated module",
     "augmented": "Assign: came from `x op= e`; on an array that writes into x, which aliases see",
+    "augmented_item": "Assign into an item or attribute: came from `y[i] op= e` or `obj.a op= e`; on an array "
+                      "item that writes into the item itself, which the names holding it see",
     "ref": "Name (forward mode): names the tangent of a primal variable",
     "hook": "statement (reverse mode): comes from the user's insert_grad_of block (may have effects)",
     "pure": "Assign (reverse mode): generated adjoint code, without side effects; algebra may simplify it",

@@ -140,6 +140,19 @@ def named_tuple_fields_indexed(body: list[ast.stmt], parsed) -> None:
                     value[:] = [_indexed(v, fields) if isinstance(v, ast.Attribute) else v for v in value]
 
 
+def named_tuple_field(owner, node: ast.Attribute) -> ast.expr | None:
+    """``layer.W`` read from a local bound once to a NamedTuple (its class
+    known, as ``for layer in layers`` over items of one NamedTuple class
+    gives it): ``layer[0]``, as for parameters (named_tuple_fields_indexed)."""
+    if not (isinstance(node.value, ast.Name) and isinstance(node.ctx, ast.Load)):
+        return None
+    cls = owner.parsed.types.get(node.value.id)
+    if not (isinstance(cls, type) and issubclass(cls, tuple) and node.attr in getattr(cls, "_fields", ())) \
+            or not assigned_once(owner, node.value.id):
+        return None
+    return _indexed(node, {node.value.id: cls._fields})
+
+
 def _indexed(node: ast.Attribute, fields: dict) -> ast.expr:
     if isinstance(node.value, ast.Name) and isinstance(node.ctx, ast.Load) and node.attr in fields.get(node.value.id, ()):
         index = ast.Constant(value=fields[node.value.id].index(node.attr))
@@ -170,9 +183,9 @@ def note_element_class(owner, target: ast.expr | None, value: ast.expr) -> None:
     elts = [value.elt] if isinstance(value, ast.ListComp) else getattr(value, "elts", None)
     if not isinstance(target, ast.Name) or not isinstance(value, (ast.List, ast.Tuple, ast.ListComp)) or not elts:
         return
-    classes = {owner.parsed.resolve(e.func) if isinstance(e, ast.Call) else None for e in elts}
+    classes = {resolve.built_class(owner.parsed, e) if isinstance(e, ast.Call) else None for e in elts}
     cls = classes.pop() if len(classes) == 1 else None
-    if isinstance(cls, type) and resolve.constructible(owner.parsed, cls) and assigned_once(owner, target.id):
+    if cls is not None and assigned_once(owner, target.id):
         owner.parsed.element_types[target.id] = cls
 
 

@@ -349,7 +349,7 @@ class _AliasedWrites:
         shown = self.shown
         for written, sites in writes.items():
             for w_stmt in sites:
-                if aliases == "augmented" and not ir.get(w_stmt, "augmented", False):
+                if aliases == "augmented" and not ir.get(w_stmt, "augmented", ir.get(w_stmt, "augmented_item", False)):
                     continue
                 for other, edge in self.aliased(written, w_stmt).items():
                     for u_stmt in self.uses(other):
@@ -404,8 +404,8 @@ class _AliasedWrites:
         memory with ``written`` when ``w_stmt`` runs."""
         # the aliasing made by an edge may still hold at the write
         live = [e for e in self.edges if self.path(e[3], w_stmt, {e[0], e[1]})]
-        # writing into a container (an item, an attribute, an append) leaves
-        # what it held alone, whichever of its names (box = _box) the write uses
+        # writing into a container (an item, an attribute, an append) leaves what it held alone, whichever
+        # of its names (box = _box) the write uses; not y[i] += v, obj.a += v: into the array item itself
         same = {written}
         grew = True
         while grew:  # (same only grows, within the edges' names: this ends)
@@ -414,7 +414,7 @@ class _AliasedWrites:
                 if e[2] == "same" and (e[0] in same) != (e[1] in same):
                     same |= {e[0], e[1]}
                     grew = True
-        live = [e for e in live if not (e[2] == "contains" and e[0] in same)]
+        live = [e for e in live if not (e[2] == "contains" and e[0] in same and not ir.get(w_stmt, "augmented_item", False))]
         # appending to or popping from a list leaves the items read from it
         # (and from the containers that hold it) alone
         list_write = not ir.is_setitem(w_stmt) and not ir.get(w_stmt, "augmented", False)

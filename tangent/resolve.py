@@ -19,6 +19,7 @@ import builtins
 import copy
 import dis
 import inspect
+import textwrap
 import types
 
 import numpy as np
@@ -235,6 +236,41 @@ def constructible(parsed: ParsedFunction, callee) -> bool:
     init = inspect.getattr_static(callee, "__init__", None)
     return (isinstance(init, types.FunctionType) and _same_globals(init, parsed.func.__globals__)
             and inspect.getattr_static(callee, "__new__", object.__new__) is object.__new__)
+
+
+def class_method(callee) -> tuple[type, types.FunctionType] | None:
+    """(cls, function) when ``callee`` is a classmethod's Python function
+    bound to a class (``Layer.create``), else None."""
+    if not isinstance(callee, types.MethodType) or not isinstance(callee.__self__, type) \
+            or not isinstance(callee.__func__, types.FunctionType):
+        return None
+    found = inspect.getattr_static(callee.__self__, callee.__func__.__name__, None)
+    return (callee.__self__, callee.__func__) if isinstance(found, classmethod) and found.__func__ is callee.__func__ \
+        else None
+
+
+def built_class(parsed: ParsedFunction, call: ast.Call) -> type | None:
+    """The user class whose object ``call`` builds, when known: ``Cls(...)``
+    of a constructible class, or ``Cls.create(...)`` of a classmethod whose
+    every return is ``cls(...)`` (None otherwise)."""
+    callee = parsed.resolve(call.func)
+    if callee is not UNRESOLVED and constructible(parsed, callee):
+        return callee
+    found = class_method(callee)
+    if found is None:
+        return None
+    cls, function = found
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+    fdef = tree.body[0]
+    first = (fdef.args.posonlyargs + fdef.args.args)[:1]
+    returns = [n for n in ast.walk(fdef) if isinstance(n, ast.Return)]
+    builds = first and returns and all(
+        isinstance(r.value, ast.Call) and isinstance(r.value.func, ast.Name) and r.value.func.id == first[0].arg
+        for r in returns)
+    return cls if builds and constructible(parsed, cls) else None
 
 
 def _same_globals(func: types.FunctionType, namespace: dict) -> bool:

@@ -34,7 +34,11 @@ def written_alias_classes(tree: ast.FunctionDef, analysis, private=frozenset()) 
     and popped from only) reaches that list alone, not its items."""
     find, parent, written = _alias_classes(tree, analysis)
     roots = {find(v) for v in written - private}
-    return ({v for v in list(parent) if find(v) in roots} | (written & private)) - integer_names(tree)
+    # (a global the function stores into an object, np.tanh in obj.act = act, is no variable of it)
+    variables = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)} \
+        | {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)}
+    return ({v for v in list(parent) if find(v) in roots and v in variables} | (written & private)) \
+        - integer_names(tree)
 
 
 def names_sharing_memory(tree: ast.FunctionDef, analysis, shapes=None, arrays=frozenset()) -> set[str]:
