@@ -75,7 +75,10 @@ class _Chain:
 
 def gradient_displays(fdef: ast.FunctionDef, special: Specialization) -> ast.FunctionDef:
     """The chains of ``grad_of_index``/``add_at`` at the top level of the
-    function written as displays (see the module docstring)."""
+    function written as displays (see the module docstring); unchanged
+    when the code cannot bind the globals a display may need."""
+    if special.bind_global is None:
+        return fdef
     facts = ValueFacts(fdef, special)
     chains = _chains(fdef, facts)
     if not chains:
@@ -251,8 +254,6 @@ def _rewrite(fdef, chains, structs, special, stores) -> ast.FunctionDef:
             replaced.setdefault(index, []).append(stmt)
             values[key] = ast.Name(id=temp, ctx=ast.Load())
         display = _display(chain, values, structs, special)
-        if display is None:
-            return fdef
         made = ast.Assign(targets=[ast.Name(id=d, ctx=ast.Store())], value=display, lineno=0)
         replaced.setdefault(chain.statements[-1], []).append(made)
     body = []
@@ -262,7 +263,7 @@ def _rewrite(fdef, chains, structs, special, stores) -> ast.FunctionDef:
     return fdef
 
 
-def _display(chain, values, structs, special) -> ast.expr | None:
+def _display(chain, values, structs, special) -> ast.expr:
     if chain.by_attribute:
         return ast.Dict(keys=[ast.Constant(value=k) for k in values], values=list(values.values()))
     struct = structs[chain.container]
@@ -273,8 +274,6 @@ def _display(chain, values, structs, special) -> ast.expr | None:
             items.append(values[k])
             continue
         bind = special.bind_global
-        if bind is None:
-            return None
         read = ast.Subscript(value=ast.Name(id=chain.container, ctx=ast.Load()), slice=ast.Constant(value=k),
                              ctx=ast.Load())
         items.append(ast.Call(func=ast.Name(id=bind("zeros_like", runtime.zeros_like), ctx=ast.Load()),

@@ -187,7 +187,7 @@ def _run(source: str, structs: dict, namespace: dict | None = None) -> str:
     names = {"grad_of_index": runtime.grad_of_index, "add_at": runtime.add_at, "np": np,
              "grad_of_attribute": runtime.grad_of_attribute, **(namespace or {})}
     special = Specialization(shapes, {p: None for p in params}, frozenset(structs), names,
-                             lambda hint, value: hint)
+                             bind_global=lambda hint, value: hint)
     return ast.unparse(gradient_displays(fdef, special))
 
 
