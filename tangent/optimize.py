@@ -21,13 +21,12 @@ Gives: each pass takes and returns a FunctionDef and preserves what it computes:
   operations would do anyway goes, and
   ``common_subexpressions.share_subexpressions``: an expression already held
   by a name is read from it, ``gradient_displays.gradient_displays``: a
-  container argument's gradient built once as a display of its structure
-  instead of zeros added into item by item, and ``fusion.inline_single_uses``: a
-  temporary read once is written into the expression reading it, and in
-  code that is run only, never differentiated,
-  ``hoisted_products.hoist_products``: products of a backward loop that
-  feed only an accumulation are done after it as one matmul (each module
-  states when it is sound);
+  container argument's gradient built once as a display of its structure,
+  ``fusion.inline_single_uses``: a temporary read once is written into the
+  expression reading it, and in code that is run only, never differentiated,
+  ``hoisted_products.hoist_products``: products of a backward loop that feed
+  only an accumulation are done after it as one matmul (each module states
+  when it is sound);
 * ``optimize_function`` runs them all; ``tidy_blocks`` (run on optimized and
   unoptimized code alike) leaves no empty or ``pass``-only block.
 
