@@ -167,7 +167,8 @@ def test_hvp_drops_the_gradients_buffer():
     from tangent.api import _forward_over_gradient
     specialized = tangent.grad(layers).tangent_specialized_for(params, x, 1.0)
     text = tangent.source(_forward_over_gradient(specialized, (0,)))
-    assert text.count("add_at(") == 2 and text.count("grad_of_index(") == 1  # the tangent's only
+    # neither the gradient's buffer nor what fills it is left (the tangent itself is a display of the dict)
+    assert "add_at(" not in text and "grad_of_index(" not in text and "\n    dparams =" not in text
     v = {k: rng.standard_normal(a.shape) for k, a in params.items()}
     gradient, eps = tangent.grad(layers), 1e-6
     up = gradient({k: params[k] + eps * v[k] for k in params}, x)
