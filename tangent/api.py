@@ -182,31 +182,32 @@ def _cached_or_made(func, options: tuple, make: Callable) -> Callable:
 
 @deferring
 def _forward_over_gradient(gradient: Callable, wrt: tuple[int, ...]) -> Callable:
-    """``autodiff(gradient, wrt, "forward")`` for ``hvp`` (not public API):
-    the same wrappers (cache, argument classes, the user's line in errors,
-    object tangents, owned results), but the tangent is returned as computed,
-    not cast to the result's dtype: ``hvp`` gives it the arguments' dtypes
-    (owned_gradients), so the gradient itself, read only for its dtype,
-    need not be computed."""
-    options = (wrt, "forward", True, False, False, False, "joint", None, None, "in the arguments' dtypes")
-    derivative = _cached_or_made(gradient, options, lambda: _transform(
-        gradient, wrt, "forward", True, False, False, False, in_result_dtype=False))
-    return filling_defaults(derivative, gradient, len(wrt))
+    """``autodiff(gradient, wrt, "forward")`` for ``hvp`` (not public API),
+    which calls it with every argument, the seed 1.0 only: the same wrappers
+    (cache, argument classes, the user's line in errors, object tangents,
+    owned results), but the product is returned in the arguments' dtypes
+    and structures (as a gradient) instead of being cast to the result's
+    dtype, so the gradient itself, read only for its dtype, need not be
+    computed; and the seed is read as 1.0 (tangent/unit_seed.py)."""
+    options = (wrt, "forward", True, False, False, False, "joint", None, None, "hvp over the gradient")
+    return _cached_or_made(gradient, options, lambda: _transform(
+        gradient, wrt, "forward", True, False, False, False, over_gradient=True))
 
 
 def _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_finite, memory_limit=None,
-               compile=None, in_result_dtype=True) -> Callable:
+               compile=None, over_gradient=False) -> Callable:
     """Generate the derivative of ``func`` (not cached), wrapped as the API
     returns it: specialised to argument shapes (optimized reverse mode),
     with arithmetic errors reported as non-finite (check_finite), returning
-    values the caller owns. ``in_result_dtype=False`` (forward mode, for
-    ``hvp`` only): the tangent is not cast to the result's dtype."""
+    values the caller owns. ``over_gradient`` (forward mode, for ``hvp``
+    only): the tangent is not cast to the result's dtype, and the last
+    positional parameter (the gradient's seed) is read as 1.0."""
     session = Session(optimized=optimized, check_finite=check_finite)
     session.memory_limit = memory_limit
     if mode == "reverse":
         entry = session.reverse(func, wrt, preserve_result=preserve_result, check_scalar=check_scalar)
     else:
-        entry = session.forward(func, wrt, preserve_result=preserve_result, in_result_dtype=in_result_dtype)
+        entry = session.forward(func, wrt, preserve_result=preserve_result, over_gradient=over_gradient)
     derivative = generic = session.build(entry, f"d{getattr(func, '__name__', 'f')}")
     if mode == "reverse" and optimized:
         func = weak(func)  # the cache holds the derivative on func: it must not hold func
@@ -235,7 +236,7 @@ def _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_
                              (mode, wrt, preserve_result))
     if check_finite:
         derivative = _arithmetic_errors_as_nonfinite(derivative)
-    return returning_owned(derivative, generic, mode, wrt, preserve_result)
+    return returning_owned(derivative, generic, mode, wrt, preserve_result, like_arguments=over_gradient)
 
 
 @deferring
@@ -404,7 +405,6 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
         if len(args) != n + len(wrt):
             raise TangentError(f"hvp of {func.__name__} takes {n} arguments and {len(wrt)} vectors, got {len(args)} values")
         implementation = forward_over_reverse
-        owners = input_ids(args)  # (the caller's vectors too, whichever are read as floats)
         if optimized and sys.gettrace() is None:
             args = tuple(args[:n]) + tuple(plain_vector(args[i], v) for i, v in zip(wrt, args[n:]))
             if loops and (all(arrays_only(a) for a in args) or all(type(a) is float for a in args)):
@@ -418,10 +418,13 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
                         generated["reverse_over_forward"] = None
                 if generated["reverse_over_forward"] is not None:
                     return generated["reverse_over_forward"](*args)
-            # forward mode over the gradient specialised to these shapes
+            # forward mode over the gradient specialised to these shapes (its products owned, in the
+            # arguments' dtypes: _forward_over_gradient)
             implementation = specializations.implementation_for(args)
-        out = implementation(*args[:n], 1.0, *args[n:])
-        return owned_gradients(out, [args[i] for i in wrt], owners)
+            if implementation is not forward_over_reverse:
+                return implementation(*args[:n], 1.0, *args[n:])
+        out = implementation(*args[:n], 1.0, *args[n:])  # (what it may return is among the values it was given)
+        return owned_gradients(out, [args[i] for i in wrt], input_ids(args))
 
     hessian_vector_product.tangent_source = forward_over_reverse.tangent_source
     hessian_vector_product.tangent_generated = generated

@@ -283,13 +283,16 @@ def _tangent_form(tangent, primal, depth: int):
 
 
 def returning_owned(derivative: Callable, generic: Callable, mode: str, wrt: tuple[int, ...],
-                     preserve_result: bool) -> Callable:
+                     preserve_result: bool, like_arguments: bool = False) -> Callable:
     """Wrap a derivative so that what it returns is the caller's own: each
     gradient a fresh, writable array of its argument's (float) dtype, each
     tangent a fresh, writable array; never a view of an input, the seed or
     a tangent vector, nor of anything the generated code keeps. ``generic``
     is the generated function (its signature and globals), ``mode``
     "reverse" or "forward", ``wrt`` the differentiated argument indices.
+    ``like_arguments`` (forward mode over a gradient, tangent.hvp's): each
+    tangent, a product shaped like its argument, in that argument's dtype
+    and structure, as a gradient.
 
     Example::
 
@@ -325,6 +328,8 @@ def returning_owned(derivative: Callable, generic: Callable, mode: str, wrt: tup
                 value = _owned_fast(value, likes[0], held)
             else:
                 value = type(value)(_owned_fast(v, like, held) for v, like in zip(value, likes))
+        elif like_arguments:
+            value = owned_gradients(value, [args[i] for i in wrt], ids_held(args))
         else:
             value = owned_value(value, None, ids_held(args))
         return (value, *result) if preserve_result else value

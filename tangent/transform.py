@@ -56,6 +56,7 @@ from .resolve import is_library_callee
 from .reverse import ReverseMode, names_read
 from .shapes import describe_argument
 from .tape import names_live_in
+from .unit_seed import read_seed_as_one
 from .value_facts import Specialization
 
 
@@ -333,18 +334,19 @@ class Session:
         return fname, tangent_params
 
     @_without_collection
-    def forward(self, func, wrt: tuple[int, ...], preserve_result=False, in_result_dtype=True) -> str:
-        """Generate ``func_jvp(*args, *tangents)`` returning the directional
-        derivative of ``func`` along the tangents of the ``wrt`` arguments."""
+    def forward(self, func, wrt: tuple[int, ...], preserve_result=False, over_gradient=False) -> str:
+        """Generate ``func_jvp(*args, *tangents)``: the derivative of ``func`` along tangents of the ``wrt``
+        arguments (``over_gradient``: tangent.hvp's over a gradient, its seed 1.0: unit_seed.py)."""
         parsed, tree, namer, wrt_names, fname = self.entry(func, wrt)
         args = tree.args
+        if over_gradient:
+            read_seed_as_one(tree, (args.posonlyargs + args.args)[-1].arg)
         mode = ForwardMode(self, parsed, tree, wrt_names, namer)
         tangents = [mode.d(p) for p in wrt_names]
         body, result, tangent = mode.run()
         body[:0] = adjoints.checks_of_tangents(self.bind_global, wrt_names, tangents)
         tangent = mode.returned_tangent(tangent)
-        # in the result's dtype (float32 in, float32 out, whatever the tangent vector's dtype)
-        if in_result_dtype:  # (False: tangent.hvp's, which owned_gradients gives the arguments' dtypes)
+        if not over_gradient:  # in the result's dtype (float32 in, float32 out, whatever the vector's)
             tangent = call(self.bind_global("tangent_like", runtime.tangent_like), tangent, copy.deepcopy(result))
         ret = ast.Tuple(elts=[tangent, copy.deepcopy(result)], ctx=ast.Load()) if preserve_result else tangent
         body.append(ast.Return(value=ret))

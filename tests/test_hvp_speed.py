@@ -268,3 +268,20 @@ def test_shape_rules_of_ranges_sequences_and_tangent_helpers():
     assert apply_rule(rule_for(runtime.broadcast_tangent), runtime.broadcast_tangent, y, x).shape == \
         runtime.broadcast_tangent(np.ones(3), np.ones((2, 3))).shape
     assert apply_rule(rule_for(runtime.tangent_like), runtime.tangent_like, x, x).shape == (2, 3)
+
+
+@pytest.mark.parametrize("shape, axis", [((16, 10), 1), ((16, 10), 0), ((40,), None), ((300, 80), 1), ((70, 70), None)])
+def test_tangent_of_max_by_mask_or_gather_matches_differences(shape, axis):
+    # small arrays take the mask of shares (as the adjoint does), large ones the gather: both are the
+    # directional derivative of the max (no ties), checked against central differences
+    from tangent.rules.numpy_rules import tangent_extremum
+    rng = np.random.default_rng(9)
+    x, dx = rng.standard_normal(shape), rng.standard_normal(shape)
+    z = np.max(x, axis=axis, keepdims=True)
+    eps = 1e-6
+    expected = (np.max(x + eps * dx, axis=axis, keepdims=True) - np.max(x - eps * dx, axis=axis, keepdims=True)) / (2 * eps)
+    np.testing.assert_allclose(tangent_extremum(dx, z, x, axis, True), expected, rtol=1e-6, atol=1e-8)
+    tied = np.concatenate([x, x], axis=0 if axis is None else axis)  # every extremum twice: the mean of the two
+    doubled = np.concatenate([dx, 3.0 * dx], axis=0 if axis is None else axis)
+    np.testing.assert_allclose(tangent_extremum(doubled, np.max(tied, axis=axis, keepdims=True), tied, axis, True),
+                               2.0 * expected, rtol=1e-6, atol=1e-8)

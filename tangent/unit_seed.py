@@ -1,0 +1,125 @@
+"""A gradient's seed read as the number 1.0 (``tangent.hvp``'s forward mode).
+
+Takes: the normalized tree of a gradient that ``tangent.hvp`` differentiates
+in forward mode and the name of its seed parameter, which hvp always passes
+as the float 1.0 (its tangent is zero: it is not differentiated). Gives the
+tree (changed in place) with each read of the seed, when the seed is never
+assigned, replaced by the literal ``1.0``, and ``1.0 * v`` / ``v * 1.0``
+written ``v`` where ``v`` is a name certainly holding a float value: the
+product the gradient computes to scale an adjoint by its seed (``dresult *
+np.sin(x)``) and the product of tangents forward mode would write for it
+go (two array operations each, on the arrays of an elementwise loss).
+
+Sound because multiplying by 1.0 changes neither the value nor the dtype of
+a floating number or array (NumPy reads a Python float as "weak", so a
+float32 array stays float32; a complex value with an infinite part would
+get a NaN from the product, as ``x * 1.0`` folding already accepts for
+adjoints). ``v`` certainly holds a float when it is a local name assigned
+exactly once (never a parameter, a loop target or a tape's ``pop``) by a
+call of a NumPy ufunc (or ``math`` function) that gives floats for any
+numbers (``np.sin``, ``np.exp``, ``math.tanh``, ...), with positional
+operands only. The name then holds the value itself instead of a copy of
+it, so ``v`` must not be written into: every other read of it is an
+operand of arithmetic or a positional argument of such a ufunc, which
+writes nothing (an ``out=`` keyword disqualifies the call).
+
+Assumes: the seed's every value is the Python float 1.0 (the caller passes
+nothing else), and the callees of calls are annotated (``tangent_callee``,
+``resolve.py``).
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+
+import numpy as np
+
+from . import ir
+from .astwalk import walk_list
+
+# ufuncs whose result is a float (or complex) array or number, whatever numbers they are given
+_FLOATING = frozenset(getattr(np, n) for n in (
+    "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh",
+    "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "cbrt", "true_divide", "divide",
+    "reciprocal", "arctan2", "hypot", "deg2rad", "rad2deg",
+))
+_MATH = frozenset(getattr(math, n) for n in (
+    "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "exp", "expm1",
+    "log", "log2", "log10", "log1p", "sqrt", "atan2", "hypot", "erf", "erfc",
+))
+_ARITHMETIC = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
+
+
+def read_seed_as_one(tree: ast.FunctionDef, seed: str) -> None:
+    """See the module docstring."""
+    nodes = [n for stmt in tree.body for n in walk_list(stmt)]
+    if any(isinstance(n, ast.Name) and n.id == seed and not isinstance(n.ctx, ast.Load) for n in nodes) \
+            or any(isinstance(n, (ast.Global, ast.Nonlocal, ast.Lambda, ast.FunctionDef, ast.ClassDef)) for n in nodes):
+        return
+    floats = _float_names(tree, nodes)
+    _Fold(seed, floats).visit(tree)
+
+
+class _Fold(ast.NodeTransformer):
+    def __init__(self, seed: str, floats: set[str]):
+        self.seed, self.floats = seed, floats
+
+    def visit_Name(self, node):
+        if node.id == self.seed and isinstance(node.ctx, ast.Load):
+            return ast.copy_location(ast.Constant(value=1.0), node)
+        return node
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Mult):
+            for one, other in ((node.left, node.right), (node.right, node.left)):
+                if isinstance(one, ast.Constant) and type(one.value) is float and one.value == 1.0 \
+                        and isinstance(other, ast.Name) and other.id in self.floats:
+                    return other
+        return node
+
+
+def _float_names(tree: ast.FunctionDef, nodes: list) -> set[str]:
+    """The local names that certainly hold a float and are never written
+    into (see the module docstring)."""
+    params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+    stores: dict[str, list] = {}
+    for node in nodes:
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            stores.setdefault(node.id, []).append(node)
+    candidates = set()
+    for node in nodes:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            v = node.targets[0].id
+            if v not in params and len(stores.get(v, ())) == 1 and _floating_call(node.value):
+                candidates.add(v)
+    if not candidates:
+        return set()
+    allowed = set()  # ids of the Name nodes read as operands of arithmetic or of a floating call
+    for node in nodes:
+        if isinstance(node, ast.BinOp) and isinstance(node.op, _ARITHMETIC):
+            allowed.update(id(n) for n in (node.left, node.right))
+        elif isinstance(node, ast.UnaryOp):
+            allowed.add(id(node.operand))
+        elif isinstance(node, ast.Call) and _floating_call(node):
+            allowed.update(id(a) for a in node.args)
+    for node in nodes:
+        if isinstance(node, ast.Name) and node.id in candidates and isinstance(node.ctx, ast.Load) \
+                and id(node) not in allowed:
+            candidates.discard(node.id)
+    return candidates
+
+
+def _floating_call(value) -> bool:
+    if not (isinstance(value, ast.Call) and not value.keywords and value.args
+            and not any(isinstance(a, ast.Starred) for a in value.args)):
+        return False
+    callee = ir.get(value, "callee", None)
+    try:
+        return callee in _FLOATING or callee in _MATH
+    except TypeError:  # (an unhashable callee)
+        return False
+
+
+__all__ = ["read_seed_as_one"]
