@@ -178,14 +178,16 @@ class AdjointStates:
 
 
 def output_checks(bind: Callable[[str, object], str], seed: str, result: ast.expr, shapes,
-                  check_scalar: bool) -> tuple[list[ast.stmt], list[ast.stmt]]:
+                  check_scalar: bool, seed_shape=None) -> tuple[list[ast.stmt], list[ast.stmt]]:
     """The checks of a gradient's output and seed: (before the primal, after
     it). ``check_scalar_output(result)`` (``grad``: unless ``shapes`` knows
     the result is 0-d) and the refusal of a seed of the wrong shape:
     ``check_seed_shape(dresult, (4,))`` first where ``shapes`` knows the
     result's shape (its value may then go unread), else ``check_seed(dresult,
-    result)`` after the primal. ``bind(hint, value)`` binds a global of the
-    generated module. Example::
+    result)`` after the primal. A seed that only broadcasts to an array
+    result (a number) is broadcast to it after the primal, unless the code
+    is specialised to a seed of ``seed_shape``, the result's.
+    ``bind(hint, value)`` binds a global of the generated module. Example::
 
         first, after = output_checks(session.bind_global, "dresult", ast.Name("result"), mode.shapes, True)
     """
@@ -194,11 +196,23 @@ def output_checks(bind: Callable[[str, object], str], seed: str, result: ast.exp
     if check_scalar and shape != ():
         after.append(ast.Expr(value=call(bind("check_scalar_output", runtime.check_scalar_output),
                                          copy.deepcopy(result))))
+    # a number seeds every element of an array result: broadcast, the
+    # backward pass reads an adjoint of the result's shape
+    broadcast = [] if check_scalar or shape == () or seed_shape is not None and seed_shape == shape else [
+        assign(seed, call(bind("broadcast_seed", runtime.broadcast_seed), name(seed), copy.deepcopy(result)))]
     if isinstance(shape, tuple) and all(type(n) is int for n in shape):
         known = ast.Tuple(elts=[ast.Constant(value=n) for n in shape], ctx=ast.Load())
-        return [ast.Expr(value=call(bind("check_seed_shape", runtime.check_seed_shape), name(seed), known))], after
+        return [ast.Expr(value=call(bind("check_seed_shape", runtime.check_seed_shape), name(seed), known))], \
+            after + broadcast
     check = bind("check_seed", runtime.check_seed)
-    return [], after + [ast.Expr(value=call(check, name(seed), copy.deepcopy(result)))]
+    return [], after + [ast.Expr(value=call(check, name(seed), copy.deepcopy(result)))] + broadcast
+
+
+def example_seed_shape(example_args, n_params: int) -> tuple:
+    """The shape of the seed among the arguments code is specialised to:
+    the one after the function's own, by default the number 1.0."""
+    seed = example_args[n_params] if len(example_args) == n_params + 1 else 1.0
+    return tuple(getattr(seed, "shape", ()))
 
 
 def checks_of_tangents(bind: Callable[[str, object], str], params: list[str], tangents: list[str]) -> list[ast.stmt]:

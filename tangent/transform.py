@@ -289,7 +289,8 @@ class Session:
         mode = ReverseMode(self, parsed, tree, wrt_names, namer, check_finite=self.check_finite, arguments=arguments)
         primal, adjoint, result, grads, seed = mode.run()
         primal, adjoint, init, uses_stack = mode.lower_markers(primal, adjoint)
-        first, after = adjoints.output_checks(self.bind_global, seed, result, mode.shapes, check_scalar)
+        seed_shape = None if example_args is None else adjoints.example_seed_shape(example_args, len(params))
+        first, after = adjoints.output_checks(self.bind_global, seed, result, mode.shapes, check_scalar, seed_shape)
         body = self.prologue(mode, init, uses_stack) + first + primal + after + adjoint
         results = [name(grads[p]) for p in wrt_names]
         ret = results[0] if len(results) == 1 else ast.Tuple(elts=results, ctx=ast.Load())

@@ -296,6 +296,12 @@ def tangent_shaped(fn, t, *rest):
     return Array(shape_of(t))
 
 
+@shape_rule(runtime.broadcast_seed)
+def broadcast_seed(fn, seed, result):
+    """A gradient's seed, broadcast to its result's shape."""
+    return Array(shape_of(result))
+
+
 @shape_rule(runtime.broadcast_tangent)
 def broadcast_tangent(fn, t, like, at_end=None):
     """``broadcast_tangent(t, like)`` of arrays: ``like``'s shape."""

@@ -14,6 +14,7 @@ from ..runtime import (
     add_tangent,
     append_grad,
     broadcast_like,
+    broadcast_seed,
     broadcast_tangent,
     concat_values,
     copy_region,
@@ -112,6 +113,11 @@ nondifferentiable(runtime.zeros_like, runtime.check_scalar_output, runtime.check
                   runtime.ensure_finite)
 
 nondifferentiable(stop_gradient)
+
+
+@linear(runtime.broadcast_seed)
+def l_broadcast_seed(z, seed, result):
+    return broadcast_seed(seed, result), unbroadcast(d[z], seed)
 
 
 @linear(runtime.tangent_like)

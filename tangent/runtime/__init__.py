@@ -32,6 +32,7 @@ from .adjoints import (
     as_container_grad,
     attribute,
     broadcast_like,
+    broadcast_seed,
     check_scalar_output,
     check_seed,
     check_seed_shape,
@@ -108,7 +109,7 @@ def add_or_concat(a, b):
 __all__ = [
     "GradDict", "GradList", "GradTuple", "MISSING", "add", "add_at", "add_left_matmuls_at", "add_matmuls_at", "add_grad", "buffer_like", "add_grad_back", "add_or_concat",
     "add_tangent", "append_grad", "as_container_grad", "as_sequence", "attribute", "broadcast_like",
-    "broadcast_tangent", "check_scalar_output", "check_seed", "check_seed_shape", "check_tangent", "checkpoint", "checkpointed", "checkpointed_loop",
+    "broadcast_seed", "broadcast_tangent", "check_scalar_output", "check_seed", "check_seed_shape", "check_tangent", "checkpoint", "checkpointed", "checkpointed_loop",
     "checkpointed_loop_adjoint", "snapshots_within", "concat", "concat_values", "copy_region", "copy_tangent",
     "ensure_finite", "fresh_tangent", "grad_of_attribute", "grad_of_broadcast_tangent", "sum_tangent", "grad_of_index",
     "grad_of_written", "items_grad", "mul_grad", "mul_grad_back", "mul_or_repeat", "part_grad", "place_grad",

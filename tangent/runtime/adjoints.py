@@ -325,6 +325,22 @@ def check_tangent(tangent, value, name: str):
         )
 
 
+def broadcast_seed(seed, result):
+    """The seed of an array result with the result's shape: a number (or a
+    smaller array) broadcast to it, as ``check_seed`` lets it be, so that
+    the backward pass finds the adjoint of every element where it looks (a
+    read-only view: a seed is never written into). Other seeds (of numbers,
+    of containers, already of the shape) are returned as they are.
+    Example::
+
+        broadcast_seed(1.0, np.zeros(3))    # array([1., 1., 1.])
+    """
+    shape = getattr(result, "shape", None)
+    if shape is None or getattr(seed, "shape", ()) == shape or isinstance(seed, (list, tuple, dict)):
+        return seed
+    return broadcast_like(seed, result)
+
+
 def _fits(shape: tuple, target: tuple) -> bool:
     """Whether an operand of ``shape`` broadcasts to ``target`` (unknown
     lengths, as a Dask array's NaN or a TensorFlow None, fit anything)."""
