@@ -263,8 +263,11 @@ def add_matmuls_at(buffer, indices, lefts, right):
         buf = np.zeros((3, 2))
         buf = add_matmuls_at(buf, range(3), [np.ones(4)] * 3, np.ones((4, 2)))   # every row 4.0
     """
-    stacked = _stacked(lefts, right)
-    products = None if stacked is None else stacked @ right
+    products = None
+    if _stackable(lefts, right):  # one matrix product for all rows of all steps (matmul would loop over steps)
+        first = lefts[0]
+        rows = np.concatenate(lefts) if first.ndim > 1 else np.stack(lefts)  # (the rows of np.stack(lefts))
+        products = (rows.reshape(-1, first.shape[-1]) @ right).reshape((len(lefts),) + first.shape[:-1] + right.shape[1:])
     return _add_products(buffer, indices, products, lambda: [left @ right for left in lefts], len(lefts))
 
 
@@ -280,9 +283,9 @@ def add_left_matmuls_at(buffer, indices, left, rights):
         buf = np.zeros((3, 2))
         buf = add_left_matmuls_at(buf, range(3), np.ones((2, 4)), [np.ones(4)] * 3)   # every row 4.0
     """
-    stacked = _stacked(rights, left)
     products = None
-    if stacked is not None:  # (1-D items: each product is item @ left.T; else matmul broadcasts over the steps)
+    if _stackable(rights, left):
+        stacked = np.stack(rights)  # (1-D items: each product is item @ left.T; else matmul broadcasts over the steps)
         products = stacked @ (left.T if left.ndim == 2 else left) if stacked.ndim == 2 else left @ stacked
     return _add_products(buffer, indices, products, lambda: [left @ right for right in rights], len(rights))
 
@@ -302,17 +305,15 @@ def _add_products(buffer, indices, products, one_by_one, count: int):
     return buffer
 
 
-def _stacked(steps, other):
-    """``np.stack(steps)`` when each step's matmul with ``other`` is the
-    stacked matmul's item (see add_matmuls_at), else None."""
+def _stackable(steps, other) -> bool:
+    """Whether each step's matmul with ``other`` is an item of the stacked
+    steps' matmul (see add_matmuls_at)."""
     if not steps or type(other) is not np.ndarray or other.ndim not in (1, 2):
-        return None
+        return False
     first = steps[0]
     if type(first) is not np.ndarray or first.ndim < 1:
-        return None
-    if any(type(a) is not np.ndarray or a.shape != first.shape or a.dtype != first.dtype for a in steps):
-        return None
-    return np.stack(steps)
+        return False
+    return all(type(a) is np.ndarray and a.shape == first.shape and a.dtype == first.dtype for a in steps)
 
 
 def _adds_at_once(buffer, indices, products) -> bool:
