@@ -27,7 +27,7 @@ once more by the ``return`` or as the whole contribution of an enclosing
 chain that is rewritten too (a list of tuples: a tuple display in a list
 display), each slot contributed to at most once, by a value that is
 certainly not ``None`` (an operation, a NumPy, SciPy or rule call, an array
-method, a name only assigned such values) and, for a name, not assigned
+method, ``zeros_like`` of a number or array, a name only assigned such values) and, for a name, not assigned
 again before the display reads it.
 
 Sound because the display holds what the chain's adjoint held: ``grad_of_index``
@@ -216,6 +216,8 @@ def _certain(g, facts, chains, fdef, depth) -> bool:
         f = facts.callee(g)
         if isinstance(f, np.ufunc):
             return True
+        if f is runtime.zeros_like:  # (None only for a bool or a string: not a number or array)
+            return len(g.args) == 1 and facts.shape(g.args[0]) is not None
         module = getattr(f, "__module__", None) or ""
         return module.split(".")[0] in ("numpy", "scipy") and getattr(f, "__name__", "") not in _WRITING \
             or module.startswith("tangent.rules")

@@ -239,3 +239,25 @@ def test_an_enclosing_chain_not_rewritten_keeps_the_inner_one():
                "    dq = add_at(dq, 1, helper(g))\n"  # (may be None: the outer chain stays)
                "    return dq", structs, {"helper": lambda v: v})
     assert out.count("grad_of_index") == 2
+
+
+def float_loop(params, steps):
+    x = params["x"]
+    a = params["a"]
+    s = 0.0
+    for _ in range(steps):
+        s = s + np.sin(x * a) * x
+        x = 0.9 * x + 0.1 * np.tanh(s)
+    return s
+
+
+def test_float_items_accumulated_in_a_loop():
+    params = {"x": 0.5, "a": 1.3}
+    df = tangent.grad(float_loop)
+    source = source_for(df, params, 5)
+    assert "add_at" not in source and "dparams = {'x': dx, 'a': da}" in source
+    got = df(params, 5)
+    assert all(type(v) is float for v in got.values())
+    assert_tree_close(got, numeric_grad(float_loop, [params, 5], 0))
+    assert_tree_close(df({"x": 0.5, "a": np.array(1.3)}, 5),  # another kind: a 0-d array item
+                      numeric_grad(float_loop, [{"x": 0.5, "a": np.array(1.3)}, 5], 0))
