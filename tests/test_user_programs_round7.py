@@ -305,3 +305,87 @@ def test_fields_of_named_tuples_read_in_a_loop():
     # (dlayer['W'] on the tuple of tangents) and in grad
     layers = [Dense(R.normal(size=(3, 2)), R.normal(size=3)), Dense(R.normal(size=(2, 3)), R.normal(size=2))]
     check(loop_over_named_tuples, layers, R.normal(size=2), second="hvp")  # (grad of grad: see the report)
+
+
+# ------------------------------------- enumerate(..., start=), enumerate(reversed(...))
+def enum_start_kw(xs):
+    t = 0.0
+    for i, x in enumerate(xs, start=1):
+        t = t + i * np.sum(x ** 2)
+    return t
+
+def enum_start_pos(xs, w):
+    t = 0.0
+    for i, x in enumerate(xs, 2):
+        t = t + np.sum(w * x) / i
+    return t
+
+def enum_start_var(xs, n):
+    t = 0.0
+    for i, x in enumerate(xs, n - 1):
+        t = t + i * np.sum(np.sin(x))
+    return t
+
+def enum_reversed(xs):
+    acc = 0.0
+    for k, x in enumerate(reversed(xs)):
+        acc = acc * 0.5 + np.sum(x) * (k + 1)
+    return acc ** 2
+
+def zip_reversed(xs, ws):
+    return sum(np.sum(x * w) ** 2 for x, w in zip(reversed(xs), ws))
+
+def comp_enum_start(xs):
+    return sum([i * np.sum(x) ** 2 for i, x in enumerate(xs, start=1)])
+
+def enum_zip_start(Ws, bs, x):
+    h = x
+    for i, (W, b) in enumerate(zip(Ws, bs), start=1):
+        h = np.tanh(W @ h + b) / i
+    return np.sum(h)
+
+
+_XS = [R.normal(size=2) for _ in range(3)]
+LOOP_CASES = [
+    (enum_start_kw, (_XS,)),
+    (enum_start_pos, (_XS, R.normal(size=2))),
+    (enum_start_var, (_XS, 3)),
+    (enum_reversed, (_XS,)),
+    (zip_reversed, (_XS, [R.normal(size=2) for _ in range(3)])),
+    (comp_enum_start, (_XS,)),
+    (enum_zip_start, ([R.normal(size=(3, 2)), R.normal(size=(2, 3))], [R.normal(size=3), R.normal(size=2)],
+                      R.normal(size=2))),
+]
+
+
+@pytest.mark.parametrize("f, args", LOOP_CASES, ids=[c[0].__name__ for c in LOOP_CASES])
+def test_enumerate_with_a_start_and_of_reversed(f, args):
+    # was: "no forward-mode rule for zip" / "for reversed" (enumerate's start=,
+    # and reversed inside enumerate or zip, were read as calls)
+    check(f, *args)
+
+
+# ----------------------------------------------------------- max/min with key=
+def max_min_key(xs):
+    best = max(xs, key=lambda v: float(np.sum(v)))
+    worst = min(xs, key=lambda v: np.sum(v**2))
+    return np.sum(best**2) + np.sum(np.sin(worst))
+
+
+def score(v):
+    return v[0]
+
+
+def max_key_ties(xs):
+    return np.sum(max(xs, key=score) * np.array([1.0, 2.0])) + np.sum(min(xs, key=score) ** 3)
+
+
+def test_max_and_min_with_a_key():
+    # was: "a lambda is used as a value here"
+    check(max_min_key, [R.normal(size=3) for _ in range(4)])
+    check(max_key_ties, [np.array([1.0, 0.5]), np.array([0.8, -0.7]), np.array([-2.0, 0.1])])
+    # ties (where finite differences do not apply): the first largest (smallest) item, as max (min) picks
+    xs = [np.array([1.0, 0.5]), np.array([1.0, -0.7]), np.array([-2.0, 0.1]), np.array([-2.0, 0.9])]
+    g = tangent.grad(max_key_ties)(xs)
+    assert np.array_equal(g[0], [1.0, 2.0]) and np.array_equal(g[1], [0.0, 0.0])
+    assert np.allclose(g[2], 3 * xs[2] ** 2) and np.array_equal(g[3], [0.0, 0.0])
