@@ -260,7 +260,40 @@ def item_of_a_dict_holding_an_array(g):
     return np.sum(a * a)
 
 
+def same_array_twice(x):
+    z = np.zeros(3)
+    lst = [z, z]
+    lst[0] += x  # lst[1] is z too
+    return np.sum(lst[1] * x)
+
+
+def repeated_list(x):
+    lst = [np.zeros(3)] * 3
+    lst[0] += x
+    return np.sum(lst[1] * x)
+
+
+def same_value_under_two_keys(x):
+    z = x * 1.0
+    d = {"a": z, "b": z}
+    d["a"] += x
+    return np.sum(d["b"] * x)
+
+
+def appended_in_a_loop(x):
+    z = np.zeros(3)
+    acc = []
+    for _ in range(2):
+        acc.append(z)
+    acc[0] += x
+    return np.sum(acc[1] * x)
+
+
 @pytest.mark.parametrize("f, args", [
+    (same_array_twice, (R.normal(size=3),)),
+    (repeated_list, (R.normal(size=3),)),
+    (same_value_under_two_keys, (R.normal(size=3),)),
+    (appended_in_a_loop, (R.normal(size=3),)),
     (reads_an_alias_of_the_attribute, (_state(), R.normal(size=3))),
     (writes_into_an_argument_through_an_object, (R.normal(size=3), R.normal(size=3))),
     (item_of_a_list_holding_an_array, (R.normal(size=3),)),
@@ -270,11 +303,25 @@ def item_of_a_dict_holding_an_array(g):
 def test_an_augmented_write_into_an_array_others_hold_is_refused(f, args, mode):
     # item_of_a_list_holding_an_array was silently wrong: the derivative
     # computed lst[0] = lst[0] + g, leaving a as it was (value and gradient)
-    with pytest.raises(tangent.TangentSyntaxError, match="share memory"):
+    # (the first four were silently wrong too: value and gradient of lst[1] as if unchanged)
+    with pytest.raises(tangent.TangentSyntaxError, match="share memory|another of its items"):
         if mode == "reverse":
             tangent.grad(f)(*copy.deepcopy(args))
         else:
             tangent.jvp(f)(*copy.deepcopy(args), np.ones(3))
+
+
+def distinct_items(x):
+    acc = [np.zeros(3) for _ in range(3)]
+    for i in range(3):
+        acc[i] += x * (i + 1.0)
+    d = {"a": x * 1.0, "b": x * 2.0}
+    d["a"] += d["b"]
+    return np.sum(acc[0] * acc[2]) + np.sum(d["a"] ** 2)
+
+
+def test_augmented_writes_into_distinct_items_are_differentiated():
+    check(distinct_items, R.normal(size=3))
 
 
 def attribute_of_an_expression(x):
