@@ -57,8 +57,8 @@ _COPIES = (np.array, np.ndarray.astype, np.copy)
 _NEW_ARRAY_FUNCTIONS = {getattr(np, n) for n in (
     "sum", "mean", "prod", "cumsum", "cumprod", "dot", "matmul", "where", "outer", "inner", "tensordot",
     "einsum", "concatenate", "stack", "hstack", "vstack", "tile", "repeat", "sort", "trace", "zeros",
-    "zeros_like", "ones_like", "full", "var", "std", "max", "min", "amax", "amin", "clip", "roll", "flip",
-    "fliplr", "flipud", "cross", "kron", "diff")}
+    "zeros_like", "ones_like", "full", "var", "std", "max", "min", "amax", "amin", "clip", "roll", "cross",
+    "kron")}  # (not flip, fliplr, flipud: views; nor diff: diff(x, n=0) is x)
 
 
 def view_functions() -> frozenset:
@@ -71,7 +71,8 @@ def view_functions() -> frozenset:
 @functools.cache
 def _view_functions(version: int) -> frozenset:
     names = ["reshape", "ravel", "transpose", "squeeze", "expand_dims", "swapaxes", "moveaxis",
-             "broadcast_to", "asarray", "atleast_1d", "atleast_2d", "atleast_3d", "diagonal", "real", "imag"]
+             "broadcast_to", "asarray", "atleast_1d", "atleast_2d", "atleast_3d", "diagonal", "real", "imag",
+             "flip", "fliplr", "flipud", "split", "array_split", "hsplit", "vsplit", "dsplit", "unstack"]
     found = {getattr(np, n) for n in names if hasattr(np, n)}
     found |= {getattr(np.ndarray, n) for n in ["reshape", "ravel", "transpose", "squeeze", "swapaxes", "view",
                                                 "diagonal", "T", "real", "imag"]}

@@ -436,3 +436,51 @@ def test_max_and_min_with_a_key():
     g = tangent.grad(max_key_ties)(xs)
     assert np.array_equal(g[0], [1.0, 2.0]) and np.array_equal(g[1], [0.0, 0.0])
     assert np.allclose(g[2], 3 * xs[2] ** 2) and np.array_equal(g[3], [0.0, 0.0])
+
+
+# ------------------------------------------------ views NumPy returns: flip, split
+def write_through_flip(x):
+    y = x * 1.0
+    z = np.flip(y)
+    z[0] = 5.0  # writes y[-1]
+    return np.sum(y * x)
+
+
+def write_through_flipud(X):
+    Y = X * 1.0
+    Z = np.flipud(Y)
+    Z[0, 0] = 5.0
+    return np.sum(Y * X)
+
+
+def write_through_split(x):
+    y = x * 1.0
+    a, b = np.split(y, 2)
+    a[0] = 5.0  # writes y[0]
+    return np.sum(y * x)
+
+
+def write_through_array_split(x):
+    y = x * 1.0
+    parts = np.array_split(y, 2)
+    p = parts[1]
+    p[0] = 5.0
+    return np.sum(y * x)
+
+
+@pytest.mark.parametrize("f", [write_through_flip, write_through_flipud, write_through_split,
+                               write_through_array_split])
+def test_writes_through_views_flip_and_split_return_are_refused(f):
+    # were silently wrong: np.flip/fliplr/flipud and np.split/array_split
+    # were read as returning new arrays, so the write did not reach y
+    x = R.normal(size=(2, 2)) if f is write_through_flipud else R.normal(size=4)
+    with pytest.raises(tangent.TangentSyntaxError, match="share memory"):
+        tangent.grad(f)(x)
+
+
+def flip_and_split_reads(x):
+    return np.sum(np.flip(x) * np.arange(4.0)) + np.sum(np.split(x, 2)[1] ** 2) + np.sum(np.fliplr(x[None]) * x)
+
+
+def test_reading_flips_and_splits():
+    check(flip_and_split_reads, R.normal(size=4))
