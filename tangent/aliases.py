@@ -57,8 +57,8 @@ _COPIES = (np.array, np.ndarray.astype, np.copy)
 _NEW_ARRAY_FUNCTIONS = {getattr(np, n) for n in (
     "sum", "mean", "prod", "cumsum", "cumprod", "dot", "matmul", "where", "outer", "inner", "tensordot",
     "einsum", "concatenate", "stack", "hstack", "vstack", "tile", "repeat", "sort", "trace", "zeros",
-    "zeros_like", "ones_like", "full", "var", "std", "max", "min", "amax", "amin", "clip", "roll", "flip",
-    "fliplr", "flipud", "cross", "kron", "diff")}
+    "zeros_like", "ones_like", "full", "var", "std", "max", "min", "amax", "amin", "clip", "roll", "cross",
+    "kron")}  # (not flip, fliplr, flipud: views; nor diff: diff(x, n=0) is x)
 
 
 def view_functions() -> frozenset:
@@ -71,7 +71,8 @@ def view_functions() -> frozenset:
 @functools.cache
 def _view_functions(version: int) -> frozenset:
     names = ["reshape", "ravel", "transpose", "squeeze", "expand_dims", "swapaxes", "moveaxis",
-             "broadcast_to", "asarray", "atleast_1d", "atleast_2d", "atleast_3d", "diagonal", "real", "imag"]
+             "broadcast_to", "asarray", "atleast_1d", "atleast_2d", "atleast_3d", "diagonal", "real", "imag",
+             "flip", "fliplr", "flipud", "split", "array_split", "hsplit", "vsplit", "dsplit", "unstack"]
     found = {getattr(np, n) for n in names if hasattr(np, n)}
     found |= {getattr(np.ndarray, n) for n in ["reshape", "ravel", "transpose", "squeeze", "swapaxes", "view",
                                                 "diagonal", "T", "real", "imag"]}
@@ -451,3 +452,40 @@ def number_items_dropped(edges: list, order: list) -> list:
                 lists |= {a, b}
                 grew = True
     return [e for e in edges if not (e[2] == "item" and e[1] in lists and isinstance(e[3].value, ast.Subscript))]
+
+
+def shared_slots(edges: list, same: set[str], order: list) -> tuple | None:
+    """An edge putting one object into two slots of the container ``same``
+    names (``[z, z]``, ``[z] * 3``, ``{"a": z, "b": w}`` with ``w = z``, z
+    appended in a loop that does not rebind it), else None: ``y[k] += v``
+    into it writes into what another slot holds (``edges`` as mutations'
+    ``_alias_edges``)."""
+    held: dict[str, tuple] = {}
+    loops = [s for s in order if isinstance(s, (ast.For, ast.While))]
+    for e in edges:
+        if e[0] not in same or e[2] not in ("contains", "call"):
+            continue
+        value = e[3].value
+        elts = value.values if isinstance(value, ast.Dict) else getattr(value, "elts", None)
+        names = [n.id for n in elts or () if isinstance(n, ast.Name)]
+        if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Mult) or len(names) != len(set(names)) \
+                or e[1] in held or any(e[3] in ast.walk(loop) and e[1] not in _computed_in(loop) for loop in loops):
+            return e
+        held[e[1]] = e
+    joined = [e for e in edges if e[0] not in same and e[1] not in same and e[2] != "contains"]
+    for n in held:  # (one object under two of the held names: a copy of a name, items of one container, ...)
+        members, grew = {n}, True
+        while grew:
+            grew = False
+            for a, b, _, _ in joined:
+                if (a in members) != (b in members):
+                    members, grew = members | {a, b}, True
+        if any(m in members for m in held if m != n):
+            return held[n]
+    return None
+
+
+def _computed_in(loop: ast.stmt) -> set[str]:
+    """The names a loop's body binds to values it computes (not aliases)."""
+    return {s.targets[0].id for s in ast.walk(loop) if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)
+            and alias_source(s.value) is None}

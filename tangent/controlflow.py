@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 
 from .errors import TangentSyntaxError
 from .frontend import UNRESOLVED, ParsedFunction
@@ -247,6 +248,15 @@ def _zip_plan(args, parsed: ParsedFunction, namer: Namer, nested):
     return setups, length, lambda k: ast.Tuple(elts=[e(k) for e in elements], ctx=ast.Load())
 
 
+def _enumerate_start(node: ast.Call) -> ast.expr | None:
+    """The start of ``enumerate(seq)``, ``enumerate(seq, s)`` or
+    ``enumerate(seq, start=s)`` (a Constant 0 for none); None for other calls."""
+    starts = node.args[1:] + [kw.value for kw in node.keywords if kw.arg == "start"]
+    if not node.args or len(node.args) > 2 or len(starts) > 1 or any(kw.arg != "start" for kw in node.keywords):
+        return None
+    return starts[0] if starts else ast.Constant(value=0)
+
+
 def iteration_plan(iter_node: ast.expr, parsed: ParsedFunction, namer: Namer):
     """(setup statements, length expression, element(index) builder) for
     iterating ``iter_node`` by index: range, enumerate, zip, reversed, and
@@ -260,13 +270,20 @@ def iteration_plan(iter_node: ast.expr, parsed: ParsedFunction, namer: Namer):
 
     def nested(arg):
         inner = parsed.resolve(arg.func) if isinstance(arg, ast.Call) else UNRESOLVED
-        return inner in (builtins.enumerate, builtins.zip) and not arg.keywords
+        return inner in (builtins.enumerate, builtins.zip, builtins.reversed) and not arg.keywords \
+            or inner is builtins.enumerate and _enumerate_start(arg) is not None
 
-    if callee is builtins.enumerate and len(args) == 1 and plain:
-        if nested(args[0]):  # enumerate(zip(a, b)): the inner plan, its items numbered
-            setups, length, element = iteration_plan(args[0], parsed, namer)
-            return setups, length, lambda k: ast.Tuple(elts=[k, element(k)], ctx=ast.Load())
-        setups, length, element = _sequence_plan(namer, _as_sequence(args[0]))
+    if callee is builtins.enumerate and (start := _enumerate_start(iter_node)) is not None:
+        # enumerate(zip(a, b)), enumerate(reversed(a)): the inner plan, its items numbered (from start)
+        setups, length, element = iteration_plan(args[0], parsed, namer) if nested(args[0]) \
+            else _sequence_plan(namer, _as_sequence(args[0]))
+        if not (isinstance(start, ast.Constant) and start.value == 0):
+            if not isinstance(start, ast.Constant):
+                var, setup = _bind(namer, start, "_start")
+                setups, start = setups + [setup], _name(var)
+            number = start
+            return setups, length, lambda k: ast.Tuple(elts=[ast.BinOp(left=k, op=ast.Add(), right=copy.deepcopy(
+                number)), element(k)], ctx=ast.Load())
         return setups, length, lambda k: ast.Tuple(elts=[k, element(k)], ctx=ast.Load())
     if callee is builtins.zip and args and plain:
         return _zip_plan(args, parsed, namer, nested)

@@ -353,8 +353,8 @@ def _comprehension(elt: ast.expr, targets: list[str], iters: list[ast.expr], ifs
 
 
 def rewrite_call(owner, node: ast.Call, callee) -> tuple[list[ast.stmt], ast.expr] | None:
-    """map/filter/sorted/dict(...), dict views and ``get``: (statements,
-    the expression to desugar instead), or None."""
+    """map/filter/sorted/dict(...), max/min(xs, key=k), dict views and
+    ``get``: (statements, the expression to desugar instead), or None."""
     func = node.func
     if isinstance(func, ast.Attribute) and callee is UNRESOLVED and not node.keywords:
         found = _dict_method(owner, node)
@@ -381,6 +381,12 @@ def rewrite_call(owner, node: ast.Call, callee) -> tuple[list[ast.stmt], ast.exp
         return [], _comprehension(_name(v), [v], [node.args[1]], [test])
     if callee is builtins.sorted and len(node.args) == 1:
         return _sorted(owner, node)
+    if callee in (builtins.max, builtins.min) and len(node.args) == 1 and [kw.arg for kw in node.keywords] == ["key"]:
+        # max(xs, key=k): the first item of sorted(xs, key=k, reverse=True) (stable: the first largest)
+        ordered = ast.Call(func=node.func, args=node.args, keywords=node.keywords + [
+            ast.keyword(arg="reverse", value=ast.Constant(value=callee is builtins.max))])
+        setup, items = _sorted(owner, ordered)
+        return setup, ast.Subscript(value=items, slice=ast.Constant(value=0), ctx=ast.Load())
     return None
 
 

@@ -356,12 +356,11 @@ class _AliasedWrites:
                         if self.path(w_stmt, u_stmt, {other}):
                             if self.origin.generated:
                                 raise _refused_in_generated_code(self.origin, w_stmt)
-                            line = edge[3].lineno
-                            text = self.origin.text(line)
+                            text = self.origin.text(line := edge[3].lineno)
+                            what = (f"an item of {shown(written)} that another of its items may be" if other == written
+                                    else f"{shown(written)}, which may share memory with {shown(other, avoid=shown.words(written))}")
                             raise self.origin.error(
-                                TangentSyntaxError, w_stmt,
-                                f"this writes in place into {shown(written)}, which may share memory with "
-                                f"{shown(other, avoid=shown.words(written))} (since line {line}"
+                                TangentSyntaxError, w_stmt, f"this writes in place into {what} (since line {line}"
                                 f"{': ' + text if text else ''}), read after this write; "
                                 "Tangent cannot differentiate through that aliasing",
                                 f"keep an independent copy on line {line} (e.g. with {self.copy_spelling[0]} or {self.copy_spelling[1]}), "
@@ -430,7 +429,8 @@ class _AliasedWrites:
                         found[there] = e
                         frontier.append(there)
         found.pop(written)
-        return found
+        shared = ir.get(w_stmt, "augmented_item", False) and alias_analysis.shared_slots(live, same, self.order)
+        return {**found, written: shared} if shared else found  # (another slot holds what y[k] += v writes)
 
 
 def _writes_back(stmt) -> bool:

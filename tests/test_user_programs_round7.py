@@ -260,7 +260,40 @@ def item_of_a_dict_holding_an_array(g):
     return np.sum(a * a)
 
 
+def same_array_twice(x):
+    z = np.zeros(3)
+    lst = [z, z]
+    lst[0] += x  # lst[1] is z too
+    return np.sum(lst[1] * x)
+
+
+def repeated_list(x):
+    lst = [np.zeros(3)] * 3
+    lst[0] += x
+    return np.sum(lst[1] * x)
+
+
+def same_value_under_two_keys(x):
+    z = x * 1.0
+    d = {"a": z, "b": z}
+    d["a"] += x
+    return np.sum(d["b"] * x)
+
+
+def appended_in_a_loop(x):
+    z = np.zeros(3)
+    acc = []
+    for _ in range(2):
+        acc.append(z)
+    acc[0] += x
+    return np.sum(acc[1] * x)
+
+
 @pytest.mark.parametrize("f, args", [
+    (same_array_twice, (R.normal(size=3),)),
+    (repeated_list, (R.normal(size=3),)),
+    (same_value_under_two_keys, (R.normal(size=3),)),
+    (appended_in_a_loop, (R.normal(size=3),)),
     (reads_an_alias_of_the_attribute, (_state(), R.normal(size=3))),
     (writes_into_an_argument_through_an_object, (R.normal(size=3), R.normal(size=3))),
     (item_of_a_list_holding_an_array, (R.normal(size=3),)),
@@ -270,11 +303,25 @@ def item_of_a_dict_holding_an_array(g):
 def test_an_augmented_write_into_an_array_others_hold_is_refused(f, args, mode):
     # item_of_a_list_holding_an_array was silently wrong: the derivative
     # computed lst[0] = lst[0] + g, leaving a as it was (value and gradient)
-    with pytest.raises(tangent.TangentSyntaxError, match="share memory"):
+    # (the first four were silently wrong too: value and gradient of lst[1] as if unchanged)
+    with pytest.raises(tangent.TangentSyntaxError, match="share memory|another of its items"):
         if mode == "reverse":
             tangent.grad(f)(*copy.deepcopy(args))
         else:
             tangent.jvp(f)(*copy.deepcopy(args), np.ones(3))
+
+
+def distinct_items(x):
+    acc = [np.zeros(3) for _ in range(3)]
+    for i in range(3):
+        acc[i] += x * (i + 1.0)
+    d = {"a": x * 1.0, "b": x * 2.0}
+    d["a"] += d["b"]
+    return np.sum(acc[0] * acc[2]) + np.sum(d["a"] ** 2)
+
+
+def test_augmented_writes_into_distinct_items_are_differentiated():
+    check(distinct_items, R.normal(size=3))
 
 
 def attribute_of_an_expression(x):
@@ -305,3 +352,135 @@ def test_fields_of_named_tuples_read_in_a_loop():
     # (dlayer['W'] on the tuple of tangents) and in grad
     layers = [Dense(R.normal(size=(3, 2)), R.normal(size=3)), Dense(R.normal(size=(2, 3)), R.normal(size=2))]
     check(loop_over_named_tuples, layers, R.normal(size=2), second="hvp")  # (grad of grad: see the report)
+
+
+# ------------------------------------- enumerate(..., start=), enumerate(reversed(...))
+def enum_start_kw(xs):
+    t = 0.0
+    for i, x in enumerate(xs, start=1):
+        t = t + i * np.sum(x ** 2)
+    return t
+
+def enum_start_pos(xs, w):
+    t = 0.0
+    for i, x in enumerate(xs, 2):
+        t = t + np.sum(w * x) / i
+    return t
+
+def enum_start_var(xs, n):
+    t = 0.0
+    for i, x in enumerate(xs, n - 1):
+        t = t + i * np.sum(np.sin(x))
+    return t
+
+def enum_reversed(xs):
+    acc = 0.0
+    for k, x in enumerate(reversed(xs)):
+        acc = acc * 0.5 + np.sum(x) * (k + 1)
+    return acc ** 2
+
+def zip_reversed(xs, ws):
+    return sum(np.sum(x * w) ** 2 for x, w in zip(reversed(xs), ws))
+
+def comp_enum_start(xs):
+    return sum([i * np.sum(x) ** 2 for i, x in enumerate(xs, start=1)])
+
+def enum_zip_start(Ws, bs, x):
+    h = x
+    for i, (W, b) in enumerate(zip(Ws, bs), start=1):
+        h = np.tanh(W @ h + b) / i
+    return np.sum(h)
+
+
+_XS = [R.normal(size=2) for _ in range(3)]
+LOOP_CASES = [
+    (enum_start_kw, (_XS,)),
+    (enum_start_pos, (_XS, R.normal(size=2))),
+    (enum_start_var, (_XS, 3)),
+    (enum_reversed, (_XS,)),
+    (zip_reversed, (_XS, [R.normal(size=2) for _ in range(3)])),
+    (comp_enum_start, (_XS,)),
+    (enum_zip_start, ([R.normal(size=(3, 2)), R.normal(size=(2, 3))], [R.normal(size=3), R.normal(size=2)],
+                      R.normal(size=2))),
+]
+
+
+@pytest.mark.parametrize("f, args", LOOP_CASES, ids=[c[0].__name__ for c in LOOP_CASES])
+def test_enumerate_with_a_start_and_of_reversed(f, args):
+    # was: "no forward-mode rule for zip" / "for reversed" (enumerate's start=,
+    # and reversed inside enumerate or zip, were read as calls)
+    check(f, *args)
+
+
+# ----------------------------------------------------------- max/min with key=
+def max_min_key(xs):
+    best = max(xs, key=lambda v: float(np.sum(v)))
+    worst = min(xs, key=lambda v: np.sum(v**2))
+    return np.sum(best**2) + np.sum(np.sin(worst))
+
+
+def score(v):
+    return v[0]
+
+
+def max_key_ties(xs):
+    return np.sum(max(xs, key=score) * np.array([1.0, 2.0])) + np.sum(min(xs, key=score) ** 3)
+
+
+def test_max_and_min_with_a_key():
+    # was: "a lambda is used as a value here"
+    check(max_min_key, [R.normal(size=3) for _ in range(4)])
+    check(max_key_ties, [np.array([1.0, 0.5]), np.array([0.8, -0.7]), np.array([-2.0, 0.1])])
+    # ties (where finite differences do not apply): the first largest (smallest) item, as max (min) picks
+    xs = [np.array([1.0, 0.5]), np.array([1.0, -0.7]), np.array([-2.0, 0.1]), np.array([-2.0, 0.9])]
+    g = tangent.grad(max_key_ties)(xs)
+    assert np.array_equal(g[0], [1.0, 2.0]) and np.array_equal(g[1], [0.0, 0.0])
+    assert np.allclose(g[2], 3 * xs[2] ** 2) and np.array_equal(g[3], [0.0, 0.0])
+
+
+# ------------------------------------------------ views NumPy returns: flip, split
+def write_through_flip(x):
+    y = x * 1.0
+    z = np.flip(y)
+    z[0] = 5.0  # writes y[-1]
+    return np.sum(y * x)
+
+
+def write_through_flipud(X):
+    Y = X * 1.0
+    Z = np.flipud(Y)
+    Z[0, 0] = 5.0
+    return np.sum(Y * X)
+
+
+def write_through_split(x):
+    y = x * 1.0
+    a, b = np.split(y, 2)
+    a[0] = 5.0  # writes y[0]
+    return np.sum(y * x)
+
+
+def write_through_array_split(x):
+    y = x * 1.0
+    parts = np.array_split(y, 2)
+    p = parts[1]
+    p[0] = 5.0
+    return np.sum(y * x)
+
+
+@pytest.mark.parametrize("f", [write_through_flip, write_through_flipud, write_through_split,
+                               write_through_array_split])
+def test_writes_through_views_flip_and_split_return_are_refused(f):
+    # were silently wrong: np.flip/fliplr/flipud and np.split/array_split
+    # were read as returning new arrays, so the write did not reach y
+    x = R.normal(size=(2, 2)) if f is write_through_flipud else R.normal(size=4)
+    with pytest.raises(tangent.TangentSyntaxError, match="share memory"):
+        tangent.grad(f)(x)
+
+
+def flip_and_split_reads(x):
+    return np.sum(np.flip(x) * np.arange(4.0)) + np.sum(np.split(x, 2)[1] ** 2) + np.sum(np.fliplr(x[None]) * x)
+
+
+def test_reading_flips_and_splits():
+    check(flip_and_split_reads, R.normal(size=4))
