@@ -67,9 +67,30 @@ class ANF(ExpressionForm):
         if len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
             self.rebind(stmt.targets[0].id, self.operation(stmt.value, out), out)
             return
+        target = stmt.targets[0]
+        if len(stmt.targets) == 1 and isinstance(target, (ast.Tuple, ast.List)) \
+                and isinstance(stmt.value, (ast.Tuple, ast.List)) and len(target.elts) == len(stmt.value.elts) \
+                and any(isinstance(e, StmtExpr) for e in stmt.value.elts) \
+                and not any(isinstance(e, ast.Starred) for e in target.elts + stmt.value.elts):
+            # a, b = Layer(...), Layer(...): each name bound to its value, so that it keeps its known class
+            stored = {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+            atoms = [self.atom(e, out) for e in stmt.value.elts]
+            atoms = [ast.Name(id=self.assign_temp(a, out), ctx=ast.Load()) if isinstance(a, ast.Name) and a.id in stored
+                     else a for a in atoms]  # (read before any is rebound, as Python does)
+            for elt, atom in zip(target.elts, atoms):
+                if isinstance(elt, ast.Name):
+                    self.rebind(elt.id, atom, out)
+                else:
+                    self.assign_target(elt, atom, out)
+            return
         value = self.atom(stmt.value, out, "value")
         for target in stmt.targets:
             self.assign_target(target, value, out)
+
+    def assign_temp(self, atom: ast.Name, out: list) -> str:
+        temp = self.temp(atom.id.lstrip("_"))
+        self.rebind(temp, atom, out)
+        return temp
 
     def stmt_AugAssign(self, stmt, out):
         if isinstance(stmt.target, ast.Subscript):

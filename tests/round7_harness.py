@@ -105,12 +105,25 @@ def _f64(v):
     return v
 
 
+def _all_f64(v):
+    if isinstance(v, dict):
+        return {k: _all_f64(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        items = [_all_f64(x) for x in v]
+        return type(v)(*items) if hasattr(v, "_fields") else type(v)(items)
+    if _is_object(v):
+        for k, x in vars(v).items():
+            setattr(v, k, _all_f64(x))
+        return v
+    return float(v) if isinstance(v, np.float32) else _f64(v)
+
+
 def directional(f, args, i, direction, h=1e-4):
     """d/dt f(args with args[i] + t * direction) at 0 (Richardson-extrapolated central differences)."""
     leaves = list(float_leaves(args[i]))
 
     def at(t):
-        moved = copy.deepcopy(list(args))
+        moved = [_all_f64(a) for a in copy.deepcopy(list(args))]  # (float32 arguments: differences in float64)
         x = moved[i]
         for path, leaf in leaves:
             step = np.asarray(get(direction, path), dtype=np.float64)

@@ -484,3 +484,21 @@ def flip_and_split_reads(x):
 
 def test_reading_flips_and_splits():
     check(flip_and_split_reads, R.normal(size=4))
+
+
+# ------------------------------------------------- objects bound by tuple unpacking
+def unpacked_objects(d, x):
+    a, b = Layer(d["W"], d["b"]), Layer.transposed(d)
+    return np.sum(a(b(x)))
+
+
+def unpacked_with_a_swap(d, x):
+    a = Layer(d["W"], d["b"])
+    a, b = Layer.transposed(d), a  # b is the first layer
+    return np.sum(a(x) * b(x) ** 2)
+
+
+def test_objects_bound_by_tuple_unpacking():
+    # was: "cannot call the local variable 'a': the function it holds is unknown"
+    check(unpacked_objects, _layer_params(), R.normal(size=3))
+    check(unpacked_with_a_swap, _layer_params(), R.normal(size=3))
