@@ -72,6 +72,20 @@ def _specialised_item_kinds(parsed: ParsedFunction, tree: ast.FunctionDef) -> di
     return {**kinds, **item_kinds(assumed_containers(tree, arguments))}
 
 
+def _zero_of_float(value: ast.expr, target: str, kinds: dict) -> ast.Name | None:
+    """``y`` when ``value`` is ``zeros_like(y)`` of a float or an array of floats
+    (kind "float") other than ``target``: the zero tangent of ``target`` is then
+    ``zeros_like(y)``, the same value as ``zeros_like(target)``, and reading ``y``
+    instead lets the optimizer drop ``target`` when only its tangent is read (the
+    adjoint ``da`` of a gradient differentiated again; ``zeros_like`` of a bool
+    or a string is None, of None 0.0, hence the kind)."""
+    if not (isinstance(value, ast.Call) and ir.callee(value) is runtime.zeros_like and len(value.args) == 1
+            and not value.keywords and isinstance(value.args[0], ast.Name)):
+        return None
+    like = value.args[0]
+    return like if like.id != target and kinds.get(like.id) == "float" else None
+
+
 class ForwardMode(ContainerTangents, Differentiator):
     """Differentiates one normalized function in forward mode.
 
@@ -156,7 +170,8 @@ class ForwardMode(ContainerTangents, Differentiator):
         if not varied:
             out = [stmt]
             if target in self.ever_varied:
-                out.append(ast.copy_location(ast.Assign(targets=[store(self.d(target))], value=self.zeros(name(target))), stmt))
+                like = _zero_of_float(value, target, ir.get(self.tree, "kinds", {})) or name(target)
+                out.append(ast.copy_location(ast.Assign(targets=[store(self.d(target))], value=self.zeros(like)), stmt))
                 self.mark_pure_calls(out[-1:])
             return out
         sub = self.subroutine(stmt, target)
