@@ -28,14 +28,14 @@ from .jacobians import hessian_of, jacobian_of
 from .motion import broadcasting_seed, filling_defaults, primal_and_tangents, split_derivative, with_aux
 from .numba_backend import check_options, compiled_hvp, compiling_for  # compile="numba" (numba imported on use)
 from .ownership import input_ids, owned_gradients, returning_owned
-from .runtime import add_left_matmuls_at, add_matmuls_at
+from .runtime import add_left_matmuls_at, add_matmul_sums, add_matmuls_at
 from .runtime import checkpointing as _checkpointing
 from .runtime.checkpointing import parse_memory
 from .specialize import Specializations, argument_kind, differentiable, specializing, with_variant
 from .sweeps import generators_read, once_on_the_caller
 from .transform import Session
 
-RUN_ONLY = (add_matmuls_at, add_left_matmuls_at)  # helpers of code that is run only (hoisted_products.py)
+RUN_ONLY = (add_matmuls_at, add_left_matmuls_at, add_matmul_sums)  # helpers of code that is run only (hoisted_products.py)
 
 __all__ = ["autodiff", "clear_cache", "grad", "hessian", "hvp", "jacobian", "jvp", "source", "value_and_grad", "vjp"]
 

@@ -9,7 +9,11 @@ step appending ``A`` to a list and, after the loop, one
 the products as one matmul and adds them at once where that computes the
 same values (``runtime.accumulation.add_matmuls_at``). In the gradient of a
 tanh RNN w.r.t. its inputs this leaves one small matmul per step of the
-backward loop instead of two (docs/step_products.md).
+backward loop instead of two (docs/step_products.md). Likewise each step's
+``S = S + X.T @ A`` (the weights' gradient of such an RNN), ``X`` and ``A``
+names, becomes two appends and, after the loop, ``S = add_matmul_sums(S,
+X_steps, A_steps)``: one product of the steps' stacked rows, the same sum
+added in another order (the last bits of rounding may differ).
 
 Sound when (checked, each erring towards "leave the loop"; the design's
 conditions, with statements other than the rewritten ones held to fewer
@@ -25,7 +29,11 @@ forms):
   once in the function, earlier at the top level of the body, and read
   nowhere but in that ``add_at``; ``dX`` occurs nowhere else in the body,
   and neither ``t`` nor ``A`` is ``dX``; ``t`` is not assigned in the body;
-* ``A`` is a name; ``B`` is ``W`` or ``W.T``, ``W`` a parameter the function
+* (for a sum: ``S = S + P`` at the top level of the body, ``P`` being ``X.T @
+  A`` or a name assigned so as above, ``S`` nowhere else in the body and
+  neither ``X`` nor ``A`` nor the counter; the loop as above; ``X`` and
+  ``A`` play the part of ``A`` below);
+* ``A`` is a name; ``B`` is ``W`` or ``W.T`` (either operand of ``@``), ``W`` a parameter the function
   never assigns whose example argument is a NumPy array (the specialisation
   key fixes its type; a derivative never writes into its arguments): ``B``
   has one value throughout, and ``W.T`` after the loop is the ``W.T`` each
@@ -88,7 +96,7 @@ def _hoist_one(fdef, special, steps) -> bool:
         for position, loop in enumerate(block):
             if not isinstance(loop, ast.For) or not _plain_loop(loop, facts, uses):
                 continue
-            for found in _accumulations(loop, facts, uses):
+            for found in [*_accumulations(loop, facts, uses), *_sums(loop, facts, uses)]:
                 if _others_write_nothing(loop, found, facts, steps, uses):
                     _rewrite(fdef, block, position, found, special, steps)
                     return True
@@ -136,16 +144,34 @@ def _is_builtin(func, facts: ValueFacts, name: str) -> bool:
 
 
 class _Found:
-    """One accumulation ``dX = add_at(dX, t, P)`` of a loop, ``P = A @ B``."""
+    """One accumulation of a loop: ``dX = add_at(dX, t, P)``, ``P`` being
+    ``A @ B`` (or ``B @ A``), or ``S = S + P``, ``P`` being ``X.T @ A``."""
 
     def __init__(self, accumulate: ast.Assign, product: ast.Assign | None, left: str, right: ast.expr,
-                 right_first: bool):
-        self.accumulate = accumulate  # the add_at statement
-        self.product = product  # the statement assigning P, or None when P is ``A @ B`` itself
-        self.left = left  # A, a name
-        self.right = right  # B
+                 right_first: bool = False, summed: bool = False):
+        self.accumulate = accumulate  # the add_at (or sum) statement
+        self.product = product  # the statement assigning P, or None when P is written in it
+        self.left = left  # A (X for a sum), a name
+        self.right = right  # B (the name A for a sum)
         self.right_first = right_first  # P is B @ A
+        self.summed = summed
         self.buffer = accumulate.targets[0].id
+        self.recorded = [left, right.id] if summed else [left]  # the names whose values each step appends
+
+    def done(self, helper: str, lists: list[str], indices: ast.expr) -> ast.Assign:
+        """The statement after the loop, the steps' values in ``lists``."""
+        if self.summed:
+            args = [ir.name(self.buffer), *map(ir.name, lists)]
+        elif self.right_first:
+            args = [ir.name(self.buffer), copy.deepcopy(indices), copy.deepcopy(self.right), ir.name(lists[0])]
+        else:
+            args = [ir.name(self.buffer), copy.deepcopy(indices), ir.name(lists[0]), copy.deepcopy(self.right)]
+        return ir.assign(self.buffer, ast.Call(func=ir.name(helper), args=args, keywords=[]))
+
+    def function(self):
+        if self.summed:
+            return runtime.add_matmul_sums
+        return runtime.add_left_matmuls_at if self.right_first else runtime.add_matmuls_at
 
 
 def _accumulations(loop: ast.For, facts: ValueFacts, uses):
@@ -176,6 +202,38 @@ def _accumulations(loop: ast.For, facts: ValueFacts, uses):
         if len(inside) != 2:  # (dX = add_at(dX, ...): nowhere else in the body)
             continue
         yield _Found(stmt, product, *operands)
+
+
+def _sums(loop: ast.For, facts: ValueFacts, uses):
+    """The sums ``S = S + P`` of ``loop``'s body, ``P`` being ``X.T @ A`` (or a
+    name assigned so once, earlier at the top level of the body, read there
+    only), ``X`` and ``A`` names other than ``S``, ``S`` nowhere else in the
+    body."""
+    products = {}
+    for stmt in loop.body:
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
+            continue
+        products.setdefault(stmt.targets[0].id, stmt)
+        total, value = stmt.targets[0].id, stmt.value
+        if not (isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add) and isinstance(value.left, ast.Name)
+                and value.left.id == total):
+            continue
+        contribution, product = value.right, None
+        if isinstance(contribution, ast.Name):
+            product = products.get(contribution.id)
+            if product is None or product is stmt or contribution.id not in facts.once \
+                    or len(uses.get(contribution.id)) != 2:
+                continue
+            contribution = product.value
+        if not (isinstance(contribution, ast.BinOp) and isinstance(contribution.op, ast.MatMult)
+                and isinstance(contribution.left, ast.Attribute) and contribution.left.attr == "T"
+                and isinstance(contribution.left.value, ast.Name) and isinstance(contribution.right, ast.Name)):
+            continue
+        x, a = contribution.left.value.id, contribution.right
+        inside = [n for s in loop.body for n in walk_list(s) if isinstance(n, ast.Name) and n.id == total]
+        if total in (x, a.id, loop.target.id) or len(inside) != 2:
+            continue
+        yield _Found(stmt, product, x, a, summed=True)
 
 
 def _add_at_call(stmt, facts: ValueFacts) -> ast.Call | None:
@@ -215,7 +273,7 @@ def _others_write_nothing(loop: ast.For, found: _Found, facts: ValueFacts, steps
         if stmt is found.accumulate or stmt is found.product or facts.writes_nothing(stmt):
             continue
         call = _add_at_call(stmt, facts)
-        if call is not None and call.args[0].id != found.left:
+        if call is not None and call.args[0].id not in found.recorded:
             continue  # (into another buffer, which nothing else refers to)
         if not _list_operation(stmt, steps, uses):
             return False
@@ -267,25 +325,24 @@ class _Uses:
 def _rewrite(fdef, block: list, position: int, found: _Found, special: Specialization, steps: set[str]) -> None:
     loop = block[position]
     taken = {n.id for n in walk_list(fdef) if isinstance(n, ast.Name)} | set(special.namespace)
-    name = f"{found.left}_steps"
-    k = 0
-    while name in taken:
-        k += 1
-        name = f"{found.left}_steps_{k}"
-    steps.add(name)
-    append = ast.Call(func=ast.Attribute(value=ir.name(name), attr="append", ctx=ast.Load()),
-                      args=[ir.name(found.left)], keywords=[])
-    ir.annotate(append, callee=list.append)
-    record = ast.Expr(value=append)
+    lists, records = [], []
+    for recorded in found.recorded:
+        name, k = f"{recorded}_steps", 0
+        while name in taken:
+            k += 1
+            name = f"{recorded}_steps_{k}"
+        taken.add(name)
+        steps.add(name)
+        lists.append(name)
+        append = ast.Call(func=ast.Attribute(value=ir.name(name), attr="append", ctx=ast.Load()),
+                          args=[ir.name(recorded)], keywords=[])
+        ir.annotate(append, callee=list.append)
+        records.append(ast.Expr(value=append))
+    at = loop.body.index(found.product if found.product is not None else found.accumulate)
+    loop.body[at:at + 1] = records
     if found.product is not None:
-        loop.body[loop.body.index(found.product)] = record
         loop.body.remove(found.accumulate)
-    else:
-        loop.body[loop.body.index(found.accumulate)] = record
-    function = runtime.add_left_matmuls_at if found.right_first else runtime.add_matmuls_at
-    operands = [copy.deepcopy(found.right), ir.name(name)] if found.right_first else [ir.name(name), copy.deepcopy(found.right)]
-    helper = special.bind_global(function.__name__, function)
-    done = ir.assign(found.buffer, ast.Call(func=ir.name(helper), args=[
-        ir.name(found.buffer), copy.deepcopy(loop.iter), *operands], keywords=[]))
+    function = found.function()
+    done = found.done(special.bind_global(function.__name__, function), lists, loop.iter)
     ir.annotate(done.value, callee=function)
-    block[position:position + 1] = [ir.assign(name, ast.List(elts=[], ctx=ast.Load())), loop, done]
+    block[position:position + 1] = [*(ir.assign(n, ast.List(elts=[], ctx=ast.Load())) for n in lists), loop, done]

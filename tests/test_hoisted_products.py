@@ -19,7 +19,7 @@ import tangent
 from tangent import runtime
 from tangent.errors import NotDifferentiableError
 from tangent.hoisted_products import hoist_products
-from tangent.runtime import add_at, add_left_matmuls_at, add_matmuls_at
+from tangent.runtime import add_at, add_left_matmuls_at, add_matmul_sums, add_matmuls_at
 from tangent.testing import check_grads
 from tangent.value_facts import Specialization
 
@@ -83,6 +83,13 @@ def rnn_break(Wx, Wh, b, xs, limit):
     return np.sum(h * h)
 
 
+def rnn_weights(params, xs):  # the weights' gradient: sums of xs[t].T @ d and h.T @ d over the steps
+    h = np.zeros((xs.shape[1], params["Wh"].shape[0]))
+    for t in range(xs.shape[0]):
+        h = np.tanh(xs[t] @ params["Wx"] + h @ params["Wh"] + params["b"])
+    return np.sum(h * h)
+
+
 def _args(rng, steps=5, n_in=3, n_hidden=4, batch=2, as_list=False):
     Wx = rng.standard_normal((n_in, n_hidden)) / np.sqrt(n_in)
     Wh = 0.8 * rng.standard_normal((n_hidden, n_hidden)) / np.sqrt(n_hidden)
@@ -100,6 +107,7 @@ def _cases():
         "rnn_list": (rnn_list, _args(rng, as_list=True), 3, True),
         "rnn_columns": (rnn_columns, (W, Wh, b, list(rng.standard_normal((5, 3)))), 3, True),
         "rnn_scaled": (rnn_scaled, (Wx, Wh, b, xs, 0.7), 3, True),
+        "rnn_weights": (rnn_weights, ({"Wx": Wx, "Wh": Wh, "b": b}, xs), 0, True),
         "rnn_transposed": (rnn_transposed, (Wx.T.copy(), Wh, b, xs), 3, False),
         "rnn_reversed": (rnn_reversed, (Wx, Wh, b, xs), 3, False),
         "rnn_reassigned": (rnn_reassigned, (Wx, Wh, b, xs), 3, False),
@@ -120,7 +128,7 @@ def _specialised_source(f, args, wrt):
 def test_the_pass_fires_where_sound_only(name):
     f, args, wrt, fires = CASES[name]
     source = _specialised_source(f, args, wrt)
-    assert ("matmuls_at(" in source) is fires, source
+    assert ("matmuls_at(" in source or "add_matmul_sums(" in source) is fires, source
     assert "add_at(" in source or fires  # (where it does not fire the accumulation stays)
 
 
@@ -169,7 +177,8 @@ def test_hvp_differentiates_the_variant_without_the_helper(monkeypatch):
     assert differentiated and "matmuls_at(" not in tangent.source(differentiated[0])
     tangent.autodiff(differentiated[0], wrt, "forward")  # (what hvp made of it: no refusal)
     variant = ran.tangent_differentiable((*args, 1.0))
-    assert "matmuls_at(" not in tangent.source(variant) and "add_at(" in tangent.source(variant)
+    assert "matmuls_at(" not in tangent.source(variant) and "add_matmul_sums(" not in tangent.source(variant)
+    assert "add_at(" in tangent.source(variant)
     eps = 1e-5
     moved = [list(args), list(args)]
     moved[0][wrt], moved[1][wrt] = args[wrt] + eps * v, args[wrt] - eps * v
@@ -264,6 +273,30 @@ def test_the_pass_does_not_fire_on_a_weight_that_is_no_array():
     assert "matmuls_at" not in _hoisted(_ACCUMULATING.format(extra="pass", after="pass"), W=[[1.0, 0.0], [0.0, 1.0]])
 
 
+_SUMMING = """
+def df(W, xs, dh):
+    stack = []
+    _range = range(3)
+    dW = zeros_like(W)
+    for t in reversed(_range):
+        d_a = dh * 2.0
+        x = stack.pop()
+        dW = dW + x.T @ d_a
+        {after}
+    return dW
+"""
+
+
+def test_hand_written_sum_is_rewritten():
+    out = _hoisted(_SUMMING.format(after="pass"))
+    assert "dW = add_matmul_sums(dW, x_steps, d_a_steps)" in out and "dW + " not in out
+
+
+@pytest.mark.parametrize("after", ["x[0] = 1.0", "d_a[0] = 1.0", "dh = dW * 1.0", "break", "x = add_at(x, t, dh)"])
+def test_the_sum_is_not_rewritten_when_unsound(after):
+    assert "add_matmul_sums" not in _hoisted(_SUMMING.format(after=after))
+
+
 def test_the_pass_does_not_fire_in_code_that_may_be_differentiated():
     fdef = ast.parse(_ACCUMULATING.format(extra="pass", after="pass")).body[0]
     special = Specialization({}, {"W": np.ones((2, 2))}, frozenset(), {"add_at": runtime.add_at},
@@ -333,3 +366,23 @@ def test_add_matmuls_at_keeps_the_loops_meaning_elsewhere():
     assert add_matmuls_at(buffer, range(0), [], right) is buffer
     with pytest.raises(ValueError):
         add_matmuls_at(buffer, range(2), lefts, right)
+
+
+def test_add_matmul_sums_is_its_loop():
+    rng = np.random.default_rng(2)
+    lefts = [rng.standard_normal((4, 3)) for _ in range(5)]
+    rights = [rng.standard_normal((4, 2)) for _ in range(5)]
+    want = np.ones((3, 2))
+    for x, a in zip(lefts, rights):
+        want = want + x.T @ a
+    start = np.ones((3, 2))
+    np.testing.assert_allclose(add_matmul_sums(start, lefts, rights), want, rtol=1e-12)
+    np.testing.assert_array_equal(start, np.ones((3, 2)))  # (a new array: the loop's + makes one too)
+    mixed = lefts[:4] + [lefts[4].astype(np.float32)]  # one by one: the loop's promotions
+    want = np.ones((3, 2))
+    for x, a in zip(mixed, rights):
+        want = want + x.T @ a
+    np.testing.assert_allclose(add_matmul_sums(np.ones((3, 2)), mixed, rights), want, rtol=1e-6)
+    assert add_matmul_sums(start, [], []) is start
+    with pytest.raises(ValueError):
+        add_matmul_sums(start, lefts, rights[:2])

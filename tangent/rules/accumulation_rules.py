@@ -46,7 +46,7 @@ def _refused(rule):
     return rule
 
 
-@adjoint(runtime.add_matmuls_at, runtime.add_left_matmuls_at)
+@adjoint(runtime.add_matmuls_at, runtime.add_left_matmuls_at, runtime.add_matmul_sums)
 @_refused
 def a_add_matmuls_at(z, buffer, indices, lefts, right):
     # (never generated: every operand is differentiable, so that any active one meets the refusal)
@@ -55,7 +55,7 @@ def a_add_matmuls_at(z, buffer, indices, lefts, right):
     d[right] = d[z]
 
 
-@tangent_rule(runtime.add_matmuls_at, runtime.add_left_matmuls_at)
+@tangent_rule(runtime.add_matmuls_at, runtime.add_left_matmuls_at, runtime.add_matmul_sums)
 @_refused
 def t_add_matmuls_at(z, buffer, indices, lefts, right):
     d[z] = d[buffer] + d[lefts] + d[right]

@@ -23,7 +23,7 @@ in this module: the analysis recognises them by ``__module__ ==
 
 from __future__ import annotations
 
-from .accumulation import add_at, add_left_matmuls_at, add_matmuls_at, buffer_like
+from .accumulation import add_at, add_left_matmuls_at, add_matmul_sums, add_matmuls_at, buffer_like
 from .adjoints import (
     GradDict,
     GradList,
@@ -107,7 +107,7 @@ def add_or_concat(a, b):
 
 
 __all__ = [
-    "GradDict", "GradList", "GradTuple", "MISSING", "add", "add_at", "add_left_matmuls_at", "add_matmuls_at", "add_grad", "buffer_like", "add_grad_back", "add_or_concat",
+    "GradDict", "GradList", "GradTuple", "MISSING", "add", "add_at", "add_left_matmuls_at", "add_matmul_sums", "add_matmuls_at", "add_grad", "buffer_like", "add_grad_back", "add_or_concat",
     "add_tangent", "append_grad", "as_container_grad", "as_sequence", "attribute", "broadcast_like",
     "broadcast_seed", "broadcast_tangent", "check_scalar_output", "check_seed", "check_seed_shape", "check_tangent", "checkpoint", "checkpointed", "checkpointed_loop",
     "checkpointed_loop_adjoint", "snapshots_within", "concat", "concat_values", "copy_region", "copy_tangent",

@@ -290,6 +290,27 @@ def add_left_matmuls_at(buffer, indices, left, rights):
     return _add_products(buffer, indices, products, lambda: [left @ right for right in rights], len(rights))
 
 
+def add_matmul_sums(total, lefts, rights):
+    """The loop ``for x, a in zip(lefts, rights): total = total + x.T @ a``,
+    the products summed by one matrix product of the steps' rows (the same
+    sum, added in another order: rounding may differ in the last bits) when
+    ``lefts`` and ``rights`` are 2-D NumPy arrays, each list of one shape and
+    dtype, with as many rows as each other; else the loop itself.
+
+    Example::
+
+        total = add_matmul_sums(np.zeros((3, 2)), [np.ones((4, 3))] * 5, [np.ones((4, 2))] * 5)   # all 20.0
+    """
+    if len(lefts) != len(rights):
+        raise ValueError(f"add_matmul_sums: {len(lefts)} left operands for {len(rights)} right ones")
+    if _stackable(lefts, rights[0] if rights else None) and _stackable(rights, lefts[0]) and lefts[0].ndim == 2 \
+            and rights[0].ndim == 2 and lefts[0].shape[0] == rights[0].shape[0]:
+        return total + np.concatenate(lefts).T @ np.concatenate(rights)
+    for x, a in zip(lefts, rights):
+        total = total + x.T @ a
+    return total
+
+
 def _add_products(buffer, indices, products, one_by_one, count: int):
     """``add_at`` of each product at its index, in order: all at once where
     that is the same (``products`` stacked, or None: ``one_by_one()``)."""
