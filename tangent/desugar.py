@@ -35,6 +35,7 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import types
 
 from . import desugar_calls as calls
 from . import fence, item_classes, library_writes, resolve, super_calls
@@ -138,6 +139,9 @@ class _Expressions(ast.NodeTransformer):
             return owner.construct(callee, func, node)
         if (bound := values.class_method(owner, callee)) is not None:
             return owner.inline_class_method(*bound, node)
+        if isinstance(callee, types.FunctionType) and values.inlinable(owner, callee) \
+                and resolve.built_class(owner.parsed, node) is not None:
+            return owner.inline(values.module_function(owner, callee), node)  # layer = make(d): a Layer, built here
         if values.wants_inlining(owner, node, callee):
             return owner.inline(values.module_function(owner, callee), node)
         values.function_defaults(owner, node, callee)

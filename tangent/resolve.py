@@ -21,6 +21,7 @@ import dis
 import inspect
 import textwrap
 import types
+import weakref
 
 import numpy as np
 
@@ -251,26 +252,52 @@ def class_method(callee) -> tuple[type, types.FunctionType] | None:
 
 def built_class(parsed: ParsedFunction, call: ast.Call) -> type | None:
     """The user class whose object ``call`` builds, when known: ``Cls(...)``
-    of a constructible class, or ``Cls.create(...)`` of a classmethod whose
-    every return is ``cls(...)`` (None otherwise)."""
+    of a constructible class, ``Cls.create(...)`` of a classmethod whose
+    every return is ``cls(...)``, or ``make(...)`` of a function of the
+    user's whose every return is ``Cls(...)`` of one class (None otherwise)."""
     callee = parsed.resolve(call.func)
     if callee is not UNRESOLVED and constructible(parsed, callee):
         return callee
     found = class_method(callee)
-    if found is None:
+    function = found[1] if found is not None else callee
+    called = _returned_calls(function) if isinstance(function, types.FunctionType) else None
+    if called is None:
         return None
-    cls, function = found
+    first, bound, names = called
+    if found is not None:
+        built = {found[0] if name == first else None for name in names}
+    else:
+        built = {function.__globals__.get(name) if name not in bound else None for name in names}
+    cls = built.pop() if len(built) == 1 else None
+    return cls if cls is not None and constructible(parsed, cls) else None
+
+
+_RETURNED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _returned_calls(function: types.FunctionType) -> tuple | None:
+    """(first parameter, the names the function binds, the names every
+    ``return name(...)`` calls) when each of its returns is such a call
+    (computed once per function)."""
+    if function not in _RETURNED:
+        _RETURNED[function] = _read_returned_calls(function)
+    return _RETURNED[function]
+
+
+def _read_returned_calls(function: types.FunctionType) -> tuple | None:
     try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
-    except (OSError, TypeError, SyntaxError):
+        fdef = ast.parse(textwrap.dedent(inspect.getsource(function))).body[0]
+    except (OSError, TypeError, SyntaxError, IndexError):
         return None
-    fdef = tree.body[0]
-    first = (fdef.args.posonlyargs + fdef.args.args)[:1]
-    returns = [n for n in ast.walk(fdef) if isinstance(n, ast.Return)]
-    builds = first and returns and all(
-        isinstance(r.value, ast.Call) and isinstance(r.value.func, ast.Name) and r.value.func.id == first[0].arg
-        for r in returns)
-    return cls if builds and constructible(parsed, cls) else None
+    returns = [n.value for n in ast.walk(fdef) if isinstance(n, ast.Return)]
+    if not isinstance(fdef, ast.FunctionDef) or not returns \
+            or not all(isinstance(r, ast.Call) and isinstance(r.func, ast.Name) for r in returns):
+        return None
+    args = fdef.args
+    params = [a.arg for a in args.posonlyargs + args.args]
+    bound = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg] if a} \
+        | {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    return (params[0] if params else None), frozenset(bound), tuple(r.func.id for r in returns)
 
 
 def _same_globals(func: types.FunctionType, namespace: dict) -> bool:

@@ -502,3 +502,32 @@ def test_objects_bound_by_tuple_unpacking():
     # was: "cannot call the local variable 'a': the function it holds is unknown"
     check(unpacked_objects, _layer_params(), R.normal(size=3))
     check(unpacked_with_a_swap, _layer_params(), R.normal(size=3))
+
+
+# ---------------------------------------------- a function of yours that builds an object
+def make_layer(d):
+    return Layer(d["W"], d["b"])
+
+
+def make_either(d, transposed):
+    if transposed:
+        return Layer(d["W"].T, d["b"])
+    return Layer(d["W"], d["b"])
+
+
+def built_by_a_factory(d, x):
+    layer = make_layer(d)
+    return np.sum(layer(x) ** 2) + np.sum(make_layer(d)(x))
+
+
+def factories_in_a_comprehension(params, x):
+    layers = [make_either(p, i % 2 == 1) for i, p in enumerate(params)]
+    for layer in layers:
+        x = layer(x)
+    return np.sum(x)
+
+
+def test_objects_built_by_a_function_of_yours():
+    # was: "cannot call the local variable 'layer'" / "cannot resolve the method ... class is not known"
+    check(built_by_a_factory, _layer_params(), R.normal(size=3))
+    check(factories_in_a_comprehension, [_layer_params(), _layer_params()], R.normal(size=3), second="hvp")
