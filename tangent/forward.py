@@ -219,6 +219,9 @@ class ForwardMode(ContainerTangents, Differentiator):
         if callee is operator.mul and len(args) == 2 and all(isinstance(a, ast.Name) for a in args) \
                 and args[0].id == args[1].id:
             tangent_value = _doubled(tangent_value)
+        if callee is list.pop and isinstance(tangent_value, ast.Call) and not tangent_value.keywords \
+                and [ast.dump(a) for a in tangent_value.args] == [ast.dump(ast.Constant(value=-1))]:
+            tangent_value.args = []  # (the rule's default index: d_stack.pop(), as the program pops its stack)
         return code, tangent_value
 
     def rule_result(self, template, bound: dict, raw: list[ast.stmt], result: str):

@@ -89,3 +89,23 @@ def test_only_the_zero_of_a_float_is_read_through():
     assert _zero_of_float(_zeros_call("a"), "a", {"a": "float"}) is None  # (a = zeros_like(a): the old a is gone)
     other = ast.parse("np.zeros_like(a)", mode="eval").body
     assert _zero_of_float(other, "da", {"a": "float"}) is None
+
+
+def test_the_tangent_stack_pops_as_the_stack_does():
+    text = hvp_source(scalar_loop, {"x": 0.5, "a": 1.3}, CONSTS)
+    assert "pop(-1)" not in text and "dstack.pop()" in text
+
+
+def pops_first_and_last(x):
+    values = [x, 2.0 * x, x * x]
+    first = values.pop(0)
+    last = values.pop()
+    return first * last + np.sin(values[0])
+
+
+def test_a_pop_at_an_index_keeps_it():
+    source = tangent.source(tangent.jvp(pops_first_and_last))
+    assert ".pop(0)" in source
+    eps, x = 1e-6, 0.8
+    expected = (pops_first_and_last(x + eps) - pops_first_and_last(x - eps)) / (2 * eps)
+    np.testing.assert_allclose(tangent.jvp(pops_first_and_last)(x, 1.0), expected, rtol=1e-7)
