@@ -86,6 +86,18 @@ def _zero_of_float(value: ast.expr, target: str, kinds: dict) -> ast.Name | None
     return like if like.id != target and kinds.get(like.id) == "float" else None
 
 
+def _as_written(callee, args: list, tangent_value: ast.expr) -> ast.expr:
+    """The tangent a rule gave, as a person writes it: ``2.0 * (dx * x)`` for ``x * x``, and
+    ``d_stack.pop()`` for the rule's ``d_stack.pop(-1)`` (its default index), as the program pops its stack."""
+    if callee is operator.mul and len(args) == 2 and all(isinstance(a, ast.Name) for a in args) \
+            and args[0].id == args[1].id:
+        return _doubled(tangent_value)
+    if callee is list.pop and isinstance(tangent_value, ast.Call) and not tangent_value.keywords \
+            and [ast.dump(a) for a in tangent_value.args] == [ast.dump(ast.Constant(value=-1))]:
+        tangent_value.args = []
+    return tangent_value
+
+
 class ForwardMode(ContainerTangents, Differentiator):
     """Differentiates one normalized function in forward mode.
 
@@ -216,13 +228,7 @@ class ForwardMode(ContainerTangents, Differentiator):
 
         raw = instantiate(template, bound, derivative, self.namer, self.session.bind_global, callee)
         code, tangent_value = self.rule_result(template, bound, raw, result)
-        if callee is operator.mul and len(args) == 2 and all(isinstance(a, ast.Name) for a in args) \
-                and args[0].id == args[1].id:
-            tangent_value = _doubled(tangent_value)
-        if callee is list.pop and isinstance(tangent_value, ast.Call) and not tangent_value.keywords \
-                and [ast.dump(a) for a in tangent_value.args] == [ast.dump(ast.Constant(value=-1))]:
-            tangent_value.args = []  # (the rule's default index: d_stack.pop(), as the program pops its stack)
-        return code, tangent_value
+        return code, _as_written(callee, args, tangent_value)
 
     def rule_result(self, template, bound: dict, raw: list[ast.stmt], result: str):
         """(statements, tangent expression or None for zero) of the
