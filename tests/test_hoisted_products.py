@@ -186,6 +186,14 @@ def test_hvp_differentiates_the_variant_without_the_helper(monkeypatch):
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-8)
 
 
+def test_differentiating_the_weights_sums_is_refused_too():
+    f, args, wrt, _ = CASES["rnn_weights"]
+    ran = tangent.grad(f, wrt=wrt).tangent_specialized_for(*args, 1.0)
+    assert "add_matmul_sums(" in tangent.source(ran)
+    with pytest.raises(NotDifferentiableError, match="add_matmul_sums"):
+        tangent.jvp(ran, wrt=1)(*args, 1.0, np.ones_like(args[1]))
+
+
 def test_differentiating_the_code_that_runs_is_refused_naming_the_helper():
     f, args, wrt, _ = CASES["rnn_array"]
     gradient = tangent.grad(f, wrt=wrt)

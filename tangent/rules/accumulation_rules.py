@@ -36,7 +36,7 @@ def t_add_at(z, buffer, index, g):
 
 def _run_only(bound) -> None:
     raise NotDifferentiableError(
-        "add_matmuls_at (products of a backward loop done after it) is in a gradient specialised to be run, not differentiated again; differentiate "
+        "add_matmuls_at / add_matmul_sums (products of a backward loop done after it) are in a gradient specialised to be run, not differentiated again; differentiate "
         "the gradient itself (tangent.hvp(f), tangent.jvp(tangent.grad(f)), tangent.grad(tangent.grad(f))) "
         "rather than the code df.tangent_specialized_for(...) returns")
 
@@ -46,7 +46,7 @@ def _refused(rule):
     return rule
 
 
-@adjoint(runtime.add_matmuls_at, runtime.add_left_matmuls_at, runtime.add_matmul_sums)
+@adjoint(runtime.add_matmuls_at, runtime.add_left_matmuls_at)
 @_refused
 def a_add_matmuls_at(z, buffer, indices, lefts, right):
     # (never generated: every operand is differentiable, so that any active one meets the refusal)
@@ -55,7 +55,21 @@ def a_add_matmuls_at(z, buffer, indices, lefts, right):
     d[right] = d[z]
 
 
-@tangent_rule(runtime.add_matmuls_at, runtime.add_left_matmuls_at, runtime.add_matmul_sums)
+@tangent_rule(runtime.add_matmuls_at, runtime.add_left_matmuls_at)
 @_refused
 def t_add_matmuls_at(z, buffer, indices, lefts, right):
     d[z] = d[buffer] + d[lefts] + d[right]
+
+
+@adjoint(runtime.add_matmul_sums)
+@_refused
+def a_add_matmul_sums(z, total, lefts, rights):
+    d[total] = d[z]
+    d[lefts] = d[z]
+    d[rights] = d[z]
+
+
+@tangent_rule(runtime.add_matmul_sums)
+@_refused
+def t_add_matmul_sums(z, total, lefts, rights):
+    d[z] = d[total] + d[lefts] + d[rights]
