@@ -715,8 +715,15 @@ def leaves(tree):
     return [tree]
 
 
+def _as_numpy(x):
+    """``x`` as a NumPy value; a torch tensor through ``numpy(force=True)``
+    (torch's own AD may return a ZeroTensor, which plain conversion refuses)."""
+    force = getattr(x, "numpy", None) if type(x).__module__.startswith("torch") else None
+    return force(force=True) if force is not None else x
+
+
 def flatten(tree) -> np.ndarray:
-    parts = [np.ravel(np.asarray(x, dtype=float)) for x in leaves(tree)]
+    parts = [np.ravel(np.asarray(_as_numpy(x), dtype=float)) for x in leaves(tree)]
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
