@@ -416,3 +416,20 @@ def test_minimum_keeps_float64_in_second_order():
     want = torch.func.jvp(lambda p: torch.func.grad(minimum_against_a_product)(p, b), (a,), (v,))[1]
     assert got.dtype == torch.float64
     assert torch.allclose(got, want, rtol=1e-12, atol=1e-14)
+
+
+def casts(x):
+    y = (x * 2.0).to(torch.float32)
+    return torch.sum(torch.sin(y).to(torch.float64) * x.to(x))
+
+
+def test_to_a_dtype_in_every_mode_against_torch_func():
+    # Tensor.to is linear: the tangent is cast as the value is, the adjoint back to the input's dtype
+    x, v = t(4, seed=3), t(4, seed=4)
+    xr = x.clone().requires_grad_(True)
+    casts(xr).backward()
+    g = tangent.grad(casts)(x)
+    assert g.dtype == D and torch.allclose(g, xr.grad, rtol=1e-5, atol=1e-6)
+    assert torch.allclose(tangent.jvp(casts)(x, v), torch.func.jvp(casts, (x,), (v,))[1], rtol=1e-5, atol=1e-6)
+    want = torch.func.jvp(torch.func.grad(casts), (x,), (v,))[1]
+    assert torch.allclose(tangent.hvp(casts)(x, v), want, rtol=1e-4, atol=1e-5)

@@ -291,6 +291,12 @@ def clone(z, input):
 
 
 
+@linear(torch.Tensor.to)
+def to_method(z, input, *args):
+    # (a dtype, a device or a tensor whose dtype and device to take: the adjoint goes back to the input's)
+    return input.to(*args), d[z].to(input)
+
+
 @linear(torch.reshape)
 def reshape(z, input, shape):
     return torch.reshape(input, shape), torch.reshape(d[z], input.shape)
