@@ -80,7 +80,7 @@ def _unseen_effects(v: str, stmts: list[ast.Assign], side_effects: Callable[[ast
 
 
 def _calls(value: ast.expr, callees: tuple) -> bool:
-    return isinstance(value, ast.Call) and any(ir.get(value, "callee", None) is c for c in callees)
+    return isinstance(value, ast.Call) and any(ir.callee(value) is c for c in callees)
 
 
 def _adds_into(value: ast.expr, v: str, side_effects: Callable[[ast.Assign], bool]) -> bool:

@@ -115,7 +115,7 @@ def _floating_call(value) -> bool:
     if not (isinstance(value, ast.Call) and not value.keywords and value.args
             and not any(isinstance(a, ast.Starred) for a in value.args)):
         return False
-    callee = ir.get(value, "callee", None)
+    callee = ir.callee(value)
     try:
         return callee in _FLOATING or callee in _MATH
     except TypeError:  # (an unhashable callee)
