@@ -102,6 +102,8 @@ def is_differentiable_op(value: ast.expr) -> bool:
         return False
     if isinstance(value, ast.BinOp) and isinstance(value.op, (ast.FloorDiv, ast.BitAnd, ast.BitOr, ast.BitXor, ast.LShift, ast.RShift)):
         return False
+    if ir.get(value, "shift_invariant"):
+        return False  # (its every derivative is zero: shift_invariance.py)
     callee = ir.get(value, "callee", UNRESOLVED)
     if callee is not UNRESOLVED and rules.is_nondifferentiable(callee):
         return False

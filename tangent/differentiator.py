@@ -17,7 +17,7 @@ import ast
 import sys
 from dataclasses import dataclass
 
-from . import rules
+from . import rules, shift_invariance
 from .activity import Analysis
 from .errors import NoDerivativeError, NotDifferentiableError, TangentSyntaxError
 from .frontend import ParsedFunction
@@ -75,6 +75,7 @@ class Differentiator:
         self.tree = tree
         self.wrt = wrt
         self.namer = namer
+        shift_invariance.mark(tree)  # (extrema subtracted out again: held constant)
         self.analysis = Analysis(tree, set(wrt), argument_kinds)
         self.refuse_unsupported(tree)
         check_mutations(tree, self.origin, self.analysis, aliases=self.refuse_aliased_writes,

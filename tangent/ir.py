@@ -146,6 +146,8 @@ ANNOTATIONS: dict[str, str] = {
     "indexed": "For (desugar -> anf): a loop over a sequence, lowered to a loop over its indices",
     "checkpoint": "Call (anf -> reverse): written `tangent.checkpoint(g)(...)`: g's insides are recomputed, not taped",
     "checkpointed": "For/While (desugar -> reverse): written `for t in tangent.checkpointed(range(...), snapshots=k)` or `while tangent.checkpointed(test, snapshots=k)`: k (an atom)",
+    "shift_invariant": "Call (analysis): an extremum the result does not depend on, subtracted out again "
+                       "(log-softmax, logsumexp): held constant (shift_invariance.py)",
     "kinds": "FunctionDef: analysis' kind of each variable (name -> 'float', 'int', ... or None)",
 }
 

@@ -30,7 +30,7 @@ LAYERS: list[tuple[str, set[str]]] = [
                        "anf_expressions", "fence"}),
     ("analyses", {"cfg", "activity", "kinds", "aliases", "sharing", "mutations", "calls", "shapes", "sequence_shapes",
                   "container_reads",
-                  "private_arguments", "unit_seed"}),
+                  "private_arguments", "unit_seed", "shift_invariance"}),
     ("differentiation", {"differentiator", "reverse", "forward", "forward_zeros", "forward_containers", "forward_reuse", "forward_copies", "tape",
                          "adjoints", "assign_adjoints", "container_adjoints", "shape_variants", "checkpointing",
                          "restores"}),

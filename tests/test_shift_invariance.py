@@ -1,0 +1,162 @@
+"""Extrema subtracted out again (log-softmax, logsumexp) are held constant
+(tangent/shift_invariance.py): their derivative is exactly zero, so the
+generated code leaves out their adjoint and tangent. Every derivative is
+checked against central differences in float64 in every mode
+(``tangent.testing.check_grads``: vjp, jvp, hvp and the vjp of the
+gradient); the cases where the result does depend on the extremum must
+keep its derivative and stay right."""
+
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+import pytest
+
+import tangent
+from tangent import ir
+from tangent.shift_invariance import mark
+from tangent.testing import check_grads
+
+
+def log_softmax_loss(logits, y):
+    shifted = logits - np.max(logits, axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    return -np.sum(log_probs * y)
+
+
+def log_softmax_method(logits, y):
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return -np.sum((shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))) * y)
+
+
+def logsumexp_all(a):
+    m = np.max(a)
+    return m + np.log(np.sum(np.exp(a - m)))
+
+
+def logsumexp_rows(a, axis=1):
+    m = np.max(a, axis=axis, keepdims=True)
+    out = m + np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True))
+    return np.sum(np.squeeze(out, axis=axis) ** 2)
+
+
+def softmax_mean(a):
+    e = np.exp(a - np.max(a, axis=0, keepdims=True))
+    p = e / np.sum(e, axis=0, keepdims=True)
+    return np.sum(p * np.cos(a))
+
+
+def _logsumexp(a, axis=None):
+    m = np.max(a, axis=axis, keepdims=True)
+    return np.squeeze(m + np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)), axis=axis)
+
+
+def gmm_like(logits, dens):
+    log_weights = logits - _logsumexp(logits)
+    return np.sum(_logsumexp(log_weights + dens, axis=1))
+
+
+HELD = [log_softmax_loss, log_softmax_method, logsumexp_all, logsumexp_rows, softmax_mean, gmm_like]
+
+
+def _args(f, rng):
+    if f in (log_softmax_loss, log_softmax_method):
+        return rng.normal(size=(4, 5)), np.eye(5)[rng.integers(5, size=4)]
+    if f is gmm_like:
+        return rng.normal(size=3), rng.normal(size=(6, 3))
+    return (rng.normal(size=(3, 4)),)
+
+
+@pytest.mark.parametrize("f", HELD, ids=lambda f: f.__name__)
+def test_held_constant_and_right(f):
+    rng = np.random.default_rng(3)
+    args = _args(f, rng)
+    check_grads(f, *args, wrt=0)
+    source = tangent.source(tangent.grad(f, wrt=0))
+    assert "extremum" not in source, source
+
+
+@pytest.mark.parametrize("f", HELD, ids=lambda f: f.__name__)
+def test_ties_and_large_values(f):
+    """Tied maxima and values that overflow exp without the shift."""
+    args = list(_args(f, np.random.default_rng(5)))
+    a = np.array(args[0], dtype=float)
+    a.flat[:3] = 800.0
+    args[0] = a
+    got = tangent.grad(f, wrt=0)(*args)
+    assert np.all(np.isfinite(got))
+    check_grads(f, *args, wrt=0, modes=("reverse",), order=1)
+
+
+# ---- the result depends on the extremum: its derivative stays ---------------
+
+
+def returns_shifted(a):
+    shifted = a - np.max(a, axis=1, keepdims=True)
+    return np.sum(shifted * shifted)
+
+
+def sums_the_shift(a):
+    shifted = a - np.max(a, axis=1, keepdims=True)
+    return np.sum(np.log(np.sum(np.exp(shifted), axis=1, keepdims=True)) + np.sum(shifted, axis=1, keepdims=True))
+
+
+def other_axis(a):
+    shifted = a - np.max(a, axis=1, keepdims=True)
+    return np.sum(shifted - np.log(np.sum(np.exp(shifted), axis=0, keepdims=True)))
+
+
+def keeps_the_max(a):
+    m = np.max(a, axis=1, keepdims=True)
+    lse = m + np.log(np.sum(np.exp(a - m), axis=1, keepdims=True))
+    return np.sum(lse + m)
+
+
+def broadcast_against_more_axes(a, b):
+    m = np.max(a, axis=1, keepdims=True)
+    shifted = b - m  # b is 3-D: axis 1 of shifted is not axis 1 of a
+    return np.sum(shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True)))
+
+
+def stored_in_a_list(a):
+    m = np.max(a)
+    parts = [a - m]
+    return np.sum(np.exp(parts[0]))
+
+
+def in_a_loop(a):
+    m = np.max(a)
+    s = a - m
+    for _ in range(2):
+        s = s * 2.0
+    return np.sum(s - np.log(np.sum(np.exp(s))))
+
+
+def scaled_shift(a):  # (invariant too, but a scaled shift is beyond the analysis: kept, and right)
+    m = np.max(a)
+    s = 2.0 * (a - m)
+    return np.sum(s - np.log(np.sum(np.exp(s))))
+
+
+KEPT = [returns_shifted, sums_the_shift, other_axis, keeps_the_max, stored_in_a_list, in_a_loop, scaled_shift]
+
+
+@pytest.mark.parametrize("f", KEPT, ids=lambda f: f.__name__)
+def test_kept_when_the_result_depends_on_it(f):
+    a = np.random.default_rng(7).normal(size=(3, 4))
+    check_grads(f, a, wrt=0)
+    assert "extremum" in tangent.source(tangent.grad(f, wrt=0))
+
+
+def test_broadcast_against_more_axes_kept():
+    rng = np.random.default_rng(8)
+    a, b = rng.normal(size=(3, 4)), rng.normal(size=(2, 3, 4))
+    check_grads(broadcast_against_more_axes, a, b, wrt=0)
+    assert "extremum" in tangent.source(tangent.grad(broadcast_against_more_axes, wrt=0))
+
+
+def test_mark_reads_the_normal_form():
+    tree = ast.parse("def f(a):\n    m = np.max(a)\n    return m\n").body[0]
+    mark(tree)  # (no callee recorded: nothing is marked)
+    assert not any(ir.get(n, "shift_invariant") for n in ast.walk(tree))
