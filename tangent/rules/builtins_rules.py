@@ -53,7 +53,7 @@ def t_mul(z, x1, x2):
 @adjoint(operator.truediv, np.divide, np.true_divide)
 def truediv(z, x1, x2):
     d[x1] = unbroadcast(d[z] / x2, x1)
-    d[x2] = -unbroadcast(d[z] * z / x2, x2)
+    d[x2] = -unbroadcast(d[z] / x2 * z, x2)  # (d[z] / x2 is d[x1] before unbroadcasting: computed once)
 
 
 @tangent_rule(operator.truediv, np.divide, np.true_divide)
