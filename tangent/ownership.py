@@ -155,11 +155,14 @@ def _owned_fast(g, like, held: _Held):
         return g  # immutable: nothing can alias it
     if kind is np.ndarray and type(like) is np.ndarray:
         dtype = like.dtype if like.dtype.kind in "fc" else _FLOAT
-        if g.dtype == dtype and g.shape == like.shape and g.base is None and g.flags.writeable:
-            ids = held.ids()
-            if id(g) not in ids:
-                ids.add(id(g))
-                return g
+        if g.dtype == dtype and g.shape == like.shape:
+            if g.base is not None:
+                return g.copy()  # a view (of an input, perhaps): its copy is fresh, no need to walk the inputs
+            if g.flags.writeable:
+                ids = held.ids()
+                if id(g) not in ids:
+                    ids.add(id(g))
+                    return g
     elif kind in _DICTS:
         attrs = like if type(like) is dict else _attributes(like, g)
         if attrs is not None:

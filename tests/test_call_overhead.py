@@ -201,3 +201,79 @@ def test_list_item_adjoints_at_int_indices():
         utils.assert_tree_close(g, reference)
         assert isinstance(g[0], tuple) and isinstance(g[1], list) and isinstance(g[2], tuple)
         assert type(g[1][1]) is float and g[1][1] == 0.0
+
+
+KEPT = {"array": np.arange(2.0), "list": [np.arange(2.0)]}
+KEPT_PAIR = (np.ones(2), np.ones(2))
+
+
+def _returned(make, args, preserve=False, wrt=(0,)):
+    """What ``returning_owned`` gives back for a derivative returning
+    ``make(*args)``, and the ids of the arrays ``make`` gave it."""
+    from tangent.ownership import returning_owned
+
+    made = []
+
+    def derivative(*a):
+        out = make(*a)
+        made.extend(id(v) for v in _arrays(out))
+        return (out, 0.0) if preserve else out
+
+    got = returning_owned(derivative, derivative, "reverse", wrt, preserve)(*args)
+    return (got[0] if preserve else got), made
+
+
+@pytest.mark.parametrize("preserve", [False, True])
+def test_arrays_held_elsewhere_are_copied_fresh_ones_are_not(preserve):
+    """A fresh array goes through uncopied; an array that an argument, a
+    seed, a global or a global's list holds, a view, or an array returned
+    twice is copied, at every depth of the result."""
+    x = np.zeros(2)
+    like = {"a": x, "b": {"c": x}, "d": [x, (x,)]}
+    seed = {"s": np.ones(2)}
+    held_elsewhere = [
+        lambda p, s: p["a"],  # an argument's array
+        lambda p, s: s["s"],  # the seed's
+        lambda p, s: KEPT["array"],  # a global's
+        lambda p, s: KEPT["list"][0],  # an item of a global list
+    ]
+    for make_held in held_elsewhere:
+        for where in ("a", "c", "d0", "d1"):
+
+            def make(p, s, make_held=make_held, where=where):
+                leaves = {w: (make_held(p, s) if w == where else np.zeros(2)) for w in ("a", "c", "d0", "d1")}
+                return {"a": leaves["a"], "b": {"c": leaves["c"]}, "d": [leaves["d0"], (leaves["d1"],)]}
+
+            before = [a.copy() for a in _arrays((like, seed, KEPT))]
+            got, made = _returned(make, (like, seed), preserve)
+            returned = _arrays(got)
+            for a in returned:
+                assert not any(np.shares_memory(a, h) for h in _arrays((like, seed, KEPT)))
+                a[...] = 7.0
+            for a, b in zip(_arrays((like, seed, KEPT)), before, strict=True):
+                np.testing.assert_array_equal(a, b)
+            fresh = [i for i, w in enumerate(("a", "c", "d0", "d1")) if w != where]
+            assert [id(returned[i]) for i in fresh] == [made[i] for i in fresh]  # not copied
+
+    twice = np.zeros(2)
+    got, _ = _returned(lambda p, s: {"a": twice, "b": {"c": np.zeros(2)}, "d": [twice, (np.zeros(2),)]}, (like, seed))
+    assert not np.shares_memory(got["a"], got["d"][0])
+    base = np.zeros(4)
+    got, _ = _returned(
+        lambda p, s: {"a": base[:2], "b": {"c": base[2:]}, "d": [np.zeros(2), (np.zeros(2),)]}, (like, seed)
+    )
+    assert got["a"].flags.owndata and got["b"]["c"].flags.owndata
+
+
+def test_a_container_held_elsewhere_gives_copies_of_its_arrays():
+    """A gradient that is the seed container itself (or another container
+    the caller holds): its arrays, though held by nothing else, are the
+    caller's, so they are copied."""
+    seed = {"a": np.ones(2)}
+    got, _ = _returned(lambda p, s: s, ({"a": np.zeros(2)}, seed))
+    assert got["a"] is not seed["a"] and not np.shares_memory(got["a"], seed["a"])
+    outer = [np.ones(2)]
+    got, _ = _returned(lambda p, s: [outer[0]], ([np.zeros(2)], outer))
+    assert not np.shares_memory(got[0], outer[0])
+    got, _ = _returned(lambda x, y: KEPT_PAIR, (np.zeros(2), np.zeros(2)), wrt=(0, 1))
+    assert not any(np.shares_memory(g, p) for g in got for p in KEPT_PAIR)
