@@ -27,7 +27,7 @@ from .hvp_vectors import arrays_only, plain_vector
 from .jacobians import hessian_of, jacobian_of
 from .motion import broadcasting_seed, filling_defaults, primal_and_tangents, split_derivative, with_aux
 from .numba_backend import check_options, compiled_hvp, compiling_for  # compile="numba" (numba imported on use)
-from .ownership import input_ids, owned_gradients, returning_owned
+from .ownership import input_ids, owned_gradients, returning_owned, tangents_as_generated
 from .runtime import add_left_matmuls_at, add_matmul_sums, add_matmuls_at
 from .runtime import checkpointing as _checkpointing
 from .runtime.checkpointing import parse_memory
@@ -404,6 +404,7 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
                                    [args[i] for i in wrt], input_ids(args))
         if len(args) != n + len(wrt):
             raise TangentError(f"hvp of {func.__name__} takes {n} arguments and {len(wrt)} vectors, got {len(args)} values")
+        args = tangents_as_generated(tuple(args), wrt)  # (objects' vectors given as objects: dicts of attributes)
         implementation = forward_over_reverse
         if optimized and sys.gettrace() is None:
             args = tuple(args[:n]) + tuple(plain_vector(args[i], v) for i, v in zip(wrt, args[n:]))

@@ -34,7 +34,7 @@ def moved(value, vector, eps):
         return type(value)(moved(a, v, eps) for a, v in zip(value, vector, strict=True))
     if hasattr(value, "__dict__"):
         new = copy.copy(value)
-        for k, v in vector.items():
+        for k, v in (vector if isinstance(vector, dict) else vars(vector)).items():
             setattr(new, k, moved(getattr(value, k), v, eps))
         return new
     return value + eps * vector
@@ -259,3 +259,26 @@ def test_hvp_of_loops_on_numbers_only_is_the_gradient_of_the_jvp():
             np.testing.assert_allclose(g, (u - d) / (2 * eps), rtol=1e-5)
     assert product.tangent_generated["reverse_over_forward"] is not None
     np.testing.assert_array_equal(before, v[0])
+
+
+def layers_of_objects(model, data):
+    h = data["x"]
+    for layer in model["layers"]:
+        h = np.tanh(h @ layer.W + layer.b)
+    return np.sum(h**2) + np.sum(model["out"] * h)
+
+
+def test_hvp_vectors_given_as_objects_at_any_depth():
+    """The vector of a dict holding a list of objects may hold objects of
+    their class, as the jvp's tangents may: read as the dicts of their
+    attributes (was 'Layer' object is not subscriptable on the path that
+    takes the gradient of the jvp)."""
+    rng = np.random.default_rng(11)
+    model = {"layers": [Params(W=rng.standard_normal((3, 3)), b=rng.standard_normal(3)) for _ in range(2)],
+             "out": rng.standard_normal(3)}
+    data = {"x": rng.standard_normal((4, 3))}
+    as_dicts = {"layers": [{"W": rng.standard_normal((3, 3)), "b": rng.standard_normal(3)} for _ in range(2)],
+                "out": rng.standard_normal(3)}
+    as_objects = {"layers": [Params(**v) for v in as_dicts["layers"]], "out": as_dicts["out"]}
+    assert_hvp_matches(layers_of_objects, (model, data), as_dicts)
+    assert_hvp_matches(layers_of_objects, (model, data), as_objects)
