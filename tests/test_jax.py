@@ -278,3 +278,20 @@ def test_hypot_at_the_origin_has_derivative_zero():
     gx, gy = tangent.grad(hypot_at_origin, wrt=(0, 1))(x, y)
     close(gx, jnp.array([0.0, 0.6]))
     close(gy, jnp.array([0.0, 0.8]))
+
+
+def masked_by_comparisons(x):
+    keep = jnp.logical_not(x > 0.5) & jnp.greater(x, 0.1) & jnp.isfinite(x) & jnp.not_equal(x, 0.3)
+    return jnp.sum(jnp.where(keep, x**2, jnp.sin(x)))
+
+
+def test_comparisons_and_logical_functions_carry_no_derivative_in_any_mode():
+    """Boolean results of comparison and logical functions: no derivative
+    (was refused in forward mode and by hvp: fuzz seed 6650917 --backend jax)."""
+    x = jnp.array([0.05, 0.3, 0.7, 0.2, 0.45])
+    v = r(5, seed=3)
+    want = jax.grad(masked_by_comparisons)(x)
+    assert jnp.allclose(tangent.grad(masked_by_comparisons)(x), want)
+    assert jnp.allclose(tangent.jvp(masked_by_comparisons)(x, v), jnp.dot(want, v))
+    _, hv = jax.jvp(jax.grad(masked_by_comparisons), (x,), (v,))
+    assert jnp.allclose(tangent.hvp(masked_by_comparisons)(x, v), hv)

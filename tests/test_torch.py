@@ -433,3 +433,20 @@ def test_to_a_dtype_in_every_mode_against_torch_func():
     assert torch.allclose(tangent.jvp(casts)(x, v), torch.func.jvp(casts, (x,), (v,))[1], rtol=1e-5, atol=1e-6)
     want = torch.func.jvp(torch.func.grad(casts), (x,), (v,))[1]
     assert torch.allclose(tangent.hvp(casts)(x, v), want, rtol=1e-4, atol=1e-5)
+
+
+def masked_by_comparisons(x):
+    keep = torch.logical_not(x > 0.5) & torch.greater(x, 0.1) & torch.isfinite(x) & torch.ne(x, 0.3)
+    return torch.sum(torch.where(keep, x**2, torch.sin(x)))
+
+
+def test_comparisons_and_logical_functions_carry_no_derivative_in_any_mode():
+    """Boolean results of comparison and logical functions: no derivative
+    (were refused in forward mode and by hvp)."""
+    x = torch.tensor([0.05, 0.3, 0.7, 0.2, 0.45], dtype=D)
+    v = t(5, seed=3)
+    want = torch.func.grad(masked_by_comparisons)(x)
+    assert torch.allclose(tangent.grad(masked_by_comparisons)(x), want)
+    assert torch.allclose(tangent.jvp(masked_by_comparisons)(x, v), torch.dot(want, v))
+    _, hv = torch.func.jvp(torch.func.grad(masked_by_comparisons), (x,), (v,))
+    assert torch.allclose(tangent.hvp(masked_by_comparisons)(x, v), hv)

@@ -488,6 +488,9 @@ def t_log_softmax(z, x, axis=-1):
 
 nondifferentiable(jnp.floor, jnp.ceil, jnp.round, jnp.floor_divide, jnp.logical_and, jnp.logical_or, jnp.logical_xor,
                   jnp.bitwise_and, jnp.bitwise_or, jnp.bitwise_xor)
+# comparisons and logical operations: boolean results, no derivative in either mode
+nondifferentiable(jnp.logical_not, jnp.greater, jnp.greater_equal, jnp.less, jnp.less_equal, jnp.equal, jnp.not_equal,
+                  jnp.isfinite, jnp.isnan, jnp.isinf, jnp.isclose)
 nondifferentiable(jnp.shape, jnp.ndim, jnp.size, jnp.sign, jnp.zeros, jnp.ones, jnp.zeros_like, jnp.ones_like,
                   jnp.arange, jnp.eye, jnp.argmax, jnp.argmin, jax.Array.shape, jax.Array.ndim, jax.Array.size,
                   jax.Array.dtype, extremum_share, clip_inside, inverse_axes)

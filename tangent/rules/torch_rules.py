@@ -534,6 +534,13 @@ nondifferentiable(
     torch.randn, torch.rand, torch.randn_like, torch.rand_like, extremum_share, clamp_inside, permutation,
     inverse_permutation,
 )
+# comparisons and logical operations: boolean results, no derivative in either mode
+nondifferentiable(
+    torch.logical_not, torch.logical_and, torch.logical_or, torch.logical_xor, torch.gt, torch.ge, torch.lt, torch.le,
+    torch.eq, torch.ne, torch.greater, torch.greater_equal, torch.less, torch.less_equal, torch.not_equal,
+    torch.isfinite, torch.isnan, torch.isinf, torch.isclose, torch.Tensor.logical_not, torch.Tensor.isfinite,
+    torch.Tensor.isnan,
+)
 
 # results that may share memory with the argument: writes into them are
 # refused when they would change the caller's tensor (aliases.view_functions)
