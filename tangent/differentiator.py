@@ -68,14 +68,14 @@ class Differentiator:
     refuse_aliased_writes: bool | str = True
 
     def __init__(self, session, parsed: ParsedFunction, tree: ast.FunctionDef, wrt: list[str], namer: Namer,
-                 argument_kinds: dict | None = None):
+                 argument_kinds: dict | None = None, example_shapes: dict | None = None):
         self.session = session
         self.parsed = parsed
         self.origin = parsed.origin
         self.tree = tree
         self.wrt = wrt
         self.namer = namer
-        shift_invariance.mark(tree)  # (extrema subtracted out again: held constant)
+        shift_invariance.mark(tree, example_shapes)  # (extrema subtracted out again: held constant)
         self.analysis = Analysis(tree, set(wrt), argument_kinds)
         self.refuse_unsupported(tree)
         check_mutations(tree, self.origin, self.analysis, aliases=self.refuse_aliased_writes,

@@ -41,7 +41,7 @@ from .calls import active_user_call
 from .cfg import names_loaded
 from .container_reads import assumed_containers
 from .differentiator import Differentiator
-from .errors import TangentSyntaxError
+from .errors import TangentError, TangentSyntaxError
 from .forward_containers import ContainerTangents
 from .forward_copies import adjacent_copies
 from .forward_reuse import reuse_primal_calls
@@ -51,25 +51,31 @@ from .ir import Kind, ZeroDerivative, name, store
 from .kinds import described_kind, item_kinds
 from .naming import Namer
 from .rules.shape_values import Array, Struct
-from .shapes import describe_kind
+from .shapes import describe_kind, infer_shapes
 from .sharing import written_alias_classes as _written_alias_classes
 from .templates import instantiate
 
 
-def _specialised_item_kinds(parsed: ParsedFunction, tree: ast.FunctionDef) -> dict | None:
-    """The kinds of the parameters of code specialised to its arguments'
-    kinds (the gradient an hvp differentiates in turn records its key as
-    ``tangent_argument_kinds``): of numbers and arrays, and of the items of
-    containers whose items hold what the key says all through the function
-    (``container_reads.assumed_containers``); None for other functions."""
+def _specialised(parsed: ParsedFunction, tree: ast.FunctionDef) -> tuple[dict | None, dict | None]:
+    """For code specialised to its arguments' kinds (the gradient an hvp
+    differentiates in turn records its key as ``tangent_argument_kinds``):
+    the kinds of its parameters (of numbers and arrays, and of the items of
+    containers whose items hold what the key says all through the function,
+    ``container_reads.assumed_containers``) and the shapes of its variables
+    (``shapes.infer_shapes``, None when they cannot be inferred); (None,
+    None) for other functions."""
     key = getattr(inspect.unwrap(parsed.func), "tangent_argument_kinds", None) if parsed.origin.generated else None
     if not key:
-        return None
+        return None, None
     params = [a.arg for a in tree.args.posonlyargs + tree.args.args]
     described = {p: describe_kind(kind) for p, kind in zip(params, key)}
     arguments = {p: ("struct", d, None) for p, d in described.items() if isinstance(d, Struct)}
     kinds = {p: described_kind(d) for p, d in described.items() if isinstance(d, Array)}
-    return {**kinds, **item_kinds(assumed_containers(tree, arguments))}
+    try:
+        shapes = dict(infer_shapes(tree, {p: d for p, d in described.items() if isinstance(d, (Array, Struct))}))
+    except TangentError:
+        shapes = None
+    return {**kinds, **item_kinds(assumed_containers(tree, arguments))}, shapes
 
 
 def _zero_of_float(value: ast.expr, target: str, kinds: dict) -> ast.Name | None:
@@ -110,7 +116,8 @@ class ForwardMode(ContainerTangents, Differentiator):
     refuse_aliased_writes = "augmented"
 
     def __init__(self, session, parsed: ParsedFunction, tree: ast.FunctionDef, wrt: list[str], namer: Namer):
-        super().__init__(session, parsed, tree, wrt, namer, argument_kinds=_specialised_item_kinds(parsed, tree))
+        kinds, shapes = _specialised(parsed, tree)
+        super().__init__(session, parsed, tree, wrt, namer, argument_kinds=kinds, example_shapes=shapes)
         private = private_lists(tree)
         shared = _written_alias_classes(tree, self.analysis, private=private)
         if shared:

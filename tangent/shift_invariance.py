@@ -31,7 +31,10 @@ the same axis (the same constant, or the same never-reassigned name) with
 ``keepdims=True`` and reduces an array with the extremum's input's number
 of dimensions (the input itself, or made from it and numbers alone), so
 that its axes line up with ``A``. When the extremum reduces every axis,
-``c`` is one number and any reduction is allowed.
+``c`` is one number and any reduction is allowed. In specialised code (an
+hvp's forward mode over the gradient) known shapes also line up an operand
+with no more dimensions than the extremum's input: broadcasting it adds no
+axes.
 """
 
 from __future__ import annotations
@@ -59,9 +62,12 @@ KEEPS_SCALE = EXTREMA + MEANS + SUMS
 _INVARIANT = ("add", 0)
 
 
-def mark(tree: ast.FunctionDef) -> None:
+def mark(tree: ast.FunctionDef, shapes: dict | None = None) -> None:
     """Annotate ``shift_invariant`` the top-level extremum calls of
     ``tree`` the result does not depend on (see the module docstring).
+    ``shapes`` ({name: shape or None}, ``shapes.infer_shapes`` of
+    specialised code) lines up an operand of a known number of dimensions,
+    no more than the extremum input's, with that input's axes.
 
     Example::
 
@@ -71,8 +77,20 @@ def mark(tree: ast.FunctionDef) -> None:
     assigned = _assignment_counts(tree)
     for i, stmt in enumerate(body):
         source = _extremum(stmt)
-        if source is not None and _invariant_after(body[i + 1:], stmt.targets[0].id, source, assigned):
+        if source is not None and _invariant_after(body[i + 1:], stmt.targets[0].id, source, assigned,
+                                                   _lower_ranks(shapes, source.input_name)):
             ir.annotate(stmt.value, shift_invariant=True)
+
+
+def _lower_ranks(shapes: dict | None, input_name: str) -> dict[str, int]:
+    """{name: its number of dimensions} of the names whose shapes are known
+    and have no more dimensions than the extremum's input (whose shape must
+    be known too): broadcasting them against the input adds no axes, so the
+    input's axes stay where they are."""
+    rank = len(shapes[input_name]) if shapes and shapes.get(input_name) is not None else None
+    if rank is None:
+        return {}
+    return {n: len(shape) for n, shape in shapes.items() if shape is not None and len(shape) <= rank}
 
 
 def _assignment_counts(tree: ast.FunctionDef) -> dict[str, int]:
@@ -129,10 +147,13 @@ def _same_axis(a: ast.expr, b: ast.expr, assigned: dict[str, int]) -> bool:
     return False
 
 
-def _invariant_after(stmts: list[ast.stmt], target: str, source: _Source, assigned: dict[str, int]) -> bool:
-    """Whether the shift of ``target`` leaves every returned value unchanged."""
+def _invariant_after(stmts: list[ast.stmt], target: str, source: _Source, assigned: dict[str, int],
+                     lower: dict[str, int]) -> bool:
+    """Whether the shift of ``target`` leaves every returned value unchanged
+    (``lower``: names known to have no more dimensions than the input)."""
     shifted = {target: ("add", 1)}
     aligned = {source.input_name} if assigned.get(source.input_name, 0) == 1 else set()  # same dimensions
+    aligned |= set(lower)
     for stmt in stmts:
         loads = names_loaded(stmt)
         if isinstance(stmt, ast.Return):
@@ -142,12 +163,13 @@ def _invariant_after(stmts: list[ast.stmt], target: str, source: _Source, assign
         if not simple:
             if not (loads | stores).isdisjoint(shifted) or ir.kind_or_none(stmt) is None and not loads.isdisjoint(shifted):
                 return False
-            aligned -= stores
+            aligned -= stores - lower.keys()  # (a known shape holds for every definition)
             continue
         name = stmt.targets[0].id
         if loads.isdisjoint(shifted):
             shifted.pop(name, None)
-            aligned.discard(name)
+            if name not in lower:
+                aligned.discard(name)
             continue
         effect = _effect(stmt.value, shifted, aligned, source, assigned)
         if effect is None:
