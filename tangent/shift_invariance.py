@@ -82,15 +82,15 @@ def mark(tree: ast.FunctionDef, shapes: dict | None = None) -> None:
             ir.annotate(stmt.value, shift_invariant=True)
 
 
-def _lower_ranks(shapes: dict | None, input_name: str) -> dict[str, int]:
-    """{name: its number of dimensions} of the names whose shapes are known
-    and have no more dimensions than the extremum's input (whose shape must
-    be known too): broadcasting them against the input adds no axes, so the
+def _lower_ranks(shapes: dict | None, input_name: str) -> frozenset[str]:
+    """The names whose shapes are known (for every definition: a join) and
+    have no more dimensions than the extremum's input (whose shape must be
+    known too): broadcasting them against the input adds no axes, so the
     input's axes stay where they are."""
     rank = len(shapes[input_name]) if shapes and shapes.get(input_name) is not None else None
     if rank is None:
-        return {}
-    return {n: len(shape) for n, shape in shapes.items() if shape is not None and len(shape) <= rank}
+        return frozenset()
+    return frozenset(n for n, shape in shapes.items() if shape is not None and len(shape) <= rank)
 
 
 def _assignment_counts(tree: ast.FunctionDef) -> dict[str, int]:
@@ -148,12 +148,12 @@ def _same_axis(a: ast.expr, b: ast.expr, assigned: dict[str, int]) -> bool:
 
 
 def _invariant_after(stmts: list[ast.stmt], target: str, source: _Source, assigned: dict[str, int],
-                     lower: dict[str, int]) -> bool:
+                     lower: frozenset[str]) -> bool:
     """Whether the shift of ``target`` leaves every returned value unchanged
     (``lower``: names known to have no more dimensions than the input)."""
     shifted = {target: ("add", 1)}
     aligned = {source.input_name} if assigned.get(source.input_name, 0) == 1 else set()  # same dimensions
-    aligned |= set(lower)
+    aligned |= lower
     for stmt in stmts:
         loads = names_loaded(stmt)
         if isinstance(stmt, ast.Return):
@@ -163,7 +163,7 @@ def _invariant_after(stmts: list[ast.stmt], target: str, source: _Source, assign
         if not simple:
             if not (loads | stores).isdisjoint(shifted) or ir.kind_or_none(stmt) is None and not loads.isdisjoint(shifted):
                 return False
-            aligned -= stores - lower.keys()  # (a known shape holds for every definition)
+            aligned -= stores - lower  # (a known shape holds for every definition)
             continue
         name = stmt.targets[0].id
         if loads.isdisjoint(shifted):
