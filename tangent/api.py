@@ -27,7 +27,7 @@ from .hvp_vectors import arrays_only, plain_vector
 from .jacobians import hessian_of, jacobian_of
 from .motion import broadcasting_seed, filling_defaults, primal_and_tangents, split_derivative, with_aux
 from .numba_backend import check_options, compiled_hvp, compiling_for  # compile="numba" (numba imported on use)
-from .ownership import input_ids, owned_gradients, returning_owned, tangents_as_generated
+from .ownership import input_ids, owned_gradients, proven_owned, returning_owned, tangents_as_generated
 from .runtime import add_left_matmuls_at, add_matmul_sums, add_matmuls_at
 from .runtime import checkpointing as _checkpointing
 from .runtime.checkpointing import parse_memory
@@ -226,6 +226,8 @@ def _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_
             built.tangent_argument_kinds = tuple(map(argument_kind, args))  # its key (for hvp: forward over it)
             if run_only and any(v is helper for v in special.namespace.values() for helper in RUN_ONLY):
                 with_variant(built, specialize)  # (hvp differentiates code without the helper)
+            if run_only and not preserve_result:
+                built.tangent_owned = proven_owned(built, wrt)  # (returning_owned: leaves to check, or None)
             return built
 
         derivative = specializing(derivative, lambda args: specialize(args, run_only=True)) \

@@ -36,6 +36,8 @@ import numpy as np
 from . import rules, runtime
 from .errors import UnknownClassError
 from .item_classes import attribute_item_key, item_class_of_value, object_class
+from .ownership import call_owned
+from .shapes import argument_kind
 
 __all__ = ["deferring", "with_classes", "classes_of"]
 
@@ -206,6 +208,23 @@ def _annotated(func) -> set[str]:
     return {name for name, hint in hints.items() if name != "return" and not isinstance(hint, str)}
 
 
+_MAX_DISPATCHED = 64
+# argument kinds that say nothing of the classes inside (a container too big to be described)
+_UNDESCRIBED = frozenset({dict, list, tuple})
+
+
+def _dispatch_key(args: tuple) -> tuple | None:
+    """The arguments' kinds (``shapes.argument_kind``) when they determine
+    both the classes a derivative is made for and its specialised code:
+    None when one is a type that may hold objects of user classes (a
+    container too big to describe, an object not described by attributes)."""
+    key = tuple(map(argument_kind, args))
+    for kind in key:
+        if type(kind) is not tuple and (kind in _UNDESCRIBED or kind not in _PLAIN):
+            return None
+    return key
+
+
 def _per_classes(func: types.FunctionType, make: Callable, what: str, refusal: UnknownClassError | None = None,
                  eager: Callable | None = None) -> Callable:
     """A derivative that, at a call with objects of user classes among the
@@ -230,7 +249,18 @@ def _per_classes(func: types.FunctionType, make: Callable, what: str, refusal: U
                 itself().tangent_source = getattr(found, "tangent_source", None)
         return found
 
+    dispatched: dict[tuple, tuple] = {}  # argument kinds -> (specialised code, finish) or ()
+
     def derivative(*args, **kwargs):
+        if not kwargs and sys.gettrace() is None:
+            key = _dispatch_key(args)
+            entry = dispatched.get(key) if key is not None else None
+            if entry is None and key is not None and len(dispatched) < _MAX_DISPATCHED:
+                target = for_call(args, kwargs)
+                dispatch = getattr(target, "tangent_dispatch", (None, None))
+                entry = dispatched[key] = dispatch[1](args) if dispatch[0] is target else ()
+            if entry:
+                return call_owned(*entry, args)  # (the same code and checks as the call below: one key)
         if eager is not None and not kwargs:  # (few lines: pdb.runcall(df, x) steps into the generated code)
             for value in args:
                 if type(value) not in _PLAIN:

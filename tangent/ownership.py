@@ -13,13 +13,16 @@ numbers, lists, tuples, dicts and objects (through their ``__dict__``).
 from __future__ import annotations
 
 import inspect
+import sys
 import types
 from typing import Callable
 
 import numpy as np
 
 from . import runtime
-from .errors import locate_runtime_error
+from .errors import TangentError, locate_runtime_error
+from .fresh_results import conforms, owned_leaves
+from .shapes import Array, Struct, argument_kind, describe_kind, infer_shapes
 
 
 def input_ids(values, found: set | None = None, depth: int = 0) -> set[int]:
@@ -295,55 +298,126 @@ def returning_owned(derivative: Callable, generic: Callable, mode: str, wrt: tup
     "reverse" or "forward", ``wrt`` the differentiated argument indices.
     ``like_arguments`` (forward mode over a gradient, tangent.hvp's): each
     tangent, a product shaped like its argument, in that argument's dtype
-    and structure, as a gradient.
+    and structure, as a gradient. A gradient specialised to its arguments'
+    kinds is chosen here, so that what ``fresh_results`` proved of its
+    result (``tangent_owned``) spares the walk; ``.tangent_dispatch`` is
+    (the wrapper, ``dispatch``): ``dispatch(args)`` gives that code and the
+    function making its result owned, to callers that cache them
+    (``argument_classes``: see ``call_owned``).
 
     Example::
 
         df = returning_owned(df, df, "reverse", (0,), preserve_result=False)
     """
-    signature = inspect.signature(generic)
-    defaults = [p.default for p in signature.parameters.values()]
-    kept = []  # arrays the generated module holds (globals)
-
-    def kept_ids():
-        if not kept:
-            kept.append(input_ids(list(getattr(generic, "__globals__", {}).values())))
-        return kept[0]
-
-    def ids_held(args):
-        return input_ids(args, set(kept_ids()))
+    finish = _Finishing(generic, mode, wrt, preserve_result, like_arguments)
+    choose = getattr(derivative, "tangent_implementation_for", None) if mode == "reverse" and not preserve_result \
+        else None
 
     def owned(*args, **kwargs):
         if mode == "forward" and len(args) > len(wrt):
             args = tangents_as_generated(args, wrt)
+        if choose is not None and not kwargs and sys.gettrace() is None:
+            return call_owned(choose(args), finish, args)
         try:
             out = derivative(*args, **kwargs)
         except Exception as error:
             locate_runtime_error(error)  # names the user's line the derivative was at
             raise
-        if kwargs:
-            args = signature.bind(*args, **kwargs).args
-        value, result = (out[0], out[1:]) if preserve_result else (out, ())
-        if mode == "reverse":
-            likes = [args[i] if i < len(args) else defaults[i] for i in wrt]
-            held = _Held(args, kept_ids)
-            if len(likes) == 1:
-                value = _owned_fast(value, likes[0], held)
-            else:
-                value = type(value)(_owned_fast(v, like, held) for v, like in zip(value, likes))
-        elif like_arguments:
-            value = owned_gradients(value, [args[i] for i in wrt], ids_held(args))
-        else:
-            value = owned_value(value, None, ids_held(args))
-        return (value, *result) if preserve_result else value
+        return finish(out, args, kwargs)
 
     for attribute in ("tangent_source", "tangent_generic", "tangent_specialized_for", "tangent_filename"):
         if hasattr(derivative, attribute):
             setattr(owned, attribute, getattr(derivative, attribute))
     owned.tangent_generic = getattr(derivative, "tangent_generic", generic)
-    owned.__signature__ = signature
+    if choose is not None:  # (naming ``owned``: a wrapper copying its attributes has none of its own)
+        owned.tangent_dispatch = (owned, lambda args: (choose(args), finish))
+    owned.__signature__ = finish.signature
     owned.__wrapped__ = derivative
     owned.__name__ = generic.__name__
     owned.__qualname__ = generic.__qualname__
     owned.__doc__ = generic.__doc__
     return owned
+
+
+def call_owned(code: Callable, finish: Callable, args: tuple):
+    """``code(*args)`` (specialised code, no keywords) as the caller's own:
+    as it is when ``fresh_results`` proved it so and its leaves have the
+    types it expects, else through ``finish`` (``returning_owned``'s).
+
+    Example::
+
+        code, finish = df.tangent_dispatch[1](args); call_owned(code, finish, args)
+    """
+    try:
+        out = code(*args)
+    except Exception as error:
+        locate_runtime_error(error)  # names the user's line the derivative was at
+        raise
+    leaves = getattr(code, "tangent_owned", None)
+    if leaves is not None and conforms(out, leaves):
+        return out  # (nothing else holds it)
+    return finish(out, args)
+
+
+class _Finishing:
+    """``finish(out, args, kwargs)``: the result ``out`` of a derivative
+    called with ``args`` as the caller's own (see ``returning_owned``)."""
+
+    def __init__(self, generic: Callable, mode: str, wrt: tuple[int, ...], preserve_result: bool,
+                 like_arguments: bool):
+        self.signature = inspect.signature(generic)
+        self.defaults = [p.default for p in self.signature.parameters.values()]
+        self.generic, self.mode, self.wrt = generic, mode, wrt
+        self.preserve_result, self.like_arguments = preserve_result, like_arguments
+        self.kept: set | None = None  # arrays the generated module holds (globals)
+
+    def kept_ids(self) -> set:
+        if self.kept is None:
+            self.kept = input_ids(list(getattr(self.generic, "__globals__", {}).values()))
+        return self.kept
+
+    def __call__(self, out, args: tuple, kwargs: dict | None = None):
+        if kwargs:
+            args = self.signature.bind(*args, **kwargs).args
+        value, result = (out[0], out[1:]) if self.preserve_result else (out, ())
+        if self.mode == "reverse":
+            likes = [args[i] if i < len(args) else self.defaults[i] for i in self.wrt]
+            held = _Held(args, self.kept_ids)
+            if len(likes) == 1:
+                value = _owned_fast(value, likes[0], held)
+            else:
+                value = type(value)(_owned_fast(v, like, held) for v, like in zip(value, likes))
+        elif self.like_arguments:
+            value = owned_gradients(value, [args[i] for i in self.wrt], input_ids(args, set(self.kept_ids())))
+        else:
+            value = owned_value(value, None, input_ids(args, set(self.kept_ids())))
+        return (value, *result) if self.preserve_result else value
+
+
+def proven_owned(code: Callable, wrt: tuple[int, ...]) -> tuple | None:
+    """What ``tangent.fresh_results`` proves of the result of ``code``, a
+    gradient specialised to the argument kinds it records
+    (``tangent_argument_kinds``): its leaves to check, or None (an
+    analysis that cannot conclude proves nothing).
+
+    Example::
+
+        code.tangent_owned = proven_owned(code, (0,))
+    """
+    from .transform import Session  # (the driver, above the analyses: read only here)
+
+    kinds = list(getattr(code, "tangent_argument_kinds", None) or ())
+    try:
+        _, tree, _ = Session(optimized=True).prepare(code)
+        params = [a.arg for a in tree.args.posonlyargs + tree.args.args]
+        defaults = list(code.__defaults__ or ())
+        missing = len(params) - len(kinds)
+        if missing < 0 or missing > len(defaults) or tree.args.vararg or tree.args.kwarg or tree.args.kwonlyargs:
+            return None
+        kinds += [argument_kind(v) for v in defaults[len(defaults) - missing:]]
+        described = {p: describe_kind(k) for p, k in zip(params, kinds)}
+        shapes = infer_shapes(tree, {p: v for p, v in described.items() if isinstance(v, (Array, Struct))},
+                              constants=code.__globals__)
+        return owned_leaves(tree, shapes, kinds, wrt)
+    except (TangentError, SyntaxError, TypeError, ValueError, KeyError, AttributeError):
+        return None

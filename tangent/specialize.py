@@ -104,6 +104,7 @@ def specializing(generic: Callable, specialize: Callable[[Sequence], Callable]) 
     derivative.tangent_source = generic.tangent_source
     derivative.tangent_generic = generic
     derivative.tangent_specialized_for = specialized_for
+    derivative.tangent_implementation_for = specializations.implementation_for  # (ownership: called without kwargs)
     return derivative
 
 

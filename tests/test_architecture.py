@@ -30,7 +30,7 @@ LAYERS: list[tuple[str, set[str]]] = [
                        "anf_expressions", "fence"}),
     ("analyses", {"cfg", "activity", "kinds", "aliases", "sharing", "mutations", "calls", "shapes", "sequence_shapes",
                   "container_reads",
-                  "private_arguments", "unit_seed", "shift_invariance"}),
+                  "private_arguments", "unit_seed", "shift_invariance", "fresh_results"}),
     ("differentiation", {"differentiator", "reverse", "forward", "forward_zeros", "forward_containers", "forward_reuse", "forward_copies", "tape",
                          "adjoints", "assign_adjoints", "container_adjoints", "shape_variants", "checkpointing",
                          "restores"}),
@@ -291,7 +291,8 @@ def test_every_annotation_the_package_uses_is_declared():
                       "tangent_copy", "tangent_or_zeros", "tangent_generators", "tangent_",
                       "tangent_numba_for", "tangent_numba_", "tangent_deferred", "tangent_argument_classes",
                       "tangent_argument_item_classes", "tangent_api", "tangent_array_type",
-                      "tangent_argument_kinds", "tangent_differentiable"}  # (argument_classes: function attributes; numba_backend: a derivative's dispatcher, module names)
+                      "tangent_argument_kinds", "tangent_differentiable", "tangent_implementation_for",
+                      "tangent_owned", "tangent_returns_fresh", "tangent_dispatch"}  # (argument_classes: function attributes; numba_backend: a derivative's dispatcher, module names)
     used = set()
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):

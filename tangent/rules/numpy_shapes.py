@@ -25,6 +25,7 @@ from .shape_values import (
     Array,
     Ints,
     NotKnown,
+    Seq,
     Static,
     Struct,
     Value,
@@ -363,3 +364,37 @@ def cross(fn, a, b):
 def outer(fn, a, b):
     """``np.outer(a, b)``: (size of a, size of b)."""
     return (math.prod(shape_of(a)), math.prod(shape_of(b)))
+
+
+@shape_rule(runtime.unbroadcast)
+def unbroadcast(fn, g, like):
+    """``unbroadcast(g, like)`` of numbers and arrays: ``like``'s shape."""
+    if not isinstance(g, Array) or not isinstance(like, Array):
+        raise NotKnown
+    return Array(shape_of(like))
+
+
+@shape_rule(runtime.add_matmul_sums)
+def add_matmul_sums(fn, total, lefts, rights):
+    """``total`` plus the sum of ``x.T @ a`` over two lists of arrays: the
+    shape of ``total`` when the products' broadcast keeps it (the lists may
+    be empty)."""
+    if not (isinstance(total, Array) and isinstance(lefts, Seq) and isinstance(rights, Seq)
+            and isinstance(lefts.item, Array) and isinstance(rights.item, Array)):
+        raise NotKnown
+    shape = shape_of(total)
+    if broadcast(shape, matmul_shape(shape_of(lefts.item)[::-1], shape_of(rights.item))) != shape:
+        raise NotKnown
+    return Array(shape)
+
+
+@shape_rule(np.broadcast_to)
+def broadcast_to(fn, a, shape, *, subok=None):
+    """``np.broadcast_to(x, (2, 3))`` of a number or an array to static
+    dimensions it broadcasts to."""
+    if not isinstance(a, Array):
+        raise NotKnown
+    dims = _static_dims((shape,))
+    if broadcast(shape_of(a), dims) != dims:
+        raise NotKnown
+    return Array(dims)

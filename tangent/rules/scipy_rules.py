@@ -8,9 +8,10 @@ helpers below.
 import numpy as np
 import scipy.special as sp  # an ImportError here makes the loader skip this module
 
-from ..runtime import unbroadcast
+from ..runtime import returns_fresh, unbroadcast
 from . import adjoint, d, elementwise, tangent_rule
 from .numpy_rules import _axes, _expand, expand_reduced
+from .shape_values import Array, NotKnown, shape_of, shape_rule
 
 # ------------------------------------------------------------------ helpers
 
@@ -24,11 +25,20 @@ def _logsumexp_weights(z, a, axis, b):
     return weights if b is None else weights * b
 
 
+@returns_fresh()
 def grad_logsumexp(g, z, a, axis=None, b=None):
     """Adjoint of ``a`` in ``logsumexp(a, axis, b)``: g b softmax(a)."""
     x = np.asarray(a)
     axes = _axes(axis, x.ndim)
     return unbroadcast(_expand(g, x.shape, axes) * _logsumexp_weights(z, x, axis, b), a)
+
+
+@shape_rule(grad_logsumexp)
+def grad_logsumexp_shape(fn, g, z, a, axis=None, b=None):
+    """The adjoint of ``a`` (a number or an array) has its shape."""
+    if not isinstance(a, Array) or not isinstance(g, Array):
+        raise NotKnown
+    return Array(shape_of(a))
 
 
 def grad_logsumexp_b(g, z, a, axis=None):

@@ -41,6 +41,7 @@ from .adjoints import (
     grad_of_attribute,
     grad_of_index,
     items_grad,
+    returns_fresh,
     unbroadcast,
     zeros_like,
 )
@@ -113,6 +114,6 @@ __all__ = [
     "checkpointed_loop_adjoint", "snapshots_within", "concat", "concat_values", "copy_region", "copy_tangent",
     "ensure_finite", "fresh_tangent", "grad_of_attribute", "grad_of_broadcast_tangent", "sum_tangent", "grad_of_index",
     "grad_of_written", "items_grad", "mul_grad", "mul_grad_back", "mul_or_repeat", "part_grad", "place_grad",
-    "repeat", "repeat_grad", "repeat_right", "repeat_values", "restore_region", "split_last", "tangent_like",
+    "repeat", "repeat_grad", "repeat_right", "repeat_values", "restore_region", "returns_fresh", "split_last", "tangent_like",
     "unbroadcast", "view_tangent", "zero_region", "zeros_like",
 ]

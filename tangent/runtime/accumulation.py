@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import arrays
-from .adjoints import GradDict, GradList, GradTuple, add, is_basic_index, zeros_like
+from .adjoints import GradDict, GradList, GradTuple, add, is_basic_index, returns_fresh, zeros_like
 
 _OWNED = "_tangent_owned"  # attribute of a Grad container: the keys of the slots it owns
 _ZERO = "_tangent_zero"  # and the keys of its slots still zeros (set by grad_of_index too)
@@ -290,6 +290,7 @@ def add_left_matmuls_at(buffer, indices, left, rights):
     return _add_products(buffer, indices, products, lambda: [left @ right for right in rights], len(rights))
 
 
+@returns_fresh(0)
 def add_matmul_sums(total, lefts, rights):
     """The loop ``for x, a in zip(lefts, rights): total = total + x.T @ a``,
     the products summed by one matrix product of the steps' rows (the same

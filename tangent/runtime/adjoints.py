@@ -61,6 +61,24 @@ class GradDict(dict):
     __radd__ = __add__
 
 
+def returns_fresh(*through: int):
+    """Declare that a helper keeps no reference to its arguments and returns
+    a new value, or one of the arguments at the positions ``through``
+    (read by ``tangent.fresh_results``: a gradient made of such values needs
+    no copy).
+
+    Example::
+
+        @returns_fresh(0)
+        def unbroadcast(g, like): ...   # g itself, or a new sum of it
+    """
+    def declare(helper):
+        helper.tangent_returns_fresh = tuple(through)
+        return helper
+
+    return declare
+
+
 def add(a, b):
     """Sum of two adjoints, where ``None`` stands for zero."""
     if a is None:
@@ -70,6 +88,7 @@ def add(a, b):
     return a + b
 
 
+@returns_fresh()
 def zeros_like(x):
     """A zero adjoint shaped like the primal value ``x`` (floats for ints)."""
     t = type(x)
@@ -108,6 +127,7 @@ def zeros_like(x):
     return zeros_like(np.asarray(x))
 
 
+@returns_fresh(0)
 def unbroadcast(g, like):
     """Sum the adjoint ``g`` down to the shape of ``like``, undoing broadcasting.
     A list or tuple ``like`` (an operand of arithmetic with an array, which
