@@ -249,17 +249,19 @@ def _per_classes(func: types.FunctionType, make: Callable, what: str, refusal: U
                 itself().tangent_source = getattr(found, "tangent_source", None)
         return found
 
-    dispatched: dict[tuple, tuple] = {}  # argument kinds -> (specialised code, finish) or ()
+    dispatched: dict = {}  # argument kinds -> (code, finish, leaves) or None; None -> a derivative without dispatch
 
     def derivative(*args, **kwargs):
-        if not kwargs and sys.gettrace() is None:
+        if dispatched.get(None, True) and not kwargs and sys.gettrace() is None:
             key = _dispatch_key(args)
             entry = dispatched.get(key) if key is not None else None
-            if entry is None and key is not None and len(dispatched) < _MAX_DISPATCHED:
+            if entry is None and key is not None and key not in dispatched and len(dispatched) < _MAX_DISPATCHED:
                 target = for_call(args, kwargs)
                 dispatch = getattr(target, "tangent_dispatch", (None, None))
-                entry = dispatched[key] = dispatch[1](args) if dispatch[0] is target else ()
-            if entry:
+                if dispatch[0] is not target:
+                    dispatched[None] = False  # (the derivatives made for every classes are alike)
+                entry = dispatched[key] = dispatch[1](args) if dispatch[0] is target else None
+            if entry is not None:
                 return call_owned(*entry, args)  # (the same code and checks as the call below: one key)
         if eager is not None and not kwargs:  # (few lines: pdb.runcall(df, x) steps into the generated code)
             for value in args:

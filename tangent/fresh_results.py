@@ -232,6 +232,8 @@ class _Facts:
         if not isinstance(value, ast.Call):
             return False
         callee = ir.callee(value)
+        if getattr(callee, "tangent_returns_fresh", None) == ():
+            return True  # (a helper declared so, whatever its arguments)
         if callee is None or any(k.arg not in _KEYWORDS for k in value.keywords):
             return False
         operands = [*value.args, *(k.value for k in value.keywords if k.arg != "dtype")]
@@ -240,9 +242,7 @@ class _Facts:
                 and self._numeric(value.func.value) and all(map(self._known, operands))
         if isinstance(callee, np.ufunc):
             return not value.keywords and all(map(self._numeric, value.args))
-        if callee in _FRESH_FUNCTIONS:
-            return all(map(self._known, operands))
-        return getattr(callee, "tangent_returns_fresh", None) == ()
+        return callee in _FRESH_FUNCTIONS and all(map(self._known, operands))
 
     def _known(self, atom: ast.expr) -> bool:
         """A number, an array or a constant (a shape, an axis), never a container or an object."""
@@ -255,8 +255,8 @@ class _Facts:
         """The arguments a ``returns_fresh`` helper may return (its result
         otherwise new), or whose memory a view of one has; None for other
         values."""
-        callee = ir.callee(value) if isinstance(value, ast.Call) and not value.keywords else None
-        if callee in _VIEWS:
+        callee = ir.callee(value) if isinstance(value, ast.Call) else None
+        if callee in _VIEWS and not value.keywords:
             operand = value.func.value if ir.is_method(value) else value.args[0] if value.args else None
             return [operand] if self._numeric(operand) else None
         through = getattr(callee, "tangent_returns_fresh", None)

@@ -22,6 +22,7 @@ import numpy as np
 from . import runtime
 from .errors import TangentError, locate_runtime_error
 from .fresh_results import conforms, owned_leaves
+from .sequence_shapes import UNIFORM
 from .shapes import Array, Struct, argument_kind, describe_kind, infer_shapes
 
 
@@ -301,9 +302,12 @@ def returning_owned(derivative: Callable, generic: Callable, mode: str, wrt: tup
     and structure, as a gradient. A gradient specialised to its arguments'
     kinds is chosen here, so that what ``fresh_results`` proved of its
     result (``tangent_owned``) spares the walk; ``.tangent_dispatch`` is
-    (the wrapper, ``dispatch``): ``dispatch(args)`` gives that code and the
-    function making its result owned, to callers that cache them
-    (``argument_classes``: see ``call_owned``).
+    (the wrapper, ``dispatch``): ``dispatch(args)`` gives the code to run
+    for arguments of these kinds, the function making its result owned and
+    what is proven of that result (or None: no shortcut), to callers that
+    cache them by the arguments' kinds (``argument_classes``: see
+    ``call_owned``); for forward mode over a gradient (``like_arguments``)
+    too, whose products are proven for the kinds of its vectors.
 
     Example::
 
@@ -317,7 +321,8 @@ def returning_owned(derivative: Callable, generic: Callable, mode: str, wrt: tup
         if mode == "forward" and len(args) > len(wrt):
             args = tangents_as_generated(args, wrt)
         if choose is not None and not kwargs and sys.gettrace() is None:
-            return call_owned(choose(args), finish, args)
+            code = choose(args)
+            return call_owned(code, finish, getattr(code, "tangent_owned", None), args)
         try:
             out = derivative(*args, **kwargs)
         except Exception as error:
@@ -325,12 +330,21 @@ def returning_owned(derivative: Callable, generic: Callable, mode: str, wrt: tup
             raise
         return finish(out, args, kwargs)
 
+    def dispatch(args):
+        if choose is not None:
+            code = choose(args)
+            return code, finish, getattr(code, "tangent_owned", None)
+        kinds = tuple(map(argument_kind, args))  # forward mode over a gradient, its tangents as generated code reads them
+        if len(args) <= len(wrt) or not all(map(_as_generated, kinds[len(args) - len(wrt):])):
+            return None
+        return derivative, finish, proven_owned(derivative, wrt, kinds)
+
     for attribute in ("tangent_source", "tangent_generic", "tangent_specialized_for", "tangent_filename"):
         if hasattr(derivative, attribute):
             setattr(owned, attribute, getattr(derivative, attribute))
     owned.tangent_generic = getattr(derivative, "tangent_generic", generic)
-    if choose is not None:  # (naming ``owned``: a wrapper copying its attributes has none of its own)
-        owned.tangent_dispatch = (owned, lambda args: (choose(args), finish))
+    if choose is not None or (like_arguments and not preserve_result and derivative is generic):
+        owned.tangent_dispatch = (owned, dispatch)  # (naming ``owned``: a wrapper copying its attributes has none of its own)
     owned.__signature__ = finish.signature
     owned.__wrapped__ = derivative
     owned.__name__ = generic.__name__
@@ -339,24 +353,36 @@ def returning_owned(derivative: Callable, generic: Callable, mode: str, wrt: tup
     return owned
 
 
-def call_owned(code: Callable, finish: Callable, args: tuple):
-    """``code(*args)`` (specialised code, no keywords) as the caller's own:
-    as it is when ``fresh_results`` proved it so and its leaves have the
+def call_owned(code: Callable, finish: Callable, leaves: tuple | None, args: tuple):
+    """``code(*args)`` (no keywords) as the caller's own: as it is when
+    ``fresh_results`` proved it so (``leaves``) and its leaves have the
     types it expects, else through ``finish`` (``returning_owned``'s).
 
     Example::
 
-        code, finish = df.tangent_dispatch[1](args); call_owned(code, finish, args)
+        call_owned(*df.tangent_dispatch[1](args), args)
     """
     try:
         out = code(*args)
     except Exception as error:
         locate_runtime_error(error)  # names the user's line the derivative was at
         raise
-    leaves = getattr(code, "tangent_owned", None)
     if leaves is not None and conforms(out, leaves):
         return out  # (nothing else holds it)
     return finish(out, args)
+
+
+def _as_generated(kind) -> bool:
+    """A tangent of this kind is in the form generated code reads
+    (``tangents_as_generated`` leaves it as it is): numbers, arrays and
+    dicts, lists and tuples of them, no object of a user's class."""
+    if type(kind) is not tuple:
+        return kind in _AS_GIVEN or kind in (bool, complex, type(None))
+    head = kind[0]
+    if head is np.ndarray:
+        return True
+    return head in (dict, list, tuple) and kind[1] != UNIFORM and all(map(_as_generated, kind[2:])) \
+        or head is list and kind[1] == UNIFORM
 
 
 class _Finishing:
@@ -394,11 +420,12 @@ class _Finishing:
         return (value, *result) if self.preserve_result else value
 
 
-def proven_owned(code: Callable, wrt: tuple[int, ...]) -> tuple | None:
+def proven_owned(code: Callable, wrt: tuple[int, ...], kinds: tuple | None = None) -> tuple | None:
     """What ``tangent.fresh_results`` proves of the result of ``code``, a
     gradient specialised to the argument kinds it records
-    (``tangent_argument_kinds``): its leaves to check, or None (an
-    analysis that cannot conclude proves nothing).
+    (``tangent_argument_kinds``), or a derivative called with arguments of
+    ``kinds``: its leaves to check, or None (an analysis that cannot
+    conclude proves nothing).
 
     Example::
 
@@ -406,7 +433,7 @@ def proven_owned(code: Callable, wrt: tuple[int, ...]) -> tuple | None:
     """
     from .transform import Session  # (the driver, above the analyses: read only here)
 
-    kinds = list(getattr(code, "tangent_argument_kinds", None) or ())
+    kinds = list(kinds if kinds is not None else getattr(code, "tangent_argument_kinds", None) or ())
     try:
         _, tree, _ = Session(optimized=True).prepare(code)
         params = [a.arg for a in tree.args.posonlyargs + tree.args.args]

@@ -312,3 +312,51 @@ def test_a_list_of_layer_tuples_gets_owned_lists_of_tuples():
         for j in range(2):
             np.testing.assert_allclose(g[i][j], _numeric(layers, [net, x], 0, (i, j)), rtol=1e-6, atol=1e-8)
             assert g[i][j] is not net[i][j] and g[i][j].flags.writeable
+
+
+def test_an_hvp_product_proven_fresh_is_right_and_the_callers_own():
+    rng = np.random.default_rng(3)
+    params, data = _mlp_arguments(rng)
+    vector = {k: rng.normal(size=v.shape) for k, v in params.items()}
+    before = [{k: v.copy() for k, v in d.items()} for d in (params, data, vector)]
+    hvp = tangent.hvp(mlp)
+    grad = tangent.grad(mlp)
+    products = [hvp(params, data, vector) for _ in range(2)]
+    for k in params:
+        step = 1e-5
+        plus = grad({j: v + step * vector[j] for j, v in params.items()}, data)[k]
+        minus = grad({j: v - step * vector[j] for j, v in params.items()}, data)[k]
+        np.testing.assert_allclose(products[0][k], (plus - minus) / (2 * step), rtol=1e-5, atol=1e-7)
+        assert products[0][k] is not products[1][k] and products[0][k].flags.writeable
+        assert not any(np.shares_memory(products[0][k], v) for d in (params, data, vector) for v in d.values())
+    for d, b in zip((params, data, vector), before):
+        for k in d:
+            np.testing.assert_array_equal(d[k], b[k])
+
+
+def test_hvp_vectors_of_another_dtype_or_as_objects_take_the_checked_path():
+    class Model:
+        def __init__(self, W, b):
+            self.W, self.b = W, b
+
+    def loss(m, x):
+        return np.sum(np.tanh(x @ m.W + m.b) ** 2)
+
+    rng = np.random.default_rng(4)
+    m = Model(rng.normal(size=(3, 2)), rng.normal(size=2))
+    x = rng.normal(size=(4, 3))
+    v = Model(rng.normal(size=(3, 2)), rng.normal(size=2))
+    hvp = tangent.hvp(loss)
+    as_object = hvp(m, x, v)
+    as_dict = hvp(m, x, {"W": v.W, "b": v.b})
+    narrow = hvp(m, x, {"W": v.W.astype(np.float32), "b": v.b.astype(np.float32)})
+    grad = tangent.grad(loss)
+    step = 1e-5
+    for k in ("W", "b"):
+        plus = grad(Model(m.W + step * v.W, m.b + step * v.b), x)[k]
+        minus = grad(Model(m.W - step * v.W, m.b - step * v.b), x)[k]
+        want = (plus - minus) / (2 * step)
+        for product in (as_object, as_dict):
+            np.testing.assert_allclose(product[k], want, rtol=1e-5, atol=1e-7)
+            assert product[k].dtype == np.float64
+        np.testing.assert_allclose(narrow[k], want, rtol=1e-4, atol=1e-5)

@@ -16,9 +16,10 @@ import numbers
 import numpy as np
 
 from . import arrays
-from .adjoints import GradList, GradTuple, unbroadcast, zeros_like
+from .adjoints import GradList, GradTuple, returns_fresh, unbroadcast, zeros_like
 
 
+@returns_fresh(0)
 def broadcast_tangent(t, like, at_end=False):
     """The tangent ``t`` of part of a sum, given the value ``like`` of the
     sum: forward mode drops the zero tangents of inactive terms, and what
@@ -48,6 +49,7 @@ def broadcast_tangent(t, like, at_end=False):
     return np.array(np.broadcast_to(t, shape), dtype=dtype)
 
 
+@returns_fresh()
 def sum_tangent(t, axis=None, keepdims=False):
     """``np.sum(t, axis=axis, keepdims=keepdims)`` of a tangent, through
     ``np.add.reduce`` for arrays (the reduction np.sum calls, without its
