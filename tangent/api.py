@@ -23,7 +23,7 @@ from .argument_classes import deferring
 from .cache import cached, calling_primitive, clear_cache, store, weak
 from .errors import NonFiniteGradientError, TangentError
 from .frontend import recording, recording_now, unchanged
-from .hvp_vectors import arrays_only, plain_vector
+from .hvp_vectors import arrays_only, direct_call, vectors_as_read
 from .jacobians import hessian_of, jacobian_of
 from .motion import broadcasting_seed, filling_defaults, primal_and_tangents, split_derivative, with_aux
 from .numba_backend import check_options, compiled_hvp, compiling_for  # compile="numba" (numba imported on use)
@@ -398,6 +398,7 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
 
     specializations = Specializations(forward_over_reverse, specialize)
     signature = inspect.signature(func)
+    direct: dict = {}  # argument kinds -> what the call runs (hvp_vectors.direct_call)
 
     def hessian_vector_product(*args, **kwargs):
         args, keywords = primal_and_tangents(func, args, kwargs, len(wrt), signature, "hvp")  # (defaults left out: theirs)
@@ -406,21 +407,21 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
                                    [args[i] for i in wrt], input_ids(args))
         if len(args) != n + len(wrt):
             raise TangentError(f"hvp of {func.__name__} takes {n} arguments and {len(wrt)} vectors, got {len(args)} values")
-        args = tangents_as_generated(tuple(args), wrt)  # (objects' vectors given as objects: dicts of attributes)
+        if optimized and not loops and sys.gettrace() is None:
+            found = direct_call(direct, specializations, tuple(args), n, wrt)  # (as below, found once per kinds)
+            if found is not direct:
+                return found
         implementation = forward_over_reverse
-        if optimized and sys.gettrace() is None:
-            args = tuple(args[:n]) + tuple(plain_vector(args[i], v) for i, v in zip(wrt, args[n:]))
-            if loops and (all(arrays_only(a) for a in args) or all(type(a) is float for a in args)):
+        if not (optimized and sys.gettrace() is None):
+            args = tangents_as_generated(tuple(args), wrt)  # (objects' vectors given as objects: dicts of attributes)
+        else:
+            args = vectors_as_read(args, n, wrt)
+            if loops and (all(arrays_only(a) for a in args) or all(type(a) is float for a in args)) \
+                    and _reverse_over_forward(generated, func, wrt) is not None:
                 # loops on arrays (or dicts, lists, tuples, objects of arrays) or on numbers only: the gradient
                 # of the jvp differentiates fewer products than forward mode over the gradient, which
                 # differentiates its backward pass too (hvp_strategies.py)
-                if "reverse_over_forward" not in generated:
-                    try:
-                        generated["reverse_over_forward"] = grad(jvp(func, wrt), wrt)
-                    except TangentError:
-                        generated["reverse_over_forward"] = None
-                if generated["reverse_over_forward"] is not None:
-                    return generated["reverse_over_forward"](*args)
+                return generated["reverse_over_forward"](*args)
             # forward mode over the gradient specialised to these shapes (its products owned, in the
             # arguments' dtypes: _forward_over_gradient)
             implementation = specializations.implementation_for(args)
@@ -432,6 +433,16 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
     hessian_vector_product.tangent_source = forward_over_reverse.tangent_source
     hessian_vector_product.tangent_generated = generated
     return hessian_vector_product
+
+
+def _reverse_over_forward(generated: dict, func: Callable, wrt: tuple[int, ...]):
+    """``grad(jvp(func, wrt), wrt)``, made once (None when it cannot be)."""
+    if "reverse_over_forward" not in generated:
+        try:
+            generated["reverse_over_forward"] = grad(jvp(func, wrt), wrt)
+        except TangentError:
+            generated["reverse_over_forward"] = None
+    return generated["reverse_over_forward"]
 
 
 @deferring

@@ -39,7 +39,7 @@ from .item_classes import attribute_item_key, item_class_of_value, object_class
 from .ownership import call_owned
 from .shapes import argument_kind
 
-__all__ = ["deferring", "with_classes", "classes_of"]
+__all__ = ["deferring", "with_classes", "classes_of", "dispatch_entry", "dispatch_key"]
 
 _state = threading.local()
 # func -> {classes: the copy of func that carries them}: one copy per
@@ -213,7 +213,7 @@ _MAX_DISPATCHED = 64
 _UNDESCRIBED = frozenset({dict, list, tuple})
 
 
-def _dispatch_key(args: tuple) -> tuple | None:
+def dispatch_key(args: tuple) -> tuple | None:
     """The arguments' kinds (``shapes.argument_kind``) when they determine
     both the classes a derivative is made for and its specialised code:
     None when one is a type that may hold objects of user classes (a
@@ -223,6 +223,31 @@ def _dispatch_key(args: tuple) -> tuple | None:
         if type(kind) is not tuple and (kind in _UNDESCRIBED or kind not in _PLAIN):
             return None
     return key
+
+
+def dispatch_entry(derivative: Callable, args: tuple, key: tuple):
+    """What a call ``derivative(*args)`` (no keywords; ``key`` the
+    arguments' ``dispatch_key``) runs: (code, finish, leaves) for
+    ``ownership.call_owned``, or None when it has no such shortcut."""
+    resolve = getattr(derivative, "tangent_resolve", (None, None))
+    if resolve[0] is derivative:
+        return resolve[1](args, key)
+    dispatch = getattr(derivative, "tangent_dispatch", (None, None))
+    return dispatch[1](args) if dispatch[0] is derivative else None
+
+
+def _resolved(dispatched: dict, for_call: Callable, args: tuple, key: tuple):
+    """(code, finish, leaves) for arguments of these kinds (see
+    ``ownership.returning_owned``), or None, found once per key and kept in
+    ``dispatched`` (its entry None set False: the derivative has none)."""
+    entry = dispatched.get(key)
+    if entry is None and key not in dispatched and len(dispatched) < _MAX_DISPATCHED:
+        target = for_call(args, {})
+        dispatch = getattr(target, "tangent_dispatch", (None, None))
+        if dispatch[0] is not target:
+            dispatched[None] = False  # (the derivatives made for every classes are alike)
+        entry = dispatched[key] = dispatch[1](args) if dispatch[0] is target else None
+    return entry
 
 
 def _per_classes(func: types.FunctionType, make: Callable, what: str, refusal: UnknownClassError | None = None,
@@ -251,16 +276,13 @@ def _per_classes(func: types.FunctionType, make: Callable, what: str, refusal: U
 
     dispatched: dict = {}  # argument kinds -> (code, finish, leaves) or None; None -> a derivative without dispatch
 
+    def resolve(args: tuple, key: tuple):
+        return _resolved(dispatched, for_call, args, key)
+
     def derivative(*args, **kwargs):
         if dispatched.get(None, True) and not kwargs and sys.gettrace() is None:
-            key = _dispatch_key(args)
-            entry = dispatched.get(key) if key is not None else None
-            if entry is None and key is not None and key not in dispatched and len(dispatched) < _MAX_DISPATCHED:
-                target = for_call(args, kwargs)
-                dispatch = getattr(target, "tangent_dispatch", (None, None))
-                if dispatch[0] is not target:
-                    dispatched[None] = False  # (the derivatives made for every classes are alike)
-                entry = dispatched[key] = dispatch[1](args) if dispatch[0] is target else None
+            key = dispatch_key(args)
+            entry = resolve(args, key) if key is not None else None
             if entry is not None:
                 return call_owned(*entry, args)  # (the same code and checks as the call below: one key)
         if eager is not None and not kwargs:  # (few lines: pdb.runcall(df, x) steps into the generated code)
@@ -285,6 +307,7 @@ def _per_classes(func: types.FunctionType, make: Callable, what: str, refusal: U
         derivative.tangent_deferred = ("its source is generated at the first call, when the classes of the "
                                        f"arguments are known ({refusal.args[0].splitlines()[0]})")
     derivative.tangent_specialized_for = specialized_for
+    derivative.tangent_resolve = (derivative, resolve)  # (naming itself: see ownership's tangent_dispatch)
     # (weakly: a cycle through the derivative would leave func, and what the derivative cache holds
     # for it, to the garbage collector's second pass)
     itself = weakref.ref(derivative)

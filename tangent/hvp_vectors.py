@@ -14,11 +14,20 @@ never changed: a container holding a converted item is a new one.
 
 Example: for ``x = 0.5`` and ``v = np.array(0.3)``, ``plain_vector(x, v)``
 is ``0.3``; for an array ``x`` it is ``v`` itself.
+
+``vectors_as_read`` gives an hvp's vectors as its generated code reads them
+(these floats, and objects' vectors as dicts of their attributes), and
+``direct_entry`` what an hvp with arguments of given kinds runs, found once
+per kinds so that later calls go straight to it.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from .argument_classes import dispatch_entry, dispatch_key
+from .ownership import as_generated, call_owned, tangents_as_generated
+from .shapes import argument_kind
 
 
 def plain_vector(arg, vector):
@@ -59,8 +68,45 @@ def arrays_only(value) -> bool:
     return False
 
 
+def direct_call(table: dict, specializations, args: tuple, n: int, wrt: tuple[int, ...]):
+    """An hvp's product for ``args`` by what ``direct_entry`` found for their
+    kinds (kept in ``table``), or ``table`` itself when the call takes the
+    general path."""
+    key = dispatch_key(args)
+    entry = table.get(key, table) if key is not None else None
+    if entry is table and len(table) < 64:
+        entry = table[key] = direct_entry(specializations, args, key, n, wrt)
+    if entry is None or entry is table:
+        return table
+    convert, code, finish, leaves = entry
+    if convert:
+        args = vectors_as_read(args, n, wrt)
+    return call_owned(code, finish, leaves, (*args[:n], 1.0, *args[n:]))
+
+
+def direct_entry(specializations, args: tuple, key: tuple, n: int, wrt: tuple[int, ...]):
+    """For an hvp called with arguments of these kinds: (whether its vectors
+    need ``vectors_as_read``, then what the forward mode over the gradient
+    specialised to them runs: ``dispatch_entry``), or None."""
+    read = vectors_as_read(args, n, wrt)
+    vectors = tuple(map(argument_kind, read[n:]))
+    convert = vectors != key[n:]  # (the conversions change types only: none, and the vectors are read as given)
+    if not all(map(as_generated, vectors)):
+        return None
+    implementation = specializations.implementation_for(read)
+    found = dispatch_entry(implementation, (*read[:n], 1.0, *read[n:]), (*key[:n], float, *vectors))
+    return None if found is None else (convert, *found)
+
+
+def vectors_as_read(args, n: int, wrt: tuple[int, ...]) -> tuple:
+    """The vectors of an hvp's arguments as its generated code reads them
+    (objects' as dicts of attributes, 0-d float64 ones of floats as floats)."""
+    args = tangents_as_generated(tuple(args), wrt)
+    return tuple(args[:n]) + tuple(plain_vector(args[i], v) for i, v in zip(wrt, args[n:]))
+
+
 def _changed(new, old) -> bool:
     return any(a is not b for a, b in zip(new, old))
 
 
-__all__ = ["arrays_only", "plain_vector"]
+__all__ = ["arrays_only", "direct_call", "direct_entry", "plain_vector", "vectors_as_read"]

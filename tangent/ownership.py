@@ -335,7 +335,7 @@ def returning_owned(derivative: Callable, generic: Callable, mode: str, wrt: tup
             code = choose(args)
             return code, finish, getattr(code, "tangent_owned", None)
         kinds = tuple(map(argument_kind, args))  # forward mode over a gradient, its tangents as generated code reads them
-        if len(args) <= len(wrt) or not all(map(_as_generated, kinds[len(args) - len(wrt):])):
+        if len(args) <= len(wrt) or not all(map(as_generated, kinds[len(args) - len(wrt):])):
             return None
         return derivative, finish, proven_owned(derivative, wrt, kinds)
 
@@ -372,7 +372,7 @@ def call_owned(code: Callable, finish: Callable, leaves: tuple | None, args: tup
     return finish(out, args)
 
 
-def _as_generated(kind) -> bool:
+def as_generated(kind) -> bool:
     """A tangent of this kind is in the form generated code reads
     (``tangents_as_generated`` leaves it as it is): numbers, arrays and
     dicts, lists and tuples of them, no object of a user's class."""
@@ -381,7 +381,7 @@ def _as_generated(kind) -> bool:
     head = kind[0]
     if head is np.ndarray:
         return True
-    return head in (dict, list, tuple) and kind[1] != UNIFORM and all(map(_as_generated, kind[2:])) \
+    return head in (dict, list, tuple) and kind[1] != UNIFORM and all(map(as_generated, kind[2:])) \
         or head is list and kind[1] == UNIFORM
 
 

@@ -292,7 +292,7 @@ def test_every_annotation_the_package_uses_is_declared():
                       "tangent_numba_for", "tangent_numba_", "tangent_deferred", "tangent_argument_classes",
                       "tangent_argument_item_classes", "tangent_api", "tangent_array_type",
                       "tangent_argument_kinds", "tangent_differentiable", "tangent_implementation_for",
-                      "tangent_owned", "tangent_returns_fresh", "tangent_dispatch"}  # (argument_classes: function attributes; numba_backend: a derivative's dispatcher, module names)
+                      "tangent_owned", "tangent_returns_fresh", "tangent_dispatch", "tangent_resolve"}  # (argument_classes: function attributes; numba_backend: a derivative's dispatcher, module names)
     used = set()
     for path in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
