@@ -17,7 +17,8 @@ Gives: each pass takes and returns a FunctionDef and preserves what it computes:
   whose value has no side effects, then empty branches and loops;
 * ``merge_temporaries``: ``t = e; x = t`` with t read nowhere else is ``x = e``;
 * in specialised code (given its ``value_facts.Specialization``),
-  ``broadcasts.elide_broadcasts``: an explicit broadcast that elementwise
+  ``unit_factors.fold_unit_factors``: numbers named once read as literals,
+  products by one left out, ``broadcasts.elide_broadcasts``: an explicit broadcast that elementwise
   operations would do anyway goes, and
   ``common_subexpressions.share_subexpressions``: an expression already held
   by a name is read from it, ``gradient_displays.gradient_displays``: a
@@ -51,16 +52,13 @@ from .ir import Kind
 from .name_counts import NameCounts, StatementNames
 from .reductions import reductions_as_methods
 from .self_updates import self_updates
+from .unit_factors import fold_unit_factors
 from .value_facts import Specialization
 
-_FOLDABLE_BINOPS = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-    ast.Pow: operator.pow, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
-}
-_FOLDABLE_COMPARE = {
-    ast.Is: operator.is_, ast.IsNot: operator.is_not, ast.Eq: operator.eq, ast.NotEq: operator.ne,
-    ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
-}
+_FOLDABLE_BINOPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+                    ast.Pow: operator.pow, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod}
+_FOLDABLE_COMPARE = {ast.Is: operator.is_, ast.IsNot: operator.is_not, ast.Eq: operator.eq, ast.NotEq: operator.ne,
+                     ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge}
 
 
 def _is_const(node) -> bool:
@@ -427,7 +425,7 @@ def optimize_function(fdef: ast.FunctionDef, special: Specialization | None = No
     for _ in range(2):
         fdef = fold_constants(fdef, counts)
         if special is not None:
-            fdef = elide_broadcasts(fdef, special, counts)
+            fdef = fold_constants(fold_unit_factors(elide_broadcasts(fdef, special, counts), special, counts), counts)
         fdef = propagate_copies(fdef, counts)
         if special is not None:
             fdef = share_subexpressions(fdef, special, counts)
@@ -438,6 +436,7 @@ def optimize_function(fdef: ast.FunctionDef, special: Specialization | None = No
         fdef = gradient_displays(fdef, special)
         counts = NameCounts(fdef)
         fdef = inline_single_uses(fdef, special, counts)
+        fdef = eliminate_dead_code(fold_constants(fold_unit_factors(fdef, special, counts), counts), counts)
         fdef = reductions_as_methods(fdef, special)  # (it changes no name's uses)
         fdef = hoist_products(fdef, special)  # (last: in code that is run only)
     return fdef

@@ -122,4 +122,15 @@ def _floating_call(value) -> bool:
         return False
 
 
-__all__ = ["read_seed_as_one"]
+def read_default_seed(fdef: ast.FunctionDef, seed: str, example_args, count: int) -> None:
+    """The seed of a gradient specialised to ``example_args`` that pass none
+    (``count`` arguments before the seed: it is its default, the float 1.0)
+    read as ``1.0``: in place, each read of it when it is never assigned,
+    and ``1.0 * v`` / ``v * 1.0`` written ``v`` where ``v`` certainly holds a
+    float (as ``read_seed_as_one``; the optimizer's ``unit_factors`` follows
+    the literal further)."""
+    if example_args is not None and len(example_args) == count:
+        read_seed_as_one(fdef, seed)
+
+
+__all__ = ["read_default_seed", "read_seed_as_one"]

@@ -55,10 +55,20 @@ def test_check_dims_false_still_takes_an_array_seed_for_a_scalar_result():
 
 def test_the_specialised_code_checks_the_seed_without_computing_the_result():
     dg = tangent.grad(energy)
-    dg(X)
-    text = tangent.source(dg.tangent_specialized_for(X))
+    dg(X, 2.0)
+    text = tangent.source(dg.tangent_specialized_for(X, 2.0))
     assert "check_seed_shape(dresult, ())" in text, text
     assert "result =" not in text, text  # the primal's value is not needed by the gradient
+    np.testing.assert_allclose(dg(X, 2.0), 2.0 * numeric_grad(energy, [X.copy()], 0), rtol=1e-6)
+
+
+def test_code_specialised_to_a_call_without_a_seed_reads_it_as_one():
+    dg = tangent.grad(energy)
+    text = tangent.source(dg.tangent_specialized_for(X))
+    assert "check_seed_shape" not in text and "dresult *" not in text, text  # (the seed is its default, 1.0)
+    np.testing.assert_allclose(dg(X), numeric_grad(energy, [X.copy()], 0), rtol=1e-6)
+    np.testing.assert_allclose(dg(X, 3.0), 3.0 * numeric_grad(energy, [X.copy()], 0), rtol=1e-6)
+    np.testing.assert_allclose(dg(X, dresult=0.5), 0.5 * numeric_grad(energy, [X.copy()], 0), rtol=1e-6)
 
 
 def total(x):
