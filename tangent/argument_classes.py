@@ -36,7 +36,7 @@ import numpy as np
 from . import rules, runtime
 from .errors import UnknownClassError
 from .item_classes import attribute_item_key, item_class_of_value, object_class
-from .ownership import call_owned
+from .ownership import call_owned, dispatcher
 from .shapes import argument_kind
 
 __all__ = ["deferring", "with_classes", "classes_of", "dispatch_entry", "dispatch_key"]
@@ -230,10 +230,10 @@ def dispatch_entry(derivative: Callable, args: tuple, key: tuple):
     arguments' ``dispatch_key``) runs: (code, finish, leaves) for
     ``ownership.call_owned``, or None when it has no such shortcut."""
     resolve = getattr(derivative, "tangent_resolve", (None, None))
-    if resolve[0] is derivative:
+    if resolve[0] == id(derivative):
         return resolve[1](args, key)
-    dispatch = getattr(derivative, "tangent_dispatch", (None, None))
-    return dispatch[1](args) if dispatch[0] is derivative else None
+    dispatch = dispatcher(derivative)
+    return dispatch(args) if dispatch is not None else None
 
 
 def _resolved(dispatched: dict, for_call: Callable, args: tuple, key: tuple):
@@ -243,10 +243,10 @@ def _resolved(dispatched: dict, for_call: Callable, args: tuple, key: tuple):
     entry = dispatched.get(key)
     if entry is None and key not in dispatched and len(dispatched) < _MAX_DISPATCHED:
         target = for_call(args, {})
-        dispatch = getattr(target, "tangent_dispatch", (None, None))
-        if dispatch[0] is not target:
+        dispatch = dispatcher(target)
+        if dispatch is None:
             dispatched[None] = False  # (the derivatives made for every classes are alike)
-        entry = dispatched[key] = dispatch[1](args) if dispatch[0] is target else None
+        entry = dispatched[key] = dispatch(args) if dispatch is not None else None
     return entry
 
 
@@ -307,7 +307,7 @@ def _per_classes(func: types.FunctionType, make: Callable, what: str, refusal: U
         derivative.tangent_deferred = ("its source is generated at the first call, when the classes of the "
                                        f"arguments are known ({refusal.args[0].splitlines()[0]})")
     derivative.tangent_specialized_for = specialized_for
-    derivative.tangent_resolve = (derivative, resolve)  # (naming itself: see ownership's tangent_dispatch)
+    derivative.tangent_resolve = (id(derivative), resolve)  # (its id: a wrapper copying its attributes is another)
     # (weakly: a cycle through the derivative would leave func, and what the derivative cache holds
     # for it, to the garbage collector's second pass)
     itself = weakref.ref(derivative)

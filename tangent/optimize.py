@@ -50,6 +50,7 @@ from .gradient_displays import gradient_displays
 from .hoisted_products import hoist_products
 from .ir import Kind
 from .name_counts import NameCounts, StatementNames
+from .reduced_factors import reduce_before_factors
 from .reductions import reductions_as_methods
 from .self_updates import self_updates
 from .unit_factors import fold_unit_factors
@@ -437,7 +438,7 @@ def optimize_function(fdef: ast.FunctionDef, special: Specialization | None = No
         counts = NameCounts(fdef)
         fdef = inline_single_uses(fdef, special, counts)
         fdef = eliminate_dead_code(fold_constants(fold_unit_factors(fdef, special, counts), counts), counts)
-        fdef = reductions_as_methods(fdef, special)  # (it changes no name's uses)
+        fdef = reduce_before_factors(reductions_as_methods(fdef, special), special)  # (no name's uses change)
         fdef = hoist_products(fdef, special)  # (last: in code that is run only)
     return fdef
 

@@ -301,8 +301,8 @@ def returning_owned(derivative: Callable, generic: Callable, mode: str, wrt: tup
     tangent, a product shaped like its argument, in that argument's dtype
     and structure, as a gradient. A gradient specialised to its arguments'
     kinds is chosen here, so that what ``fresh_results`` proved of its
-    result (``tangent_owned``) spares the walk; ``.tangent_dispatch`` is
-    (the wrapper, ``dispatch``): ``dispatch(args)`` gives the code to run
+    result (``tangent_owned``) spares the walk; ``dispatcher(wrapper)`` is
+    ``dispatch`` (or None): ``dispatch(args)`` gives the code to run
     for arguments of these kinds, the function making its result owned and
     what is proven of that result (or None: no shortcut), to callers that
     cache them by the arguments' kinds (``argument_classes``: see
@@ -344,13 +344,19 @@ def returning_owned(derivative: Callable, generic: Callable, mode: str, wrt: tup
             setattr(owned, attribute, getattr(derivative, attribute))
     owned.tangent_generic = getattr(derivative, "tangent_generic", generic)
     if choose is not None or (like_arguments and not preserve_result and derivative is generic):
-        owned.tangent_dispatch = (owned, dispatch)  # (naming ``owned``: a wrapper copying its attributes has none of its own)
+        owned.tangent_dispatch = (id(owned), dispatch)  # (its id, no cycle: a wrapper copying its attributes is another)
     owned.__signature__ = finish.signature
     owned.__wrapped__ = derivative
     owned.__name__ = generic.__name__
     owned.__qualname__ = generic.__qualname__
     owned.__doc__ = generic.__doc__
     return owned
+
+
+def dispatcher(derivative: Callable) -> Callable | None:
+    """The ``dispatch`` of a wrapper ``returning_owned`` made, else None."""
+    dispatch = getattr(derivative, "tangent_dispatch", (None, None))
+    return dispatch[1] if dispatch[0] == id(derivative) else None
 
 
 def call_owned(code: Callable, finish: Callable, leaves: tuple | None, args: tuple):
@@ -360,7 +366,7 @@ def call_owned(code: Callable, finish: Callable, leaves: tuple | None, args: tup
 
     Example::
 
-        call_owned(*df.tangent_dispatch[1](args), args)
+        call_owned(*dispatcher(df)(args), args)
     """
     try:
         out = code(*args)

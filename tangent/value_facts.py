@@ -15,7 +15,9 @@ Gives (``ValueFacts``), each answer erring towards "not known":
 * ``shape(expr)``: the shape of a number or array expression: the inferred
   shape of a name, or for a name assigned once in the function the shape of
   its value, through elementwise operations, ``np.broadcast_to`` with a
-  literal shape and ``np.expand_dims`` with a literal axis;
+  literal shape, ``np.expand_dims`` with a literal axis, and calls (array
+  methods too) whose shape rule is declared (``rules/numpy_shapes``) of
+  operands of known shapes and literal options;
 * ``wide(expr)``: the value is certainly a NumPy float64 or complex128 array
   or scalar (not a Python number, which NumPy promotes as "weak"), so that
   in an elementwise operation with it a float64 operand and a Python float
@@ -42,6 +44,7 @@ import numpy as np
 
 from . import ir
 from .astwalk import names_in, walk_list
+from .rules.shape_values import Array, Static, apply_rule, rule_for
 
 ARITHMETIC = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 _WIDE_DTYPES = (np.dtype(np.float64), np.dtype(np.complex128))
@@ -251,7 +254,34 @@ class ValueFacts:
                 if inner is not None and -len(inner) - 1 <= axis <= len(inner):
                     axis %= len(inner) + 1
                     return inner[:axis] + (1,) + inner[axis:]
+        if isinstance(node, ast.Call):
+            return self._ruled_shape(node)
         return None
+
+    def _ruled_shape(self, call: ast.Call) -> tuple | None:
+        """The shape a call's declared shape rule (``rules/numpy_shapes``)
+        gives for operands of known shapes and literal options."""
+        callee, args = self.callee(call), list(call.args)
+        if callee is None and isinstance(call.func, ast.Attribute) and self.shape(call.func.value):
+            # a method of a NumPy array (a known shape of one or more dimensions): its receiver first
+            callee, args = getattr(np.ndarray, call.func.attr, None), [call.func.value, *args]
+        rule = rule_for(callee)
+        if rule is None or any(isinstance(a, ast.Starred) for a in args) or any(k.arg is None for k in call.keywords):
+            return None
+        values = [self._operand_value(a) for a in args]
+        keywords = {k.arg: self._operand_value(k.value) for k in call.keywords}
+        if any(v is None for v in (*values, *keywords.values())):
+            return None
+        result = apply_rule(rule, callee, *values, **keywords)
+        return tuple(result.shape) if isinstance(result, Array) and result.shape is not None else None
+
+    def _operand_value(self, node):
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, (int, float, complex)):
+                return Array((), node.value, integer=type(node.value) is int, real=not isinstance(node.value, complex))
+            return Static(node.value)
+        shape = self.shape(node)
+        return None if shape is None else Array(shape)
 
     def _name_shape(self, name: str) -> tuple | None:
         known = self.special.shapes.get(name)

@@ -34,7 +34,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("differentiation", {"differentiator", "reverse", "forward", "forward_zeros", "forward_containers", "forward_reuse", "forward_copies", "tape",
                          "adjoints", "assign_adjoints", "container_adjoints", "shape_variants", "checkpointing",
                          "restores"}),
-    ("optimization", {"optimize", "value_facts", "unit_factors", "broadcasts", "common_subexpressions", "fusion", "reductions", "self_updates",
+    ("optimization", {"optimize", "value_facts", "unit_factors", "reduced_factors", "broadcasts", "common_subexpressions", "fusion", "reductions", "self_updates",
                       "hoisted_products", "gradient_displays"}),
     ("code generation", {"codegen"}),
     ("driver", {"transform"}),
@@ -45,7 +45,7 @@ LAYERS: list[tuple[str, set[str]]] = [
 # Passes that work on any function in the intermediate form, whichever mode
 # made it: they may import the base layer only (the markers they meet are in
 # ir) and each other, not the differentiators whose output they read.
-BASE_ONLY = {"optimize", "codegen", "value_facts", "unit_factors", "broadcasts", "common_subexpressions", "fusion", "reductions", "self_updates",
+BASE_ONLY = {"optimize", "codegen", "value_facts", "unit_factors", "reduced_factors", "broadcasts", "common_subexpressions", "fusion", "reductions", "self_updates",
              "hoisted_products", "gradient_displays"}
 
 # The two modes are independent of each other: what both need lives in
