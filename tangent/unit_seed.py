@@ -8,7 +8,10 @@ assigned, replaced by the literal ``1.0``, and ``1.0 * v`` / ``v * 1.0``
 written ``v`` where ``v`` is a name certainly holding a float value: the
 product the gradient computes to scale an adjoint by its seed (``dresult *
 np.sin(x)``) and the product of tangents forward mode would write for it
-go (two array operations each, on the arrays of an elementwise loss).
+go (two array operations each, on the arrays of an elementwise loss);
+but not a product assigned to a name that is written into, or read other
+than by arithmetic (``y = v * 1.0; y[0] = c`` makes a copy of ``v`` to
+write into: folded, the write would change ``v``).
 
 Sound because multiplying by 1.0 changes neither the value nor the dtype of
 a floating number or array (NumPy reads a Python float as "weak", so a
@@ -58,12 +61,25 @@ def read_seed_as_one(tree: ast.FunctionDef, seed: str) -> None:
             or any(isinstance(n, (ast.Global, ast.Nonlocal, ast.Lambda, ast.FunctionDef, ast.ClassDef)) for n in nodes):
         return
     floats = _float_names(tree, nodes)
-    _Fold(seed, floats).visit(tree)
+    _Fold(seed, floats, _read_otherwise(nodes)).visit(tree)
 
 
 class _Fold(ast.NodeTransformer):
-    def __init__(self, seed: str, floats: set[str]):
-        self.seed, self.floats = seed, floats
+    """The seed read as 1.0; ``1.0 * v`` as ``v`` but where it is the value
+    of a name written into (or read otherwise than by arithmetic): ``y = v
+    * 1.0; y[0] = c`` copies ``v`` and must not write into it."""
+
+    def __init__(self, seed: str, floats: set[str], written: set[str]):
+        self.seed, self.floats, self.written = seed, floats, written
+
+    def visit_Assign(self, node):
+        if any(not isinstance(t, ast.Name) or t.id in self.written for t in node.targets) \
+                and isinstance(node.value, ast.BinOp):
+            value = node.value  # (its operands may fold, not it)
+            value.left, value.right = self.visit(value.left), self.visit(value.right)
+            node.targets = [self.visit(t) for t in node.targets]
+            return node
+        return self.generic_visit(node)
 
     def visit_Name(self, node):
         if node.id == self.seed and isinstance(node.ctx, ast.Load):
@@ -96,6 +112,13 @@ def _float_names(tree: ast.FunctionDef, nodes: list) -> set[str]:
                 candidates.add(v)
     if not candidates:
         return set()
+    return candidates - _read_otherwise(nodes)
+
+
+def _read_otherwise(nodes: list) -> set[str]:
+    """The names read somewhere other than as an operand of arithmetic or
+    a positional argument of a floating call (written into, passed on,
+    stored, returned...)."""
     allowed = set()  # ids of the Name nodes read as operands of arithmetic or of a floating call
     for node in nodes:
         if isinstance(node, ast.BinOp) and isinstance(node.op, _ARITHMETIC):
@@ -104,11 +127,7 @@ def _float_names(tree: ast.FunctionDef, nodes: list) -> set[str]:
             allowed.add(id(node.operand))
         elif isinstance(node, ast.Call) and _floating_call(node):
             allowed.update(id(a) for a in node.args)
-    for node in nodes:
-        if isinstance(node, ast.Name) and node.id in candidates and isinstance(node.ctx, ast.Load) \
-                and id(node) not in allowed:
-            candidates.discard(node.id)
-    return candidates
+    return {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in allowed}
 
 
 def _floating_call(value) -> bool:

@@ -15,6 +15,7 @@ import pytest
 import tangent
 from tangent import ir
 from tangent.unit_seed import read_seed_as_one
+from tests.utils import numeric_grad
 
 
 def _folded(source: str, seed: str = "dresult") -> str:
@@ -99,3 +100,21 @@ def test_specialised_hvp_has_no_seed_products():
     specialized = tangent.grad(wavy).tangent_specialized_for(x, {"one": 1.0}, 1.0)
     body = tangent.source(_forward_over_gradient(specialized, (0,))).split('"""', 2)[2]
     assert "dresult" not in body
+
+
+def copied_then_written(x):
+    v = np.arctan(x)
+    y = v * 1.0  # a copy of v, written into below: v must not change
+    y[1, 2] = 0.38
+    return np.sum(np.sin(v)) + 0.5 * np.sum(y * y)
+
+
+def test_a_copy_by_one_written_into_stays_a_copy():
+    # fuzz seeds 9184511 and 9184528 (hvp): `y = v * 1.0` read as `y = v` made the write change v
+    rng = np.random.default_rng(0)
+    x, v = rng.normal(size=(2, 3)), rng.normal(size=(2, 3))
+    grad = tangent.grad(copied_then_written)
+    np.testing.assert_allclose(grad(x), numeric_grad(copied_then_written, [x.copy()], 0), rtol=1e-6, atol=1e-8)
+    step = 1e-5
+    want = (grad(x + step * v) - grad(x - step * v)) / (2 * step)
+    np.testing.assert_allclose(tangent.hvp(copied_then_written)(x, v), want, rtol=1e-5, atol=1e-7)
