@@ -407,32 +407,40 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
                                    [args[i] for i in wrt], input_ids(args))
         if len(args) != n + len(wrt):
             raise TangentError(f"hvp of {func.__name__} takes {n} arguments and {len(wrt)} vectors, got {len(args)} values")
-        if optimized and not loops and sys.gettrace() is None:
-            found = direct_call(direct, specializations, tuple(args), n, wrt)  # (as below, found once per kinds)
-            if found is not direct:
-                return found
-        implementation = forward_over_reverse
         if not (optimized and sys.gettrace() is None):
             args = tangents_as_generated(tuple(args), wrt)  # (objects' vectors given as objects: dicts of attributes)
-        else:
-            args = vectors_as_read(args, n, wrt)
-            if loops and (all(arrays_only(a) for a in args) or all(type(a) is float for a in args)) \
-                    and _reverse_over_forward(generated, func, wrt) is not None:
-                # loops on arrays (or dicts, lists, tuples, objects of arrays) or on numbers only: the gradient
-                # of the jvp differentiates fewer products than forward mode over the gradient, which
-                # differentiates its backward pass too (hvp_strategies.py)
-                return generated["reverse_over_forward"](*args)
-            # forward mode over the gradient specialised to these shapes (its products owned, in the
-            # arguments' dtypes: _forward_over_gradient)
-            implementation = specializations.implementation_for(args)
-            if implementation is not forward_over_reverse:
-                return implementation(*args[:n], 1.0, *args[n:])
-        out = implementation(*args[:n], 1.0, *args[n:])  # (what it may return is among the values it was given)
+            return owned_gradients(forward_over_reverse(*args[:n], 1.0, *args[n:]), [args[i] for i in wrt],
+                                   input_ids(args))
+        found = direct_call(direct, route, tuple(args), n, wrt)  # (as below, found once per kinds)
+        if found is not direct:
+            return found
+        args = vectors_as_read(args, n, wrt)
+        derivative, seeded = route(args)
+        if derivative is not forward_over_reverse:
+            return derivative(*args[:n], 1.0, *args[n:]) if seeded else derivative(*args)
+        out = derivative(*args[:n], 1.0, *args[n:])  # (what it may return is among the values it was given)
         return owned_gradients(out, [args[i] for i in wrt], input_ids(args))
+
+    def route(args: tuple):
+        return _route(args, loops, generated, func, wrt, specializations)
 
     hessian_vector_product.tangent_source = forward_over_reverse.tangent_source
     hessian_vector_product.tangent_generated = generated
     return hessian_vector_product
+
+
+def _route(args: tuple, loops: bool, generated: dict, func: Callable, wrt: tuple[int, ...], specializations):
+    """(what an optimized hvp call runs, whether the seed 1.0 goes before
+    the vectors) for arguments with their vectors as read."""
+    if loops and (all(arrays_only(a) for a in args) or all(type(a) is float for a in args)) \
+            and _reverse_over_forward(generated, func, wrt) is not None:
+        # loops on arrays (or dicts, lists, tuples, objects of arrays) or on numbers only: the gradient
+        # of the jvp differentiates fewer products than forward mode over the gradient, which
+        # differentiates its backward pass too (hvp_strategies.py)
+        return generated["reverse_over_forward"], False
+    # forward mode over the gradient specialised to these shapes (its products owned, in the
+    # arguments' dtypes: _forward_over_gradient)
+    return specializations.implementation_for(args), True
 
 
 def _reverse_over_forward(generated: dict, func: Callable, wrt: tuple[int, ...]):

@@ -68,34 +68,36 @@ def arrays_only(value) -> bool:
     return False
 
 
-def direct_call(table: dict, specializations, args: tuple, n: int, wrt: tuple[int, ...]):
+def direct_call(table: dict, route, args: tuple, n: int, wrt: tuple[int, ...]):
     """An hvp's product for ``args`` by what ``direct_entry`` found for their
     kinds (kept in ``table``), or ``table`` itself when the call takes the
     general path."""
     key = dispatch_key(args)
     entry = table.get(key, table) if key is not None else None
     if entry is table and len(table) < 64:
-        entry = table[key] = direct_entry(specializations, args, key, n, wrt)
+        entry = table[key] = direct_entry(route, args, key, n, wrt)
     if entry is None or entry is table:
         return table
-    convert, code, finish, leaves = entry
+    convert, seeded, code, finish, leaves = entry
     if convert:
         args = vectors_as_read(args, n, wrt)
-    return call_owned(code, finish, leaves, (*args[:n], 1.0, *args[n:]))
+    return call_owned(code, finish, leaves, (*args[:n], 1.0, *args[n:]) if seeded else args)
 
 
-def direct_entry(specializations, args: tuple, key: tuple, n: int, wrt: tuple[int, ...]):
+def direct_entry(route, args: tuple, key: tuple, n: int, wrt: tuple[int, ...]):
     """For an hvp called with arguments of these kinds: (whether its vectors
-    need ``vectors_as_read``, then what the forward mode over the gradient
-    specialised to them runs: ``dispatch_entry``), or None."""
+    need ``vectors_as_read``, whether the seed 1.0 goes before them, then
+    what the derivative ``route(args)`` names runs: ``dispatch_entry``), or
+    None."""
     read = vectors_as_read(args, n, wrt)
     vectors = tuple(map(argument_kind, read[n:]))
     convert = vectors != key[n:]  # (the conversions change types only: none, and the vectors are read as given)
     if not all(map(as_generated, vectors)):
         return None
-    implementation = specializations.implementation_for(read)
-    found = dispatch_entry(implementation, (*read[:n], 1.0, *read[n:]), (*key[:n], float, *vectors))
-    return None if found is None else (convert, *found)
+    derivative, seeded = route(read)
+    call, kinds = ((*read[:n], 1.0, *read[n:]), (*key[:n], float, *vectors)) if seeded else (read, (*key[:n], *vectors))
+    found = dispatch_entry(derivative, call, kinds)
+    return None if found is None else (convert, seeded, *found)
 
 
 def vectors_as_read(args, n: int, wrt: tuple[int, ...]) -> tuple:
