@@ -40,10 +40,10 @@ import builtins
 import numpy as np
 
 from . import ir, runtime
+from .argument_kinds import class_attributes
 from .astwalk import loaded_names, walk_list
 from .cfg import CFG, reaching_definitions
 from .rules.shape_values import Array, Ints, Static
-from .shapes import _class_attributes
 
 __all__ = ["owned_leaves", "conforms"]
 
@@ -354,7 +354,7 @@ def _is_user_class(head) -> bool:
     if not isinstance(head, type) or head.__module__ == builtins.__name__ \
             or issubclass(head, (dict, list, tuple, np.ndarray, np.generic)):
         return False
-    shadowed = _class_attributes(head)
+    shadowed = class_attributes(head)
     return shadowed is not None and all(n.startswith("__") and n.endswith("__") for n in shadowed)
 
 
