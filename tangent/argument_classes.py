@@ -39,7 +39,7 @@ from .item_classes import attribute_item_key, item_class_of_value, object_class
 from .ownership import call_owned, dispatcher
 from .shapes import argument_kind
 
-__all__ = ["deferring", "with_classes", "classes_of", "dispatch_entry", "dispatch_key"]
+__all__ = ["deferring", "with_classes", "classes_of", "MAX_DISPATCHED", "dispatch_entry", "dispatch_key"]
 
 _state = threading.local()
 # func -> {classes: the copy of func that carries them}: one copy per
@@ -208,9 +208,7 @@ def _annotated(func) -> set[str]:
     return {name for name, hint in hints.items() if name != "return" and not isinstance(hint, str)}
 
 
-_MAX_DISPATCHED = 64
-# argument kinds that say nothing of the classes inside (a container too big to be described)
-_UNDESCRIBED = frozenset({dict, list, tuple})
+MAX_DISPATCHED = 64  # argument kinds whose dispatch a derivative keeps
 
 
 def dispatch_key(args: tuple) -> tuple | None:
@@ -220,7 +218,7 @@ def dispatch_key(args: tuple) -> tuple | None:
     container too big to describe, an object not described by attributes)."""
     key = tuple(map(argument_kind, args))
     for kind in key:
-        if type(kind) is not tuple and (kind in _UNDESCRIBED or kind not in _PLAIN):
+        if type(kind) is not tuple and kind not in _PLAIN:  # (a container too big to describe is its bare type)
             return None
     return key
 
@@ -241,7 +239,7 @@ def _resolved(dispatched: dict, for_call: Callable, args: tuple, key: tuple):
     ``ownership.returning_owned``), or None, found once per key and kept in
     ``dispatched`` (its entry None set False: the derivative has none)."""
     entry = dispatched.get(key)
-    if entry is None and key not in dispatched and len(dispatched) < _MAX_DISPATCHED:
+    if entry is None and key not in dispatched and len(dispatched) < MAX_DISPATCHED:
         target = for_call(args, {})
         dispatch = dispatcher(target)
         if dispatch is None:

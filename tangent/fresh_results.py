@@ -77,12 +77,13 @@ def owned_leaves(tree: ast.FunctionDef, shapes, kinds: list, wrt: tuple[int, ...
     if not all(map(_plain, kinds)) or not wrt or max(wrt) >= len(kinds):
         return None
     likes = [kinds[i] for i in wrt]
-    returns = [n for n in walk_list(tree) if isinstance(n, ast.Return)]
+    nodes = walk_list(tree)
+    returns = [n for n in nodes if isinstance(n, ast.Return)]
     if len(returns) != 1 or returns[0] is not tree.body[-1] or not isinstance(returns[0].value, ast.Name) \
             or any(isinstance(n, (ast.Lambda, ast.FunctionDef, ast.Global, ast.Nonlocal, ast.Yield, ast.YieldFrom,
-                                  ast.Try)) for n in walk_list(tree) if n is not tree):
+                                  ast.Try)) for n in nodes if n is not tree):
         return None
-    facts = _Facts(tree, shapes)
+    facts = _Facts(tree, nodes, shapes)
     like = likes[0] if len(likes) == 1 else (tuple, None, *likes)
     found: list = []
     ret = returns[0]
@@ -113,14 +114,14 @@ class _Facts:
     """Reaching definitions, variables' abstract values and who may hold
     what, for one function."""
 
-    def __init__(self, tree: ast.FunctionDef, shapes):
+    def __init__(self, tree: ast.FunctionDef, nodes: list, shapes):
         self.cfg = CFG.build(tree)
         self.reaching, _ = reaching_definitions(self.cfg)
         self.values = getattr(shapes, "values", {})
-        self.locals = {n.id for n in walk_list(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        self.locals = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
         self.held_by: dict[str, set[str]] = {}  # name -> the names that may hold its value
         self.escaping: set[str] = set()  # names whose value a call may keep
-        for stmt in walk_list(tree):
+        for stmt in nodes:
             if isinstance(stmt, ast.stmt) and not isinstance(stmt, (ast.FunctionDef, ast.Return, ast.If, ast.While)):
                 self._note(stmt)
 

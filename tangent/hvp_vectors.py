@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .argument_classes import dispatch_entry, dispatch_key
+from .argument_classes import MAX_DISPATCHED, dispatch_entry, dispatch_key
 from .ownership import as_generated, call_owned, tangents_as_generated
 from .shapes import argument_kind
 
@@ -74,7 +74,7 @@ def direct_call(table: dict, route, args: tuple, n: int, wrt: tuple[int, ...]):
     general path."""
     key = dispatch_key(args)
     entry = table.get(key, table) if key is not None else None
-    if entry is table and len(table) < 64:
+    if entry is table and len(table) < MAX_DISPATCHED:
         entry = table[key] = direct_entry(route, args, key, n, wrt)
     if entry is None or entry is table:
         return table

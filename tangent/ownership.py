@@ -22,7 +22,6 @@ import numpy as np
 from . import runtime
 from .errors import TangentError, locate_runtime_error
 from .fresh_results import conforms, owned_leaves
-from .sequence_shapes import UNIFORM
 from .shapes import Array, Struct, argument_kind, describe_kind, infer_shapes
 
 
@@ -321,8 +320,7 @@ def returning_owned(derivative: Callable, generic: Callable, mode: str, wrt: tup
         if mode == "forward" and len(args) > len(wrt):
             args = tangents_as_generated(args, wrt)
         if choose is not None and not kwargs and sys.gettrace() is None:
-            code = choose(args)
-            return call_owned(code, finish, getattr(code, "tangent_owned", None), args)
+            return call_owned(*dispatch(args), args)
         try:
             out = derivative(*args, **kwargs)
         except Exception as error:
@@ -384,11 +382,7 @@ def as_generated(kind) -> bool:
     dicts, lists and tuples of them, no object of a user's class."""
     if type(kind) is not tuple:
         return kind in _AS_GIVEN or kind in (bool, complex, type(None))
-    head = kind[0]
-    if head is np.ndarray:
-        return True
-    return head in (dict, list, tuple) and kind[1] != UNIFORM and all(map(as_generated, kind[2:])) \
-        or head is list and kind[1] == UNIFORM
+    return kind[0] is np.ndarray or kind[0] in (dict, list, tuple) and all(map(as_generated, kind[2:]))
 
 
 class _Finishing:

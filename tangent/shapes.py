@@ -51,6 +51,7 @@ from .rules.shape_values import (
     Value,
     apply_rule,
     attribute_rule_for,
+    constant_value,
     join,
     rule_for,
 )
@@ -285,7 +286,7 @@ class _Evaluator:
 
     def of(self, node: ast.expr) -> Value:
         if isinstance(node, ast.Constant):
-            return _constant(node.value)
+            return constant_value(node.value)
         if isinstance(node, ast.Name):
             if node.id not in self.bound:  # a global: a number bound in the generated module is known
                 value = self.constants.get(node.id)
@@ -380,12 +381,6 @@ class _Evaluator:
 
 def _has(struct: Struct, key) -> bool:
     return any(k == key for k, _ in struct.items)
-
-
-def _constant(value) -> Value:
-    if isinstance(value, (int, float, complex)):  # (bools too, as NumPy reads them)
-        return Array((), value, integer=type(value) is int, real=not isinstance(value, complex))
-    return Static(value)
 
 
 def _global(value) -> Value:

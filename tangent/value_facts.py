@@ -44,7 +44,7 @@ import numpy as np
 
 from . import ir
 from .astwalk import names_in, walk_list
-from .rules.shape_values import Array, Static, apply_rule, rule_for
+from .rules.shape_values import Array, apply_rule, constant_value, rule_for
 
 ARITHMETIC = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 _WIDE_DTYPES = (np.dtype(np.float64), np.dtype(np.complex128))
@@ -277,9 +277,7 @@ class ValueFacts:
 
     def _operand_value(self, node):
         if isinstance(node, ast.Constant):
-            if isinstance(node.value, (int, float, complex)):
-                return Array((), node.value, integer=type(node.value) is int, real=not isinstance(node.value, complex))
-            return Static(node.value)
+            return constant_value(node.value)
         shape = self.shape(node)
         return None if shape is None else Array(shape)
 

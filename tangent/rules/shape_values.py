@@ -141,6 +141,14 @@ def join(a: Value | None, b: Value | None) -> Value | None:
 # ------------------------------------------------------------ helpers for rules
 
 
+def constant_value(value) -> Value:
+    """The Value of a literal: a number is an Array of shape () holding it,
+    anything else (None, a string, a tuple) a Static."""
+    if isinstance(value, (int, float, complex)):  # (bools too, as NumPy reads them)
+        return Array((), value, integer=type(value) is int, real=not isinstance(value, complex))
+    return Static(value)
+
+
 def shape_of(value: Value) -> tuple:
     """The shape of a number or array, else NotKnown."""
     if isinstance(value, Array):
