@@ -36,6 +36,7 @@ import numpy as np
 from . import rules, runtime
 from .errors import UnknownClassError
 from .item_classes import attribute_item_key, item_class_of_value, object_class
+from .kind_guards import guard_for
 from .ownership import call_owned, dispatcher
 from .shapes import argument_kind
 
@@ -225,7 +226,7 @@ def dispatch_key(args: tuple) -> tuple | None:
 
 def dispatch_entry(derivative: Callable, args: tuple, key: tuple):
     """What a call ``derivative(*args)`` (no keywords; ``key`` the
-    arguments' ``dispatch_key``) runs: (code, finish, leaves) for
+    arguments' ``dispatch_key``) runs: (code, finish, conforms) for
     ``ownership.call_owned``, or None when it has no such shortcut."""
     resolve = getattr(derivative, "tangent_resolve", (None, None))
     if resolve[0] == id(derivative):
@@ -235,7 +236,7 @@ def dispatch_entry(derivative: Callable, args: tuple, key: tuple):
 
 
 def _resolved(dispatched: dict, for_call: Callable, args: tuple, key: tuple):
-    """(code, finish, leaves) for arguments of these kinds (see
+    """(code, finish, conforms) for arguments of these kinds (see
     ``ownership.returning_owned``), or None, found once per key and kept in
     ``dispatched`` (its entry None set False: the derivative has none)."""
     entry = dispatched.get(key)
@@ -246,6 +247,29 @@ def _resolved(dispatched: dict, for_call: Callable, args: tuple, key: tuple):
             dispatched[None] = False  # (the derivatives made for every classes are alike)
         entry = dispatched[key] = dispatch(args) if dispatch is not None else None
     return entry
+
+
+def _never(args: tuple) -> bool:
+    return False
+
+
+def _remember(guards: dict, last: list, key: tuple, entry: tuple) -> None:
+    """Make ``key``'s guard (once per key, up to MAX_DISPATCHED) the one a
+    call tries first, with its entry (a key without guard: none)."""
+    guard = guards.get(key, guards)
+    if guard is guards and len(guards) < MAX_DISPATCHED:
+        guard = guards[key] = guard_for(key)
+    last[0] = (guard, entry) if guard is not None and guard is not guards else (_never, None)
+
+
+def _describe_deferred(derivative: Callable, what: str, name: str, refusal: UnknownClassError) -> None:
+    """Name and document a derivative made at its first call."""
+    derivative.__name__ = f"{what}_{name}"
+    derivative.__doc__ = (f"{what} of {name}, made at the first call for the classes of its arguments "
+                          f"({name} calls a method of an argument whose class its source does not name).")
+    derivative.tangent_source = None
+    derivative.tangent_deferred = ("its source is generated at the first call, when the classes of the "
+                                   f"arguments are known ({refusal.args[0].splitlines()[0]})")
 
 
 def _per_classes(func: types.FunctionType, make: Callable, what: str, refusal: UnknownClassError | None = None,
@@ -272,16 +296,23 @@ def _per_classes(func: types.FunctionType, make: Callable, what: str, refusal: U
                 itself().tangent_source = getattr(found, "tangent_source", None)
         return found
 
-    dispatched: dict = {}  # argument kinds -> (code, finish, leaves) or None; None -> a derivative without dispatch
+    dispatched: dict = {}  # argument kinds -> (code, finish, conforms) or None; None -> a derivative without dispatch
+    guards: dict = {}  # argument kinds -> kind_guards.guard_for of them
+    last = [(_never, None)]  # (the guard of the last dispatched call's kinds, their entry)
 
     def resolve(args: tuple, key: tuple):
         return _resolved(dispatched, for_call, args, key)
 
     def derivative(*args, **kwargs):
+        if not kwargs:
+            guard, entry = last[0]  # (one read: another thread may replace it)
+            if guard(args) and sys.gettrace() is None:  # (arguments of the last call's kinds, not described again)
+                return call_owned(*entry, args)
         if dispatched.get(None, True) and not kwargs and sys.gettrace() is None:
             key = dispatch_key(args)
             entry = resolve(args, key) if key is not None else None
             if entry is not None:
+                _remember(guards, last, key, entry)
                 return call_owned(*entry, args)  # (the same code and checks as the call below: one key)
         if eager is not None and not kwargs:  # (few lines: pdb.runcall(df, x) steps into the generated code)
             for value in args:
@@ -298,12 +329,7 @@ def _per_classes(func: types.FunctionType, make: Callable, what: str, refusal: U
         functools.update_wrapper(derivative, eager)  # (its source, generic code, signature, name)
         derivative.__wrapped__ = eager
     else:
-        derivative.__name__ = f"{what}_{name}"
-        derivative.__doc__ = (f"{what} of {name}, made at the first call for the classes of its arguments "
-                              f"({name} calls a method of an argument whose class its source does not name).")
-        derivative.tangent_source = None
-        derivative.tangent_deferred = ("its source is generated at the first call, when the classes of the "
-                                       f"arguments are known ({refusal.args[0].splitlines()[0]})")
+        _describe_deferred(derivative, what, name, refusal)
     derivative.tangent_specialized_for = specialized_for
     derivative.tangent_resolve = (id(derivative), resolve)  # (its id: a wrapper copying its attributes is another)
     # (weakly: a cycle through the derivative would leave func, and what the derivative cache holds

@@ -8,7 +8,8 @@ the seed, a global, nor a view or item of one), reachable from no other
 leaf and stored nowhere that outlives the call, in containers the function
 built for its result in the structure of the differentiated arguments?
 ``ownership.returning_owned`` then checks, at each call, only each leaf's
-type and dtype (``conforms``) instead of walking the arguments.
+type and dtype (``kind_guards.conformer_for``) instead of walking the
+arguments.
 
 Input: a normalized ``FunctionDef`` (calls carry ``tangent_callee``), its
 ``shapes.infer_shapes`` result, and the ``shapes.argument_kind`` of each
@@ -45,7 +46,7 @@ from .astwalk import loaded_names, walk_list
 from .cfg import CFG, reaching_definitions
 from .rules.shape_values import Array, Ints, Static
 
-__all__ = ["owned_leaves", "conforms"]
+__all__ = ["owned_leaves"]
 
 # Functions and ndarray methods whose result is always a new object when
 # their arguments are numbers and arrays (keywords: only these).
@@ -93,21 +94,6 @@ def owned_leaves(tree: ast.FunctionDef, shapes, kinds: list, wrt: tuple[int, ...
     if len(sites) != len(set(sites)) or any(not facts.kept_here(site) for site in set(sites)):
         return None
     return tuple((path, expected) for path, expected, _ in found if path is not None)
-
-
-def conforms(value, leaves: tuple) -> bool:
-    """Whether each leaf of ``value`` at its path has the type (a Python
-    float, or a NumPy array of the dtype) ``owned_leaves`` expects."""
-    for path, expected in leaves:
-        v = value
-        for step in path:
-            v = v[step]
-        if expected is float:
-            if type(v) is not float:
-                return False
-        elif type(v) is not np.ndarray or (v.dtype is not expected and v.dtype != expected):
-            return False
-    return True
 
 
 class _Facts:

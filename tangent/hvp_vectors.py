@@ -78,10 +78,10 @@ def direct_call(table: dict, route, args: tuple, n: int, wrt: tuple[int, ...]):
         entry = table[key] = direct_entry(route, args, key, n, wrt)
     if entry is None or entry is table:
         return table
-    convert, seeded, code, finish, leaves = entry
+    convert, seeded, code, finish, conforms = entry
     if convert:
         args = vectors_as_read(args, n, wrt)
-    return call_owned(code, finish, leaves, (*args[:n], 1.0, *args[n:]) if seeded else args)
+    return call_owned(code, finish, conforms, (*args[:n], 1.0, *args[n:]) if seeded else args)
 
 
 def direct_entry(route, args: tuple, key: tuple, n: int, wrt: tuple[int, ...]):

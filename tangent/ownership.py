@@ -21,7 +21,8 @@ import numpy as np
 
 from . import runtime
 from .errors import TangentError, locate_runtime_error
-from .fresh_results import conforms, owned_leaves
+from .fresh_results import owned_leaves
+from .kind_guards import conformer_for
 from .shapes import Array, Struct, argument_kind, describe_kind, infer_shapes
 
 
@@ -357,10 +358,11 @@ def dispatcher(derivative: Callable) -> Callable | None:
     return dispatch[1] if dispatch[0] == id(derivative) else None
 
 
-def call_owned(code: Callable, finish: Callable, leaves: tuple | None, args: tuple):
+def call_owned(code: Callable, finish: Callable, conforms: Callable | None, args: tuple):
     """``code(*args)`` (no keywords) as the caller's own: as it is when
-    ``fresh_results`` proved it so (``leaves``) and its leaves have the
-    types it expects, else through ``finish`` (``returning_owned``'s).
+    ``fresh_results`` proved it so and its leaves have the types it expects
+    (``conforms(out)``: ``proven_owned``'s), else through ``finish``
+    (``returning_owned``'s).
 
     Example::
 
@@ -371,7 +373,7 @@ def call_owned(code: Callable, finish: Callable, leaves: tuple | None, args: tup
     except Exception as error:
         locate_runtime_error(error)  # names the user's line the derivative was at
         raise
-    if leaves is not None and conforms(out, leaves):
+    if conforms is not None and conforms(out):
         return out  # (nothing else holds it)
     return finish(out, args)
 
@@ -420,12 +422,12 @@ class _Finishing:
         return (value, *result) if self.preserve_result else value
 
 
-def proven_owned(code: Callable, wrt: tuple[int, ...], kinds: tuple | None = None) -> tuple | None:
+def proven_owned(code: Callable, wrt: tuple[int, ...], kinds: tuple | None = None) -> Callable | None:
     """What ``tangent.fresh_results`` proves of the result of ``code``, a
     gradient specialised to the argument kinds it records
     (``tangent_argument_kinds``), or a derivative called with arguments of
-    ``kinds``: its leaves to check, or None (an analysis that cannot
-    conclude proves nothing).
+    ``kinds``: the check of its leaves' types (``kind_guards.conformer_for``
+    of them), or None (an analysis that cannot conclude proves nothing).
 
     Example::
 
@@ -445,6 +447,6 @@ def proven_owned(code: Callable, wrt: tuple[int, ...], kinds: tuple | None = Non
         described = {p: describe_kind(k) for p, k in zip(params, kinds)}
         shapes = infer_shapes(tree, {p: v for p, v in described.items() if isinstance(v, (Array, Struct))},
                               constants=code.__globals__)
-        return owned_leaves(tree, shapes, kinds, wrt)
+        return conformer_for(owned_leaves(tree, shapes, kinds, wrt))
     except (TangentError, SyntaxError, TypeError, ValueError, KeyError, AttributeError):
         return None

@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("frontend", {"frontend", "resolve"}),
     ("normalization", {"controlflow", "desugar", "item_classes", "library_writes", "super_calls", "desugar_calls", "function_values", "inlining", "normalize", "anf",
                        "anf_expressions", "fence"}),
-    ("analyses", {"argument_kinds", "cfg", "activity", "kinds", "aliases", "sharing", "mutations", "calls", "shapes", "sequence_shapes",
+    ("analyses", {"argument_kinds", "kind_guards", "cfg", "activity", "kinds", "aliases", "sharing", "mutations", "calls", "shapes", "sequence_shapes",
                   "container_reads",
                   "private_arguments", "unit_seed", "shift_invariance", "fresh_results"}),
     ("differentiation", {"differentiator", "reverse", "forward", "forward_zeros", "forward_containers", "forward_reuse", "forward_copies", "tape",
