@@ -30,9 +30,11 @@ forms):
   nowhere but in that ``add_at``; ``dX`` occurs nowhere else in the body,
   and neither ``t`` nor ``A`` is ``dX``; ``t`` is not assigned in the body;
 * (for a sum: ``S = S + P`` at the top level of the body, ``P`` being ``X.T @
-  A`` or a name assigned so as above, ``S`` nowhere else in the body and
-  neither ``X`` nor ``A`` nor the counter; the loop as above; ``X`` and
-  ``A`` play the part of ``A`` below);
+  A`` or a name assigned so as above, ``S`` elsewhere in the body only in
+  other such ``S = S + ...`` (an HVP's weights' gradient sums two
+  products a step; each is done after the loop in turn), and neither ``X``
+  nor ``A`` nor the counter; the loop as above; ``X`` and ``A`` play the
+  part of ``A`` below);
 * ``A`` is a name; ``B`` is ``W`` or ``W.T`` (either operand of ``@``), ``W`` a parameter the function
   never assigns whose example argument is a NumPy array (the specialisation
   key fixes its type; a derivative never writes into its arguments): ``B``
@@ -230,10 +232,22 @@ def _sums(loop: ast.For, facts: ValueFacts, uses):
                 and isinstance(contribution.left.value, ast.Name) and isinstance(contribution.right, ast.Name)):
             continue
         x, a = contribution.left.value.id, contribution.right
-        inside = [n for s in loop.body for n in walk_list(s) if isinstance(n, ast.Name) and n.id == total]
-        if total in (x, a.id, loop.target.id) or len(inside) != 2:
+        if total in (x, a.id, loop.target.id) or not _only_summed(loop, total):
             continue
         yield _Found(stmt, product, x, a, summed=True)
+
+
+def _only_summed(loop: ast.For, total: str) -> bool:
+    """``total`` occurs in the body only as ``total = total + ...`` (each of
+    them, the others' order of addition changes nothing the loop reads)."""
+    for stmt in loop.body:
+        inside = sum(isinstance(n, ast.Name) and n.id == total for n in walk_list(stmt))
+        if inside and not (inside == 2 and isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                           and isinstance(stmt.targets[0], ast.Name) and stmt.targets[0].id == total
+                           and isinstance(stmt.value, ast.BinOp) and isinstance(stmt.value.op, ast.Add)
+                           and isinstance(stmt.value.left, ast.Name) and stmt.value.left.id == total):
+            return False
+    return True
 
 
 def _add_at_call(stmt, facts: ValueFacts) -> ast.Call | None:

@@ -300,9 +300,42 @@ def test_hand_written_sum_is_rewritten():
     assert "dW = add_matmul_sums(dW, x_steps, d_a_steps)" in out and "dW + " not in out
 
 
-@pytest.mark.parametrize("after", ["x[0] = 1.0", "d_a[0] = 1.0", "dh = dW * 1.0", "break", "x = add_at(x, t, dh)"])
+@pytest.mark.parametrize("after", ["x[0] = 1.0", "d_a[0] = 1.0", "dh = dW * 1.0", "break", "x = add_at(x, t, dh)",
+                                   "dW = dW * 2.0", "dW = dh + dW", "dW = dW + dW"])
 def test_the_sum_is_not_rewritten_when_unsound(after):
     assert "add_matmul_sums" not in _hoisted(_SUMMING.format(after=after))
+
+
+def test_two_sums_into_one_total_are_both_rewritten():  # (an HVP's weights: dW + dh.T @ dd, then + h.T @ d)
+    out = _hoisted(_SUMMING.format(after="y = stack.pop()\n        dW = dW + y.T @ dh"))
+    assert "dW = add_matmul_sums(dW, x_steps, d_a_steps)" in out and "dW = add_matmul_sums(dW, y_steps, dh_steps)" \
+        in out and "dW + " not in out
+
+
+def rnn_dict(params, data):
+    h = np.zeros((data["xs"].shape[1], params["Wh"].shape[0]))
+    for t in range(data["xs"].shape[0]):
+        h = np.tanh(data["xs"][t] @ params["Wx"] + h @ params["Wh"] + params["b"])
+    return np.sum(h * h)
+
+
+def test_the_hvp_of_an_rnn_sums_its_weights_products_after_the_loop():
+    rng = np.random.default_rng(11)
+    params = {"Wx": rng.standard_normal((3, 4)) * 0.5, "Wh": rng.standard_normal((4, 4)) * 0.5,
+              "b": rng.standard_normal(4)}
+    data = {"xs": rng.standard_normal((5, 2, 3))}
+    vector = {k: rng.standard_normal(v.shape) for k, v in params.items()}
+    before = {k: v.copy() for k, v in params.items()}
+    product = tangent.hvp(rnn_dict)
+    got = product(params, data, vector)
+    gradient, eps = tangent.grad(rnn_dict), 1e-6
+    plus = gradient({k: p + eps * vector[k] for k, p in params.items()}, data)
+    minus = gradient({k: p - eps * vector[k] for k, p in params.items()}, data)
+    for key in params:
+        np.testing.assert_allclose(got[key], (plus[key] - minus[key]) / (2 * eps), rtol=1e-5, atol=1e-7)
+        np.testing.assert_array_equal(params[key], before[key])
+    code = product.tangent_generated["reverse_over_forward"].tangent_specialized_for(params, data, vector)
+    assert code.tangent_source.count(" = add_matmul_sums(") == 3  # (Wx once, Wh twice)
 
 
 def test_the_pass_does_not_fire_in_code_that_may_be_differentiated():
