@@ -23,7 +23,7 @@ from .argument_classes import deferring
 from .cache import cached, calling_primitive, clear_cache, store, weak
 from .errors import NonFiniteGradientError, TangentError
 from .frontend import recording, recording_now, unchanged
-from .hvp_vectors import arrays_only, direct_call, vectors_as_read
+from .hvp_vectors import DirectCalls, arrays_only, direct_call, vectors_as_read
 from .jacobians import hessian_of, jacobian_of
 from .motion import broadcasting_seed, filling_defaults, primal_and_tangents, split_derivative, with_aux
 from .numba_backend import check_options, compiled_hvp, compiling_for  # compile="numba" (numba imported on use)
@@ -390,23 +390,24 @@ def hvp(func: Callable, wrt: int | Sequence[int] = (0,), *, optimized: bool = Tr
     generated = {}  # "reverse_over_forward": its product, or None, once generated
 
     def specialize(args):
-        # generated for the arguments' kinds, not run: f runs once per call
-        # (the seed in the gradient's key: its code knows the seed is a float)
-        # (the tangent as computed: owned_gradients gives it the arguments' dtypes)
+        # generated for the arguments' kinds, not run: f runs once per call (the seed in the gradient's
+        # key: its code knows the seed is a float; the tangent as computed: owned_gradients gives it dtypes)
         key = (*args[:n], 1.0)
         return _forward_over_gradient(differentiable(gradient.tangent_specialized_for(*key), key), wrt)
 
     specializations = Specializations(forward_over_reverse, specialize)
     signature = inspect.signature(func)
-    direct: dict = {}  # argument kinds -> what the call runs (hvp_vectors.direct_call)
+    direct = DirectCalls()  # argument kinds -> what the call runs (hvp_vectors.direct_call)
 
     def hessian_vector_product(*args, **kwargs):
-        args, keywords = primal_and_tangents(func, args, kwargs, len(wrt), signature, "hvp")  # (defaults left out: theirs)
-        if keywords:  # keyword-only parameters (def f(x, **opts) read per keyword, tangent/varargs.py)
-            return owned_gradients(forward_over_reverse(*args[:n], 1.0, *args[n:], **keywords),
-                                   [args[i] for i in wrt], input_ids(args))
-        if len(args) != n + len(wrt):
-            raise TangentError(f"hvp of {func.__name__} takes {n} arguments and {len(wrt)} vectors, got {len(args)} values")
+        if kwargs or len(args) != n + len(wrt):  # (else primal_and_tangents gives args as they are; defaults: theirs)
+            args, keywords = primal_and_tangents(func, args, kwargs, len(wrt), signature, "hvp")
+            if keywords:  # keyword-only parameters (def f(x, **opts) read per keyword, tangent/varargs.py)
+                return owned_gradients(forward_over_reverse(*args[:n], 1.0, *args[n:], **keywords),
+                                       [args[i] for i in wrt], input_ids(args))
+            if len(args) != n + len(wrt):
+                raise TangentError(f"hvp of {func.__name__} takes {n} arguments and {len(wrt)} vectors, got {len(args)} "
+                                   "values")
         if not (optimized and sys.gettrace() is None):
             args = tangents_as_generated(tuple(args), wrt)  # (objects' vectors given as objects: dicts of attributes)
             return owned_gradients(forward_over_reverse(*args[:n], 1.0, *args[n:]), [args[i] for i in wrt],

@@ -36,7 +36,7 @@ import numpy as np
 from . import rules, runtime
 from .errors import UnknownClassError
 from .item_classes import attribute_item_key, item_class_of_value, object_class
-from .kind_guards import guard_for
+from .kind_guards import LastKinds
 from .ownership import call_owned, dispatcher
 from .shapes import argument_kind
 
@@ -249,19 +249,6 @@ def _resolved(dispatched: dict, for_call: Callable, args: tuple, key: tuple):
     return entry
 
 
-def _never(args: tuple) -> bool:
-    return False
-
-
-def _remember(guards: dict, last: list, key: tuple, entry: tuple) -> None:
-    """Make ``key``'s guard (once per key, up to MAX_DISPATCHED) the one a
-    call tries first, with its entry (a key without guard: none)."""
-    guard = guards.get(key, guards)
-    if guard is guards and len(guards) < MAX_DISPATCHED:
-        guard = guards[key] = guard_for(key)
-    last[0] = (guard, entry) if guard is not None and guard is not guards else (_never, None)
-
-
 def _describe_deferred(derivative: Callable, what: str, name: str, refusal: UnknownClassError) -> None:
     """Name and document a derivative made at its first call."""
     derivative.__name__ = f"{what}_{name}"
@@ -297,22 +284,21 @@ def _per_classes(func: types.FunctionType, make: Callable, what: str, refusal: U
         return found
 
     dispatched: dict = {}  # argument kinds -> (code, finish, conforms) or None; None -> a derivative without dispatch
-    guards: dict = {}  # argument kinds -> kind_guards.guard_for of them
-    last = [(_never, None)]  # (the guard of the last dispatched call's kinds, their entry)
+    memo = LastKinds()  # the guard of the last dispatched call's kinds, their entry
 
     def resolve(args: tuple, key: tuple):
         return _resolved(dispatched, for_call, args, key)
 
     def derivative(*args, **kwargs):
         if not kwargs:
-            guard, entry = last[0]  # (one read: another thread may replace it)
+            guard, entry = memo.last
             if guard(args) and sys.gettrace() is None:  # (arguments of the last call's kinds, not described again)
                 return call_owned(*entry, args)
         if dispatched.get(None, True) and not kwargs and sys.gettrace() is None:
             key = dispatch_key(args)
             entry = resolve(args, key) if key is not None else None
             if entry is not None:
-                _remember(guards, last, key, entry)
+                memo.remember(key, entry)
                 return call_owned(*entry, args)  # (the same code and checks as the call below: one key)
         if eager is not None and not kwargs:  # (few lines: pdb.runcall(df, x) steps into the generated code)
             for value in args:

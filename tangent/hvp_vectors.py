@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from .argument_classes import MAX_DISPATCHED, dispatch_entry, dispatch_key
+from .kind_guards import LastKinds
 from .ownership import as_generated, call_owned, tangents_as_generated
 from .shapes import argument_kind
 
@@ -68,16 +69,30 @@ def arrays_only(value) -> bool:
     return False
 
 
-def direct_call(table: dict, route, args: tuple, n: int, wrt: tuple[int, ...]):
+class DirectCalls:
+    """What an hvp's calls run (``direct_call``): ``entries`` by their
+    arguments' kinds, and the guard of the last call's kinds."""
+
+    __slots__ = ("entries", "memo")
+
+    def __init__(self):
+        self.entries: dict = {}
+        self.memo = LastKinds()
+
+
+def direct_call(table: DirectCalls, route, args: tuple, n: int, wrt: tuple[int, ...]):
     """An hvp's product for ``args`` by what ``direct_entry`` found for their
     kinds (kept in ``table``), or ``table`` itself when the call takes the
     general path."""
-    key = dispatch_key(args)
-    entry = table.get(key, table) if key is not None else None
-    if entry is table and len(table) < MAX_DISPATCHED:
-        entry = table[key] = direct_entry(route, args, key, n, wrt)
-    if entry is None or entry is table:
-        return table
+    guard, entry = table.memo.last
+    if not guard(args):  # (arguments of the last call's kinds are not described again)
+        key, entries = dispatch_key(args), table.entries
+        entry = entries.get(key, entries) if key is not None else None
+        if entry is entries and len(entries) < MAX_DISPATCHED:
+            entry = entries[key] = direct_entry(route, args, key, n, wrt)
+        if entry is None or entry is entries:
+            return table
+        table.memo.remember(key, entry)
     convert, seeded, code, finish, conforms = entry
     if convert:
         args = vectors_as_read(args, n, wrt)
@@ -111,4 +126,4 @@ def _changed(new, old) -> bool:
     return any(a is not b for a, b in zip(new, old))
 
 
-__all__ = ["arrays_only", "direct_call", "direct_entry", "plain_vector", "vectors_as_read"]
+__all__ = ["arrays_only", "DirectCalls", "direct_call", "direct_entry", "plain_vector", "vectors_as_read"]

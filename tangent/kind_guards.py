@@ -37,7 +37,9 @@ import numpy as np
 
 from .argument_kinds import _PLAIN, class_attributes
 
-__all__ = ["guard_for", "conformer_for"]
+__all__ = ["guard_for", "conformer_for", "LastKinds", "MAX_GUARDS"]
+
+MAX_GUARDS = 64  # keys whose guards one LastKinds keeps
 
 
 class _Unguarded(Exception):
@@ -137,6 +139,38 @@ def guard_for(key: tuple) -> Callable[[tuple], bool] | None:
     except _Unguarded:
         return None
     return _compiled("guard", "args", writer, "<tangent kind guard>")
+
+
+def _never(args: tuple) -> bool:
+    return False
+
+
+class LastKinds:
+    """The guard of the kinds of a derivative's last dispatched call, with
+    what they chose: ``guard, chosen = memo.last`` then ``guard(args)``
+    (one read: another thread may replace it); ``remember(key, chosen)``
+    after a call whose arguments' ``dispatch_key`` was ``key`` (its guard
+    written once per key, up to MAX_GUARDS keys).
+
+    Example::
+
+        memo = LastKinds()
+        memo.remember(dispatch_key(args), entry)
+        guard, entry = memo.last   # guard(args) is True
+    """
+
+    __slots__ = ("last", "guards")
+
+    def __init__(self):
+        self.last = (_never, None)
+        self.guards: dict = {}
+
+    def remember(self, key: tuple, chosen) -> None:
+        guard = self.guards.get(key, self.guards)
+        if guard is self.guards:
+            guard = guard_for(key) if len(self.guards) < MAX_GUARDS else None
+            self.guards[key] = guard
+        self.last = (guard, chosen) if guard is not None else (_never, None)
 
 
 def conformer_for(leaves: tuple | None) -> Callable[[object], bool] | None:

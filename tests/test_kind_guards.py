@@ -186,3 +186,39 @@ def test_a_derivative_called_with_changed_arguments_is_right(change):
         _check(df, params, data)
     for k, v in params.items():
         np.testing.assert_array_equal(v, before[k])
+
+
+def _hvp_by_differences(params, data, vector, eps=1e-6):
+    gradient = tangent.grad(_loss, optimized=False)
+    plus = gradient({k: p + eps * vector[k] for k, p in params.items()}, data)
+    minus = gradient({k: p - eps * vector[k] for k, p in params.items()}, data)
+    return {k: (plus[k] - minus[k]) / (2 * eps) for k in params}
+
+
+@pytest.mark.parametrize("change", ["shapes", "vector of another shape", "data scale"])
+def test_an_hvp_called_with_changed_arguments_is_right(change):
+    rng = np.random.default_rng(8)
+    params = {"W": rng.standard_normal((3, 4)), "b": rng.standard_normal(4)}
+    data = {"x": rng.standard_normal((2, 3)), "scale": 0.5}
+    vector = {k: rng.standard_normal(v.shape) for k, v in params.items()}
+    product = tangent.hvp(_loss)
+    for _ in range(3):
+        product(params, data, vector)
+    if change == "shapes":
+        params = {"W": rng.standard_normal((3, 2)), "b": rng.standard_normal(2)}
+        vector = {k: rng.standard_normal(v.shape) for k, v in params.items()}
+    elif change == "data scale":
+        data["scale"] = 3
+    else:
+        vector["b"] = vector["b"][:, None]  # (refused, not run by the last kinds' code)
+    before = ({k: v.copy() for k, v in params.items()}, {k: v.copy() for k, v in vector.items()})
+    if change == "vector of another shape":
+        with pytest.raises(tangent.TangentError, match=r"tangent vector for params\['b'\] has shape \(4, 1\)"):
+            product(params, data, vector)
+        return
+    got = product(params, data, vector)
+    expected = _hvp_by_differences(params, data, vector)
+    for k in params:
+        np.testing.assert_allclose(got[k], expected[k], rtol=1e-5, atol=1e-7)
+        np.testing.assert_array_equal(params[k], before[0][k])
+        np.testing.assert_array_equal(vector[k], before[1][k])

@@ -92,3 +92,45 @@ def test_tangents_of_the_argument_shape_or_numbers_give_the_directional_derivati
     step = 1e-4
     hv = (numeric_grad(total, [X + step * v], 0) - numeric_grad(total, [X - step * v], 0)) / (2 * step)
     np.testing.assert_allclose(tangent.hvp(total)(X, v), hv, rtol=1e-5, atol=1e-6)
+
+
+class Cell:
+    def __init__(self, W, b):
+        self.W, self.b = W, b
+
+
+def dict_total(p):
+    return np.sum(np.tanh(p["W"] @ X + p["b"]) * p["b"])
+
+
+def list_total(layers):
+    W, b = layers[0]
+    return np.sum(np.tanh(W @ X + b) * b)
+
+
+def object_total(cell):
+    return np.sum(np.tanh(cell.W @ X + cell.b) * cell.b)
+
+
+CONTAINERS = {
+    "dict": (dict_total, lambda W, b: {"W": W, "b": b}, lambda vW, vb: {"W": vW, "b": vb}, r"p\['b'\]"),
+    "list": (list_total, lambda W, b: [(W, b)], lambda vW, vb: [(vW, vb)], r"layers\[0\]\[1\]"),
+    "object": (object_total, lambda W, b: Cell(W, b), lambda vW, vb: {"W": vW, "b": vb}, r"cell\.b"),
+}
+
+
+@pytest.mark.parametrize("style", list(CONTAINERS))
+def test_a_tangent_leaf_of_the_wrong_shape_in_a_container_is_refused(style):
+    # a (2, 4) batch for a (4,) item broadcast through np.sum: a silently wrong product before
+    f, pack, pack_vector, where = CONTAINERS[style]
+    b = np.array([0.1, -0.2, 0.3, 0.4])
+    args, bad = pack(W, b), pack_vector(np.ones_like(W), np.ones((2, 4)))
+    for _ in range(2):  # the first call and the one that goes straight to the code made for these kinds
+        with pytest.raises(tangent.TangentError, match=rf"tangent vector for {where} has shape \(2, 4\) .* \(4,\)"):
+            tangent.jvp(f)(args, bad)
+        with pytest.raises(tangent.TangentError, match=rf"tangent vector for {where}"):
+            tangent.hvp(f)(args, bad)
+    good = pack_vector(np.full_like(W, 0.5), np.array([1.0, 0.0, -1.0, 2.0]))
+    step = 1e-6
+    moved = [pack(W + s * step * 0.5, b + s * step * np.array([1.0, 0.0, -1.0, 2.0])) for s in (1, -1)]
+    np.testing.assert_allclose(tangent.jvp(f)(args, good), (f(moved[0]) - f(moved[1])) / (2 * step), rtol=1e-6)

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import runtime
 from ..runtime import unbroadcast
-from ..runtime.adjoints import extremum_by_mask, extremum_mask, extremum_positions, extremum_scatter
+from ..runtime.extrema import extremum_by_mask, extremum_mask, extremum_positions, extremum_scatter
 from . import adjoint, d, linear, nondifferentiable
 
 nondifferentiable(runtime.buffer_like)  # zeros, as zeros_like (the buffer adjoints.BUFFER starts from)

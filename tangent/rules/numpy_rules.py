@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import NotDifferentiableError
 from ..runtime import GradTuple, arrays, as_container_grad, grad_of_index, sum_tangent, unbroadcast
-from ..runtime.adjoints import extremum_by_mask, extremum_gather, extremum_positions, extremum_scatter
+from ..runtime.extrema import extremum_by_mask, extremum_gather, extremum_positions, extremum_scatter
 from . import adjoint, bilinear, d, elementwise, linear, nondifferentiable, tangent_rule, xp
 
 # =================================================================== helpers

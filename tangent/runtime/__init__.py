@@ -13,6 +13,7 @@ objects); nothing here knows of ASTs or of the transformation.
   owned where the values are;
 - ``accumulation``: indexed contributions added into an adjoint allocated once;
 - ``sequences``: derivatives of list and tuple repetition and concatenation;
+- ``extrema``: the adjoints of max and min by where the extremum is attained;
 - ``arguments``: private copies of arguments a function writes into, and the
   write-back of what it left in them.
 
