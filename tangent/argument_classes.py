@@ -308,8 +308,9 @@ def _per_classes(func: types.FunctionType, make: Callable, what: str, refusal: U
                 return eager(*args)
         return for_call(args, kwargs)(*args, **kwargs)
 
-    def specialized_for(*args, **kwargs):
-        return for_call(args, kwargs).tangent_specialized_for(*args, **kwargs)
+    def specialized_for(*args, **kwargs):  # (a derivative never specialised, jvp's: the code that runs)
+        target = for_call(args, kwargs)
+        return getattr(target, "tangent_specialized_for", lambda *_, **__: target)(*args, **kwargs)
 
     if eager is not None:
         functools.update_wrapper(derivative, eager)  # (its source, generic code, signature, name)

@@ -228,3 +228,18 @@ def test_properties_and_methods_named_like_library_ones(f):
     v = np.ones_like(XS)
     numeric = (f(net, XS + 1e-6 * v) - f(net, XS - 1e-6 * v)) / 2e-6
     np.testing.assert_allclose(tangent.jvp(f, wrt=1)(net, XS, v), numeric, rtol=1e-6, atol=1e-6)
+
+
+def _dict_energy(p):
+    return np.sum(np.sin(p["x"]) * p["x"])
+
+
+def test_the_code_a_jvp_runs_is_retrievable_for_its_arguments():
+    # (jvp is never specialised: the code its calls run is the generic one, not an AttributeError)
+    p, v = {"x": np.array([0.5, -1.0])}, {"x": np.array([1.0, 2.0])}
+    df = tangent.jvp(_dict_energy)
+    code = df.tangent_specialized_for(p, v)
+    assert "def " in tangent.source(code)
+    x, eps = p["x"], 1e-6
+    expected = (_dict_energy({"x": x + eps * v["x"]}) - _dict_energy({"x": x - eps * v["x"]})) / (2 * eps)
+    np.testing.assert_allclose(code(p, v), expected, rtol=1e-6)
