@@ -1,7 +1,7 @@
 """The adjoint of max/min alone: the mask of shares against the scatter.
 
 ``grad_extremum`` (and the specialised ``grad_extremum_kept``) place the
-adjoint where the extremum is (``tangent.runtime.adjoints.extremum_positions``
+adjoint where the extremum is (``tangent.runtime.extrema.extremum_positions``
 and ``extremum_scatter``) instead of building ``(x == z) * g / count``. This
 times both on GradBench's lse (max of 160,000 values) and kmeans (min over
 axis 1 of a 1000 x 100 array) shapes, interleaving the two, one thread, and

@@ -290,12 +290,11 @@ def _per_classes(func: types.FunctionType, make: Callable, what: str, refusal: U
         return _resolved(dispatched, for_call, args, key)
 
     def derivative(*args, **kwargs):
-        if not kwargs:
+        if not kwargs and sys.gettrace() is None:  # (traced: one line, then the call below)
             guard, entry = memo.last
-            if guard(args) and sys.gettrace() is None:  # (arguments of the last call's kinds, not described again)
+            if guard(args):  # (arguments of the last call's kinds, not described again)
                 return call_owned(*entry, args)
-        if dispatched.get(None, True) and not kwargs and sys.gettrace() is None:
-            key = dispatch_key(args)
+            key = dispatch_key(args) if dispatched.get(None, True) else None
             entry = resolve(args, key) if key is not None else None
             if entry is not None:
                 memo.remember(key, entry)

@@ -205,6 +205,6 @@ def _compiled(name: str, parameter: str, writer: _Writer, filename: str) -> Call
     body = "".join(f"        {line}\n" for line in writer.lines)
     source = (f"def {name}({parameter}):\n    try:\n{body}    except (LookupError, TypeError, ValueError, "
               f"AttributeError):\n        return False\n    return True\n")
-    namespace = dict(writer.constants)
+    namespace = {**writer.constants, "__name__": __name__}  # (pdb's skip=["tangent.*"] skips it)
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102 (source written above from constants' names)
     return namespace[name]

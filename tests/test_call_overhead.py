@@ -15,7 +15,7 @@ import pytest
 
 import tangent
 from tangent.rules.numpy_fast_rules import grad_extremum_kept
-from tangent.runtime import adjoints
+from tangent.runtime import extrema
 from tests import utils
 
 RNG = np.random.default_rng(20261202)
@@ -53,19 +53,19 @@ def test_extremum_mask_and_scatter_agree_with_the_convention(shape, axis, values
     expected = share(x, axis, g)
     got = grad_extremum_kept(g, z, x, axis)
     np.testing.assert_allclose(got, expected, rtol=1e-15)
-    masked = adjoints.extremum_mask(g, x, z, axis)
+    masked = extrema.extremum_mask(g, x, z, axis)
     np.testing.assert_allclose(masked, expected, rtol=1e-15)
-    positions = adjoints.extremum_positions(x, z, axis)
+    positions = extrema.extremum_positions(x, z, axis)
     if positions is not None:
-        np.testing.assert_allclose(adjoints.extremum_scatter(g, x, positions), expected, rtol=1e-15)
+        np.testing.assert_allclose(extrema.extremum_scatter(g, x, positions), expected, rtol=1e-15)
 
 
 def test_extremum_mask_sizes_on_both_sides():
     """The shortcut is taken below the thresholds only (the scatter above)."""
-    assert adjoints.extremum_by_mask(np.ones((16, 10)), 1)
-    assert not adjoints.extremum_by_mask(np.ones((200, 100)), 1)
-    assert adjoints.extremum_by_mask(np.ones(1000), None)
-    assert not adjoints.extremum_by_mask(np.ones(5000), None)
+    assert extrema.extremum_by_mask(np.ones((16, 10)), 1)
+    assert not extrema.extremum_by_mask(np.ones((200, 100)), 1)
+    assert extrema.extremum_by_mask(np.ones(1000), None)
+    assert not extrema.extremum_by_mask(np.ones(5000), None)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -73,8 +73,8 @@ def test_extremum_mask_keeps_the_dtype_of_the_scatter(dtype):
     x = tied((8, 6)).astype(dtype)
     z = np.max(x, axis=1, keepdims=True)
     g = np.ones_like(z)
-    positions = adjoints.extremum_positions(x, z, 1)
-    want = adjoints.extremum_scatter(g, x, positions) if positions is not None else share(x, 1, g).astype(dtype)
+    positions = extrema.extremum_positions(x, z, 1)
+    want = extrema.extremum_scatter(g, x, positions) if positions is not None else share(x, 1, g).astype(dtype)
     got = grad_extremum_kept(g, z, x, 1)
     assert got.dtype == want.dtype == dtype
 
