@@ -2,6 +2,8 @@
 refused with a clear message, in generic and specialised code, instead of
 giving a gradient of the wrong shape (NumPy would broadcast the other way)."""
 
+from typing import NamedTuple
+
 import numpy as np
 import pytest
 
@@ -134,3 +136,75 @@ def test_a_tangent_leaf_of_the_wrong_shape_in_a_container_is_refused(style):
     step = 1e-6
     moved = [pack(W + s * step * 0.5, b + s * step * np.array([1.0, 0.0, -1.0, 2.0])) for s in (1, -1)]
     np.testing.assert_allclose(tangent.jvp(f)(args, good), (f(moved[0]) - f(moved[1])) / (2 * step), rtol=1e-6)
+
+
+class Slotted:
+    __slots__ = ("W", "b")
+
+    def __init__(self, W, b):
+        self.W, self.b = W, b
+
+
+class Fields(NamedTuple):
+    W: np.ndarray
+    b: np.ndarray
+
+
+def layers_total(layers):
+    W, b = layers[0].W, layers[0].b
+    return np.sum(np.tanh(W @ X + b) * b)
+
+
+def fields_total(layer):
+    return np.sum(np.tanh(layer.W @ X + layer.b) * layer.b)
+
+
+@pytest.mark.parametrize("make", [lambda W, b: [(W, b)], lambda W, b: Fields(W, b), lambda W, b: Slotted(W, b)],
+                         ids=["list vector for tuple items", "NamedTuple", "slots"])
+def test_a_tangent_leaf_of_the_wrong_shape_is_refused_whatever_its_containers(make):
+    b = np.array([0.1, -0.2, 0.3, 0.4])
+    f = list_total if isinstance(make(W, b), list) else fields_total
+    vectors = [make(np.ones_like(W), np.ones((2, 4)))]
+    if isinstance(vectors[0], list):
+        vectors.append([[np.ones_like(W), np.ones((2, 4))]])  # (lists for the tuple)
+    else:
+        vectors.append({"W": np.ones_like(W), "b": np.ones((2, 4))})  # (an object's vector as a dict)
+    for bad in vectors:
+        with pytest.raises(tangent.TangentError, match=r"has shape \(2, 4\) but .* has shape \(4,\)"):
+            tangent.jvp(f)(make(W, b), bad)
+        with pytest.raises(tangent.TangentError, match=r"has shape \(2, 4\) but .* has shape \(4,\)"):
+            tangent.hvp(f)(make(W, b), bad)
+
+
+def _by_differences(f, make, W, b, vW, vb, step=1e-6):
+    return (f(make(W + step * vW, b + step * vb)) - f(make(W - step * vW, b - step * vb))) / (2 * step)
+
+
+def slots_in_list(layers):
+    return fields_total(layers[0])
+
+
+def slots_in_dict(p):
+    return np.sum(np.tanh(p["m"].W @ X + p["m"].b) * p["m"].b) + np.sum(p["v"] ** 2)
+
+
+def test_a_slots_object_as_its_own_tangent_and_in_a_list_or_dict():
+    # (a slots object in a list or dict had a float for its zero adjoint: the gradient raised AttributeError)
+    b, vW, vb = np.array([0.1, -0.2, 0.3, 0.4]), np.full_like(W, 0.5), np.array([1.0, 0.0, -1.0, 2.0])
+    expected = _by_differences(fields_total, Slotted, W, b, vW, vb)
+    for vector in (Slotted(vW, vb), {"W": vW, "b": vb}):  # (the object form read as the dict of its slots)
+        for _ in range(2):
+            np.testing.assert_allclose(tangent.jvp(fields_total)(Slotted(W, b), vector), expected, rtol=1e-6)
+    v = np.array([0.5, -1.0])
+    for f, args, unpack in [(slots_in_list, lambda w, c: [Slotted(w, c)], lambda g: g[0]),
+                            (slots_in_dict, lambda w, c: {"m": Slotted(w, c), "v": v}, lambda g: g["m"])]:
+        for _ in range(2):
+            grad = unpack(tangent.grad(f)(args(W, b)))
+            for name, value in (("W", W), ("b", b)):
+                numeric = np.zeros_like(value)
+                for index in np.ndindex(value.shape):
+                    unit = np.zeros_like(value)
+                    unit[index] = 1e-6
+                    moved = [args(W + s * unit, b) if name == "W" else args(W, b + s * unit) for s in (1, -1)]
+                    numeric[index] = (f(moved[0]) - f(moved[1])) / 2e-6
+                np.testing.assert_allclose(grad[name], numeric, rtol=1e-6, atol=1e-8)

@@ -119,11 +119,45 @@ def zeros_like(x):
         return GradDict((k, zeros_like(v)) for k, v in x.items())
     if type(x).__name__ == "TensorShape":  # tf.Tensor.shape: integers, zeros as a tuple's
         return GradTuple(0.0 for _ in x)
-    if hasattr(x, "__dict__") and not isinstance(x, (type, types.FunctionType, types.ModuleType)):
-        # an object: the adjoints of its numeric attributes, by name
-        return GradDict((k, zeros_like(v)) for k, v in vars(x).items()
+    fields = object_fields(x)
+    if fields is not None:  # an object: the adjoints of its numeric attributes, by name
+        return GradDict((k, zeros_like(v)) for k, v in fields.items()
                         if isinstance(v, (np.ndarray, float, int, list, tuple, dict)) and not isinstance(v, bool))
     return zeros_like(np.asarray(x))
+
+
+_UNSET = object()
+_SLOTS: dict = {}
+
+
+def object_fields(x) -> dict | None:
+    """The attributes of an object of a user's class by name: those of its
+    ``__dict__``, then its ``__slots__`` that are set (a NamedTuple's: its
+    fields); None for a class, a function, a module, another tuple or an
+    object with neither.
+
+    Example::
+
+        object_fields(Layer(W, b))   # {"W": W, "b": b}
+    """
+    if isinstance(x, (type, types.FunctionType, types.ModuleType)):
+        return None
+    if isinstance(x, tuple):  # a NamedTuple's fields
+        return dict(zip(x._fields, x)) if hasattr(type(x), "_fields") else None
+    fields = getattr(x, "__dict__", None)
+    slots = _SLOTS.get(type(x))
+    if slots is None:
+        names = [klass.__dict__.get("__slots__", ()) for klass in type(x).__mro__]
+        slots = _SLOTS[type(x)] = tuple(n for group in names for n in ((group,) if isinstance(group, str) else group)
+                                        if n not in ("__dict__", "__weakref__"))
+    if not slots:
+        return fields if isinstance(fields, dict) else None
+    out = dict(fields) if isinstance(fields, dict) else {}
+    for name in slots:
+        value = getattr(x, name, _UNSET) if name not in out else _UNSET
+        if value is not _UNSET:
+            out[name] = value
+    return out
 
 
 @returns_fresh(0)
@@ -345,27 +379,29 @@ def check_tangent(tangent, value, name: str):
 def _misfit(tangent, value):
     """(path reversed, shape, target) of a leaf of the tangent whose shape
     does not broadcast to its argument's, else None. A container argument
-    takes a container tangent, matched item by item (an object's: a dict of
-    its attributes')."""
+    takes a container tangent, matched item by item: a dict's by key, a
+    list's or tuple's (a NamedTuple's too) by position, an object's (a dict
+    of its attributes') by attribute."""
     cls = tangent.__class__
     if cls is float or cls is int:
         return None
-    if cls is dict or cls is list or cls is tuple:
-        fields = value if type(value) is cls else getattr(value, "__dict__", None) if cls is dict else None
-        if fields is None or cls is not dict and len(fields) != len(tangent):
-            return None  # (a structure of its own: tangents_as_generated's or the code's checks)
-        items = tangent.items() if cls is dict else enumerate(tangent)
-        for key, item in items:
-            if cls is not dict or key in fields:
-                misfit = _misfit(item, fields[key])
-                if misfit is not None:  # (its path built outwards: steps appended, read reversed)
-                    return (misfit[0] + ((key, fields is not value),), misfit[1], misfit[2])
-        return None
-    shape, target = getattr(tangent, "shape", None), getattr(value, "shape", None)
-    if shape is None or target is None and not isinstance(value, (float, int, complex)):
-        return None
-    target = () if target is None else tuple(target)
-    return None if _fits(tuple(shape), target) else ((), tuple(shape), target)
+    if isinstance(tangent, dict):
+        fields = value if isinstance(value, dict) else object_fields(value)
+        items = ((k, v) for k, v in tangent.items() if k in fields) if fields is not None else ()
+    elif isinstance(tangent, (list, tuple)):
+        fields = value if isinstance(value, (list, tuple)) and len(value) == len(tangent) else None
+        items = enumerate(tangent) if fields is not None else ()
+    else:
+        shape, target = getattr(tangent, "shape", None), getattr(value, "shape", None)
+        if shape is None or target is None and not isinstance(value, (float, int, complex)):
+            return None
+        target = () if target is None else tuple(target)
+        return None if _fits(tuple(shape), target) else ((), tuple(shape), target)
+    for key, item in items:
+        misfit = _misfit(item, fields[key])
+        if misfit is not None:  # (its path built outwards: steps appended, read reversed)
+            return (misfit[0] + ((key, fields is not value),), misfit[1], misfit[2])
+    return None
 
 
 def broadcast_seed(seed, result):
