@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import arrays
-from .adjoints import GradDict, GradList, GradTuple, add, is_basic_index, returns_fresh, zeros_like
+from .adjoints import FIELDS, GradDict, GradList, GradTuple, add, is_basic_index, returns_fresh, with_fields, zeros_like
 
 _OWNED = "_tangent_owned"  # attribute of a Grad container: the keys of the slots it owns
 _ZERO = "_tangent_zero"  # and the keys of its slots still zeros (set by grad_of_index too)
@@ -56,7 +56,8 @@ def buffer_like(x):
         if isinstance(x, dict):
             out = GradDict(slots)
         else:
-            out = (GradTuple if isinstance(x, tuple) else GradList)(slots[k] for k in range(len(x)))
+            out = with_fields(GradTuple(slots[k] for k in range(len(x))), x) if isinstance(x, tuple) \
+                else GradList(slots[k] for k in range(len(x)))
         setattr(out, _OWNED, {k for k, v in slots.items() if _is_owned_value(v)})
         setattr(out, _ZERO, set(slots))
         return out
@@ -224,6 +225,9 @@ def add_at(buffer, index, g):
             np.add.at(buffer, index, g)
         return buffer
     if isinstance(buffer, GradTuple):
+        fields = getattr(buffer, FIELDS, None)
+        if fields is not None and type(index) is str and index in fields:  # a NamedTuple's attribute
+            index = fields.index(index)
         owned, zero = getattr(buffer, _OWNED, None), getattr(buffer, _ZERO, None)
         if owned is not None and type(index) is int and index in owned and (zero is None or index not in zero) \
                 and _add_into(buffer[index], g):
@@ -232,7 +236,7 @@ def add_at(buffer, index, g):
         owned = set(owned) if owned is not None else None
         zero = set(zero) if zero is not None else None
         _add_slot(slots, index, g, owned, zero)
-        out = GradTuple(slots)
+        out = with_fields(GradTuple(slots), fields)
         for name, keys in ((_OWNED, owned), (_ZERO, zero)):
             if keys is not None:
                 setattr(out, name, keys)

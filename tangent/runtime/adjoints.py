@@ -26,7 +26,10 @@ class _ElementwiseSequence:
     __slots__ = ()
 
     def __add__(self, other):
-        return type(self)(add(a, b) for a, b in zip(self, other))
+        fields = getattr(self, FIELDS, None)
+        if fields is not None and isinstance(other, dict):  # a NamedTuple's attributes' adjoints, by name
+            other = [other.get(name) for name in fields]
+        return with_fields(type(self)(add(a, b) for a, b in zip(self, other)), fields)
 
     __radd__ = __add__
 
@@ -52,12 +55,28 @@ class GradDict(dict):
     """Adjoint of a dict: a dict whose ``+`` adds the values of equal keys."""
 
     def __add__(self, other):
+        if isinstance(other, GradTuple) and getattr(other, FIELDS, None) is not None:
+            return other + self  # (a NamedTuple's adjoint: by position)
         out = GradDict(self)
         for key, value in other.items():
             out[key] = add(out[key], value) if key in out else value
         return out
 
     __radd__ = __add__
+
+
+FIELDS = "_tangent_fields"  # attribute of a GradTuple: the fields of the NamedTuple it is the adjoint of
+
+
+def with_fields(out, fields):
+    """``out`` (an adjoint) marked as a NamedTuple's of these fields (its
+    attributes' adjoints, by name, go to their positions); ``fields`` a
+    NamedTuple to take them from, a tuple of names, or None."""
+    if fields is not None and not (type(fields) is tuple and all(type(f) is str for f in fields)):
+        fields = getattr(type(fields), "_fields", None) if isinstance(fields, tuple) else None
+    if fields is not None and isinstance(out, GradTuple):
+        setattr(out, FIELDS, fields)
+    return out
 
 
 def returns_fresh(*through: int):
@@ -112,7 +131,7 @@ def zeros_like(x):
     if isinstance(x, np.generic):
         return np.zeros((), float).item() if not np.issubdtype(x.dtype, np.complexfloating) else 0j
     if isinstance(x, tuple):
-        return GradTuple(zeros_like(v) for v in x)
+        return with_fields(GradTuple(zeros_like(v) for v in x), x)
     if isinstance(x, list):
         return GradList(zeros_like(v) for v in x)
     if isinstance(x, dict):
@@ -248,7 +267,7 @@ def grad_of_index(x, index, g):
             out[index] = list(g)
         else:
             out[index] = g
-        out = GradTuple(out) if isinstance(x, tuple) else out
+        out = with_fields(GradTuple(out), x) if isinstance(x, tuple) else out
         if type(index) is int:
             out._tangent_zero = set(range(len(out))) - {index % len(out)}
         return out
@@ -269,7 +288,11 @@ def attribute(obj, name):
 
 
 def grad_of_attribute(obj, name, g):
-    """Adjoint of ``obj.name``: a GradDict holding ``g`` under the name."""
+    """Adjoint of ``obj.name``: a GradDict holding ``g`` under the name (a
+    NamedTuple's field: a GradTuple, ``g`` at its position, as its zeros)."""
+    fields = getattr(type(obj), "_fields", None) if isinstance(obj, tuple) else None
+    if fields is not None and name in fields:
+        return grad_of_index(obj, fields.index(name), g)
     return GradDict({name: g})
 
 
