@@ -226,8 +226,8 @@ def _transform(func, wrt, mode, optimized, preserve_result, check_scalar, check_
             built.tangent_argument_kinds = tuple(map(argument_kind, args))  # its key (for hvp: forward over it)
             if run_only and any(v is helper for v in special.namespace.values() for helper in RUN_ONLY):
                 with_variant(built, specialize)  # (hvp differentiates code without the helper)
-            if run_only and not preserve_result:
-                built.tangent_owned = proven_owned(built, wrt)  # (returning_owned: leaves to check, or None)
+            if run_only:  # (returning_owned: the check of its result's leaves, or None)
+                built.tangent_owned = proven_owned(built, wrt, preserve_result=preserve_result)
             return built
 
         derivative = specializing(derivative, lambda args: specialize(args, run_only=True)) \

@@ -63,12 +63,15 @@ _KEEPING_NOTHING = frozenset({len, range, isinstance, np.broadcast_to, np.shape,
 _NUMBERS = (int, float)
 
 
-def owned_leaves(tree: ast.FunctionDef, shapes, kinds: list, wrt: tuple[int, ...]) -> tuple | None:
+def owned_leaves(tree: ast.FunctionDef, shapes, kinds: list, wrt: tuple[int, ...],
+                 preserve_result: bool = False) -> tuple | None:
     """The leaves of the gradient ``tree`` returns, ``((path, expected),
     ...)``, when all are proven the caller's own given their type (see the
     module docstring); ``kinds``: the kinds of all its parameters, ``wrt``
     the differentiated ones (a tuple of their gradients is returned for
-    several).
+    several). ``preserve_result``: ``tree`` returns ``(gradient, result)``,
+    the gradient's leaves at paths starting with 0 (the result is returned
+    as it is, proven or not).
 
     Example::
 
@@ -87,8 +90,14 @@ def owned_leaves(tree: ast.FunctionDef, shapes, kinds: list, wrt: tuple[int, ...
     facts = _Facts(tree, nodes, shapes)
     like = likes[0] if len(likes) == 1 else (tuple, None, *likes)
     found: list = []
-    ret = returns[0]
-    if not facts.structure(ret.value.id, facts.cfg.node_of[id(ret)], like, (), found):
+    name, node = returns[0].value.id, facts.cfg.node_of[id(returns[0])]
+    if preserve_result:  # returned = (gradient, result)
+        defining = facts.single_definition(name, node)
+        value = defining.stmt.value if defining is not None else None
+        if not (isinstance(value, ast.Tuple) and len(value.elts) == 2 and isinstance(value.elts[0], ast.Name)):
+            return None
+        name, node = value.elts[0].id, defining
+    if not facts.structure(name, node, like, (0,) if preserve_result else (), found):
         return None
     sites = [site for _, _, leaf_sites in found for site in leaf_sites]
     if len(sites) != len(set(sites)) or any(not facts.kept_here(site) for site in set(sites)):
@@ -123,7 +132,7 @@ class _Facts:
             return True
         if head is np.ndarray:
             return self._array_leaf(name, node, like, path, found)
-        defining = self._single_definition(name, node)
+        defining = self.single_definition(name, node)
         if defining is None:
             return False
         value = defining.stmt.value
@@ -147,7 +156,7 @@ class _Facts:
         return all(isinstance(v, ast.Name) and self.structure(v.id, defining, items[k], (*path, k), found)
                    for k, v in pairs)
 
-    def _single_definition(self, name: str, node):
+    def single_definition(self, name: str, node):
         """The one definition ``name = value`` reaching ``node``, else None."""
         defining = [d for n, d in self.reaching[node] if n == name]
         if len(defining) != 1 or defining[0] is None or defining[0] is self.cfg.entry:

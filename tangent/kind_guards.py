@@ -37,7 +37,7 @@ import numpy as np
 
 from .argument_kinds import _PLAIN, class_attributes
 
-__all__ = ["guard_for", "conformer_for", "LastKinds", "MAX_GUARDS"]
+__all__ = ["guard_for", "conformer_for", "LastKinds", "MAX_GUARDS", "NUMBER"]
 
 MAX_GUARDS = 64  # keys whose guards one LastKinds keeps
 
@@ -141,6 +141,10 @@ def guard_for(key: tuple) -> Callable[[tuple], bool] | None:
     return _compiled("guard", "args", writer, "<tangent kind guard>")
 
 
+NUMBER = "number"  # a leaf conformer_for checks is an immutable number (it cannot share memory with an array)
+_NUMBERS = frozenset({float, int, complex, np.float64, np.float32, np.complex128})
+
+
 def _never(args: tuple) -> bool:
     return False
 
@@ -176,8 +180,9 @@ class LastKinds:
 def conformer_for(leaves: tuple | None) -> Callable[[object], bool] | None:
     """A function ``conforms(value)``: whether each leaf of ``value`` at
     its path has the type (a Python float, or a NumPy array of the dtype)
-    ``fresh_results.owned_leaves`` expects (false where a path leads
-    nowhere); None for None. Its ``leaves`` are these.
+    ``fresh_results.owned_leaves`` expects, or (``NUMBER``) is an
+    immutable number (false where a path leads nowhere); None for None.
+    Its ``leaves`` are these.
 
     Example::
 
@@ -190,6 +195,8 @@ def conformer_for(leaves: tuple | None) -> Callable[[object], bool] | None:
         steps = "".join(f"[{writer.constant(step)}]" for step in path)
         if expected is float:
             writer.fail_if(f"type(value{steps}) is not float")
+        elif expected is NUMBER:
+            writer.fail_if(f"type(value{steps}) not in {writer.constant(_NUMBERS)}")
         else:
             leaf = writer.fresh()
             writer.lines.append(f"{leaf} = value{steps}")

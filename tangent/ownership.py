@@ -22,7 +22,7 @@ import numpy as np
 from . import runtime
 from .errors import TangentError, locate_runtime_error
 from .fresh_results import owned_leaves
-from .kind_guards import conformer_for
+from .kind_guards import NUMBER, conformer_for
 from .shapes import Array, Struct, argument_kind, describe_kind, infer_shapes
 
 
@@ -315,8 +315,7 @@ def returning_owned(derivative: Callable, generic: Callable, mode: str, wrt: tup
         df = returning_owned(df, df, "reverse", (0,), preserve_result=False)
     """
     finish = _Finishing(generic, mode, wrt, preserve_result, like_arguments)
-    choose = getattr(derivative, "tangent_implementation_for", None) if mode == "reverse" and not preserve_result \
-        else None
+    choose = getattr(derivative, "tangent_implementation_for", None) if mode == "reverse" else None
 
     def owned(*args, **kwargs):
         if mode == "forward" and len(args) > len(wrt):
@@ -423,7 +422,8 @@ class _Finishing:
         return (value, *result) if self.preserve_result else value
 
 
-def proven_owned(code: Callable, wrt: tuple[int, ...], kinds: tuple | None = None) -> Callable | None:
+def proven_owned(code: Callable, wrt: tuple[int, ...], kinds: tuple | None = None,
+                 preserve_result: bool = False) -> Callable | None:
     """What ``tangent.fresh_results`` proves of the result of ``code``, a
     gradient specialised to the argument kinds it records
     (``tangent_argument_kinds``), or a derivative called with arguments of
@@ -448,6 +448,8 @@ def proven_owned(code: Callable, wrt: tuple[int, ...], kinds: tuple | None = Non
         described = {p: describe_kind(k) for p, k in zip(params, kinds)}
         shapes = infer_shapes(tree, {p: v for p, v in described.items() if isinstance(v, (Array, Struct))},
                               constants=code.__globals__)
-        return conformer_for(owned_leaves(tree, shapes, kinds, wrt))
+        leaves = owned_leaves(tree, shapes, kinds, wrt, preserve_result)
+        # (the result, returned as it is: a number only, which no gradient's leaf can be a view of)
+        return conformer_for((*leaves, ((1,), NUMBER)) if leaves is not None and preserve_result else leaves)
     except (TangentError, SyntaxError, TypeError, ValueError, KeyError, AttributeError):
         return None

@@ -360,3 +360,36 @@ def test_hvp_vectors_of_another_dtype_or_as_objects_take_the_checked_path():
             np.testing.assert_allclose(product[k], want, rtol=1e-5, atol=1e-7)
             assert product[k].dtype == np.float64
         np.testing.assert_allclose(narrow[k], want, rtol=1e-4, atol=1e-5)
+
+
+def test_value_and_grad_takes_the_proven_path_and_its_value_is_right():
+    rng = np.random.default_rng(5)
+    params, data = _mlp_arguments(rng)
+    before = {k: v.copy() for k, v in params.items()}
+    code = tangent.autodiff(mlp, mode="reverse", preserve_result=True).tangent_specialized_for(params, data)
+    checked = code.tangent_owned.leaves
+    assert ((1,), "number") in checked and all(path[0] == 0 for path, _ in checked if path != (1,))
+    vg = tangent.value_and_grad(mlp)
+    for _ in range(3):
+        value, g = vg(params, data)
+        assert value == pytest.approx(mlp(params, data), rel=1e-12)
+        for k in params:
+            np.testing.assert_allclose(g[k], _numeric(mlp, [params, data], 0, (k,)), rtol=1e-6, atol=1e-8)
+            np.testing.assert_array_equal(params[k], before[k])
+            assert g[k].flags.writeable and g[k].base is None and not np.shares_memory(g[k], params[k])
+        g["W1"][...] = 3.0  # (the caller's own: the next call's is another)
+
+
+def _scaled(x):
+    return x * 2.0
+
+
+def test_a_vjp_keeping_an_array_result_is_checked_the_general_way():
+    # (the result is an array, not a number: it could share memory with a gradient, so the walk decides)
+    x, seed = np.array([1.0, -2.0, 0.5]), np.array([0.5, 1.0, 2.0])
+    vjp = tangent.vjp(_scaled, preserve_result=True)
+    for _ in range(2):
+        g, value = vjp(x, seed)
+        np.testing.assert_allclose(g, 2.0 * seed)
+        np.testing.assert_allclose(value, 2.0 * x)
+        assert not np.shares_memory(g, value) and not np.shares_memory(g, x) and not np.shares_memory(g, seed)
