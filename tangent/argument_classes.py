@@ -249,6 +249,21 @@ def _resolved(dispatched: dict, for_call: Callable, args: tuple, key: tuple):
     return entry
 
 
+def _told(refusal: UnknownClassError, params: list[str], args: tuple) -> UnknownClassError:
+    """The refusal made when transforming (file and line), with the likely
+    cause when an argument's items are objects of several classes."""
+    for param, value in zip(params, args):
+        items = value.values() if type(value) is dict else value if type(value) in (list, tuple) else ()
+        classes = {type(item) for item in items}
+        if len(classes) > 1 and any(object_class(cls) for cls in classes):
+            names = ", ".join(sorted(cls.__name__ for cls in classes))
+            where_and_what = "\n".join(refusal.args[0].splitlines()[:2])  # (its hint replaced by this one)
+            return UnknownClassError(
+                f"{where_and_what}\n  the items of '{param}' are objects of several classes ({names}): a derivative is "
+                f"made for one class of items; pass items of one class (a list per class, each in its own loop)")
+    return refusal
+
+
 def _describe_deferred(derivative: Callable, what: str, name: str, refusal: UnknownClassError) -> None:
     """Name and document a derivative made at its first call."""
     derivative.__name__ = f"{what}_{name}"
@@ -273,7 +288,7 @@ def _per_classes(func: types.FunctionType, make: Callable, what: str, refusal: U
         if eager is None:  # (x.relu() in a function naming no library: a method of the arguments' tensors)
             key = (*key, _array_type_of(args))
             if key == (*_NO_CLASSES, None):
-                raise refusal  # no argument of a user class: the refusal made when transforming, file and line
+                raise _told(refusal, params, args)  # (no argument of a user class: the refusal made when transforming)
         elif key is _NO_CLASSES:
             return eager
         found = made.get(key)

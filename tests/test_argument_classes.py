@@ -243,3 +243,38 @@ def test_the_code_a_jvp_runs_is_retrievable_for_its_arguments():
     x, eps = p["x"], 1e-6
     expected = (_dict_energy({"x": x + eps * v["x"]}) - _dict_energy({"x": x - eps * v["x"]})) / (2 * eps)
     np.testing.assert_allclose(code(p, v), expected, rtol=1e-6)
+
+
+class _Linear:
+    def __init__(self, W):
+        self.W = W
+
+    def __call__(self, h):
+        return np.tanh(h @ self.W)
+
+
+class _Squared(_Linear):
+    def __call__(self, h):
+        return (h @ self.W) ** 2
+
+
+def _through_layers(layers, x):
+    h = x
+    for layer in layers:
+        h = layer(h)
+    return np.sum(h)
+
+
+def test_layers_of_several_classes_are_refused_naming_them():
+    x, W = np.ones((2, 3)), np.eye(3) * 0.5
+    with pytest.raises(tangent.TangentError, match=r"(?s)test_argument_classes.py:\d+.*h = layer\(h\).*items of 'layers' "
+                                                    r"are objects of several classes \(_Linear, _Squared\)"):
+        tangent.grad(_through_layers)([_Linear(W), _Squared(W)], x)
+    g = tangent.grad(_through_layers)([_Squared(W), _Squared(W)], x)  # (one class: made for it)
+    eps, numeric = 1e-6, np.zeros_like(W)
+    for index in np.ndindex(W.shape):
+        step = np.zeros_like(W)
+        step[index] = eps
+        numeric[index] = (_through_layers([_Squared(W), _Squared(W + step)], x)
+                          - _through_layers([_Squared(W), _Squared(W - step)], x)) / (2 * eps)
+    np.testing.assert_allclose(g[1]["W"], numeric, rtol=1e-6)
