@@ -406,24 +406,29 @@ def _misfit(tangent, value):
     list's or tuple's (a NamedTuple's too) by position, an object's (a dict
     of its attributes') by attribute."""
     cls = tangent.__class__
-    if cls is float or cls is int:
-        return None
-    if isinstance(tangent, dict):
+    if cls is float or cls is int or cls is np.ndarray and value.__class__ is np.ndarray and tangent.shape == value.shape:
+        return None  # (the common cases, fast)
+    by_key = isinstance(tangent, dict)
+    if by_key:
         fields = value if isinstance(value, dict) else object_fields(value)
-        items = ((k, v) for k, v in tangent.items() if k in fields) if fields is not None else ()
+        pairs = tangent.items() if fields is not None else ()
     elif isinstance(tangent, (list, tuple)):
         fields = value if isinstance(value, (list, tuple)) and len(value) == len(tangent) else None
-        items = enumerate(tangent) if fields is not None else ()
+        pairs = enumerate(tangent) if fields is not None else ()
     else:
         shape, target = getattr(tangent, "shape", None), getattr(value, "shape", None)
         if shape is None or target is None and not isinstance(value, (float, int, complex)):
             return None
         target = () if target is None else tuple(target)
         return None if _fits(tuple(shape), target) else ((), tuple(shape), target)
-    for key, item in items:
-        misfit = _misfit(item, fields[key])
-        if misfit is not None:  # (its path built outwards: steps appended, read reversed)
-            return (misfit[0] + ((key, fields is not value),), misfit[1], misfit[2])
+    for key, item in pairs:
+        if not by_key or key in fields:
+            target = fields[key]
+            if item.__class__ is np.ndarray and target.__class__ is np.ndarray and item.shape == target.shape:
+                continue
+            misfit = _misfit(item, target)
+            if misfit is not None:  # (its path built outwards: steps appended, read reversed)
+                return (misfit[0] + ((key, fields is not value),), misfit[1], misfit[2])
     return None
 
 
