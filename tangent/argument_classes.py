@@ -249,6 +249,10 @@ def _resolved(dispatched: dict, for_call: Callable, args: tuple, key: tuple):
     return entry
 
 
+def _spreading(target: Callable) -> Callable:
+    return lambda args: target(*args)
+
+
 def _told(refusal: UnknownClassError, params: list[str], args: tuple) -> UnknownClassError:
     """The refusal made when transforming (file and line), with the likely
     cause when an argument's items are objects of several classes."""
@@ -299,21 +303,22 @@ def _per_classes(func: types.FunctionType, make: Callable, what: str, refusal: U
         return found
 
     dispatched: dict = {}  # argument kinds -> (code, finish, conforms) or None; None -> a derivative without dispatch
-    memo = LastKinds()  # the guard of the last dispatched call's kinds, their entry
+    memo = LastKinds()  # the guard of the last call's kinds, and run(args) for them
 
     def resolve(args: tuple, key: tuple):
         return _resolved(dispatched, for_call, args, key)
 
     def derivative(*args, **kwargs):
         if not kwargs and sys.gettrace() is None:  # (traced: one line, then the call below)
-            guard, entry = memo.last
+            guard, run = memo.last
             if guard(args):  # (arguments of the last call's kinds, not described again)
-                return call_owned(*entry, args)
-            key = dispatch_key(args) if dispatched.get(None, True) else None
-            entry = resolve(args, key) if key is not None else None
-            if entry is not None:
-                memo.remember(key, entry)
-                return call_owned(*entry, args)  # (the same code and checks as the call below: one key)
+                return run(args)
+            key = dispatch_key(args)  # (the kinds determine the classes, and so what runs)
+            if key is not None:
+                entry = resolve(args, key) if dispatched.get(None, True) else None
+                run = functools.partial(call_owned, *entry) if entry is not None else _spreading(for_call(args, {}))
+                memo.remember(key, run)
+                return run(args)  # (the same code and checks as the call below)
         if eager is not None and not kwargs:  # (few lines: pdb.runcall(df, x) steps into the generated code)
             for value in args:
                 if type(value) not in _PLAIN:

@@ -24,6 +24,7 @@ from typing import Callable, Sequence
 
 from . import rules
 from .errors import TangentError
+from .kind_guards import LastKinds
 from .shapes import argument_kind
 
 __all__ = ["MAX_SPECIALIZATIONS", "Specializations", "argument_kind", "differentiable", "specializing", "with_variant"]
@@ -51,9 +52,13 @@ class Specializations:
         self.specialize = specialize
         self.limit = limit
         self.table: dict = {}
+        self.memo = LastKinds()  # (the last call's kinds: a guard instead of describing them again)
 
     def implementation_for(self, args: Sequence) -> Callable:
         """The code for these arguments' kinds, generated (never run) if new."""
+        guard, implementation = self.memo.last
+        if guard(args):
+            return implementation
         key = tuple(map(argument_kind, args))
         implementation = self.table.get(key)
         if implementation is None:
@@ -67,6 +72,7 @@ class Specializations:
                         except TangentError:
                             implementation = self.generic
                     self.table[key] = implementation
+        self.memo.remember(key, implementation)
         return implementation
 
 
