@@ -222,3 +222,19 @@ def test_an_hvp_called_with_changed_arguments_is_right(change):
         np.testing.assert_allclose(got[k], expected[k], rtol=1e-5, atol=1e-7)
         np.testing.assert_array_equal(params[k], before[0][k])
         np.testing.assert_array_equal(vector[k], before[1][k])
+
+
+def test_value_and_grad_and_jvp_called_with_changed_arguments_are_right():
+    rng = np.random.default_rng(9)
+    vg, jvp = tangent.value_and_grad(_loss), tangent.jvp(_loss)
+    for n_out in (4, 4, 2, 2, 5, 4):  # (the last kinds' guard tried first, then the general path)
+        params = {"W": rng.standard_normal((3, n_out)), "b": rng.standard_normal(n_out)}
+        data = {"x": rng.standard_normal((2, 3)), "scale": 0.5}
+        value, grad = vg(params, data)
+        assert value == pytest.approx(_loss(params, data), rel=1e-12)
+        expected = numeric_grad(_loss, (params, data), 0)
+        for key in params:
+            np.testing.assert_allclose(grad[key], expected[key], rtol=1e-6, atol=1e-8)
+        vector = {k: rng.standard_normal(v.shape) for k, v in params.items()}
+        directional = sum(float(np.sum(expected[k] * vector[k])) for k in params)
+        np.testing.assert_allclose(jvp(params, data, vector), directional, rtol=1e-5, atol=1e-8)
