@@ -208,3 +208,20 @@ def test_a_slots_object_as_its_own_tangent_and_in_a_list_or_dict():
                     moved = [args(W + s * unit, b) if name == "W" else args(W, b + s * unit) for s in (1, -1)]
                     numeric[index] = (f(moved[0]) - f(moved[1])) / 2e-6
                 np.testing.assert_allclose(grad[name], numeric, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("vector", [{"W": np.ones((4, 3))}, {"W": np.ones((4, 3)), "bias": np.ones(4)}],
+                         ids=["missing", "misspelt"])
+def test_a_dict_tangent_without_an_entry_for_an_array_is_refused_naming_it(vector):
+    # (a KeyError from inside the generated code before)
+    p = {"W": W, "b": np.array([0.1, -0.2, 0.3, 0.4])}
+    for product in (tangent.jvp(dict_total), tangent.hvp(dict_total)):
+        for _ in range(2):
+            with pytest.raises(tangent.TangentError, match=r"tangent vector for p has no entry for p\['b'\] "
+                                                           r"\(of shape \(4,\)\)"):
+                product(p, vector)
+    given = {"W": np.zeros((4, 3)), "b": np.ones(4), "unused": 1.0}  # (an extra entry is not read)
+    step = 1e-6
+    moved = [{"W": W, "b": p["b"] + s * step} for s in (1, -1)]
+    np.testing.assert_allclose(tangent.jvp(dict_total)(p, given), (dict_total(moved[0]) - dict_total(moved[1])) / (2 * step),
+                               rtol=1e-6)

@@ -391,8 +391,15 @@ def check_tangent(tangent, value, name: str):
         from ..errors import TangentError
 
         path, shape, target = misfit
+        whole = name if len(path) == 1 else name + "".join(
+            f".{step}" if attribute else f"[{step!r}]" for step, attribute in reversed(path[1:]))
         name = name + "".join(f".{step}" if attribute else f"[{step!r}]" for step, attribute in reversed(path))
         name = name if path else f"'{name}'"
+        if shape is None:
+            raise TangentError(
+                f"the tangent vector for {whole} has no entry for {name} (of shape {target}); give a tangent for "
+                f"each of its numbers and arrays (zeros along those the derivative should not move)"
+            )
         raise TangentError(
             f"the tangent vector for {name} has shape {shape} but {name} has shape {target}; "
             f"pass a tangent of the argument's shape (or a number, the same along every element)"
@@ -421,6 +428,10 @@ def _misfit(tangent, value):
             return None
         target = () if target is None else tuple(target)
         return None if _fits(tuple(shape), target) else ((), tuple(shape), target)
+    if by_key and fields is value and not value.keys() <= tangent.keys():  # a dict's tangent needs each number's
+        for key, item in value.items():
+            if key not in tangent and (type(item) is float or type(item) is np.ndarray and item.dtype.kind in "fc"):
+                return (((key, False),), None, np.shape(item))
     for key, item in pairs:
         if not by_key or key in fields:
             target = fields[key]
