@@ -8,7 +8,9 @@ with structured control flow only. The passes, in order:
 2. controlflow.py: lower ``break``/``continue``/early ``return`` into flags;
 3. desugar.py: inline nested functions and constructors, lower
    comprehensions, loops over sequences and gradient hooks;
-4. anf.py: one operation per statement, calls resolved (resolve.py).
+4. anf.py: one operation per statement, calls resolved (resolve.py);
+5. versions.py: a name per value for a variable reassigned in straight-line
+   code.
 
 A parameter whose default is a function (``nonlinearity=np.tanh``) is
 read as that function and checked at run time (first statement) to be given
@@ -31,6 +33,7 @@ from .frontend import ParsedFunction, local_names
 from .naming import Namer
 from .rules.frozen_distributions import unfreeze_distributions
 from .runtime.arguments import check_default_function
+from .versions import versioned
 
 
 def normalize(parsed: ParsedFunction, namer: Namer) -> ast.FunctionDef:
@@ -53,7 +56,9 @@ def normalize(parsed: ParsedFunction, namer: Namer) -> ast.FunctionDef:
             "a differentiated function must end with a return statement",
             "return the value to differentiate at the end of the function",
         )
-    tree.body = body
+    params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+    tree.body = versioned(body, namer, params | {a.arg for a in (tree.args.vararg, tree.args.kwarg) if a})
+    parsed.local_names = parsed.local_names | local_names(tree)
     return tree
 
 

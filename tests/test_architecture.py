@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("base", {"errors", "naming", "astwalk", "name_counts", "ir", "runtime", "rules", "templates", "surgery", "display"}),
     ("frontend", {"frontend", "resolve"}),
     ("normalization", {"controlflow", "desugar", "item_classes", "library_writes", "super_calls", "desugar_calls", "function_values", "inlining", "normalize", "anf",
-                       "anf_expressions", "fence"}),
+                       "anf_expressions", "fence", "versions"}),
     ("analyses", {"argument_kinds", "kind_guards", "cfg", "activity", "kinds", "aliases", "sharing", "mutations", "calls", "shapes", "sequence_shapes",
                   "container_reads",
                   "private_arguments", "unit_seed", "shift_invariance", "fresh_results"}),

@@ -1,0 +1,77 @@
+"""One name per value for a variable reassigned in straight-line code.
+
+Takes the body of a function in A-normal form (anf.py) and its Namer; gives
+it with each later value of a variable assigned more than once at the top
+level of the body (``h = np.tanh(x @ W1 + b1)`` then ``h = np.tanh(h @ W2 +
+b2)``) held by a name of its own (``h``, then ``h_1``), each read renamed to
+the value it reads. The analyses describe a variable by one shape: ``h`` of
+(16, 32) and then (16, 8) is of no known shape, and everything computed from
+it stays generic in specialised code (``unbroadcast``, ``matmul_adjoint_*``,
+a tape for the overwritten values). With a name per value each has its
+shape, and nothing is pushed on the tape to be restored.
+
+Renames only a variable whose every occurrence is in a top-level statement
+that is not compound (not in a loop, a branch, a ``with``, a hook, a nested
+function, lambda or comprehension), stored only as the whole target of an
+assignment (never written into, ``h[0] = v``, ``h.a = v``, nor ``h += v``),
+and not a parameter: the statements run once each, in order, so a read
+sees the value of the last assignment before it, which is what the new name
+holds. Everything else keeps its name.
+
+Example::
+
+    body = versioned(body, namer)   # h = ...; h_1 = tanh(h @ W2); return h_1
+"""
+
+from __future__ import annotations
+
+import ast
+
+from .astwalk import walk_list
+from .naming import Namer
+
+__all__ = ["versioned"]
+
+_COMPOUND = (ast.For, ast.AsyncFor, ast.While, ast.If, ast.With, ast.AsyncWith, ast.Try, ast.FunctionDef,
+             ast.AsyncFunctionDef, ast.ClassDef, ast.Match)
+_DEFERRED = (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.ListComp, ast.SetComp,
+             ast.DictComp, ast.GeneratorExp)
+
+
+def versioned(body: list[ast.stmt], namer: Namer, params: set[str]) -> list[ast.stmt]:
+    """``body`` with a name per value for the variables described in the
+    module docstring (the statements changed in place)."""
+    renamed = _renamable(body, params)
+    if not renamed:
+        return body
+    current: dict[str, str] = {}
+    seen: set[str] = set()
+    for stmt in body:
+        for node in walk_list(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in current:
+                node.id = current[node.id]
+        if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name) and stmt.targets[0].id in renamed:
+            name = stmt.targets[0].id
+            if name in seen:
+                current[name] = stmt.targets[0].id = namer.fresh(name)
+            seen.add(name)
+    return body
+
+
+def _renamable(body: list[ast.stmt], params: set[str]) -> set[str]:
+    """The variables assigned more than once that may be renamed."""
+    assigned: dict[str, int] = {}
+    excluded: set[str] = set(params)
+    for stmt in body:
+        names = [n for n in walk_list(stmt) if isinstance(n, ast.Name)]
+        if isinstance(stmt, _COMPOUND) or any(isinstance(n, _DEFERRED) for n in walk_list(stmt)) \
+                or not isinstance(stmt, (ast.Assign, ast.Expr, ast.Return)):
+            excluded.update(n.id for n in names)
+            continue
+        if isinstance(stmt, ast.Assign):
+            target = stmt.targets[0]
+            if len(stmt.targets) == 1 and isinstance(target, ast.Name):
+                assigned[target.id] = assigned.get(target.id, 0) + 1
+            else:  # (a tuple target, or a write into an item or attribute: its names keep theirs)
+                excluded.update(n.id for t in stmt.targets for n in walk_list(t) if isinstance(n, ast.Name))
+    return {name for name, count in assigned.items() if count > 1 and name not in excluded}
