@@ -13,10 +13,11 @@ shape, and nothing is pushed on the tape to be restored.
 Renames only a variable whose every occurrence is in a top-level statement
 that is not compound (not in a loop, a branch, a ``with``, a hook, a nested
 function, lambda or comprehension), stored only as the whole target of an
-assignment (never written into, ``h[0] = v``, ``h.a = v``, nor ``h += v``),
-and not a parameter: the statements run once each, in order, so a read
-sees the value of the last assignment before it, which is what the new name
-holds. Everything else keeps its name.
+assignment (never written into, ``h[0] = v``, ``h.a = v``, nor ``h += v``):
+the statements run once each, in order, so a read sees the value of the
+last assignment before it, which is what the new name holds. A parameter
+keeps its name for the argument; its later values get new ones. Everything
+else keeps its name.
 
 Example::
 
@@ -45,7 +46,7 @@ def versioned(body: list[ast.stmt], namer: Namer, params: set[str]) -> list[ast.
     if not renamed:
         return body
     current: dict[str, str] = {}
-    seen: set[str] = set()
+    seen = renamed & params  # (a parameter's first value is the argument)
     for stmt in body:
         for node in walk_list(stmt):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in current:
@@ -60,8 +61,8 @@ def versioned(body: list[ast.stmt], namer: Namer, params: set[str]) -> list[ast.
 
 def _renamable(body: list[ast.stmt], params: set[str]) -> set[str]:
     """The variables assigned more than once that may be renamed."""
-    assigned: dict[str, int] = {}
-    excluded: set[str] = set(params)
+    assigned: dict[str, int] = dict.fromkeys(params, 1)  # (a parameter holds a value on entry)
+    excluded: set[str] = set()
     for stmt in body:
         names = [n for n in walk_list(stmt) if isinstance(n, ast.Name)]
         if isinstance(stmt, _COMPOUND) or any(isinstance(n, _DEFERRED) for n in walk_list(stmt)) \
