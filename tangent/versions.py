@@ -13,7 +13,9 @@ shape, and nothing is pushed on the tape to be restored.
 Renames only a variable whose every occurrence is in a top-level statement
 that is not compound (not in a loop, a branch, a ``with``, a hook, a nested
 function, lambda or comprehension), stored only as the whole target of an
-assignment (never written into, ``h[0] = v``, ``h.a = v``, nor ``h += v``):
+assignment (never written into, ``h[0] = v``, ``h.a = v``, nor ``h += v``,
+nor bound as an inlined function's parameter, in a hook or by a checkpointed
+call):
 the statements run once each, in order, so a read sees the value of the
 last assignment before it, which is what the new name holds. A parameter
 keeps its name for the argument; its later values get new ones. Everything
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import ast
 
+from . import ir
 from .astwalk import walk_list
 from .naming import Namer
 
@@ -35,6 +38,9 @@ __all__ = ["versioned"]
 
 _COMPOUND = (ast.For, ast.AsyncFor, ast.While, ast.If, ast.With, ast.AsyncWith, ast.Try, ast.FunctionDef,
              ast.AsyncFunctionDef, ast.ClassDef, ast.Match)
+# statements whose names keep theirs: `x op= e` (on an array, a write into x that its aliases see), an
+# inlined function's parameter, a user's hook
+_KEEPING = ("augmented", "augmented_item", "parameter", "hook")
 _DEFERRED = (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.ListComp, ast.SetComp,
              ast.DictComp, ast.GeneratorExp)
 
@@ -65,8 +71,12 @@ def _renamable(body: list[ast.stmt], params: set[str]) -> set[str]:
     excluded: set[str] = set()
     for stmt in body:
         names = [n for n in walk_list(stmt) if isinstance(n, ast.Name)]
+        for node in walk_list(stmt):  # (a hook names its variable by a string: ir.GradHook.var)
+            if isinstance(node, (ir.GradHook, ir.Save, ir.Restore, ir.Accumulate)):
+                excluded.update(v for v in vars(node).values() if isinstance(v, str))
         if isinstance(stmt, _COMPOUND) or any(isinstance(n, _DEFERRED) for n in walk_list(stmt)) \
-                or not isinstance(stmt, (ast.Assign, ast.Expr, ast.Return)):
+                or not isinstance(stmt, (ast.Assign, ast.Expr, ast.Return)) \
+                or any(ir.has(stmt, fact) for fact in _KEEPING) or any(ir.has(n, "checkpoint") for n in walk_list(stmt)):
             excluded.update(n.id for n in names)
             continue
         if isinstance(stmt, ast.Assign):

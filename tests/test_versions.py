@@ -117,3 +117,18 @@ def test_names_that_keep_theirs(source):
 def test_a_name_per_value_and_a_parameter_kept_for_the_argument():
     assert _renamed("h = a\nh = f(h)\nh = g(h)\nz = h") == "h = a\nh_1 = f(h)\nh_2 = g(h_1)\nz = h_2"
     assert _renamed("x = f(x)\nx = g(x)", params={"x"}) == "x_1 = f(x)\nx_2 = g(x_1)"
+
+
+def hooked(x):
+    h = x * 2.0
+    with tangent.insert_grad_of(h) as dh:
+        dh = dh * 0.5
+    h = np.sin(h)
+    return np.sum(h)
+
+
+def test_a_hooked_variable_keeps_its_name():
+    # (a hook names its variable by a string: renamed, it would scale another value's adjoint)
+    x = np.array([0.3, -1.2, 2.0])
+    for _ in range(2):
+        np.testing.assert_allclose(tangent.grad(hooked)(x), 0.5 * 2.0 * np.cos(2.0 * x), rtol=1e-12)
