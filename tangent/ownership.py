@@ -279,9 +279,10 @@ def _tangent_form(tangent, primal, depth: int):
     if isinstance(primal, tuple) and hasattr(primal, "_fields") and isinstance(tangent, dict):
         tangent = tuple(tangent[f] for f in primal._fields)
     elif type(tangent) is type(primal) and not isinstance(primal, (tuple, list, dict)) \
-            and runtime.arrays.library(primal) is None and runtime.adjoints.object_fields(tangent) is not None:
-        return {k: _tangent_form(v, getattr(primal, k, None), depth + 1)
-                for k, v in runtime.adjoints.object_fields(tangent).items()}
+            and runtime.arrays.library(primal) is None:
+        fields = runtime.adjoints.object_fields(tangent)
+        if fields is not None:
+            return {k: _tangent_form(v, getattr(primal, k, None), depth + 1) for k, v in fields.items()}
     if isinstance(tangent, (list, tuple)) and isinstance(primal, (list, tuple)) and len(tangent) == len(primal):
         items = [_tangent_form(t, p, depth + 1) for t, p in zip(tangent, primal)]
         return tuple(items) if isinstance(tangent, tuple) else items

@@ -70,14 +70,15 @@ def _renamable(body: list[ast.stmt], params: set[str]) -> set[str]:
     assigned: dict[str, int] = dict.fromkeys(params, 1)  # (a parameter holds a value on entry)
     excluded: set[str] = set()
     for stmt in body:
-        names = [n for n in walk_list(stmt) if isinstance(n, ast.Name)]
-        for node in walk_list(stmt):  # (a hook names its variable by a string: ir.GradHook.var)
+        nodes = walk_list(stmt)
+        names = [n.id for n in nodes if isinstance(n, ast.Name)]
+        for node in nodes:  # (a hook names its variable by a string: ir.GradHook.var)
             if isinstance(node, (ir.GradHook, ir.Save, ir.Restore, ir.Accumulate)):
                 excluded.update(v for v in vars(node).values() if isinstance(v, str))
-        if isinstance(stmt, _COMPOUND) or any(isinstance(n, _DEFERRED) for n in walk_list(stmt)) \
-                or not isinstance(stmt, (ast.Assign, ast.Expr, ast.Return)) \
-                or any(ir.has(stmt, fact) for fact in _KEEPING) or any(ir.has(n, "checkpoint") for n in walk_list(stmt)):
-            excluded.update(n.id for n in names)
+        if isinstance(stmt, _COMPOUND) or not isinstance(stmt, (ast.Assign, ast.Expr, ast.Return)) \
+                or any(ir.has(stmt, fact) for fact in _KEEPING) \
+                or any(isinstance(n, _DEFERRED) or ir.has(n, "checkpoint") for n in nodes):
+            excluded.update(names)
             continue
         if isinstance(stmt, ast.Assign):
             target = stmt.targets[0]

@@ -27,7 +27,18 @@ from __future__ import annotations
 import numpy as np
 
 from . import arrays
-from .adjoints import FIELDS, GradDict, GradList, GradTuple, add, is_basic_index, returns_fresh, with_fields, zeros_like
+from .adjoints import (
+    FIELDS,
+    GradDict,
+    GradList,
+    GradTuple,
+    add,
+    fields_of,
+    is_basic_index,
+    returns_fresh,
+    with_fields,
+    zeros_like,
+)
 
 _OWNED = "_tangent_owned"  # attribute of a Grad container: the keys of the slots it owns
 _ZERO = "_tangent_zero"  # and the keys of its slots still zeros (set by grad_of_index too)
@@ -56,7 +67,7 @@ def buffer_like(x):
         if isinstance(x, dict):
             out = GradDict(slots)
         else:
-            out = with_fields(GradTuple(slots[k] for k in range(len(x))), x) if isinstance(x, tuple) \
+            out = with_fields(GradTuple(slots[k] for k in range(len(x))), fields_of(x)) if isinstance(x, tuple) \
                 else GradList(slots[k] for k in range(len(x)))
         setattr(out, _OWNED, {k for k, v in slots.items() if _is_owned_value(v)})
         setattr(out, _ZERO, set(slots))

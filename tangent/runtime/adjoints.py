@@ -68,12 +68,14 @@ class GradDict(dict):
 FIELDS = "_tangent_fields"  # attribute of a GradTuple: the fields of the NamedTuple it is the adjoint of
 
 
-def with_fields(out, fields):
+def fields_of(x) -> tuple | None:
+    """The field names of a NamedTuple, else None."""
+    return getattr(type(x), "_fields", None) if isinstance(x, tuple) else None
+
+
+def with_fields(out, fields: tuple | None):
     """``out`` (an adjoint) marked as a NamedTuple's of these fields (its
-    attributes' adjoints, by name, go to their positions); ``fields`` a
-    NamedTuple to take them from, a tuple of names, or None."""
-    if fields is not None and not (type(fields) is tuple and all(type(f) is str for f in fields)):
-        fields = getattr(type(fields), "_fields", None) if isinstance(fields, tuple) else None
+    attributes' adjoints, by name, go to their positions); unchanged for None."""
     if fields is not None and isinstance(out, GradTuple):
         setattr(out, FIELDS, fields)
     return out
@@ -131,7 +133,7 @@ def zeros_like(x):
     if isinstance(x, np.generic):
         return np.zeros((), float).item() if not np.issubdtype(x.dtype, np.complexfloating) else 0j
     if isinstance(x, tuple):
-        return with_fields(GradTuple(zeros_like(v) for v in x), x)
+        return with_fields(GradTuple(zeros_like(v) for v in x), fields_of(x))
     if isinstance(x, list):
         return GradList(zeros_like(v) for v in x)
     if isinstance(x, dict):
@@ -162,7 +164,7 @@ def object_fields(x) -> dict | None:
     if isinstance(x, (type, types.FunctionType, types.ModuleType)):
         return None
     if isinstance(x, tuple):  # a NamedTuple's fields
-        return dict(zip(x._fields, x)) if hasattr(type(x), "_fields") else None
+        return dict(zip(fields_of(x), x)) if fields_of(x) is not None else None
     fields = getattr(x, "__dict__", None)
     slots = _SLOTS.get(type(x))
     if slots is None:
@@ -269,7 +271,7 @@ def grad_of_index(x, index, g):
             out[index] = list(g)
         else:
             out[index] = g
-        out = with_fields(GradTuple(out), x) if isinstance(x, tuple) else out
+        out = with_fields(GradTuple(out), fields_of(x)) if isinstance(x, tuple) else out
         if type(index) is int:
             out._tangent_zero = set(range(len(out))) - {index % len(out)}
         return out
@@ -292,7 +294,7 @@ def attribute(obj, name):
 def grad_of_attribute(obj, name, g):
     """Adjoint of ``obj.name``: a GradDict holding ``g`` under the name (a
     NamedTuple's field: a GradTuple, ``g`` at its position, as its zeros)."""
-    fields = getattr(type(obj), "_fields", None) if isinstance(obj, tuple) else None
+    fields = fields_of(obj)
     if fields is not None and name in fields:
         return grad_of_index(obj, fields.index(name), g)
     return GradDict({name: g})
